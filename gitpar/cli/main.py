@@ -1,0 +1,374 @@
+"""The ``gitpar`` command line: parse, call one function, print.
+
+Heavy modules (pygit2, yaml, rich) are imported inside the commands that need them, so
+``gitpar --help`` and the hooks start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from gitpar.cli import output as o
+
+app = typer.Typer(
+    name="gitpar",
+    help="Coordinate parallel work streams in one git repository: plans, worktrees, progress, "
+    "ownership, locks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+stream_app = typer.Typer(help="Define and read streams (.gitpar/streams/<name>.md).",
+                         no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(stream_app, name="stream")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print data as JSON.")]
+
+
+def _repo():  # type: ignore[no-untyped-def]
+    from gitpar.store.repo import open_repo
+
+    return open_repo()
+
+
+def _warn_all(warnings: list[str]) -> None:
+    for w in warnings:
+        o.warn(w)
+
+
+# -- init and plan editing ---------------------------------------------------------------
+
+
+@app.command()
+def init(base: Annotated[Optional[str], typer.Option(help="The base branch (default: the current one).")] = None,
+         no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not install the git hooks.")] = False) -> None:
+    """Create .gitpar/plan.md, .gitpar/streams/ and the state branch gitpar/_state."""
+    from gitpar.core import streams
+
+    repo = _repo()
+    done = streams.init(repo, base=base)
+    if not no_hooks:
+        done.extend(_install_hooks(repo))
+    for line in done or ["already initialised"]:
+        o.err(line)
+
+
+def _install_hooks(repo) -> list[str]:  # type: ignore[no-untyped-def]
+    try:
+        from gitpar.store import hooks
+    except ImportError:  # enforcement not built in this version
+        return []
+    return hooks.install(repo)
+
+
+@stream_app.command("add")
+def stream_add(
+    name: str,
+    owns: Annotated[list[str], typer.Option("--owns", help="Pattern the stream owns exclusively (repeat).")] = [],  # noqa: B006
+    shares: Annotated[list[str], typer.Option("--shares", help="Pattern it may change under a lock (repeat).")] = [],  # noqa: B006
+    depends_on: Annotated[list[str], typer.Option("--depends-on", help="A stream this one starts after (repeat, or a,b).")] = [],  # noqa: B006
+    agent: Annotated[str, typer.Option(help="Who or what works on it.")] = "",
+    priority: Annotated[int, typer.Option(help="Tie-breaker, higher first.")] = 0,
+    estimate: Annotated[Optional[str], typer.Option(help="Duration: 90s, 45m, 2h, 1d.")] = None,
+    brief: Annotated[str, typer.Option(help="The brief for the worker (the file's body).")] = "",
+    description: Annotated[str, typer.Option(help="One line saying what the stream is.")] = "",
+) -> None:
+    """Add a stream: write .gitpar/streams/NAME.md after validating the whole plan."""
+    from gitpar.core import streams
+
+    stream, warnings = streams.stream_add(_repo(), name, owns=owns, shares=shares, depends_on=depends_on,
+                                          agent=agent, priority=priority, estimate=estimate,
+                                          brief=brief, description=description)
+    _warn_all(warnings)
+    o.err(f"wrote {stream.file}; commit it to the base branch before starting the stream")
+
+
+@stream_app.command("list")
+def stream_list(json_: JsonOpt = False) -> None:
+    """List the streams of the plan."""
+    from gitpar.core.durations import format_duration
+
+    plan = _repo().load_plan()
+    _warn_all(plan.warnings)
+    if json_:
+        o.emit_json({"version": 1, "streams": [_stream_dict(s) for s in plan.streams.values()]})
+        return
+    o.table(["stream", "owns", "shares", "depends on", "agent", "estimate"],
+            [[s.name, " ".join(s.owns), " ".join(s.shares), ", ".join(s.depends_on), s.agent,
+              format_duration(s.estimate) if s.estimate is not None else ""]
+             for s in plan.streams.values()])
+
+
+def _stream_dict(s) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    return {"name": s.name, "stream": s.name, "description": s.description, "owns": list(s.owns),
+            "shares": list(s.shares), "depends_on": list(s.depends_on), "agent": s.agent,
+            "priority": s.priority, "estimate_s": s.estimate, "file": s.file}
+
+
+@stream_app.command("show")
+def stream_show(name: str, json_: JsonOpt = False) -> None:
+    """Show one stream's definition and brief."""
+    plan = _repo().load_plan()
+    s = plan.stream(name)
+    if json_:
+        d = _stream_dict(s)
+        d["brief"] = s.brief
+        o.emit_json(d)
+        return
+    d = _stream_dict(s)
+    for key in ("name", "description", "owns", "shares", "depends_on", "agent", "priority", "estimate_s", "file"):
+        o.out(f"{key}: {d[key]}")
+    if s.brief:
+        o.out("")
+        o.out(s.brief)
+
+
+@stream_app.command("rm")
+def stream_rm(name: str,
+              force: Annotated[bool, typer.Option(help="Remove even if others depend on it.")] = False) -> None:
+    """Remove a stream's definition file."""
+    from gitpar.core import streams
+
+    path = streams.stream_rm(_repo(), name, force=force)
+    o.err(f"removed {path}")
+
+
+# -- streams --------------------------------------------------------------------------------
+
+
+@app.command()
+def start(name: str,
+          force: Annotated[bool, typer.Option(help="Start although dependencies are not completed.")] = False,
+          agent: Annotated[Optional[str], typer.Option(help="Who works on it.")] = None,
+          json_: JsonOpt = False) -> None:
+    """Create branch gitpar/NAME from the base tip, its worktree, and its progress file."""
+    from gitpar.core import streams
+
+    result = streams.start(_repo(), name, force=force, agent=agent)
+    if json_:
+        o.emit_json({"stream": result.stream, "branch": result.branch, "worktree": str(result.worktree),
+                     "port": result.port, "copied": result.copied,
+                     "setup_log": str(result.setup_log) if result.setup_log else None,
+                     "setup_failed": result.setup_failed})
+    else:
+        o.err(f"{'reused' if result.reused else 'created'} worktree {result.worktree} on {result.branch}"
+              f" (GITPAR_PORT={result.port})")
+        if result.copied:
+            o.err(f"copied {', '.join(result.copied)}")
+        if result.setup_log:
+            o.err(f"setup log: {result.setup_log}")
+        o.out(str(result.worktree))
+    if result.setup_failed:
+        o.err(f"setup failed: {result.setup_failed}; the stream is marked failed and the worktree kept "
+              f"for inspection (log: {result.setup_log})")
+        raise typer.Exit(1)
+
+
+@app.command()
+def brief(name: Annotated[Optional[str], typer.Argument(help="The stream (default: this worktree's).")] = None,
+          json_: JsonOpt = False) -> None:
+    """Print what a worker needs: the brief, owned and shared files, the commands to report."""
+    from gitpar.core import streams
+
+    repo = _repo()
+    data = streams.brief(repo, streams.stream_of(repo, name))
+    if json_:
+        o.emit_json(data)
+        return
+    o.out(f"# Stream {data['stream']}" + (f": {data['description']}" if data["description"] else ""))
+    o.out("")
+    if data["brief"]:
+        o.out(data["brief"])
+        o.out("")
+    o.out(f"Branch {data['branch']}" + (f", worktree {data['worktree']}" if data["worktree"] else "")
+          + (f", GITPAR_PORT={data['port']}" if data["port"] else ""))
+    o.out("")
+    o.out("## You own (only you may change these)")
+    for p in data["owns"] or ["(nothing)"]:
+        o.out(f"- {p}")
+    o.out("")
+    o.out("## You share (change only while holding the lock)")
+    for p in data["shares"] or ["(nothing)"]:
+        o.out(f"- {p}")
+    o.out("")
+    o.out("## Rules")
+    o.out("- Change only the files you own; a shared file only under `gitpar lock PATH`.")
+    o.out("- Commits touching anything else are refused by the hooks and by CI.")
+    o.out("")
+    o.out("## Report progress")
+    for key, cmd in data["commands"].items():
+        o.out(f"- {key}: `{cmd}`")
+
+
+@app.command()
+def progress(
+    stream: Annotated[Optional[str], typer.Option("--stream", "-s", help="The stream (default: this worktree's).")] = None,
+    status: Annotated[Optional[str], typer.Option(help="pending | in_progress | blocked | completed | failed")] = None,
+    completion: Annotated[Optional[str], typer.Option(help="0..100")] = None,
+    done: Annotated[list[str], typer.Option("--done", help="An item finished (repeat).")] = [],  # noqa: B006
+    current: Annotated[Optional[str], typer.Option(help="What you are doing now.")] = None,
+    blocked: Annotated[list[str], typer.Option("--blocked", help="What blocks you (repeat).")] = [],  # noqa: B006
+    next_: Annotated[list[str], typer.Option("--next", help="A next step (repeat).")] = [],  # noqa: B006
+    need: Annotated[list[str], typer.Option("--need", help="Coordination needed from others (repeat).")] = [],  # noqa: B006
+    agent: Annotated[Optional[str], typer.Option(help="Who reports.")] = None,
+    clear: Annotated[list[str], typer.Option("--clear", help="Empty a section first: completed, current, blocked, next, coordination.")] = [],  # noqa: B006
+    json_: JsonOpt = False,
+) -> None:
+    """Report progress for the stream of this worktree (or --stream)."""
+    from gitpar.core import streams
+    from gitpar.core.progress import ProgressUpdate, check_completion, check_status
+    from gitpar.errors import bad
+
+    comp: int | None = None
+    if completion is not None:
+        try:
+            value = float(completion)
+        except ValueError:
+            value = completion  # type: ignore[assignment]
+        comp = check_completion(value)
+    if status is not None:
+        check_status(status)
+    for section in clear:
+        if section not in ("completed", "current", "blocked", "next", "coordination"):
+            raise bad("--clear", "section", f"{section!r} is not a section",
+                      "use completed, current, blocked, next or coordination")
+    repo = _repo()
+    name = streams.stream_of(repo, stream)
+    update = ProgressUpdate(status=status, completion=comp, done=tuple(done), current=current,
+                            blocked=tuple(blocked), next=tuple(next_), need=tuple(need), agent=agent,
+                            clear=tuple(clear))
+    p = streams.report(repo, name, update)
+    if json_:
+        o.emit_json(p.to_dict())
+    else:
+        o.err(f"{name}: {p.status}, {p.completion}%")
+
+
+@app.command()
+def finish(name: Annotated[Optional[str], typer.Argument(help="The stream (default: this worktree's).")] = None,
+           force: Annotated[bool, typer.Option(help="Finish despite uncommitted changes.")] = False) -> None:
+    """Mark the stream completed (refused while its worktree has uncommitted changes)."""
+    from gitpar.core import streams
+
+    repo = _repo()
+    stream = streams.stream_of(repo, name)
+    p = streams.finish(repo, stream, force=force)
+    o.err(f"{stream}: {p.status}")
+
+
+@app.command()
+def remove(name: str,
+           force: Annotated[bool, typer.Option(help="Delete uncommitted and untracked files too.")] = False,
+           dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would happen, change nothing.")] = False) -> None:
+    """Remove a stream's worktree, keeping its branch; refused when work would be lost."""
+    from gitpar.core import streams
+
+    r = streams.remove(_repo(), name, force=force, dry_run=dry_run)
+    if dry_run:
+        o.out(f"would remove {r.worktree} (branch gitpar/{name} is kept)")
+        for p in r.problems:
+            o.out(f"  - {p}")
+    else:
+        o.err(f"removed {r.worktree}; branch gitpar/{name} kept")
+
+
+# -- status -------------------------------------------------------------------------------
+
+
+@app.command()
+def status(json_: JsonOpt = False,
+           markdown: Annotated[bool, typer.Option("--markdown", help="Markdown, e.g. for a pull-request comment.")] = False,
+           watch: Annotated[Optional[float], typer.Option("--watch", help="Refresh every N seconds.")] = None) -> None:
+    """Consolidated status of every stream, checked against what git shows."""
+    from gitpar.cli import render_status
+
+    repo = _repo()
+    if watch:
+        render_status.watch(repo, watch)
+        return
+    st = render_status.collect(repo)
+    if json_:
+        o.emit_json(st.to_dict())
+    elif markdown:
+        o.out(render_status.markdown(st))
+    else:
+        render_status.terminal(st)
+
+
+@app.command("next")
+def next_(json_: JsonOpt = False) -> None:
+    """List the streams ready to start (pending, every dependency completed)."""
+    from gitpar.cli import render_status
+
+    st = render_status.collect(_repo(), check_dirty=False)
+    if json_:
+        o.emit_json({"version": 1, "ready": st.ready})
+    else:
+        for name in st.ready:
+            o.out(name)
+
+
+@app.command()
+def demo(keep: Annotated[bool, typer.Option(help="Keep the throwaway repository.")] = False) -> None:
+    """Build a throwaway repository and walk the whole flow end to end."""
+    from gitpar.cli import demo as demo_mod
+
+    raise typer.Exit(demo_mod.run(keep=keep))
+
+
+# -- the entry point ----------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI with gitpar's error handling: expected errors → message and code."""
+    import click
+
+    from gitpar.errors import GitparError
+
+    try:
+        app(args=argv, prog_name="gitpar", standalone_mode=False)
+    except GitparError as exc:
+        o.err(f"gitpar: {exc}")
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        o.err("gitpar: interrupted")
+        return 130
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return 2
+    except KeyboardInterrupt:
+        o.err("gitpar: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 — the one handler for the unexpected
+        return _crash(exc)
+    return 0
+
+
+def _crash(exc: BaseException) -> int:
+    import os
+    import platform
+    import tempfile
+    import traceback
+
+    from gitpar import __version__
+
+    log = os.path.join(tempfile.gettempdir(), "gitpar-crash.log")
+    with open(log, "w", encoding="utf-8") as f:
+        f.write(f"gitpar {__version__}, Python {platform.python_version()}, {platform.platform()}\n")
+        f.write(f"argv: {sys.argv}\n\n")
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=f)
+    o.err(f"gitpar: internal error: {type(exc).__name__}: {exc} (details in {log})")
+    return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Rendering the consolidated status: terminal table, markdown, live watch."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gitpar.cli import output as o
+from gitpar.core.status import Status, collect as collect_status
+
+
+def collect(repo: Any, *, check_dirty: bool = True) -> Status:
+    plan = repo.load_plan()
+    return collect_status(repo, plan, check_dirty=check_dirty)
+
+
+def _git_cell(g: dict[str, Any]) -> str:
+    if not g.get("branch_exists"):
+        return "-"
+    bits = [f"+{g['ahead']}", f"{g['files_changed']} files"]
+    if g.get("dirty"):
+        bits.append(f"dirty({g['dirty_files']})")
+    elif g.get("dirty") is False:
+        bits.append("clean")
+    return " ".join(bits)
+
+
+def _rows(st: Status) -> list[list[Any]]:
+    rows = []
+    for s in st.streams:
+        p = s.progress
+        rows.append([s.name, p.status + (" (ready)" if s.ready else ""), f"{p.completion}%",
+                     s.agent, _git_cell(s.evidence), s.last_activity or ""])
+    return rows
+
+
+HEADERS = ["stream", "status", "done", "agent", "git", "last activity"]
+
+
+def _summary_line(st: Status) -> str:
+    c = st.summary
+    return (f"{c['total']} streams: {c['pending']} pending, {c['active']} active, {c['blocked']} blocked, "
+            f"{c['completed']} completed, {c['failed']} failed")
+
+
+def terminal(st: Status) -> None:
+    for w in st.warnings:
+        o.warn(w)
+    o.out(_summary_line(st))
+    if not st.state_branch:
+        o.out("(no state branch yet: nothing started)")
+    if st.streams:
+        o.table(HEADERS, _rows(st))
+    o.out(f"ready to start: {', '.join(st.ready) or '(none)'}")
+    if st.attention:
+        o.out("needs attention:")
+        for a in st.attention:
+            o.out(f"  - {a.stream} [{a.kind}]: {a.message}")
+
+
+def markdown(st: Status) -> str:
+    def cell(v: Any) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["## gitpar status", "", _summary_line(st), ""]
+    if st.streams:
+        lines.append("| " + " | ".join(HEADERS) + " |")
+        lines.append("|" + "---|" * len(HEADERS))
+        for row in _rows(st):
+            lines.append("| " + " | ".join(cell(c) for c in row) + " |")
+        lines.append("")
+    lines.append(f"**Ready to start:** {', '.join(st.ready) or 'none'}")
+    if st.attention:
+        lines += ["", "### Needs attention", ""]
+        lines += [f"- **{cell(a.stream)}** ({a.kind}): {cell(a.message)}" for a in st.attention]
+    return "\n".join(lines) + "\n"
+
+
+def watch(repo: Any, every: float) -> None:
+    """Refresh the status every ``every`` seconds: a live view on a terminal, lines otherwise."""
+    if not o.use_colour():
+        while True:
+            terminal(collect(repo))
+            o.out("")
+            time.sleep(every)
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    def render() -> Table:
+        st = collect(repo)
+        t = Table(title=_summary_line(st), caption=f"ready: {', '.join(st.ready) or 'none'}; "
+                  f"needs attention: {len(st.attention)}")
+        for h in HEADERS:
+            t.add_column(h)
+        for row in _rows(st):
+            t.add_row(*(str(c) for c in row))
+        return t
+
+    with Live(render(), console=Console(), refresh_per_second=1) as live:
+        while True:
+            time.sleep(every)
+            live.update(render())

@@ -1,0 +1,1 @@
+"""Core logic: plain functions over data, no printing, no direct git access."""

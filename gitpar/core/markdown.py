@@ -1,0 +1,100 @@
+"""Markdown files with YAML frontmatter: the format of every gitpar file.
+
+Parsing goes through python-frontmatter (which uses libyaml's C loader when present);
+writing is done here so that lists stay in the compact flow style the design shows
+(``owns: ["src/api/**"]``) and a file round-trips without churn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from gitpar.errors import bad
+
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-/+]*\Z")
+_YAML_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "none", "~"}
+_NUMBERISH = re.compile(r"[-+]?(\d[\d_]*)?(\.\d*)?([eE][-+]?\d+)?\Z|0x[0-9a-fA-F]+\Z|0o[0-7]+\Z")
+_TIMESTAMPISH = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def parse(text: str, file: str) -> tuple[dict[str, Any], str]:
+    """The frontmatter (a mapping) and the body of ``text``; BadInput names ``file`` on error."""
+    import frontmatter
+    import yaml
+
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise bad(file, "frontmatter", f"malformed YAML{where}: {problem}",
+                  "fix the YAML between the two '---' lines") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise bad(file, "frontmatter", f"unreadable: {exc}",
+                  "start the file with '---', YAML key: value lines, then '---'") from None
+    meta = post.metadata
+    if not isinstance(meta, dict):
+        raise bad(file, "frontmatter", "is not a mapping of keys to values",
+                  "write it as 'key: value' lines between the two '---' lines")
+    return {str(k): _normalise(v) for k, v in meta.items()}, post.content
+
+
+def _normalise(value: Any) -> Any:
+    # YAML turns timestamps into datetime objects; gitpar keeps them as ISO-8601 text
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _normalise(v) for k, v in value.items()}
+    return value
+
+
+def scalar(value: Any) -> str:
+    """One YAML scalar or flow list, written so it reads back as the same value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{scalar(str(k))}: {scalar(v)}" for k, v in value.items()) + "}"
+    text = str(value)
+    if (
+        _PLAIN.match(text)
+        and text.lower() not in _YAML_WORDS
+        and not _NUMBERISH.match(text)
+        and not _TIMESTAMPISH.match(text)
+    ):
+        return text
+    if _TIMESTAMPISH.match(text) and re.fullmatch(r"[0-9TZ:.\-+]+", text):
+        return text  # a timestamp reads back as a datetime, which parse() turns into this text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def render(meta: Mapping[str, Any], body: str, comments: Mapping[str, str] | None = None) -> str:
+    """A markdown file: ``---``, one ``key: value`` line per entry, ``---``, the body."""
+    lines = ["---"]
+    for key, value in meta.items():
+        line = f"{key}: {scalar(value)}"
+        if comments and key in comments:
+            line = f"{line:<32} # {comments[key]}"
+        lines.append(line)
+    lines.append("---")
+    text = "\n".join(lines) + "\n"
+    body = body.strip("\n")
+    if body:
+        text += body + "\n"
+    return text

@@ -1,0 +1,608 @@
+"""Ownership patterns: which stream's ``owns``/``shares`` patterns match which files.
+
+Patterns use GitHub CODEOWNERS pattern syntax. Sources:
+
+* GitHub Docs, "About code owners", section "CODEOWNERS syntax" and its example file
+  (https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners):
+  patterns "follow most of the same rules used in gitignore files", except that
+  escaping a leading ``#`` with ``\\``, ``!`` negation and ``[ ]`` character ranges
+  do not work.
+* git's gitignore(5), "PATTERN FORMAT" (https://git-scm.com/docs/gitignore), for
+  everything the GitHub page does not spell out.
+* Where GitHub's own example contradicts gitignore (``docs/*``), the rule is
+  generalised the way hmarr/codeowners (a widely used matcher written to mirror
+  GitHub, ``match.go``) does it.
+
+Rules implemented (a *path* is a repo-relative POSIX path of a file, as git prints
+it: ``src/api/a.py``; no leading ``/`` or ``./``, no trailing ``/``):
+
+1. ``*`` matches any run of characters except ``/``; ``?`` matches one character
+   except ``/``. Matching is case sensitive (GitHub: "CODEOWNERS paths are case
+   sensitive").
+2. A pattern with no ``/`` except possibly a trailing one (``*.js``, ``docs``,
+   ``Makefile``, ``apps/``) matches at any depth, like gitignore: ``*.js`` owns every
+   ``.js`` file, ``docs`` owns a file or directory named ``docs`` anywhere.
+3. A leading ``/`` anchors the pattern to the repository root (``/docs/`` only the
+   top-level ``docs``). A ``/`` in the middle anchors it too: ``docs/build`` is
+   ``/docs/build``, never ``src/docs/build`` (gitignore rule; GitHub's ``/build/logs/``).
+4. A pattern that matches a directory matches every file under it (gitignore: a
+   matched directory excludes its contents; GitHub: ``/build/logs/`` owns "any files
+   in the build/logs directory ... and any of its subdirectories").
+5. A trailing ``/`` matches directories only, so ``apps/`` owns the files under any
+   ``apps`` directory but not a file named ``apps`` (GitHub example ``apps/``).
+6. ``**``: a leading ``**/`` matches in every directory (``**/logs`` = ``logs``,
+   GitHub example); a trailing ``/**`` matches everything inside (``abc/**``); a
+   middle ``/**/`` matches zero or more directories (``a/**/b`` matches ``a/b``,
+   ``a/x/y/b``). ``**`` inside a segment (``a**b``) is an ordinary ``*`` (gitignore).
+   ``a/**/`` matches directories strictly inside ``a`` (git's behaviour, checked with
+   ``git check-ignore``), i.e. files at least two levels below ``a``.
+7. CODEOWNERS difference from gitignore: a final path segment that is exactly ``*``
+   (and no trailing ``/``) matches files only, never directories, so ``docs/*`` owns
+   ``docs/getting-started.md`` but NOT ``docs/build-app/troubleshooting.md`` (GitHub's
+   example; in a .gitignore ``docs/*`` would match the whole subtree). ``/*`` thus
+   owns only files at the root. Other final segments still match directories:
+   ``docs/*.md`` owns ``docs/x.md/y`` (gitignore and hmarr/codeowners agree).
+   Write ``docs/**`` (or ``/docs/``) for the whole subtree.
+8. ``\\#`` is a literal ``#``. GitHub documents that this escape does NOT work in a
+   CODEOWNERS file (there a line starting with ``#`` is always a comment); gitpar
+   patterns live in stream files, not CODEOWNERS lines, so it is accepted with its
+   gitignore meaning. Caveat: such a pattern cannot be copied verbatim into a GitHub
+   CODEOWNERS file. A ``#`` that is not the first character needs no escape.
+
+Rejected by :func:`validate_pattern` (:class:`PatternError`): empty or blank patterns;
+leading/trailing whitespace; control characters (NUL, newline, tab...); a leading
+``!`` (CODEOWNERS has no negation); ``[`` (CODEOWNERS has no character ranges); any
+backslash other than ``\\#`` (use ``/`` as separator); a leading unescaped ``#``
+(a comment in CODEOWNERS/gitignore: write ``\\#``); ``..`` components (escape the
+repository); ``.`` components and empty components (``a//b``, lone ``/``), which
+can never match a git path; runs of three or more ``*``; Windows drive paths
+(``C:\\x``, ``C:/x``). A leading ``/`` is legal anchoring: ``/etc/passwd`` is the
+repo file ``etc/passwd``.
+
+Speed: :class:`OwnershipIndex` never loops over every rule for every path. Anchored
+patterns hang in a trie keyed by their literal leading directory components;
+floating names/extensions sit in dicts; a path only walks its own directories, and
+the per-directory result is computed once per distinct directory per call, so most
+paths cost one ``rpartition`` and one dict lookup. Only patterns too irregular for
+those shapes are checked with a full regular expression, and only when the trie
+says the path could match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # typing costs import time in a git hook; annotations are strings anyway
+    from collections.abc import Callable, Iterable
+
+    # A compiled test on one path segment (or one whole path): truthy when it matches.
+    _Matcher = Callable[[str], object]
+    # (group, segment matcher, dir_only, lone_star): see _Node.child_globs / deep_globs
+    _Glob = tuple[int, _Matcher, bool, bool]
+
+__all__ = [
+    "OwnershipIndex",
+    "PatternError",
+    "Rule",
+    "matches",
+    "overlapping",
+    "pattern_matches_nothing",
+    "validate_pattern",
+]
+
+RULE_KINDS = ("owns", "shares")
+
+
+class PatternError(ValueError):
+    """An ownership pattern that gitpar rejects; the message says what is wrong and the fix."""
+
+    def __init__(self, pattern: str, problem: str, fix: str) -> None:
+        self.pattern = pattern
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{problem}; fix: {fix}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One pattern of one stream: ``kind`` is ``"owns"`` or ``"shares"``."""
+
+    stream: str
+    kind: str
+    pattern: str
+
+    def __post_init__(self) -> None:
+        # Catch typos like "own" at construction rather than as silent non-ownership.
+        if self.kind not in RULE_KINDS:
+            raise ValueError(f"rule kind must be 'owns' or 'shares', not {self.kind!r}")
+
+
+# --------------------------------------------------------------------------- validation
+
+_DRIVE = re.compile(r"[A-Za-z]:(?:[\\/]|\Z)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def validate_pattern(pattern: str) -> None:
+    """Raise :class:`PatternError` unless ``pattern`` is a usable CODEOWNERS-style pattern.
+
+    The rules and their sources are in the module docstring. Returns None when valid.
+    """
+    if not isinstance(pattern, str):  # config files can hand us numbers or lists
+        raise PatternError(
+            str(pattern), f"a pattern must be a string, not {type(pattern).__name__}",
+            "write the pattern as a quoted string, like 'src/api/**'")
+    if not pattern.strip():
+        raise PatternError(pattern, "the pattern is empty",
+                           "remove it, or write what it should own, like 'src/api/**'")
+    if _CONTROL.search(pattern):
+        raise PatternError(pattern, "the pattern contains a control character "
+                           "(NUL, newline, tab, ...)",
+                           "write one pattern per entry, on one line, without control characters")
+    if pattern != pattern.strip():
+        raise PatternError(pattern, "the pattern has leading or trailing whitespace, which "
+                           "CODEOWNERS would split off", "remove the surrounding spaces")
+    if pattern.startswith("!"):
+        raise PatternError(pattern, "'!' negation is not supported: CODEOWNERS patterns "
+                           "cannot exclude files",
+                           "list only what the stream owns (narrower patterns), and give the "
+                           "excluded files to another stream")
+    if _DRIVE.match(pattern):
+        raise PatternError(pattern, "this is a Windows absolute path, not a repository path",
+                           "write the path relative to the repository root with '/', "
+                           "like 'src/api/**'")
+    if "[" in pattern:
+        raise PatternError(pattern, "'[ ]' character ranges are not supported by CODEOWNERS",
+                           "write one pattern per alternative, or use '?' for one character")
+    if pattern.replace("\\#", "").count("\\"):
+        raise PatternError(pattern, "backslashes are not allowed (only '\\#' for a literal "
+                           "'#'); git paths use '/'",
+                           "use '/' between directories, like 'src/api/**'")
+    if pattern.startswith("#"):
+        raise PatternError(pattern, "a leading '#' starts a comment in CODEOWNERS",
+                           "escape it as '\\#' to match a name starting with '#'")
+    if "***" in pattern:
+        raise PatternError(pattern, "three or more '*' in a row have no defined meaning",
+                           "use '*' within a name or '**' for any number of directories")
+    body = pattern[1:] if pattern.startswith("/") else pattern
+    if body.endswith("/"):
+        body = body[:-1]
+    for seg in body.split("/"):
+        if seg == "..":
+            raise PatternError(pattern, "'..' points outside the repository: patterns are "
+                               "relative to the repository root",
+                               "remove '..' and write the path from the repository root")
+        if seg == ".":
+            raise PatternError(pattern, "'.' components never appear in git paths, so the "
+                               "pattern would match nothing", "remove the './' parts")
+        if seg == "":
+            raise PatternError(pattern, "the pattern has an empty path component ('//' or a "
+                               "lone '/') and would match nothing",
+                               "use single '/' separators; '/**' owns the whole repository")
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _is_literal(seg: str) -> bool:
+    return "*" not in seg and "?" not in seg
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\#", "#")
+
+
+def _parse(pattern: str) -> tuple[tuple[str, ...], bool]:
+    """Validate, then normalise to (anchored segments, dir_only).
+
+    Floating patterns get an explicit leading ``**`` and runs of ``**`` collapse, so
+    ``*.js``, ``**/*.js`` and ``**/**/*.js`` all become ``('**', '*.js')``.
+    """
+    validate_pattern(pattern)
+    anchored = pattern.startswith("/")
+    body = pattern[1:] if anchored else pattern
+    dir_only = body.endswith("/")
+    if dir_only:
+        body = body[:-1]
+    raw = body.split("/")
+    if not anchored and len(raw) == 1 and raw[0] != "**":
+        raw = ["**", raw[0]]
+    segs: list[str] = []
+    for seg in raw:
+        if seg == "**" and segs and segs[-1] == "**":
+            continue
+        segs.append(seg)
+    return tuple(segs), dir_only
+
+
+def _segment_regex(seg: str) -> str:
+    """Regex source for one pattern segment (never ``**``)."""
+    if seg == "*":
+        return "[^/]+"  # path segments are never empty
+    out: list[str] = []
+    i = 0
+    while i < len(seg):
+        ch = seg[i]
+        if ch == "\\":  # validation allows only the '\#' escape
+            out.append(re.escape(seg[i + 1]))
+            i += 2
+            continue
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+def _full_regex(segs: tuple[str, ...], dir_only: bool) -> str:
+    """Regex source matching every file path the normalised pattern owns (fullmatch)."""
+    parts: list[str] = []
+    need_sep = False
+    last = len(segs) - 1
+    for i, seg in enumerate(segs):
+        if seg == "**":
+            if last == 0:
+                parts.append(".+")
+            elif i == 0:
+                parts.append("(?:.+/)?")
+                need_sep = False
+            elif i == last:
+                parts.append("/.+")
+            else:
+                parts.append("(?:/.+)?")
+                need_sep = True
+        else:
+            if need_sep:
+                parts.append("/")
+            parts.append(_segment_regex(seg))
+            need_sep = True
+    if dir_only:
+        parts.append("/.+")  # only what is strictly inside a matched directory
+    elif segs[-1] == "*":
+        pass  # CODEOWNERS: final lone '*' matches files only (docs/* is not recursive)
+    elif segs[-1] != "**":
+        parts.append("(?:/.+)?")  # the name may be a directory: own everything under it
+    return "".join(parts)
+
+
+_FULL_CACHE: dict[str, _Matcher] = {}
+_SEG_CACHE: dict[str, _Matcher] = {}
+
+
+def _compile_full(pattern: str) -> _Matcher:
+    matcher = _FULL_CACHE.get(pattern)
+    if matcher is None:
+        segs, dir_only = _parse(pattern)
+        # DOTALL: git file names may contain newlines; '.' must still match them.
+        matcher = re.compile(_full_regex(segs, dir_only), re.DOTALL).fullmatch
+        if len(_FULL_CACHE) < 4096:  # bounded: long-running callers must not grow forever
+            _FULL_CACHE[pattern] = matcher
+    return matcher
+
+
+def _compile_segment(seg: str) -> _Matcher:
+    """A test of one path segment against one pattern segment (never ``**``)."""
+    matcher = _SEG_CACHE.get(seg)
+    if matcher is None:
+        if _is_literal(seg):
+            matcher = _unescape(seg).__eq__
+        elif seg == "*":
+            matcher = bool  # any non-empty segment
+        else:
+            matcher = re.compile(_segment_regex(seg), re.DOTALL).fullmatch
+        if len(_SEG_CACHE) < 4096:
+            _SEG_CACHE[seg] = matcher
+    return matcher
+
+
+def matches(pattern: str, path: str) -> bool:
+    """Whether ``pattern`` owns the file ``path`` (the reference implementation).
+
+    One regular expression per pattern, cached; :class:`OwnershipIndex` must agree
+    with this for every pattern and path. Raises :class:`PatternError` for an invalid
+    pattern.
+    """
+    return bool(path) and bool(_compile_full(pattern)(path))
+
+
+def pattern_matches_nothing(pattern: str, paths: Iterable[str]) -> bool:
+    """True when ``pattern`` owns none of ``paths`` (e.g. the base tree): worth a warning.
+
+    Raises :class:`PatternError` for an invalid pattern.
+    """
+    matcher = _compile_full(pattern)
+    return not any(path and matcher(path) for path in paths)
+
+
+# --------------------------------------------------------------------------- the index
+
+class _Node:
+    """A trie node for one literal directory prefix of anchored patterns."""
+
+    __slots__ = ("children", "under", "cands", "child_globs", "deep_globs")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        # groups owning everything strictly under this directory (a/b/**, /a/b/, a/b)
+        self.under: list[int] = []
+        # groups with this literal prefix but an irregular rest: full regex per path
+        self.cands: list[int] = []
+        # prefix + one wildcard segment (docs/*.md, /*, a/*/): test the next segment
+        self.child_globs: list[_Glob] = []
+        # prefix + ** + one segment (src/**/*.py, **/logs): test every deeper segment
+        self.deep_globs: list[_Glob] = []
+
+
+class _DirState:
+    """What a directory's ancestry decides, computed once per distinct directory."""
+
+    __slots__ = ("node", "dir_groups", "cands", "child_globs", "deep_globs",
+                 "file_rules", "file_idx", "base_checks")
+
+    def __init__(self, node: _Node | None, dir_groups: frozenset[int], cands: tuple[int, ...],
+                 child_globs: tuple[_Glob, ...], deep_globs: tuple[_Glob, ...]) -> None:
+        self.node = node
+        self.dir_groups = dir_groups  # matched by this directory or an ancestor of it
+        self.cands = cands  # groups needing the full regex on each file path
+        self.child_globs = child_globs  # to test on the next segment
+        self.deep_globs = deep_globs  # to test on every further segment
+        self.file_rules: tuple[Rule, ...] = ()
+        self.file_idx: frozenset[int] = frozenset()
+        self.base_checks: tuple[tuple[int, _Matcher], ...] = ()
+
+
+class OwnershipIndex:
+    """Answers "which rules own this path" for many rules and many paths, fast.
+
+    Build once from the rules (invalid patterns raise :class:`PatternError`), then call
+    :meth:`match` or :meth:`match_many`. The index is immutable and keeps no state
+    between calls.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._rules: tuple[Rule, ...] = tuple(rules)
+        # Rules sharing a pattern form one group, so each pattern is tested once per path.
+        group_of: dict[str, int] = {}
+        self._group_rules: list[tuple[int, ...]] = []
+        members: list[list[int]] = []
+        for idx, rule in enumerate(self._rules):
+            group = group_of.get(rule.pattern)
+            if group is None:
+                group = group_of[rule.pattern] = len(members)
+                members.append([])
+            members[group].append(idx)
+        self._group_rules = [tuple(m) for m in members]
+        self._full: list[_Matcher | None] = [None] * len(members)
+
+        self._root = _Node()
+        self._exact: dict[str, list[int]] = {}  # literal patterns: the path itself
+        # floating literal names (docs, Makefile, apps/): segment -> groups
+        self._dir_names: dict[str, list[int]] = {}
+        self._file_names: dict[str, list[int]] = {}
+        # floating '*<literal with a dot>' (*.js, *.tar.gz): last extension -> (group, suffix)
+        self._dir_exts: dict[str, list[tuple[int, str]]] = {}
+        self._file_exts: dict[str, list[tuple[int, str]]] = {}
+        # irregular patterns without a literal prefix but with a literal segment
+        # (**/a/*/b, */build/**): candidate when the path has that segment
+        self._name_cands: dict[str, list[int]] = {}
+
+        for pattern, group in group_of.items():
+            self._add(pattern, group)
+
+        # Per-path work beyond the per-directory cache is needed only if any of these exist.
+        self._per_path = bool(self._exact or self._file_names or self._file_exts
+                              or self._name_cands)
+        self._root_state = self._make_state(
+            self._root, frozenset(self._root.under), tuple(self._root.cands),
+            tuple(self._root.child_globs), tuple(self._root.deep_globs))
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rules, in the order given."""
+        return self._rules
+
+    def _add(self, pattern: str, group: int) -> None:
+        segs, dir_only = _parse(pattern)
+        n_lit = 0
+        while n_lit < len(segs) and segs[n_lit] != "**" and _is_literal(segs[n_lit]):
+            n_lit += 1
+        prefix, rest = segs[:n_lit], segs[n_lit:]
+        node = self._root
+        for seg in prefix:
+            key = _unescape(seg)
+            child = node.children.get(key)
+            if child is None:
+                child = node.children[key] = _Node()
+            node = child
+
+        if not rest:  # fully literal: /docs/, docs/build, /Makefile
+            node.under.append(group)
+            if not dir_only:
+                self._exact.setdefault(_unescape("/".join(prefix)), []).append(group)
+        elif rest == ("**",):
+            if dir_only:  # a/**/: the segment after the prefix must be a directory
+                node.child_globs.append((group, bool, True, True))
+            else:  # a/b/** and /**: plain prefix test, no regex
+                node.under.append(group)
+        elif len(rest) == 1:  # docs/*.md, /*, a/*/
+            node.child_globs.append(
+                (group, _compile_segment(rest[0]), dir_only, rest[0] == "*"))
+        elif len(rest) == 2 and rest[0] == "**":  # **/logs, *.js, src/**/*.py
+            last = rest[1]
+            if node is self._root and _is_literal(last):
+                name = _unescape(last)
+                self._dir_names.setdefault(name, []).append(group)
+                if not dir_only:
+                    self._file_names.setdefault(name, []).append(group)
+            elif (node is self._root and last.startswith("*") and "." in last
+                  and _is_literal(last[1:])):
+                suffix = _unescape(last[1:])
+                entry = (group, suffix)
+                ext = suffix[suffix.rfind("."):]
+                self._dir_exts.setdefault(ext, []).append(entry)
+                if not dir_only:
+                    self._file_exts.setdefault(ext, []).append(entry)
+            else:
+                node.deep_globs.append((group, _compile_segment(last), dir_only, last == "*"))
+        else:  # anything else: full regex, only for paths the index says might match
+            self._full[group] = _compile_full(pattern)
+            literal = [s for s in rest if s != "**" and _is_literal(s)]
+            if node is self._root and literal:
+                self._name_cands.setdefault(_unescape(literal[0]), []).append(group)
+            else:
+                node.cands.append(group)
+
+    def _make_state(self, node: _Node | None, dir_groups: frozenset[int],
+                    cands: tuple[int, ...], child_globs: tuple[_Glob, ...],
+                    deep_globs: tuple[_Glob, ...]) -> _DirState:
+        state = _DirState(node, dir_groups, cands, child_globs, deep_globs)
+        # Files directly in this directory: the pending globs apply to their basename.
+        file_groups = set(dir_groups)
+        checks: list[tuple[int, _Matcher]] = []
+        for group, matcher, dir_only, lone_star in child_globs + deep_globs:
+            if dir_only:
+                continue
+            if lone_star:  # '*' matches every (non-empty) basename
+                file_groups.add(group)
+            else:
+                checks.append((group, matcher))
+        idx = frozenset(i for g in file_groups for i in self._group_rules[g])
+        state.file_idx = idx
+        state.file_rules = tuple(self._rules[i] for i in sorted(idx))
+        state.base_checks = tuple(checks)
+        return state
+
+    def _extend(self, parent: _DirState, seg: str) -> _DirState:
+        """State of directory ``parent/seg``: ``seg`` is known to be a directory."""
+        groups = set(parent.dir_groups)
+        for group, matcher, _dir_only, lone_star in parent.child_globs + parent.deep_globs:
+            # A final lone '*' never matches a directory (CODEOWNERS docs/* rule).
+            if not (lone_star and not _dir_only) and matcher(seg):
+                groups.add(group)
+        hit = self._dir_names.get(seg)
+        if hit:
+            groups.update(hit)
+        dot = seg.rfind(".")
+        if dot >= 0:
+            for group, suffix in self._dir_exts.get(seg[dot:], ()):
+                if seg.endswith(suffix):
+                    groups.add(group)
+        cands = parent.cands
+        more = self._name_cands.get(seg)
+        if more:
+            cands = tuple(sorted(set(cands).union(more)))
+        node = parent.node.children.get(seg) if parent.node is not None else None
+        if node is None:
+            child_globs: tuple[_Glob, ...] = ()
+            deep_globs = parent.deep_globs
+        else:
+            groups.update(node.under)
+            if node.cands:
+                cands = tuple(sorted(set(cands).union(node.cands)))
+            child_globs = tuple(node.child_globs)
+            deep_globs = parent.deep_globs + tuple(node.deep_globs)
+        return self._make_state(node, frozenset(groups), cands, child_globs, deep_globs)
+
+    def _state(self, directory: str, cache: dict[str, _DirState]) -> _DirState:
+        state = cache.get(directory)
+        if state is not None:
+            return state
+        # Walk up to the nearest known ancestor (iteratively: no recursion limit), then down.
+        missing: list[str] = []
+        cur = directory
+        while True:
+            missing.append(cur)
+            parent = cur.rpartition("/")[0]
+            if parent == "":
+                state = self._root_state
+                break
+            state = cache.get(parent)
+            if state is not None:
+                break
+            cur = parent
+        for d in reversed(missing):
+            state = cache[d] = self._extend(state, d.rpartition("/")[2])
+        return state
+
+    def match(self, path: str) -> list[Rule]:
+        """Every rule whose pattern owns ``path``, in the order the rules were given.
+
+        ``path`` is a repo-relative POSIX file path as git prints it (``src/a.py``).
+        """
+        return self.match_many((path,))[path]
+
+    def match_many(self, paths: Iterable[str]) -> dict[str, list[Rule]]:
+        """``{path: match(path)}`` for every path (unowned paths map to ``[]``).
+
+        Much faster than calling :meth:`match` in a loop: directories are resolved once.
+        """
+        out: dict[str, list[Rule]] = {}
+        cache: dict[str, _DirState] = {}
+        root_state = self._root_state
+        per_path = self._per_path
+        full = self._full
+        for path in paths:
+            if not path:
+                out[path] = []
+                continue
+            directory, _, base = path.rpartition("/")
+            if directory:
+                state = cache.get(directory)
+                if state is None:
+                    state = self._state(directory, cache)
+            else:
+                state = root_state
+            if not (state.cands or state.base_checks or per_path):
+                out[path] = list(state.file_rules)  # the common case: directory decides
+                continue
+            hits: list[int] = []
+            for group in state.cands:
+                matcher = full[group]
+                if matcher is not None and matcher(path):
+                    hits.append(group)
+            for group, seg_matcher in state.base_checks:
+                if seg_matcher(base):
+                    hits.append(group)
+            if per_path:
+                hits.extend(self._exact.get(path, ()))
+                hits.extend(self._file_names.get(base, ()))
+                dot = base.rfind(".")
+                if dot >= 0:
+                    for group, suffix in self._file_exts.get(base[dot:], ()):
+                        if base.endswith(suffix):
+                            hits.append(group)
+                for group in self._name_cands.get(base, ()):
+                    matcher = full[group]
+                    if matcher is not None and matcher(path):
+                        hits.append(group)
+            if not hits:
+                out[path] = list(state.file_rules)
+                continue
+            idx = set(state.file_idx)
+            group_rules = self._group_rules
+            for group in hits:
+                idx.update(group_rules[group])
+            rules = self._rules
+            out[path] = [rules[i] for i in sorted(idx)]
+        return out
+
+
+def overlapping(rules_a: list[str], rules_b: list[str], paths: Iterable[str]) -> list[str]:
+    """The files in ``paths`` owned by a pattern of ``rules_a`` and by one of ``rules_b``.
+
+    ``rules_a``/``rules_b`` are the owns-patterns of two streams; ``paths`` is e.g. the
+    base tree. Result keeps the order of ``paths``, without duplicates. Raises
+    :class:`PatternError` for an invalid pattern.
+    """
+    index = OwnershipIndex([Rule("a", "owns", p) for p in rules_a]
+                           + [Rule("b", "owns", p) for p in rules_b])
+    result: list[str] = []
+    for path, rules in index.match_many(paths).items():  # dict: input order, deduplicated
+        streams = {rule.stream for rule in rules}
+        if "a" in streams and "b" in streams:
+            result.append(path)
+    return result

@@ -1,0 +1,395 @@
+"""The life of a stream: define, start, report progress, finish, remove."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gitpar.core import plan as planmod
+from gitpar.core.durations import parse_duration
+from gitpar.core.plan import Plan, Stream
+from gitpar.core.progress import (
+    Progress,
+    ProgressUpdate,
+    apply_update,
+    now_iso,
+    parse_progress,
+    progress_path,
+    render_progress,
+)
+from gitpar.errors import Refused, bad
+from gitpar.store.repo import STATE_BRANCH, Repo, require_main_root
+from gitpar.store.state import Snapshot, StateStore
+
+
+# -- plan editing --------------------------------------------------------------------
+
+
+def init(repo: Repo, base: str | None = None) -> list[str]:
+    """Create ``.gitpar/plan.md``, ``.gitpar/streams/`` and the state branch. Returns what was done."""
+    root = require_main_root(repo)
+    done: list[str] = []
+    plan_file = root / planmod.PLAN_FILE
+    if base is None:
+        base = repo.current_branch() or "main"
+        if base.startswith("gitpar/"):
+            base = "main"
+    if not plan_file.exists():
+        plan_file.parent.mkdir(parents=True, exist_ok=True)
+        plan_file.write_text(planmod.render_settings(base), encoding="utf-8")
+        done.append(f"wrote {planmod.PLAN_FILE} (base: {base})")
+    (root / planmod.STREAMS_DIR).mkdir(parents=True, exist_ok=True)
+    store = StateStore(repo)
+    if not store.exists():
+        store.update(lambda snap: ({"README.md": _state_readme()},
+                                   "init: create the state branch"))
+        done.append(f"created the state branch {STATE_BRANCH}")
+    return done
+
+
+def _state_readme() -> str:
+    return ("# gitpar state\n\nThis branch holds gitpar's live coordination state: progress "
+            "and locks. gitpar changes it by compare-and-swap commits; do not commit to it "
+            "by hand. `git log` of this branch is the audit log.\n")
+
+
+def plan_files(repo: Repo) -> dict[str, str]:
+    root = require_main_root(repo)
+    files = repo.plan_files_in_dir(root)
+    if planmod.PLAN_FILE not in files and not files:
+        raise bad(planmod.PLAN_DIR, None, "no plan in this repository", "run 'gitpar init' first")
+    return files
+
+
+def stream_add(repo: Repo, name: str, *, owns: Sequence[str] = (), shares: Sequence[str] = (),
+               depends_on: Sequence[str] = (), agent: str = "", priority: int = 0,
+               estimate: str | None = None, brief: str = "", description: str = "") -> tuple[Stream, list[str]]:
+    """Write ``.gitpar/streams/<name>.md`` after validating it against the whole plan."""
+    planmod.check_name(name)
+    files = plan_files(repo)
+    path = planmod.stream_file(name)
+    if path in files:
+        raise bad(path, None, f"stream {name!r} already exists",
+                  f"edit {path}, or remove it first with 'gitpar stream rm {name}'")
+    deps: list[str] = []
+    for item in depends_on:
+        deps.extend(d.strip() for d in item.split(",") if d.strip())
+    est: float | None = None
+    if estimate is not None:
+        try:
+            est = parse_duration(estimate)
+        except ValueError as exc:
+            raise bad(path, "estimate", str(exc), "write it like --estimate 2h (90s, 45m, 2h, 1d)") from None
+    stream = Stream(name=name, description=description, owns=tuple(owns), shares=tuple(shares),
+                    depends_on=tuple(dict.fromkeys(deps)), agent=agent, priority=priority,
+                    estimate=est, brief=brief)
+    text = planmod.render_stream(stream)
+    new_files = dict(files)
+    new_files[path] = text
+    plan = planmod.load_plan(new_files)  # validates the stream and the graph it joins
+    root = require_main_root(repo)
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return plan.streams[name], plan.warnings
+
+
+def stream_rm(repo: Repo, name: str, *, force: bool = False) -> str:
+    """Delete a stream's definition; refused while others depend on it or it has started."""
+    planmod.check_name(name)
+    plan = repo.load_plan()
+    plan.stream(name)
+    dependents = plan.dependents(name)
+    if dependents and not force:
+        raise Refused(f"streams {', '.join(dependents)} depend on {name!r}; remove those "
+                      "dependencies first (or --force, which leaves them pointing at nothing)")
+    progress = read_progress(repo, name)
+    if progress is not None and progress.status not in ("pending", "completed") and not force:
+        raise Refused(f"stream {name!r} is {progress.status}; finish or remove it first (or --force)")
+    root = require_main_root(repo)
+    (root / planmod.stream_file(name)).unlink()
+    return planmod.stream_file(name)
+
+
+# -- reading state -------------------------------------------------------------------
+
+
+def read_progress(repo: Repo, name: str, snap: Snapshot | None = None) -> Progress | None:
+    snap = snap or StateStore(repo).snapshot()
+    text = snap.read(progress_path(name))
+    return None if text is None else parse_progress(name, text)
+
+
+def all_progress(snap: Snapshot) -> dict[str, Progress]:
+    out = {}
+    for path, text in snap.list("progress").items():
+        name = path[len("progress/"):-3]
+        if path.endswith(".md") and "/" not in name:
+            out[name] = parse_progress(name, text)
+    return out
+
+
+def statuses(snap: Snapshot) -> dict[str, str]:
+    return {name: p.status for name, p in all_progress(snap).items()}
+
+
+def worktree_path(repo: Repo, plan: Plan, name: str) -> Path:
+    root = require_main_root(repo)
+    template = plan.settings.worktrees
+    rel = template.replace("{repo}", repo.name).replace("{stream}", name)
+    return (root / rel).resolve() if not os.path.isabs(rel) else Path(rel)
+
+
+def stream_of(repo: Repo, stream: str | None) -> str:
+    """The stream named, or the one whose worktree we are in; BadInput otherwise."""
+    if stream:
+        planmod.check_name(stream)
+        return stream
+    found = repo.current_stream()
+    if found is None:
+        raise bad(None, "stream", "not inside a stream's worktree (its branch is not gitpar/<name>)",
+                  "run this in the stream's worktree, or name the stream with --stream NAME")
+    return found
+
+
+# -- start ---------------------------------------------------------------------------
+
+
+@dataclass
+class Started:
+    stream: str
+    branch: str
+    worktree: Path
+    port: int
+    copied: list[str] = field(default_factory=list)
+    setup_log: Path | None = None
+    setup_failed: str | None = None
+    reused: bool = False
+
+
+def open_dependencies(plan: Plan, name: str, status: dict[str, str]) -> list[str]:
+    return [d for d in plan.streams[name].depends_on if status.get(d) != "completed"]
+
+
+def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = None) -> Started:
+    """Branch ``gitpar/<name>`` from the base tip, its worktree, port, setup and progress file."""
+    plan = repo.load_plan()
+    stream = plan.stream(name)
+    base_plan = repo.load_plan_at_base(plan.settings.base)
+    if base_plan is None or name not in base_plan.streams:
+        raise Refused(f"stream {name!r} is not committed on the base branch {plan.settings.base!r}; "
+                      f"commit {stream.file} first (hooks read the plan from the base branch)")
+    store = StateStore(repo)
+    if not store.exists():
+        raise Refused(f"no state branch {STATE_BRANCH}; run 'gitpar init' first")
+    snap = store.snapshot()
+    status = statuses(snap)
+    waiting = open_dependencies(plan, name, status)
+    if waiting and not force:
+        described = ", ".join(f"{d} ({status.get(d, 'pending')})" for d in waiting)
+        raise Refused(f"stream {name!r} depends on {described}, not completed yet; "
+                      "finish those first, or start anyway with --force")
+    existing = read_progress(repo, name, snap)
+    if existing is not None and existing.status == "completed" and not force:
+        raise Refused(f"stream {name!r} is already completed (use --force to start it again)")
+    from gitpar.store import worktrees as wt
+
+    start_commit = wt.create_branch(repo, name, plan.settings.base)
+    worktrees = repo.stream_worktrees()
+    reused = name in worktrees
+    path = worktrees[name] if reused else worktree_path(repo, plan, name)
+    if not reused:
+        wt.add_worktree(repo, name, path)
+    copied = copy_files(require_main_root(repo), path, plan.settings.copy)
+
+    def write(snap: Snapshot) -> tuple[dict[str, str | None], str]:
+        ports: dict[int, str] = {}
+        for other in all_progress(snap).values():
+            port = other.extra.get("port")
+            if isinstance(port, int):
+                ports[port] = other.stream
+        current = read_progress(repo, name, snap) or Progress(stream=name)
+        port = current.extra.get("port")
+        if not isinstance(port, int) or ports.get(port, name) != name:
+            port = plan.settings.port_base
+            while port in ports:
+                port += 1
+        now = now_iso()
+        extra = dict(current.extra, port=port, worktree=str(path))
+        extra.setdefault("base_commit", str(start_commit))
+        new = replace(current, status="in_progress", agent=agent or current.agent or stream.agent,
+                      started=current.started or now, updated=now, extra=extra)
+        return ({progress_path(name): render_progress(new)},
+                f"start {name}: branch gitpar/{name}, worktree {path}, port {port}")
+
+    snap = store.update(write)
+    progress = read_progress(repo, name, snap)
+    assert progress is not None
+    port = int(progress.extra["port"])
+    result = Started(stream=name, branch=f"gitpar/{name}", worktree=path, port=port,
+                     copied=copied, reused=reused)
+    if plan.settings.setup:
+        log, failed = run_setup(repo, name, path, port, plan.settings.setup)
+        result.setup_log, result.setup_failed = log, failed
+        if failed:
+            report(repo, name, ProgressUpdate(status="failed",
+                                              blocked=(f"setup failed: {failed} (log: {log})",)),
+                   what=f"setup failed: {failed}")
+    return result
+
+
+def copy_files(src_root: Path, dst_root: Path, paths: Sequence[str]) -> list[str]:
+    """Copy the configured untracked files (``.env`` ...) into the new worktree, when present."""
+    copied = []
+    for rel in paths:
+        src = src_root / rel
+        dst = dst_root / rel
+        if not src.exists() or dst.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, symlinks=True)
+        else:
+            shutil.copy2(src, dst)
+        copied.append(rel)
+    return copied
+
+
+def stream_env(name: str, worktree: Path, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"GITPAR_STREAM": name, "GITPAR_WORKTREE": str(worktree), "GITPAR_PORT": str(port)})
+    return env
+
+
+def run_setup(repo: Repo, name: str, worktree: Path, port: int,
+              commands: Sequence[str]) -> tuple[Path, str | None]:
+    """Run the setup commands in the worktree, output kept in a log; the first failure, if any."""
+    log = repo.gitpar_dir / "logs" / name / "setup.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = stream_env(name, worktree, port)
+    with log.open("w", encoding="utf-8") as out:
+        for command in commands:
+            out.write(f"$ {command}\n")
+            out.flush()
+            proc = subprocess.run(command, shell=True, cwd=worktree, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+            if proc.returncode != 0:
+                out.write(f"[exit {proc.returncode}]\n")
+                return log, f"{command!r} exited {proc.returncode}"
+    return log, None
+
+
+# -- progress, finish, remove --------------------------------------------------------
+
+
+def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = None) -> Progress:
+    """Apply ``update`` to the stream's progress file in one CAS commit."""
+    plan = repo.load_plan()
+    plan.stream(name)
+    store = StateStore(repo)
+    if not store.exists():
+        raise Refused(f"no state branch {STATE_BRANCH}; run 'gitpar init' first")
+
+    def change(snap: Snapshot) -> tuple[dict[str, str | None], str]:
+        current = read_progress(repo, name, snap) or Progress(stream=name)
+        new = apply_update(current, update, now_iso())
+        return ({progress_path(name): render_progress(new)},
+                f"progress {name}: {what or update.describe()}")
+
+    snap = store.update(change)
+    progress = read_progress(repo, name, snap)
+    assert progress is not None
+    return progress
+
+
+def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
+    """Mark the stream completed; refused while its worktree has uncommitted changes."""
+    plan = repo.load_plan()
+    plan.stream(name)
+    path = repo.stream_worktrees().get(name)
+    if path is not None and not force:
+        from gitpar.store.worktrees import is_dirty
+
+        dirty = is_dirty(path)
+        if dirty:
+            shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+            raise Refused(f"stream {name!r} has uncommitted changes in {path}: {shown}; "
+                          "commit or discard them first (or --force)")
+    return report(repo, name, ProgressUpdate(status="completed", completion=100),
+                  what="completed")
+
+
+@dataclass
+class Removal:
+    stream: str
+    worktree: Path | None
+    problems: list[str]
+    removed: bool
+
+
+def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False) -> Removal:
+    """Remove the stream's worktree, keeping the branch; refused when work would be lost."""
+    planmod.check_name(name)
+    path = repo.stream_worktrees().get(name)
+    if path is None:
+        raise Refused(f"stream {name!r} has no worktree to remove")
+    if repo.main_root is not None and path == repo.main_root:
+        raise Refused(f"gitpar/{name} is checked out in the main worktree; switch it to another branch instead")
+    from gitpar.store import worktrees as wt
+
+    problems: list[str] = []
+    dirty = wt.is_dirty(path) if path.is_dir() else []
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+        problems.append(f"uncommitted or untracked files: {shown}")
+    unique = wt.commits_on_no_other_branch(repo, f"gitpar/{name}")
+    # the stream's own branch is kept, so its commits are not lost by removing the worktree;
+    # but a branch that holds the only copy deserves a word (the user may delete it next)
+    if problems and not force:
+        raise Refused(f"not removing {path}: {'; '.join(problems)}. Commit them, or use --force "
+                      "to delete them (see with --dry-run)")
+    if dry_run:
+        return Removal(stream=name, worktree=path, problems=problems + (
+            [f"{len(unique)} commits only on gitpar/{name} (the branch is kept)"] if unique else []),
+            removed=False)
+    wt.remove_worktree(repo, path)
+    return Removal(stream=name, worktree=path, problems=problems, removed=True)
+
+
+def brief(repo: Repo, name: str) -> dict[str, Any]:
+    """What a worker needs: the brief, the rules, and the commands to report."""
+    plan = repo.load_plan()
+    stream = plan.stream(name)
+    progress = read_progress(repo, name) if StateStore(repo).exists() else None
+    path = repo.stream_worktrees().get(name)
+    port = progress.extra.get("port") if progress else None
+    q = shlex.quote
+    return {
+        "stream": name,
+        "description": stream.description,
+        "brief": stream.brief,
+        "owns": list(stream.owns),
+        "shares": list(stream.shares),
+        "depends_on": list(stream.depends_on),
+        "agent": stream.agent,
+        "estimate_s": stream.estimate,
+        "branch": f"gitpar/{name}",
+        "worktree": str(path) if path else None,
+        "port": port,
+        "base": plan.settings.base,
+        "status": progress.status if progress else "pending",
+        "commands": {
+            "progress": f"gitpar progress --completion 40 --done {q('what you finished')} "
+                        f"--current {q('what you are doing')} --next {q('what comes next')}",
+            "blocked": f"gitpar progress --blocked {q('what stops you')}",
+            "need": f"gitpar progress --need {q('what you need from another stream')}",
+            "lock": "gitpar lock PATH --reason 'why'   (then: gitpar unlock PATH)",
+            "finish": "gitpar finish",
+        },
+    }

@@ -1,0 +1,286 @@
+"""The repository: finding it, its worktrees, reading the plan from a folder or a ref.
+
+The only module family that talks to pygit2 or runs ``git``; pygit2 errors become gitpar
+errors here, naming the ref or file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from gitpar.core.plan import PLAN_DIR, Plan, load_plan
+from gitpar.errors import GitparError, Refused, bad
+
+STATE_BRANCH = "gitpar/_state"
+STATE_REF = "refs/heads/gitpar/_state"
+STREAM_PREFIX = "refs/heads/gitpar/"
+
+
+def no_git_env() -> dict[str, str]:
+    """The environment without GIT_* variables that a hook inherits from git.
+
+    Inside a hook git sets GIT_DIR, GIT_INDEX_FILE and friends for the repository being
+    committed to; a git command run for another worktree would wrongly inherit them.
+    Identity, config and tracing variables are kept.
+    """
+    keep = {"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME",
+            "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL",
+            "GIT_CONFIG_SYSTEM", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_TERMINAL_PROMPT",
+            "GIT_EDITOR", "GIT_TRACE", "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in keep}
+
+
+def git(args: Sequence[str], cwd: Path | str, *, check: bool = True,
+        input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``git args`` in ``cwd`` with a clean environment; GitparError on failure."""
+    proc = subprocess.run(["git", *args], cwd=cwd, env=no_git_env(), capture_output=True,
+                          text=True, input=input)
+    if check and proc.returncode != 0:
+        msg = (proc.stderr or proc.stdout).strip()
+        raise GitparError(f"git {' '.join(args[:3])} failed in {cwd}: {msg}")
+    return proc
+
+
+@dataclass
+class Repo:
+    """A repository as gitpar sees it: the object store, the main worktree, where we are."""
+
+    git: pygit2.Repository
+    common_dir: Path
+    main_root: Path | None  # None for a bare repository
+    here: Path | None  # the root of the worktree the command runs in
+    here_gitdir: Path
+
+    @property
+    def name(self) -> str:
+        root = self.main_root or self.common_dir
+        name = root.name
+        return name[:-4] if name.endswith(".git") else name
+
+    @property
+    def gitpar_dir(self) -> Path:
+        """Where gitpar keeps local files (logs, caches) inside the common git directory."""
+        return self.common_dir / "gitpar"
+
+    def current_branch(self) -> str | None:
+        """The branch checked out in the worktree we run in (None when detached)."""
+        head = self.here_gitdir / "HEAD"
+        try:
+            text = head.read_text().strip()
+        except OSError:
+            return None
+        if text.startswith("ref: refs/heads/"):
+            return text[len("ref: refs/heads/"):]
+        return None
+
+    def current_stream(self) -> str | None:
+        """The stream whose worktree we run in, from its branch ``gitpar/<name>``."""
+        branch = self.current_branch()
+        if branch and branch.startswith("gitpar/") and not branch.startswith("gitpar/_"):
+            return branch[len("gitpar/"):]
+        return None
+
+    def tip(self, ref: str) -> pygit2.Oid | None:
+        """The commit a branch or ref points at, or None when it does not exist."""
+        for name in (ref, f"refs/heads/{ref}"):
+            try:
+                reference = self.git.references.get(name)
+            except (ValueError, pygit2.GitError):
+                reference = None
+            if reference is not None:
+                try:
+                    return reference.peel(pygit2.Commit).id
+                except (pygit2.GitError, ValueError, KeyError):
+                    return None
+        return None
+
+    def resolve(self, rev: str) -> pygit2.Oid:
+        """The commit ``rev`` names (branch, ref, sha, ``HEAD~2``); BadInput when none."""
+        try:
+            obj = self.git.revparse_single(rev)
+            return obj.peel(pygit2.Commit).id
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise bad(None, "revision", f"{rev!r} names no commit in {self.common_dir}",
+                      "check the branch or ref name (fetch it first if it is remote)") from None
+
+    def stream_worktrees(self) -> dict[str, Path]:
+        """Worktrees by the stream whose branch (``gitpar/<name>``) each has checked out."""
+        out: dict[str, Path] = {}
+        admin = self.common_dir / "worktrees"
+        try:
+            entries = list(os.scandir(admin))
+        except OSError:
+            entries = []
+        for entry in entries:
+            try:
+                head = Path(entry.path, "HEAD").read_text().strip()
+                gitdir = Path(entry.path, "gitdir").read_text().strip()
+            except OSError:
+                continue
+            prefix = "ref: refs/heads/gitpar/"
+            if head.startswith(prefix) and not head[len(prefix):].startswith("_"):
+                out[head[len(prefix):]] = Path(gitdir).parent
+        if self.main_root is not None:
+            try:
+                head = (self.common_dir / "HEAD").read_text().strip()
+            except OSError:
+                head = ""
+            prefix = "ref: refs/heads/gitpar/"
+            if head.startswith(prefix) and not head[len(prefix):].startswith("_"):
+                out[head[len(prefix):]] = self.main_root
+        return out
+
+    def worktree_admin_name(self, path: Path) -> str | None:
+        """The name of the worktree entry (``.git/worktrees/<name>``) for ``path``."""
+        admin = self.common_dir / "worktrees"
+        try:
+            entries = list(os.scandir(admin))
+        except OSError:
+            return None
+        want = os.path.realpath(path)
+        for entry in entries:
+            try:
+                gitdir = Path(entry.path, "gitdir").read_text().strip()
+            except OSError:
+                continue
+            if os.path.realpath(Path(gitdir).parent) == want:
+                return entry.name
+        return None
+
+    # -- the plan ---------------------------------------------------------------------
+
+    def plan_files_in_dir(self, root: Path) -> dict[str, str]:
+        """Plan files (``.gitpar/...`` to text) from a worktree's folder."""
+        files: dict[str, str] = {}
+        top = root / PLAN_DIR
+        if not top.is_dir():
+            return files
+        for dirpath, _dirs, names in os.walk(top):
+            for name in names:
+                if not name.endswith(".md"):
+                    continue
+                full = Path(dirpath, name)
+                rel = full.relative_to(root).as_posix()
+                try:
+                    files[rel] = full.read_text(encoding="utf-8")
+                except UnicodeDecodeError:
+                    raise bad(rel, None, "is not UTF-8 text", "save the file as UTF-8") from None
+        return files
+
+    def plan_files_at(self, commit: pygit2.Oid) -> dict[str, str]:
+        """Plan files (``.gitpar/...`` to text) as committed in ``commit``."""
+        files: dict[str, str] = {}
+        tree = self.git[commit].peel(pygit2.Tree)
+        try:
+            top = tree[PLAN_DIR]
+        except KeyError:
+            return files
+        stack: list[tuple[str, pygit2.Tree]] = [(PLAN_DIR, self.git[top.id].peel(pygit2.Tree))]
+        while stack:
+            prefix, sub = stack.pop()
+            for entry in sub:
+                path = f"{prefix}/{entry.name}"
+                if entry.type_str == "tree":
+                    stack.append((path, self.git[entry.id].peel(pygit2.Tree)))
+                elif entry.name.endswith(".md"):
+                    data = self.git[entry.id].data
+                    try:
+                        files[path] = data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise bad(path, None, "is not UTF-8 text", "save the file as UTF-8") from None
+        return files
+
+    def load_plan(self, source: str = "worktree") -> Plan:
+        """The validated plan.
+
+        ``worktree``: the main worktree's ``.gitpar/`` as it is on disk (the orchestrator's
+        copy, committed or not). ``base``: the plan as committed on the base branch — the
+        only source enforcement trusts, since a stream cannot change it. A repository with
+        no ``.gitpar/`` gets a BadInput telling to run ``gitpar init``.
+        """
+        if source == "worktree" and self.main_root is not None:
+            files = self.plan_files_in_dir(self.main_root)
+            if files:
+                return load_plan(files)
+        plan = self.load_plan_at_base()
+        if plan is None:
+            raise bad(PLAN_DIR, None, "no plan in this repository",
+                      "run 'gitpar init' in the main worktree")
+        return plan
+
+    def load_plan_at_base(self, base: str | None = None) -> Plan | None:
+        """The plan committed on the base branch (None when there is none)."""
+        if base is None:
+            base = self.configured_base()
+        tip = self.tip(base)
+        if tip is None:
+            return None
+        files = self.plan_files_at(tip)
+        if not files:
+            return None
+        return load_plan(files)
+
+    def configured_base(self) -> str:
+        """The base branch named by the main worktree's plan.md, else by HEAD, else main."""
+        from gitpar.core.plan import PLAN_FILE, parse_settings
+
+        if self.main_root is not None:
+            path = self.main_root / PLAN_FILE
+            if path.is_file():
+                settings, _ = parse_settings(path.read_text(encoding="utf-8"))
+                return settings.base
+        for candidate in ("main", "master"):
+            if self.tip(candidate) is not None:
+                tip = self.tip(candidate)
+                assert tip is not None
+                files = self.plan_files_at(tip)
+                if "/".join([PLAN_DIR, "plan.md"]) in files:
+                    settings, _ = parse_settings(files[PLAN_FILE])
+                    return settings.base
+        return "main"
+
+
+def open_repo(cwd: Path | str | None = None) -> Repo:
+    """The repository around ``cwd``; BadInput when there is none."""
+    start = Path(cwd or os.getcwd())
+    try:
+        found = pygit2.discover_repository(str(start))
+    except pygit2.GitError:
+        found = None
+    if found is None:
+        raise bad(None, None, f"{start} is not inside a git repository",
+                  "run gitpar from inside a repository (or 'git init' one first)")
+    here_gitdir = Path(found)
+    commondir_file = here_gitdir / "commondir"
+    if commondir_file.is_file():
+        common = (here_gitdir / commondir_file.read_text().strip()).resolve()
+    else:
+        common = here_gitdir.resolve()
+    try:
+        repo = pygit2.Repository(str(common))
+    except pygit2.GitError as exc:
+        raise GitparError(f"cannot open the repository at {common}: {exc}") from None
+    main_root = None if repo.is_bare else Path(repo.workdir).resolve()
+    here: Path | None = None
+    if here_gitdir.resolve() == common:
+        here = main_root
+    else:
+        gitdir_file = here_gitdir / "gitdir"
+        try:
+            here = Path(gitdir_file.read_text().strip()).parent.resolve()
+        except OSError:
+            here = None
+    return Repo(git=repo, common_dir=common, main_root=main_root, here=here,
+                here_gitdir=here_gitdir.resolve())
+
+
+def require_main_root(repo: Repo) -> Path:
+    if repo.main_root is None:
+        raise Refused("this is a bare repository; run this command in a repository with a worktree")
+    return repo.main_root

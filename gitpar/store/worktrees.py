@@ -1,0 +1,133 @@
+"""Stream branches and worktrees: create, inspect, remove — never losing work."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from gitpar.errors import GitparError, Refused
+from gitpar.store.repo import Repo, git
+
+_CLEAN_FLAGS = pygit2.GIT_STATUS_CURRENT | pygit2.GIT_STATUS_IGNORED
+
+
+def branch_name(stream: str) -> str:
+    return f"gitpar/{stream}"
+
+
+def create_branch(repo: Repo, stream: str, base: str) -> pygit2.Oid:
+    """Branch ``gitpar/<stream>`` at the base tip (kept as is if it already exists)."""
+    tip = repo.tip(f"refs/heads/{branch_name(stream)}")
+    if tip is not None:
+        return tip
+    base_tip = repo.tip(base)
+    if base_tip is None:
+        raise Refused(f"the base branch {base!r} does not exist; commit to it first "
+                      "(or set 'base' in .gitpar/plan.md)")
+    repo.git.branches.local.create(branch_name(stream), repo.git[base_tip].peel(pygit2.Commit))
+    return base_tip
+
+
+def add_worktree(repo: Repo, stream: str, path: Path) -> Path:
+    """Check out ``gitpar/<stream>`` in a new worktree at ``path``."""
+    if path.exists() and any(path.iterdir()):
+        raise Refused(f"{path} already exists and is not empty; move it away, or set "
+                      "'worktrees' in .gitpar/plan.md to another place")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.rmdir()
+    admin = stream
+    n = 1
+    while (repo.common_dir / "worktrees" / admin).exists():
+        n += 1
+        admin = f"{stream}-{n}"
+    ref = repo.git.references[f"refs/heads/{branch_name(stream)}"]
+    try:
+        repo.git.add_worktree(admin, str(path), ref)
+    except pygit2.GitError as exc:
+        raise GitparError(f"cannot create the worktree {path} for gitpar/{stream}: {exc}") from None
+    return path
+
+
+def is_dirty(path: Path) -> list[str]:
+    """Paths with uncommitted or untracked changes in the worktree at ``path`` (ignored files excluded)."""
+    wt = pygit2.Repository(str(path))
+    return sorted(p for p, flags in wt.status(untracked_files="all").items()
+                  if flags & ~_CLEAN_FLAGS)
+
+
+def commits_on_no_other_branch(repo: Repo, branch: str) -> list[str]:
+    """Commits of ``branch`` that no other local branch (or the state branch) contains."""
+    tip = repo.tip(f"refs/heads/{branch}")
+    if tip is None:
+        return []
+    walker = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    for ref in repo.git.references:
+        if not ref.startswith("refs/heads/") and not ref.startswith("refs/remotes/"):
+            continue
+        if ref == f"refs/heads/{branch}":
+            continue
+        try:
+            other = repo.git.references[ref].peel(pygit2.Commit).id
+        except (pygit2.GitError, ValueError):
+            continue
+        walker.hide(other)
+    return [str(c.id)[:10] + " " + c.message.splitlines()[0] if c.message else str(c.id)[:10]
+            for c in walker]
+
+
+def remove_worktree(repo: Repo, path: Path) -> None:
+    """Delete the worktree folder and its entry; the branch stays."""
+    admin = repo.worktree_admin_name(path)
+    shutil.rmtree(path, ignore_errors=False)
+    if admin is not None:
+        try:
+            repo.git.lookup_worktree(admin).prune(True)
+        except pygit2.GitError:
+            git(["worktree", "prune"], repo.common_dir, check=False)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What git shows about a stream: the facts a progress claim is checked against."""
+
+    branch_exists: bool
+    tip: str | None = None
+    ahead: int = 0
+    behind: int = 0
+    files_changed: int = 0
+    last_commit: int | None = None  # unix time of the branch tip, if it has own commits
+    dirty: list[str] | None = None  # None when there is no worktree to look at
+
+
+def evidence(repo: Repo, stream: str, base_tip: pygit2.Oid | None, worktree: Path | None,
+             *, check_dirty: bool = True) -> Evidence:
+    """Commits ahead of the base, files changed, last commit time, dirty files."""
+    tip = repo.tip(f"refs/heads/{branch_name(stream)}")
+    dirty = None
+    if worktree is not None and check_dirty and worktree.is_dir():
+        try:
+            dirty = is_dirty(worktree)
+        except pygit2.GitError:
+            dirty = None
+    if tip is None:
+        return Evidence(branch_exists=False, dirty=dirty)
+    if base_tip is None:
+        return Evidence(branch_exists=True, tip=str(tip), dirty=dirty)
+    ahead, behind = repo.git.ahead_behind(tip, base_tip)
+    files = 0
+    last = None
+    if ahead:
+        merge_base = repo.git.merge_base(tip, base_tip)
+        old_tree = repo.git[merge_base].peel(pygit2.Tree) if merge_base else None
+        new_tree = repo.git[tip].peel(pygit2.Tree)
+        if old_tree is None:
+            files = sum(1 for _ in new_tree)
+        else:
+            files = len(repo.git.diff(old_tree, new_tree))
+        last = int(repo.git[tip].peel(pygit2.Commit).commit_time)
+    return Evidence(branch_exists=True, tip=str(tip), ahead=ahead, behind=behind,
+                    files_changed=files, last_commit=last, dirty=dirty)
