@@ -30,15 +30,25 @@ app.add_typer(stream_app, name="stream")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print data as JSON.")]
 
 
+_opened: list[object] = []  # repositories opened by this command, whose warnings main() shows
+
+
 def _repo():  # type: ignore[no-untyped-def]
     from gitpar.store.repo import open_repo
 
-    return open_repo()
+    repo = open_repo()
+    _opened.append(repo)
+    return repo
 
 
-def _warn_all(warnings: list[str]) -> None:
-    for w in warnings:
-        o.warn(w)
+def _show_warnings() -> None:
+    seen: set[str] = set()
+    for repo in _opened:
+        for w in getattr(repo, "warnings", []):
+            if w not in seen:
+                seen.add(w)
+                o.warn(w)
+    _opened.clear()
 
 
 # -- init and plan editing ---------------------------------------------------------------
@@ -81,10 +91,9 @@ def stream_add(
     """Add a stream: write .gitpar/streams/NAME.md after validating the whole plan."""
     from gitpar.core import streams
 
-    stream, warnings = streams.stream_add(_repo(), name, owns=owns, shares=shares, depends_on=depends_on,
+    stream, _warnings = streams.stream_add(_repo(), name, owns=owns, shares=shares, depends_on=depends_on,
                                           agent=agent, priority=priority, estimate=estimate,
                                           brief=brief, description=description)
-    _warn_all(warnings)
     o.err(f"wrote {stream.file}; commit it to the base branch before starting the stream")
 
 
@@ -94,7 +103,6 @@ def stream_list(json_: JsonOpt = False) -> None:
     from gitpar.core.durations import format_duration
 
     plan = _repo().load_plan()
-    _warn_all(plan.warnings)
     if json_:
         o.emit_json({"version": 1, "streams": [_stream_dict(s) for s in plan.streams.values()]})
         return
@@ -227,10 +235,12 @@ def progress(
     comp: int | None = None
     if completion is not None:
         try:
-            value = float(completion)
+            number: float | str = float(completion)
         except ValueError:
-            value = completion  # type: ignore[assignment]
-        comp = check_completion(value)
+            number = completion
+        if isinstance(number, float) and number.is_integer():
+            number = int(number)
+        comp = check_completion(number)
     if status is not None:
         check_status(status)
     for section in clear:
@@ -270,11 +280,17 @@ def remove(name: str,
 
     r = streams.remove(_repo(), name, force=force, dry_run=dry_run)
     if dry_run:
-        o.out(f"would remove {r.worktree} (branch gitpar/{name} is kept)")
-        for p in r.problems:
-            o.out(f"  - {p}")
-    else:
-        o.err(f"removed {r.worktree}; branch gitpar/{name} kept")
+        if r.refused:
+            o.out(f"would refuse to remove {r.worktree} (--force overrides):")
+        else:
+            o.out(f"would remove {r.worktree}" + (", deleting:" if r.problems else "")
+                  + f" (branch gitpar/{name} is kept)")
+        for line in r.problems + r.notes:
+            o.out(f"  - {line}")
+        raise typer.Exit(1 if r.refused else 0)
+    for line in r.notes:
+        o.err(line)
+    o.err(f"removed {r.worktree}; branch gitpar/{name} kept")
 
 
 # -- status -------------------------------------------------------------------------------
@@ -331,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     from gitpar.errors import GitparError
 
     try:
-        app(args=argv, prog_name="gitpar", standalone_mode=False)
+        # without standalone mode, click returns the code of a typer.Exit instead of raising
+        result = app(args=argv, prog_name="gitpar", standalone_mode=False)
     except GitparError as exc:
         o.err(f"gitpar: {exc}")
         return exc.exit_code
@@ -350,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # noqa: BLE001 — the one handler for the unexpected
         return _crash(exc)
-    return 0
+    finally:
+        _show_warnings()
+    return result if isinstance(result, int) else 0
 
 
 def _crash(exc: BaseException) -> int:

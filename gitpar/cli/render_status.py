@@ -44,8 +44,6 @@ def _summary_line(st: Status) -> str:
 
 
 def terminal(st: Status) -> None:
-    for w in st.warnings:
-        o.warn(w)
     o.out(_summary_line(st))
     if not st.state_branch:
         o.out("(no state branch yet: nothing started)")

@@ -15,7 +15,7 @@ from typing import Any
 
 from gitpar.errors import bad
 
-_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-/+]*\Z")
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
 _YAML_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "none", "~"}
 _NUMBERISH = re.compile(r"[-+]?(\d[\d_]*)?(\.\d*)?([eE][-+]?\d+)?\Z|0x[0-9a-fA-F]+\Z|0o[0-7]+\Z")
 _TIMESTAMPISH = re.compile(r"\d{4}-\d\d-\d\d")

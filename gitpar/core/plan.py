@@ -114,8 +114,8 @@ def stream_file(name: str) -> str:
 
 def check_name(name: str, file: str | None = None) -> str:
     """``name`` if it is a valid stream name; BadInput saying why not otherwise."""
-    where = file or "stream name"
-    field_ = "name" if file is None else "file name"
+    where = file
+    field_ = "stream name" if file is None else "file name"
     fix = "use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. 'api-v2')"
     if not isinstance(name, str) or not name:
         raise bad(where, field_, "the name is empty", fix)

@@ -82,16 +82,19 @@ class Progress:
         return out
 
 
-def check_completion(value: Any, file: str = "--completion") -> int:
+def check_completion(value: Any, file: str | None = None, field: str = "--completion") -> int:
+    """``value`` as a whole percentage; BadInput unless it is a number from 0 to 100."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
-        raise bad(file, "completion", f"{value!r} is not a percentage from 0 to 100",
+        shown = value if isinstance(value, str) else repr(value)
+        raise bad(file, field, f"{shown} is not a percentage from 0 to 100",
                   "give a whole number from 0 to 100, e.g. --completion 40")
     return int(value)
 
 
-def check_status(value: Any, file: str = "--status") -> str:
+def check_status(value: Any, file: str | None = None, field: str = "--status") -> str:
+    """``value`` if it is a known status; BadInput listing them otherwise."""
     if value not in STATUSES:
-        raise bad(file, "status", f"{value!r} is not a status",
+        raise bad(file, field, f"{value!r} is not a status",
                   f"use one of: {', '.join(STATUSES)}")
     return str(value)
 
@@ -100,8 +103,8 @@ def parse_progress(name: str, text: str, file: str | None = None) -> Progress:
     """A Progress from its file's text; BadInput names the file and field."""
     file = file or f"gitpar/_state:{progress_path(name)}"
     meta, body = markdown.parse(text, file)
-    status = check_status(meta.get("status", "pending"), file)
-    completion = check_completion(meta.get("completion", 0) or 0, file)
+    status = check_status(meta.get("status", "pending"), file, "status")
+    completion = check_completion(meta.get("completion", 0) or 0, file, "completion")
     sections: dict[str, list[str]] = {key: [] for key, _ in SECTIONS}
     current_key: str | None = None
     for line in body.splitlines():

@@ -93,6 +93,7 @@ def stream_add(repo: Repo, name: str, *, owns: Sequence[str] = (), shares: Seque
     new_files = dict(files)
     new_files[path] = text
     plan = planmod.load_plan(new_files)  # validates the stream and the graph it joins
+    repo.warnings.extend(w for w in plan.warnings if w not in repo.warnings)
     root = require_main_root(repo)
     target = root / path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -331,6 +332,8 @@ class Removal:
     worktree: Path | None
     problems: list[str]
     removed: bool
+    refused: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
 def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False) -> Removal:
@@ -348,18 +351,23 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     if dirty:
         shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         problems.append(f"uncommitted or untracked files: {shown}")
+    # the branch is kept, but a branch holding the only copy of commits is one 'git branch -D'
+    # away from losing them: removing its worktree waits until the work is merged somewhere
     unique = wt.commits_on_no_other_branch(repo, f"gitpar/{name}")
-    # the stream's own branch is kept, so its commits are not lost by removing the worktree;
-    # but a branch that holds the only copy deserves a word (the user may delete it next)
-    if problems and not force:
-        raise Refused(f"not removing {path}: {'; '.join(problems)}. Commit them, or use --force "
-                      "to delete them (see with --dry-run)")
+    if unique:
+        shown = "; ".join(unique[:3]) + (" ..." if len(unique) > 3 else "")
+        problems.append(f"{len(unique)} commits on gitpar/{name} are on no other branch ({shown}); "
+                        "integrate them first")
+    notes: list[str] = []
+    refused = bool(problems) and not force
     if dry_run:
-        return Removal(stream=name, worktree=path, problems=problems + (
-            [f"{len(unique)} commits only on gitpar/{name} (the branch is kept)"] if unique else []),
-            removed=False)
+        return Removal(stream=name, worktree=path, problems=problems, removed=False,
+                       refused=refused, notes=notes)
+    if refused:
+        raise Refused(f"not removing {path}: {'; '.join(problems)}. --force removes the worktree "
+                      "anyway (the branch is kept; uncommitted files are deleted); --dry-run shows what it would do")
     wt.remove_worktree(repo, path)
-    return Removal(stream=name, worktree=path, problems=problems, removed=True)
+    return Removal(stream=name, worktree=path, problems=problems, removed=True, notes=notes)
 
 
 def brief(repo: Repo, name: str) -> dict[str, Any]:

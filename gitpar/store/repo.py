@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
@@ -56,6 +56,7 @@ class Repo:
     main_root: Path | None  # None for a bare repository
     here: Path | None  # the root of the worktree the command runs in
     here_gitdir: Path
+    warnings: list[str] = field(default_factory=list)  # from plans read, for the CLI to show
 
     @property
     def name(self) -> str:
@@ -207,7 +208,7 @@ class Repo:
         if source == "worktree" and self.main_root is not None:
             files = self.plan_files_in_dir(self.main_root)
             if files:
-                return load_plan(files)
+                return self._noted(load_plan(files))
         plan = self.load_plan_at_base()
         if plan is None:
             raise bad(PLAN_DIR, None, "no plan in this repository",
@@ -224,7 +225,11 @@ class Repo:
         files = self.plan_files_at(tip)
         if not files:
             return None
-        return load_plan(files)
+        return self._noted(load_plan(files))
+
+    def _noted(self, plan: Plan) -> Plan:
+        self.warnings.extend(w for w in plan.warnings if w not in self.warnings)
+        return plan
 
     def configured_base(self) -> str:
         """The base branch named by the main worktree's plan.md, else by HEAD, else main."""

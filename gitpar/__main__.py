@@ -1,0 +1,7 @@
+"""``python -m gitpar``."""
+
+import sys
+
+from gitpar.cli.main import main
+
+sys.exit(main())

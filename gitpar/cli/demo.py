@@ -1,0 +1,137 @@
+"""``gitpar demo``: a throwaway repository and the whole flow, each command shown as run.
+
+Every step runs the real ``gitpar`` (and ``git``) in a subprocess, exactly as a user
+would type it, so the demo doubles as a smoke test of the installed tool.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitpar.cli import output as o
+
+
+class DemoFailed(Exception):
+    pass
+
+
+class Demo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = dict(os.environ)
+        # a throwaway identity, so the demo works on a machine where git has none
+        for key, value in (("GIT_AUTHOR_NAME", "gitpar demo"), ("GIT_AUTHOR_EMAIL", "demo@example.com"),
+                           ("GIT_COMMITTER_NAME", "gitpar demo"),
+                           ("GIT_COMMITTER_EMAIL", "demo@example.com")):
+            self.env.setdefault(key, value)
+        self.env["NO_COLOR"] = "1"
+        self.env.pop("GIT_DIR", None)
+        self.env.pop("GIT_INDEX_FILE", None)
+
+    def say(self, text: str) -> None:
+        o.out("")
+        o.out(f"## {text}")
+
+    def run(self, args: Sequence[str], cwd: Path, *, expect: int | None = 0, show: bool = True) -> str:
+        shown = " ".join(shlex.quote(a) for a in args)
+        where = os.path.relpath(cwd, self.root)
+        o.out(f"[{where}]$ {shown}")
+        argv = list(args)
+        if argv[0] == "gitpar":
+            argv = [sys.executable, "-m", "gitpar", *argv[1:]]
+        proc = subprocess.run(argv, cwd=cwd, env=self.env, capture_output=True, text=True)
+        text = (proc.stdout + proc.stderr).rstrip()
+        if show and text:
+            for line in text.splitlines():
+                o.out(f"    {line}")
+        if expect is not None and proc.returncode != expect:
+            raise DemoFailed(f"{shown} exited {proc.returncode}, expected {expect}:\n{text}")
+        if expect is None:
+            o.out(f"    (exit {proc.returncode})")
+        return proc.stdout
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def run(*, keep: bool = False) -> int:
+    """Run the demo; 0 when every step behaved as expected."""
+    tmp = Path(tempfile.mkdtemp(prefix="gitpar-demo-"))
+    try:
+        _flow(Demo(tmp))
+    except DemoFailed as exc:
+        o.err(f"demo failed: {exc}")
+        o.err(f"the demo repository is kept at {tmp}")
+        return 1
+    if keep:
+        o.out(f"\nThe demo repository is kept at {tmp / 'shop'}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    o.out("\ndemo: done")
+    return 0
+
+
+def _flow(d: Demo) -> None:
+    repo = d.root / "shop"
+    repo.mkdir()
+    d.say("A small repository: an API, a UI, a shared config")
+    write(repo / "src/api/orders.py", "def orders():\n    return []\n")
+    write(repo / "src/ui/page.py", "TITLE = 'Shop'\n")
+    write(repo / "src/config.py", "".join(f"SETTING_{i} = {i}\n" for i in range(1, 11)))
+    write(repo / "docs/index.md", "# Shop\n")
+    d.run(["git", "init", "-q", "-b", "main"], repo)
+    d.run(["git", "add", "-A"], repo)
+    d.run(["git", "commit", "-qm", "initial"], repo)
+
+    d.say("The orchestrator writes a plan: three streams, one waiting for another")
+    d.run(["gitpar", "init"], repo)
+    d.run(["gitpar", "stream", "add", "api", "--owns", "src/api/**", "--shares", "src/config.py",
+           "--estimate", "2h", "--agent", "backend", "--brief", "Add the orders endpoints."], repo)
+    d.run(["gitpar", "stream", "add", "ui", "--owns", "src/ui/**", "--depends-on", "api",
+           "--estimate", "1h", "--brief", "Show the orders."], repo)
+    d.run(["gitpar", "stream", "add", "docs", "--owns", "docs/**", "--estimate", "30m"], repo)
+    d.run(["cat", ".gitpar/streams/api.md"], repo)
+    d.run(["git", "add", ".gitpar"], repo)
+    d.run(["git", "commit", "-qm", "plan: api, ui, docs"], repo)
+    d.run(["gitpar", "stream", "add", "bad..name"], repo, expect=2)
+    d.run(["gitpar", "next"], repo)
+
+    d.say("Streams start in their own worktrees; ui waits for api")
+    d.run(["gitpar", "start", "ui"], repo, expect=1)
+    api = Path(d.run(["gitpar", "start", "api"], repo).strip())
+    docs = Path(d.run(["gitpar", "start", "docs"], repo).strip())
+    d.run(["gitpar", "brief", "api"], repo)
+
+    d.say("Workers report progress from inside their worktrees")
+    write(api / "src/api/orders.py", "def orders():\n    return ['order-1']\n")
+    d.run(["git", "commit", "-qam", "api: list orders"], api)
+    d.run(["gitpar", "progress", "--completion", "60", "--done", "list orders",
+           "--current", "order details", "--next", "tests"], api)
+    d.run(["gitpar", "progress", "--completion", "20", "--need", "api: document the order fields"], docs)
+    d.run(["gitpar", "status"], repo)
+
+    d.say("api finishes; ui can start")
+    d.run(["gitpar", "finish"], api)
+    d.run(["gitpar", "next"], repo)
+    d.run(["gitpar", "start", "ui"], repo)
+
+    d.say("Removing a worktree never loses work")
+    write(docs / "notes.txt", "an untracked draft\n")
+    d.run(["gitpar", "remove", "docs"], repo, expect=1)
+    d.run(["gitpar", "remove", "docs", "--dry-run"], repo, expect=1)
+    d.run(["git", "add", "notes.txt"], docs)
+    d.run(["git", "commit", "-qm", "docs: notes"], docs)
+    d.run(["gitpar", "remove", "docs"], repo, expect=1)
+    d.run(["gitpar", "remove", "docs", "--force"], repo)
+    d.run(["git", "log", "--oneline", "-1", "gitpar/docs"], repo)
+    d.run(["gitpar", "status", "--markdown"], repo)
+    d.run(["git", "log", "--format=%s", "gitpar/_state"], repo)
