@@ -342,8 +342,6 @@ def demo(keep: Annotated[bool, typer.Option(help="Keep the throwaway repository.
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with gitpar's error handling: expected errors → message and code."""
-    import click
-
     from gitpar.errors import GitparError
 
     try:
@@ -352,13 +350,17 @@ def main(argv: list[str] | None = None) -> int:
     except GitparError as exc:
         o.err(f"gitpar: {exc}")
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except typer.Abort:
         o.err("gitpar: interrupted")
         return 130
-    except click.exceptions.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument ...
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            o.err(f"gitpar: {exc}")
         return 2
     except KeyboardInterrupt:
         o.err("gitpar: interrupted")

@@ -306,7 +306,8 @@ def matches(pattern: str, path: str) -> bool:
     with this for every pattern and path. Raises :class:`PatternError` for an invalid
     pattern.
     """
-    return bool(path) and bool(_compile_full(pattern)(path))
+    matcher = _compile_full(pattern)  # first, so an invalid pattern raises even for ""
+    return bool(path) and bool(matcher(path))
 
 
 def pattern_matches_nothing(pattern: str, paths: Iterable[str]) -> bool:
@@ -340,19 +341,26 @@ class _Node:
 class _DirState:
     """What a directory's ancestry decides, computed once per distinct directory."""
 
-    __slots__ = ("node", "dir_groups", "cands", "child_globs", "deep_globs",
-                 "file_rules", "file_idx", "base_checks")
+    __slots__ = ("node", "dir_groups", "cands", "child_globs", "deep_globs", "file_rules",
+                 "file_idx", "base_checks", "simple", "passthrough", "detached")
 
     def __init__(self, node: _Node | None, dir_groups: frozenset[int], cands: tuple[int, ...],
                  child_globs: tuple[_Glob, ...], deep_globs: tuple[_Glob, ...]) -> None:
-        self.node = node
+        self.node = node  # trie node of this directory, None once off the trie
         self.dir_groups = dir_groups  # matched by this directory or an ancestor of it
         self.cands = cands  # groups needing the full regex on each file path
         self.child_globs = child_globs  # to test on the next segment
         self.deep_globs = deep_globs  # to test on every further segment
-        self.file_rules: tuple[Rule, ...] = ()
-        self.file_idx: frozenset[int] = frozenset()
-        self.base_checks: tuple[tuple[int, _Matcher], ...] = ()
+        # For the files directly in this directory:
+        self.file_rules: tuple[Rule, ...] = ()  # owned whatever the basename
+        self.file_idx: frozenset[int] = frozenset()  # their rule indices
+        self.base_checks: tuple[tuple[int, _Matcher], ...] = ()  # tests on the basename
+        self.simple: tuple[Rule, ...] | None = None  # file_rules when nothing else to test
+        # Subdirectories cannot add anything: they share this state object.
+        self.passthrough = False
+        # The state shared by subdirectories that add nothing (off the trie, no glob or
+        # name hit), so most directories cost no allocation.
+        self.detached: _DirState | None = None
 
 
 class OwnershipIndex:
@@ -396,6 +404,8 @@ class OwnershipIndex:
         # Per-path work beyond the per-directory cache is needed only if any of these exist.
         self._per_path = bool(self._exact or self._file_names or self._file_exts
                               or self._name_cands)
+        # Floating names can hit any directory segment, so no subtree is ever settled.
+        self._dir_floating = bool(self._dir_names or self._dir_exts or self._name_cands)
         self._root_state = self._make_state(
             self._root, frozenset(self._root.under), tuple(self._root.cands),
             tuple(self._root.child_globs), tuple(self._root.deep_globs))
@@ -461,72 +471,136 @@ class OwnershipIndex:
                     deep_globs: tuple[_Glob, ...]) -> _DirState:
         state = _DirState(node, dir_groups, cands, child_globs, deep_globs)
         # Files directly in this directory: the pending globs apply to their basename.
-        file_groups = set(dir_groups)
+        file_groups: frozenset[int] | set[int] = dir_groups
         checks: list[tuple[int, _Matcher]] = []
-        for group, matcher, dir_only, lone_star in child_globs + deep_globs:
-            if dir_only:
-                continue
-            if lone_star:  # '*' matches every (non-empty) basename
-                file_groups.add(group)
-            else:
-                checks.append((group, matcher))
-        idx = frozenset(i for g in file_groups for i in self._group_rules[g])
+        if child_globs or deep_globs:
+            file_groups = set(dir_groups)
+            for group, matcher, dir_only, lone_star in child_globs + deep_globs:
+                if dir_only:
+                    continue
+                if lone_star:  # '*' matches every (non-empty) basename
+                    file_groups.add(group)
+                else:
+                    checks.append((group, matcher))
+        group_rules = self._group_rules
+        if len(file_groups) == 1:
+            idx = frozenset(group_rules[next(iter(file_groups))])
+        else:
+            idx = frozenset(i for g in file_groups for i in group_rules[g])
         state.file_idx = idx
         state.file_rules = tuple(self._rules[i] for i in sorted(idx))
         state.base_checks = tuple(checks)
+        if not cands and not checks:
+            state.simple = state.file_rules
+        state.passthrough = (node is None and not child_globs and not deep_globs
+                             and not self._dir_floating)
         return state
 
     def _extend(self, parent: _DirState, seg: str) -> _DirState:
         """State of directory ``parent/seg``: ``seg`` is known to be a directory."""
-        groups = set(parent.dir_groups)
-        for group, matcher, _dir_only, lone_star in parent.child_globs + parent.deep_globs:
-            # A final lone '*' never matches a directory (CODEOWNERS docs/* rule).
-            if not (lone_star and not _dir_only) and matcher(seg):
-                groups.add(group)
-        hit = self._dir_names.get(seg)
-        if hit:
-            groups.update(hit)
-        dot = seg.rfind(".")
-        if dot >= 0:
-            for group, suffix in self._dir_exts.get(seg[dot:], ()):
-                if seg.endswith(suffix):
-                    groups.add(group)
+        if parent.passthrough:
+            return parent
+        added: list[int] = []
+        for globs in (parent.child_globs, parent.deep_globs):
+            for group, matcher, dir_only, lone_star in globs:
+                # A final lone '*' never matches a directory (CODEOWNERS docs/* rule).
+                if (dir_only or not lone_star) and matcher(seg):
+                    added.append(group)
+        more: list[int] | None = None
+        if self._dir_floating:
+            hit = self._dir_names.get(seg)
+            if hit:
+                added.extend(hit)
+            dot = seg.rfind(".")
+            if dot >= 0:
+                for group, suffix in self._dir_exts.get(seg[dot:], ()):
+                    if seg.endswith(suffix):
+                        added.append(group)
+            more = self._name_cands.get(seg)
+        node = parent.node.children.get(seg) if parent.node is not None else None
+        if node is None and not added and not more:
+            return self._detached(parent)
+        groups = parent.dir_groups.union(added) if added else parent.dir_groups
         cands = parent.cands
-        more = self._name_cands.get(seg)
         if more:
             cands = tuple(sorted(set(cands).union(more)))
-        node = parent.node.children.get(seg) if parent.node is not None else None
         if node is None:
             child_globs: tuple[_Glob, ...] = ()
             deep_globs = parent.deep_globs
         else:
-            groups.update(node.under)
+            if node.under:
+                groups = groups.union(node.under)
             if node.cands:
                 cands = tuple(sorted(set(cands).union(node.cands)))
             child_globs = tuple(node.child_globs)
             deep_globs = parent.deep_globs + tuple(node.deep_globs)
-        return self._make_state(node, frozenset(groups), cands, child_globs, deep_globs)
+        return self._make_state(node, groups, cands, child_globs, deep_globs)
+
+    def _detached(self, parent: _DirState) -> _DirState:
+        """The state of a subdirectory of ``parent`` that brings nothing new."""
+        if parent.node is None and not parent.child_globs:
+            return parent  # identical: share the object
+        state = parent.detached
+        if state is None:
+            state = parent.detached = self._make_state(
+                None, parent.dir_groups, parent.cands, (), parent.deep_globs)
+        return state
 
     def _state(self, directory: str, cache: dict[str, _DirState]) -> _DirState:
-        state = cache.get(directory)
-        if state is not None:
-            return state
-        # Walk up to the nearest known ancestor (iteratively: no recursion limit), then down.
-        missing: list[str] = []
+        """State of ``directory`` (not cached yet); fills ``cache`` for its ancestors too."""
+        # Walk up to the nearest known ancestor (iteratively: no recursion limit) ...
+        missing = [directory]
         cur = directory
         while True:
-            missing.append(cur)
-            parent = cur.rpartition("/")[0]
-            if parent == "":
+            cut = cur.rfind("/")
+            if cut < 0:
                 state = self._root_state
                 break
-            state = cache.get(parent)
-            if state is not None:
+            cur = cur[:cut]
+            found = cache.get(cur)
+            if found is not None:
+                state = found
                 break
-            cur = parent
-        for d in reversed(missing):
-            state = cache[d] = self._extend(state, d.rpartition("/")[2])
+            missing.append(cur)
+        if state.passthrough:  # ... nothing below it can change the answer ...
+            for d in missing:
+                cache[d] = state
+            return state
+        for d in reversed(missing):  # ... else come back down one segment at a time.
+            state = cache[d] = self._extend(state, d[d.rfind("/") + 1:])
         return state
+
+    def _match_slow(self, path: str, base: str, state: _DirState) -> list[Rule]:
+        """Rules owning ``path`` when its directory alone does not decide."""
+        hits: list[int] = []
+        full = self._full
+        for group in state.cands:
+            matcher = full[group]
+            if matcher is not None and matcher(path):
+                hits.append(group)
+        for group, seg_matcher in state.base_checks:
+            if seg_matcher(base):
+                hits.append(group)
+        if self._per_path:
+            hits.extend(self._exact.get(path, ()))
+            hits.extend(self._file_names.get(base, ()))
+            dot = base.rfind(".")
+            if dot >= 0:
+                for group, suffix in self._file_exts.get(base[dot:], ()):
+                    if base.endswith(suffix):
+                        hits.append(group)
+            for group in self._name_cands.get(base, ()):
+                matcher = full[group]
+                if matcher is not None and matcher(path):
+                    hits.append(group)
+        if not hits:
+            return list(state.file_rules)
+        idx = set(state.file_idx)
+        group_rules = self._group_rules
+        for group in hits:
+            idx.update(group_rules[group])
+        rules = self._rules
+        return [rules[i] for i in sorted(idx)]
 
     def match(self, path: str) -> list[Rule]:
         """Every rule whose pattern owns ``path``, in the order the rules were given.
@@ -538,56 +612,30 @@ class OwnershipIndex:
     def match_many(self, paths: Iterable[str]) -> dict[str, list[Rule]]:
         """``{path: match(path)}`` for every path (unowned paths map to ``[]``).
 
-        Much faster than calling :meth:`match` in a loop: directories are resolved once.
+        Much faster than calling :meth:`match` in a loop: each distinct directory is
+        resolved once per call, and most paths then cost one dict lookup.
         """
         out: dict[str, list[Rule]] = {}
-        cache: dict[str, _DirState] = {}
-        root_state = self._root_state
-        per_path = self._per_path
-        full = self._full
-        for path in paths:
-            if not path:
-                out[path] = []
-                continue
-            directory, _, base = path.rpartition("/")
-            if directory:
-                state = cache.get(directory)
-                if state is None:
-                    state = self._state(directory, cache)
-            else:
-                state = root_state
-            if not (state.cands or state.base_checks or per_path):
-                out[path] = list(state.file_rules)  # the common case: directory decides
-                continue
-            hits: list[int] = []
-            for group in state.cands:
-                matcher = full[group]
-                if matcher is not None and matcher(path):
-                    hits.append(group)
-            for group, seg_matcher in state.base_checks:
-                if seg_matcher(base):
-                    hits.append(group)
-            if per_path:
-                hits.extend(self._exact.get(path, ()))
-                hits.extend(self._file_names.get(base, ()))
-                dot = base.rfind(".")
-                if dot >= 0:
-                    for group, suffix in self._file_exts.get(base[dot:], ()):
-                        if base.endswith(suffix):
-                            hits.append(group)
-                for group in self._name_cands.get(base, ()):
-                    matcher = full[group]
-                    if matcher is not None and matcher(path):
-                        hits.append(group)
-            if not hits:
-                out[path] = list(state.file_rules)
-                continue
-            idx = set(state.file_idx)
-            group_rules = self._group_rules
-            for group in hits:
-                idx.update(group_rules[group])
-            rules = self._rules
-            out[path] = [rules[i] for i in sorted(idx)]
+        cache: dict[str, _DirState] = {"": self._root_state}
+        get = cache.get
+        resolve = self._state
+        slow = self._match_slow
+        if self._per_path:  # literal names / extensions: every basename needs a look
+            for path in paths:
+                directory, _, base = path.rpartition("/")
+                state = get(directory) or resolve(directory, cache)
+                out[path] = slow(path, base, state)
+        else:
+            for path in paths:
+                directory, _, base = path.rpartition("/")
+                state = get(directory) or resolve(directory, cache)
+                simple = state.simple
+                if simple is not None:  # the common case: the directory decides
+                    out[path] = list(simple)
+                else:
+                    out[path] = slow(path, base, state)
+        if "" in out:  # not a file path; the root state would answer for it
+            out[""] = []
         return out
 
 
