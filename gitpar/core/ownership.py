@@ -60,12 +60,14 @@ can never match a git path; runs of three or more ``*``; Windows drive paths
 repo file ``etc/passwd``.
 
 Speed: :class:`OwnershipIndex` never loops over every rule for every path. Anchored
-patterns hang in a trie keyed by their literal leading directory components;
-floating names/extensions sit in dicts; a path only walks its own directories, and
-the per-directory result is computed once per distinct directory per call, so most
-paths cost one ``rpartition`` and one dict lookup. Only patterns too irregular for
-those shapes are checked with a full regular expression, and only when the trie
-says the path could match.
+patterns hang in a trie keyed by their literal leading directory components
+(``pkg/mod/**`` needs no regex at all: it is "under this trie node"); floating names
+and extensions sit in dicts; one-segment globs after a literal prefix
+(``docs/x/*.md``) test a single path segment. A path only walks its own directories;
+each distinct directory is resolved once per call (and trie-node results are memoised
+on the index), so most paths cost one ``rpartition`` and one dict lookup. Only
+patterns too irregular for those shapes get a full regular expression, tried only on
+paths the trie says could match.
 """
 
 from __future__ import annotations
@@ -324,7 +326,7 @@ def pattern_matches_nothing(pattern: str, paths: Iterable[str]) -> bool:
 class _Node:
     """A trie node for one literal directory prefix of anchored patterns."""
 
-    __slots__ = ("children", "under", "cands", "child_globs", "deep_globs")
+    __slots__ = ("children", "under", "cands", "child_globs", "deep_globs", "state")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
@@ -336,13 +338,17 @@ class _Node:
         self.child_globs: list[_Glob] = []
         # prefix + ** + one segment (src/**/*.py, **/logs): test every deeper segment
         self.deep_globs: list[_Glob] = []
+        # The state of this directory when no glob or floating name hit on the way down.
+        # It depends only on the index, so it is kept across calls (bounded by the trie).
+        self.state: _DirState | None = None
 
 
 class _DirState:
     """What a directory's ancestry decides, computed once per distinct directory."""
 
     __slots__ = ("node", "dir_groups", "cands", "child_globs", "deep_globs", "file_rules",
-                 "file_idx", "base_checks", "simple", "passthrough", "detached")
+                 "file_idx", "base_checks", "simple", "passthrough", "pure", "fast",
+                 "detached")
 
     def __init__(self, node: _Node | None, dir_groups: frozenset[int], cands: tuple[int, ...],
                  child_globs: tuple[_Glob, ...], deep_globs: tuple[_Glob, ...]) -> None:
@@ -358,6 +364,12 @@ class _DirState:
         self.simple: tuple[Rule, ...] | None = None  # file_rules when nothing else to test
         # Subdirectories cannot add anything: they share this state object.
         self.passthrough = False
+        # Reached through trie nodes only, nothing added on the way: depends only on the
+        # index, so it (and its ``detached``) may be cached on the trie node across calls.
+        self.pure = False
+        # Pure, on the trie, and no name test pending: a subdirectory's state is just a
+        # child lookup (see _state).
+        self.fast = False
         # The state shared by subdirectories that add nothing (off the trie, no glob or
         # name hit), so most directories cost no allocation.
         self.detached: _DirState | None = None
@@ -367,8 +379,10 @@ class OwnershipIndex:
     """Answers "which rules own this path" for many rules and many paths, fast.
 
     Build once from the rules (invalid patterns raise :class:`PatternError`), then call
-    :meth:`match` or :meth:`match_many`. The index is immutable and keeps no state
-    between calls.
+    :meth:`match` or :meth:`match_many`. The answers never change after the build; the
+    index only memoises, on its trie nodes, results that depend on nothing but the rules
+    (bounded by the number of distinct literal directory prefixes). Concurrent calls are
+    safe: a race at worst computes the same memo twice.
     """
 
     def __init__(self, rules: Iterable[Rule]) -> None:
@@ -409,6 +423,9 @@ class OwnershipIndex:
         self._root_state = self._make_state(
             self._root, frozenset(self._root.under), tuple(self._root.cands),
             tuple(self._root.child_globs), tuple(self._root.deep_globs))
+        self._root_state.pure = True
+        self._root_state.fast = not (self._root.child_globs or self._root.deep_globs
+                                     or self._dir_floating)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -472,41 +489,64 @@ class OwnershipIndex:
         state = _DirState(node, dir_groups, cands, child_globs, deep_globs)
         # Files directly in this directory: the pending globs apply to their basename.
         file_groups: frozenset[int] | set[int] = dir_groups
-        checks: list[tuple[int, _Matcher]] = []
+        checks: tuple[tuple[int, _Matcher], ...] = ()
         if child_globs or deep_globs:
             file_groups = set(dir_groups)
+            pending: list[tuple[int, _Matcher]] = []
             for group, matcher, dir_only, lone_star in child_globs + deep_globs:
                 if dir_only:
                     continue
                 if lone_star:  # '*' matches every (non-empty) basename
                     file_groups.add(group)
                 else:
-                    checks.append((group, matcher))
-        group_rules = self._group_rules
-        if len(file_groups) == 1:
-            idx = frozenset(group_rules[next(iter(file_groups))])
-        else:
-            idx = frozenset(i for g in file_groups for i in group_rules[g])
-        state.file_idx = idx
-        state.file_rules = tuple(self._rules[i] for i in sorted(idx))
-        state.base_checks = tuple(checks)
+                    pending.append((group, matcher))
+            checks = tuple(pending)
+        if file_groups:
+            group_rules = self._group_rules
+            if len(file_groups) == 1:
+                idx = frozenset(group_rules[next(iter(file_groups))])
+            else:
+                idx = frozenset(i for g in file_groups for i in group_rules[g])
+            state.file_idx = idx
+            state.file_rules = tuple(map(self._rules.__getitem__, sorted(idx)))
+        state.base_checks = checks
         if not cands and not checks:
             state.simple = state.file_rules
         state.passthrough = (node is None and not child_globs and not deep_globs
                              and not self._dir_floating)
         return state
 
+    def _node_state(self, parent: _DirState, node: _Node) -> _DirState:
+        """State of trie ``node``, a subdirectory of ``parent`` whose name added nothing."""
+        groups = parent.dir_groups.union(node.under) if node.under else parent.dir_groups
+        cands = parent.cands
+        if node.cands:
+            cands = tuple(sorted(set(cands).union(node.cands)))
+        deep_globs = parent.deep_globs + tuple(node.deep_globs) if node.deep_globs \
+            else parent.deep_globs
+        return self._make_state(node, groups, cands, tuple(node.child_globs), deep_globs)
+
+    def _pure_child(self, parent: _DirState, child: _Node) -> _DirState:
+        """Create and keep on ``child`` its canonical state (``parent`` is pure)."""
+        state = child.state = self._node_state(parent, child)
+        state.pure = True
+        state.fast = not (state.child_globs or state.deep_globs or self._dir_floating)
+        return state
+
     def _extend(self, parent: _DirState, seg: str) -> _DirState:
         """State of directory ``parent/seg``: ``seg`` is known to be a directory."""
         if parent.passthrough:
             return parent
+        node = parent.node
+        child = node.children.get(seg) if node is not None else None
         added: list[int] = []
-        for globs in (parent.child_globs, parent.deep_globs):
-            for group, matcher, dir_only, lone_star in globs:
-                # A final lone '*' never matches a directory (CODEOWNERS docs/* rule).
-                if (dir_only or not lone_star) and matcher(seg):
-                    added.append(group)
         more: list[int] | None = None
+        if parent.child_globs or parent.deep_globs:
+            for globs in (parent.child_globs, parent.deep_globs):
+                for group, matcher, dir_only, lone_star in globs:
+                    # A final lone '*' never matches a directory (CODEOWNERS docs/* rule).
+                    if (dir_only or not lone_star) and matcher(seg):
+                        added.append(group)
         if self._dir_floating:
             hit = self._dir_names.get(seg)
             if hit:
@@ -517,24 +557,24 @@ class OwnershipIndex:
                     if seg.endswith(suffix):
                         added.append(group)
             more = self._name_cands.get(seg)
-        node = parent.node.children.get(seg) if parent.node is not None else None
-        if node is None and not added and not more:
-            return self._detached(parent)
-        groups = parent.dir_groups.union(added) if added else parent.dir_groups
+        if not added and not more:  # the directory name itself brought nothing
+            if child is None:
+                return parent.detached or self._detached(parent)
+            if parent.pure:
+                return child.state or self._pure_child(parent, child)
+            return self._node_state(parent, child)
+        groups = parent.dir_groups.union(added)
         cands = parent.cands
         if more:
             cands = tuple(sorted(set(cands).union(more)))
-        if node is None:
-            child_globs: tuple[_Glob, ...] = ()
-            deep_globs = parent.deep_globs
-        else:
-            if node.under:
-                groups = groups.union(node.under)
-            if node.cands:
-                cands = tuple(sorted(set(cands).union(node.cands)))
-            child_globs = tuple(node.child_globs)
-            deep_globs = parent.deep_globs + tuple(node.deep_globs)
-        return self._make_state(node, groups, cands, child_globs, deep_globs)
+        if child is None:
+            return self._make_state(None, groups, cands, (), parent.deep_globs)
+        if child.under:
+            groups = groups.union(child.under)
+        if child.cands:
+            cands = tuple(sorted(set(cands).union(child.cands)))
+        return self._make_state(child, groups, cands, tuple(child.child_globs),
+                                parent.deep_globs + tuple(child.deep_globs))
 
     def _detached(self, parent: _DirState) -> _DirState:
         """The state of a subdirectory of ``parent`` that brings nothing new."""
@@ -547,27 +587,25 @@ class OwnershipIndex:
         return state
 
     def _state(self, directory: str, cache: dict[str, _DirState]) -> _DirState:
-        """State of ``directory`` (not cached yet); fills ``cache`` for its ancestors too."""
-        # Walk up to the nearest known ancestor (iteratively: no recursion limit) ...
-        missing = [directory]
-        cur = directory
-        while True:
-            cut = cur.rfind("/")
-            if cut < 0:
-                state = self._root_state
+        """State of ``directory`` (not in ``cache`` yet), which it then caches.
+
+        Walks down from the root; the trie-node states along the way are cached on the
+        nodes, so each level usually costs one dict lookup.
+        """
+        state = self._root_state
+        extend = self._extend
+        for seg in directory.split("/"):
+            if state.passthrough:  # nothing deeper can change the answer
                 break
-            cur = cur[:cut]
-            found = cache.get(cur)
-            if found is not None:
-                state = found
-                break
-            missing.append(cur)
-        if state.passthrough:  # ... nothing below it can change the answer ...
-            for d in missing:
-                cache[d] = state
-            return state
-        for d in reversed(missing):  # ... else come back down one segment at a time.
-            state = cache[d] = self._extend(state, d[d.rfind("/") + 1:])
+            if state.fast:  # inlined common case of _extend: nothing to test on seg
+                child = state.node.children.get(seg)  # type: ignore[union-attr]
+                if child is None:
+                    state = state.detached or self._detached(state)
+                else:
+                    state = child.state or self._pure_child(state, child)
+                continue
+            state = extend(state, seg)
+        cache[directory] = state
         return state
 
     def _match_slow(self, path: str, base: str, state: _DirState) -> list[Rule]:

@@ -248,15 +248,12 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
 
 def check_pattern(pattern: str, file: str, key: str) -> None:
     """BadInput naming file and field when ``pattern`` is not a valid ownership pattern."""
-    try:
-        from gitpar.core.ownership import PatternError, validate_pattern
-    except ImportError:  # TEMP until ownership lands
-        return
+    from gitpar.core.ownership import PatternError, validate_pattern
+
     try:
         validate_pattern(pattern)
     except PatternError as exc:
-        raise bad(file, key, f"pattern {pattern!r}: {exc}",
-                  "use a CODEOWNERS-style pattern relative to the repository root, like src/api/**") from None
+        raise bad(file, key, f"pattern {pattern!r}: {exc.problem}", exc.fix) from None
 
 
 def render_stream(stream: Stream) -> str:
