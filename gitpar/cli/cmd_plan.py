@@ -1,0 +1,5 @@
+"""Commands: gitpar plan, gitpar graph."""
+
+from __future__ import annotations
+
+from gitpar.cli.main import app  # noqa: F401  (commands register on it)
