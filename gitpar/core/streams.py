@@ -6,7 +6,7 @@ import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -289,8 +289,9 @@ def run_setup(repo: Repo, name: str, worktree: Path, port: int,
 # -- progress, finish, remove --------------------------------------------------------
 
 
-def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = None) -> Progress:
-    """Apply ``update`` to the stream's progress file in one CAS commit."""
+def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = None,
+           also: Callable[[Snapshot], dict[str, str | None]] | None = None) -> Progress:
+    """Apply ``update`` to the stream's progress file in one CAS commit (with ``also``'s changes)."""
     plan = repo.load_plan()
     plan.stream(name)
     store = StateStore(repo)
@@ -300,8 +301,10 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     def change(snap: Snapshot) -> tuple[dict[str, str | None], str]:
         current = read_progress(repo, name, snap) or Progress(stream=name)
         new = apply_update(current, update, now_iso())
-        return ({progress_path(name): render_progress(new)},
-                f"progress {name}: {what or update.describe()}")
+        changes = {progress_path(name): render_progress(new)}
+        if also is not None:
+            changes.update(also(snap))
+        return changes, f"progress {name}: {what or update.describe()}"
 
     snap = store.update(change)
     progress = read_progress(repo, name, snap)
@@ -322,8 +325,13 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             raise Refused(f"stream {name!r} has uncommitted changes in {path}: {shown}; "
                           "commit or discard them first (or --force)")
+    from gitpar.core.locks import release_changes
+
+    def release(snap: Snapshot) -> dict[str, str | None]:
+        return release_changes(snap, name)
+
     return report(repo, name, ProgressUpdate(status="completed", completion=100),
-                  what="completed")
+                  what="completed, its locks released", also=release)
 
 
 @dataclass

@@ -1,0 +1,206 @@
+"""Commands: gitpar who, lock, unlock, locks, check, hooks install/uninstall/status."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from gitpar.cli import output as o
+from gitpar.cli.main import JsonOpt, _repo, app
+
+hooks_app = typer.Typer(help="Install, remove and inspect gitpar's git hooks.", no_args_is_help=True,
+                        rich_markup_mode=None)
+app.add_typer(hooks_app, name="hooks")
+
+StreamOpt = Annotated[Optional[str], typer.Option("--stream", "-s", help="The stream (default: this worktree's).")]
+
+
+def _paths(repo: Any, raw: list[str]) -> list[str]:
+    from gitpar.core.locks import repo_path
+
+    root = repo.here or repo.main_root
+    if root is None:
+        from gitpar.errors import Refused
+
+        raise Refused("this repository has no worktree to name paths in")
+    cwd = Path(os.getcwd())
+    return [repo_path(p, cwd, root) for p in raw]
+
+
+@app.command()
+def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to where you are.")],
+        json_: JsonOpt = False) -> None:
+    """Say which stream owns, shares or has locked each path."""
+    from gitpar.core.check import live_holders
+    from gitpar.core.rules import Rules
+    from gitpar.store.state import StateStore
+
+    repo = _repo()
+    plan = repo.load_plan()
+    rules = Rules.from_plan(plan)
+    rel = _paths(repo, paths)
+    holders = live_holders(repo) if StateStore(repo).exists() else {}
+    matched = rules.index.match_many(rel)
+    rows = []
+    for path in rel:
+        owns = sorted({r.stream for r in matched[path] if r.kind == "owns"})
+        shares = sorted({r.stream for r in matched[path] if r.kind == "shares"})
+        rows.append({"path": path, "owners": owns, "shares": shares, "locked_by": holders.get(path),
+                     "plan": path.startswith(".gitpar/")})
+    if json_:
+        o.emit_json({"version": 1, "paths": rows})
+        return
+    o.table(["path", "owned by", "shared by", "locked by"],
+            [[r["path"], ", ".join(r["owners"]) or ("(the plan)" if r["plan"] else "-"),
+              ", ".join(r["shares"]) or "-", r["locked_by"] or "-"] for r in rows])
+
+
+@app.command()
+def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of them or none.")],
+         ttl: Annotated[Optional[str], typer.Option(help="How long (default: the plan's lock_ttl).")] = None,
+         reason: Annotated[str, typer.Option(help="Why, for the others.")] = "",
+         wait: Annotated[float, typer.Option(help="Wait up to SECONDS for a held lock.")] = 0.0,
+         stream: StreamOpt = None,
+         agent: Annotated[str, typer.Option(help="Who takes it.")] = "") -> None:
+    """Lock shared files for this stream (compare-and-swap on gitpar/_state)."""
+    from gitpar.core import locks, streams
+    from gitpar.errors import bad
+
+    repo = _repo()
+    name = streams.stream_of(repo, stream)
+    plan = repo.load_plan()
+    plan.stream(name)
+    seconds = locks.check_ttl(ttl, plan.settings.lock_ttl)
+    if wait < 0:
+        raise bad(None, "--wait", f"{wait} is negative", "give the seconds to wait, e.g. --wait 60")
+    rel = _paths(repo, paths)
+    locks.check_lockable(plan, name, rel)
+
+    def waiting(holders: list[locks.Lock]) -> None:
+        for h in holders:
+            o.err(f"waiting: {h.path} is locked by {h.stream} until {h.expires}"
+                  + (f" ({h.reason})" if h.reason else ""))
+
+    worktree = repo.stream_worktrees().get(name)
+    result = locks.lock(repo, name, rel, ttl=seconds, reason=reason, agent=agent, wait=wait,
+                        worktree=str(worktree or ""), on_wait=waiting)
+    for path, old in result.took_over:
+        o.err(f"took over the stale lock on {path} from {old.stream} (expired {old.expires})")
+    o.err(f"{name} holds {', '.join(rel)} for {locks.describe_ttl(seconds)}"
+          + (" (renewed)" if result.renewed and not result.taken else ""))
+
+
+@app.command()
+def unlock(paths: Annotated[list[str], typer.Argument(help="Paths to release.")],
+           force: Annotated[bool, typer.Option(help="Break another stream's lock (recorded).")] = False,
+           stream: StreamOpt = None) -> None:
+    """Release locks; --force breaks another stream's lock and records who did it."""
+    from gitpar.core import locks, streams
+    from gitpar.store.state import signature
+
+    repo = _repo()
+    if stream is None and repo.current_stream() is None and force:
+        name = "orchestrator"
+    else:
+        name = streams.stream_of(repo, stream)
+    rel = _paths(repo, paths)
+    sig = signature(repo.git)
+    released = locks.unlock(repo, name, rel, force=force, who=f"{sig.name} <{sig.email}>")
+    if not released:
+        o.err("nothing to release")
+    for path, held in released:
+        o.err(f"released {path}" + (f" (was held by {held.stream})" if held.stream != name else ""))
+
+
+@app.command("locks")
+def locks_cmd(stale: Annotated[bool, typer.Option("--stale", help="Only stale locks.")] = False,
+              json_: JsonOpt = False) -> None:
+    """List locks: holder, until when, why, and whether stale (expired, finished, worktree gone)."""
+    from gitpar.core import locks
+
+    repo = _repo()
+    found = [(lk, why) for lk, why in locks.list_locks(repo) if why or not stale]
+    if json_:
+        o.emit_json({"version": 1, "locks": [dict(lk.to_dict(), stale=why) for lk, why in found]})
+        return
+    if not found:
+        o.err("no locks" if not stale else "no stale locks")
+        return
+    o.table(["path", "stream", "agent", "until", "reason", "stale"],
+            [[lk.path, lk.stream, lk.agent, lk.expires, lk.reason, why or ""] for lk, why in found])
+
+
+@app.command()
+def check(
+    staged: Annotated[bool, typer.Option("--staged", help="Judge the staged change (the default).")] = False,
+    range_: Annotated[Optional[str], typer.Option("--range", help="Judge the commits A..B.")] = None,
+    base: Annotated[Optional[str], typer.Option(help="CI: the pull request's base ref.")] = None,
+    head: Annotated[Optional[str], typer.Option(help="CI: the pull request's head ref.")] = None,
+    stream: StreamOpt = None,
+    json_: JsonOpt = False,
+    format_: Annotated[str, typer.Option("--format", help="text | json | github")] = "text",
+) -> None:
+    """Check a change against the plan on the base branch: ownership and locks."""
+    from gitpar.cli import report_check
+    from gitpar.core import check as chk
+    from gitpar.errors import bad
+
+    if json_:
+        format_ = "json"
+    if format_ not in ("text", "json", "github"):
+        raise bad(None, "--format", f"{format_!r} is not a format", "use text, json or github")
+    repo = _repo()
+    if range_ or base or head:
+        if range_ and (base or head):
+            raise bad(None, "--range", "give either --range A..B or --base/--head, not both",
+                      "use one of them")
+        if range_:
+            if ".." not in range_:
+                raise bad(None, "--range", f"{range_!r} is not a range", "write it like main..HEAD")
+            a, b = range_.split("..", 1)
+            head_ref = b or "HEAD"
+            report = chk.check_range(repo, a or None, head_ref, stream,
+                                     stream_from_branch=repo.current_branch() if b in ("", "HEAD") else b)
+        else:
+            head_ref = head or "HEAD"
+            report = chk.check_range(repo, base, head_ref, stream,
+                                     stream_from_branch=head if head else repo.current_branch())
+    else:
+        report = chk.check_staged(repo, stream)
+    raise typer.Exit(report_check.emit(report, format_))
+
+
+@hooks_app.command("install")
+def hooks_install() -> None:
+    """Install the hook shims (pre-commit, commit-msg, pre-push) for every worktree."""
+    from gitpar.store import hooks
+
+    for line in hooks.install(_repo()):
+        o.err(line)
+
+
+@hooks_app.command("uninstall")
+def hooks_uninstall() -> None:
+    """Remove gitpar's hook shims, putting back any hook they had chained."""
+    from gitpar.store import hooks
+
+    for line in hooks.uninstall(_repo()):
+        o.err(line)
+
+
+@hooks_app.command("status")
+def hooks_status(json_: JsonOpt = False) -> None:
+    """Which hooks are installed, where, and what they chain."""
+    from gitpar.store import hooks
+
+    rows = hooks.status(_repo())
+    if json_:
+        o.emit_json({"version": 1, "hooks": rows})
+        return
+    o.table(["hook", "state", "chains", "path"],
+            [[r["hook"], r["state"], r["chains"] or "-", r["path"]] for r in rows])
+    if any(r["state"] != "installed" for r in rows):
+        raise typer.Exit(1)

@@ -1,0 +1,109 @@
+"""Printing a check report: text, JSON, or GitHub workflow commands plus a job summary."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gitpar.cli import output as o
+
+# GitHub shows at most 10 error annotations per step; the rest go in one summary line.
+GITHUB_MAX_ERRORS = 10
+
+
+def emit(report: Any, fmt: str) -> int:
+    """Print ``report`` in ``fmt``; the exit code: 0 clean, 1 violations."""
+    if fmt == "json":
+        o.emit_json(report.to_dict())
+    elif fmt == "github":
+        github(report)
+    else:
+        text(report)
+    return 0 if report.ok else 1
+
+
+def _who(report: Any) -> str:
+    return f"stream {report.stream}" if report.stream else "a branch that is no stream"
+
+
+def text(report: Any) -> None:
+    what = (f"{report.commits} commits, {report.paths} paths" if report.scope != "staged"
+            else f"{report.paths} staged paths")
+    if report.ok:
+        o.err(f"gitpar check: ok ({what}, {_who(report)}, plan from {report.base})")
+        return
+    o.out(f"gitpar check: {len(report.violations)} violations ({what}, {_who(report)}, "
+          f"plan from {report.base})")
+    for v in report.violations:
+        where = f" [{v.commit}]" if v.commit else ""
+        o.out(f"  {v.path}{where}: {v.message}")
+        o.out(f"    fix: {v.fix}")
+    for note in report.notes:
+        o.out(f"  note: {note}")
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(report: Any) -> None:
+    """Workflow commands for the annotations, and a markdown job summary."""
+    violations = report.violations
+    shown = violations if len(violations) <= GITHUB_MAX_ERRORS else violations[:GITHUB_MAX_ERRORS - 1]
+    for v in shown:
+        title = _escape_property(f"gitpar: {v.rule}")
+        msg = _escape_data(f"{v.message}. Fix: {v.fix}" + (f" (commit {v.commit})" if v.commit else ""))
+        o.out(f"::error file={_escape_property(v.path)},title={title}::{msg}")
+    rest = len(violations) - len(shown)
+    if rest:
+        o.out(f"::error title=gitpar::{rest} more violations; the job summary lists them all")
+    if report.ok:
+        o.out(f"gitpar check: ok ({_who(report)}, plan from {report.base})")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(job_summary(report))
+
+
+def _cell(s: Any) -> str:
+    return str(s if s is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def job_summary(report: Any) -> str:
+    verdict = "✅ gitpar check passed" if report.ok else f"❌ gitpar check: {len(report.violations)} violations"
+    lines = [f"## {verdict}", "", f"Judged {_who(report)} against the plan on `{report.base}` "
+             f"({report.commits} commits, {report.paths} paths).", ""]
+    if report.violations:
+        lines += ["| path | rule | problem | fix | commit |", "|---|---|---|---|---|"]
+        lines += [f"| `{_cell(v.path)}` | {v.rule} | {_cell(v.message)} | {_cell(v.fix)} | {v.commit or ''} |"
+                  for v in report.violations]
+        lines.append("")
+    lines += _status_section()
+    return "\n".join(lines) + "\n"
+
+
+def _status_section() -> list[str]:
+    """The streams' status table and the dependency graph, when they can be read."""
+    from gitpar.cli import render_status
+    from gitpar.errors import GitparError
+    from gitpar.store.repo import open_repo
+
+    try:
+        repo = open_repo()
+        st = render_status.collect(repo, check_dirty=False)
+    except GitparError:
+        return []
+    lines = [render_status.markdown(st), "", "### Dependency graph", "", "```mermaid", "flowchart LR"]
+    ids = {s.name: f"s{i}" for i, s in enumerate(st.streams)}
+    for s in st.streams:
+        label = s.name.replace('"', "'")
+        lines.append(f'  {ids[s.name]}["{label} ({s.progress.status})"]')
+        for dep in s.depends_on:
+            if dep in ids:
+                lines.append(f"  {ids[dep]} --> {ids[s.name]}")
+    lines += ["```", ""]
+    return lines

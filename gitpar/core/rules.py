@@ -1,0 +1,142 @@
+"""The ownership rules a change is judged by, and the verdict on each changed path.
+
+Kept free of git and YAML so the hook can build it from a cache: ``Rules`` holds the
+streams' patterns (from the plan on the base branch), the ``unowned`` setting, and the
+streams that are active (whose owned files the main worktree must leave alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitpar.core.ownership import OwnershipIndex, Rule
+
+PLAN_PREFIX = ".gitpar/"
+ACTIVE = ("in_progress", "blocked")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One changed path a stream may not change, with who owns or holds it and the fix."""
+
+    path: str
+    rule: str  # owned | locked | needs-lock | unowned | plan | protected | shared-by-others
+    message: str
+    fix: str
+    owner: str | None = None
+    commit: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "rule": self.rule, "message": self.message, "fix": self.fix,
+                "owner": self.owner, "commit": self.commit}
+
+
+@dataclass
+class Rules:
+    patterns: list[tuple[str, str, str]]  # (stream, kind, pattern)
+    unowned: str = "lock"
+    main_worktree: str = "protect"  # protect | allow
+    active: frozenset[str] = frozenset()
+    _index: OwnershipIndex | None = field(default=None, repr=False)
+
+    @property
+    def index(self) -> OwnershipIndex:
+        if self._index is None:
+            self._index = OwnershipIndex(Rule(s, k, p) for s, k, p in self.patterns)
+        return self._index
+
+    @classmethod
+    def from_plan(cls, plan: Any, statuses: dict[str, str] | None = None) -> Rules:
+        patterns = [(s.name, kind, p) for s in plan.streams.values()
+                    for kind, p in (*(("owns", p) for p in s.owns), *(("shares", p) for p in s.shares))]
+        main_mode = plan.settings.extra.get("main_worktree", "protect")
+        active = frozenset(n for n, st in (statuses or {}).items() if st in ACTIVE and n in plan.streams)
+        return cls(patterns=patterns, unowned=plan.settings.unowned,
+                   main_worktree=main_mode if main_mode in ("protect", "allow") else "protect",
+                   active=active)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"patterns": self.patterns, "unowned": self.unowned, "main_worktree": self.main_worktree,
+                "active": sorted(self.active)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Rules:
+        return cls(patterns=[tuple(p) for p in data["patterns"]],  # type: ignore[misc]
+                   unowned=data["unowned"], main_worktree=data["main_worktree"],
+                   active=frozenset(data["active"]))
+
+    def describe(self, path: str) -> dict[str, list[str]]:
+        """Who owns and who shares ``path``."""
+        owns, shares = [], []
+        for r in self.index.match(path):
+            (owns if r.kind == "owns" else shares).append(r.stream)
+        return {"owns": sorted(set(owns)), "shares": sorted(set(shares))}
+
+
+HolderAt = Callable[[str], "str | None"]  # path -> the stream holding its lock (at the time judged)
+
+
+def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: HolderAt,
+          commit: str | None = None) -> list[Violation]:
+    """The violations among ``paths`` changed by ``stream`` (None: not a stream's branch)."""
+    out: list[Violation] = []
+    matched = rules.index.match_many(paths)
+    for path, found in matched.items():
+        v = (_judge_stream(rules, stream, path, found, holder) if stream is not None
+             else _judge_main(rules, path, found, holder))
+        if v is not None:
+            out.append(Violation(v.path, v.rule, v.message, v.fix, v.owner, commit))
+    return out
+
+
+def _judge_stream(rules: Rules, stream: str, path: str, found: list[Rule], holder: HolderAt) -> Violation | None:
+    if path.startswith(PLAN_PREFIX):
+        return Violation(path, "plan", f"{path} is part of the plan, which no stream may change",
+                         "ask the orchestrator to change the plan on the base branch")
+    held_by = holder(path)
+    if held_by is not None and held_by != stream:
+        return Violation(path, "locked", f"{path} is locked by stream {held_by}",
+                         f"leave it until {held_by} releases the lock ('gitpar locks' shows until when)",
+                         owner=held_by)
+    owners = sorted({r.stream for r in found if r.kind == "owns"})
+    sharers = sorted({r.stream for r in found if r.kind == "shares"})
+    if stream in owners:
+        return None
+    if owners:
+        return Violation(path, "owned", f"{path} is owned by stream {', '.join(owners)}, not {stream}",
+                         f"leave it to {owners[0]} (or ask the orchestrator to move it into 'shares')",
+                         owner=owners[0])
+    if stream in sharers:
+        if held_by == stream:
+            return None
+        return Violation(path, "needs-lock", f"{path} is shared; {stream} must hold its lock to change it",
+                         f"run 'gitpar lock {path}' before committing (and 'gitpar unlock {path}' after)")
+    if sharers:
+        return Violation(path, "shared-by-others", f"{path} is shared by {', '.join(sharers)}, not by {stream}",
+                         "ask the orchestrator to add it to this stream's 'shares'", owner=sharers[0])
+    if rules.unowned == "allow":
+        return None
+    if rules.unowned == "lock":
+        if held_by == stream:
+            return None
+        return Violation(path, "unowned", f"{path} is owned by no stream; changing it needs its lock",
+                         f"run 'gitpar lock {path}' first (the plan's 'unowned' setting is 'lock')")
+    return Violation(path, "unowned", f"{path} is owned by no stream and the plan denies changing such files",
+                     "ask the orchestrator to give it to a stream (the plan's 'unowned' setting is 'deny')")
+
+
+def _judge_main(rules: Rules, path: str, found: list[Rule], holder: HolderAt) -> Violation | None:
+    if rules.main_worktree == "allow" or path.startswith(PLAN_PREFIX):
+        return None
+    held_by = holder(path)
+    if held_by is not None:
+        return Violation(path, "locked", f"{path} is locked by stream {held_by}",
+                         f"wait until {held_by} releases it", owner=held_by)
+    owners = sorted({r.stream for r in found if r.kind == "owns" and r.stream in rules.active})
+    if owners:
+        return Violation(path, "protected", f"{path} is owned by stream {owners[0]}, which is in progress",
+                         f"make the change in {owners[0]}'s worktree, or wait until it is completed "
+                         "(or set main_worktree: allow in .gitpar/plan.md)", owner=owners[0])
+    return None

@@ -1,0 +1,211 @@
+"""What the hook shims run: ``python -S -c ... <hook> [args]``.
+
+Start-up is the cost of every commit, so the pre-commit path imports only the standard
+library and the rule matcher. The rules (the plan on the base branch, the live locks,
+the active streams) are cached in ``<git dir>/gitpar/cache/hook-rules.json``, keyed by
+the object ids of the base branch's ``.gitpar`` tree and of the state branch's
+``locks`` and ``progress`` trees — read with one ``git cat-file`` — so the cache is
+exact: any change to the plan, a lock or a status makes the next hook rebuild it with
+the full (pygit2) code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CACHE_VERSION = 1
+STATE = "refs/heads/gitpar/_state"
+
+
+def _git_dir(cwd: str) -> Path:
+    env = os.environ.get("GIT_DIR")
+    if env:
+        return Path(cwd, env).resolve()
+    dot = Path(cwd, ".git")
+    if dot.is_file():
+        text = dot.read_text().strip()
+        if text.startswith("gitdir:"):
+            return Path(cwd, text[len("gitdir:"):].strip()).resolve()
+    return dot.resolve()
+
+
+def _common_dir(gitdir: Path) -> Path:
+    f = gitdir / "commondir"
+    if f.is_file():
+        return (gitdir / f.read_text().strip()).resolve()
+    return gitdir
+
+
+def _branch(gitdir: Path) -> str | None:
+    try:
+        head = (gitdir / "HEAD").read_text().strip()
+    except OSError:
+        return None
+    return head[len("ref: refs/heads/"):] if head.startswith("ref: refs/heads/") else None
+
+
+def stream_of_branch(branch: str | None) -> str | None:
+    if branch and branch.startswith("gitpar/") and not branch.startswith("gitpar/_"):
+        return branch[len("gitpar/"):]
+    return None
+
+
+def _tree_ids(cwd: str, base: str) -> list[str]:
+    specs = [f"refs/heads/{base}:.gitpar", f"{STATE}:locks", f"{STATE}:progress"]
+    proc = subprocess.run(["git", "cat-file", "--batch-check=%(objectname)"], cwd=cwd,
+                          input="\n".join(specs) + "\n", capture_output=True, text=True)
+    lines = proc.stdout.splitlines()
+    return [line.split()[0] if line and "missing" not in line else "" for line in lines]
+
+
+def _load_cache(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
+
+
+def _rebuild(cwd: str, cache_path: Path) -> dict[str, Any]:
+    """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
+    from gitpar.core.check import base_rules
+    from gitpar.core.locks import LOCKS_DIR, all_locks
+    from gitpar.store.repo import open_repo
+    from gitpar.store.state import StateStore
+
+    repo = open_repo(cwd)
+    base = repo.configured_base()
+    if repo.load_plan_at_base(base) is None:
+        # no plan committed yet (this may be the commit adding it): nothing to enforce
+        rules_json = None
+    else:
+        rules, base = base_rules(repo)
+        rules_json = rules.to_json()
+    snap = StateStore(repo).snapshot()
+    locks = [[p, lk.stream, lk.expires_at()] for p, lk in all_locks(snap.list(LOCKS_DIR)).items()]
+    data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base),
+            "rules": rules_json, "locks": locks}
+    try:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(cache_path)
+    except OSError:
+        pass  # a read-only git directory only costs speed
+    return data
+
+
+def pre_commit(cwd: str) -> int:
+    from gitpar.core.rules import Rules, judge
+    from gitpar.store.staged import staged_paths
+
+    gitdir = _git_dir(cwd)
+    stream = stream_of_branch(_branch(gitdir))
+    cache_path = _common_dir(gitdir) / "gitpar" / "cache" / "hook-rules.json"
+    data = _load_cache(cache_path)
+    if data is None or _tree_ids(cwd, data["base"]) != data["trees"]:
+        data = _rebuild(cwd, cache_path)
+    if data["rules"] is None:
+        return 0
+    rules = Rules.from_json(data["rules"])
+    now = time.time()
+    holders = {p: s for p, s, expires in data["locks"] if expires > now}
+    paths = staged_paths(cwd)
+    if not paths:
+        return 0
+    violations = judge(rules, stream, paths, holders.get)
+    if not violations:
+        return 0
+    who = f"stream {stream}" if stream else "this branch (no stream)"
+    print(f"gitpar: commit refused: {len(violations)} of {len(paths)} staged paths may not be "
+          f"changed by {who} (plan from {data['base']}):", file=sys.stderr)
+    for v in violations[:50]:
+        print(f"  {v.path}: {v.message}\n    fix: {v.fix}", file=sys.stderr)
+    if len(violations) > 50:
+        print(f"  ... and {len(violations) - 50} more ('gitpar check --staged' lists them all)", file=sys.stderr)
+    print("  (unstage them with 'git restore --staged PATH')", file=sys.stderr)
+    return 1
+
+
+ZERO = "0" * 40
+
+
+def pre_push(cwd: str, remote: str, stdin: str) -> int:
+    """Judge every commit being pushed: a ``git commit --no-verify`` is caught here."""
+    import pygit2
+
+    from gitpar.core.check import base_rules
+    from gitpar.core.rules import judge
+    from gitpar.store.commits import commits_between, held_at, lock_history
+    from gitpar.store.repo import open_repo
+
+    repo = open_repo(cwd)
+    if repo.load_plan_at_base() is None:
+        return 0  # no plan committed yet: nothing to enforce
+    rules, base = base_rules(repo)
+    history = lock_history(repo, time.time())
+    current = repo.current_stream()
+    failures = []
+    for line in stdin.splitlines():
+        parts = line.split()
+        if len(parts) != 4:
+            continue
+        local_ref, local_sha, remote_ref, remote_sha = parts
+        if set(local_sha) == {"0"} or local_ref.startswith("refs/heads/gitpar/_") \
+                or remote_ref.startswith("refs/heads/gitpar/_"):
+            continue
+        head = pygit2.Oid(hex=local_sha)
+        exclude = []
+        if set(remote_sha) != {"0"} and remote_sha in repo.git:
+            exclude.append(pygit2.Oid(hex=remote_sha))
+        else:
+            for ref in repo.git.references:
+                if ref.startswith(f"refs/remotes/{remote}/"):
+                    exclude.append(repo.git.references[ref].peel(pygit2.Commit).id)
+        base_tip = repo.tip(base)
+        if base_tip is not None and local_ref != f"refs/heads/{base}":
+            exclude.append(base_tip)
+        stream = stream_of_branch(local_ref.removeprefix("refs/heads/")) or (
+            current if local_ref.removeprefix("refs/heads/") == repo.current_branch() else None)
+        for c in commits_between(repo, None, head, exclude):
+            who = stream or c.stream_trailer
+            times = (float(c.author_time), float(c.commit_time))
+
+            def holder(path: str, who: str | None = who, times: tuple[float, ...] = times) -> str | None:
+                return held_at(history, path, times, who)
+
+            for v in judge(rules, who, list(c.paths), holder, commit=c.sha[:10]):
+                failures.append((local_ref, who, v))
+    if not failures:
+        return 0
+    print(f"gitpar: push refused: {len(failures)} changes break the plan on {base}:", file=sys.stderr)
+    for ref, who, v in failures[:50]:
+        print(f"  {v.path} [{v.commit} on {ref.removeprefix('refs/heads/')}, "
+              f"{'stream ' + who if who else 'no stream'}]: {v.message}\n    fix: {v.fix}", file=sys.stderr)
+    print("  (amend or revert those commits; 'gitpar check --range BASE..HEAD' lists them)", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str]) -> int:
+    """Run the hook named by ``argv[0]``; expected errors print one message."""
+    from gitpar.errors import GitparError
+
+    hook, args = argv[0], argv[1:]
+    cwd = os.getcwd()
+    try:
+        if hook == "pre-commit":
+            return pre_commit(cwd)
+        if hook == "pre-push":
+            return pre_push(cwd, args[0] if args else "origin", sys.stdin.read())
+        return 0
+    except GitparError as exc:
+        print(f"gitpar ({hook}): {exc}", file=sys.stderr)
+        return exc.exit_code if exc.exit_code != 2 else 1
+    except KeyboardInterrupt:
+        return 130
