@@ -299,15 +299,20 @@ def remove(name: str,
 @app.command()
 def status(json_: JsonOpt = False,
            markdown: Annotated[bool, typer.Option("--markdown", help="Markdown, e.g. for a pull-request comment.")] = False,
-           watch: Annotated[Optional[float], typer.Option("--watch", help="Refresh every N seconds.")] = None) -> None:
+           watch: Annotated[Optional[float], typer.Option("--watch", help="Refresh every N seconds.")] = None,
+           dirty: Annotated[str, typer.Option(help="Scan worktrees for uncommitted files: auto | all | none.")] = "auto") -> None:
     """Consolidated status of every stream, checked against what git shows."""
     from gitpar.cli import render_status
+    from gitpar.errors import bad
 
+    if dirty not in ("auto", "all", "none"):
+        raise bad(None, "--dirty", f"{dirty!r} is not auto, all or none",
+                  "auto scans completed streams' worktrees and as many others as a small time budget allows")
     repo = _repo()
     if watch:
-        render_status.watch(repo, watch)
+        render_status.watch(repo, watch, dirty)
         return
-    st = render_status.collect(repo)
+    st = render_status.collect(repo, dirty=dirty)
     if json_:
         o.emit_json(st.to_dict())
     elif markdown:
@@ -321,7 +326,7 @@ def next_(json_: JsonOpt = False) -> None:
     """List the streams ready to start (pending, every dependency completed)."""
     from gitpar.cli import render_status
 
-    st = render_status.collect(_repo(), check_dirty=False)
+    st = render_status.collect(_repo(), dirty="none")
     if json_:
         o.emit_json({"version": 1, "ready": st.ready})
     else:

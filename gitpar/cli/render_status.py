@@ -9,9 +9,9 @@ from gitpar.cli import output as o
 from gitpar.core.status import Status, collect as collect_status
 
 
-def collect(repo: Any, *, check_dirty: bool = True) -> Status:
+def collect(repo: Any, *, dirty: str = "auto") -> Status:
     plan = repo.load_plan()
-    return collect_status(repo, plan, check_dirty=check_dirty)
+    return collect_status(repo, plan, dirty=dirty)
 
 
 def _git_cell(g: dict[str, Any]) -> str:
@@ -54,6 +54,8 @@ def terminal(st: Status) -> None:
         o.out("needs attention:")
         for a in st.attention:
             o.out(f"  - {a.stream} [{a.kind}]: {a.message}")
+    for note in st.notes:
+        o.err(f"note: {note}")
 
 
 def markdown(st: Status) -> str:
@@ -74,11 +76,11 @@ def markdown(st: Status) -> str:
     return "\n".join(lines) + "\n"
 
 
-def watch(repo: Any, every: float) -> None:
+def watch(repo: Any, every: float, dirty: str = "auto") -> None:
     """Refresh the status every ``every`` seconds: a live view on a terminal, lines otherwise."""
     if not o.use_colour():
         while True:
-            terminal(collect(repo))
+            terminal(collect(repo, dirty=dirty))
             o.out("")
             time.sleep(every)
     from rich.console import Console
@@ -86,7 +88,7 @@ def watch(repo: Any, every: float) -> None:
     from rich.table import Table
 
     def render() -> Table:
-        st = collect(repo)
+        st = collect(repo, dirty=dirty)
         t = Table(title=_summary_line(st), caption=f"ready: {', '.join(st.ready) or 'none'}; "
                   f"needs attention: {len(st.attention)}")
         for h in HEADERS:

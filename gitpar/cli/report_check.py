@@ -94,7 +94,7 @@ def _status_section() -> list[str]:
 
     try:
         repo = open_repo()
-        st = render_status.collect(repo, check_dirty=False)
+        st = render_status.collect(repo, dirty="none")
     except GitparError:
         return []
     lines = [render_status.markdown(st), "", "### Dependency graph", "", "```mermaid", "flowchart LR"]

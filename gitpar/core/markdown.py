@@ -21,8 +21,93 @@ _NUMBERISH = re.compile(r"[-+]?(\d[\d_]*)?(\.\d*)?([eE][-+]?\d+)?\Z|0x[0-9a-fA-F
 _TIMESTAMPISH = re.compile(r"\d{4}-\d\d-\d\d")
 
 
+# The subset of YAML that gitpar itself writes, read without the YAML library (thousands of
+# files are read per status): ``key: value`` lines whose value is a plain word, a decimal
+# integer, a timestamp, a JSON string, or a flow list of those. Anything else — comments,
+# block lists, YAML 1.1's many spellings of booleans and numbers — goes to the real parser.
+_FAST_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): ?(.*)\Z")
+_FAST_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+_FAST_INT = re.compile(r"(?:0|-?[1-9][0-9]{0,15})\Z")
+_FAST_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
+_FAST_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"\Z')
+_FAST_SPECIAL = {"null": None, "true": True, "false": False}
+# words starting with a digit that YAML reads as text: durations (2h, 1h30m) and commit ids
+_FAST_DIGIT_WORD = re.compile(r"(?:\d+[smhdw])+\Z|[0-9a-f]{40}\Z")
+_YAML_NUMBER = re.compile(r"[0-9_]*(?:\.[0-9_]*)?(?:e[-+]?[0-9]+)?\Z")
+
+
+class _NotFast(Exception):
+    pass
+
+
+def _fast_scalar(token: str) -> Any:
+    if token in _FAST_SPECIAL:
+        return _FAST_SPECIAL[token]
+    if token.lower() in _YAML_WORDS:
+        raise _NotFast
+    if _FAST_INT.match(token):
+        return int(token)
+    if _FAST_TIME.match(token):
+        return token
+    if token.startswith('"'):
+        if not _FAST_STRING.match(token):
+            raise _NotFast
+        return json.loads(token)
+    if _FAST_WORD.match(token):
+        return token
+    if _FAST_DIGIT_WORD.match(token) and not _YAML_NUMBER.match(token):
+        return token
+    raise _NotFast
+
+
+def _fast_value(raw: str) -> Any:
+    raw = raw.strip()
+    if raw.startswith("["):
+        if not raw.endswith("]") or "#" in raw:
+            raise _NotFast
+        inner = raw[1:-1].strip()
+        if not inner:
+            return []
+        if '"' in inner:
+            # only simple quoted items without commas inside, so a split on ", " is exact
+            items = [i.strip() for i in inner.split(",")]
+            if any(i.count('"') not in (0, 2) for i in items):
+                raise _NotFast
+        else:
+            items = [i.strip() for i in inner.split(",")]
+        return [_fast_scalar(i) for i in items]
+    if not raw or "#" in raw and not raw.startswith('"'):
+        raise _NotFast
+    return _fast_scalar(raw)
+
+
+def _parse_fast(text: str) -> tuple[dict[str, Any], str] | None:
+    if not text.startswith("---\n"):
+        return None
+    end = text.find("\n---\n", 3)
+    if end < 0:
+        if text.endswith("\n---"):
+            end = len(text) - 4
+        else:
+            return None
+    meta: dict[str, Any] = {}
+    try:
+        for line in text[4:end].split("\n"):
+            m = _FAST_KEY.match(line)
+            if m is None or m.group(1) in meta:
+                return None
+            meta[m.group(1)] = _fast_value(m.group(2))
+    except (_NotFast, ValueError):
+        return None
+    body = text[end + 5:]
+    return meta, body.strip("\n")
+
+
 def parse(text: str, file: str) -> tuple[dict[str, Any], str]:
     """The frontmatter (a mapping) and the body of ``text``; BadInput names ``file`` on error."""
+    fast = _parse_fast(text)
+    if fast is not None:
+        return fast
     import frontmatter
     import yaml
 

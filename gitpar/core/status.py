@@ -50,6 +50,7 @@ class Status:
     attention: list[Attention] = field(default_factory=list)
     state_branch: bool = True
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -78,6 +79,7 @@ class Status:
             "streams": [s.to_dict() for s in self.streams],
             "attention": [a.to_dict() for a in self.attention],
             "warnings": self.warnings,
+            "notes": self.notes,
         }
 
 
@@ -87,11 +89,21 @@ def _iso(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None,
-            check_dirty: bool = True) -> Status:
-    """Status of every stream in ``plan``: progress, readiness, git evidence, attention."""
+DIRTY_BUDGET_S = 0.15  # time spent looking at worktrees for uncommitted files, by default
+
+
+def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: str = "auto") -> Status:
+    """Status of every stream in ``plan``: progress, readiness, git evidence, attention.
+
+    ``dirty`` says which worktrees are scanned for uncommitted files, the one costly part
+    (each scan reads every file's metadata): ``all``; ``none``; or ``auto`` — completed
+    streams' worktrees first (where a claim depends on it), then the others, most recently
+    active first, while a small time budget lasts. Unscanned worktrees show ``dirty: null``.
+    """
+    import time
+
     from gitpar.core.streams import all_progress
-    from gitpar.store.worktrees import evidence
+    from gitpar.store.worktrees import evidence, is_dirty, load_count_cache, save_count_cache
 
     now = now or dt.datetime.now(dt.timezone.utc)
     store = StateStore(repo)
@@ -100,20 +112,43 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None,
     base = plan.settings.base
     base_tip = repo.tip(base)
     worktrees = repo.stream_worktrees()
+    cache = load_count_cache(repo)
+    cached = len(cache)
     status_of = {name: (progress[name].status if name in progress else "pending") for name in plan.streams}
-    streams: list[StreamStatus] = []
-    attention: list[Attention] = []
-    stale_after = plan.settings.stale_after
+    rows: list[tuple[str, Progress, Any, float | None]] = []
     for name, stream in plan.streams.items():
         p = progress.get(name) or Progress(stream=name)
-        started = name in progress
-        ev = evidence(repo, name, base_tip, worktrees.get(name), check_dirty=check_dirty) if (
-            started or name in worktrees) else None
-        ready = p.status == "pending" and all(status_of.get(d) == "completed" for d in stream.depends_on)
+        ev = evidence(repo, name, base_tip, cache) if (name in progress or name in worktrees) else None
         updated = parse_time(p.updated)
         last = updated.timestamp() if updated else None
         if ev is not None and ev.last_commit is not None:
             last = max(last or 0, ev.last_commit)
+        rows.append((name, p, ev, last))
+    if len(cache) != cached:
+        save_count_cache(repo, cache)
+
+    # which worktrees to scan for uncommitted files, and in what order
+    dirty_of: dict[str, list[str]] = {}
+    order = sorted((r for r in rows if r[0] in worktrees and dirty != "none"),
+                   key=lambda r: (r[1].status != "completed", -(r[3] or 0), r[0]))
+    deadline = time.monotonic() + DIRTY_BUDGET_S
+    unscanned = 0
+    for name, p, _ev, _last in order:
+        if dirty == "auto" and p.status != "completed" and time.monotonic() > deadline:
+            unscanned += 1
+            continue
+        try:
+            dirty_of[name] = is_dirty(worktrees[name])
+        except Exception:  # noqa: BLE001 — a broken worktree is reported as unknown, not fatal
+            unscanned += 1
+
+    streams: list[StreamStatus] = []
+    attention: list[Attention] = []
+    stale_after = plan.settings.stale_after
+    for name, p, ev, last in rows:
+        stream = plan.streams[name]
+        ready = p.status == "pending" and all(status_of.get(d) == "completed" for d in stream.depends_on)
+        files = dirty_of.get(name)
         evd: dict[str, Any] = {
             "branch": f"gitpar/{name}",
             "branch_exists": bool(ev and ev.branch_exists),
@@ -122,24 +157,28 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None,
             "files_changed": ev.files_changed if ev else 0,
             "last_commit": _iso(ev.last_commit) if ev else None,
             "worktree": str(worktrees[name]) if name in worktrees else None,
-            "dirty": (bool(ev.dirty) if ev and ev.dirty is not None else None),
-            "dirty_files": (len(ev.dirty) if ev and ev.dirty is not None else None),
+            "dirty": None if files is None else bool(files),
+            "dirty_files": None if files is None else len(files),
         }
         streams.append(StreamStatus(name=name, progress=p, ready=ready,
                                     depends_on=list(stream.depends_on),
                                     agent=p.agent or stream.agent, evidence=evd,
                                     last_activity=_iso(last)))
-        attention.extend(_attention(name, p, ev, last, now, stale_after))
+        attention.extend(_attention(name, p, ev, files, last, now, stale_after))
     for name in sorted(set(progress) - set(plan.streams)):
         attention.append(Attention(name, "orphan", f"progress/{name}.md on the state branch "
                                    "belongs to no stream in the plan"))
+    notes = []
+    if unscanned:
+        notes.append(f"{unscanned} worktrees were not scanned for uncommitted files "
+                     "(dirty: null); 'gitpar status --dirty all' scans every one")
     return Status(base=base, generated=now.strftime("%Y-%m-%dT%H:%M:%SZ"), streams=streams,
                   attention=attention, state_branch=snap.commit is not None,
-                  warnings=list(plan.warnings))
+                  warnings=list(plan.warnings), notes=notes)
 
 
-def _attention(name: str, p: Progress, ev: Any, last: float | None, now: dt.datetime,
-               stale_after: float) -> list[Attention]:
+def _attention(name: str, p: Progress, ev: Any, dirty: list[str] | None, last: float | None,
+               now: dt.datetime, stale_after: float) -> list[Attention]:
     out = []
     for item in p.blocked:
         out.append(Attention(name, "blocked", item))
@@ -158,9 +197,9 @@ def _attention(name: str, p: Progress, ev: Any, last: float | None, now: dt.date
         if p.completion > 0 and ev.branch_exists and no_commits:
             out.append(Attention(name, "unbacked",
                                  f"reports {p.completion}% but gitpar/{name} has no commits of its own"))
-        if p.status == "completed" and ev.dirty:
+        if p.status == "completed" and dirty:
             out.append(Attention(name, "unbacked",
-                                 f"reported completed but its worktree has {len(ev.dirty)} uncommitted files"))
+                                 f"reported completed but its worktree has {len(dirty)} uncommitted files"))
         if p.status != "pending" and not ev.branch_exists:
             out.append(Attention(name, "unbacked", f"reported {p.status} but gitpar/{name} does not exist"))
     return out

@@ -159,19 +159,25 @@ class Repo:
     def plan_files_in_dir(self, root: Path) -> dict[str, str]:
         """Plan files (``.gitpar/...`` to text) from a worktree's folder."""
         files: dict[str, str] = {}
-        top = root / PLAN_DIR
-        if not top.is_dir():
-            return files
-        for dirpath, _dirs, names in os.walk(top):
-            for name in names:
-                if not name.endswith(".md"):
-                    continue
-                full = Path(dirpath, name)
-                rel = full.relative_to(root).as_posix()
-                try:
-                    files[rel] = full.read_text(encoding="utf-8")
-                except UnicodeDecodeError:
-                    raise bad(rel, None, "is not UTF-8 text", "save the file as UTF-8") from None
+        stack = [PLAN_DIR]
+        # plain strings and scandir: a plan may have thousands of stream files
+        while stack:
+            rel_dir = stack.pop()
+            try:
+                entries = list(os.scandir(os.path.join(root, rel_dir)))
+            except OSError:
+                continue
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}"
+                if entry.is_dir():
+                    stack.append(rel)
+                elif entry.name.endswith(".md"):
+                    with open(entry.path, "rb") as f:
+                        data = f.read()
+                    try:
+                        files[rel] = data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise bad(rel, None, "is not UTF-8 text", "save the file as UTF-8") from None
         return files
 
     def plan_files_at(self, commit: pygit2.Oid) -> dict[str, str]:

@@ -100,34 +100,61 @@ class Evidence:
     behind: int = 0
     files_changed: int = 0
     last_commit: int | None = None  # unix time of the branch tip, if it has own commits
-    dirty: list[str] | None = None  # None when there is no worktree to look at
 
 
-def evidence(repo: Repo, stream: str, base_tip: pygit2.Oid | None, worktree: Path | None,
-             *, check_dirty: bool = True) -> Evidence:
-    """Commits ahead of the base, files changed, last commit time, dirty files."""
+def evidence(repo: Repo, stream: str, base_tip: pygit2.Oid | None,
+             changed_cache: dict[str, int] | None = None) -> Evidence:
+    """Commits ahead of and behind the base, files changed, last commit time.
+
+    ``changed_cache`` maps ``merge-base..tip`` to a file count: the count of an (immutable)
+    pair of commits never changes, and diffing large trees is the costly part.
+    """
     tip = repo.tip(f"refs/heads/{branch_name(stream)}")
-    dirty = None
-    if worktree is not None and check_dirty and worktree.is_dir():
-        try:
-            dirty = is_dirty(worktree)
-        except pygit2.GitError:
-            dirty = None
     if tip is None:
-        return Evidence(branch_exists=False, dirty=dirty)
+        return Evidence(branch_exists=False)
     if base_tip is None:
-        return Evidence(branch_exists=True, tip=str(tip), dirty=dirty)
+        return Evidence(branch_exists=True, tip=str(tip))
     ahead, behind = repo.git.ahead_behind(tip, base_tip)
     files = 0
     last = None
     if ahead:
         merge_base = repo.git.merge_base(tip, base_tip)
-        old_tree = repo.git[merge_base].peel(pygit2.Tree) if merge_base else None
-        new_tree = repo.git[tip].peel(pygit2.Tree)
-        if old_tree is None:
-            files = sum(1 for _ in new_tree)
+        key = f"{merge_base}..{tip}"
+        if changed_cache is not None and key in changed_cache:
+            files = changed_cache[key]
         else:
-            files = len(repo.git.diff(old_tree, new_tree))
+            new_tree = repo.git[tip].peel(pygit2.Tree)
+            if merge_base is None:
+                files = sum(1 for _ in new_tree)
+            else:
+                files = len(repo.git.diff(repo.git[merge_base].peel(pygit2.Tree), new_tree))
+            if changed_cache is not None:
+                changed_cache[key] = files
         last = int(repo.git[tip].peel(pygit2.Commit).commit_time)
     return Evidence(branch_exists=True, tip=str(tip), ahead=ahead, behind=behind,
-                    files_changed=files, last_commit=last, dirty=dirty)
+                    files_changed=files, last_commit=last)
+
+
+def load_count_cache(repo: Repo) -> dict[str, int]:
+    import json
+
+    try:
+        data = json.loads((repo.gitpar_dir / "cache" / "changed-files.json").read_text())
+        return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def save_count_cache(repo: Repo, cache: dict[str, int], *, keep: int = 5000) -> None:
+    import json
+    import os
+
+    path = repo.gitpar_dir / "cache" / "changed-files.json"
+    items = list(cache.items())[-keep:]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(dict(items)))
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only git directory only costs speed

@@ -1,0 +1,59 @@
+"""The frontmatter reader's fast path must read exactly what YAML reads, or step aside."""
+
+from __future__ import annotations
+
+import random
+
+import frontmatter
+import pytest
+
+from gitpar.core import markdown
+
+TOKENS = ["api", "a-b", "in_progress", "2h", "1h30m", "90s", "0", "7", "-5", "010", "1e3", "12.5",
+          "yes", "no", "on", "off", "y", "n", "~", "null", "true", "false", "True", "NULL", "0x1f",
+          "2026-11-24T15:33:19Z", "2026-11-24", '"quoted, with comma"', '"a\\u00e9b"', '"x"', '""',
+          "478b42524aba05b414abc856f6618da557e4cf5b", "1234567890123456789012345678901234567890",
+          "src/api", "# comment", ".5", "+1", "1_000", "a:b", "@x", "*x", "&x", "!x", "%x", "'x'"]
+
+
+def reference(text: str) -> tuple[dict[str, object], str]:
+    post = frontmatter.loads(text)
+    return {k: markdown._normalise(v) for k, v in post.metadata.items()}, post.content
+
+
+def random_doc(rng: random.Random) -> str:
+    lines = []
+    for i in range(rng.randint(1, 5)):
+        if rng.random() < 0.3:
+            value = "[" + ", ".join(rng.choice(TOKENS) for _ in range(rng.randint(0, 3))) + "]"
+        else:
+            value = rng.choice(TOKENS)
+        lines.append(f"k{i}: {value}")
+    return "---\n" + "\n".join(lines) + "\n---\nbody " + rng.choice(TOKENS) + "\n"
+
+
+def test_fast_path_agrees_with_yaml() -> None:
+    rng = random.Random(1)
+    fast_used = 0
+    for _ in range(3000):
+        text = random_doc(rng)
+        fast = markdown._parse_fast(text)
+        if fast is None:
+            continue
+        fast_used += 1
+        try:
+            ref = reference(text)
+        except Exception:  # noqa: BLE001 — YAML refuses it, so the fast path must not accept it
+            pytest.fail(f"fast path accepted what YAML rejects: {text!r}")
+        assert fast == ref, text
+    assert fast_used > 300  # the fast path is really exercised
+
+
+def test_what_gitpar_writes_takes_the_fast_path() -> None:
+    text = markdown.render({"stream": "api", "agent": "", "status": "in_progress", "completion": 40,
+                            "started": "2026-11-24T15:33:19Z", "owns": ["src/api/**", "b"],
+                            "worktree": "/tmp/x y", "base_commit": "478b42524aba05b414abc856f6618da557e4cf5b",
+                            "estimate": "1h30m", "port": 20000}, "## Completed\n- x")
+    fast = markdown._parse_fast(text)
+    assert fast is not None
+    assert fast == reference(text)
