@@ -1,0 +1,263 @@
+"""Forecast the conflicts between active streams, and between each stream and the base.
+
+Nothing is checked out and no index is written: each stream's changes are read once
+(the paths it changed since it forked from the base), an inverted index from path to
+streams finds the pairs whose changes meet, and only those pairs are merged, in memory.
+The cost follows the real overlap, not the square of the number of streams.
+
+A pair whose changed paths do not meet cannot conflict, with two exceptions handled
+here: a file added where the other side has a directory (found from the directories of
+every changed path), and history where a stream forked from an older base than the
+other (the base's own changes in between count for the newer one).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from gitpar.core.plan import Plan
+    from gitpar.core.progress import Progress
+    from gitpar.store.merge import FileConflict
+    from gitpar.store.repo import Repo
+
+SCHEMA_VERSION = 1
+ACTIVE = ("in_progress", "blocked", "completed")
+
+
+@dataclass
+class PairForecast:
+    """What merging ``b`` into ``a`` would do: the paths both changed, those that conflict."""
+
+    a: str
+    b: str  # a stream's name, or the base branch when ``with_base``
+    with_base: bool
+    overlapping: list[str]
+    conflicts: list[FileConflict]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "with_base": self.with_base,
+                "overlapping": self.overlapping,
+                "conflicts": [c.to_dict() for c in self.conflicts]}
+
+
+@dataclass
+class Forecast:
+    base: str
+    base_tip: str | None
+    streams: list[str]
+    pairs: list[PairForecast] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # stream -> why it is not forecast
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def conflicting(self) -> list[PairForecast]:
+        return [p for p in self.pairs if p.conflicts]
+
+    @property
+    def overlapping_only(self) -> list[PairForecast]:
+        return [p for p in self.pairs if not p.conflicts]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": SCHEMA_VERSION,
+            "base": self.base,
+            "base_tip": self.base_tip,
+            "streams": self.streams,
+            "conflicts": len(self.conflicting),
+            "overlaps": len(self.overlapping_only),
+            "pairs": [p.to_dict() for p in self.pairs],
+            "skipped": self.skipped,
+            "stats": self.stats,
+        }
+
+
+def is_integrated(p: Progress) -> bool:
+    return bool(p.extra.get("integrated"))
+
+
+def active_streams(plan: Plan, progress: Mapping[str, Progress]) -> list[str]:
+    """Streams in progress, blocked, or completed but not yet integrated (plan order)."""
+    out = []
+    for name in plan.streams:
+        p = progress.get(name)
+        if p is None or p.status not in ACTIVE:
+            continue
+        if p.status == "completed" and is_integrated(p):
+            continue
+        out.append(name)
+    return out
+
+
+def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | None = None,
+             progress: Mapping[str, Progress] | None = None) -> Forecast:
+    """Forecast every pair of active streams (or ``names``) and each stream against the base."""
+    from gitpar.store.merge import TreeDiffer, merge_base
+    from gitpar.store.state import StateStore
+
+    plan = plan or repo.load_plan()
+    base = plan.settings.base
+    if names is None:
+        if progress is None:
+            from gitpar.core.streams import all_progress
+
+            progress = all_progress(StateStore(repo).snapshot())
+        names = active_streams(plan, progress)
+    base_tip = repo.tip(base)
+    result = Forecast(base=base, base_tip=str(base_tip) if base_tip else None, streams=[])
+    tips: dict[str, pygit2.Oid] = {}
+    for name in names:
+        tip = repo.tip(f"refs/heads/gitpar/{name}")
+        if tip is None:
+            result.skipped[name] = f"its branch gitpar/{name} does not exist"
+        else:
+            tips[name] = tip
+    result.streams = list(tips)
+    differ = TreeDiffer(repo.git)
+    fork: dict[str, pygit2.Oid | None] = {
+        n: (merge_base(repo, t, base_tip) if base_tip is not None else None) for n, t in tips.items()}
+    changes = {n: differ.changes(fork[n], t) for n, t in tips.items()}
+    merged = 0
+
+    # stream against stream: group by fork point; the usual case is one group
+    groups: dict[pygit2.Oid | None, list[str]] = defaultdict(list)
+    for n in tips:
+        groups[fork[n]].append(n)
+    candidates: set[tuple[str, str]] = set()
+    keys = list(groups)
+    for i, f1 in enumerate(keys):
+        for f2 in keys[i:]:
+            if f1 == f2:
+                sets = {n: changes[n] for n in groups[f1]}
+                candidates |= _meeting(sets, sets)
+                continue
+            # different forks: the base's changes between the two count for each side
+            mb = merge_base(repo, f1, f2) if f1 is not None and f2 is not None else None
+            x1, x2 = differ.changes(mb, f1), differ.changes(mb, f2)
+            left = {n: {**x1, **changes[n]} for n in groups[f1]}
+            right = {n: {**x2, **changes[n]} for n in groups[f2]}
+            candidates |= _meeting(left, right)
+    order = {n: i for i, n in enumerate(tips)}
+    for a, b in sorted(candidates, key=lambda p: (order[p[0]], order[p[1]])):
+        mb = merge_base(repo, tips[a], tips[b])
+        ca = changes[a] if mb == fork[a] else differ.changes(mb, tips[a])
+        cb = changes[b] if mb == fork[b] else differ.changes(mb, tips[b])
+        pair = _forecast_pair(repo, a, b, False, mb, tips[a], tips[b], ca, cb)
+        merged += 1
+        if pair is not None:
+            result.pairs.append(pair)
+
+    # each stream against the base tip
+    if base_tip is not None:
+        base_changes: dict[pygit2.Oid | None, dict[str, str]] = {}
+        for n in tips:
+            f = fork[n]
+            if f not in base_changes:
+                base_changes[f] = differ.changes(f, base_tip)
+            if not base_changes[f] or not _meeting({n: changes[n]}, {"": base_changes[f]}):
+                continue
+            pair = _forecast_pair(repo, n, base, True, f, tips[n], base_tip, changes[n],
+                                  base_changes[f])
+            merged += 1
+            if pair is not None:
+                result.pairs.append(pair)
+    count = len(tips)
+    result.stats = {"streams": count,
+                    "pairs": count * (count - 1) // 2 + (count if base_tip is not None else 0),
+                    "pairs_merged": merged,
+                    "files_changed": sum(len(c) for c in changes.values())}
+    return result
+
+
+def _meeting(left: Mapping[str, Mapping[str, str]],
+             right: Mapping[str, Mapping[str, str]]) -> set[tuple[str, str]]:
+    """Pairs (l, r), l != r, whose changes share a path, or where one adds a file at a
+    path the other has changes under (a file/directory clash). Same-set pairs come once."""
+    same = left is right
+    by_path: dict[str, list[str]] = defaultdict(list)
+    under: dict[str, set[str]] = defaultdict(set)  # directory -> right streams changing below it
+    for r, paths in right.items():
+        for path in paths:
+            by_path[path].append(r)
+            cut = path.rfind("/")
+            while cut > 0:
+                under[path[:cut]].add(r)
+                cut = path.rfind("/", 0, cut)
+    found: set[tuple[str, str]] = set()
+
+    def add(lname: str, rname: str) -> None:
+        if lname == rname:
+            return
+        found.add((lname, rname) if not same or lname < rname else (rname, lname))
+
+    for lname, paths in left.items():
+        for path, how in paths.items():
+            for rname in by_path.get(path, ()):
+                add(lname, rname)
+            if how == "A":
+                for rname in under.get(path, ()):
+                    add(lname, rname)
+    if not same:  # the right side's added files against the left's directories
+        by_left_under: dict[str, set[str]] = defaultdict(set)
+        for lname, paths in left.items():
+            for path in paths:
+                cut = path.rfind("/")
+                while cut > 0:
+                    by_left_under[path[:cut]].add(lname)
+                    cut = path.rfind("/", 0, cut)
+        for rname, paths in right.items():
+            for path, how in paths.items():
+                if how == "A":
+                    for lname in by_left_under.get(path, ()):
+                        add(lname, rname)
+    return found
+
+
+def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: pygit2.Oid | None,
+                   tip_a: pygit2.Oid, tip_b: pygit2.Oid, ca: Mapping[str, str],
+                   cb: Mapping[str, str]) -> PairForecast | None:
+    from gitpar.store.merge import conflicts_of_commits, conflicts_of_files
+
+    overlapping = sorted(set(ca) & set(cb))
+    clash = _file_dir_clash(ca, cb)
+    if not overlapping and not clash:
+        return None
+    conflicts = None
+    if not clash and all(ca[p] == "M" and cb[p] == "M" for p in overlapping):
+        conflicts = conflicts_of_files(repo, mb, tip_a, tip_b, overlapping)
+    if conflicts is None:  # adds, deletes, renames, links: the whole merge, in memory
+        _index, conflicts = conflicts_of_commits(repo, mb, tip_a, tip_b)
+    return PairForecast(a, b, with_base, overlapping or sorted(clash), conflicts)
+
+
+def _file_dir_clash(ca: Mapping[str, str], cb: Mapping[str, str]) -> set[str]:
+    out = set()
+    for mine, other in ((ca, cb), (cb, ca)):
+        added = {p for p, how in mine.items() if how == "A"}
+        if not added:
+            continue
+        for path in other:
+            cut = path.rfind("/")
+            while cut > 0:
+                if path[:cut] in added:
+                    out.add(path[:cut])
+                cut = path.rfind("/", 0, cut)
+    return out
+
+
+def attention(repo: Repo, plan: Plan,
+              progress: Mapping[str, Progress] | None = None) -> list[tuple[str, str, str]]:
+    """``(stream, kind, message)`` items for the *needs attention* part of ``gitpar status``."""
+    fc = forecast(repo, plan, progress=progress)
+    items: list[tuple[str, str, str]] = []
+    for p in fc.conflicting:
+        files = ", ".join(c.describe(p.a, p.b) for c in p.conflicts[:3])
+        more = f" and {len(p.conflicts) - 3} more" if len(p.conflicts) > 3 else ""
+        other = f"the base {p.b}" if p.with_base else f"stream {p.b}"
+        items.append((p.a, "conflict", f"will conflict with {other}: {files}{more}"))
+    return items

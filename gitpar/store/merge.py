@@ -1,0 +1,576 @@
+"""Merges computed in memory, and the few git operations that apply a result safely.
+
+Everything that forecasts works on objects only: trees are compared by reading the tree
+objects (each one once, cached), files are merged with libgit2's three-way file merge, and
+whole merges with ``merge_trees`` into an in-memory index. Nothing here touches a worktree
+or an index file except the functions that say so (``move_branch`` and the
+``keep_conflict_*`` functions); those run only when the result is known to be clean, or
+when the user asked to keep a conflict.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from gitpar.errors import GitparError, Refused
+from gitpar.store.repo import Repo, git, no_git_env
+from gitpar.store.state import signature
+
+_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.S)
+_TREE = b"40000"
+_REGULAR = (pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE)
+_EMPTY: frozenset[tuple[bytes, bytes, bytes]] = frozenset()
+
+ADDED, DELETED, MODIFIED = "A", "D", "M"
+
+
+# -- what changed -----------------------------------------------------------------------
+
+
+class TreeDiffer:
+    """Paths changed between two commits, reading each tree object at most once.
+
+    A changed subtree is entered only when its id differs, and entries are compared as
+    sets of raw ``(mode, name, id)`` records, so the cost follows what changed, not the
+    size of the repository. libgit2's own tree diff visits every entry of both trees.
+    """
+
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self.repo = repo
+        self._entries: dict[bytes, frozenset[tuple[bytes, bytes, bytes]]] = {}
+        self._trees: dict[pygit2.Oid, bytes] = {}
+
+    def _records(self, raw_id: bytes | None) -> frozenset[tuple[bytes, bytes, bytes]]:
+        if raw_id is None:
+            return _EMPTY
+        found = self._entries.get(raw_id)
+        if found is None:
+            data = self.repo.odb.read(pygit2.Oid(raw=raw_id))[1]
+            found = frozenset(_ENTRY.findall(data))
+            self._entries[raw_id] = found
+        return found
+
+    def tree_of(self, commit: pygit2.Oid) -> bytes:
+        raw = self._trees.get(commit)
+        if raw is None:
+            raw = self.repo[commit].peel(pygit2.Commit).tree_id.raw
+            self._trees[commit] = raw
+        return raw
+
+    def changes(self, old: pygit2.Oid | None, new: pygit2.Oid | None) -> dict[str, str]:
+        """``path -> A | D | M`` for every file (blob, link, submodule) that differs."""
+        out: dict[str, str] = {}
+        a = self.tree_of(old) if old is not None else None
+        b = self.tree_of(new) if new is not None else None
+        if a != b:
+            self._walk(a, b, "", out)
+        return out
+
+    def _walk(self, a: bytes | None, b: bytes | None, prefix: str, out: dict[str, str]) -> None:
+        ea, eb = self._records(a), self._records(b)
+        old = {name: (mode, oid) for mode, name, oid in ea - eb}
+        new = {name: (mode, oid) for mode, name, oid in eb - ea}
+        for name in old.keys() | new.keys():
+            x, y = old.get(name), new.get(name)
+            path = prefix + name.decode("utf-8", "surrogateescape")
+            x_tree = x is not None and x[0] == _TREE
+            y_tree = y is not None and y[0] == _TREE
+            if x_tree or y_tree:
+                self._walk(x[1] if x_tree and x else None, y[1] if y_tree and y else None,
+                           path + "/", out)
+            x_file = x is not None and not x_tree
+            y_file = y is not None and not y_tree
+            if x_file and y_file:
+                out[path] = MODIFIED
+            elif x_file:
+                out[path] = DELETED
+            elif y_file:
+                out[path] = ADDED
+
+
+def merge_base(repo: Repo, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
+    try:
+        return repo.git.merge_base(a, b)
+    except (pygit2.GitError, KeyError):
+        return None
+
+
+def is_ancestor(repo: Repo, ancestor: pygit2.Oid, commit: pygit2.Oid) -> bool:
+    """Whether ``ancestor`` is ``commit`` or one of its ancestors."""
+    return ancestor == commit or bool(repo.git.descendant_of(commit, ancestor))
+
+
+# -- conflicts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Region:
+    """One conflicting region of a file: line ranges (first, last; 1-based) on each side.
+
+    An empty range (a pure insertion or deletion on that side) has ``last == first - 1``.
+    """
+
+    base: tuple[int, int]
+    ours: tuple[int, int]
+    theirs: tuple[int, int]
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return {"base": list(self.base), "ours": list(self.ours), "theirs": list(self.theirs)}
+
+
+@dataclass(frozen=True)
+class FileConflict:
+    """A path a merge cannot resolve, and why."""
+
+    path: str
+    kind: str  # content | binary | add/add | modify/delete | delete/modify | mode | type | rename
+    regions: tuple[Region, ...] = ()
+    paths: tuple[str, ...] = ()  # every path involved (a rename names more than one)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "kind": self.kind,
+                               "regions": [r.to_dict() for r in self.regions]}
+        if len(self.paths) > 1:
+            out["paths"] = list(self.paths)
+        return out
+
+    def describe(self, ours: str = "ours", theirs: str = "theirs") -> str:
+        """``src/config.py (lines 5-6)`` or ``a.txt (deleted by x, changed by y)``."""
+        if self.kind == "content" and self.regions:
+            return f"{self.path} ({', '.join(_lines(r.base) for r in self.regions)})"
+        what = {
+            "binary": "binary file changed on both sides",
+            "add/add": "added on both sides with different contents",
+            "modify/delete": f"changed by {ours}, deleted by {theirs}",
+            "delete/modify": f"deleted by {ours}, changed by {theirs}",
+            "mode": "file mode changed differently on both sides",
+            "type": "a file on one side, a directory or link on the other",
+            "rename": "renamed or moved differently on both sides",
+            "content": "changed differently on both sides",
+        }.get(self.kind, self.kind)
+        extra = f" [{', '.join(self.paths)}]" if len(self.paths) > 1 else ""
+        return f"{self.path} ({what}){extra}"
+
+
+def _lines(r: tuple[int, int]) -> str:
+    first, last = r
+    if last < first:
+        return f"after line {last}" if last > 0 else "at the top"
+    return f"line {first}" if first == last else f"lines {first}-{last}"
+
+
+def _entry(tree: pygit2.Tree | None, path: str) -> tuple[int, pygit2.Oid] | None:
+    if tree is None:
+        return None
+    try:
+        obj = tree[path]
+    except KeyError:
+        return None
+    return obj.filemode, obj.id
+
+
+def _tree(repo: pygit2.Repository, commit: pygit2.Oid | None) -> pygit2.Tree | None:
+    return None if commit is None else repo[commit].peel(pygit2.Tree)
+
+
+def _blob(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Blob:
+    return repo[oid].peel(pygit2.Blob)
+
+
+def _empty_tree(repo: pygit2.Repository) -> pygit2.Tree:
+    return repo[repo.TreeBuilder().write()].peel(pygit2.Tree)
+
+
+def _mode(value: int) -> pygit2.enums.FileMode:
+    return pygit2.enums.FileMode(value)
+
+
+def conflicts_of_files(repo: Repo, base: pygit2.Oid | None, ours: pygit2.Oid, theirs: pygit2.Oid,
+                       paths: Iterable[str]) -> list[FileConflict] | None:
+    """Conflicts a merge would have in ``paths``, each a regular file on all three sides.
+
+    The fast path of a forecast: only the files both sides changed are merged (libgit2's
+    three-way file merge, the same xdiff merge git uses). None when a path is not a plain
+    modification on both sides (added, deleted, a link, a submodule, undecodable text):
+    renames and directory changes need the whole-tree merge (``conflicts_of_commits``).
+    """
+    g = repo.git
+    tb, to, tt = _tree(g, base), _tree(g, ours), _tree(g, theirs)
+    found: list[FileConflict] = []
+    for path in paths:
+        eb, eo, et = _entry(tb, path), _entry(to, path), _entry(tt, path)
+        if eb is None or eo is None or et is None:
+            return None
+        if eo[0] not in _REGULAR or et[0] not in _REGULAR or eb[0] not in _REGULAR:
+            return None
+        if eo == et or eo == eb or et == eb:
+            continue  # the same change on both sides, or changed on one side only
+        if eo[0] != eb[0] and et[0] != eb[0] and eo[0] != et[0]:
+            found.append(FileConflict(path, "mode", paths=(path,)))
+            continue
+        if eo[1] == et[1] or eo[1] == eb[1] or et[1] == eb[1]:
+            continue  # contents resolve trivially; only a mode changed
+        blobs = [_blob(g, eb[1]), _blob(g, eo[1]), _blob(g, et[1])]
+        if any(b.is_binary for b in blobs):
+            found.append(FileConflict(path, "binary", paths=(path,)))
+            continue
+        try:
+            result = g.merge_file_from_index(pygit2.IndexEntry(path, eb[1], _mode(eb[0])),
+                                             pygit2.IndexEntry(path, eo[1], _mode(eo[0])),
+                                             pygit2.IndexEntry(path, et[1], _mode(et[0])))
+        except UnicodeDecodeError:  # pygit2 decodes the merged text; let libgit2 do the tree
+            return None
+        if not result.automergeable:
+            found.append(FileConflict(path, "content", _regions(blobs[0], blobs[1], blobs[2]), (path,)))
+    return found
+
+
+def conflicts_of_commits(repo: Repo, base: pygit2.Oid | None, ours: pygit2.Oid,
+                         theirs: pygit2.Oid) -> tuple[pygit2.Index, list[FileConflict]]:
+    """The whole in-memory merge of ``theirs`` into ``ours`` (renames found) and its conflicts."""
+    g = repo.git
+    ancestor = _tree(g, base)
+    index = g.merge_trees(ancestor if ancestor is not None else _empty_tree(g),
+                          g[ours].peel(pygit2.Tree), g[theirs].peel(pygit2.Tree))
+    return index, describe_index_conflicts(repo, index)
+
+
+def describe_index_conflicts(repo: Repo, index: pygit2.Index) -> list[FileConflict]:
+    """The conflicts recorded in a merge's in-memory index, with line ranges for text."""
+    if index.conflicts is None:
+        return []
+    g = repo.git
+    found: list[FileConflict] = []
+    for anc, ours, theirs in index.conflicts:
+        paths = tuple(dict.fromkeys(e.path for e in (ours, theirs, anc) if e is not None))
+        path = paths[0]
+        if anc is None:
+            kind = "add/add" if ours is not None and theirs is not None else "rename"
+        elif ours is None:
+            kind = "delete/modify"
+        elif theirs is None:
+            kind = "modify/delete"
+        elif len(paths) > 1:
+            kind = "rename"
+        else:
+            kind = "content"
+        regions: tuple[Region, ...] = ()
+        if kind in ("content", "add/add") and ours is not None and theirs is not None:
+            modes = {ours.mode, theirs.mode} | ({anc.mode} if anc else set())
+            if not modes <= set(_REGULAR):
+                kind = "type"
+            elif any(_blob(g, e.id).is_binary for e in (anc, ours, theirs) if e is not None):
+                kind = "binary"
+            elif anc is not None:
+                regions = _regions(_blob(g, anc.id), _blob(g, ours.id), _blob(g, theirs.id))
+        found.append(FileConflict(path, kind, regions, paths))
+    found.sort(key=lambda c: c.path)
+    return found
+
+
+def _regions(base: pygit2.Blob, ours: pygit2.Blob, theirs: pygit2.Blob) -> tuple[Region, ...]:
+    """Where both sides changed the same or adjacent lines of the base (xdiff's rule)."""
+    def hunks(new: pygit2.Blob) -> list[tuple[int, int, int, int]]:
+        patch = base.diff(new, context_lines=0, interhunk_lines=0)  # type: ignore[call-arg]
+        out = []
+        for h in patch.hunks:
+            start = h.old_start if h.old_lines == 0 else h.old_start - 1  # 0-based, end exclusive
+            new_start = h.new_start if h.new_lines == 0 else h.new_start - 1
+            out.append((start, start + h.old_lines, new_start, new_start + h.new_lines))
+        return out
+
+    events = [(h, 0) for h in hunks(ours)] + [(h, 1) for h in hunks(theirs)]
+    events.sort()
+    groups: list[list[tuple[tuple[int, int, int, int], int]]] = []
+    end = -2
+    for hunk, side in events:
+        if groups and hunk[0] <= end:  # touching or overlapping the current group
+            groups[-1].append((hunk, side))
+            end = max(end, hunk[1])
+        else:
+            groups.append([(hunk, side)])
+            end = hunk[1]
+    regions = []
+    for group in groups:
+        if len({side for _, side in group}) < 2:
+            continue
+        b0 = min(h[0] for h, _ in group)
+        b1 = max(h[1] for h, _ in group)
+
+        regions.append(Region((b0 + 1, b1), _span(group, 0), _span(group, 1)))
+    return tuple(regions)
+
+
+# -- writing results (objects and refs) --------------------------------------------------
+
+
+def _span(group: list[tuple[tuple[int, int, int, int], int]], side: int) -> tuple[int, int]:
+    hunks = [h for h, s in group if s == side]
+    return min(h[2] for h in hunks) + 1, max(h[3] for h in hunks)
+
+
+def write_merge(repo: Repo, index: pygit2.Index, parents: Sequence[pygit2.Oid], message: str) -> pygit2.Oid:
+    """A commit of a clean in-memory merge, written to the object store only (no ref moves)."""
+    if index.conflicts is not None:
+        raise GitparError("internal: writing a merge that has conflicts")
+    tree = index.write_tree(repo.git)
+    sig = signature(repo.git)
+    return repo.git.create_commit(None, sig, sig, message, tree, list(parents))
+
+
+def commit_tree(repo: Repo, tree: pygit2.Oid, parents: Sequence[pygit2.Oid], message: str,
+                author: pygit2.Signature | None = None) -> pygit2.Oid:
+    sig = signature(repo.git)
+    return repo.git.create_commit(None, author or sig, sig, message, tree, list(parents))
+
+
+def set_ref(repo: Repo, ref: str, new: pygit2.Oid, old: pygit2.Oid | None, message: str) -> bool:
+    """Move ``ref`` to ``new`` only if it still points at ``old`` (None: only if absent)."""
+    sig = signature(repo.git)
+    repo.git.set_ident(sig.name, sig.email)
+    try:
+        with repo.git.transaction() as txn:
+            txn.lock_ref(ref)
+            current = repo.git.references.get(ref)
+            current_id = None if current is None else current.target
+            if current_id != old:
+                raise _Moved
+            txn.set_target(ref, new, message=message)
+    except _Moved:
+        return False
+    except pygit2.GitError:
+        return False  # another process holds the ref's lock
+    return True
+
+
+class _Moved(Exception):
+    pass
+
+
+# -- worktrees -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: Path
+    branch: str | None  # refs/heads/... or None when detached
+    gitdir: Path
+
+
+def worktrees(repo: Repo) -> list[Worktree]:
+    """Every worktree of the repository (the main one first), from ``git worktree list``."""
+    proc = git(["worktree", "list", "--porcelain", "-z"], repo.common_dir)
+    out: list[Worktree] = []
+    path: Path | None = None
+    branch: str | None = None
+    for line in proc.stdout.split("\0") + [""]:
+        if line.startswith("worktree "):
+            path, branch = Path(line[len("worktree "):]), None
+        elif line.startswith("branch "):
+            branch = line[len("branch "):]
+        elif line == "" and path is not None:
+            admin = repo.worktree_admin_name(path)
+            gitdir = repo.common_dir / "worktrees" / admin if admin else repo.common_dir
+            if path.exists():
+                out.append(Worktree(path, branch, gitdir))
+            path = None
+    return out
+
+
+def worktrees_on(repo: Repo, branch: str) -> list[Worktree]:
+    """The worktrees that have ``branch`` (short name) checked out."""
+    ref = f"refs/heads/{branch}"
+    return [w for w in worktrees(repo) if w.branch == ref]
+
+
+def dirty_files(path: Path) -> list[str]:
+    """Uncommitted, staged, untracked (not ignored) and unmerged paths in a worktree."""
+    proc = git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], path)
+    items = [item for item in proc.stdout.split("\0") if item]
+    out, skip = [], False
+    for item in items:
+        if skip:  # the source path of a rename
+            skip = False
+            continue
+        out.append(item[3:])
+        skip = item[0] in "RC"
+    return sorted(out)
+
+
+def operation_in_progress(wt: Worktree) -> str | None:
+    """A merge, rebase, cherry-pick or revert left unfinished in the worktree, if any."""
+    for name, what in (("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"),
+                       ("rebase-apply", "a rebase or am"), ("CHERRY_PICK_HEAD", "a cherry-pick"),
+                       ("REVERT_HEAD", "a revert")):
+        if (wt.gitdir / name).exists():
+            return what
+    return None
+
+
+def _git_shielded(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run git in its own session, so a Ctrl-C at the terminal cannot stop it half-way."""
+    return subprocess.run(["git", *args], cwd=cwd, env=no_git_env(), capture_output=True,
+                          text=True, start_new_session=True)
+
+
+def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, message: str,
+                checked_out: Sequence[Worktree] = ()) -> None:
+    """Move ``branch`` from ``old`` to ``new``, updating the worktrees that have it checked out.
+
+    The ref moves by compare-and-swap; then each worktree's index and files go from
+    ``old``'s tree to ``new``'s (``git read-tree -m -u``, which refuses rather than
+    overwrite a local change or an untracked file). If that refuses, the ref is moved back
+    and the worktree is as it was. Callers check the worktrees are clean first.
+    """
+    ref = f"refs/heads/{branch}"
+    if not set_ref(repo, ref, new, old, message):
+        raise Refused(f"{branch} moved while gitpar was working on it; run the command again")
+    for wt in checked_out:
+        proc = _git_shielded(["read-tree", "-m", "-u", str(old), str(new)], wt.path)
+        if proc.returncode != 0:
+            set_ref(repo, ref, old, new, f"{message} (undone)")
+            raise Refused(f"could not update the files of {wt.path} for {branch}: "
+                          f"{proc.stderr.strip()}; {branch} and the worktree are unchanged")
+
+
+def add_temp_worktree(repo: Repo, commit: pygit2.Oid) -> Path:
+    """A detached worktree of ``commit`` in a new temporary folder (see remove_temp_worktree)."""
+    parent = Path(tempfile.mkdtemp(prefix="gitpar-test-"))
+    path = parent / "tree"
+    proc = _git_shielded(["worktree", "add", "--detach", "--quiet", str(path), str(commit)],
+                         repo.common_dir)
+    if proc.returncode != 0:
+        shutil.rmtree(parent, ignore_errors=True)
+        raise GitparError(f"cannot create a temporary worktree for {str(commit)[:10]}: "
+                          f"{proc.stderr.strip()}")
+    return path
+
+
+def remove_temp_worktree(repo: Repo, path: Path) -> None:
+    """Remove a worktree made by ``add_temp_worktree`` and its folder."""
+    _git_shielded(["worktree", "remove", "--force", "--force", str(path)], repo.common_dir)
+    shutil.rmtree(path.parent, ignore_errors=True)
+    _git_shielded(["worktree", "prune"], repo.common_dir)
+
+
+def keep_conflict(wt: Worktree, mode: str, onto: str) -> str:
+    """Run the real ``git merge``/``git rebase`` in a clean worktree, leaving its conflict there."""
+    if mode == "rebase":
+        proc = git(["rebase", onto], wt.path, check=False)
+        how = "resolve, 'git add' the files, then 'git rebase --continue' (or 'git rebase --abort')"
+    else:
+        proc = git(["merge", "--no-ff", "--no-edit", onto], wt.path, check=False)
+        how = "resolve, 'git add' the files, then 'git commit' (or 'git merge --abort')"
+    if proc.returncode == 0:
+        return "git finished it without a conflict"
+    return f"left for you to resolve in {wt.path}: {how}"
+
+
+# -- history ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    subject: str
+    trailers: dict[str, str] = field(default_factory=dict)
+
+    def short(self) -> str:
+        return f"{self.sha[:10]} {self.subject}"
+
+
+def _info(c: pygit2.Commit) -> CommitInfo:
+    message = c.message or ""
+    trailers = {}
+    for line in message.splitlines():
+        if ": " in line and line.split(": ", 1)[0].startswith("Gitpar-"):
+            key, value = line.split(": ", 1)
+            trailers[key] = value.strip()
+    return CommitInfo(str(c.id), message.splitlines()[0] if message else "", trailers)
+
+
+def commits_between(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None, *,
+                    first_parent: bool = False, reverse: bool = False,
+                    no_merges: bool = False) -> list[pygit2.Commit]:
+    """Commits reachable from ``tip`` and not from ``hide`` (newest first unless ``reverse``)."""
+    mode = pygit2.enums.SortMode.TOPOLOGICAL | (pygit2.enums.SortMode.REVERSE if reverse else 0)
+    walker = repo.git.walk(tip, mode)
+    if first_parent:
+        walker.simplify_first_parent()
+    if hide is not None:
+        walker.hide(hide)
+    return [c for c in walker if not (no_merges and len(c.parent_ids) > 1)]
+
+
+def commits_touching(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None, path: str,
+                     limit: int = 5) -> list[CommitInfo]:
+    """Non-merge commits between ``hide`` and ``tip`` that changed ``path`` (newest first)."""
+    out = []
+    for c in commits_between(repo, tip, hide, no_merges=True):
+        before = _entry(c.parents[0].tree, path) if c.parents else None
+        if _entry(c.tree, path) != before:
+            out.append(_info(c))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def merges_touching(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None,
+                    path: str) -> list[CommitInfo]:
+    """First-parent commits of ``tip`` back to ``hide`` that changed ``path`` (merges included)."""
+    out = []
+    for c in commits_between(repo, tip, hide, first_parent=True):
+        before = _entry(c.parents[0].tree, path) if c.parents else None
+        if _entry(c.tree, path) != before:
+            out.append(_info(c))
+    return out
+
+
+# -- rebase in memory ------------------------------------------------------------------------
+
+
+@dataclass
+class Replay:
+    """The result of replaying commits onto a new base in memory."""
+
+    tip: pygit2.Oid | None  # None when a commit conflicted
+    conflicted_at: CommitInfo | None = None
+    conflicts: list[FileConflict] = field(default_factory=list)
+    dropped: list[CommitInfo] = field(default_factory=list)  # became empty (already upstream)
+
+
+def replay(repo: Repo, commits: Sequence[pygit2.Commit], onto: pygit2.Oid) -> Replay:
+    """Cherry-pick ``commits`` (oldest first, no merges) onto ``onto``, in memory only."""
+    g = repo.git
+    current = onto
+    dropped = []
+    for c in commits:
+        parent_tree = c.parents[0].tree if c.parents else _empty_tree(g)
+        current_tree = g[current].peel(pygit2.Tree)
+        index = g.merge_trees(parent_tree, current_tree, c.tree)
+        if index.conflicts is not None:
+            return Replay(None, _info(c), describe_index_conflicts(repo, index))
+        tree = index.write_tree(g)
+        if tree == current_tree.id and c.tree_id != parent_tree.id:
+            dropped.append(_info(c))
+            continue
+        sig = signature(g)
+        current = g.create_commit(None, c.author, sig, c.message, tree, [current])
+    return Replay(current, dropped=dropped)
+
+
+def env_without_git() -> dict[str, str]:
+    return no_git_env()
+
+
+def short(oid: pygit2.Oid | str | None) -> str:
+    return "" if oid is None else str(oid)[:10]
