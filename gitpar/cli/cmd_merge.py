@@ -2,4 +2,140 @@
 
 from __future__ import annotations
 
-from gitpar.cli.main import app  # noqa: F401  (commands register on it)
+from typing import Annotated
+
+import typer
+
+from gitpar.cli import output as o
+from gitpar.cli.main import JsonOpt, _repo, app
+
+
+@app.command()
+def conflicts(json_: JsonOpt = False) -> None:
+    """Forecast the conflicts between active streams, and with the base, touching no worktree.
+
+    Exit 1 when a conflict is forecast, 0 otherwise.
+    """
+    from gitpar.core.conflicts import forecast
+
+    fc = forecast(_repo())
+    if json_:
+        o.emit_json(fc.to_dict())
+    else:
+        _print_forecast(fc)
+    if fc.conflicting:
+        raise typer.Exit(1)
+
+
+def _print_forecast(fc) -> None:  # type: ignore[no-untyped-def]
+    def other(p) -> str:  # type: ignore[no-untyped-def]
+        return f"{p.b} (base)" if p.with_base else p.b
+
+    if fc.conflicting:
+        o.out("Conflicts (these merges would stop):")
+        for p in fc.conflicting:
+            o.out(f"  {p.a} <> {other(p)}:")
+            for c in p.conflicts:
+                o.out(f"    {c.describe(p.a, p.b)}")
+    if fc.overlapping_only:
+        o.out("Overlaps without conflict (both changed these files; they merge cleanly):")
+        for p in fc.overlapping_only:
+            shown = ", ".join(p.overlapping[:5]) + (" ..." if len(p.overlapping) > 5 else "")
+            o.out(f"  {p.a} <> {other(p)}: {shown}")
+    for name, why in fc.skipped.items():
+        o.err(f"skipped {name}: {why}")
+    o.err(f"{len(fc.streams)} active streams against {fc.base}: {len(fc.conflicting)} conflicting "
+          f"pairs, {len(fc.overlapping_only)} overlapping without conflict "
+          f"({fc.stats.get('pairs_merged', 0)} of {fc.stats.get('pairs', 0)} pairs needed a merge)")
+
+
+@app.command()
+def sync(
+    name: Annotated[str | None, typer.Argument(help="The stream (default: this worktree's).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every active stream.")] = False,
+    rebase: Annotated[bool, typer.Option("--rebase", help="Rebase the stream's commits onto the base.")] = False,
+    merge: Annotated[bool, typer.Option("--merge", help="Merge the base into the stream (the default).")] = False,
+    keep_conflict: Annotated[bool, typer.Option("--keep-conflict", help="On a conflict, leave it in the worktree to resolve.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Bring streams up to date with the base; a conflict leaves the stream as it was.
+
+    Worktrees with uncommitted changes are skipped (never stashed). Exit 1 when a stream
+    conflicted or was skipped.
+    """
+    from gitpar.core import sync as sync_mod
+    from gitpar.errors import bad
+
+    if rebase and merge:
+        raise bad(None, "--rebase/--merge", "give one of --rebase and --merge", "drop one of them")
+    repo = _repo()
+    names = sync_mod.select(repo, name, all_)
+    results = sync_mod.sync(repo, names, mode="rebase" if rebase else "merge",
+                            keep_conflict=keep_conflict)
+    if json_:
+        o.emit_json({"version": 1, "results": [r.to_dict() for r in results]})
+    else:
+        for r in results:
+            line = f"{r.stream}: {r.outcome}: {r.message}"
+            (o.out if r.ok else o.err)(line)
+            for path, sides in r.sides.items():
+                o.err(f"  {path}")
+                for side, commits in sides.items():
+                    label = f"gitpar/{r.stream}" if side == "stream" else "base"
+                    for c in commits or ["(no commit found)"]:
+                        o.err(f"    {label}: {c}")
+        if not results:
+            o.err("no active streams to sync")
+    if any(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def integrate(
+    into: Annotated[str | None, typer.Option("--into", help="The target branch (default: gitpar/_integration, made from the base tip).")] = None,
+    test: Annotated[str | None, typer.Option("--test", help="A shell command run in each merged result; a failure stops the run.")] = None,
+    streams: Annotated[list[str], typer.Option("--streams", help="Streams to integrate (a,b or repeat; default: every completed one).")] = [],  # noqa: B006
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Forecast every merge; move nothing, run no test.")] = False,
+    continue_: Annotated[bool, typer.Option("--continue", help="Resume the stopped integration after a fix.")] = False,
+    cleanup: Annotated[bool, typer.Option("--cleanup", help="Remove the worktrees of integrated streams (with gitpar remove's safety).")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Merge completed streams, in dependency order, into a target branch.
+
+    Each merge is forecast in memory first; a conflict or a failing --test stops the run
+    with the target at its last good merge. Exit 0 when every stream merged, 1 when the
+    run stopped, 130 when interrupted.
+    """
+    from gitpar.core.integrate import integrate as run_integration
+
+    run = run_integration(_repo(), into=into, test=test, streams=streams, dry_run=dry_run,
+                          resume=continue_, cleanup=cleanup, progress=None if json_ else o.err)
+    if json_:
+        o.emit_json(run.to_dict())
+    else:
+        _print_integration(run)
+    if run.interrupted:
+        raise typer.Exit(130)
+    if not run.ok:
+        raise typer.Exit(1)
+
+
+def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
+    title = f"{'Dry run: ' if run.dry_run else ''}integration into {run.target}" + (
+        f" (created from {run.base})" if run.created else "")
+    rows = [[s.stream, s.outcome, (s.commit or "")[:10], s.cleanup or ""] for s in run.steps]
+    if any(s.cleanup for s in run.steps):
+        o.table(["stream", "result", "commit", "cleanup"], rows, title=title)
+    else:
+        o.table(["stream", "result", "commit"], [r[:3] for r in rows], title=title)
+    for s in run.steps:
+        if s.outcome in ("conflicted", "broke the tests") or (s.outcome == "not reached" and s.detail
+                                                               and s.detail != "interrupted"):
+            o.err(f"{s.stream}: {s.detail}")
+    if not run.steps:
+        o.err("nothing to integrate: no completed stream is missing from " + run.target)
+    if run.interrupted:
+        o.err(f"gitpar: {run.stopped}; 'gitpar integrate --continue' resumes")
+    elif run.stopped:
+        o.err(f"stopped: {run.target} is at {(run.end or '')[:10]}; after fixing, run "
+              "'gitpar integrate --continue'")

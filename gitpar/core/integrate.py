@@ -1,0 +1,456 @@
+"""Merge completed streams into a target branch, in dependency order, with a test gate.
+
+Every merge is made in memory first (the forecast): a conflict stops the run before
+anything moves, naming the stream, the files and the already-merged stream that wrote
+the other side. A clean merge is written as a merge commit without any checkout; with a
+test command, the command runs in a temporary detached worktree of that commit, removed
+afterwards. Only then does the target move, by compare-and-swap from the commit the
+merge was made on; a worktree that has the target checked out (``--into main``) must be
+clean and gets its files updated with it. So the target is always at its last good
+merge, and no worktree is ever left half-merged. The run is remembered (in
+``.git/gitpar/integrate.json``) until it completes, for ``--continue``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitpar.errors import Refused, bad
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from gitpar.core.plan import Plan
+    from gitpar.store.merge import FileConflict, Worktree
+    from gitpar.store.repo import Repo
+
+DEFAULT_TARGET = "gitpar/_integration"
+RUN_FILE = "integrate.json"
+# shell words that are not programs on PATH: a test command may start with them
+_SHELL_WORDS = {
+    "!", "[", "[[", ".", ":", "cd", "command", "eval", "exec", "exit", "export", "false", "for",
+    "if", "set", "source", "test", "true", "type", "until", "while", "case", "{", "(", "time",
+    "ulimit", "umask", "unset", "env", "echo", "printf", "read", "wait", "trap", "shift",
+}
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Step:
+    """One stream's row in the final table."""
+
+    stream: str
+    outcome: str  # merged | already merged | would merge | conflicted | broke the tests | not reached
+    detail: str = ""
+    commit: str | None = None
+    conflicts: list[FileConflict] = field(default_factory=list)
+    other_side: dict[str, list[str]] = field(default_factory=dict)  # path -> who wrote the other side
+    log: str | None = None
+    cleanup: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stream": self.stream, "outcome": self.outcome, "detail": self.detail,
+                "commit": self.commit, "conflicts": [c.to_dict() for c in self.conflicts],
+                "other_side": self.other_side, "log": self.log, "cleanup": self.cleanup}
+
+
+@dataclass
+class Integration:
+    target: str
+    base: str
+    created: bool
+    start: str | None
+    end: str | None
+    steps: list[Step]
+    test: str | None = None
+    dry_run: bool = False
+    stopped: str | None = None  # why the run stopped early
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped is None and not self.interrupted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": 1, "target": self.target, "base": self.base, "created": self.created,
+                "start": self.start, "end": self.end, "test": self.test, "dry_run": self.dry_run,
+                "ok": self.ok, "stopped": self.stopped, "interrupted": self.interrupted,
+                "steps": [s.to_dict() for s in self.steps]}
+
+
+# -- choosing what to merge ------------------------------------------------------------------
+
+
+def dependency_order(plan: Plan, names: Sequence[str]) -> list[str]:
+    """``names`` with dependencies first; among the ready ones, higher priority, then name."""
+    chosen = set(names)
+    deps = {n: [d for d in plan.streams[n].depends_on if d in chosen] for n in chosen}
+    waiting = {n: len(d) for n, d in deps.items()}
+    dependents: dict[str, list[str]] = {n: [] for n in chosen}
+    for n, ds in deps.items():
+        for d in ds:
+            dependents[d].append(n)
+    ready = [(-plan.streams[n].priority, n) for n in chosen if waiting[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, n = heapq.heappop(ready)
+        order.append(n)
+        for m in dependents[n]:
+            waiting[m] -= 1
+            if waiting[m] == 0:
+                heapq.heappush(ready, (-plan.streams[m].priority, m))
+    return order
+
+
+def check_target(target: str) -> str:
+    import pygit2
+
+    from gitpar.store.repo import STATE_BRANCH
+
+    if not target or target.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{target}"):
+        raise bad(None, "--into", f"{target!r} is not a valid branch name",
+                  "give a branch name, e.g. --into main or --into release")
+    if target == STATE_BRANCH:
+        raise bad(None, "--into", f"{STATE_BRANCH} is gitpar's state branch", "integrate into another branch")
+    if target.startswith("gitpar/") and not target.startswith("gitpar/_"):
+        raise bad(None, "--into", f"{target} is a stream's branch",
+                  f"integrate into another branch (the default is {DEFAULT_TARGET})")
+    return target
+
+
+def check_test_command(command: str) -> str:
+    """BadInput when the test command's program is clearly not there (before merging anything)."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise bad(None, "--test", f"cannot parse {command!r}: {exc}", "quote the command as for sh -c") from None
+    if not words:
+        raise bad(None, "--test", "the test command is empty", "give a command, e.g. --test 'pytest -q'")
+    first = next((w for w in words if "=" not in w or w.startswith("=")), None)
+    if first is None or first in _SHELL_WORDS or "/" in first or first.startswith("$"):
+        return command  # shell syntax, or a path checked when it runs (inside the merged tree)
+    if shutil.which(first) is None:
+        raise bad(None, "--test", f"{first!r} is not a command found on PATH",
+                  "check the spelling, install it, or give its path")
+    return command
+
+
+def _run_path(repo: Repo) -> Path:
+    return repo.gitpar_dir / RUN_FILE
+
+
+def saved_run(repo: Repo) -> dict[str, Any] | None:
+    try:
+        data = json.loads(_run_path(repo).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _save_run(repo: Repo, data: dict[str, Any]) -> None:
+    path = _run_path(repo)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _forget_run(repo: Repo) -> None:
+    try:
+        _run_path(repo).unlink()
+    except FileNotFoundError:
+        pass
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
+              streams: Sequence[str] | None = None, dry_run: bool = False, resume: bool = False,
+              cleanup: bool = False, progress: Progress | None = None) -> Integration:
+    """Merge completed streams into the target; see the module's docstring for the rules."""
+    from gitpar.core.streams import all_progress
+    from gitpar.store import merge as m
+    from gitpar.store.state import StateStore
+
+    say = progress or (lambda _msg: None)
+    plan = repo.load_plan()
+    base = plan.settings.base
+    if resume:
+        saved = saved_run(repo)
+        if saved is None:
+            raise Refused("there is no stopped integration to continue; run 'gitpar integrate' to start one")
+        if into is not None and into != saved["target"]:
+            raise bad(None, "--into", f"the stopped integration is into {saved['target']}, not {into}",
+                      "drop --into with --continue, or start a new run without --continue")
+        if streams:
+            raise bad(None, "--streams", "--continue resumes the saved list of streams",
+                      "drop --streams, or start a new run without --continue")
+        into = saved["target"]
+        names = [str(n) for n in saved["streams"]]
+        test = test if test is not None else saved.get("test")
+    else:
+        names = []
+        for item in streams or ():
+            names.extend(n.strip() for n in item.split(",") if n.strip())
+    target = check_target(into or plan.settings.extra.get("integration_branch") or DEFAULT_TARGET)
+    if test is not None:
+        check_test_command(test)
+    for n in names:
+        plan.stream(n)
+    names = list(dict.fromkeys(names))
+
+    snap = StateStore(repo).snapshot()
+    prog = all_progress(snap)
+    base_tip = repo.tip(base)
+    target_tip = repo.tip(f"refs/heads/{target}")
+    start = target_tip or base_tip
+    if start is None:
+        raise Refused(f"neither {target} nor the base branch {base!r} exists; commit to {base} first")
+    if not names:  # every completed stream not in the target yet
+        for n in plan.streams:
+            p = prog.get(n)
+            tip = repo.tip(f"refs/heads/gitpar/{n}")
+            if p is not None and p.status == "completed" and tip is not None \
+                    and not m.is_ancestor(repo, tip, start):
+                names.append(n)
+    # refusals come before anything changes, each naming what is wrong
+    not_done = [f"{n} ({prog[n].status if n in prog else 'pending'})" for n in names
+                if n not in prog or prog[n].status != "completed"]
+    if not_done:
+        raise Refused(f"not completed: {', '.join(not_done)}; only completed streams are integrated "
+                      "('gitpar finish' in the stream's worktree), or leave them out of --streams")
+    gone = [n for n in names if repo.tip(f"refs/heads/gitpar/{n}") is None]
+    if gone:
+        raise Refused(f"the branch of {', '.join('gitpar/' + n for n in gone)} does not exist, so there "
+                      "is nothing to merge; restore the branch or leave the stream out of --streams")
+    for n in names:
+        for dep in plan.streams[n].depends_on:
+            dep_tip = repo.tip(f"refs/heads/gitpar/{dep}")
+            if dep in names or (dep_tip is not None and m.is_ancestor(repo, dep_tip, start)):
+                continue
+            raise Refused(f"{n} depends on {dep}, which is neither being integrated nor already in "
+                          f"{target}; add {dep} to --streams")
+    checked_out = m.worktrees_on(repo, target)
+    for wt in checked_out:
+        busy = m.operation_in_progress(wt)
+        dirty = m.dirty_files(wt.path)
+        if busy or dirty:
+            what = busy or "local changes: " + ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+            raise Refused(f"{target} is checked out in {wt.path} with {what}; commit or stash them "
+                          "there first, or integrate into another branch with --into")
+    order = dependency_order(plan, names)
+    run = Integration(target=target, base=base, created=target_tip is None,
+                      start=str(target_tip) if target_tip else None, end=None, steps=[],
+                      test=test, dry_run=dry_run)
+    if not dry_run:
+        _save_run(repo, {"target": target, "streams": order, "test": test})
+        if target_tip is None:
+            assert base_tip is not None
+            if not m.set_ref(repo, f"refs/heads/{target}", base_tip, None,
+                             f"gitpar integrate: {target} from {base}"):
+                raise Refused(f"{target} appeared while gitpar was creating it; run the command again")
+            say(f"created {target} from {base} ({m.short(base_tip)})")
+            target_tip = base_tip
+    current = target_tip or base_tip
+    assert current is not None
+    tested_current = False
+    try:
+        for i, name in enumerate(order):
+            step, new = _one(repo, plan, target, name, current, test=test, dry_run=dry_run,
+                             checked_out=checked_out, tested_current=tested_current, say=say)
+            run.steps.append(step)
+            if step.outcome in ("merged", "would merge", "already merged"):
+                tested_current = tested_current or (test is not None and not dry_run)
+                if new is not None:
+                    current = new
+                continue
+            run.stopped = step.detail
+            run.steps.extend(Step(n, "not reached") for n in order[i + 1:])
+            break
+    except KeyboardInterrupt:
+        run.interrupted = True
+        done = {s.stream for s in run.steps}
+        run.steps.extend(Step(n, "not reached", "interrupted") for n in order if n not in done)
+        run.stopped = f"interrupted; {target} stays at {m.short(current)}"
+    run.end = str(current)
+    if run.ok and not dry_run:
+        _forget_run(repo)
+    if cleanup and not dry_run:
+        _cleanup(repo, run)
+    return run
+
+
+def _one(repo: Repo, plan: Plan, target: str, name: str, current: pygit2.Oid, *, test: str | None,
+         dry_run: bool, checked_out: Sequence[Worktree], tested_current: bool,
+         say: Progress) -> tuple[Step, pygit2.Oid | None]:
+    """Forecast, merge, test and publish one stream; the step and the new target tip."""
+    from gitpar.store import merge as m
+
+    tip = repo.tip(f"refs/heads/gitpar/{name}")
+    if tip is None:
+        return Step(name, "conflicted", f"the branch gitpar/{name} disappeared"), None
+    if m.is_ancestor(repo, tip, current):
+        if not dry_run:
+            _mark(repo, name, target, current)
+        return Step(name, "already merged", f"{target} already contains gitpar/{name}"), None
+    mb = m.merge_base(repo, current, tip)
+    index, conflicts = m.conflicts_of_commits(repo, mb, current, tip)
+    if conflicts:
+        other = {c.path: _who_wrote(repo, current, tip, c.path) for c in conflicts}
+        files = "; ".join(f"{c.describe(target, name)}, other side from {', '.join(other[c.path]) or 'the base'}"
+                          for c in conflicts)
+        detail = (f"{name} conflicts with {target}: {files}. {target} stays at {m.short(current)}; "
+                  f"gitpar/{name} is unchanged. Resolve it on gitpar/{name} (e.g. merge {target} into "
+                  "it), then run 'gitpar integrate --continue'")
+        return Step(name, "conflicted", detail, conflicts=conflicts, other_side=other), None
+    message = (f"Merge stream '{name}' into {target}\n\n"
+               f"{plan.streams[name].description or 'Merged by gitpar integrate.'}\n\n"
+               f"Gitpar-Stream: {name}\n")
+    new = m.write_merge(repo, index, [current, tip], message)
+    if dry_run:
+        return Step(name, "would merge", "merges cleanly" + (" (tests not run in a dry run)" if test else ""),
+                    str(new)), new
+    log = None
+    if test is not None:
+        say(f"testing {target} + {name} ({m.short(new)}): {test}")
+        code, log = run_test(repo, name, new, test)
+        if code == 127:
+            return Step(name, "not reached", f"the test command was not found (exit 127, log {log}); "
+                        f"{target} stays at {m.short(current)}", log=str(log)), None
+        if code != 0:
+            if not tested_current:
+                base_code, _ = run_test(repo, f"{name}-before", current, test)
+                if base_code != 0:
+                    return Step(name, "not reached", f"{target} already fails the test before merging "
+                                f"{name} (at {m.short(current)}); fix that first", log=str(log)), None
+            return Step(name, "broke the tests", f"merging {name} makes '{test}' exit {code} "
+                        f"(log {log}); {target} stays at {m.short(current)}", log=str(log)), None
+    with _no_interrupts():
+        m.move_branch(repo, target, current, new, f"gitpar integrate: merge {name}", checked_out)
+        _mark(repo, name, target, new)
+    say(f"merged {name} into {target} ({m.short(new)})")
+    return Step(name, "merged", f"at {m.short(new)}", str(new), log=str(log) if log else None), new
+
+
+def _who_wrote(repo: Repo, current: pygit2.Oid, tip: pygit2.Oid, path: str) -> list[str]:
+    """Who changed ``path`` on the target's side since the stream forked: streams or the base."""
+    from gitpar.store import merge as m
+
+    who: list[str] = []
+    for info in m.merges_touching(repo, current, tip, path):
+        stream = info.trailers.get("Gitpar-Stream")
+        label = f"stream {stream} ({info.sha[:10]})" if stream else info.short()
+        if label not in who:
+            who.append(label)
+    return who
+
+
+def _mark(repo: Repo, name: str, target: str, commit: pygit2.Oid) -> None:
+    """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit)."""
+    from dataclasses import replace
+
+    from gitpar.core.progress import Progress, now_iso, progress_path, render_progress
+    from gitpar.core.streams import read_progress
+    from gitpar.store.state import StateStore
+
+    value = f"{target}@{commit}"
+
+    def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
+        current = read_progress(repo, name, snap) or Progress(stream=name)
+        if current.extra.get("integrated") == value:
+            return None
+        new = replace(current, updated=now_iso(), extra={**current.extra, "integrated": value})
+        return ({progress_path(name): render_progress(new)},
+                f"integrate {name}: merged into {target} at {str(commit)[:10]}")
+
+    StateStore(repo).update(change)
+
+
+def run_test(repo: Repo, name: str, commit: pygit2.Oid, command: str) -> tuple[int, Path]:
+    """Run ``command`` (through sh) in a temporary detached worktree of ``commit``.
+
+    The output goes to a log file. The worktree is removed afterwards, also on Ctrl-C, which
+    stops the command's whole process group first.
+    """
+    from gitpar.store import merge as m
+
+    log = repo.gitpar_dir / "logs" / "integrate" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    path = m.add_temp_worktree(repo, commit)
+    try:
+        env = dict(m.env_without_git(), GITPAR_STREAM=name.removesuffix("-before"),
+                   GITPAR_WORKTREE=str(path), GITPAR_COMMIT=str(commit))
+        with log.open("w", encoding="utf-8") as out:
+            out.write(f"$ {command}   # in {path} at {commit}\n")
+            out.flush()
+            proc = subprocess.Popen(["/bin/sh", "-c", command], cwd=path, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+            try:
+                code = proc.wait()
+            except BaseException:
+                _stop(proc)
+                raise
+            out.write(f"[exit {code}]\n")
+        return code, log
+    finally:
+        m.remove_temp_worktree(repo, path)
+
+
+def _stop(proc: subprocess.Popen[Any]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=3)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """Hold a Ctrl-C until the block is done: the target and its record move together."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _cleanup(repo: Repo, run: Integration) -> None:
+    """Remove the worktrees of the streams now integrated, with ``gitpar remove``'s safety."""
+    from gitpar.core import streams as st
+
+    worktrees = repo.stream_worktrees()
+    for step in run.steps:
+        if step.outcome not in ("merged", "already merged") or step.stream not in worktrees:
+            continue
+        try:
+            removal = st.remove(repo, step.stream)
+            step.cleanup = f"removed {removal.worktree}"
+        except Refused as exc:
+            step.cleanup = f"kept: {exc}"
