@@ -1,0 +1,162 @@
+"""Run records (``history/<stream>.md`` on the state branch) and the estimates learned from them.
+
+``gitpar run`` appends one record per finished command: when it started, how long it
+took, its exit code and the command as typed (placeholders unsubstituted, so runs of the
+same command in different streams compare). Estimates come from the recent successful
+runs of the same command; a stream with none falls back to its ``estimate`` field, then
+to the median of the streams whose duration is known, then to one hour.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gitpar.core import markdown
+
+if TYPE_CHECKING:
+    from gitpar.core.plan import Plan
+    from gitpar.store.repo import Repo
+    from gitpar.store.state import Snapshot
+
+HISTORY_DIR = "history"
+KEEP_RUNS = 20  # per stream; older records are dropped when a new one is written
+LEARN_FROM = 10  # the most recent successful runs an estimate looks at
+DEFAULT_ESTIMATE_S = 3600.0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One finished command of ``gitpar run`` in one stream."""
+
+    started: str  # ISO-8601 UTC
+    duration_s: float
+    exit: int  # the exit code; -N when killed by signal N
+    command: str  # the command as typed, placeholders not substituted
+    outcome: str = "ok"  # ok | failed | timeout
+    finish: bool = False  # the run completed the stream (--finish): a measure of its whole work
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"started": self.started, "duration_s": self.duration_s, "exit": self.exit,
+                "outcome": self.outcome, "finish": self.finish, "command": self.command}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A stream's expected duration and where it came from."""
+
+    seconds: float
+    source: str  # history | estimate | median | default
+
+
+def history_path(name: str) -> str:
+    return f"{HISTORY_DIR}/{name}.md"
+
+
+def parse_history(name: str, text: str) -> list[RunRecord]:
+    """The records in a history file; entries gitpar cannot read are skipped, not fatal."""
+    meta, _body = markdown.parse(text, f"gitpar/_state:{history_path(name)}")
+    runs = meta.get("runs")
+    out: list[RunRecord] = []
+    if not isinstance(runs, list):
+        return out
+    for item in runs:
+        if not isinstance(item, dict):
+            continue
+        try:
+            out.append(RunRecord(
+                started=str(item["started"]),
+                duration_s=float(item["duration_s"]),
+                exit=int(item["exit"]),
+                command=str(item.get("command", "")),
+                outcome=str(item.get("outcome", "ok" if int(item["exit"]) == 0 else "failed")),
+                finish=bool(item.get("finish", False)),
+            ))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def render_history(name: str, runs: Sequence[RunRecord]) -> str:
+    """The text of ``history/<name>.md``: one flow mapping per run, oldest first."""
+    lines = ["---", f"stream: {markdown.scalar(name)}", "runs:"]
+    for run in runs:
+        fields = [
+            f"started: {markdown.scalar(run.started)}",
+            f"duration_s: {json.dumps(round(run.duration_s, 3))}",
+            f"exit: {run.exit}",
+            f"outcome: {markdown.scalar(run.outcome)}",
+        ]
+        if run.finish:
+            fields.append("finish: true")
+        fields.append(f"command: {json.dumps(run.command, ensure_ascii=False)}")
+        lines.append("  - {" + ", ".join(fields) + "}")
+    lines.append("---")
+    return ("\n".join(lines) + "\nRuns of `gitpar run` in this stream, oldest first; gitpar "
+            "learns estimates from them.\n")
+
+
+def read_history(snap: Snapshot) -> dict[str, list[RunRecord]]:
+    """Every stream's run records on the state branch at ``snap``."""
+    out: dict[str, list[RunRecord]] = {}
+    for path, text in snap.list(HISTORY_DIR).items():
+        name = path[len(HISTORY_DIR) + 1:-3]
+        if path.endswith(".md") and "/" not in name:
+            out[name] = parse_history(name, text)
+    return out
+
+
+def record_runs(repo: Repo, records: Mapping[str, Sequence[RunRecord]], message: str) -> None:
+    """Append ``records`` (by stream) to their history files in one CAS commit."""
+    from gitpar.store.state import StateStore
+
+    records = {name: list(runs) for name, runs in records.items() if runs}
+    if not records:
+        return
+
+    def change(snap: Snapshot) -> tuple[dict[str, str | None], str]:
+        files: dict[str, str | None] = {}
+        for name, new in records.items():
+            text = snap.read(history_path(name))
+            old = parse_history(name, text) if text is not None else []
+            files[history_path(name)] = render_history(name, (old + list(new))[-KEEP_RUNS:])
+        return files, message
+
+    StateStore(repo).update(change)
+
+
+def learned_duration(runs: Sequence[RunRecord], command: str | None = None) -> float | None:
+    """What the next run should take, from the successful runs of ``command``.
+
+    ``command=None`` looks at the runs that completed the stream (``--finish``): its whole
+    work. The estimate is the lower median of the last ten: one slow outlier (a cold
+    cache, a stalled machine) moves it by at most one rank, and with only two runs the
+    faster one counts.
+    """
+    durations = [r.duration_s for r in runs
+                 if r.exit == 0 and (r.finish if command is None else r.command == command)]
+    recent = durations[-LEARN_FROM:]
+    if not recent:
+        return None
+    return float(statistics.median_low(recent))
+
+
+def estimates(plan: Plan, history: Mapping[str, Sequence[RunRecord]],
+              command: str | None = None) -> dict[str, Estimate]:
+    """Every stream's estimate: learned from history, else its ``estimate`` field, else the
+    median of the known ones (one hour when none is known)."""
+    known: dict[str, Estimate] = {}
+    for name, stream in plan.streams.items():
+        learned = learned_duration(history.get(name, ()), command)
+        if learned is not None:
+            known[name] = Estimate(learned, "history")
+        elif stream.estimate is not None:
+            known[name] = Estimate(float(stream.estimate), "estimate")
+    if known:
+        fallback = Estimate(float(statistics.median(e.seconds for e in known.values())), "median")
+    else:
+        fallback = Estimate(DEFAULT_ESTIMATE_S, "default")
+    return {name: known.get(name, fallback) for name in plan.streams}
