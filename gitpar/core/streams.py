@@ -94,11 +94,27 @@ def stream_add(repo: Repo, name: str, *, owns: Sequence[str] = (), shares: Seque
     new_files[path] = text
     plan = planmod.load_plan(new_files)  # validates the stream and the graph it joins
     repo.warnings.extend(w for w in plan.warnings if w not in repo.warnings)
+    check_overlaps(repo, plan)
+    from gitpar.core.ownership import pattern_matches_nothing
+
+    files = repo.tracked_files()
+    for kind, pattern in planmod.iter_patterns(plan.streams[name]):
+        if pattern_matches_nothing(pattern, files):
+            repo.warnings.append(f"{path}: {kind} pattern {pattern!r} matches no file in the tree yet")
     root = require_main_root(repo)
     target = root / path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return plan.streams[name], plan.warnings
+
+
+def check_overlaps(repo: Repo, plan: Plan) -> None:
+    """BadInput when two streams that may run at once own the same files of the tree."""
+    from gitpar.core.overlap import find_overlaps, overlap_error
+
+    overlaps = find_overlaps(plan, repo.tracked_files())
+    if overlaps:
+        raise overlap_error(overlaps)
 
 
 def stream_rm(repo: Repo, name: str, *, force: bool = False) -> str:
@@ -183,6 +199,8 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     plan = repo.load_plan()
     stream = plan.stream(name)
     base_plan = repo.load_plan_at_base(plan.settings.base)
+    if base_plan is not None:
+        check_overlaps(repo, base_plan)
     if base_plan is None or name not in base_plan.streams:
         raise Refused(f"stream {name!r} is not committed on the base branch {plan.settings.base!r}; "
                       f"commit {stream.file} first (hooks read the plan from the base branch)")

@@ -102,7 +102,17 @@ class Repo:
         return None
 
     def resolve(self, rev: str) -> pygit2.Oid:
-        """The commit ``rev`` names (branch, ref, sha, ``HEAD~2``); BadInput when none."""
+        """The commit ``rev`` names (branch, ref, sha, ``HEAD~2``); BadInput when none.
+
+        ``HEAD`` is the HEAD of the worktree gitpar runs in, not of the main worktree.
+        """
+        if rev == "HEAD" or rev.startswith(("HEAD~", "HEAD^", "HEAD@")):
+            try:
+                head = (self.here_gitdir / "HEAD").read_text().strip()
+            except OSError:
+                head = ""
+            if head:
+                rev = (head[len("ref: "):] if head.startswith("ref: ") else head) + rev[len("HEAD"):]
         try:
             obj = self.git.revparse_single(rev)
             return obj.peel(pygit2.Commit).id
@@ -153,6 +163,23 @@ class Repo:
             if os.path.realpath(Path(gitdir).parent) == want:
                 return entry.name
         return None
+
+    def tracked_files(self, rev: str | None = None) -> list[str]:
+        """Every file path in the tree of ``rev`` (default: the base branch), or [] if none."""
+        tip = self.tip(rev or self.configured_base())
+        if tip is None:
+            return []
+        out: list[str] = []
+        stack: list[tuple[str, pygit2.Oid]] = [("", self.git[tip].peel(pygit2.Tree).id)]
+        while stack:
+            prefix, oid = stack.pop()
+            for entry in self.git[oid].peel(pygit2.Tree):
+                path = prefix + entry.name
+                if entry.type_str == "tree":
+                    stack.append((path + "/", entry.id))
+                else:
+                    out.append(path)
+        return out
 
     # -- the plan ---------------------------------------------------------------------
 
