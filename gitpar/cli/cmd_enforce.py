@@ -139,6 +139,8 @@ def check(
     range_: Annotated[Optional[str], typer.Option("--range", help="Judge the commits A..B.")] = None,
     base: Annotated[Optional[str], typer.Option(help="CI: the pull request's base ref.")] = None,
     head: Annotated[Optional[str], typer.Option(help="CI: the pull request's head ref.")] = None,
+    push: Annotated[bool, typer.Option("--push", help="Judge the commits being pushed, as the pre-commit "
+                                       "framework names them (PRE_COMMIT_FROM_REF, PRE_COMMIT_TO_REF).")] = False,
     stream: StreamOpt = None,
     json_: JsonOpt = False,
     format_: Annotated[str, typer.Option("--format", help="text | json | github")] = "text",
@@ -148,6 +150,13 @@ def check(
     from gitpar.core import check as chk
     from gitpar.errors import bad
 
+    if push:
+        to_ref = os.environ.get("PRE_COMMIT_TO_REF") or "HEAD"
+        from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or ""
+        if set(from_ref) == {"0"}:
+            from_ref = ""
+        repo = _repo()
+        range_ = f"{from_ref or repo.configured_base()}..{to_ref}"
     if json_:
         format_ = "json"
     if format_ not in ("text", "json", "github"):
