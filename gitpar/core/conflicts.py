@@ -121,6 +121,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
     differ = TreeDiffer(repo.git)
     fork: dict[str, pygit2.Oid | None] = {
         n: (merge_base(repo, t, base_tip) if base_tip is not None else None) for n, t in tips.items()}
+    differ.prefetch((fork[n], t) for n, t in tips.items())
     changes = {n: differ.changes(fork[n], t) for n, t in tips.items()}
     merged = 0
 

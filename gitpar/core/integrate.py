@@ -312,8 +312,11 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: pygit2.Oid, *,
     index, conflicts = m.conflicts_of_commits(repo, mb, current, tip)
     if conflicts:
         other = {c.path: _who_wrote(repo, current, tip, c.path) for c in conflicts}
-        files = "; ".join(f"{c.describe(target, name)}, other side from {', '.join(other[c.path]) or 'the base'}"
-                          for c in conflicts)
+        files = "; ".join(
+            f"{c.describe(target, name)}, {name}'s side from "
+            f"{', '.join(i.short() for i in m.commits_touching(repo, tip, current, c.path, limit=2)) or 'a merge'}"
+            f", the other side from {', '.join(other[c.path]) or 'the base'}"
+            for c in conflicts)
         detail = (f"{name} conflicts with {target}: {files}. {target} stays at {m.short(current)}; "
                   f"gitpar/{name} is unchanged. Resolve it on gitpar/{name} (e.g. merge {target} into "
                   "it), then run 'gitpar integrate --continue'")

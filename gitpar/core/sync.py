@@ -126,9 +126,9 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
                              replayed.conflicted_at, mode, checked_out, keep_conflict)
         new = replayed.tip
         outcome = "rebased"
-        what = f"rebased {len(commits)} commits onto {base} ({m.short(base_tip)})"
+        what = f"rebased {_count(len(commits), 'commit')} onto {base} ({m.short(base_tip)})"
         if replayed.dropped:
-            what += f"; {len(replayed.dropped)} became empty and were dropped (already in {base})"
+            what += f"; {_count(len(replayed.dropped), 'commit')} became empty and were dropped (already in {base})"
     m.move_branch(repo, branch, tip, new, f"gitpar sync: {what}", checked_out)
     where = f" and its worktree {checked_out[0].path}" if checked_out else ""
     return SyncResult(name, outcome, f"{branch}{where}: {what}", str(tip), str(new))
@@ -157,3 +157,7 @@ def _conflict(repo: Repo, name: str, base: str, tip: Any, base_tip: Any,
         message = (f"conflict {how}: {files}; gitpar/{name} and {where} "
                    "(--keep-conflict leaves the conflict in the worktree to resolve)")
     return SyncResult(name, "conflict", message, str(tip), None, conflicts, sides, at, kept)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
