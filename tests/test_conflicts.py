@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pygit2
 import pytest
-
 from conftest import commit_plan, git, write
 
 CONFIG = "".join(f"line{i}\n" for i in range(1, 11))

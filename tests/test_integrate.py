@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import commit_plan, git, worktree_of, write
 
 T = "gitpar/_integration"

@@ -20,9 +20,7 @@ import shlex
 import shutil
 import signal
 import subprocess
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -343,7 +341,7 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: pygit2.Oid, *,
                                 f"{name} (at {m.short(current)}); fix that first", log=str(log)), None
             return Step(name, "broke the tests", f"merging {name} makes '{test}' exit {code} "
                         f"(log {log}); {target} stays at {m.short(current)}", log=str(log)), None
-    with _no_interrupts():
+    with m.held_interrupts():
         m.move_branch(repo, target, current, new, f"gitpar integrate: merge {name}", checked_out)
         _mark(repo, name, target, new)
     say(f"merged {name} into {target} ({m.short(new)})")
@@ -426,22 +424,6 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
-
-
-@contextmanager
-def _no_interrupts() -> Iterator[None]:
-    """Hold a Ctrl-C until the block is done: the target and its record move together."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
 
 
 def _cleanup(repo: Repo, run: Integration) -> None:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -458,6 +461,23 @@ def _git_shielded(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess
                           text=True, start_new_session=True)
 
 
+@contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Hold a Ctrl-C until the block is done, then raise it: a ref and the files or the
+    record that go with it move together, never one without the other."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, message: str,
                 checked_out: Sequence[Worktree] = ()) -> None:
     """Move ``branch`` from ``old`` to ``new``, updating the worktrees that have it checked out.
@@ -468,14 +488,15 @@ def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, messa
     and the worktree is as it was. Callers check the worktrees are clean first.
     """
     ref = f"refs/heads/{branch}"
-    if not set_ref(repo, ref, new, old, message):
-        raise Refused(f"{branch} moved while gitpar was working on it; run the command again")
-    for wt in checked_out:
-        proc = _git_shielded(["read-tree", "-m", "-u", str(old), str(new)], wt.path)
-        if proc.returncode != 0:
-            set_ref(repo, ref, old, new, f"{message} (undone)")
-            raise Refused(f"could not update the files of {wt.path} for {branch}: "
-                          f"{proc.stderr.strip()}; {branch} and the worktree are unchanged")
+    with held_interrupts():
+        if not set_ref(repo, ref, new, old, message):
+            raise Refused(f"{branch} moved while gitpar was working on it; run the command again")
+        for wt in checked_out:
+            proc = _git_shielded(["read-tree", "-m", "-u", str(old), str(new)], wt.path)
+            if proc.returncode != 0:
+                set_ref(repo, ref, old, new, f"{message} (undone)")
+                raise Refused(f"could not update the files of {wt.path} for {branch}: "
+                              f"{proc.stderr.strip()}; {branch} and the worktree are unchanged")
 
 
 def add_temp_worktree(repo: Repo, commit: pygit2.Oid) -> Path:
