@@ -225,3 +225,14 @@ def test_json_output(xyz: Path, run) -> None:
     assert data["steps"][1]["conflicts"][0]["path"] == "src/config.py"
     assert any("stream x" in w for w in data["steps"][1]["other_side"]["src/config.py"])
     assert os.path.exists(xyz / ".git/gitpar/integrate.json")
+
+
+def test_nothing_to_integrate_creates_nothing(repo: Path, run) -> None:
+    assert run(repo, "init", "--no-hooks").code == 0
+    assert run(repo, "stream", "add", "a", "--owns", "a/**").code == 0
+    commit_plan(repo)
+    work(repo, run, "a", {"a/f.txt": "a\n"}, finish=False)
+    res = run(repo, "integrate")
+    assert res.code == 0, res
+    assert "nothing to integrate" in res.err
+    assert subprocess.run(["git", "rev-parse", "--verify", "-q", T], cwd=repo).returncode != 0

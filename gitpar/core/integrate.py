@@ -255,6 +255,10 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     run = Integration(target=target, base=base, created=target_tip is None,
                       start=str(target_tip) if target_tip else None, end=None, steps=[],
                       test=test, dry_run=dry_run)
+    if not order:
+        if resume:
+            _forget_run(repo)
+        return run
     if not dry_run:
         _save_run(repo, {"target": target, "streams": order, "test": test})
         if target_tip is None:
