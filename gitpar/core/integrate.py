@@ -285,10 +285,19 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
             run.steps.extend(Step(n, "not reached") for n in order[i + 1:])
             break
     except KeyboardInterrupt:
+        # a Ctrl-C held during a merge's publication is raised right after it: look again
         run.interrupted = True
+        current = repo.tip(f"refs/heads/{target}") or current
         done = {s.stream for s in run.steps}
-        run.steps.extend(Step(n, "not reached", "interrupted") for n in order if n not in done)
-        run.stopped = f"interrupted; {target} stays at {m.short(current)}"
+        for n in order:
+            if n in done:
+                continue
+            tip = repo.tip(f"refs/heads/gitpar/{n}")
+            if tip is not None and m.is_ancestor(repo, tip, current):
+                run.steps.append(Step(n, "merged", "just before the interrupt", str(current)))
+            else:
+                run.steps.append(Step(n, "not reached", "interrupted"))
+        run.stopped = f"interrupted; {target} stays at {m.short(current)}, its last good merge"
     run.end = str(current)
     if run.ok and not dry_run:
         _forget_run(repo)
