@@ -1,0 +1,177 @@
+"""Benchmark gitpar's scheduler on the Standard Task Graph set (Kasahara lab).
+
+Usage: python bench/bench_schedule.py [--stg DIR] [--budget SECONDS] [--limit N]
+
+DIR defaults to ../shared/bench-data/stg next to the project folder.  For every
+50-task graph and m = 2, 4, 8, 16 workers whose optimal schedule length is
+known exactly (rows with a lower-upper range are skipped), compares against
+the optimum:
+
+* gitpar   - ``schedule()`` (portfolio + improvement, default budget)
+* hlfet    - plain bottom-level list scheduling (``list_schedule`` by -bottom level)
+* ready    - ``ready_order_schedule`` (what ``make -j`` / GNU parallel do)
+* wave     - ``wave_schedule`` (barrier between dependency waves)
+
+and ends with one JSON line.  Exits 0 with a "skipped" message if DIR is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from gitpar.core.schedule import (  # noqa: E402
+    Schedule,
+    Task,
+    bottom_levels,
+    list_schedule,
+    ready_order_schedule,
+    schedule,
+    wave_schedule,
+)
+
+DEFAULT_STG = ROOT.parent / "shared" / "bench-data" / "stg"
+WORKERS = (2, 4, 8, 16)
+
+
+def load_stg(path: Path) -> list[Task]:
+    """Read an STG file; drop the two zero-time dummy tasks (entry and exit)."""
+    rows = [
+        line.split()
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    n = int(rows[0][0])
+    tasks: list[Task] = []
+    for row in rows[1 : n + 3]:
+        tid, cost, npred = int(row[0]), float(row[1]), int(row[2])
+        if tid in (0, n + 1):
+            continue
+        preds = [int(p) for p in row[3 : 3 + npred]]
+        deps = tuple(f"t{p:04d}" for p in preds if p != 0)
+        tasks.append(Task(f"t{tid:04d}", cost, deps))
+    return tasks
+
+
+def optimum_rows(stg: Path) -> list[tuple[str, int, float]]:
+    """(relative file, m, optimum) for every row with an exact optimum."""
+    out: list[tuple[str, int, float]] = []
+    for m in WORKERS:
+        with open(stg / f"Case50_{m}_OPT.csv", newline="") as fh:
+            for row in csv.reader(fh):
+                if len(row) == 3 and row[0].strip():
+                    out.append((row[0].strip(), int(row[1]), float(row[2])))
+    return out
+
+
+def check(tasks: list[Task], sched: Schedule, m: int) -> None:
+    """Raise AssertionError if ``sched`` violates a dependency or a worker."""
+    slots = sched.slots
+    assert len(slots) == len(tasks)
+    for t in tasks:
+        for d in t.deps:
+            assert slots[t.name].start >= slots[d].finish - 1e-9, (t.name, d)
+    per_worker: dict[int, list[tuple[float, float]]] = {}
+    for s in slots.values():
+        assert 0 <= s.worker < m
+        per_worker.setdefault(s.worker, []).append((s.start, s.finish))
+    for spans in per_worker.values():
+        spans.sort()
+        for (_, f1), (s2, _) in zip(spans, spans[1:], strict=False):
+            assert s2 >= f1 - 1e-9
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stg", type=Path, default=DEFAULT_STG, help="STG data directory")
+    ap.add_argument("--budget", type=float, default=None, help="budget_s for schedule()")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N rows (0 = all)")
+    args = ap.parse_args(argv)
+    stg: Path = args.stg
+    if not (stg / "Case50_2_OPT.csv").is_file():
+        print(f"bench_schedule: skipped, no STG data at {stg}")
+        return 0
+
+    rows = optimum_rows(stg)
+    if args.limit:
+        rows = rows[: args.limit]
+    graphs: dict[str, list[Task]] = {}
+    kwargs = {} if args.budget is None else {"budget_s": args.budget}
+
+    def gitpar_run(tasks: list[Task], m: int) -> Schedule:
+        return schedule(tasks, m, **kwargs)
+
+    def hlfet(tasks: list[Task], m: int) -> Schedule:
+        bl = bottom_levels(tasks)
+        return list_schedule(tasks, m, lambda t: -bl[t.name])
+
+    methods: dict[str, Callable[[list[Task], int], Schedule]] = {
+        "gitpar": gitpar_run,
+        "hlfet": hlfet,
+        "ready": ready_order_schedule,
+        "wave": wave_schedule,
+    }
+    excess: dict[str, list[float]] = {k: [] for k in methods}
+    secs: dict[str, float] = {k: 0.0 for k in methods}
+    cpu: dict[str, float] = {k: 0.0 for k in methods}
+    slowest = 0.0
+    for rel, m, opt in rows:
+        tasks = graphs.get(rel)
+        if tasks is None:
+            tasks = graphs[rel] = load_stg(stg / rel)
+        for name, fn in methods.items():
+            c0, t0 = time.thread_time(), time.perf_counter()
+            sched = fn(tasks, m)
+            dt = time.perf_counter() - t0
+            secs[name] += dt
+            cpu[name] += time.thread_time() - c0
+            if name == "gitpar":
+                slowest = max(slowest, dt)
+            check(tasks, sched, m)
+            excess[name].append(100.0 * (sched.makespan / opt - 1.0))
+
+    n = len(rows)
+    print(f"STG 50-task graphs, m in {WORKERS}: {n} rows with an exact optimum")
+    print(f"{'method':<8} {'mean %':>8} {'worst %':>8} {'optimal':>8} {'ms/call':>8} {'cpu ms':>8}")
+    stats: dict[str, tuple[float, float]] = {}
+    for name in methods:
+        ex = excess[name]
+        mean, worst = sum(ex) / n, max(ex)
+        stats[name] = (mean, worst)
+        hits = sum(1 for e in ex if e < 1e-9)
+        print(
+            f"{name:<8} {mean:>8.3f} {worst:>8.2f} {hits:>8d}"
+            f" {1000 * secs[name] / n:>8.2f} {1000 * cpu[name] / n:>8.2f}"
+        )
+    ready_mean = stats["ready"][0]
+    ratio = stats["gitpar"][0] / ready_mean if ready_mean else 0.0
+    print(f"gitpar mean excess / ready-order mean excess = {ratio:.4f}")
+    print(f"gitpar slowest call: {1000 * slowest:.1f} ms")
+    result = {
+        "bench": "schedule_stg",
+        "cases": n,
+        "gitpar_mean_pct": round(stats["gitpar"][0], 4),
+        "gitpar_worst_pct": round(stats["gitpar"][1], 4),
+        "hlfet_mean_pct": round(stats["hlfet"][0], 4),
+        "hlfet_worst_pct": round(stats["hlfet"][1], 4),
+        "ready_mean_pct": round(stats["ready"][0], 4),
+        "ready_worst_pct": round(stats["ready"][1], 4),
+        "wave_mean_pct": round(stats["wave"][0], 4),
+        "wave_worst_pct": round(stats["wave"][1], 4),
+        "gitpar_ms_per_call": round(1000 * secs["gitpar"] / n, 2),
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
