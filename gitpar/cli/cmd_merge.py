@@ -121,6 +121,9 @@ def integrate(
 
 
 def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
+    if not run.steps:
+        o.err(f"nothing to integrate: no completed stream is missing from {run.target}")
+        return
     title = f"{'Dry run: ' if run.dry_run else ''}integration into {run.target}" + (
         f" (created from {run.base})" if run.created else "")
     rows = [[s.stream, s.outcome, (s.commit or "")[:10], s.cleanup or ""] for s in run.steps]
@@ -132,8 +135,6 @@ def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
         if s.outcome in ("conflicted", "broke the tests") or (s.outcome == "not reached" and s.detail
                                                                and s.detail != "interrupted"):
             o.err(f"{s.stream}: {s.detail}")
-    if not run.steps:
-        o.err("nothing to integrate: no completed stream is missing from " + run.target)
     if run.interrupted:
         o.err(f"gitpar: {run.stopped}; 'gitpar integrate --continue' resumes")
     elif run.stopped:

@@ -258,6 +258,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     if not order:
         if resume:
             _forget_run(repo)
+        run.created = False
         return run
     if not dry_run:
         _save_run(repo, {"target": target, "streams": order, "test": test})
