@@ -24,7 +24,7 @@ from pathlib import Path
 def build(root: Path, streams: int, started: int) -> Path:
     import pygit2
 
-    from gitpar.core.plan import render_settings, render_stream, Stream
+    from gitpar.core.plan import Stream, render_settings, render_stream
     from gitpar.core.progress import Progress, now_iso, progress_path, render_progress
     from gitpar.store.repo import open_repo
     from gitpar.store.state import StateStore

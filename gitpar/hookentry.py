@@ -6,45 +6,52 @@ the active streams) are cached in ``<git dir>/gitpar/cache/hook-rules.json``, ke
 the object ids of the base branch's ``.gitpar`` tree and of the state branch's
 ``locks`` and ``progress`` trees — read with one ``git cat-file`` — so the cache is
 exact: any change to the plan, a lock or a status makes the next hook rebuild it with
-the full (pygit2) code.
+the full (pygit2) code. The cache is written with ``marshal`` (no import cost; a cache
+from another interpreter version simply fails to load and is rebuilt).
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Any
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 STATE = "refs/heads/gitpar/_state"
+TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def _git_dir(cwd: str) -> Path:
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def _git_dir(cwd: str) -> str:
     env = os.environ.get("GIT_DIR")
     if env:
-        return Path(cwd, env).resolve()
-    dot = Path(cwd, ".git")
-    if dot.is_file():
-        text = dot.read_text().strip()
+        return os.path.realpath(os.path.join(cwd, env))
+    dot = os.path.join(cwd, ".git")
+    if os.path.isfile(dot):
+        text = _read(dot)
         if text.startswith("gitdir:"):
-            return Path(cwd, text[len("gitdir:"):].strip()).resolve()
-    return dot.resolve()
+            return os.path.realpath(os.path.join(cwd, text[len("gitdir:"):].strip()))
+    return os.path.realpath(dot)
 
 
-def _common_dir(gitdir: Path) -> Path:
-    f = gitdir / "commondir"
-    if f.is_file():
-        return (gitdir / f.read_text().strip()).resolve()
+def _common_dir(gitdir: str) -> str:
+    f = os.path.join(gitdir, "commondir")
+    if os.path.isfile(f):
+        return os.path.realpath(os.path.join(gitdir, _read(f)))
     return gitdir
 
 
-def _branch(gitdir: Path) -> str | None:
+def _branch(gitdir: str) -> str | None:
     try:
-        head = (gitdir / "HEAD").read_text().strip()
+        head = _read(os.path.join(gitdir, "HEAD"))
     except OSError:
         return None
     return head[len("ref: refs/heads/"):] if head.startswith("ref: refs/heads/") else None
@@ -64,15 +71,16 @@ def _tree_ids(cwd: str, base: str) -> list[str]:
     return [line.split()[0] if line and "missing" not in line else "" for line in lines]
 
 
-def _load_cache(path: Path) -> dict[str, Any] | None:
+def _load_cache(path: str) -> dict[str, Any] | None:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        with open(path, "rb") as f:
+            data = marshal.load(f)
+    except (OSError, ValueError, EOFError, TypeError):
         return None
     return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
 
 
-def _rebuild(cwd: str, cache_path: Path) -> dict[str, Any]:
+def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
     """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
     from gitpar.core.check import base_rules
     from gitpar.core.locks import LOCKS_DIR, all_locks
@@ -88,14 +96,15 @@ def _rebuild(cwd: str, cache_path: Path) -> dict[str, Any]:
         rules, base = base_rules(repo)
         rules_json = rules.to_json()
     snap = StateStore(repo).snapshot()
-    locks = [[p, lk.stream, lk.expires_at()] for p, lk in all_locks(snap.list(LOCKS_DIR)).items()]
+    locks = [(p, lk.stream, lk.expires_at()) for p, lk in all_locks(snap.list(LOCKS_DIR)).items()]
     data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base),
             "rules": rules_json, "locks": locks}
     try:
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(cache_path)
+        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+        tmp = f"{cache_path}.{os.getpid()}"
+        with open(tmp, "wb") as f:
+            marshal.dump(data, f)
+        os.replace(tmp, cache_path)
     except OSError:
         pass  # a read-only git directory only costs speed
     return data
@@ -107,7 +116,7 @@ def pre_commit(cwd: str) -> int:
 
     gitdir = _git_dir(cwd)
     stream = stream_of_branch(_branch(gitdir))
-    cache_path = _common_dir(gitdir) / "gitpar" / "cache" / "hook-rules.json"
+    cache_path = os.path.join(_common_dir(gitdir), "gitpar", "cache", "hook-rules.marshal")
     data = _load_cache(cache_path)
     if data is None or _tree_ids(cwd, data["base"]) != data["trees"]:
         data = _rebuild(cwd, cache_path)

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import commit_plan, git, gitpar, worktree_of, write
 
 
@@ -348,7 +347,7 @@ def test_racing_lockers_never_share_a_lock(repo: Path, run, tmp_path: Path) -> N
     for f in markers.iterdir():
         lines = f.read_text().splitlines()
         assert len(lines) % 2 == 0
-        for enter, leave in zip(lines[::2], lines[1::2]):
+        for enter, leave in zip(lines[::2], lines[1::2], strict=True):
             assert enter.startswith("enter") and leave == "leave" + enter[len("enter"):], f.name
             entries += 1
     assert entries == 36

@@ -9,7 +9,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import commit_plan, git, gitpar, worktree_of, write
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -15,7 +15,7 @@ hooks_app = typer.Typer(help="Install, remove and inspect gitpar's git hooks.", 
                         rich_markup_mode=None)
 app.add_typer(hooks_app, name="hooks")
 
-StreamOpt = Annotated[Optional[str], typer.Option("--stream", "-s", help="The stream (default: this worktree's).")]
+StreamOpt = Annotated[str | None, typer.Option("--stream", "-s", help="The stream (default: this worktree's).")]
 
 
 def _paths(repo: Any, raw: list[str]) -> list[str]:
@@ -44,7 +44,7 @@ def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to wher
     rel = _paths(repo, paths)
     holders = live_holders(repo) if StateStore(repo).exists() else {}
     matched = rules.index.match_many(rel)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in rel:
         owns = sorted({r.stream for r in matched[path] if r.kind == "owns"})
         shares = sorted({r.stream for r in matched[path] if r.kind == "shares"})
@@ -60,7 +60,7 @@ def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to wher
 
 @app.command()
 def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of them or none.")],
-         ttl: Annotated[Optional[str], typer.Option(help="How long (default: the plan's lock_ttl).")] = None,
+         ttl: Annotated[str | None, typer.Option(help="How long (default: the plan's lock_ttl).")] = None,
          reason: Annotated[str, typer.Option(help="Why, for the others.")] = "",
          wait: Annotated[float, typer.Option(help="Wait up to SECONDS for a held lock.")] = 0.0,
          stream: StreamOpt = None,
@@ -136,9 +136,9 @@ def locks_cmd(stale: Annotated[bool, typer.Option("--stale", help="Only stale lo
 @app.command()
 def check(
     staged: Annotated[bool, typer.Option("--staged", help="Judge the staged change (the default).")] = False,
-    range_: Annotated[Optional[str], typer.Option("--range", help="Judge the commits A..B.")] = None,
-    base: Annotated[Optional[str], typer.Option(help="CI: the pull request's base ref.")] = None,
-    head: Annotated[Optional[str], typer.Option(help="CI: the pull request's head ref.")] = None,
+    range_: Annotated[str | None, typer.Option("--range", help="Judge the commits A..B.")] = None,
+    base: Annotated[str | None, typer.Option(help="CI: the pull request's base ref.")] = None,
+    head: Annotated[str | None, typer.Option(help="CI: the pull request's head ref.")] = None,
     push: Annotated[bool, typer.Option("--push", help="Judge the commits being pushed, as the pre-commit "
                                        "framework names them (PRE_COMMIT_FROM_REF, PRE_COMMIT_TO_REF).")] = False,
     stream: StreamOpt = None,

@@ -7,11 +7,15 @@ Heavy modules (pygit2, yaml, rich) are imported inside the commands that need th
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from gitpar.cli import output as o
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpar.store.repo import Repo
 
 app = typer.Typer(
     name="gitpar",
@@ -33,7 +37,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print data as JSON.")]
 _opened: list[object] = []  # repositories opened by this command, whose warnings main() shows
 
 
-def _repo():  # type: ignore[no-untyped-def]
+def _repo() -> Repo:
     from gitpar.store.repo import open_repo
 
     repo = open_repo()
@@ -55,7 +59,7 @@ def _show_warnings() -> None:
 
 
 @app.command()
-def init(base: Annotated[Optional[str], typer.Option(help="The base branch (default: the current one).")] = None,
+def init(base: Annotated[str | None, typer.Option(help="The base branch (default: the current one).")] = None,
          no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not install the git hooks.")] = False) -> None:
     """Create .gitpar/plan.md, .gitpar/streams/ and the state branch gitpar/_state."""
     from gitpar.core import streams
@@ -68,7 +72,7 @@ def init(base: Annotated[Optional[str], typer.Option(help="The base branch (defa
         o.err(line)
 
 
-def _install_hooks(repo) -> list[str]:  # type: ignore[no-untyped-def]
+def _install_hooks(repo: Repo) -> list[str]:
     try:
         from gitpar.store import hooks
     except ImportError:  # enforcement not built in this version
@@ -84,7 +88,7 @@ def stream_add(
     depends_on: Annotated[list[str], typer.Option("--depends-on", help="A stream this one starts after (repeat, or a,b).")] = [],  # noqa: B006
     agent: Annotated[str, typer.Option(help="Who or what works on it.")] = "",
     priority: Annotated[int, typer.Option(help="Tie-breaker, higher first.")] = 0,
-    estimate: Annotated[Optional[str], typer.Option(help="Duration: 90s, 45m, 2h, 1d.")] = None,
+    estimate: Annotated[str | None, typer.Option(help="Duration: 90s, 45m, 2h, 1d.")] = None,
     brief: Annotated[str, typer.Option(help="The brief for the worker (the file's body).")] = "",
     description: Annotated[str, typer.Option(help="One line saying what the stream is.")] = "",
 ) -> None:
@@ -152,7 +156,7 @@ def stream_rm(name: str,
 @app.command()
 def start(name: str,
           force: Annotated[bool, typer.Option(help="Start although dependencies are not completed.")] = False,
-          agent: Annotated[Optional[str], typer.Option(help="Who works on it.")] = None,
+          agent: Annotated[str | None, typer.Option(help="Who works on it.")] = None,
           json_: JsonOpt = False) -> None:
     """Create branch gitpar/NAME from the base tip, its worktree, and its progress file."""
     from gitpar.core import streams
@@ -178,7 +182,7 @@ def start(name: str,
 
 
 @app.command()
-def brief(name: Annotated[Optional[str], typer.Argument(help="The stream (default: this worktree's).")] = None,
+def brief(name: Annotated[str | None, typer.Argument(help="The stream (default: this worktree's).")] = None,
           json_: JsonOpt = False) -> None:
     """Print what a worker needs: the brief, owned and shared files, the commands to report."""
     from gitpar.core import streams
@@ -215,15 +219,15 @@ def brief(name: Annotated[Optional[str], typer.Argument(help="The stream (defaul
 
 @app.command()
 def progress(
-    stream: Annotated[Optional[str], typer.Option("--stream", "-s", help="The stream (default: this worktree's).")] = None,
-    status: Annotated[Optional[str], typer.Option(help="pending | in_progress | blocked | completed | failed")] = None,
-    completion: Annotated[Optional[str], typer.Option(help="0..100")] = None,
+    stream: Annotated[str | None, typer.Option("--stream", "-s", help="The stream (default: this worktree's).")] = None,
+    status: Annotated[str | None, typer.Option(help="pending | in_progress | blocked | completed | failed")] = None,
+    completion: Annotated[str | None, typer.Option(help="0..100")] = None,
     done: Annotated[list[str], typer.Option("--done", help="An item finished (repeat).")] = [],  # noqa: B006
-    current: Annotated[Optional[str], typer.Option(help="What you are doing now.")] = None,
+    current: Annotated[str | None, typer.Option(help="What you are doing now.")] = None,
     blocked: Annotated[list[str], typer.Option("--blocked", help="What blocks you (repeat).")] = [],  # noqa: B006
     next_: Annotated[list[str], typer.Option("--next", help="A next step (repeat).")] = [],  # noqa: B006
     need: Annotated[list[str], typer.Option("--need", help="Coordination needed from others (repeat).")] = [],  # noqa: B006
-    agent: Annotated[Optional[str], typer.Option(help="Who reports.")] = None,
+    agent: Annotated[str | None, typer.Option(help="Who reports.")] = None,
     clear: Annotated[list[str], typer.Option("--clear", help="Empty a section first: completed, current, blocked, next, coordination.")] = [],  # noqa: B006
     json_: JsonOpt = False,
 ) -> None:
@@ -260,7 +264,7 @@ def progress(
 
 
 @app.command()
-def finish(name: Annotated[Optional[str], typer.Argument(help="The stream (default: this worktree's).")] = None,
+def finish(name: Annotated[str | None, typer.Argument(help="The stream (default: this worktree's).")] = None,
            force: Annotated[bool, typer.Option(help="Finish despite uncommitted changes.")] = False) -> None:
     """Mark the stream completed (refused while its worktree has uncommitted changes)."""
     from gitpar.core import streams
@@ -299,7 +303,7 @@ def remove(name: str,
 @app.command()
 def status(json_: JsonOpt = False,
            markdown: Annotated[bool, typer.Option("--markdown", help="Markdown, e.g. for a pull-request comment.")] = False,
-           watch: Annotated[Optional[float], typer.Option("--watch", help="Refresh every N seconds.")] = None,
+           watch: Annotated[float | None, typer.Option("--watch", help="Refresh every N seconds.")] = None,
            dirty: Annotated[str, typer.Option(help="Scan worktrees for uncommitted files: auto | all | none.")] = "auto") -> None:
     """Consolidated status of every stream, checked against what git shows."""
     from gitpar.cli import render_status
@@ -344,7 +348,7 @@ def demo(keep: Annotated[bool, typer.Option(help="Keep the throwaway repository.
 
 # Commands defined in their own modules register themselves on ``app`` when imported;
 # the modules import nothing heavy at load time.
-from gitpar.cli import cmd_enforce, cmd_merge, cmd_plan, cmd_run  # noqa: E402, F401
+from gitpar.cli import cmd_enforce, cmd_merge, cmd_plan, cmd_plugins, cmd_run  # noqa: E402, F401
 
 # -- the entry point ----------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from gitpar.cli import output as o
-from gitpar.core.status import Status, collect as collect_status
+from gitpar.core.status import Status
+from gitpar.core.status import collect as collect_status
 
 
 def collect(repo: Any, *, dirty: str = "auto") -> Status:

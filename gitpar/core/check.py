@@ -76,7 +76,7 @@ def check_staged(repo: Any, stream: str | None = None) -> Report:
     rules, base = base_rules(repo)
     if stream is not None and stream not in {s for s, _, _ in rules.patterns} and stream not in rules.active:
         _require_stream(repo, base, stream)
-    paths = staged_paths(repo.here or repo.main_root)
+    paths = staged_paths(str(repo.here or repo.main_root))
     return check_paths(rules, stream, paths, live_holders(repo), "staged", base)
 
 

@@ -73,10 +73,12 @@ paths the trie says could match.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections import namedtuple
 
-if TYPE_CHECKING:  # typing costs import time in a git hook; annotations are strings anyway
+# typing costs import time in a git hook; mypy treats this name like typing's
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:  # annotations are strings anyway
     from collections.abc import Callable, Iterable
 
     # A compiled test on one path segment (or one whole path): truthy when it matches.
@@ -107,18 +109,23 @@ class PatternError(ValueError):
         super().__init__(f"{problem}; fix: {fix}")
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One pattern of one stream: ``kind`` is ``"owns"`` or ``"shares"``."""
+_RuleFields = namedtuple("_RuleFields", ["stream", "kind", "pattern"])
 
-    stream: str
-    kind: str
-    pattern: str
 
-    def __post_init__(self) -> None:
+class Rule(_RuleFields):
+    """One pattern of one stream: ``kind`` is ``"owns"`` or ``"shares"``.
+
+    A named tuple rather than a dataclass: the git hook imports this module on every
+    commit, and ``dataclasses`` (with ``inspect``) costs more than the whole check.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, stream: str, kind: str, pattern: str) -> Rule:
         # Catch typos like "own" at construction rather than as silent non-ownership.
-        if self.kind not in RULE_KINDS:
-            raise ValueError(f"rule kind must be 'owns' or 'shares', not {self.kind!r}")
+        if kind not in RULE_KINDS:
+            raise ValueError(f"rule kind must be 'owns' or 'shares', not {kind!r}")
+        return super().__new__(cls, stream, kind, pattern)
 
 
 # --------------------------------------------------------------------------- validation

@@ -7,39 +7,55 @@ streams that are active (whose owned files the main worktree must leave alone).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
-
 from gitpar.core.ownership import OwnershipIndex, Rule
+
+# dataclasses and typing cost more import time than a whole pre-commit check: this module
+# is imported by the hook, so it uses plain classes; mypy treats this name like typing's
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+    HolderAt = Callable[[str], "str | None"]  # path -> the stream holding its lock (when judged)
 
 PLAN_PREFIX = ".gitpar/"
 ACTIVE = ("in_progress", "blocked")
 
 
-@dataclass(frozen=True)
 class Violation:
-    """One changed path a stream may not change, with who owns or holds it and the fix."""
+    """One changed path a stream may not change, with who owns or holds it and the fix.
 
-    path: str
-    rule: str  # owned | locked | needs-lock | unowned | plan | protected | shared-by-others
-    message: str
-    fix: str
-    owner: str | None = None
-    commit: str | None = None
+    ``rule``: owned | locked | needs-lock | unowned | plan | protected | shared-by-others.
+    """
+
+    __slots__ = ("path", "rule", "message", "fix", "owner", "commit")
+
+    def __init__(self, path: str, rule: str, message: str, fix: str, owner: str | None = None,
+                 commit: str | None = None) -> None:
+        self.path, self.rule, self.message, self.fix = path, rule, message, fix
+        self.owner, self.commit = owner, commit
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Violation) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"Violation({self.path!r}, {self.rule!r}, owner={self.owner!r}, commit={self.commit!r})"
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "rule": self.rule, "message": self.message, "fix": self.fix,
                 "owner": self.owner, "commit": self.commit}
 
 
-@dataclass
 class Rules:
-    patterns: list[tuple[str, str, str]]  # (stream, kind, pattern)
-    unowned: str = "lock"
-    main_worktree: str = "protect"  # protect | allow
-    active: frozenset[str] = frozenset()
-    _index: OwnershipIndex | None = field(default=None, repr=False)
+    """The streams' patterns, the ``unowned`` and ``main_worktree`` settings, the active streams."""
+
+    def __init__(self, patterns: list[tuple[str, str, str]], unowned: str = "lock",
+                 main_worktree: str = "protect", active: frozenset[str] = frozenset()) -> None:
+        self.patterns = patterns  # (stream, kind, pattern)
+        self.unowned = unowned
+        self.main_worktree = main_worktree  # protect | allow
+        self.active = active
+        self._index: OwnershipIndex | None = None
 
     @property
     def index(self) -> OwnershipIndex:
@@ -63,19 +79,17 @@ class Rules:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Rules:
-        return cls(patterns=[tuple(p) for p in data["patterns"]],  # type: ignore[misc]
+        return cls(patterns=[(p[0], p[1], p[2]) for p in data["patterns"]],
                    unowned=data["unowned"], main_worktree=data["main_worktree"],
                    active=frozenset(data["active"]))
 
     def describe(self, path: str) -> dict[str, list[str]]:
         """Who owns and who shares ``path``."""
-        owns, shares = [], []
+        owns: list[str] = []
+        shares: list[str] = []
         for r in self.index.match(path):
             (owns if r.kind == "owns" else shares).append(r.stream)
         return {"owns": sorted(set(owns)), "shares": sorted(set(shares))}
-
-
-HolderAt = Callable[[str], "str | None"]  # path -> the stream holding its lock (at the time judged)
 
 
 def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: HolderAt,

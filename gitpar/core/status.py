@@ -116,7 +116,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     cached = len(cache)
     status_of = {name: (progress[name].status if name in progress else "pending") for name in plan.streams}
     rows: list[tuple[str, Progress, Any, float | None]] = []
-    for name, stream in plan.streams.items():
+    for name in plan.streams:
         p = progress.get(name) or Progress(stream=name)
         ev = evidence(repo, name, base_tip, cache) if (name in progress or name in worktrees) else None
         updated = parse_time(p.updated)

@@ -27,7 +27,6 @@ from gitpar.errors import Refused, bad
 from gitpar.store.repo import STATE_BRANCH, Repo, require_main_root
 from gitpar.store.state import Snapshot, StateStore
 
-
 # -- plan editing --------------------------------------------------------------------
 
 
@@ -97,9 +96,9 @@ def stream_add(repo: Repo, name: str, *, owns: Sequence[str] = (), shares: Seque
     check_overlaps(repo, plan)
     from gitpar.core.ownership import pattern_matches_nothing
 
-    files = repo.tracked_files()
+    tracked = repo.tracked_files()
     for kind, pattern in planmod.iter_patterns(plan.streams[name]):
-        if pattern_matches_nothing(pattern, files):
+        if pattern_matches_nothing(pattern, tracked):
             repo.warnings.append(f"{path}: {kind} pattern {pattern!r} matches no file in the tree yet")
     root = require_main_root(repo)
     target = root / path
@@ -319,7 +318,7 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     def change(snap: Snapshot) -> tuple[dict[str, str | None], str]:
         current = read_progress(repo, name, snap) or Progress(stream=name)
         new = apply_update(current, update, now_iso())
-        changes = {progress_path(name): render_progress(new)}
+        changes: dict[str, str | None] = {progress_path(name): render_progress(new)}
         if also is not None:
             changes.update(also(snap))
         return changes, f"progress {name}: {what or update.describe()}"

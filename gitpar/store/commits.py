@@ -32,7 +32,7 @@ def _paths_between(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2
     if old is None:
         diff = new.diff_to_tree(swap=True)
     else:
-        diff = repo.diff(old, new)
+        diff = old.diff_to_tree(new)
     out: set[str] = set()
     for delta in diff.deltas:
         out.add(delta.old_file.path)
@@ -113,7 +113,7 @@ def lock_history(repo: Repo, now: float) -> dict[str, list[Held]]:
                     p = f"{prefix}/{entry.name}"
                     if entry.type_str == "tree":
                         stack.append((p, entry.id))
-                    elif entry.name.endswith(".lock"):
+                    elif (entry.name or "").endswith(".lock"):
                         files[p] = entry.id
         seen: set[str] = set()
         for file, blob in files.items():
@@ -122,7 +122,8 @@ def lock_history(repo: Repo, now: float) -> dict[str, list[Held]]:
             old = current.get(path)
             if old is not None and old[1] == str(blob):
                 continue
-            lock = parse_lock(file, repo.git[blob].data.decode("utf-8", errors="replace"))
+            text = repo.git[blob].peel(pygit2.Blob).data.decode("utf-8", errors="replace")
+            lock = parse_lock(file, text)
             if old is not None:
                 close(path, old[0], commit.commit_time)
             current[path] = (lock, str(blob))

@@ -174,7 +174,7 @@ class Repo:
         while stack:
             prefix, oid = stack.pop()
             for entry in self.git[oid].peel(pygit2.Tree):
-                path = prefix + entry.name
+                path = prefix + (entry.name or "")
                 if entry.type_str == "tree":
                     stack.append((path + "/", entry.id))
                 else:
@@ -222,8 +222,8 @@ class Repo:
                 path = f"{prefix}/{entry.name}"
                 if entry.type_str == "tree":
                     stack.append((path, self.git[entry.id].peel(pygit2.Tree)))
-                elif entry.name.endswith(".md"):
-                    data = self.git[entry.id].data
+                elif (entry.name or "").endswith(".md"):
+                    data = self.git[entry.id].peel(pygit2.Blob).data
                     try:
                         files[path] = data.decode("utf-8")
                     except UnicodeDecodeError:

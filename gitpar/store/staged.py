@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 from gitpar.errors import GitparError
 
 
-def _diff_names(cwd: Path | str, *args: str) -> set[str]:
+def _diff_names(cwd: str, *args: str) -> set[str]:
     # The environment is passed on untouched: inside a hook GIT_INDEX_FILE names the index
     # the commit is being made from (`git commit -a` and `git commit PATH` use a temporary one).
     proc = subprocess.run(["git", "diff", "--cached", "--name-only", "-z", "--no-renames",
@@ -20,26 +19,26 @@ def _diff_names(cwd: Path | str, *args: str) -> set[str]:
     return {p for p in proc.stdout.decode("utf-8", errors="surrogateescape").split("\0") if p}
 
 
-def staged_paths(cwd: Path | str) -> list[str]:
+def staged_paths(cwd: str) -> list[str]:
     """Paths the staged change adds, deletes or modifies (both sides of a rename).
 
     During a merge, only paths whose staged content differs from both sides: what the
     merge brings in from the other branch was judged there; resolutions are judged here.
     """
     paths = _diff_names(cwd)
-    merge_head = _git_dir(cwd) / "MERGE_HEAD"
-    if merge_head.is_file() and paths:
+    if paths and os.path.isfile(os.path.join(_git_dir(cwd), "MERGE_HEAD")):
         paths &= _diff_names(cwd, "MERGE_HEAD")
     return sorted(paths)
 
 
-def _git_dir(cwd: Path | str) -> Path:
+def _git_dir(cwd: str) -> str:
     env_dir = os.environ.get("GIT_DIR")
     if env_dir:
-        return Path(cwd, env_dir)
-    dot = Path(cwd) / ".git"
-    if dot.is_file():
-        text = dot.read_text().strip()
+        return os.path.join(cwd, env_dir)
+    dot = os.path.join(cwd, ".git")
+    if os.path.isfile(dot):
+        with open(dot, encoding="utf-8") as f:
+            text = f.read().strip()
         if text.startswith("gitdir:"):
-            return Path(cwd, text[len("gitdir:"):].strip())
+            return os.path.join(cwd, text[len("gitdir:"):].strip())
     return dot

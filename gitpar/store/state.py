@@ -43,7 +43,8 @@ class Snapshot:
         blob = self.repo[entry.id]
         if not isinstance(blob, pygit2.Blob):
             return None
-        return blob.data.decode("utf-8", errors="replace")
+        data: bytes = blob.data
+        return data.decode("utf-8", errors="replace")
 
     def list(self, folder: str) -> dict[str, str]:
         """Every file under ``folder`` (recursively), by its path on the branch, to its text."""
@@ -63,7 +64,8 @@ class Snapshot:
                 if entry.type_str == "tree":
                     stack.append((path, entry.id))
                 else:
-                    out[path] = self.repo[entry.id].data.decode("utf-8", errors="replace")
+                    data: bytes = self.repo[entry.id].peel(pygit2.Blob).data
+                    out[path] = data.decode("utf-8", errors="replace")
         return out
 
     @property

@@ -127,7 +127,7 @@ def evidence(repo: Repo, stream: str, base_tip: pygit2.Oid | None,
             if merge_base is None:
                 files = sum(1 for _ in new_tree)
             else:
-                files = len(repo.git.diff(repo.git[merge_base].peel(pygit2.Tree), new_tree))
+                files = len(repo.git[merge_base].peel(pygit2.Tree).diff_to_tree(new_tree))
             if changed_cache is not None:
                 changed_cache[key] = files
         last = int(repo.git[tip].peel(pygit2.Commit).commit_time)
