@@ -1,0 +1,17 @@
+"""gitpar's own behaviour, registered as plugins like any other (as llm and datasette do).
+
+Each module is one plugin, named ``gitpar.<module>``; they are registered before the
+installed plugins, and their hookimpls are ``trylast``, so an installed plugin that
+answers a ``firstresult`` hook overrides them.
+"""
+
+from __future__ import annotations
+
+# module, plugin name
+DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("gitpar.plugins.builtin.estimate", "gitpar.estimate"),
+    ("gitpar.plugins.builtin.order", "gitpar.order"),
+    ("gitpar.plugins.builtin.locks", "gitpar.locks"),
+    ("gitpar.plugins.builtin.integration", "gitpar.integration"),
+    ("gitpar.plugins.builtin.brief", "gitpar.brief"),
+)

@@ -1,0 +1,24 @@
+"""Built-in estimate: learned from past runs, else the stream's ``estimate`` field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gitpar.plugins.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from gitpar.core.history import Estimate, RunRecord
+    from gitpar.core.plan import Stream
+
+
+@hookimpl(trylast=True)
+def gitpar_estimate(stream: Stream, history: Sequence[RunRecord], command: str | None) -> Estimate | None:
+    from gitpar.core.history import Estimate, learned_duration
+
+    learned = learned_duration(history, command)
+    if learned is not None:
+        return Estimate(learned, "history")
+    if stream.estimate is not None:
+        return Estimate(float(stream.estimate), "estimate")
+    return None

@@ -1,0 +1,97 @@
+"""Built-in lock contention strategies: ``wait`` (the default), ``priority``, ``collaborative``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gitpar.plugins.hookspecs import Contention, Decision, LockStrategy, hookimpl
+
+DEFAULT_TIMEOUT_S = 600.0  # collaborative: wait this long before asking a person
+
+
+def _held(c: Contention) -> str:
+    assert c.holder is not None
+    return f"{c.path} is locked by stream {c.holder.stream} until {c.holder.expires}"
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Wait for the holder to release; take over a lock that is stale."""
+
+    name: str = "wait"
+    description: str = "wait for the holder (within --wait); take over a stale lock"
+
+    def decide(self, contention: Contention) -> Decision:
+        c = contention
+        if c.holder is None:
+            return Decision("take_over", f"{c.path} is free")
+        if c.stale:
+            return Decision("take_over", f"the lock on {c.path} held by {c.holder.stream} is stale: {c.stale}")
+        return Decision("wait", _held(c))
+
+
+@dataclass(frozen=True)
+class Priority:
+    """The higher-priority stream gets a contested lock first."""
+
+    name: str = "priority"
+    description: str = "the higher-priority stream gets a contested lock first; a stale lock is taken over"
+
+    def decide(self, contention: Contention) -> Decision:
+        c = contention
+        ahead = sorted(((p, s) for s, p in c.waiting.items() if s != c.stream and p > c.priority),
+                       reverse=True)
+        if ahead:
+            p, first = ahead[0]
+            return Decision("wait", f"stream {first} (priority {p}) also waits for {c.path} and goes "
+                                    f"first (this stream's priority is {c.priority})")
+        if c.holder is None:
+            return Decision("take_over", f"{c.path} is free and no higher-priority stream waits for it")
+        if c.stale:
+            return Decision("take_over", f"the lock on {c.path} held by {c.holder.stream} is stale: {c.stale}")
+        return Decision("wait", _held(c) + f"; this stream (priority {c.priority}) is next")
+
+
+@dataclass(frozen=True)
+class Collaborative:
+    """Wait; after a timeout, mark both streams as needing a person."""
+
+    name: str = "collaborative"
+    description: str = ("wait; after plugins.collaborative.timeout (10m) mark both streams "
+                        "'needs attention' for a person")
+
+    def decide(self, contention: Contention) -> Decision:
+        c = contention
+        if c.holder is None:
+            return Decision("take_over", f"{c.path} is free")
+        if c.stale:
+            return Decision("take_over", f"the lock on {c.path} held by {c.holder.stream} is stale: {c.stale}")
+        timeout = timeout_of(c.options)
+        if c.waited >= timeout:
+            from gitpar.core.durations import format_duration
+
+            return Decision("escalate",
+                            f"{c.stream} waited {format_duration(c.waited)} for {c.path}, held by "
+                            f"{c.holder.stream}; both streams need a person to agree who goes first",
+                            attention=(c.stream, c.holder.stream))
+        return Decision("wait", _held(c))
+
+
+def timeout_of(options: Mapping[str, Any]) -> float:
+    """``timeout`` from the strategy's options (a duration like 10m), in seconds."""
+    from gitpar.core.durations import parse_duration
+    from gitpar.errors import bad
+
+    raw = options.get("timeout", DEFAULT_TIMEOUT_S)
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise bad(".gitpar/plan.md", "plugins.collaborative.timeout", str(exc),
+                  "write it like timeout: 10m") from None
+
+
+@hookimpl(trylast=True)
+def gitpar_lock_strategies() -> list[LockStrategy]:
+    return [Wait(), Priority(), Collaborative()]
