@@ -157,6 +157,8 @@ def check(
             from_ref = ""
         repo = _repo()
         range_ = f"{from_ref or repo.configured_base()}..{to_ref}"
+    if not (range_ or base or head or staged) and os.environ.get("GITHUB_EVENT_PATH"):
+        base, head = _pull_request_refs(os.environ["GITHUB_EVENT_PATH"])
     if json_:
         format_ = "json"
     if format_ not in ("text", "json", "github"):
@@ -175,11 +177,40 @@ def check(
                                      stream_from_branch=repo.current_branch() if b in ("", "HEAD") else b)
         else:
             head_ref = head or "HEAD"
-            report = chk.check_range(repo, base, head_ref, stream,
-                                     stream_from_branch=head if head else repo.current_branch())
+            branch = head if head and head != "HEAD" else (
+                os.environ.get("GITHUB_HEAD_REF") or repo.current_branch())
+            report = chk.check_range(repo, base, head_ref, stream, stream_from_branch=branch)
     else:
         report = chk.check_staged(repo, stream)
     raise typer.Exit(report_check.emit(report, format_))
+
+
+def _pull_request_refs(event_path: str) -> tuple[str | None, str | None]:
+    """Base and head branch of the pull request GitHub Actions describes in its event file."""
+    import json
+
+    from gitpar.errors import bad
+
+    try:
+        with open(event_path, encoding="utf-8") as f:
+            event = json.load(f)
+    except OSError as exc:
+        raise bad(event_path, None, f"cannot read the event file: {exc.strerror}",
+                  "run in GitHub Actions, or give --base and --head") from None
+    except ValueError as exc:
+        raise bad(event_path, None, f"the event file is not JSON ({exc})",
+                  "point GITHUB_EVENT_PATH at the event payload, or give --base and --head") from None
+    pr = event.get("pull_request") if isinstance(event, dict) else None
+    if not isinstance(pr, dict):
+        return os.environ.get("GITHUB_BASE_REF") or None, os.environ.get("GITHUB_HEAD_REF") or None
+    base = (pr.get("base") or {}).get("ref")
+    head = (pr.get("head") or {}).get("ref")
+    if not isinstance(base, str) or not isinstance(head, str):
+        raise bad(event_path, "pull_request", "has no base.ref / head.ref",
+                  "give --base and --head explicitly")
+    # the head commit is what actions/checkout fetched; its branch name says which stream
+    os.environ.setdefault("GITHUB_HEAD_REF", head)
+    return base, "HEAD"
 
 
 @hooks_app.command("install")

@@ -61,6 +61,8 @@ def github(report: Any) -> None:
     rest = len(violations) - len(shown)
     if rest:
         o.out(f"::error title=gitpar::{rest} more violations; the job summary lists them all")
+    for note in report.notes:
+        o.out(f"::warning title=gitpar::{_escape_data(note)}")
     if report.ok:
         o.out(f"gitpar check: ok ({_who(report)}, plan from {report.base})")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -81,6 +83,9 @@ def job_summary(report: Any) -> str:
         lines += ["| path | rule | problem | fix | commit |", "|---|---|---|---|---|"]
         lines += [f"| `{_cell(v.path)}` | {v.rule} | {_cell(v.message)} | {_cell(v.fix)} | {v.commit or ''} |"
                   for v in report.violations]
+        lines.append("")
+    lines += [f"> {_cell(note)}" for note in report.notes]
+    if report.notes:
         lines.append("")
     lines += _status_section()
     return "\n".join(lines) + "\n"

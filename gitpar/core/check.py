@@ -35,14 +35,19 @@ class Report:
                 "violations": [v.to_dict() for v in self.violations], "notes": self.notes}
 
 
-def base_rules(repo: Any) -> tuple[Rules, str]:
-    """The rules from the plan on the base branch (and the stream statuses), and the base's name."""
+def base_rules(repo: Any, base_rev: str | None = None) -> tuple[Rules, str]:
+    """The rules from the plan on the base branch (``base_rev`` if given, as CI names it) and
+    the stream statuses, and the base's name."""
     from gitpar.core.streams import statuses
     from gitpar.errors import bad
     from gitpar.store.state import StateStore
 
-    base = repo.configured_base()
-    plan = repo.load_plan_at_base(base)
+    if base_rev is not None:
+        base = base_rev
+        plan = repo.load_plan_at(repo.resolve_ci(base_rev))
+    else:
+        base = repo.configured_base()
+        plan = repo.load_plan_at_base(base)
     if plan is None:
         raise bad(".gitpar/", None, f"no plan committed on the base branch {base!r}",
                   "commit .gitpar/ to the base branch (the check never reads a stream's own copy)")
@@ -74,20 +79,18 @@ def check_staged(repo: Any, stream: str | None = None) -> Report:
     if stream is None:
         stream = repo.current_stream()
     rules, base = base_rules(repo)
-    if stream is not None and stream not in {s for s, _, _ in rules.patterns} and stream not in rules.active:
-        _require_stream(repo, base, stream)
     paths = staged_paths(str(repo.here or repo.main_root))
-    return check_paths(rules, stream, paths, live_holders(repo), "staged", base)
+    report = check_paths(rules, stream, paths, live_holders(repo), "staged", base)
+    _note_undefined(report, rules, stream)
+    return report
 
 
-def _require_stream(repo: Any, base: str, stream: str) -> None:
-    from gitpar.errors import bad
-
-    plan = repo.load_plan_at_base(base)
-    if plan is not None and stream not in plan.streams:
-        raise bad(f".gitpar/streams/{stream}.md", None,
-                  f"branch gitpar/{stream} names a stream the plan on {base!r} does not define",
-                  f"add the stream to the plan on {base!r}, or work on another branch")
+def _note_undefined(report: Report, rules: Rules, stream: str | None) -> None:
+    """A branch named like a stream the base plan does not define owns nothing: say so."""
+    if stream is not None and stream not in rules.streams:
+        report.notes.append(f"gitpar/{stream} names no stream defined in the plan on {report.base}, "
+                            "so it owns nothing; add .gitpar/streams/"
+                            f"{stream}.md on {report.base} first")
 
 
 def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | None = None,
@@ -97,17 +100,20 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     The stream is ``stream``, else the one named by ``stream_from_branch``
     (``gitpar/<name>``), else the commits' ``Gitpar-Stream`` trailers.
     """
+    from gitpar.errors import bad
     from gitpar.store.commits import commits_between, held_at, lock_history
 
-    rules, base = base_rules(repo)
-    head = repo.resolve(head_rev)
-    base_oid = repo.resolve(base_rev) if base_rev else None
+    rules, base = base_rules(repo, base_rev)
+    head = repo.resolve_ci(head_rev)
+    base_oid = repo.resolve_ci(base_rev) if base_rev else None
+    if base_oid is not None and repo.git.merge_base(base_oid, head) is None and repo.git.is_shallow:
+        raise bad(None, "--base", f"this clone is shallow and holds no common ancestor of {base_rev} and "
+                  f"{head_rev}, so the commits of the change cannot be told apart",
+                  "fetch the whole history (actions/checkout with fetch-depth: 0, or git fetch --unshallow)")
     if stream is None and stream_from_branch:
         name = stream_from_branch.removeprefix("refs/heads/")
         if name.startswith("gitpar/") and not name.startswith("gitpar/_"):
             stream = name[len("gitpar/"):]
-    if stream is not None:
-        _require_stream(repo, base, stream)
     commits = commits_between(repo, base_oid, head)
     scope = f"{base_rev or ''}..{head_rev}"
     report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
@@ -123,4 +129,5 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
         seen_paths.update(c.paths)
         report.violations.extend(judge(rules, who, list(c.paths), holder, commit=c.sha[:10]))
     report.paths = len(seen_paths)
+    _note_undefined(report, rules, stream)
     return report

@@ -58,6 +58,11 @@ class Rules:
         self._index: OwnershipIndex | None = None
 
     @property
+    def streams(self) -> set[str]:
+        """The streams the plan defines (those with at least one pattern)."""
+        return {s for s, _, _ in self.patterns}
+
+    @property
     def index(self) -> OwnershipIndex:
         if self._index is None:
             self._index = OwnershipIndex(Rule(s, k, p) for s, k, p in self.patterns)

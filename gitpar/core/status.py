@@ -92,13 +92,15 @@ def _iso(ts: float | None) -> str | None:
 DIRTY_BUDGET_S = 0.15  # time spent looking at worktrees for uncommitted files, by default
 
 
-def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: str = "auto") -> Status:
+def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: str = "auto",
+            forecast: bool = True) -> Status:
     """Status of every stream in ``plan``: progress, readiness, git evidence, attention.
 
     ``dirty`` says which worktrees are scanned for uncommitted files, the one costly part
     (each scan reads every file's metadata): ``all``; ``none``; or ``auto`` — completed
     streams' worktrees first (where a claim depends on it), then the others, most recently
     active first, while a small time budget lasts. Unscanned worktrees show ``dirty: null``.
+    ``forecast`` adds the conflicts ``gitpar conflicts`` forecasts between active streams.
     """
     import time
 
@@ -168,6 +170,10 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     for name in sorted(set(progress) - set(plan.streams)):
         attention.append(Attention(name, "orphan", f"progress/{name}.md on the state branch "
                                    "belongs to no stream in the plan"))
+    if forecast and base_tip is not None and progress:
+        from gitpar.core.conflicts import attention as forecast_attention
+
+        attention.extend(Attention(s, k, m) for s, k, m in forecast_attention(repo, plan, progress))
     notes = []
     if unscanned:
         notes.append(f"{unscanned} worktrees were not scanned for uncommitted files "

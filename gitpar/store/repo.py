@@ -101,6 +101,23 @@ class Repo:
                     return None
         return None
 
+    def resolve_ci(self, rev: str) -> pygit2.Oid:
+        """Like resolve(), also trying ``origin/<rev>``: a CI checkout often has no local branches."""
+        try:
+            return self.resolve(rev)
+        except GitparError:
+            for candidate in (f"origin/{rev}", f"refs/remotes/origin/{rev}"):
+                try:
+                    return self.resolve(candidate)
+                except GitparError:
+                    continue
+            raise
+
+    def load_plan_at(self, commit: pygit2.Oid) -> Plan | None:
+        """The plan committed in ``commit`` (None when it has none)."""
+        files = self.plan_files_at(commit)
+        return self._noted(load_plan(files)) if files else None
+
     def resolve(self, rev: str) -> pygit2.Oid:
         """The commit ``rev`` names (branch, ref, sha, ``HEAD~2``); BadInput when none.
 
