@@ -152,3 +152,19 @@ def test_workflows_pass_actionlint() -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     reusable = (ROOT / ".github/workflows/gitpar-check.yml").read_text()
     assert "workflow_call" in reusable and "paths" not in reusable and "fetch-depth: 0" in reusable
+
+
+def test_state_branch_readme_follows_every_change(planned: Path, run) -> None:
+    assert run(planned, "start", "api").code == 0
+    readme = git(planned, "show", "gitpar/_state:README.md")
+    assert "| api | in_progress |" in readme and "| ui | pending |" in readme
+    assert "```mermaid" in readme and "-->" in readme
+    assert run(planned, "lock", "src/config.py", "--stream", "api", "--reason", "bump").code == 0
+    readme = git(planned, "show", "gitpar/_state:README.md")
+    assert "| `src/config.py` | api |" in readme and "bump" in readme
+    assert run(planned, "progress", "--stream", "api", "--completion", "70").code == 0
+    readme = git(planned, "show", "gitpar/_state:README.md")
+    assert "| api | in_progress | 70% |" in readme
+    assert run(planned, "finish", "api").code == 0
+    readme = git(planned, "show", "gitpar/_state:README.md")
+    assert "| api | completed | 100% |" in readme and "No locks held." in readme

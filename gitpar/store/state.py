@@ -23,6 +23,11 @@ from gitpar.store.repo import STATE_REF, Repo
 
 Changes = Mapping[str, "str | None"]  # path -> new text, or None to delete
 
+# Renders README.md from the branch's files after a change (repo, files, message); set by
+# the command line (gitpar.core.state_readme.register) so the branch page on GitHub
+# always shows the current state. None: the README is left as it is.
+README_RENDERER: Callable[[Repo, dict[str, str], str], str] | None = None
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -66,6 +71,19 @@ class Snapshot:
                 else:
                     data: bytes = self.repo[entry.id].peel(pygit2.Blob).data
                     out[path] = data.decode("utf-8", errors="replace")
+        return out
+
+    def list_all(self) -> dict[str, str]:
+        """Every file on the branch at this commit, by path."""
+        out: dict[str, str] = {}
+        if self.commit is None:
+            return out
+        for entry in self.repo[self.commit].peel(pygit2.Tree):
+            if entry.type_str == "tree":
+                out.update(self.list(entry.name or ""))
+            else:
+                data: bytes = self.repo[entry.id].peel(pygit2.Blob).data
+                out[entry.name or ""] = data.decode("utf-8", errors="replace")
         return out
 
     @property
@@ -125,6 +143,14 @@ class StateStore:
             changes, message = result
             if not changes:
                 return snap
+            if README_RENDERER is not None and "README.md" not in changes:
+                files = {p: t for p, t in snap.list_all().items() if p != "README.md"}
+                for path, text in changes.items():
+                    if text is None:
+                        files.pop(path, None)
+                    else:
+                        files[path] = text
+                changes = {**changes, "README.md": README_RENDERER(self.repo, files, message)}
             new = self._commit(snap, changes, message)
             if self._swap(snap.commit, new, message):
                 return Snapshot(self.git, new)

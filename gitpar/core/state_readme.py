@@ -1,0 +1,83 @@
+"""The README.md of the state branch: what GitHub shows on the branch page.
+
+Regenerated inside every state commit (the same compare-and-swap), so the page always
+matches the files beside it: every stream's progress, the locks, the dependency graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gitpar.core.locks import LOCKS_DIR, all_locks
+from gitpar.core.progress import now_iso, parse_progress
+
+
+def _cell(value: Any) -> str:
+    return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def _mermaid_id(index: int) -> str:
+    return f"s{index}"
+
+
+def render(repo: Any, files: Mapping[str, str], message: str) -> str:
+    """The README for a state branch holding ``files`` (path to text), after ``message``."""
+    progress = {}
+    for path, text in sorted(files.items()):
+        if path.startswith("progress/") and path.endswith(".md") and path.count("/") == 1:
+            name = path[len("progress/"):-3]
+            try:
+                progress[name] = parse_progress(name, text)
+            except Exception:  # noqa: BLE001 — a damaged file is shown as such, not fatal here
+                progress[name] = None
+    locks = all_locks({p: t for p, t in files.items() if p.startswith(LOCKS_DIR + "/")})
+    try:
+        plan = repo.load_plan_at_base()
+    except Exception:  # noqa: BLE001 — the page still shows progress and locks
+        plan = None
+    names = sorted(set(progress) | set(plan.streams if plan else ()))
+    lines = ["# gitpar state", "",
+             "This branch holds gitpar's live coordination state. gitpar rewrites this page with every "
+             "change of the branch; do not edit it. `git log` of this branch is the audit log.", "",
+             f"Last change ({now_iso()}): {_cell(message.splitlines()[0])}", "", "## Streams", ""]
+    if names:
+        lines += ["| stream | status | done | agent | updated |", "|---|---|---|---|---|"]
+        for name in names:
+            p = progress.get(name)
+            if name in progress and p is None:
+                lines.append(f"| {_cell(name)} | (unreadable progress file) | | | |")
+            elif p is None:
+                lines.append(f"| {_cell(name)} | pending | 0% | | |")
+            else:
+                lines.append(f"| {_cell(name)} | {p.status} | {p.completion}% | {_cell(p.agent)} | "
+                             f"{_cell(p.updated)} |")
+    else:
+        lines.append("No streams yet.")
+    lines += ["", "## Locks", ""]
+    if locks:
+        lines += ["| path | stream | until | reason |", "|---|---|---|---|"]
+        lines += [f"| `{_cell(lk.path)}` | {_cell(lk.stream)} | {lk.expires} | {_cell(lk.reason)} |"
+                  for _, lk in sorted(locks.items())]
+    else:
+        lines.append("No locks held.")
+    if plan is not None and plan.streams:
+        ids = {name: _mermaid_id(i) for i, name in enumerate(sorted(plan.streams))}
+        lines += ["", "## Dependency graph", "", "```mermaid", "flowchart LR"]
+        for name in sorted(plan.streams):
+            p = progress.get(name)
+            status = p.status if p is not None else "pending"
+            lines.append(f'  {ids[name]}["{name} ({status})"]')
+        for name in sorted(plan.streams):
+            for dep in plan.streams[name].depends_on:
+                if dep in ids:
+                    lines.append(f"  {ids[dep]} --> {ids[name]}")
+        lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def register() -> None:
+    """Have every state commit made in this process regenerate README.md."""
+    from gitpar.store import state
+
+    state.README_RENDERER = render
