@@ -235,3 +235,9 @@ def test_history_file_round_trip() -> None:
     text = render_history("api", records)
     assert text.startswith("---\nstream: api\nruns:\n  - {started: 2026-11-22T12:00:00Z")
     assert parse_history("api", text) == records
+
+
+def test_hand_edited_history_still_reads() -> None:
+    text = ("---\nstream: api\nruns:\n- started: 2026-11-22T12:00:00Z\n  duration_s: 2\n  exit: 0\n"
+            "  command: make\n- {started: x}\n---\n")
+    assert parse_history("api", text) == [RunRecord("2026-11-22T12:00:00Z", 2.0, 0, "make")]

@@ -44,7 +44,8 @@ def plugins_cmd(json_: JsonOpt = False) -> None:
 
 @app.command()
 def suggest(json_: JsonOpt = False,
-            write: Annotated[bool, typer.Option("--write", help="Write the proposed streams as .gitpar/streams/<name>.md.")] = False) -> None:
+            write: Annotated[bool, typer.Option("--write", help="Write the proposed streams as .gitpar/streams/<name>.md.")] = False,
+            max_streams: Annotated[int | None, typer.Option("--max-streams", min=1, help="Propose at most about this many streams.")] = None) -> None:
     """Propose streams and their dependencies for this codebase (from the installed plugins)."""
     from gitpar.cli.main import _repo
     from gitpar.errors import bad
@@ -54,7 +55,7 @@ def suggest(json_: JsonOpt = False,
     repo = _repo()
     root = require_main_root(repo)
     files = repo.tracked_files()
-    proposals = manager.propose_streams(root, files)
+    proposals = manager.propose_streams(root, files, max_streams)
     if not proposals:
         raise bad(None, None, "no installed plugin proposes streams for this codebase",
                   "install one for its language, e.g. 'pip install gitpar-python' "

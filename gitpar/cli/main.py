@@ -38,9 +38,8 @@ _opened: list[object] = []  # repositories opened by this command, whose warning
 
 
 def _repo() -> Repo:
-    from gitpar.store.repo import open_repo
-
     from gitpar.core.state_readme import register
+    from gitpar.store.repo import open_repo
 
     repo = open_repo()
     _opened.append(repo)

@@ -23,13 +23,16 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import os
+import queue
 import re
+import selectors
 import shlex
 import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -49,6 +52,7 @@ MAX_BACKOFF_S = 60.0
 HISTORY_FLUSH_S = 60.0  # a long run writes its records at least this often
 JOBLOG_HEADER = "Seq\tStream\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
 EXIT_NOT_FOUND, EXIT_NOT_EXECUTABLE = 127, 126
+SPAWNERS = 4  # threads starting children
 
 
 # -- options ----------------------------------------------------------------------------
@@ -491,6 +495,35 @@ class RunState:
 
 
 @dataclass
+class _Spawn:
+    """A command handed to a spawner thread, and what became of it."""
+
+    name: str
+    argv: list[str]
+    worktree: Path
+    env: dict[str, str]
+    log: IO[bytes]
+    slot: int
+    proc: subprocess.Popen[bytes] | None = None
+    error: OSError | None = None
+    start_wall: float = 0.0
+    start_mono: float = 0.0
+
+
+def _spawn(job: _Spawn) -> _Spawn:
+    """Start ``job``'s process (on a spawner thread: fork and exec of several children
+    proceed in parallel, instead of one after the other on the loop's thread)."""
+    job.start_wall, job.start_mono = time.time(), time.monotonic()
+    try:
+        job.proc = subprocess.Popen(job.argv, cwd=job.worktree, env=job.env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    start_new_session=True, bufsize=0)
+    except OSError as exc:
+        job.error = exc
+    return job
+
+
+@dataclass
 class _Live:
     """A running child."""
 
@@ -514,8 +547,6 @@ class _Live:
 class _Engine:
     def __init__(self, repo: Repo, run: RunPlan, on_event: Callable[[RunEvent], None] | None,
                  tick_s: float | None) -> None:
-        import selectors
-
         self.repo = repo
         self.run = run
         self.opts = run.options
@@ -546,6 +577,13 @@ class _Engine:
         self.use_pidfd = hasattr(os, "pidfd_open")
         self.worktrees = dict(run.worktrees)
         self.ports = dict(run.ports)
+        self.pool = ThreadPoolExecutor(max_workers=min(self.opts.jobs, SPAWNERS),
+                                       thread_name_prefix="gitpar-spawn")
+        self.spawned: queue.SimpleQueue[_Spawn] = queue.SimpleQueue()
+        self.spawning = 0
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        self.sel.register(self.wake_r, selectors.EVENT_READ)
 
     # -- events
     def emit(self, kind: str, stream: str | None, text: str = "") -> None:
@@ -595,21 +633,14 @@ class _Engine:
                 if self.state.results[name].outcome == "waiting":
                     self.push_ready(name)
             if self.halting is None:
-                while self.ready and len(self.live) < self.opts.jobs:
+                while self.ready and len(self.live) + self.spawning < self.opts.jobs:
                     _, _, name = heapq.heappop(self.ready)
                     self.launch(name)
-            if not self.live and (self.halting is not None or (not self.ready and not self.backoff)):
+            if not self.live and not self.spawning and (
+                    self.halting is not None or (not self.ready and not self.backoff)):
                 break
             timeout = self.next_timeout(now, next_tick)
-            for key, _ in self.sel.select(timeout):
-                entry = self.by_fd.get(key.fd)
-                if entry is None:
-                    continue
-                live, kind = entry
-                if kind == "out":
-                    self.read_output(live)
-                else:
-                    self.reap(live)
+            self.handle(self.sel.select(timeout))
             if not self.use_pidfd:
                 for live in list(self.live.values()):
                     if live.proc.poll() is not None:
@@ -621,6 +652,20 @@ class _Engine:
             if self.tick_s and now >= next_tick:
                 next_tick = now + self.tick_s
                 self.emit("tick", None)
+
+    def handle(self, ready: list[tuple[selectors.SelectorKey, int]]) -> None:
+        for key, _ in ready:
+            if key.fd == self.wake_r:
+                self.take_spawned()
+                continue
+            entry = self.by_fd.get(key.fd)
+            if entry is None:
+                continue
+            live, kind = entry
+            if kind == "out":
+                self.read_output(live)
+            else:
+                self.reap(live)
 
     def next_timeout(self, now: float, next_tick: float) -> float | None:
         moments = [m for live in self.live.values() for m in (live.deadline, live.kill_at) if m]
@@ -674,23 +719,49 @@ class _Engine:
             self.fail(name, None, f"cannot write its log {log_path}: {exc.strerror}")
             return
         log.write(f"$ {shlex.join(argv)}   # attempt {result.attempts}, in {worktree}\n".encode())
-        start_wall, start_mono = time.time(), time.monotonic()
+        self.spawning += 1
+        future = self.pool.submit(_spawn, _Spawn(name, argv, worktree, env, log, slot))
+        future.add_done_callback(self._spawned)
+
+    def _spawned(self, future: Future[_Spawn]) -> None:
+        # on a spawner thread: hand the child to the loop, and wake it up
+        self.spawned.put(future.result())
+        os.write(self.wake_w, b"\0")
+
+    def take_spawned(self) -> None:
+        """Register the children the spawner threads started (or fail those that could not)."""
         try:
-            proc = subprocess.Popen(argv, cwd=worktree, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    start_new_session=True, bufsize=0)
-        except OSError as exc:
+            while os.read(self.wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                job = self.spawned.get_nowait()
+            except queue.Empty:
+                return
+            self.spawning -= 1
+            self.register(job, selectors.EVENT_READ)
+
+    def register(self, job: _Spawn, readable: int) -> None:
+        name = job.name
+        result = self.state.results[name]
+        result.started = job.start_wall
+        if job.proc is None:
+            exc = job.error
             code = EXIT_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_NOT_EXECUTABLE
             what = ("command not found" if code == EXIT_NOT_FOUND
-                    else f"cannot run the command ({exc.strerror})")
-            message = f"{what}: {argv[0]} (in {worktree})"
-            log.write(f"gitpar: {message}\n".encode())
-            log.close()
-            self.free_slots.append(slot)
-            result.started, result.duration_s = start_wall, time.monotonic() - start_mono
-            self.write_joblog(name, start_wall, result.duration_s, 0, code, 0, argv)
+                    else f"cannot run the command ({getattr(exc, 'strerror', exc)})")
+            message = f"{what}: {job.argv[0]} (in {job.worktree})"
+            job.log.write(f"gitpar: {message}\n".encode())
+            job.log.close()
+            self.free_slots.append(job.slot)
+            self.free_slots.sort()
+            result.duration_s = time.monotonic() - job.start_mono
+            self.write_joblog(name, job.start_wall, result.duration_s, 0, code, 0, job.argv)
             self.fail(name, code, message)
             return
+        proc = job.proc
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         os.set_blocking(fd, False)
@@ -700,21 +771,19 @@ class _Engine:
                 pidfd = os.pidfd_open(proc.pid)
             except OSError:  # an old kernel: fall back to polling
                 self.use_pidfd = False
-        deadline = start_mono + self.opts.timeout_s if self.opts.timeout_s else None
-        live = _Live(name, proc, fd, pidfd, log, start_mono, start_wall, argv, slot, deadline)
+        deadline = job.start_mono + self.opts.timeout_s if self.opts.timeout_s else None
+        live = _Live(name, proc, fd, pidfd, job.log, job.start_mono, job.start_wall, job.argv,
+                     job.slot, deadline)
         self.live[name] = live
-        self.state.running[name] = start_mono
+        self.state.running[name] = job.start_mono
         self.by_fd[fd] = (live, "out")
-        import selectors
-
-        self.sel.register(fd, selectors.EVENT_READ)
+        self.sel.register(fd, readable)
         if pidfd is not None:
             self.by_fd[pidfd] = (live, "exit")
-            self.sel.register(pidfd, selectors.EVENT_READ)
-        if self.first_start is None:
-            self.first_start = start_mono
-        result.started = start_wall
-        self.emit("start", name, shlex.join(argv))
+            self.sel.register(pidfd, readable)
+        if self.first_start is None or job.start_mono < self.first_start:
+            self.first_start = job.start_mono
+        self.emit("start", name, shlex.join(job.argv))
 
     # -- a running command
     def read_output(self, live: _Live) -> None:
@@ -907,16 +976,15 @@ class _Engine:
     # -- stopping
     def interrupt(self) -> None:
         """Ctrl-C: end every running command (TERM, then KILL after the grace period)."""
+        self.pool.shutdown(wait=True)  # the children being started are ended too
+        self.take_spawned()
         now = time.monotonic()
         for live in self.live.values():
             live.halted = True
             self.terminate(live, now)
         deadline = now + self.opts.kill_grace_s + 1.0
         while self.live and time.monotonic() < deadline:
-            for key, _ in self.sel.select(0.05):
-                entry = self.by_fd.get(key.fd)
-                if entry is not None:
-                    (self.read_output if entry[1] == "out" else self.reap)(entry[0])
+            self.handle(self.sel.select(0.05))
             for live in list(self.live.values()):
                 if live.proc.poll() is not None:
                     self.reap(live)
@@ -928,6 +996,15 @@ class _Engine:
                 result.outcome, result.reason = "cancelled", "not started: interrupted"
 
     def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        while not self.spawned.empty():  # started, never registered: an error on the way
+            job = self.spawned.get_nowait()
+            if job.proc is not None:
+                _killpg(job.proc.pid, signal.SIGKILL)
+                job.proc.wait()
+                if job.proc.stdout is not None:
+                    job.proc.stdout.close()
+            job.log.close()
         for live in list(self.live.values()):
             _killpg(live.proc.pid, signal.SIGKILL)
             try:
@@ -941,6 +1018,8 @@ class _Engine:
                 live.proc.stdout.close()
         self.live.clear()
         self.sel.close()
+        os.close(self.wake_r)
+        os.close(self.wake_w)
         if self.joblog is not None:
             self.joblog.close()
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitpar.core.locks import LOCKS_DIR, all_locks
-from gitpar.core.progress import now_iso, parse_progress
+from gitpar.core.progress import Progress, now_iso, parse_progress
 
 
 def _cell(value: Any) -> str:
@@ -23,7 +23,7 @@ def _mermaid_id(index: int) -> str:
 
 def render(repo: Any, files: Mapping[str, str], message: str) -> str:
     """The README for a state branch holding ``files`` (path to text), after ``message``."""
-    progress = {}
+    progress: dict[str, Progress | None] = {}
     for path, text in sorted(files.items()):
         if path.startswith("progress/") and path.endswith(".md") and path.count("/") == 1:
             name = path[len("progress/"):-3]

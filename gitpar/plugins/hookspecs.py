@@ -285,11 +285,13 @@ def gitpar_event(event: Event, repo: Repo) -> None:
 
 
 @hookspec
-def gitpar_propose_streams(root: Path, files: Sequence[str]) -> list[Proposal] | None:
+def gitpar_propose_streams(root: Path, files: Sequence[str], max_streams: int | None) -> list[Proposal] | None:
     """Propose streams for a codebase (``gitpar suggest``).
 
     :param root: the main worktree's folder.
     :param files: the tracked files, repository-relative.
+    :param max_streams: how many streams the user wants at most (``--max-streams``), or
+        ``None`` for the plugin's default.
     :return: proposals (``name``, ``owns``, ``depends_on`` ...), or ``None`` when the
         plugin does not understand this codebase.
 

@@ -702,11 +702,12 @@ def emit(kind: str, *, repo: Repo, stream: str | None = None, path: str | None =
     load(repo).pm.hook.gitpar_event(event=Event(kind=kind, stream=stream, path=path, data=data), repo=repo)
 
 
-def propose_streams(root: Path, files: Sequence[str]) -> list[tuple[str, Proposal]]:
+def propose_streams(root: Path, files: Sequence[str], max_streams: int | None = None) -> list[tuple[str, Proposal]]:
     """Every plugin's proposed streams, with the plugin proposing each; a name twice is an error."""
     out: list[tuple[str, Proposal]] = []
     by_name: dict[str, str] = {}
-    for plugin, proposals in _per_plugin(load(), "gitpar_propose_streams", root=root, files=list(files)):
+    for plugin, proposals in _per_plugin(load(), "gitpar_propose_streams", root=root, files=list(files),
+                                         max_streams=max_streams):
         for p in proposals:
             if p.name in by_name:
                 raise PluginError(f"plugins {by_name[p.name]!r} and {plugin!r} both propose a stream "
