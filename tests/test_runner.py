@@ -250,3 +250,22 @@ def test_ctrl_c_ends_the_children_and_records_what_finished(five: Path, tmp_path
     assert "interrupted" in err
     assert parse_history("a", state_file(five, "history/a.md"))[-1].exit == 0
     assert "history/e.md" not in git(five, "ls-tree", "-r", "--name-only", "gitpar/_state")
+
+
+def test_halt_soon_starts_nothing_more(five: Path, run, tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    res = run(five, "run", "-j", "1", "--halt", "soon,fail=1", "--streams", "a,b,e", "--",
+              "sh", "-c", f"echo {{stream}} >> {marks}; exit 1")
+    assert res.code == 1, res
+    assert marks.read_text().split() == ["e"]  # e (3h) goes first: c and d are not in this run
+    assert "b: failed" not in res.err and "not started: --halt soon,fail=1" in res.err
+
+
+def test_starting_streams_needs_the_state_branch(repo: Path, run) -> None:
+    write(repo / ".gitpar/plan.md", "---\nbase: main\n---\n")
+    write(repo / ".gitpar/streams/a.md", '---\nowns: ["a/**"]\n---\n')
+    commit_plan(repo)
+    res = run(repo, "run", "--all", "--", "true")
+    assert res.code == 1, res
+    assert "gitpar init" in res.err
+    assert run(repo, "run", "--all", "--dry-run", "--", "true").code == 1

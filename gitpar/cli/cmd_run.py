@@ -195,7 +195,9 @@ def _print_summary(result: RunResult) -> None:
     def took(seconds: float | None) -> str:
         if seconds is None:
             return "-"
-        return f"{seconds * 1000:.0f}ms" if seconds < 1 else fd(seconds)
+        if seconds < 1:
+            return f"{seconds * 1000:.0f}ms"
+        return f"{seconds:.1f}s" if seconds < 60 else fd(seconds)
 
     jobs = list(result.jobs.values())
     if len(jobs) > 50:  # a long run: the table lists what did not succeed
@@ -222,7 +224,8 @@ def _print_summary(result: RunResult) -> None:
             o.err("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     counts = result.counts()
     shown = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    o.err(f"gitpar run: {shown}; took {took(result.wall_s)} (planned {took(result.planned_s)})"
+    o.err(f"gitpar run: {shown}; took {took(result.wall_s)} (planned by estimates and history: "
+          f"{took(result.planned_s)})"
           + (f"; halted by --halt {result.halted}" if result.halted else "")
           + ("; interrupted" if result.interrupted else ""))
     if result.record_error:
