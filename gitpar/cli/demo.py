@@ -96,7 +96,8 @@ def _flow(d: Demo) -> None:
     d.run(["gitpar", "init"], repo)
     d.run(["gitpar", "stream", "add", "api", "--owns", "src/api/**", "--shares", "src/config.py",
            "--estimate", "2h", "--agent", "backend", "--brief", "Add the orders endpoints."], repo)
-    d.run(["gitpar", "stream", "add", "ui", "--owns", "src/ui/**", "--depends-on", "api",
+    d.run(["gitpar", "stream", "add", "ui", "--owns", "src/ui/**", "--shares", "src/config.py",
+           "--depends-on", "api",
            "--estimate", "1h", "--brief", "Show the orders."], repo)
     d.run(["gitpar", "stream", "add", "docs", "--owns", "docs/**", "--estimate", "30m"], repo)
     d.run(["cat", ".gitpar/streams/api.md"], repo)
@@ -107,28 +108,61 @@ def _flow(d: Demo) -> None:
 
     d.say("Streams start in their own worktrees; ui waits for api")
     d.run(["gitpar", "start", "ui"], repo, expect=1)
-    api = Path(d.run(["gitpar", "start", "api"], repo).strip())
-    docs = Path(d.run(["gitpar", "start", "docs"], repo).strip())
+    api = Path(d.run(["gitpar", "start", "api"], repo).strip().splitlines()[-1])
+    docs = Path(d.run(["gitpar", "start", "docs"], repo).strip().splitlines()[-1])
     d.run(["gitpar", "brief", "api"], repo)
 
-    d.say("Workers report progress from inside their worktrees")
+    d.say("What decides the finish: waves, critical path, a 2-worker schedule")
+    d.run(["gitpar", "plan", "--workers", "2"], repo)
+    d.run(["gitpar", "graph", "--format", "mermaid"], repo)
+
+    d.say("Hooks enforce ownership: api may not touch ui's files")
     write(api / "src/api/orders.py", "def orders():\n    return ['order-1']\n")
     d.run(["git", "commit", "-qam", "api: list orders"], api)
+    write(api / "src/ui/page.py", "TITLE = 'Hacked'\n")
+    d.run(["git", "commit", "-qam", "api edits the ui"], api, expect=1)
+    d.run(["git", "checkout", "-q", "--", "src/ui/page.py"], api)
+    d.run(["gitpar", "who", "src/ui/page.py", "src/config.py"], repo)
+
+    d.say("A shared file is changed under a lock the whole repository sees")
+    config = (api / "src/config.py").read_text().replace("SETTING_5 = 5", "SETTING_5 = 50")
+    write(api / "src/config.py", config)
+    d.run(["git", "commit", "-qam", "api: bigger setting 5"], api, expect=1)
+    d.run(["gitpar", "lock", "src/config.py", "--reason", "raise SETTING_5"], api)
+    d.run(["gitpar", "locks"], repo)
+    d.run(["git", "commit", "-qam", "api: bigger setting 5"], api)
+    d.run(["gitpar", "unlock", "src/config.py"], api)
+
+    d.say("Workers report progress from inside their worktrees")
     d.run(["gitpar", "progress", "--completion", "60", "--done", "list orders",
            "--current", "order details", "--next", "tests"], api)
     d.run(["gitpar", "progress", "--completion", "20", "--need", "api: document the order fields"], docs)
     d.run(["gitpar", "status"], repo)
 
-    d.say("api finishes; ui can start")
+    d.say("api finishes; ui can start; a conflict is forecast before anyone merges")
     d.run(["gitpar", "finish"], api)
     d.run(["gitpar", "next"], repo)
-    d.run(["gitpar", "start", "ui"], repo)
+    ui = Path(d.run(["gitpar", "start", "ui"], repo).strip().splitlines()[-1])
+    d.run(["gitpar", "lock", "src/config.py", "--reason", "ui needs setting 5 too"], ui)
+    config = (ui / "src/config.py").read_text().replace("SETTING_5 = 5", "SETTING_5 = 7")
+    write(ui / "src/config.py", config)
+    d.run(["git", "commit", "-qam", "ui: setting 5 for the page"], ui)
+    d.run(["gitpar", "unlock", "src/config.py"], ui)
+    d.run(["gitpar", "conflicts"], repo, expect=1)
+
+    d.say("Run a command in every stream's worktree, dependency-aware")
+    d.run(["gitpar", "run", "--streams", "docs,ui", "--tag", "--",
+           "sh", "-c", "echo building {stream} on port {port}"], repo)
+
+    d.say("Integrate finished streams in dependency order, behind a test gate")
+    d.run(["gitpar", "integrate", "--test", "test -f src/api/orders.py"], repo)
+    d.run(["git", "log", "--oneline", "-3", "gitpar/_integration"], repo)
 
     d.say("Removing a worktree never loses work")
-    write(docs / "notes.txt", "an untracked draft\n")
+    write(docs / "docs/notes.md", "an untracked draft\n")
     d.run(["gitpar", "remove", "docs"], repo, expect=1)
     d.run(["gitpar", "remove", "docs", "--dry-run"], repo, expect=1)
-    d.run(["git", "add", "notes.txt"], docs)
+    d.run(["git", "add", "docs/notes.md"], docs)
     d.run(["git", "commit", "-qm", "docs: notes"], docs)
     d.run(["gitpar", "remove", "docs"], repo, expect=1)
     d.run(["gitpar", "remove", "docs", "--force"], repo)
