@@ -205,11 +205,15 @@ def plugin_registered(plugin: Any, name: str | None = None) -> Iterator[str]:
     """Register ``plugin`` (a module, class or object with hookimpls) for the block only.
 
     Yields the name it is registered under. Its commands, if it adds any, are taken off
-    the command line again afterwards.
+    the command line again afterwards. When the same plugin is already loaded under that
+    name (installed, so found by its entry point), it is used as it is.
     """
     from gitpar.cli.cmd_plugins import remove_plugin_commands
     from gitpar.plugins import manager
 
+    if name is not None and manager.pm().get_plugin(name) is plugin:
+        yield name
+        return
     registered = manager.register(plugin, name)
     try:
         yield registered

@@ -23,8 +23,11 @@ BUILTINS = ["gitpar.estimate", "gitpar.order", "gitpar.locks", "gitpar.integrati
 
 
 @pytest.fixture(autouse=True)
-def fresh_manager():  # type: ignore[no-untyped-def]
-    """Each test loads the plugins anew (the environment and folders differ between tests)."""
+def fresh_manager(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Each test loads the plugins anew, without the plugins installed on this machine."""
+    installed = [ep.name for ep in manager.find_entry_points()]
+    if installed:
+        monkeypatch.setenv("GITPAR_DISABLED_PLUGINS", ",".join(installed))
     manager.reset()
     yield
     manager.reset()
@@ -57,7 +60,7 @@ def test_plugins_json_lists_the_builtins_with_their_hooks(planned: Path, run) ->
     assert by_name["gitpar.estimate"]["hooks"] == ["gitpar_estimate"]
     assert by_name["gitpar.locks"]["strategies"] == ["locks:collaborative", "locks:priority", "locks:wait"]
     assert by_name["gitpar.integration"]["strategies"] == ["conflicts:review", "conflicts:stop"]
-    assert all(p["source"] == "builtin" and not p["blocked"] for p in by_name.values())
+    assert all(by_name[n]["source"] == "builtin" and not by_name[n]["blocked"] for n in BUILTINS)
 
 
 def test_plugins_text_lists_each_plugin(planned: Path, run) -> None:
