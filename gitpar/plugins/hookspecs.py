@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pluggy  # noqa: TID253 — the plugins layer is imported only by commands that call hooks
 
@@ -67,7 +67,6 @@ class Decision:
     attention: tuple[str, ...] = ()
 
 
-@runtime_checkable
 class LockStrategy(Protocol):
     """A named way to settle lock contention, chosen by ``plugins: {locks: NAME}`` in plan.md."""
 
@@ -110,7 +109,6 @@ class Resolution:
     review: str = ""
 
 
-@runtime_checkable
 class ConflictStrategy(Protocol):
     """A named way to settle integration conflicts, chosen by ``plugins: {conflicts: NAME}``."""
 

@@ -100,9 +100,11 @@ class _Loaded:
     repo_root: Path | None = None  # whose repository plugins are registered
     repo_plugins: list[str] = field(default_factory=list)
     answered_by: dict[str, str] = field(default_factory=dict)  # firstresult hook -> last plugin answering
+    impls: dict[str, list[Any]] = field(default_factory=dict)  # hook -> its hookimpls (cleared on (un)register)
 
 
 _loaded: _Loaded | None = None
+_UNSEEN = Path("\0unseen")  # no folder has this path
 
 
 # -- finding installed plugins ----------------------------------------------------------
@@ -178,6 +180,8 @@ def load(repo: Repo | None = None) -> _Loaded:
     global _loaded
     if _loaded is None:
         _loaded = _load_all()
+    elif repo is None and _roots.get(os.getcwd(), _UNSEEN) is _loaded.repo_root:
+        return _loaded  # the hot path: loaded, same folder
     root = _repo_root(repo)
     if root != _loaded.repo_root:
         _swap_repo_plugins(_loaded, root)
@@ -276,6 +280,7 @@ def register(plugin: Any, name: str | None = None, *, state: _Loaded | None = No
                           f"  fix: update the plugin for this gitpar, or disable it with {DISABLED_ENV}={name}") from None
     except ValueError as exc:
         raise PluginError(f"plugin {name!r} cannot be registered: {exc}") from None
+    state.impls.clear()
     if got is None:  # blocked
         state.infos[name].blocked = True
         return name
@@ -296,6 +301,7 @@ def unregister(name: str) -> None:
     plugin = _loaded.pm.get_plugin(name)
     if plugin is not None:
         _loaded.pm.unregister(plugin, name)
+        _loaded.impls.clear()
     info = _loaded.infos.get(name)
     if info is not None and info.source in ("registered", "repository"):
         del _loaded.infos[name]
@@ -477,9 +483,7 @@ def _list_of(kind: type | tuple[type, ...], what: str) -> Callable[[Any], str | 
 
 
 def _check_estimate(value: Any) -> str | None:
-    from gitpar.core.history import Estimate
-
-    seconds = value.seconds if isinstance(value, Estimate) else value
+    seconds = getattr(value, "seconds", value)  # an Estimate, or a number (no import: a hot path)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
             or seconds < 0:
         return "it must return seconds as a number >= 0 (or None)"
@@ -538,18 +542,41 @@ def _per_plugin(state: _Loaded, hook: str, **kwargs: Any) -> list[tuple[str, Any
 
 
 # -- what the core asks ------------------------------------------------------------------------
+#
+# The hot hooks skip pluggy's call machinery when nobody but gitpar's own plugin implements
+# them (or nobody at all): the core asks them per stream or per commit, and when no plugin
+# is installed that must cost nothing beyond gitpar's own answer.
+
+
+def _impls(state: _Loaded, hook: str) -> list[Any]:
+    found = state.impls.get(hook)
+    if found is None:
+        found = state.impls[hook] = getattr(state.pm.hook, hook).get_hookimpls()
+    return found
+
+
+def _sole_builtin(state: _Loaded, hook: str, **kwargs: Any) -> tuple[bool, Any]:
+    """(True, its answer) when gitpar's own plugin is the only implementation of ``hook``."""
+    impls = _impls(state, hook)
+    if len(impls) == 1 and _is_builtin(state, impls[0].plugin_name) and not impls[0].wrapper \
+            and not impls[0].hookwrapper:
+        return True, impls[0].function(*(kwargs[a] for a in impls[0].argnames))
+    return False, None
+
 
 
 def estimate(stream: Stream, plan: Plan, history: Sequence[RunRecord],
              command: str | None = None) -> Estimate | None:
     """The stream's estimate from the plugins (``gitpar_estimate``), or None when none knows."""
+    state = load()
+    kwargs = {"stream": stream, "plan": plan, "history": history, "command": command}
+    solo, answer = _sole_builtin(state, "gitpar_estimate", **kwargs)
+    if solo:
+        return answer  # type: ignore[no-any-return]  # the built-in answers an Estimate or None
+    answer = state.pm.hook.gitpar_estimate(**kwargs)
     from gitpar.core.history import Estimate
 
-    state = load()
-    answer = state.pm.hook.gitpar_estimate(stream=stream, plan=plan, history=history, command=command)
-    if answer is None:
-        return None
-    if isinstance(answer, Estimate):
+    if answer is None or isinstance(answer, Estimate):
         return answer
     return Estimate(float(answer), f"plugin {state.answered_by.get('gitpar_estimate', '?')}")
 
@@ -688,7 +715,10 @@ def render_brief(brief: Mapping[str, Any], stream: Stream, plan: Plan) -> str:
 def check_paths(stream: str | None, paths: Sequence[str], rules: Rules,
                 commit: str | None = None) -> list[Violation]:
     """Violations the plugins' path policies find (``gitpar_check_paths``)."""
-    answers = load().pm.hook.gitpar_check_paths(stream=stream, paths=list(paths), rules=rules, commit=commit)
+    state = load()
+    if not _impls(state, "gitpar_check_paths"):
+        return []
+    answers = state.pm.hook.gitpar_check_paths(stream=stream, paths=list(paths), rules=rules, commit=commit)
     return [v for found in answers for v in found]
 
 
@@ -699,7 +729,9 @@ def emit(kind: str, *, repo: Repo, stream: str | None = None, path: str | None =
 
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    load(repo).pm.hook.gitpar_event(event=Event(kind=kind, stream=stream, path=path, data=data), repo=repo)
+    state = load(repo)
+    if _impls(state, "gitpar_event"):
+        state.pm.hook.gitpar_event(event=Event(kind=kind, stream=stream, path=path, data=data), repo=repo)
 
 
 def propose_streams(root: Path, files: Sequence[str], max_streams: int | None = None) -> list[tuple[str, Proposal]]:

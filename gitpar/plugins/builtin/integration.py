@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from gitpar.plugins.hookspecs import ConflictCase, ConflictStrategy, Resolution, hookimpl
 
 
-@dataclass(frozen=True)
 class Stop:
     """Stop at the first conflict and report it; the target is left unchanged."""
 
-    name: str = "stop"
-    description: str = "stop at a conflict and report it; the target branch is left unchanged"
+    name = "stop"
+    description = "stop at a conflict and report it; the target branch is left unchanged"
 
     def resolve(self, case: ConflictCase) -> Resolution:
         return Resolution("stop", f"{case.stream} conflicts with {case.target} on "
                                   f"{', '.join(case.paths)}; resolve it on gitpar/{case.stream}")
 
 
-@dataclass(frozen=True)
 class Review:
     """Take the later stream's side of a conflicting hunk where configured, flagged for review."""
 
-    name: str = "review"
-    description: str = ("take the later stream's side of conflicting hunks in the paths "
+    name = "review"
+    description = ("take the later stream's side of conflicting hunks in the paths "
                         "plugins.review.take lists, and flag them for review; stop elsewhere")
 
     def resolve(self, case: ConflictCase) -> Resolution:
