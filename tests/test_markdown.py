@@ -9,7 +9,7 @@ import pytest
 
 from gitpar.core import markdown
 
-TOKENS = ["api", "a-b", "in_progress", "2h", "1h30m", "90s", "0", "7", "-5", "010", "1e3", "12.5",
+TOKENS = ["x # c", "\"a # b\" # c", "[a, b] # c", "#x", "a#b", "api", "a-b", "in_progress", "2h", "1h30m", "90s", "0", "7", "-5", "010", "1e3", "12.5",
           "yes", "no", "on", "off", "y", "n", "~", "null", "true", "false", "True", "NULL", "0x1f",
           "2026-11-24T15:33:19Z", "2026-11-24", '"quoted, with comma"', '"a\\u00e9b"', '"x"', '""',
           "478b42524aba05b414abc856f6618da557e4cf5b", "1234567890123456789012345678901234567890",

@@ -60,8 +60,26 @@ def _fast_scalar(token: str) -> Any:
     raise _NotFast
 
 
+def _strip_comment(raw: str) -> str:
+    """``raw`` without a trailing `` # comment`` (a ``#`` inside a JSON string is text)."""
+    in_string = escaped = False
+    for i, ch in enumerate(raw):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "#" and (i == 0 or raw[i - 1] in " \t"):
+            return raw[:i]
+    return raw
+
+
 def _fast_value(raw: str) -> Any:
-    raw = raw.strip()
+    raw = _strip_comment(raw).strip()
     if raw.startswith("["):
         if not raw.endswith("]") or "#" in raw:
             raise _NotFast
