@@ -44,7 +44,11 @@ def plan(workers: Annotated[str | None, typer.Option(
 
 
 def _print_plan(a: Analysis) -> None:
-    from gitpar.core.durations import format_duration as fd
+    from gitpar.core.durations import format_duration
+
+    def fd(seconds: float) -> str:
+        # a stream in progress leaves odd seconds; people read plans to the minute
+        return format_duration(round(seconds / 60) * 60 if seconds >= 600 else seconds)
 
     counts: dict[str, int] = {}
     for s in a.streams.values():
