@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 STATE = "refs/heads/gitpar/_state"
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
@@ -97,8 +97,12 @@ def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
         rules_json = rules.to_json()
     snap = StateStore(repo).snapshot()
     locks = [(p, lk.stream, lk.expires_at()) for p, lk in all_locks(snap.list(LOCKS_DIR)).items()]
+    from gitpar.plugins import manager as plugins
+
+    # plugins with path policies are asked on every commit; without any, pluggy stays unloaded
+    policies = plugins.implementers("gitpar_check_paths", repo=repo)
     data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base),
-            "rules": rules_json, "locks": locks}
+            "rules": rules_json, "locks": locks, "policies": policies}
     try:
         os.makedirs(os.path.dirname(cache_path), exist_ok=True)
         tmp = f"{cache_path}.{os.getpid()}"
@@ -129,6 +133,10 @@ def pre_commit(cwd: str) -> int:
     if not paths:
         return 0
     violations = judge(rules, stream, paths, holders.get)
+    if data.get("policies"):
+        from gitpar.plugins import manager as plugins
+
+        violations.extend(plugins.check_paths(stream, paths, rules))
     if not violations:
         return 0
     who = f"stream {stream}" if stream else "this branch (no stream)"

@@ -90,7 +90,7 @@ def test_a_disabled_builtin_is_not_asked(planned: Path, monkeypatch: pytest.Monk
 
 def test_help_and_builtin_commands_load_no_plugin(planned: Path) -> None:
     code = ("import sys\nfrom gitpar.cli.main import main\nfrom gitpar.cli.cmd_plugins import add_plugin_commands\n"
-            "for args in (['--help'], ['stream', 'list'], ['brief', 'api']):\n"
+            "for args in (['--help'], ['stream', 'list'], ['status']):\n"
             "    add_plugin_commands(args)\n"
             "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
             "print('LOADED' if 'pluggy' in sys.modules or 'gitpar.plugins.manager' in sys.modules else 'CLEAN',"

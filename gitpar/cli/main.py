@@ -174,6 +174,8 @@ def start(name: str,
               f" (GITPAR_PORT={result.port})")
         if result.copied:
             o.err(f"copied {', '.join(result.copied)}")
+        for note in result.notes:
+            o.err(note)
         if result.setup_log:
             o.err(f"setup log: {result.setup_log}")
         o.out(str(result.worktree))
@@ -194,29 +196,10 @@ def brief(name: Annotated[str | None, typer.Argument(help="The stream (default: 
     if json_:
         o.emit_json(data)
         return
-    o.out(f"# Stream {data['stream']}" + (f": {data['description']}" if data["description"] else ""))
-    o.out("")
-    if data["brief"]:
-        o.out(data["brief"])
-        o.out("")
-    o.out(f"Branch {data['branch']}" + (f", worktree {data['worktree']}" if data["worktree"] else "")
-          + (f", GITPAR_PORT={data['port']}" if data["port"] else ""))
-    o.out("")
-    o.out("## You own (only you may change these)")
-    for p in data["owns"] or ["(nothing)"]:
-        o.out(f"- {p}")
-    o.out("")
-    o.out("## You share (change only while holding the lock)")
-    for p in data["shares"] or ["(nothing)"]:
-        o.out(f"- {p}")
-    o.out("")
-    o.out("## Rules")
-    o.out("- Change only the files you own; a shared file only under `gitpar lock PATH`.")
-    o.out("- Commits touching anything else are refused by the hooks and by CI.")
-    o.out("")
-    o.out("## Report progress")
-    for key, cmd in data["commands"].items():
-        o.out(f"- {key}: `{cmd}`")
+    from gitpar.plugins import manager as plugins
+
+    plan = repo.load_plan()
+    o.out(plugins.render_brief(data, plan.stream(data["stream"]), plan).rstrip("\n"))
 
 
 @app.command()
@@ -360,8 +343,13 @@ def main(argv: list[str] | None = None) -> int:
     from gitpar.errors import GitparError
 
     try:
+        from gitpar.cli.cmd_plugins import add_plugin_commands
+
+        args_in = sys.argv[1:] if argv is None else list(argv)
+        add_plugin_commands(args_in)  # returns at once for gitpar's own commands
+        target, args, prog = _entry(args_in)
         # without standalone mode, click returns the code of a typer.Exit instead of raising
-        result = app(args=argv, prog_name="gitpar", standalone_mode=False)
+        result = target(args=args, prog_name=prog, standalone_mode=False)
     except GitparError as exc:
         o.err(f"gitpar: {exc}")
         return exc.exit_code
@@ -387,6 +375,29 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         _show_warnings()
     return result if isinstance(result, int) else 0
+
+
+def _entry(argv: list[str]) -> tuple[typer.Typer, list[str], str]:
+    """The smallest app that runs ``argv``, its arguments and its program name.
+
+    typer builds a click command for every registered command on each run (reading each
+    one's signature and type hints); for a known command, build only that one.
+    """
+    if argv and not argv[0].startswith("-"):
+        name = argv[0]
+        for info in app.registered_commands:
+            callback = info.callback
+            command = info.name or (callback.__name__.lower().replace("_", "-") if callback else "")
+            if command == name:
+                one = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                                  rich_markup_mode=None,
+                                  context_settings={"help_option_names": ["-h", "--help"]})
+                one.registered_commands.append(info)
+                return one, argv[1:], f"gitpar {name}"
+        for group in app.registered_groups:
+            if group.name == name and group.typer_instance is not None:
+                return group.typer_instance, argv[1:], f"gitpar {name}"
+    return app, argv, "gitpar"
 
 
 def _crash(exc: BaseException) -> int:

@@ -67,8 +67,11 @@ def live_holders(repo: Any) -> dict[str, str]:
 
 def check_paths(rules: Rules, stream: str | None, paths: list[str], holders: dict[str, str],
                 scope: str, base: str) -> Report:
+    from gitpar.plugins import manager as plugins
+
     report = Report(stream=stream, scope=scope, base=base, paths=len(paths))
     report.violations = judge(rules, stream, paths, holders.get)
+    report.violations.extend(plugins.check_paths(stream, paths, rules))
     return report
 
 
@@ -117,6 +120,8 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     commits = commits_between(repo, base_oid, head)
     scope = f"{base_rev or ''}..{head_rev}"
     report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
+    from gitpar.plugins import manager as plugins
+
     history = lock_history(repo, time.time())
     seen_paths: set[str] = set()
     for c in commits:
@@ -128,6 +133,7 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
 
         seen_paths.update(c.paths)
         report.violations.extend(judge(rules, who, list(c.paths), holder, commit=c.sha[:10]))
+        report.violations.extend(plugins.check_paths(who, list(c.paths), rules, c.sha[:10]))
     report.paths = len(seen_paths)
     _note_undefined(report, rules, stream)
     return report

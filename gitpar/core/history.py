@@ -179,13 +179,14 @@ def estimates(plan: Plan, history: Mapping[str, Sequence[RunRecord]],
               command: str | None = None) -> dict[str, Estimate]:
     """Every stream's estimate: learned from history, else its ``estimate`` field, else the
     median of the known ones (one hour when none is known)."""
+    from gitpar.plugins import manager as plugins
+
     known: dict[str, Estimate] = {}
     for name, stream in plan.streams.items():
-        learned = learned_duration(history.get(name, ()), command)
-        if learned is not None:
-            known[name] = Estimate(learned, "history")
-        elif stream.estimate is not None:
-            known[name] = Estimate(float(stream.estimate), "estimate")
+        # gitpar's own answer (history, then the estimate field) is the built-in plugin's
+        found = plugins.estimate(stream, plan, history.get(name, ()), command)
+        if found is not None:
+            known[name] = found
     if known:
         fallback = Estimate(float(statistics.median(e.seconds for e in known.values())), "median")
     else:

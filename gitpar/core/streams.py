@@ -187,6 +187,7 @@ class Started:
     setup_log: Path | None = None
     setup_failed: str | None = None
     reused: bool = False
+    notes: list[str] = field(default_factory=list)  # what plugins did to the worktree
 
 
 def open_dependencies(plan: Plan, name: str, status: dict[str, str]) -> list[str]:
@@ -252,6 +253,11 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     port = int(progress.extra["port"])
     result = Started(stream=name, branch=f"gitpar/{name}", worktree=path, port=port,
                      copied=copied, reused=reused)
+    from gitpar.plugins import manager as plugins
+
+    result.notes = plugins.prepare_worktree(repo, plan, name, path, port)
+    plugins.emit("stream.started", repo=repo, stream=name, worktree=str(path), port=port,
+                 branch=f"gitpar/{name}")
     if plan.settings.setup:
         log, failed = run_setup(repo, name, path, port, plan.settings.setup)
         result.setup_log, result.setup_failed = log, failed
@@ -323,9 +329,15 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
             changes.update(also(snap))
         return changes, f"progress {name}: {what or update.describe()}"
 
+    before = read_progress(repo, name)
     snap = store.update(change)
     progress = read_progress(repo, name, snap)
     assert progress is not None
+    if progress.status in ("blocked", "failed") and (before is None or before.status != progress.status):
+        from gitpar.plugins import manager as plugins
+
+        plugins.emit(f"stream.{progress.status}", repo=repo, stream=name,
+                     items=list(progress.blocked))
     return progress
 
 
@@ -347,8 +359,12 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
     def release(snap: Snapshot) -> dict[str, str | None]:
         return release_changes(snap, name)
 
-    return report(repo, name, ProgressUpdate(status="completed", completion=100),
-                  what="completed, its locks released", also=release)
+    progress = report(repo, name, ProgressUpdate(status="completed", completion=100),
+                      what="completed, its locks released", also=release)
+    from gitpar.plugins import manager as plugins
+
+    plugins.emit("stream.finished", repo=repo, stream=name)
+    return progress
 
 
 @dataclass
