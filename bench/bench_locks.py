@@ -29,10 +29,10 @@ from gitpar.cli.output import err
 from gitpar.core import locks
 from gitpar.store.repo import open_repo
 me, rounds, markers = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-paths = %r
+paths = PATHS_LITERAL
 repo = open_repo()
 for i in range(rounds):
-    path = paths[(i + me) %% len(paths)]
+    path = paths[(i + me) % len(paths)]
     while True:
         try:
             locks.lock(repo, f"s{me}", [path], ttl=3600)
@@ -42,19 +42,19 @@ for i in range(rounds):
     with open(os.path.join(markers, path.replace("/", "_")), "a") as f:
         f.write(f"enter {me} {i}\\n"); f.flush(); f.write(f"leave {me} {i}\\n")
     locks.unlock(repo, f"s{me}", [path])
-""" % (PATHS,)
+""".replace("PATHS_LITERAL", repr(PATHS))
 
 FILELOCK_RACER = """
 import os, sys
 from filelock import FileLock
 me, rounds, markers = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-paths = %r
+paths = PATHS_LITERAL
 for i in range(rounds):
-    path = paths[(i + me) %% len(paths)]
+    path = paths[(i + me) % len(paths)]
     with FileLock(os.path.join(markers, path.replace("/", "_") + ".lock")):
         with open(os.path.join(markers, path.replace("/", "_")), "a") as f:
             f.write(f"enter {me} {i}\\n"); f.flush(); f.write(f"leave {me} {i}\\n")
-""" % (PATHS,)
+""".replace("PATHS_LITERAL", repr(PATHS))
 
 
 def race(code: str, cwd: Path, procs: int, rounds: int, markers: Path) -> float:

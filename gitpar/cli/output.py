@@ -49,4 +49,4 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
     if title:
         out(title)
     for r in cells:
-        out("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        out("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
