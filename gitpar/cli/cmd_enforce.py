@@ -86,7 +86,8 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
 
     worktree = repo.stream_worktrees().get(name)
     result = locks.lock(repo, name, rel, ttl=seconds, reason=reason, agent=agent, wait=wait,
-                        worktree=str(worktree or ""), on_wait=waiting)
+                        worktree=str(worktree or ""), on_wait=waiting, plan=plan,
+                        on_note=lambda note: o.err(f"waiting: {note}"))
     for path, old in result.took_over:
         o.err(f"took over the stale lock on {path} from {old.stream} (expired {old.expires})")
     o.err(f"{name} holds {', '.join(rel)} for {locks.describe_ttl(seconds)}"

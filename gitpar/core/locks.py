@@ -15,18 +15,28 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitpar.core import markdown
 from gitpar.core.durations import format_duration, parse_duration
 from gitpar.core.progress import now_iso, parse_time
 from gitpar.errors import Refused, bad
 
+if TYPE_CHECKING:
+    from gitpar.core.plan import Plan
+    from gitpar.plugins.hookspecs import Decision
+
 LOCKS_DIR = "locks"
+WAITING_SUFFIX = ".waiting"
 
 
 def lock_file(path: str) -> str:
     return f"{LOCKS_DIR}/{path}.lock"
+
+
+def waiting_file(path: str) -> str:
+    """Who waits for ``path``'s lock: beside the lock file, so it outlives the lock's release."""
+    return f"{LOCKS_DIR}/{path}{WAITING_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,78 @@ class Contended(Refused):
                          f"'gitpar unlock', or take it with 'gitpar unlock --force' (recorded)")
 
 
+@dataclass(frozen=True)
+class Waiter:
+    """A stream waiting for a lock under a lock strategy (``locks/<path>.waiting``).
+
+    Written when the stream starts waiting, removed when it gets the lock or gives up. A
+    waiter that crashed is ignored once its ``--wait`` has run out (``until``), or at once
+    when it ran on this host and its process is gone.
+    """
+
+    stream: str
+    priority: int
+    since: str
+    until: str  # when its --wait runs out
+    host: str = ""
+    pid: int = 0
+
+    def gone(self, now: float) -> bool:
+        t = parse_time(self.until)
+        if t is None or now >= t.timestamp():
+            return True
+        if self.host == socket.gethostname() and self.pid > 0:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                return False
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stream": self.stream, "priority": self.priority, "since": self.since,
+                "until": self.until, "host": self.host, "pid": self.pid}
+
+
+def parse_waiting(file: str, text: str) -> list[Waiter]:
+    meta, _ = markdown.parse(text, f"gitpar/_state:{file}")
+    out = []
+    for raw in meta.get("waiting") or []:
+        if not isinstance(raw, dict) or not raw.get("stream"):
+            continue
+        prio, pid = raw.get("priority"), raw.get("pid")
+        out.append(Waiter(stream=str(raw["stream"]), priority=prio if isinstance(prio, int) else 0,
+                          since=str(raw.get("since") or ""), until=str(raw.get("until") or ""),
+                          host=str(raw.get("host") or ""), pid=pid if isinstance(pid, int) else 0))
+    return out
+
+
+def render_waiting(path: str, waiters: Sequence[Waiter]) -> str:
+    body = (f"Streams waiting for the lock on {path}, in the order they asked. The plan's lock "
+            "strategy reads this list; gitpar keeps it up to date.")
+    return markdown.render({"path": path, "waiting": [w.to_dict() for w in waiters]}, body)
+
+
+def read_waiters(snap: Any, path: str) -> list[Waiter]:
+    """The waiters for ``path`` on the state branch, crashed ones included."""
+    file = waiting_file(path)
+    text = snap.read(file)
+    return parse_waiting(file, text) if text is not None else []
+
+
+def _waiting_change(snap: Any, path: str, *, drop: str, add: Waiter | None = None,
+                    now: float) -> dict[str, str | None]:
+    """The change to ``path``'s waiting file: ``drop``'s entry (and gone ones) out, ``add`` in."""
+    old = read_waiters(snap, path)
+    new = [w for w in old if w.stream != drop and not w.gone(now)]
+    if add is not None:
+        new.append(add)
+    if new == old:
+        return {}
+    return {waiting_file(path): render_waiting(path, new) if new else None}
+
+
 def plan_lock(locks: dict[str, Lock], paths: Sequence[str], stream: str, *, stale: Callable[[Lock], bool],
               now: float) -> tuple[list[Lock], list[str], list[str], list[tuple[str, Lock]]]:
     """Who blocks ``paths`` for ``stream``: (holders, new, renewed, stale-taken-over)."""
@@ -182,8 +264,8 @@ def describe_ttl(seconds: float) -> str:
 # -- operations on the state branch ----------------------------------------------------
 
 
-def _context(repo: Any) -> tuple[Any, Callable[[Lock], bool]]:
-    """The state store and a predicate telling whether a lock is stale."""
+def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
+    """The state store and a function telling why a lock is stale (None when live)."""
     from gitpar.core.streams import statuses
     from gitpar.store.state import StateStore
 
@@ -193,10 +275,10 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], bool]]:
     worktrees = repo.stream_worktrees()
     status = statuses(store.snapshot())
 
-    def stale(lock: Lock) -> bool:
-        return stale_reason(lock, status, worktrees) is not None
+    def why_stale(lock: Lock) -> str | None:
+        return stale_reason(lock, status, worktrees)
 
-    return store, stale
+    return store, why_stale
 
 
 def stale_reason(lock: Lock, status: dict[str, str], worktrees: dict[str, Path]) -> str | None:
@@ -225,14 +307,27 @@ def check_lockable(plan: Any, stream: str, paths: Sequence[str]) -> None:
 
 def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: str = "",
          agent: str = "", wait: float = 0.0, worktree: str = "",
-         on_wait: Callable[[list[Lock]], None] | None = None) -> LockResult:
+         on_wait: Callable[[list[Lock]], None] | None = None, plan: Plan | None = None,
+         on_note: Callable[[str], None] | None = None) -> LockResult:
     """Take (or renew) the locks on ``paths`` for ``stream``: all of them or none.
 
     With ``wait``, poll with exponential backoff and jitter for up to that many seconds;
-    ``on_wait`` hears who holds what before each pause.
+    ``on_wait`` hears who holds what before each pause. A lock strategy chosen in the plan
+    (``plugins: {locks: NAME}``, see :func:`_lock_by_strategy`) decides contention
+    instead; ``on_note``, if given, then hears its reason for waiting whenever that changes
+    (instead of ``on_wait``).
     """
-    store, stale = _context(repo)
+    store, why_stale = _context(repo)
     paths = list(dict.fromkeys(paths))
+    if plan is None:
+        plan = repo.load_plan()
+    if _strategy_chosen(plan):
+        return _lock_by_strategy(repo, store, why_stale, plan, stream, paths, ttl=ttl, reason=reason,
+                                 agent=agent, wait=wait, worktree=worktree, on_wait=on_wait,
+                                 on_note=on_note)
+
+    def stale(lock: Lock) -> bool:
+        return why_stale(lock) is not None
     result = LockResult([], [], [])
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
@@ -266,10 +361,178 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
             time.sleep(pause)
 
 
+def _strategy_chosen(plan: Plan) -> bool:
+    # no plugins: section is the common case, decided without importing the plugin manager
+    if plan.settings.extra.get("plugins") is None:
+        return False
+    from gitpar.plugins import manager
+
+    return manager.strategy_chosen(plan, "locks")
+
+
+def _priority(plan: Plan, stream: str) -> int:
+    found = plan.streams.get(stream)
+    return found.priority if found is not None else 0
+
+
+class _Undecided(Exception):
+    """Some paths cannot be taken now: (path, decision, holder or None) for each."""
+
+    def __init__(self, blocked: list[tuple[str, Decision, Lock | None]]) -> None:
+        super().__init__("; ".join(d.reason for _, d, _h in blocked))
+        self.blocked = blocked
+
+
+_SEVERITY = {"wait": 0, "escalate": 1, "refuse": 2}
+
+
+def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | None], plan: Plan,
+                      stream: str, paths: list[str], *, ttl: float, reason: str, agent: str,
+                      wait: float, worktree: str, on_wait: Callable[[list[Lock]], None] | None,
+                      on_note: Callable[[str], None] | None) -> LockResult:
+    """:func:`lock` when the plan chooses a lock strategy: the strategy decides each contention.
+
+    A path held by another stream, or free while other streams wait for it, is a
+    ``Contention`` for ``manager.decide_contention``: ``take_over`` takes a free or stale
+    lock (never a live one: that is refused as the strategy's error) and says so in the
+    state commit; ``wait`` polls within ``wait`` seconds, the stream listed meanwhile in
+    ``locks/<path>.waiting`` so that strategies see who else waits (``priority`` lets the
+    higher-priority waiter go first when the lock is released); ``escalate`` marks the
+    streams the decision names as needing a person (a coordination item in their
+    progress, shown by ``gitpar status``) and refuses; ``refuse`` refuses.
+    """
+    from gitpar.plugins import manager
+    from gitpar.plugins.hookspecs import Contention
+
+    mine = _priority(plan, stream)
+    started = time.monotonic()
+    me = Waiter(stream=stream, priority=mine, since=now_iso(), until=iso_in(wait + 1),  # whole seconds
+                host=socket.gethostname(), pid=os.getpid())
+    result = LockResult([], [], [])
+    chosen = manager.lock_strategy(plan).name  # an unknown name is bad input, contended or not
+
+    def change(snap: Any) -> tuple[dict[str, str | None], str]:
+        now = time.time()
+        locks = all_locks(snap.list(LOCKS_DIR))
+        new: list[str] = []
+        renewed: list[str] = []
+        taken_over: list[tuple[str, Lock, str]] = []
+        blocked: list[tuple[str, Decision, Lock | None]] = []
+        for path in paths:
+            held = locks.get(path)
+            if held is not None and held.stream == stream:
+                renewed.append(path)
+                continue
+            waiting = {w.stream: w.priority for w in read_waiters(snap, path)
+                       if w.stream != stream and not w.gone(now)}
+            if held is None and not waiting:
+                new.append(path)
+                continue
+            stale = why_stale(held) if held is not None else None
+            decision = manager.decide_contention(plan, Contention(
+                path=path, stream=stream, priority=mine, holder=held,
+                holder_priority=_priority(plan, held.stream) if held is not None else 0,
+                waited=time.monotonic() - started, stale=stale, waiting=waiting))
+            if decision.action != "take_over":
+                blocked.append((path, decision, held))
+            elif held is None:
+                new.append(path)
+            elif stale is None:
+                raise manager.PluginError(
+                    f"lock strategy {chosen!r} decided to take over the live lock on {path} held by "
+                    f"{held.stream} ({decision.reason}); gitpar takes over only a stale lock\n"
+                    "  fix: update the plugin offering the strategy, or choose another in "
+                    ".gitpar/plan.md (plugins: {locks: wait})")
+            else:
+                taken_over.append((path, held, decision.reason))
+        if blocked:
+            raise _Undecided(blocked)
+        changes: dict[str, str | None] = {}
+        for path in paths:
+            changes[lock_file(path)] = render_lock(new_lock(path, stream, agent, ttl, reason, worktree))
+            changes.update(_waiting_change(snap, path, drop=stream, now=now))
+        result.taken, result.renewed = new, renewed
+        result.took_over = [(path, old) for path, old, _why in taken_over]
+        verb = "lock" if new or taken_over else "renew lock on"
+        msg = f"{verb} {', '.join(paths)} for {stream}"
+        if reason:
+            msg += f": {reason}"
+        for path, old, why in taken_over:
+            msg += (f"\n\ntook over the stale lock on {path} held by {old.stream} (expired {old.expires}); "
+                    f"lock strategy {chosen}: {why}")
+        return changes, msg
+
+    def listed(add: bool, on: Sequence[str], why: str) -> None:
+        def edit(snap: Any) -> tuple[dict[str, str | None], str] | None:
+            changes: dict[str, str | None] = {}
+            for path in on:
+                changes.update(_waiting_change(snap, path, drop=stream, add=me if add else None,
+                                               now=time.time()))
+            if not changes:
+                return None
+            verb = "wait for" if add else "stop waiting for"
+            return changes, f"{verb} the lock on {', '.join(on)}: {stream} (priority {mine}): {why}"
+
+        store.update(edit)
+
+    waits = iter(backoff_waits(wait)) if wait > 0 else iter(())
+    waiting_on: list[str] = []
+    last_note = ""
+    try:
+        while True:
+            try:
+                store.update(change)
+                waiting_on = []  # the lock commit took this stream off the waiting lists
+                return result
+            except _Undecided as undecided:
+                worst = max(undecided.blocked, key=lambda b: _SEVERITY[b[1].action])
+                path, decision, holder = worst
+                holders = [h for _p, _d, h in undecided.blocked if h is not None]
+                pause = next(waits, None) if decision.action == "wait" else None
+                if pause is None:
+                    why = decision.reason if decision.action != "wait" else f"gave up after {wait:g}s"
+                    if waiting_on:
+                        listed(False, waiting_on, why)
+                        waiting_on = []
+                    if decision.action == "escalate":
+                        raise _escalate(repo, path, decision, holder) from None
+                    if decision.action == "wait" and len(holders) == len(undecided.blocked):
+                        raise Contended(holders) from None
+                    raise Refused(f"{undecided} (lock strategy {chosen})") from None
+                new_waits = [p for p, _d, _h in undecided.blocked if p not in waiting_on]
+                if new_waits:
+                    listed(True, new_waits, str(undecided))
+                    waiting_on += new_waits
+                if on_note is not None:  # the strategy's reason says more than the holders
+                    if str(undecided) != last_note:
+                        last_note = str(undecided)
+                        on_note(last_note)
+                elif on_wait is not None and holders:
+                    on_wait(holders)
+                time.sleep(pause)
+    finally:
+        if waiting_on:  # interrupted while waiting: leave no stale entry behind
+            listed(False, waiting_on, "interrupted")
+
+
+def _escalate(repo: Any, path: str, decision: Decision, holder: Lock | None) -> Refused:
+    """Mark the decision's streams as needing a person; the refusal naming the holder."""
+    from gitpar.core.progress import ProgressUpdate
+    from gitpar.core.streams import report
+
+    need = f"lock on {path}: {decision.reason}"
+    for name in dict.fromkeys(decision.attention):
+        report(repo, name, ProgressUpdate(need=(need,)), what=f"needs a person: lock contention on {path}")
+    who = f"held by stream {holder.stream}" if holder is not None else "contested"
+    marked = ", ".join(dict.fromkeys(decision.attention)) or "no stream"
+    return Refused(f"{path} is {who}: {decision.reason}. Marked {marked} as needing attention "
+                   "('gitpar status' lists them); agree who goes first, then lock again")
+
+
 def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
            who: str = "") -> list[tuple[str, Lock]]:
     """Release ``stream``'s locks on ``paths``; another stream's only with ``force`` (recorded)."""
-    store, _stale = _context(repo)
+    store, _why_stale = _context(repo)
     paths = list(dict.fromkeys(paths))
     released: list[tuple[str, Lock]] = []
 

@@ -624,6 +624,20 @@ def _is_builtin(state: _Loaded, name: str) -> bool:
     return info is not None and info.source == "builtin"
 
 
+DEFAULT_STRATEGIES: Mapping[str, str] = {"locks": "wait", "conflicts": "stop"}
+
+
+def strategy_chosen(plan: Plan, key: str) -> bool:
+    """Whether the plan chooses a ``key`` strategy (``locks``, ``conflicts``) other than the default.
+
+    The defaults (``wait``, ``stop``) are what the core does by itself, so it asks the plugins
+    only when this is true: the default path loads no plugin. BadInput when ``plugins:`` is
+    malformed.
+    """
+    default = DEFAULT_STRATEGIES[key]
+    return bool(plugin_settings(plan).get(key, default) != default)
+
+
 def _chosen(plan: Plan, key: str, default: str, known: Mapping[str, tuple[str, Any]]) -> tuple[str, Any]:
     settings = plugin_settings(plan)
     name = settings.get(key, default)
