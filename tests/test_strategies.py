@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import commit_plan, git, gitpar
+from conftest import commit_plan, git, gitpar, worktree_of, write
 
 CONFIG = "src/config.py"
 WAITING = f"gitpar/_state:locks/{CONFIG}.waiting"
+T = "gitpar/_integration"
 
 
 def set_plugins(r: Path, block: str) -> None:
@@ -223,3 +224,111 @@ def test_an_unknown_lock_strategy_is_bad_input(sharing: Path, run) -> None:
     set_plugins(sharing, "locks: fastest")
     res = run(sharing, "lock", CONFIG, "--stream", "holder")
     assert res.code == 2 and "plugins.locks" in res.err and "fastest" in res.err
+
+
+# -- integration ------------------------------------------------------------------------------
+
+
+def edit_config(wt: Path, line: int, text: str) -> None:
+    config = wt / CONFIG
+    lines = config.read_text().splitlines()
+    lines[line - 1] = text
+    config.write_text("\n".join(lines) + "\n")
+
+
+def work(repo: Path, run, name: str, files: dict[str, str], config: tuple[int, str] | None = None) -> None:  # type: ignore[no-untyped-def]
+    assert run(repo, "start", name).code == 0
+    wt = worktree_of(repo, name)
+    for path, text in files.items():
+        write(wt / path, text)
+    if config:
+        edit_config(wt, *config)
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", f"{name}: work")
+    assert run(wt, "finish").code == 0
+
+
+@pytest.fixture
+def xy(repo: Path, run) -> Path:  # type: ignore[no-untyped-def]
+    """x and y both change line 5 of src/config.py (y also line 9, cleanly); both finished."""
+    assert run(repo, "init", "--no-hooks").code == 0
+    assert run(repo, "stream", "add", "x", "--owns", "x/**", "--shares", CONFIG).code == 0
+    assert run(repo, "stream", "add", "y", "--owns", "y/**", "--shares", CONFIG).code == 0
+    commit_plan(repo)
+    work(repo, run, "x", {"x/f.txt": "x\n"}, (5, "XX"))
+    work(repo, run, "y", {"y/f.txt": "y\n"}, (5, "YY"))
+    return repo
+
+
+def test_review_takes_the_later_streams_side_flagged_for_review(xy: Path, run) -> None:
+    set_plugins(xy, 'conflicts: review\nreview: {take: ["src/**"]}')
+    res = run(xy, "integrate")
+    assert res.code == 0, res
+    rows = {line.split()[0]: line for line in res.out.splitlines()[2:] if line.strip()}
+    assert "merged" in rows["x"] and "merged (review)" in rows["y"]
+    assert "y: needs review: " in res.err and "took y's side" in res.err
+    config = git(xy, "show", f"{T}:{CONFIG}")
+    assert "YY" in config and "XX" not in config and "<<<<<<<" not in config
+    message = git(xy, "log", "-1", "--format=%B", T)
+    x_merge = git(xy, "rev-parse", f"{T}^1").strip()
+    assert "Gitpar-Stream: y" in message
+    assert f"Gitpar-Review: {CONFIG} (line 5) took y's side over stream x ({x_merge[:10]})" in message
+    trailers = git(xy, "log", "-1", "--format=%(trailers:key=Gitpar-Review,valueonly)", T)
+    assert CONFIG in trailers
+    # never silent: the stream needs a person until someone clears the item
+    marked = [(s, m) for s, k, m in attention(xy, run) if k == "coordination"]
+    assert [s for s, _m in marked] == ["y"] and "review merge" in marked[0][1] and CONFIG in marked[0][1]
+    assert "(review: gitpar took y's side" in git(xy, "log", "-1", "--format=%s", "gitpar/_state")
+
+
+def test_review_in_json_and_dry_run(xy: Path, run) -> None:
+    set_plugins(xy, "conflicts: review\nreview: {take: true}")
+    before = git(xy, "rev-parse", "main")
+    res = run(xy, "integrate", "--dry-run", "--json")
+    assert res.code == 0, res
+    steps = {s["stream"]: s for s in json.loads(res.out)["steps"]}
+    assert steps["y"]["outcome"] == "would merge (review)"
+    assert [c["path"] for c in steps["y"]["conflicts"]] == [CONFIG]
+    assert git(xy, "rev-parse", "main") == before
+    assert git(xy, "branch", "--list", T).strip() == ""
+    assert not [a for a in attention(xy, run) if a[1] == "coordination"]
+    res = run(xy, "integrate", "--json")
+    data = json.loads(res.out)
+    assert res.code == 0 and data["ok"] is True
+    assert [s["outcome"] for s in data["steps"]] == ["merged", "merged (review)"]
+
+
+@pytest.mark.parametrize("block,why", [
+    (None, "Resolve it on gitpar/y"),
+    ("conflicts: stop", "Resolve it on gitpar/y"),
+    ("conflicts: review", "plugins.review.take"),
+    ('conflicts: review\nreview: {take: ["docs/**"]}', "not listed in plugins.review.take"),
+])
+def test_without_opting_in_a_conflict_still_stops(xy: Path, run, block: str | None, why: str) -> None:
+    if block:
+        set_plugins(xy, block)
+    res = run(xy, "integrate")
+    assert res.code == 1, res
+    rows = {line.split()[0]: line for line in res.out.splitlines()[2:] if line.strip()}
+    assert "conflicted" in rows["y"] and why in res.err
+    assert "YY" not in git(xy, "show", f"{T}:{CONFIG}")
+    assert "Gitpar-Review" not in git(xy, "log", "--format=%B", T)
+    assert not [a for a in attention(xy, run) if a[1] == "coordination"]
+
+
+def test_review_stops_at_a_conflict_without_hunks(repo: Path, run) -> None:
+    assert run(repo, "init", "--no-hooks").code == 0
+    assert run(repo, "stream", "add", "x", "--owns", "x/**", "--shares", "docs/x.md").code == 0
+    assert run(repo, "stream", "add", "y", "--owns", "y/**", "--shares", "docs/x.md").code == 0
+    commit_plan(repo)
+    set_plugins(repo, "conflicts: review\nreview: {take: true}")
+    work(repo, run, "x", {"docs/x.md": "changed by x\n"})
+    assert run(repo, "start", "y").code == 0
+    wt = worktree_of(repo, "y")
+    git(wt, "rm", "-q", "docs/x.md")
+    git(wt, "commit", "-qm", "y: drop the doc")
+    assert run(wt, "finish").code == 0
+    res = run(repo, "integrate")
+    assert res.code == 1, res
+    assert "has no hunks to take a side of" in res.err
+    assert git(repo, "show", f"{T}:docs/x.md") == "changed by x\n"

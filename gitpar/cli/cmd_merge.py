@@ -135,6 +135,8 @@ def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
         if s.outcome in ("conflicted", "broke the tests") or (s.outcome == "not reached" and s.detail
                                                                and s.detail != "interrupted"):
             o.err(f"{s.stream}: {s.detail}")
+        elif s.outcome.endswith("(review)"):  # a side taken by the plan's strategy: never silent
+            o.err(f"{s.stream}: needs review: {s.detail}")
     if run.interrupted:
         o.err(f"gitpar: {run.stopped}; 'gitpar integrate --continue' resumes")
     elif run.stopped:

@@ -51,7 +51,9 @@ class Step:
     """One stream's row in the final table."""
 
     stream: str
-    outcome: str  # merged | already merged | would merge | conflicted | broke the tests | not reached
+    # merged | merged (review) | already merged | would merge | would merge (review) | conflicted |
+    # broke the tests | not reached; "(review)": a conflict settled by the plan's conflict strategy
+    outcome: str
     detail: str = ""
     commit: str | None = None
     conflicts: list[FileConflict] = field(default_factory=list)
@@ -277,7 +279,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
             step, new = _one(repo, plan, target, name, current, test=test, dry_run=dry_run,
                              checked_out=checked_out, tested_current=tested_current, say=say)
             run.steps.append(step)
-            if step.outcome in ("merged", "would merge", "already merged"):
+            if step.outcome in ("merged", "merged (review)", "would merge", "would merge (review)",
+                                "already merged"):
                 tested_current = tested_current or (test is not None and not dry_run)
                 if new is not None:
                     current = new
@@ -322,6 +325,7 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: pygit2.Oid, *,
         return Step(name, "already merged", f"{target} already contains gitpar/{name}"), None
     mb = m.merge_base(repo, current, tip)
     index, conflicts = m.conflicts_of_commits(repo, mb, current, tip)
+    review: _Review | None = None
     if conflicts:
         other = {c.path: _who_wrote(repo, current, tip, c.path) for c in conflicts}
         files = "; ".join(
@@ -332,14 +336,27 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: pygit2.Oid, *,
         detail = (f"{name} conflicts with {target}: {files}. {target} stays at {m.short(current)}; "
                   f"gitpar/{name} is unchanged. Resolve it on gitpar/{name} (e.g. merge {target} into "
                   "it), then run 'gitpar integrate --continue'")
-        return Step(name, "conflicted", detail, conflicts=conflicts, other_side=other), None
+        stopped = Step(name, "conflicted", detail, conflicts=conflicts, other_side=other)
+        if not _conflict_strategy_chosen(plan):
+            return stopped, None
+        taken = _take_stream_side(repo, plan, target, name, mb, current, tip, conflicts, other)
+        if isinstance(taken, str):
+            stopped.detail += f" ({taken})"
+            return stopped, None
+        index, review = taken
     message = (f"Merge stream '{name}' into {target}\n\n"
                f"{plan.streams[name].description or 'Merged by gitpar integrate.'}\n\n"
-               f"Gitpar-Stream: {name}\n")
+               + (f"{review.note}\n\n" if review else "")
+               + f"Gitpar-Stream: {name}\n"
+               + "".join(f"Gitpar-Review: {line}\n" for line in (review.trailers if review else ())))
     new = m.write_merge(repo, index, [current, tip], message)
+    flag = " (review)" if review else ""
     if dry_run:
-        return Step(name, "would merge", "merges cleanly" + (" (tests not run in a dry run)" if test else ""),
-                    str(new)), new
+        return Step(name, "would merge" + flag,
+                    (review.note if review else "merges cleanly")
+                    + (" (tests not run in a dry run)" if test else ""), str(new),
+                    conflicts=review.conflicts if review else [],
+                    other_side=review.other_side if review else {}), new
     log = None
     if test is not None:
         say(f"testing {target} + {name} ({m.short(new)}): {test}")
@@ -357,9 +374,75 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: pygit2.Oid, *,
                         f"(log {log}); {target} stays at {m.short(current)}", log=str(log)), None
     with m.held_interrupts():
         m.move_branch(repo, target, current, new, f"gitpar integrate: merge {name}", checked_out)
-        _mark(repo, name, target, new)
-    say(f"merged {name} into {target} ({m.short(new)})")
-    return Step(name, "merged", f"at {m.short(new)}", str(new), log=str(log) if log else None), new
+        _mark(repo, name, target, new, review=review)
+    say(f"merged {name} into {target} ({m.short(new)})" + (f"; {review.note}" if review else ""))
+    return Step(name, "merged" + flag, f"at {m.short(new)}" + (f"; {review.note}" if review else ""),
+                str(new), conflicts=review.conflicts if review else [],
+                other_side=review.other_side if review else {}, log=str(log) if log else None), new
+
+
+@dataclass
+class _Review:
+    """A conflict settled by taking the stream's side, for a person to review."""
+
+    note: str  # the strategy's review note
+    trailers: list[str]  # one Gitpar-Review trailer per file: the path and the other side
+    conflicts: list[FileConflict]
+    other_side: dict[str, list[str]]
+
+
+def _conflict_strategy_chosen(plan: Plan) -> bool:
+    # no plugins: section is the common case: the default (stop) needs no plugin
+    if plan.settings.extra.get("plugins") is None:
+        return False
+    from gitpar.plugins import manager
+
+    return manager.strategy_chosen(plan, "conflicts")
+
+
+# conflicts made of hunks: the only ones whose stream side can be taken hunk by hunk
+_HUNK_CONFLICTS = ("content", "add/add")
+
+
+def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: pygit2.Oid | None,
+                      current: pygit2.Oid, tip: pygit2.Oid, conflicts: Sequence[FileConflict],
+                      other: dict[str, list[str]]) -> tuple[pygit2.Index, _Review] | str:
+    """Ask the plan's conflict strategy; the merge taking the stream's side, or why it stops.
+
+    Only when the strategy answers ``take_stream`` for every conflicted path, and every
+    conflict is one of hunks in a text file: the merge is redone in memory taking the
+    stream's side of each conflicting hunk (the rest of each file merges as usual). A
+    binary, delete, rename or mode conflict still stops: there is no hunk to take.
+    """
+    import pygit2
+
+    from gitpar.plugins import manager
+    from gitpar.plugins.hookspecs import ConflictCase
+
+    chosen = manager.plugin_settings(plan).get("conflicts")
+    paths = tuple(c.path for c in conflicts)
+    resolution = manager.resolve_conflict(plan, ConflictCase(stream=name, target=target, paths=paths,
+                                                             other_side=other))
+    if resolution.action != "take_stream":
+        return f"conflict strategy {chosen}: {resolution.reason}"
+    left = [p for p in paths if p not in resolution.paths]
+    if left:
+        return f"conflict strategy {chosen} takes no side in {', '.join(left)}"
+    whole = [c for c in conflicts if c.kind not in _HUNK_CONFLICTS]
+    if whole:
+        return (f"conflict strategy {chosen}: {', '.join(c.describe(target, name) for c in whole)} "
+                "has no hunks to take a side of, so it still stops")
+    # the store has no favouring merge yet; this is its one pygit2 call outside the store
+    g = repo.git
+    ancestor = g[mb].peel(pygit2.Tree) if mb is not None else g[g.TreeBuilder().write()].peel(pygit2.Tree)
+    index = g.merge_trees(ancestor, g[current].peel(pygit2.Tree), g[tip].peel(pygit2.Tree),
+                          favor=pygit2.enums.MergeFavor.THEIRS)
+    if index.conflicts is not None:
+        return f"conflict strategy {chosen}: taking {name}'s side still leaves conflicts"
+    trailers = [f"{c.describe(target, name)} took {name}'s side over "
+                f"{', '.join(other.get(c.path) or ()) or 'the base branch'}" for c in conflicts]
+    return index, _Review(note=resolution.review, trailers=trailers, conflicts=list(conflicts),
+                          other_side=dict(other))
 
 
 def _who_wrote(repo: Repo, current: pygit2.Oid, tip: pygit2.Oid, path: str) -> list[str]:
@@ -375,23 +458,38 @@ def _who_wrote(repo: Repo, current: pygit2.Oid, tip: pygit2.Oid, path: str) -> l
     return who
 
 
-def _mark(repo: Repo, name: str, target: str, commit: pygit2.Oid) -> None:
-    """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit)."""
+def _mark(repo: Repo, name: str, target: str, commit: pygit2.Oid, review: _Review | None = None) -> None:
+    """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit).
+
+    A merge that took the stream's side of a conflict also gets a coordination item in the
+    stream's progress, so ``gitpar status`` lists it as needing attention until reviewed.
+    """
     from dataclasses import replace
 
-    from gitpar.core.progress import Progress, now_iso, progress_path, render_progress
+    from gitpar.core.progress import (
+        Progress,
+        ProgressUpdate,
+        apply_update,
+        now_iso,
+        progress_path,
+        render_progress,
+    )
     from gitpar.core.streams import read_progress
     from gitpar.store.state import StateStore
 
     value = f"{target}@{commit}"
+    need = (f"review merge {str(commit)[:10]} into {target}: {review.note}",) if review else ()
 
     def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
         current = read_progress(repo, name, snap) or Progress(stream=name)
-        if current.extra.get("integrated") == value:
+        if current.extra.get("integrated") == value and all(n in current.coordination for n in need):
             return None
         new = replace(current, updated=now_iso(), extra={**current.extra, "integrated": value})
+        if need:
+            new = apply_update(new, ProgressUpdate(need=need), now_iso())
         return ({progress_path(name): render_progress(new)},
-                f"integrate {name}: merged into {target} at {str(commit)[:10]}")
+                f"integrate {name}: merged into {target} at {str(commit)[:10]}"
+                + (f" (review: {review.note})" if review else ""))
 
     StateStore(repo).update(change)
 
@@ -446,7 +544,7 @@ def _cleanup(repo: Repo, run: Integration) -> None:
 
     worktrees = repo.stream_worktrees()
     for step in run.steps:
-        if step.outcome not in ("merged", "already merged") or step.stream not in worktrees:
+        if step.outcome not in ("merged", "merged (review)", "already merged") or step.stream not in worktrees:
             continue
         try:
             removal = st.remove(repo, step.stream)
