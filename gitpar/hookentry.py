@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import subprocess
 import sys
 import time
 
@@ -64,10 +63,12 @@ def stream_of_branch(branch: str | None) -> str | None:
 
 
 def _tree_ids(cwd: str, base: str) -> list[str]:
+    from gitpar.store.quickgit import git_output
+
     specs = [f"refs/heads/{base}:.gitpar", f"{STATE}:locks", f"{STATE}:progress"]
-    proc = subprocess.run(["git", "cat-file", "--batch-check=%(objectname)"], cwd=cwd,
-                          input="\n".join(specs) + "\n", capture_output=True, text=True)
-    lines = proc.stdout.splitlines()
+    _, out = git_output(["cat-file", "--batch-check=%(objectname)"], cwd,
+                        ("\n".join(specs) + "\n").encode())
+    lines = out.decode("utf-8", errors="replace").splitlines()
     return [line.split()[0] if line and "missing" not in line else "" for line in lines]
 
 

@@ -72,7 +72,6 @@ paths the trie says could match.
 
 from __future__ import annotations
 
-import re
 from collections import namedtuple
 
 # typing costs import time in a git hook; mypy treats this name like typing's
@@ -130,8 +129,36 @@ class Rule(_RuleFields):
 
 # --------------------------------------------------------------------------- validation
 
-_DRIVE = re.compile(r"[A-Za-z]:(?:[\\/]|\Z)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Validation and matching avoid `re` until a pattern needs a regular expression: the
+# pre-commit hook imports this module on every commit, and most plans (``src/api/**``)
+# are matched by literal prefixes alone.
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+def _is_drive_path(text: str) -> bool:
+    """``C:``, ``C:\\x`` or ``C:/x``: a Windows absolute path."""
+    return len(text) >= 2 and text[0] in _ASCII_LETTERS and text[1] == ":" and (
+        len(text) == 2 or text[2] in "\\/")
+
+
+def _regex(source: str) -> _Matcher:
+    """``fullmatch`` of ``source`` (DOTALL), compiled on first use."""
+    compiled: _Matcher | None = None
+
+    def match(text: str) -> object:
+        nonlocal compiled
+        if compiled is None:
+            import re
+
+            # DOTALL: git file names may contain newlines; '.' must still match them.
+            compiled = re.compile(source, re.DOTALL).fullmatch
+        return compiled(text)
+
+    return match
 
 
 def validate_pattern(pattern: str) -> None:
@@ -146,7 +173,7 @@ def validate_pattern(pattern: str) -> None:
     if not pattern.strip():
         raise PatternError(pattern, "the pattern is empty",
                            "remove it, or write what it should own, like 'src/api/**'")
-    if _CONTROL.search(pattern):
+    if _has_control(pattern):
         raise PatternError(pattern, "the pattern contains a control character "
                            "(NUL, newline, tab, ...)",
                            "write one pattern per entry, on one line, without control characters")
@@ -158,7 +185,7 @@ def validate_pattern(pattern: str) -> None:
                            "cannot exclude files",
                            "list only what the stream owns (narrower patterns), and give the "
                            "excluded files to another stream")
-    if _DRIVE.match(pattern):
+    if _is_drive_path(pattern):
         raise PatternError(pattern, "this is a Windows absolute path, not a repository path",
                            "write the path relative to the repository root with '/', "
                            "like 'src/api/**'")
@@ -234,7 +261,7 @@ def _segment_regex(seg: str) -> str:
     while i < len(seg):
         ch = seg[i]
         if ch == "\\":  # validation allows only the '\#' escape
-            out.append(re.escape(seg[i + 1]))
+            out.append(_escape(seg[i + 1]))
             i += 2
             continue
         if ch == "*":
@@ -242,9 +269,17 @@ def _segment_regex(seg: str) -> str:
         elif ch == "?":
             out.append("[^/]")
         else:
-            out.append(re.escape(ch))
+            out.append(_escape(ch))
         i += 1
     return "".join(out)
+
+
+def _escape(ch: str) -> str:
+    """One character as a literal in a regular expression (what ``re.escape`` does)."""
+    return "\\" + ch if ch in _REGEX_SPECIAL else ch
+
+
+_REGEX_SPECIAL = frozenset("()[]{}?*+-|^$\\.&~# \t\n\r\v\f")
 
 
 def _full_regex(segs: tuple[str, ...], dir_only: bool) -> str:
@@ -286,8 +321,7 @@ def _compile_full(pattern: str) -> _Matcher:
     matcher = _FULL_CACHE.get(pattern)
     if matcher is None:
         segs, dir_only = _parse(pattern)
-        # DOTALL: git file names may contain newlines; '.' must still match them.
-        matcher = re.compile(_full_regex(segs, dir_only), re.DOTALL).fullmatch
+        matcher = _regex(_full_regex(segs, dir_only))
         if len(_FULL_CACHE) < 4096:  # bounded: long-running callers must not grow forever
             _FULL_CACHE[pattern] = matcher
     return matcher
@@ -302,7 +336,7 @@ def _compile_segment(seg: str) -> _Matcher:
         elif seg == "*":
             matcher = bool  # any non-empty segment
         else:
-            matcher = re.compile(_segment_regex(seg), re.DOTALL).fullmatch
+            matcher = _regex(_segment_regex(seg))
         if len(_SEG_CACHE) < 4096:
             _SEG_CACHE[seg] = matcher
     return matcher

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 from gitpar.errors import GitparError
+from gitpar.store.quickgit import git_output
 
 
 def _diff_names(cwd: str, *args: str) -> set[str]:
     # The environment is passed on untouched: inside a hook GIT_INDEX_FILE names the index
     # the commit is being made from (`git commit -a` and `git commit PATH` use a temporary one).
-    proc = subprocess.run(["git", "diff", "--cached", "--name-only", "-z", "--no-renames",
-                           "--no-ext-diff", "--ignore-submodules=none", *args],
-                          cwd=cwd, capture_output=True)
-    if proc.returncode != 0:
-        raise GitparError(f"git diff --cached failed in {cwd}: {proc.stderr.decode(errors='replace').strip()}")
-    return {p for p in proc.stdout.decode("utf-8", errors="surrogateescape").split("\0") if p}
+    code, out = git_output(["diff", "--cached", "--name-only", "-z", "--no-renames",
+                            "--no-ext-diff", "--ignore-submodules=none", *args], cwd)
+    if code != 0:
+        raise GitparError(f"git diff --cached failed in {cwd} (exit {code}; git's message is above)")
+    return {p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p}
 
 
 def staged_paths(cwd: str) -> list[str]:

@@ -1,0 +1,49 @@
+"""Running git from the pre-commit hook without the ``subprocess`` module.
+
+``subprocess`` pulls in ``signal``, ``threading``, ``selectors``, ``locale`` and ``re``:
+more import time than the hook's whole check. The hook runs two short git commands, so
+it spawns them directly (posix_spawn) with pipes; other platforms use ``subprocess``.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def git_output(args: list[str], cwd: str, stdin: bytes = b"") -> tuple[int, bytes]:
+    """Run ``git -C cwd args`` with this environment; its exit code and standard output.
+
+    Standard error goes to the hook's own (git shows it to the user). ``stdin`` must be
+    small (it is written before the output is read).
+    """
+    argv = ["git", "-C", cwd, *args]
+    if not hasattr(os, "posix_spawnp"):
+        import subprocess
+
+        proc = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE)
+        return proc.returncode, proc.stdout
+    out_r, out_w = os.pipe()
+    in_r, in_w = os.pipe()
+    try:
+        pid = os.posix_spawnp("git", argv, os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1),
+            (os.POSIX_SPAWN_CLOSE, in_w), (os.POSIX_SPAWN_CLOSE, out_r)])
+    finally:
+        os.close(in_r)
+        os.close(out_w)
+    try:
+        if stdin:
+            os.write(in_w, stdin)
+    finally:
+        os.close(in_w)
+    chunks = []
+    try:
+        while True:
+            chunk = os.read(out_r, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(out_r)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks)
