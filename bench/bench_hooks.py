@@ -4,6 +4,8 @@ Three set-ups of the same commit, measured in the same run (median of --runs):
   none        no hooks at all
   gitpar      gitpar's hooks (pre-commit check + commit-msg trailer)
   pre-commit  a pre-commit-framework hook that does nothing (`language: system`, `entry: true`)
+  empty       pre-commit and commit-msg hooks that are `exit 0` shell scripts: what git itself
+              spends on running any hook (it re-reads the index after pre-commit)
 Prints what gitpar and the framework each add over no hook, the ratio, and a JSON line.
 Goal: gitpar adds at most 60 ms, and at most a quarter of what the framework adds.
 
@@ -74,6 +76,8 @@ def commit_times(worktree: Path, env: dict[str, str], nfiles: int, runs: int, ho
         args += ["-c", f"core.hooksPath={worktree / 'no-hooks'}"]
     elif hooks == "pre-commit":
         args += ["-c", f"core.hooksPath={fw}"]
+    elif hooks == "empty":
+        args += ["-c", f"core.hooksPath={fw.parent / 'empty-hooks'}"]
     for r in range(runs + 1):
         for i in range(nfiles):
             with open(worktree / f"s0/f{i}.txt", "a") as f:
@@ -109,14 +113,21 @@ def main() -> int:
         repo, worktree = build(tmp, env, gitpar)
         print(f"built {FILES} files, {STREAMS} streams in {time.perf_counter() - t:.1f}s")
         (worktree / "no-hooks").mkdir()
+        empty = tmp / "empty-hooks"
+        empty.mkdir()
+        for hook in ("pre-commit", "commit-msg"):
+            (empty / hook).write_text("#!/bin/sh\nexit 0\n")
+            (empty / hook).chmod(0o755)
         sh(["git", "update-index", "--assume-unchanged", ".pre-commit-config.yaml"], worktree, env)
         for nfiles in (1, BIG):
             row = {h: commit_times(worktree, env, nfiles, args.runs, h, tmp / "framework-hooks")
-                   for h in ("none", "gitpar", "pre-commit")}
+                   for h in ("none", "empty", "gitpar", "pre-commit")}
             results[nfiles] = row
             g, f = row["gitpar"] - row["none"], row["pre-commit"] - row["none"]
+            e = row["empty"] - row["none"]
             print(f"commit of {nfiles:>4} files: no hook {row['none']:.0f} ms, gitpar +{g:.0f} ms, "
-                  f"pre-commit framework (a hook doing nothing) +{f:.0f} ms; gitpar/framework {g / f:.2f}")
+                  f"pre-commit framework (a hook doing nothing) +{f:.0f} ms; gitpar/framework {g / f:.2f}; "
+                  f"empty shell hooks +{e:.0f} ms (git's own cost of having hooks)")
     finally:
         if not os.environ.get("GITPAR_BENCH_KEEP"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -127,7 +138,8 @@ def main() -> int:
     for n, row in results.items():
         g, f = row["gitpar"] - row["none"], row["pre-commit"] - row["none"]
         out.update({f"commit{n}_none_ms": round(row["none"], 1), f"commit{n}_gitpar_added_ms": round(g, 1),
-                    f"commit{n}_precommit_added_ms": round(f, 1), f"commit{n}_ratio": round(g / f, 3)})
+                    f"commit{n}_precommit_added_ms": round(f, 1), f"commit{n}_ratio": round(g / f, 3),
+                    f"commit{n}_empty_hooks_added_ms": round(row["empty"] - row["none"], 1)})
         ok = ok and g <= 60 and g <= f / 4
     print("goal: gitpar adds at most 60 ms and at most a quarter of the framework's cost")
     print(json.dumps(out))
