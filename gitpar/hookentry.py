@@ -72,6 +72,24 @@ def _tree_ids(cwd: str, base: str) -> list[str]:
     return [line.split()[0] if line and "missing" not in line else "" for line in lines]
 
 
+def _ref_values(common: str, base: str) -> tuple[str, str] | None:
+    """The commits the base branch and the state branch point at, read from the ref files.
+
+    None when either is not a plain loose ref (packed refs, other ref stores): the caller
+    then compares tree ids through git instead.
+    """
+    values = []
+    for ref in (f"refs/heads/{base}", STATE):
+        try:
+            value = _read(os.path.join(common, ref))
+        except OSError:
+            return None
+        if len(value) not in (40, 64):
+            return None
+        values.append(value)
+    return values[0], values[1]
+
+
 def _load_cache(path: str) -> dict[str, Any] | None:
     try:
         with open(path, "rb") as f:
@@ -104,6 +122,11 @@ def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
     policies = plugins.implementers("gitpar_check_paths", repo=repo)
     data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base),
             "rules": rules_json, "locks": locks, "policies": policies}
+    _save_cache(cache_path, data)
+    return data
+
+
+def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
     try:
         os.makedirs(os.path.dirname(cache_path), exist_ok=True)
         tmp = f"{cache_path}.{os.getpid()}"
@@ -112,7 +135,6 @@ def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
         os.replace(tmp, cache_path)
     except OSError:
         pass  # a read-only git directory only costs speed
-    return data
 
 
 def pre_commit(cwd: str) -> int:
@@ -122,9 +144,20 @@ def pre_commit(cwd: str) -> int:
     gitdir = _git_dir(cwd)
     stream = stream_of_branch(_branch(gitdir))
     cache_path = os.path.join(_common_dir(gitdir), "gitpar", "cache", "hook-rules.marshal")
+    common = _common_dir(gitdir)
     data = _load_cache(cache_path)
-    if data is None or _tree_ids(cwd, data["base"]) != data["trees"]:
-        data = _rebuild(cwd, cache_path)
+    # Same commits on the base and state branches as when the cache was written: nothing
+    # to ask git. Otherwise the trees the rules come from may still be the same (a commit
+    # to the base outside .gitpar/, a progress report): one git cat-file tells.
+    refs = _ref_values(common, data["base"]) if data is not None else None
+    if data is None or refs is None or refs != data.get("refs"):
+        if data is None or _tree_ids(cwd, data["base"]) != data["trees"]:
+            data = _rebuild(cwd, cache_path)
+        # the refs were read before the trees were compared (or the rules rebuilt): should
+        # a branch move in between, the next hook finds other refs and compares again
+        if refs is not None and refs != data.get("refs"):
+            data["refs"] = refs
+            _save_cache(cache_path, data)
     if data["rules"] is None:
         return 0
     rules = Rules.from_json(data["rules"])
