@@ -619,3 +619,33 @@ def test_builtins_are_typed_like_the_specs() -> None:
     from gitpar.plugins.builtin import DEFAULT_PLUGINS
 
     assert [name for _, name in DEFAULT_PLUGINS] == BUILTINS
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str | None, str | None]] = []
+
+    @hookimpl
+    def gitpar_event(self, event):  # type: ignore[no-untyped-def]
+        self.seen.append((event.kind, event.stream, event.path))
+
+
+def test_events_reach_a_plugin(planned: Path, run) -> None:
+    listener = Listener()
+    with plugin_registered(listener, "listener"):
+        assert run(planned, "start", "api").code == 0
+        assert run(planned, "lock", "src/config.py", "--stream", "api").code == 0
+        assert run(planned, "unlock", "src/config.py", "--stream", "api").code == 0
+        assert run(planned, "lock", "src/config.py", "--stream", "api").code == 0
+        assert run(planned, "unlock", "src/config.py", "--stream", "ui", "--force").code == 0
+        assert run(planned, "progress", "--stream", "api", "--blocked", "waiting").code == 0
+        assert run(planned, "finish", "api").code == 0
+    assert listener.seen == [
+        ("stream.started", "api", None),
+        ("lock.taken", "api", "src/config.py"),
+        ("lock.released", "api", "src/config.py"),
+        ("lock.taken", "api", "src/config.py"),
+        ("lock.broken", "ui", "src/config.py"),
+        ("stream.blocked", "api", None),
+        ("stream.finished", "api", None),
+    ]

@@ -303,6 +303,11 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
                 run.steps.append(Step(n, "not reached", "interrupted"))
         run.stopped = f"interrupted; {target} stays at {m.short(current)}, its last good merge"
     run.end = str(current)
+    if not dry_run:
+        from gitpar.plugins import events
+
+        events.emit("integration.result", repo=repo, target=target, ok=run.ok,
+                     steps={s.stream: s.outcome for s in run.steps})
     if run.ok and not dry_run:
         _forget_run(repo)
     if cleanup and not dry_run:

@@ -351,6 +351,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
     while True:
         try:
             store.update(change)
+            _emit_taken(repo, stream, paths, reason, result)
             return result
         except Contended as exc:
             pause = next(waits, None)
@@ -483,6 +484,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             try:
                 store.update(change)
                 waiting_on = []  # the lock commit took this stream off the waiting lists
+                _emit_taken(repo, stream, paths, reason, result)
                 return result
             except _Undecided as undecided:
                 worst = max(undecided.blocked, key=lambda b: _SEVERITY[b[1].action])
@@ -562,7 +564,25 @@ def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
         return changes, msg
 
     store.update(change)
+    if released:
+        from gitpar.plugins import events
+
+        for path, held in released:
+            if held.stream != stream:
+                events.emit("lock.broken", repo=repo, stream=stream, path=path, holder=held.stream)
+            else:
+                events.emit("lock.released", repo=repo, stream=stream, path=path)
     return released
+
+
+def _emit_taken(repo: Any, stream: str, paths: Sequence[str], reason: str, result: LockResult) -> None:
+    """Tell plugins about each lock taken (``lock.taken``), naming a stale holder replaced."""
+    from gitpar.plugins import events
+
+    replaced = {path: old.stream for path, old in result.took_over}
+    for path in paths:
+        events.emit("lock.taken", repo=repo, stream=stream, path=path, reason=reason,
+                     took_over=replaced.get(path))
 
 
 def release_changes(snap: Any, stream: str) -> dict[str, str | None]:

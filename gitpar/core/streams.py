@@ -253,10 +253,11 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     port = int(progress.extra["port"])
     result = Started(stream=name, branch=f"gitpar/{name}", worktree=path, port=port,
                      copied=copied, reused=reused)
+    from gitpar.plugins import events
     from gitpar.plugins import manager as plugins
 
     result.notes = plugins.prepare_worktree(repo, plan, name, path, port)
-    plugins.emit("stream.started", repo=repo, stream=name, worktree=str(path), port=port,
+    events.emit("stream.started", repo=repo, stream=name, worktree=str(path), port=port,
                  branch=f"gitpar/{name}")
     if plan.settings.setup:
         log, failed = run_setup(repo, name, path, port, plan.settings.setup)
@@ -334,9 +335,9 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     progress = read_progress(repo, name, snap)
     assert progress is not None
     if progress.status in ("blocked", "failed") and (before is None or before.status != progress.status):
-        from gitpar.plugins import manager as plugins
+        from gitpar.plugins import events
 
-        plugins.emit(f"stream.{progress.status}", repo=repo, stream=name,
+        events.emit(f"stream.{progress.status}", repo=repo, stream=name,
                      items=list(progress.blocked))
     return progress
 
@@ -361,9 +362,9 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
 
     progress = report(repo, name, ProgressUpdate(status="completed", completion=100),
                       what="completed, its locks released", also=release)
-    from gitpar.plugins import manager as plugins
+    from gitpar.plugins import events
 
-    plugins.emit("stream.finished", repo=repo, stream=name)
+    events.emit("stream.finished", repo=repo, stream=name)
     return progress
 
 
