@@ -9,7 +9,7 @@ import pygit2
 
 from gitpar.core.locks import LOCKS_DIR, Lock, parse_lock
 from gitpar.core.progress import parse_time
-from gitpar.store.repo import STATE_REF, Repo
+from gitpar.store.repo import STATE_REF, Repo, walk_files
 
 _TRAILER = re.compile(r"^Gitpar-Stream:\s*(\S+)\s*$", re.M)
 
@@ -106,15 +106,7 @@ def lock_history(repo: Repo, now: float) -> dict[str, list[Held]]:
         last_locks_tree = locks_tree
         files: dict[str, pygit2.Oid] = {}
         if locks_tree is not None:
-            stack = [(LOCKS_DIR, locks_tree)]
-            while stack:
-                prefix, oid = stack.pop()
-                for entry in repo.git[oid].peel(pygit2.Tree):
-                    p = f"{prefix}/{entry.name}"
-                    if entry.type_str == "tree":
-                        stack.append((p, entry.id))
-                    elif (entry.name or "").endswith(".lock"):
-                        files[p] = entry.id
+            files = {p: oid for p, oid in walk_files(repo.git, locks_tree, LOCKS_DIR) if p.endswith(".lock")}
         seen: set[str] = set()
         for file, blob in files.items():
             path = file[len(LOCKS_DIR) + 1:-len(".lock")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,28 @@ from gitpar.errors import GitparError, Refused, bad
 STATE_BRANCH = "gitpar/_state"
 STATE_REF = "refs/heads/gitpar/_state"
 STREAM_PREFIX = "refs/heads/gitpar/"
+
+
+def walk_files(git: pygit2.Repository, tree_id: pygit2.Oid, prefix: str = "") -> Iterator[tuple[str, pygit2.Oid]]:
+    """Every file (blob or link) under the tree ``tree_id``: its path (below ``prefix``) and id."""
+    stack = [(prefix, tree_id)]
+    while stack:
+        folder, oid = stack.pop()
+        for entry in git[oid].peel(pygit2.Tree):
+            path = f"{folder}/{entry.name}" if folder else entry.name or ""
+            if entry.type_str == "tree":
+                stack.append((path, entry.id))
+            else:
+                yield path, entry.id
+
+
+def subtree_id(git: pygit2.Repository, commit: pygit2.Oid, path: str) -> pygit2.Oid | None:
+    """The id of the folder ``path`` in ``commit``'s tree, or None when there is none."""
+    try:
+        entry = git[commit].peel(pygit2.Tree)[path]
+    except KeyError:
+        return None
+    return entry.id if entry.type_str == "tree" else None
 
 
 def no_git_env() -> dict[str, str]:
@@ -186,17 +208,7 @@ class Repo:
         tip = self.tip(rev or self.configured_base())
         if tip is None:
             return []
-        out: list[str] = []
-        stack: list[tuple[str, pygit2.Oid]] = [("", self.git[tip].peel(pygit2.Tree).id)]
-        while stack:
-            prefix, oid = stack.pop()
-            for entry in self.git[oid].peel(pygit2.Tree):
-                path = prefix + (entry.name or "")
-                if entry.type_str == "tree":
-                    stack.append((path + "/", entry.id))
-                else:
-                    out.append(path)
-        return out
+        return [path for path, _ in walk_files(self.git, self.git[tip].peel(pygit2.Tree).id)]
 
     # -- the plan ---------------------------------------------------------------------
 
@@ -227,24 +239,16 @@ class Repo:
     def plan_files_at(self, commit: pygit2.Oid) -> dict[str, str]:
         """Plan files (``.gitpar/...`` to text) as committed in ``commit``."""
         files: dict[str, str] = {}
-        tree = self.git[commit].peel(pygit2.Tree)
-        try:
-            top = tree[PLAN_DIR]
-        except KeyError:
+        top = subtree_id(self.git, commit, PLAN_DIR)
+        if top is None:
             return files
-        stack: list[tuple[str, pygit2.Tree]] = [(PLAN_DIR, self.git[top.id].peel(pygit2.Tree))]
-        while stack:
-            prefix, sub = stack.pop()
-            for entry in sub:
-                path = f"{prefix}/{entry.name}"
-                if entry.type_str == "tree":
-                    stack.append((path, self.git[entry.id].peel(pygit2.Tree)))
-                elif (entry.name or "").endswith(".md"):
-                    data = self.git[entry.id].peel(pygit2.Blob).data
-                    try:
-                        files[path] = data.decode("utf-8")
-                    except UnicodeDecodeError:
-                        raise bad(path, None, "is not UTF-8 text", "save the file as UTF-8") from None
+        for path, oid in walk_files(self.git, top, PLAN_DIR):
+            if path.endswith(".md"):
+                data = self.git[oid].peel(pygit2.Blob).data
+                try:
+                    files[path] = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise bad(path, None, "is not UTF-8 text", "save the file as UTF-8") from None
         return files
 
     def load_plan(self, source: str = "worktree") -> Plan:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import pygit2
 
 from gitpar.errors import StateConflict
-from gitpar.store.repo import STATE_REF, Repo
+from gitpar.store.repo import STATE_REF, Repo, subtree_id, walk_files
 
 Changes = Mapping[str, "str | None"]  # path -> new text, or None to delete
 
@@ -53,37 +53,22 @@ class Snapshot:
 
     def list(self, folder: str) -> dict[str, str]:
         """Every file under ``folder`` (recursively), by its path on the branch, to its text."""
-        out: dict[str, str] = {}
         if self.commit is None:
-            return out
-        tree = self.repo[self.commit].peel(pygit2.Tree)
-        try:
-            top = tree[folder]
-        except KeyError:
-            return out
-        stack: list[tuple[str, pygit2.Oid]] = [(folder, top.id)]
-        while stack:
-            prefix, oid = stack.pop()
-            for entry in self.repo[oid].peel(pygit2.Tree):
-                path = f"{prefix}/{entry.name}"
-                if entry.type_str == "tree":
-                    stack.append((path, entry.id))
-                else:
-                    data: bytes = self.repo[entry.id].peel(pygit2.Blob).data
-                    out[path] = data.decode("utf-8", errors="replace")
-        return out
+            return {}
+        top = subtree_id(self.repo, self.commit, folder)
+        return {} if top is None else self._texts(walk_files(self.repo, top, folder))
 
     def list_all(self) -> dict[str, str]:
         """Every file on the branch at this commit, by path."""
-        out: dict[str, str] = {}
         if self.commit is None:
-            return out
-        for entry in self.repo[self.commit].peel(pygit2.Tree):
-            if entry.type_str == "tree":
-                out.update(self.list(entry.name or ""))
-            else:
-                data: bytes = self.repo[entry.id].peel(pygit2.Blob).data
-                out[entry.name or ""] = data.decode("utf-8", errors="replace")
+            return {}
+        return self._texts(walk_files(self.repo, self.repo[self.commit].peel(pygit2.Tree).id))
+
+    def _texts(self, files: Iterator[tuple[str, pygit2.Oid]]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for path, oid in files:
+            data: bytes = self.repo[oid].peel(pygit2.Blob).data
+            out[path] = data.decode("utf-8", errors="replace")
         return out
 
     @property
