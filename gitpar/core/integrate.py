@@ -419,10 +419,9 @@ def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: pygit2
     stream's side of each conflicting hunk (the rest of each file merges as usual). A
     binary, delete, rename or mode conflict still stops: there is no hunk to take.
     """
-    import pygit2
-
     from gitpar.plugins import manager
     from gitpar.plugins.hookspecs import ConflictCase
+    from gitpar.store import merge as m
 
     chosen = manager.plugin_settings(plan).get("conflicts")
     paths = tuple(c.path for c in conflicts)
@@ -437,12 +436,8 @@ def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: pygit2
     if whole:
         return (f"conflict strategy {chosen}: {', '.join(c.describe(target, name) for c in whole)} "
                 "has no hunks to take a side of, so it still stops")
-    # the store has no favouring merge yet; this is its one pygit2 call outside the store
-    g = repo.git
-    ancestor = g[mb].peel(pygit2.Tree) if mb is not None else g[g.TreeBuilder().write()].peel(pygit2.Tree)
-    index = g.merge_trees(ancestor, g[current].peel(pygit2.Tree), g[tip].peel(pygit2.Tree),
-                          favor=pygit2.enums.MergeFavor.THEIRS)
-    if index.conflicts is not None:
+    index = m.merge_taking_theirs(repo, mb, current, tip)
+    if index is None:
         return f"conflict strategy {chosen}: taking {name}'s side still leaves conflicts"
     trailers = [f"{c.describe(target, name)} took {name}'s side over "
                 f"{', '.join(other.get(c.path) or ()) or 'the base branch'}" for c in conflicts]

@@ -283,6 +283,16 @@ def conflicts_of_commits(repo: Repo, base: pygit2.Oid | None, ours: pygit2.Oid,
     return index, describe_index_conflicts(repo, index)
 
 
+def merge_taking_theirs(repo: Repo, base: pygit2.Oid | None, ours: pygit2.Oid,
+                        theirs: pygit2.Oid) -> pygit2.Index | None:
+    """The in-memory merge taking ``theirs``'s side of every conflicting hunk, or None when
+    conflicts remain that have no hunks to take a side of (deletions, modes, binaries)."""
+    g = repo.git
+    index = g.merge_trees(_tree(g, base) or _empty_tree(g), g[ours].peel(pygit2.Tree),
+                          g[theirs].peel(pygit2.Tree), favor=pygit2.enums.MergeFavor.THEIRS)
+    return None if index.conflicts is not None else index
+
+
 def describe_index_conflicts(repo: Repo, index: pygit2.Index) -> list[FileConflict]:
     """The conflicts recorded in a merge's in-memory index, with line ranges for text."""
     if index.conflicts is None:
