@@ -351,7 +351,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
     while True:
         try:
             store.update(change)
-            _emit_taken(repo, stream, paths, reason, result)
+            _emit_taken(repo, stream, paths, reason, ttl, result)
             return result
         except Contended as exc:
             pause = next(waits, None)
@@ -484,7 +484,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             try:
                 store.update(change)
                 waiting_on = []  # the lock commit took this stream off the waiting lists
-                _emit_taken(repo, stream, paths, reason, result)
+                _emit_taken(repo, stream, paths, reason, ttl, result)
                 return result
             except _Undecided as undecided:
                 worst = max(undecided.blocked, key=lambda b: _SEVERITY[b[1].action])
@@ -575,14 +575,15 @@ def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
     return released
 
 
-def _emit_taken(repo: Any, stream: str, paths: Sequence[str], reason: str, result: LockResult) -> None:
+def _emit_taken(repo: Any, stream: str, paths: Sequence[str], reason: str, ttl: float,
+                result: LockResult) -> None:
     """Tell plugins about each lock taken (``lock.taken``), naming a stale holder replaced."""
     from gitpar.plugins import events
 
     replaced = {path: old.stream for path, old in result.took_over}
     for path in paths:
         events.emit("lock.taken", repo=repo, stream=stream, path=path, reason=reason,
-                     took_over=replaced.get(path))
+                    expires=iso_in(ttl), took_over=replaced.get(path))
 
 
 def release_changes(snap: Any, stream: str) -> dict[str, str | None]:

@@ -337,8 +337,11 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     if progress.status in ("blocked", "failed") and (before is None or before.status != progress.status):
         from gitpar.plugins import events
 
-        events.emit(f"stream.{progress.status}", repo=repo, stream=name,
-                     items=list(progress.blocked))
+        if progress.status == "blocked":
+            events.emit("stream.blocked", repo=repo, stream=name, blocked=list(progress.blocked))
+        else:
+            events.emit("stream.failed", repo=repo, stream=name,
+                        reason=progress.blocked[-1] if progress.blocked else "")
     return progress
 
 
