@@ -286,7 +286,8 @@ class Repo:
         return plan
 
     def configured_base(self) -> str:
-        """The base branch named by the main worktree's plan.md, else by HEAD, else main."""
+        """The base branch named by the main worktree's plan.md, else by the plan committed on
+        main or master (a bare repository, a fresh clone), else main."""
         from gitpar.core.plan import PLAN_FILE, parse_settings
 
         if self.main_root is not None:
@@ -295,13 +296,11 @@ class Repo:
                 settings, _ = parse_settings(path.read_text(encoding="utf-8"))
                 return settings.base
         for candidate in ("main", "master"):
-            if self.tip(candidate) is not None:
-                tip = self.tip(candidate)
-                assert tip is not None
+            tip = self.tip(candidate)
+            if tip is not None:
                 files = self.plan_files_at(tip)
-                if "/".join([PLAN_DIR, "plan.md"]) in files:
-                    settings, _ = parse_settings(files[PLAN_FILE])
-                    return settings.base
+                if PLAN_FILE in files:
+                    return parse_settings(files[PLAN_FILE])[0].base
         return "main"
 
 
