@@ -263,9 +263,12 @@ def conflicts_of_files(repo: Repo, base: pygit2.Oid | None, ours: pygit2.Oid, th
             found.append(FileConflict(path, "binary", paths=(path,)))
             continue
         try:
+            # use_deprecated=False: a result that says whether it merged cleanly (pygit2
+            # 1.15-1.18 default to returning the merged text alone)
             result = g.merge_file_from_index(pygit2.IndexEntry(path, eb[1], _mode(eb[0])),
                                              pygit2.IndexEntry(path, eo[1], _mode(eo[0])),
-                                             pygit2.IndexEntry(path, et[1], _mode(et[0])))
+                                             pygit2.IndexEntry(path, et[1], _mode(et[0])),
+                                             use_deprecated=False)
         except UnicodeDecodeError:  # pygit2 decodes the merged text; let libgit2 do the tree
             return None
         if not result.automergeable:
@@ -384,6 +387,12 @@ def commit_tree(repo: Repo, tree: pygit2.Oid, parents: Sequence[pygit2.Oid], mes
 
 def set_ref(repo: Repo, ref: str, new: pygit2.Oid, old: pygit2.Oid | None, message: str) -> bool:
     """Move ``ref`` to ``new`` only if it still points at ``old`` (None: only if absent)."""
+    if not hasattr(repo.git, "transaction"):
+        # pygit2 before 1.19 (the newest on Python 3.10): git update-ref's own old-value check
+        expected = str(old) if old is not None else "0" * 40
+        proc = subprocess.run(["git", "update-ref", "-m", message, ref, str(new), expected],
+                              cwd=repo.common_dir, env=no_git_env(), capture_output=True, text=True)
+        return proc.returncode == 0
     sig = signature(repo.git)
     repo.git.set_ident(sig.name, sig.email)
     try:

@@ -182,6 +182,8 @@ class StateStore:
 
     def _swap(self, old: pygit2.Oid | None, new: pygit2.Oid, message: str) -> bool:
         """Move the state branch from ``old`` to ``new`` if it is still at ``old``."""
+        if not hasattr(self.git, "transaction"):
+            return self._swap_with_git(old, new, message)
         sig = signature(self.git)
         # the reflog entry's identity: pygit2's set_target(signature=...) cannot take one,
         # so set the repository's identity, which libgit2 uses instead of user.name
@@ -199,6 +201,18 @@ class StateStore:
             # someone else holds the ref's lock file right now
             return False
         return True
+
+
+    def _swap_with_git(self, old: pygit2.Oid | None, new: pygit2.Oid, message: str) -> bool:
+        """The same compare-and-swap through ``git update-ref NEW OLD`` (git locks the ref,
+        compares and moves it), for pygit2 before 1.19, which has no reference transactions
+        (and is the newest pygit2 on Python 3.10)."""
+        from gitpar.store.repo import git
+
+        expected = str(old) if old is not None else "0" * 40
+        proc = git(["update-ref", "-m", message.splitlines()[0], STATE_REF, str(new), expected],
+                   self.repo.common_dir, check=False)
+        return proc.returncode == 0
 
 
 class _LostRace(Exception):
