@@ -19,6 +19,15 @@ def _held(c: Contention) -> str:
     return f"{c.path} is locked by stream {c.holder.stream} until {c.holder.expires}"
 
 
+def _free_or_stale(c: Contention) -> Decision | None:
+    """Take a free lock, or one whose holder's claim is stale; None while it is live."""
+    if c.holder is None:
+        return Decision("take_over", f"{c.path} is free")
+    if c.stale:
+        return Decision("take_over", f"the lock on {c.path} held by {c.holder.stream} is stale: {c.stale}")
+    return None
+
+
 class Wait:
     """Wait for the holder to release; take over a lock that is stale."""
 
@@ -27,11 +36,7 @@ class Wait:
 
     def decide(self, contention: Contention) -> Decision:
         c = contention
-        if c.holder is None:
-            return Decision("take_over", f"{c.path} is free")
-        if c.stale:
-            return Decision("take_over", f"the lock on {c.path} held by {c.holder.stream} is stale: {c.stale}")
-        return Decision("wait", _held(c))
+        return _free_or_stale(c) or Decision("wait", _held(c))
 
 
 class Priority:
@@ -64,10 +69,10 @@ class Collaborative:
 
     def decide(self, contention: Contention) -> Decision:
         c = contention
-        if c.holder is None:
-            return Decision("take_over", f"{c.path} is free")
-        if c.stale:
-            return Decision("take_over", f"the lock on {c.path} held by {c.holder.stream} is stale: {c.stale}")
+        taken = _free_or_stale(c)
+        if taken is not None:
+            return taken
+        assert c.holder is not None  # a free lock was taken above
         timeout = timeout_of(c.options)
         if c.waited >= timeout:
             from gitpar.core.durations import format_duration
