@@ -8,6 +8,7 @@ held what and when, which lets pre-push and CI judge a range of commits after th
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import random
 import socket
@@ -126,7 +127,9 @@ def check_ttl(ttl: str | None, default: float) -> float:
 
 
 def iso_in(seconds: float, now: float | None = None) -> str:
-    t = (now if now is not None else time.time()) + seconds
+    """The time ``seconds`` from now, in whole seconds rounded up: the text keeps no
+    fraction, and a lock must never last shorter than asked (a 1s TTL taken at .9 would)."""
+    t = math.ceil((now if now is not None else time.time()) + seconds)
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
