@@ -120,3 +120,26 @@ def planned(repo: Path, run) -> Path:  # type: ignore[no-untyped-def]
                "--depends-on", "api").code == 0
     commit_plan(repo)
     return repo
+
+
+def edit_config(wt: Path, line: int, text: str) -> None:
+    config = wt / "src/config.py"
+    lines = config.read_text().splitlines()
+    lines[line - 1] = text
+    config.write_text("\n".join(lines) + "\n")
+
+
+def work(repo: Path, run, name: str, files: dict[str, str], config: tuple[int, str] | None = None,  # type: ignore[no-untyped-def]
+         finish: bool = True) -> Path:
+    """Start ``name``, commit ``files`` (and a config line) in its worktree, finish it."""
+    assert run(repo, "start", name).code == 0
+    wt = worktree_of(repo, name)
+    for path, text in files.items():
+        write(wt / path, text)
+    if config:
+        edit_config(wt, *config)
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", f"{name}: work")
+    if finish:
+        assert run(wt, "finish").code == 0
+    return wt

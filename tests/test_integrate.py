@@ -11,32 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import commit_plan, git, worktree_of, write
+from conftest import commit_plan, edit_config, git, work, worktree_of
 
 T = "gitpar/_integration"
-
-
-def edit_config(wt: Path, line: int, text: str) -> None:
-    config = wt / "src/config.py"
-    lines = config.read_text().splitlines()
-    lines[line - 1] = text
-    config.write_text("\n".join(lines) + "\n")
-
-
-def work(repo: Path, run, name: str, files: dict[str, str], config: tuple[int, str] | None = None,  # type: ignore[no-untyped-def]
-         finish: bool = True) -> Path:
-    """Start ``name``, commit ``files`` (and a config line) in its worktree, finish it."""
-    assert run(repo, "start", name).code == 0
-    wt = worktree_of(repo, name)
-    for path, text in files.items():
-        write(wt / path, text)
-    if config:
-        edit_config(wt, *config)
-    git(wt, "add", "-A")
-    git(wt, "commit", "-qm", f"{name}: work")
-    if finish:
-        assert run(wt, "finish").code == 0
-    return wt
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import commit_plan, git, gitpar, worktree_of, write
+from conftest import commit_plan, git, gitpar, work, worktree_of
 
 CONFIG = "src/config.py"
 WAITING = f"gitpar/_state:locks/{CONFIG}.waiting"
@@ -227,25 +227,6 @@ def test_an_unknown_lock_strategy_is_bad_input(sharing: Path, run) -> None:
 
 
 # -- integration ------------------------------------------------------------------------------
-
-
-def edit_config(wt: Path, line: int, text: str) -> None:
-    config = wt / CONFIG
-    lines = config.read_text().splitlines()
-    lines[line - 1] = text
-    config.write_text("\n".join(lines) + "\n")
-
-
-def work(repo: Path, run, name: str, files: dict[str, str], config: tuple[int, str] | None = None) -> None:  # type: ignore[no-untyped-def]
-    assert run(repo, "start", name).code == 0
-    wt = worktree_of(repo, name)
-    for path, text in files.items():
-        write(wt / path, text)
-    if config:
-        edit_config(wt, *config)
-    git(wt, "add", "-A")
-    git(wt, "commit", "-qm", f"{name}: work")
-    assert run(wt, "finish").code == 0
 
 
 @pytest.fixture
