@@ -17,6 +17,8 @@ import os
 import sys
 import time
 
+from gitpar.store.quickgit import git_dir  # standard library only, like everything here
+
 CACHE_VERSION = 3
 STATE = "refs/heads/gitpar/_state"
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
@@ -27,18 +29,6 @@ if TYPE_CHECKING:
 def _read(path: str) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read().strip()
-
-
-def _git_dir(cwd: str) -> str:
-    env = os.environ.get("GIT_DIR")
-    if env:
-        return os.path.realpath(os.path.join(cwd, env))
-    dot = os.path.join(cwd, ".git")
-    if os.path.isfile(dot):
-        text = _read(dot)
-        if text.startswith("gitdir:"):
-            return os.path.realpath(os.path.join(cwd, text[len("gitdir:"):].strip()))
-    return os.path.realpath(dot)
 
 
 def _common_dir(gitdir: str) -> str:
@@ -141,7 +131,7 @@ def pre_commit(cwd: str) -> int:
     from gitpar.core.rules import Rules, judge
     from gitpar.store.staged import staged_paths
 
-    gitdir = _git_dir(cwd)
+    gitdir = git_dir(cwd)
     stream = stream_of_branch(_branch(gitdir))
     cache_path = os.path.join(_common_dir(gitdir), "gitpar", "cache", "hook-rules.marshal")
     common = _common_dir(gitdir)

@@ -47,3 +47,17 @@ def git_output(args: list[str], cwd: str, stdin: bytes = b"") -> tuple[int, byte
         os.close(out_r)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), b"".join(chunks)
+
+
+def git_dir(cwd: str) -> str:
+    """The git directory of the worktree at ``cwd`` (``GIT_DIR``, a ``.git`` file or folder)."""
+    env = os.environ.get("GIT_DIR")
+    if env:
+        return os.path.realpath(os.path.join(cwd, env))
+    dot = os.path.join(cwd, ".git")
+    if os.path.isfile(dot):
+        with open(dot, encoding="utf-8") as f:
+            text = f.read().strip()
+        if text.startswith("gitdir:"):
+            return os.path.realpath(os.path.join(cwd, text[len("gitdir:"):].strip()))
+    return os.path.realpath(dot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from gitpar.errors import GitparError
-from gitpar.store.quickgit import git_output
+from gitpar.store.quickgit import git_dir, git_output
 
 
 def _diff_names(cwd: str, *args: str) -> set[str]:
@@ -25,19 +25,6 @@ def staged_paths(cwd: str) -> list[str]:
     merge brings in from the other branch was judged there; resolutions are judged here.
     """
     paths = _diff_names(cwd)
-    if paths and os.path.isfile(os.path.join(_git_dir(cwd), "MERGE_HEAD")):
+    if paths and os.path.isfile(os.path.join(git_dir(cwd), "MERGE_HEAD")):
         paths &= _diff_names(cwd, "MERGE_HEAD")
     return sorted(paths)
-
-
-def _git_dir(cwd: str) -> str:
-    env_dir = os.environ.get("GIT_DIR")
-    if env_dir:
-        return os.path.join(cwd, env_dir)
-    dot = os.path.join(cwd, ".git")
-    if os.path.isfile(dot):
-        with open(dot, encoding="utf-8") as f:
-            text = f.read().strip()
-        if text.startswith("gitdir:"):
-            return os.path.join(cwd, text[len("gitdir:"):].strip())
-    return dot
