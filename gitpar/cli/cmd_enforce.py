@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.main import JsonOpt, _repo, app
+from gitpar.cli.app import JsonOpt, _repo, app
 
 hooks_app = typer.Typer(help="Install, remove and inspect gitpar's git hooks.", no_args_is_help=True,
                         rich_markup_mode=None)

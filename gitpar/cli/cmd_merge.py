@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.main import JsonOpt, _repo, app
+from gitpar.cli.app import JsonOpt, _repo, app
 
 
 @app.command()

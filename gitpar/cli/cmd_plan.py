@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.main import JsonOpt, _repo, app
+from gitpar.cli.app import JsonOpt, _repo, app
 
 if TYPE_CHECKING:
     from gitpar.core.analysis import Analysis

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.main import JsonOpt, app
+from gitpar.cli.app import JsonOpt, app
 
 _added: list[Any] = []  # the CommandInfo / TyperInfo objects plugins added to ``app``
 
@@ -47,7 +47,7 @@ def suggest(json_: JsonOpt = False,
             write: Annotated[bool, typer.Option("--write", help="Write the proposed streams as .gitpar/streams/<name>.md.")] = False,
             max_streams: Annotated[int | None, typer.Option("--max-streams", min=1, help="Propose at most about this many streams.")] = None) -> None:
     """Propose streams and their dependencies for this codebase (from the installed plugins)."""
-    from gitpar.cli.main import _repo
+    from gitpar.cli.app import _repo
     from gitpar.errors import bad
     from gitpar.plugins import manager
     from gitpar.store.repo import require_main_root

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.main import _repo, app
+from gitpar.cli.app import _repo, app
 
 if TYPE_CHECKING:
     from gitpar.core.runner import RunEvent, RunPlan, RunResult

@@ -12,49 +12,11 @@ from typing import Annotated
 import typer
 
 from gitpar.cli import output as o
+from gitpar.cli.app import JsonOpt, _repo, app, show_warnings, stream_app
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gitpar.store.repo import Repo
-
-app = typer.Typer(
-    name="gitpar",
-    help="Coordinate parallel work streams in one git repository: plans, worktrees, progress, "
-    "ownership, locks.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-stream_app = typer.Typer(help="Define and read streams (.gitpar/streams/<name>.md).",
-                         no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(stream_app, name="stream")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print data as JSON.")]
-
-
-_opened: list[object] = []  # repositories opened by this command, whose warnings main() shows
-
-
-def _repo() -> Repo:
-    from gitpar.core.state_readme import register
-    from gitpar.store.repo import open_repo
-
-    repo = open_repo()
-    _opened.append(repo)
-    register()
-    return repo
-
-
-def _show_warnings() -> None:
-    seen: set[str] = set()
-    for repo in _opened:
-        for w in getattr(repo, "warnings", []):
-            if w not in seen:
-                seen.add(w)
-                o.warn(w)
-    _opened.clear()
 
 
 # -- init and plan editing ---------------------------------------------------------------
@@ -373,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 — the one handler for the unexpected
         return _crash(exc)
     finally:
-        _show_warnings()
+        show_warnings()
     return result if isinstance(result, int) else 0
 
 

@@ -42,7 +42,7 @@ def _options(plan: Any) -> dict[str, Any]:
 
 def export_command(write: bool, file: str | None) -> None:
     from gitpar.cli import output as o
-    from gitpar.cli.main import _repo
+    from gitpar.cli.app import _repo
     from gitpar.store.repo import require_main_root
     from gitpar_codeowners import codeowners
 
@@ -65,7 +65,7 @@ def export_command(write: bool, file: str | None) -> None:
 
 def import_command(file: str | None, write: bool, json_: bool) -> None:
     from gitpar.cli import output as o
-    from gitpar.cli.main import _repo
+    from gitpar.cli.app import _repo
     from gitpar.errors import bad
     from gitpar.store.repo import require_main_root
     from gitpar_codeowners import codeowners
