@@ -27,7 +27,7 @@ GITPAR_RACER = """
 import os, sys, time
 from gitpar.cli.output import err
 from gitpar.core import locks
-from gitpar.store.repo import open_repo
+from gitpar.core.repo import open_repo
 me, rounds, markers = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 paths = PATHS_LITERAL
 repo = open_repo()

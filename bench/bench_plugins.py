@@ -35,7 +35,7 @@ PACKAGES = ("gitpar-python", "gitpar-codeowners", "gitpar-agents")
 LOAD = """
 import json, sys, time
 import gitpar.cli.main, gitpar.core.streams
-from gitpar.store.repo import open_repo
+from gitpar.core.repo import open_repo
 open_repo().load_plan()  # what a command that asks hooks has done first
 from gitpar.plugins import manager
 t = time.perf_counter()

@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from gitpar.core.repo import open_repo  # noqa: E402
 from gitpar.core.runner import RunOptions, execute, prepare  # noqa: E402
 from gitpar.core.schedule import Task, list_schedule  # noqa: E402
-from gitpar.store.repo import open_repo  # noqa: E402
 
 DEFAULT_STG = ROOT.parent / "shared" / "bench-data" / "stg"
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",

@@ -26,7 +26,7 @@ def build(root: Path, streams: int, started: int) -> Path:
 
     from gitpar.core.plan import Stream, render_settings, render_stream
     from gitpar.core.progress import Progress, now_iso, progress_path, render_progress
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
     from gitpar.store.state import StateStore
 
     repo_dir = root / "big"

@@ -93,7 +93,7 @@ def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
     """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
     from gitpar.core.check import base_rules
     from gitpar.core.locks import LOCKS_DIR, all_locks
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
     from gitpar.store.state import StateStore
 
     repo = open_repo(cwd)
@@ -182,9 +182,10 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
     import pygit2
 
     from gitpar.core.check import base_rules
+    from gitpar.core.lock_history import held_at, lock_history
+    from gitpar.core.repo import open_repo
     from gitpar.core.rules import judge
-    from gitpar.store.commits import commits_between, held_at, lock_history
-    from gitpar.store.repo import open_repo
+    from gitpar.store.commits import commits_between
 
     repo = open_repo(cwd)
     if repo.load_plan_at_base() is None:

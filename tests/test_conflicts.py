@@ -190,7 +190,7 @@ def test_streams_forked_from_different_bases(repo: Path, run) -> None:
 
 def test_attention_items_for_status(many: Path) -> None:
     from gitpar.core.conflicts import attention
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
 
     r = open_repo(many)
     items = attention(r, r.load_plan())

@@ -128,7 +128,7 @@ def test_codeowners_export_through_a_real_process(tmp_path: Path, run, env: dict
 
 def test_agents_file_through_the_manager(tmp_path: Path, run, on_path: Path) -> None:
     from gitpar.core import streams
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
 
     p = py_project(tmp_path, run)
     assert run(p, "stream", "add", "core", "--owns", "pkg/core.py").code == 0

@@ -34,7 +34,7 @@ def fresh_manager(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-d
 
 
 def plan_of(r: Path):  # type: ignore[no-untyped-def]
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
 
     return open_repo(r).load_plan()
 
@@ -370,7 +370,7 @@ def test_a_side_is_never_taken_silently(planned: Path) -> None:
 
 def test_render_brief_builtin_is_what_gitpar_brief_prints(planned: Path, run) -> None:
     from gitpar.core import streams
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
 
     repo = open_repo(planned)
     data = streams.brief(repo, "api")
@@ -392,7 +392,7 @@ class Preparer:
 def test_prepare_worktree_gets_the_stream_and_its_brief(planned: Path, run) -> None:
     from conftest import worktree_of
 
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
 
     assert run(planned, "start", "api").code == 0
     wt = worktree_of(planned, "api")
@@ -427,7 +427,7 @@ def test_check_paths_adds_the_plugins_violations(planned: Path) -> None:
 
 
 def test_events_reach_every_plugin(planned: Path) -> None:
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
 
     heard: list[tuple[str, str | None, str | None, dict]] = []  # type: ignore[type-arg]
 
@@ -560,7 +560,7 @@ def test_repository_plugins_load_only_when_the_plan_opts_in(planned: Path, run) 
 
 def test_repository_plugins_are_per_repository(planned: Path, tmp_path: Path, run,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
 
     (planned / ".gitpar/plugins").mkdir()
     (planned / ".gitpar/plugins/team.py").write_text(REPO_PLUGIN)

@@ -145,7 +145,7 @@ def plant_waiter(r: Path, stream: str, priority: int, seconds: float) -> None:
     """List ``stream`` as waiting for src/config.py (as a live process on this host would)."""
     from gitpar.core import locks
     from gitpar.core.progress import now_iso
-    from gitpar.store.repo import open_repo
+    from gitpar.core.repo import open_repo
     from gitpar.store.state import StateStore
 
     me = locks.Waiter(stream=stream, priority=priority, since=now_iso(), until=locks.iso_in(seconds),

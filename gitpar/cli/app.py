@@ -14,7 +14,7 @@ from gitpar.cli import output as o
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from gitpar.store.repo import Repo
+    from gitpar.core.repo import Repo
 
 app = typer.Typer(
     name="gitpar",
@@ -38,8 +38,8 @@ _opened: list[object] = []  # repositories opened by this command, whose warning
 
 def _repo() -> Repo:
     """The repository around the current directory, its warnings shown when the command ends."""
+    from gitpar.core.repo import open_repo
     from gitpar.core.state_readme import register
-    from gitpar.store.repo import open_repo
 
     repo = open_repo()
     _opened.append(repo)

@@ -16,7 +16,7 @@ from gitpar.cli.app import JsonOpt, _repo, app, show_warnings, stream_app
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from gitpar.store.repo import Repo
+    from gitpar.core.repo import Repo
 
 
 # -- init and plan editing ---------------------------------------------------------------

@@ -94,8 +94,8 @@ def job_summary(report: Any) -> str:
 def _status_section() -> list[str]:
     """The streams' status table and the dependency graph, when they can be read."""
     from gitpar.cli import render_status
+    from gitpar.core.repo import open_repo
     from gitpar.errors import GitparError
-    from gitpar.store.repo import open_repo
 
     try:
         repo = open_repo()

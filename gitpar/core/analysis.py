@@ -21,8 +21,8 @@ from gitpar.core.progress import Progress, parse_time
 
 if TYPE_CHECKING:
     from gitpar.core.plan import Plan
+    from gitpar.core.repo import Repo
     from gitpar.core.schedule import Task
-    from gitpar.store.repo import Repo
 
 SCHEMA_VERSION = 1
 # Without calibration data: the median stream is assumed on time, the 90th percentile

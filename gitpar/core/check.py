@@ -103,8 +103,9 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     The stream is ``stream``, else the one named by ``stream_from_branch``
     (``gitpar/<name>``), else the commits' ``Gitpar-Stream`` trailers.
     """
+    from gitpar.core.lock_history import held_at, lock_history
     from gitpar.errors import bad
-    from gitpar.store.commits import commits_between, held_at, lock_history
+    from gitpar.store.commits import commits_between
 
     rules, base = base_rules(repo, base_rev)
     head = repo.resolve_ci(head_rev)

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import pygit2
-
     from gitpar.core.plan import Plan
     from gitpar.core.progress import Progress
+    from gitpar.core.repo import Repo
     from gitpar.store.merge import FileConflict
-    from gitpar.store.repo import Repo
+    from gitpar.store.repo import Oid
 
 SCHEMA_VERSION = 1
 ACTIVE = ("in_progress", "blocked", "completed")
@@ -110,7 +109,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
         names = active_streams(plan, progress)
     base_tip = repo.tip(base)
     result = Forecast(base=base, base_tip=str(base_tip) if base_tip else None, streams=[])
-    tips: dict[str, pygit2.Oid] = {}
+    tips: dict[str, Oid] = {}
     for name in names:
         tip = repo.tip(f"refs/heads/gitpar/{name}")
         if tip is None:
@@ -119,14 +118,14 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
             tips[name] = tip
     result.streams = list(tips)
     differ = TreeDiffer(repo.git)
-    fork: dict[str, pygit2.Oid | None] = {
+    fork: dict[str, Oid | None] = {
         n: (merge_base(repo, t, base_tip) if base_tip is not None else None) for n, t in tips.items()}
     differ.prefetch((fork[n], t) for n, t in tips.items())
     changes = {n: differ.changes(fork[n], t) for n, t in tips.items()}
     merged = 0
 
     # stream against stream: group by fork point; the usual case is one group
-    groups: dict[pygit2.Oid | None, list[str]] = defaultdict(list)
+    groups: dict[Oid | None, list[str]] = defaultdict(list)
     for n in tips:
         groups[fork[n]].append(n)
     candidates: set[tuple[str, str]] = set()
@@ -155,7 +154,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
 
     # each stream against the base tip
     if base_tip is not None:
-        base_changes: dict[pygit2.Oid | None, dict[str, str]] = {}
+        base_changes: dict[Oid | None, dict[str, str]] = {}
         for n in tips:
             f = fork[n]
             if f not in base_changes:
@@ -219,8 +218,8 @@ def _meeting(left: Mapping[str, Mapping[str, str]],
     return found
 
 
-def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: pygit2.Oid | None,
-                   tip_a: pygit2.Oid, tip_b: pygit2.Oid, ca: Mapping[str, str],
+def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
+                   tip_a: Oid, tip_b: Oid, ca: Mapping[str, str],
                    cb: Mapping[str, str]) -> PairForecast | None:
     from gitpar.store.merge import conflicts_of_commits, conflicts_of_files
 

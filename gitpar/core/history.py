@@ -20,7 +20,7 @@ from gitpar.core import markdown
 
 if TYPE_CHECKING:
     from gitpar.core.plan import Plan
-    from gitpar.store.repo import Repo
+    from gitpar.core.repo import Repo
     from gitpar.store.state import Snapshot
 
 HISTORY_DIR = "history"

@@ -28,11 +28,10 @@ from typing import TYPE_CHECKING, Any
 from gitpar.errors import Refused, bad
 
 if TYPE_CHECKING:
-    import pygit2
-
     from gitpar.core.plan import Plan
+    from gitpar.core.repo import Repo
     from gitpar.store.merge import FileConflict, Worktree
-    from gitpar.store.repo import Repo
+    from gitpar.store.repo import Index, Oid
 
 DEFAULT_TARGET = "gitpar/_integration"
 RUN_FILE = "integrate.json"
@@ -117,11 +116,9 @@ def dependency_order(plan: Plan, names: Sequence[str]) -> list[str]:
 
 
 def check_target(target: str) -> str:
-    import pygit2
+    from gitpar.store.repo import STATE_BRANCH, valid_branch_name
 
-    from gitpar.store.repo import STATE_BRANCH
-
-    if not target or target.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{target}"):
+    if not target or target.startswith("-") or not valid_branch_name(target):
         raise bad(None, "--into", f"{target!r} is not a valid branch name",
                   "give a branch name, e.g. --into main or --into release")
     if target == STATE_BRANCH:
@@ -315,9 +312,9 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     return run
 
 
-def _one(repo: Repo, plan: Plan, target: str, name: str, current: pygit2.Oid, *, test: str | None,
+def _one(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: str | None,
          dry_run: bool, checked_out: Sequence[Worktree], tested_current: bool,
-         say: Progress) -> tuple[Step, pygit2.Oid | None]:
+         say: Progress) -> tuple[Step, Oid | None]:
     """Forecast, merge, test and publish one stream; the step and the new target tip."""
     from gitpar.store import merge as m
 
@@ -409,9 +406,9 @@ def _conflict_strategy_chosen(plan: Plan) -> bool:
 _HUNK_CONFLICTS = ("content", "add/add")
 
 
-def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: pygit2.Oid | None,
-                      current: pygit2.Oid, tip: pygit2.Oid, conflicts: Sequence[FileConflict],
-                      other: dict[str, list[str]]) -> tuple[pygit2.Index, _Review] | str:
+def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: Oid | None,
+                      current: Oid, tip: Oid, conflicts: Sequence[FileConflict],
+                      other: dict[str, list[str]]) -> tuple[Index, _Review] | str:
     """Ask the plan's conflict strategy; the merge taking the stream's side, or why it stops.
 
     Only when the strategy answers ``take_stream`` for every conflicted path, and every
@@ -445,7 +442,7 @@ def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: pygit2
                           other_side=dict(other))
 
 
-def _who_wrote(repo: Repo, current: pygit2.Oid, tip: pygit2.Oid, path: str) -> list[str]:
+def _who_wrote(repo: Repo, current: Oid, tip: Oid, path: str) -> list[str]:
     """Who changed ``path`` on the target's side since the stream forked: streams or the base."""
     from gitpar.store import merge as m
 
@@ -458,7 +455,7 @@ def _who_wrote(repo: Repo, current: pygit2.Oid, tip: pygit2.Oid, path: str) -> l
     return who
 
 
-def _mark(repo: Repo, name: str, target: str, commit: pygit2.Oid, review: _Review | None = None) -> None:
+def _mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None = None) -> None:
     """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit).
 
     A merge that took the stream's side of a conflict also gets a coordination item in the
@@ -494,7 +491,7 @@ def _mark(repo: Repo, name: str, target: str, commit: pygit2.Oid, review: _Revie
     StateStore(repo).update(change)
 
 
-def run_test(repo: Repo, name: str, commit: pygit2.Oid, command: str) -> tuple[int, Path]:
+def run_test(repo: Repo, name: str, commit: Oid, command: str) -> tuple[int, Path]:
     """Run ``command`` (through sh) in a temporary detached worktree of ``commit``.
 
     The output goes to a log file. The worktree is removed afterwards, also on Ctrl-C, which

@@ -42,8 +42,8 @@ from gitpar.errors import GitparError, Refused, bad
 if TYPE_CHECKING:
     from gitpar.core.history import Estimate, RunRecord
     from gitpar.core.plan import Plan
+    from gitpar.core.repo import Repo
     from gitpar.core.schedule import Schedule
-    from gitpar.store.repo import Repo
 
 PLACEHOLDERS = ("stream", "worktree", "brief", "port")
 # {name} is a placeholder; ${name} is the shell's; {{name}} is a literal {name}

@@ -8,7 +8,7 @@ from typing import Any
 
 from gitpar.core.plan import Plan
 from gitpar.core.progress import Progress, parse_time
-from gitpar.store.repo import Repo
+from gitpar.core.repo import Repo
 from gitpar.store.state import StateStore
 
 SCHEMA_VERSION = 1

@@ -23,8 +23,9 @@ from gitpar.core.progress import (
     progress_path,
     render_progress,
 )
+from gitpar.core.repo import Repo
 from gitpar.errors import Refused, bad
-from gitpar.store.repo import STATE_BRANCH, Repo, require_main_root
+from gitpar.store.repo import STATE_BRANCH, require_main_root
 from gitpar.store.state import Snapshot, StateStore
 
 # -- plan editing --------------------------------------------------------------------

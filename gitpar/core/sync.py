@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from gitpar.errors import Refused, bad
 
 if TYPE_CHECKING:
+    from gitpar.core.repo import Repo
     from gitpar.store.merge import CommitInfo, FileConflict
-    from gitpar.store.repo import Repo
 
 MODES = ("merge", "rebase")
 

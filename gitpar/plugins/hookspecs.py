@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from gitpar.core.history import Estimate, RunRecord
     from gitpar.core.locks import Lock
     from gitpar.core.plan import Plan, Stream
+    from gitpar.core.repo import Repo
     from gitpar.core.rules import Rules, Violation
-    from gitpar.store.repo import Repo
 
 hookspec = pluggy.HookspecMarker("gitpar")
 hookimpl = pluggy.HookimplMarker("gitpar")

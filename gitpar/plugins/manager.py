@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from gitpar.core.history import Estimate, RunRecord
     from gitpar.core.plan import Plan, Stream
+    from gitpar.core.repo import Repo
     from gitpar.core.rules import Rules, Violation
     from gitpar.plugins.hookspecs import (
         ConflictCase,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
         Proposal,
         Resolution,
     )
-    from gitpar.store.repo import Repo
 
 DISABLED_ENV = "GITPAR_DISABLED_PLUGINS"
 PLAN_FILE = ".gitpar/plan.md"

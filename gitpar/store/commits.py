@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pygit2
 
-from gitpar.core.locks import LOCKS_DIR, Lock, parse_lock
-from gitpar.core.progress import parse_time
 from gitpar.store.repo import STATE_REF, Repo, walk_files
 
 _TRAILER = re.compile(r"^Gitpar-Stream:\s*(\S+)\s*$", re.M)
@@ -70,74 +69,30 @@ def commits_between(repo: Repo, base: pygit2.Oid | None, head: pygit2.Oid,
     return out
 
 
-@dataclass(frozen=True)
-class Held:
-    stream: str
-    start: float
-    end: float
+def locks_versions(repo: Repo, folder: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """The state branch's ``folder`` (e.g. ``locks``) through history, oldest first.
 
-
-def lock_history(repo: Repo, now: float) -> dict[str, list[Held]]:
-    """Who held each path's lock, and when, from the state branch's whole history.
-
-    A hold starts at the lock's ``acquired`` time and ends at the first of: the commit that
-    removed or replaced it, and its ``expires`` time.
+    Yields ``(commit time, {file path: blob id})`` for each commit where the folder changed
+    (an empty dict when the folder is gone). Read the blobs with ``blob_text``.
     """
     ref = repo.git.references.get(STATE_REF)
     if ref is None:
-        return {}
+        return
     walker = repo.git.walk(ref.target, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    current: dict[str, tuple[Lock, str]] = {}  # path -> (lock, blob id)
-    history: dict[str, list[Held]] = {}
-    last_locks_tree: pygit2.Oid | None = None
-
-    def close(path: str, lock: Lock, at: float) -> None:
-        history.setdefault(path, []).append(
-            Held(lock.stream, lock.acquired_at(), min(at, lock.expires_at())))
-
+    last: pygit2.Oid | None | bool = False
     for commit in walker:
         try:
-            locks_entry = commit.tree[LOCKS_DIR]
-            locks_tree: pygit2.Oid | None = locks_entry.id
+            tree_id: pygit2.Oid | None = commit.tree[folder].id
         except KeyError:
-            locks_tree = None
-        if locks_tree == last_locks_tree:
+            tree_id = None
+        if tree_id == last:
             continue
-        last_locks_tree = locks_tree
-        files: dict[str, pygit2.Oid] = {}
-        if locks_tree is not None:
-            files = {p: oid for p, oid in walk_files(repo.git, locks_tree, LOCKS_DIR) if p.endswith(".lock")}
-        seen: set[str] = set()
-        for file, blob in files.items():
-            path = file[len(LOCKS_DIR) + 1:-len(".lock")]
-            seen.add(path)
-            old = current.get(path)
-            if old is not None and old[1] == str(blob):
-                continue
-            text = repo.git[blob].peel(pygit2.Blob).data.decode("utf-8", errors="replace")
-            lock = parse_lock(file, text)
-            if old is not None:
-                close(path, old[0], commit.commit_time)
-            current[path] = (lock, str(blob))
-        for path in [p for p in current if p not in seen]:
-            close(path, current.pop(path)[0], commit.commit_time)
-    for path, (lock, _) in current.items():
-        close(path, lock, now)
-    return history
+        last = tree_id
+        files = {} if tree_id is None else {p: str(oid) for p, oid in walk_files(repo.git, tree_id, folder)}
+        yield int(commit.commit_time), files
 
 
-def held_at(history: dict[str, list[Held]], path: str, times: tuple[float, ...],
-            stream: str | None = None) -> str | None:
-    """Who held ``path``'s lock at any of ``times``: ``stream`` if it did, else another, else None."""
-    other = None
-    for held in history.get(path, ()):
-        if any(held.start - 1 <= t <= held.end + 1 for t in times):  # whole-second timestamps
-            if held.stream == stream:
-                return stream
-            other = other or held.stream
-    return other
-
-
-def commit_time_of(text: str | None) -> float | None:
-    t = parse_time(text)
-    return t.timestamp() if t else None
+def blob_text(repo: Repo, blob_id: str) -> str:
+    """The text of a blob (undecodable bytes replaced)."""
+    data: bytes = repo.git[blob_id].peel(pygit2.Blob).data
+    return data.decode("utf-8", errors="replace")

@@ -39,7 +39,12 @@ def hooks_dir(repo: Repo) -> Path:
 
 
 def _template() -> str:
-    return resources.files("gitpar").joinpath("resources/hook-tmpl").read_text(encoding="utf-8")
+    """The hook shim template: the top-level ``hooks/hook-tmpl``, installed as the package
+    data ``gitpar.hooks``; read from the source tree when gitpar runs from a checkout."""
+    source = Path(__file__).resolve().parents[2] / "hooks" / "hook-tmpl"
+    if source.is_file():
+        return source.read_text(encoding="utf-8")
+    return resources.files("gitpar.hooks").joinpath("hook-tmpl").read_text(encoding="utf-8")
 
 
 def import_paths() -> list[str]:

@@ -11,15 +11,24 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pygit2
 
-from gitpar.core.plan import PLAN_DIR, Plan, load_plan
 from gitpar.errors import GitparError, Refused, bad
 
 STATE_BRANCH = "gitpar/_state"
 STATE_REF = "refs/heads/gitpar/_state"
 STREAM_PREFIX = "refs/heads/gitpar/"
+PLAN_DIR = ".gitpar"  # the plan's folder in a commit's tree (core.plan names its files)
+
+Oid = pygit2.Oid  # for annotations in the layers above, which do not import pygit2
+Index = pygit2.Index
+
+
+def valid_branch_name(name: str) -> bool:
+    """Whether ``name`` is a valid branch name (git's check-ref-format rules)."""
+    return bool(pygit2.reference_is_valid_name(f"refs/heads/{name}"))
 
 
 def walk_files(git: pygit2.Repository, tree_id: pygit2.Oid, prefix: str = "") -> Iterator[tuple[str, pygit2.Oid]]:
@@ -67,6 +76,10 @@ def git(args: Sequence[str], cwd: Path | str, *, check: bool = True,
         msg = (proc.stderr or proc.stdout).strip()
         raise GitparError(f"git {' '.join(args[:3])} failed in {cwd}: {msg}")
     return proc
+
+
+class HasWarnings(Protocol):
+    warnings: list[str]
 
 
 @dataclass
@@ -135,11 +148,6 @@ class Repo:
                     continue
             raise
 
-    def load_plan_at(self, commit: pygit2.Oid) -> Plan | None:
-        """The plan committed in ``commit`` (None when it has none)."""
-        files = self.plan_files_at(commit)
-        return self._noted(load_plan(files)) if files else None
-
     def resolve(self, rev: str) -> pygit2.Oid:
         """The commit ``rev`` names (branch, ref, sha, ``HEAD~2``); BadInput when none.
 
@@ -203,12 +211,14 @@ class Repo:
                 return entry.name
         return None
 
-    def tracked_files(self, rev: str | None = None) -> list[str]:
-        """Every file path in the tree of ``rev`` (default: the base branch), or [] if none."""
-        tip = self.tip(rev or self.configured_base())
-        if tip is None:
-            return []
-        return [path for path, _ in walk_files(self.git, self.git[tip].peel(pygit2.Tree).id)]
+    def files_at(self, commit: pygit2.Oid) -> Iterator[tuple[str, pygit2.Oid]]:
+        """Every file in ``commit``'s tree: its path and blob id."""
+        return walk_files(self.git, self.git[commit].peel(pygit2.Tree).id)
+
+    def _noted(self, plan: _Warned) -> _Warned:
+        """``plan`` after keeping its warnings for the command line to show."""
+        self.warnings.extend(w for w in plan.warnings if w not in self.warnings)
+        return plan
 
     # -- the plan ---------------------------------------------------------------------
 
@@ -251,61 +261,13 @@ class Repo:
                     raise bad(path, None, "is not UTF-8 text", "save the file as UTF-8") from None
         return files
 
-    def load_plan(self, source: str = "worktree") -> Plan:
-        """The validated plan.
 
-        ``worktree``: the main worktree's ``.gitpar/`` as it is on disk (the orchestrator's
-        copy, committed or not). ``base``: the plan as committed on the base branch — the
-        only source enforcement trusts, since a stream cannot change it. A repository with
-        no ``.gitpar/`` gets a BadInput telling to run ``gitpar init``.
-        """
-        if source == "worktree" and self.main_root is not None:
-            files = self.plan_files_in_dir(self.main_root)
-            if files:
-                return self._noted(load_plan(files))
-        plan = self.load_plan_at_base()
-        if plan is None:
-            raise bad(PLAN_DIR, None, "no plan in this repository",
-                      "run 'gitpar init' in the main worktree")
-        return plan
-
-    def load_plan_at_base(self, base: str | None = None) -> Plan | None:
-        """The plan committed on the base branch (None when there is none)."""
-        if base is None:
-            base = self.configured_base()
-        tip = self.tip(base)
-        if tip is None:
-            return None
-        files = self.plan_files_at(tip)
-        if not files:
-            return None
-        return self._noted(load_plan(files))
-
-    def _noted(self, plan: Plan) -> Plan:
-        self.warnings.extend(w for w in plan.warnings if w not in self.warnings)
-        return plan
-
-    def configured_base(self) -> str:
-        """The base branch named by the main worktree's plan.md, else by the plan committed on
-        main or master (a bare repository, a fresh clone), else main."""
-        from gitpar.core.plan import PLAN_FILE, parse_settings
-
-        if self.main_root is not None:
-            path = self.main_root / PLAN_FILE
-            if path.is_file():
-                settings, _ = parse_settings(path.read_text(encoding="utf-8"))
-                return settings.base
-        for candidate in ("main", "master"):
-            tip = self.tip(candidate)
-            if tip is not None:
-                files = self.plan_files_at(tip)
-                if PLAN_FILE in files:
-                    return parse_settings(files[PLAN_FILE])[0].base
-        return "main"
+R = TypeVar("R", bound=Repo)
+_Warned = TypeVar("_Warned", bound="HasWarnings")
 
 
-def open_repo(cwd: Path | str | None = None) -> Repo:
-    """The repository around ``cwd``; BadInput when there is none."""
+def open_repo(cwd: Path | str | None = None, factory: type[R] = Repo) -> R:  # type: ignore[assignment]
+    """The repository around ``cwd`` (made by ``factory``, a Repo class); BadInput when there is none."""
     start = Path(cwd or os.getcwd())
     try:
         found = pygit2.discover_repository(str(start))
@@ -334,7 +296,7 @@ def open_repo(cwd: Path | str | None = None) -> Repo:
             here = Path(gitdir_file.read_text().strip()).parent.resolve()
         except OSError:
             here = None
-    return Repo(git=repo, common_dir=common, main_root=main_root, here=here,
+    return factory(git=repo, common_dir=common, main_root=main_root, here=here,
                 here_gitdir=here_gitdir.resolve())
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import gitpar_agents
 import pytest
 
+from gitpar.core.repo import open_repo
 from gitpar.plugins import manager
-from gitpar.store.repo import open_repo
 from gitpar.testing import git, plugin_registered, run, worktree_of
 
 
