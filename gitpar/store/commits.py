@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from gitpar.store.repo import STATE_REF, Repo, walk_files
+from gitpar.store.repo import Repo, walk_files
 
 _TRAILER = re.compile(r"^Gitpar-Stream:\s*(\S+)\s*$", re.M)
 
@@ -75,10 +75,12 @@ def locks_versions(repo: Repo, folder: str) -> Iterator[tuple[int, dict[str, str
     Yields ``(commit time, {file path: blob id})`` for each commit where the folder changed
     (an empty dict when the folder is gone). Read the blobs with ``blob_text``.
     """
-    ref = repo.git.references.get(STATE_REF)
-    if ref is None:
+    from gitpar.store.state import StateStore
+
+    tip = StateStore(repo).tip()  # the local branch, else a remote's copy (a CI clone)
+    if tip is None:
         return
-    walker = repo.git.walk(ref.target, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    walker = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
     last: pygit2.Oid | None | bool = False
     for commit in walker:
         try:
