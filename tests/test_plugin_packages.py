@@ -89,7 +89,7 @@ def test_installed_packages_are_listed_with_their_hooks(planned: Path, env: dict
     by_name = {p["name"]: p for p in json.loads(r.out)["plugins"]}
     assert by_name["gitpar-python"]["hooks"] == ["gitpar_propose_streams"]
     assert by_name["gitpar-codeowners"]["hooks"] == ["gitpar_register_commands"]
-    assert by_name["gitpar-agents"]["hooks"] == ["gitpar_prepare_worktree"]
+    assert by_name["gitpar-agents"]["hooks"] == ["gitpar_prepare_worktree", "gitpar_register_commands"]
     for name in PACKAGES:
         assert (by_name[name]["source"], by_name[name]["version"]) == ("installed", "0.1.0")
         assert by_name[name]["module"] == name.replace("-", "_")
@@ -138,7 +138,7 @@ def test_agents_file_through_the_manager(tmp_path: Path, run, on_path: Path) -> 
     repo = open_repo(p)
     data = streams.brief(repo, "core")
     lines = manager.prepare_worktree(repo, repo.load_plan(), "core", wt, int(data["port"]), data)
-    assert "wrote AGENTS.md, CLAUDE.md (ignored by git)" in lines
+    assert "wrote AGENTS.md, CLAUDE.md, .claude/settings.local.json (ignored by git in this worktree)" in lines
     assert "- pkg/core.py" in (wt / "AGENTS.md").read_text()
     assert git(wt, "status", "--porcelain", "AGENTS.md", "CLAUDE.md") == ""
 
