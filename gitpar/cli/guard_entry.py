@@ -1,6 +1,6 @@
 """``gitpar guard`` without typer: it runs before every edit an agent makes.
 
-:func:`gitpar.cli.launch.main` sends ``gitpar guard ...`` here before the command line
+:func:`gitpar.launch.main` sends ``gitpar guard ...`` here before the command line
 (typer, click, the command modules) is imported; ``--help`` and anything this parser
 does not know go to the full command line (``gitpar.cli.cmd_guard``), which calls the
 same :func:`run`. The rules come from the commit hook's cache (exact: keyed by the plan's
