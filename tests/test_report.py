@@ -199,3 +199,20 @@ def test_chromium_renders_the_page(planned: Path, run, tmp_path: Path) -> None: 
     assert re.search(r"<td>api</td><td>ui</td><td><code>src/config.py", conflicts)
     # the ui worktree still exists and was not touched by the report
     assert git(worktree_of(planned, "ui"), "status", "--porcelain") == ""
+
+
+def test_the_reusable_workflow_uploads_the_report() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    steps = yaml.safe_load((root / ".github/workflows/gitpar-check.yml").read_text())["jobs"]["check"]["steps"]
+    names = [s.get("run", "") + s.get("uses", "") for s in steps]
+    check = next(i for i, n in enumerate(names) if "gitpar check" in n)
+    report = next(i for i, n in enumerate(names) if "gitpar report --html gitpar-report.html" in n)
+    upload = next(i for i, n in enumerate(names) if n.startswith("actions/upload-artifact@v4"))
+    summary = next(i for i, n in enumerate(names) if "GITHUB_STEP_SUMMARY" in n)
+    assert check < report < upload < summary
+    assert all(steps[i].get("if") == "always()" for i in (report, upload, summary))
+    assert steps[upload]["with"] == {"name": "gitpar-report", "path": "gitpar-report.html",
+                                     "if-no-files-found": "warn"}
+    assert "steps.report.outputs.artifact-url" in str(steps[summary]["env"])
