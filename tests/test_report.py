@@ -76,6 +76,12 @@ def test_a_violation_on_a_branch_is_reported(planned: Path, run) -> None:  # typ
     assert [(v["path"], v["rule"]) for v in found] == [("src/ui/b.py", "owned")]
     page = render(r)
     assert "src/ui/b.py</code> (owned" in page
+    # the report's one-pass check of every branch says what gitpar check of each says
+    from gitpar.core.check import check_range, check_streams
+
+    one = check_range(open_repo(planned), "main", "refs/heads/gitpar/api", stream="api")
+    assert check_streams(open_repo(planned), ["api", "ui"])["api"].violations == one.violations
+    assert "ui" not in check_streams(open_repo(planned), ["ui"])  # no branch: not checked
 
 
 def _diamond(repo: Path, run) -> None:  # type: ignore[no-untyped-def]

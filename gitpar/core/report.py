@@ -298,24 +298,28 @@ def _streams(repo: Repo, plan: Plan, analysis: Analysis, status: Status,
             estimate_source=a.estimate.source, planned=planned.get(name), forecast=forecast,
             actual=actual.get(name, []), git=dict(st.evidence), last_activity=st.last_activity,
             attention=attention)
-        if a.status != "pending" and st.evidence.get("branch_exists"):
-            _violations(repo, plan.settings.base, r)
         out.append(r)
+    _violations(repo, [r for r in out if r.status != "pending" and r.git.get("branch_exists")])
     return out
 
 
-def _violations(repo: Repo, base: str, r: StreamReport) -> None:
-    """``gitpar check`` of the stream's branch against the base, into ``r``."""
-    from gitpar.core.check import check_range
+def _violations(repo: Repo, started: list[StreamReport]) -> None:
+    """``gitpar check`` of each started stream's branch against the base, into its report."""
+    from gitpar.core.check import check_streams
     from gitpar.errors import GitparError
 
-    try:
-        report = check_range(repo, base, f"refs/heads/gitpar/{r.name}", stream=r.name)
-    except GitparError as exc:
-        r.violations_error = str(exc)
+    if not started:
         return
-    r.checked = True
-    r.violations = [v.to_dict() for v in report.violations]
+    try:
+        reports = check_streams(repo, [r.name for r in started])
+    except GitparError as exc:
+        for r in started:
+            r.violations_error = str(exc)
+        return
+    for r in started:
+        if r.name in reports:
+            r.checked = True
+            r.violations = [v.to_dict() for v in reports[r.name].violations]
 
 
 def _locks(repo: Repo, now: float) -> tuple[list[LockHold], list[LockNow]]:
