@@ -7,6 +7,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -222,3 +223,14 @@ def test_the_reusable_workflow_uploads_the_report() -> None:
     assert steps[upload]["with"] == {"name": "gitpar-report", "path": "gitpar-report.html",
                                      "if-no-files-found": "warn"}
     assert "steps.report.outputs.artifact-url" in str(steps[summary]["env"])
+
+
+def test_open_hands_the_page_to_the_browser(repo: Path, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _diamond(repo, run)
+    opened = tmp_path / "opened.txt"
+    browser = f"{sys.executable} -c \"import sys; open({str(opened)!r}, 'w').write(sys.argv[1])\" %s"
+    page = tmp_path / "r.html"
+    env = {"BROWSER": browser}
+    assert gitpar(repo, "report", "--html", str(page), env=env).code == 0 and not opened.exists()
+    assert gitpar(repo, "report", "--html", str(page), "--open", env=env).code == 0
+    assert opened.read_text() == page.resolve().as_uri()
