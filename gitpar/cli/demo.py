@@ -73,7 +73,8 @@ def run(*, keep: bool = False) -> int:
         o.err(f"the demo repository is kept at {tmp}")
         return 1
     if keep:
-        o.out(f"\nThe demo repository is kept at {tmp / 'shop'}")
+        o.out(f"\nThe demo repository is kept at {tmp / 'shop'}; its report is "
+              f"{tmp / 'shop' / 'gitpar-report.html'}")
     else:
         shutil.rmtree(tmp, ignore_errors=True)
     o.out("\ndemo: done")
@@ -169,3 +170,6 @@ def _flow(d: Demo) -> None:
     d.run(["git", "log", "--oneline", "-1", "gitpar/docs"], repo)
     d.run(["gitpar", "status", "--markdown"], repo)
     d.run(["git", "log", "--format=%s", "gitpar/_state"], repo)
+
+    d.say("A picture of it all: one self-contained HTML page")
+    d.run(["gitpar", "report", "--html", "gitpar-report.html"], repo)

@@ -335,7 +335,7 @@ def demo(keep: Annotated[bool, typer.Option(help="Keep the throwaway repository.
 
 # Commands defined in their own modules register themselves on ``app`` when imported;
 # the modules import nothing heavy at load time.
-from gitpar.cli import cmd_enforce, cmd_guard, cmd_merge, cmd_plan, cmd_plugins, cmd_run  # noqa: E402, F401
+from gitpar.cli import cmd_enforce, cmd_guard, cmd_merge, cmd_plan, cmd_plugins, cmd_report, cmd_run  # noqa: E402, F401
 
 # -- the entry point ----------------------------------------------------------------------
 

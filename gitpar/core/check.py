@@ -7,10 +7,15 @@ a stream cannot grant itself files by editing ``.gitpar/`` on its own branch.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitpar.core.rules import Rules, Violation, judge
+
+if TYPE_CHECKING:
+    from gitpar.core.lock_history import Held
+    from gitpar.store.repo import Oid
 
 
 @dataclass
@@ -103,9 +108,8 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     The stream is ``stream``, else the one named by ``stream_from_branch``
     (``gitpar/<name>``), else the commits' ``Gitpar-Stream`` trailers.
     """
-    from gitpar.core.lock_history import held_at, lock_history
+    from gitpar.core.lock_history import lock_history
     from gitpar.errors import bad
-    from gitpar.store.commits import commits_between
 
     rules, base = base_rules(repo, base_rev)
     head = repo.resolve_ci(head_rev)
@@ -116,12 +120,20 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
                   "fetch the whole history (actions/checkout with fetch-depth: 0, or git fetch --unshallow)")
     if stream is None and stream_from_branch:
         stream = repo.stream_of_branch(stream_from_branch)
-    commits = commits_between(repo, base_oid, head)
     scope = f"{base_rev or ''}..{head_rev}"
-    report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
-    from gitpar.plugins import manager as plugins
+    return _judge_commits(repo, rules, base, lock_history(repo, time.time()), base_oid, head,
+                          stream, scope)
 
-    history = lock_history(repo, time.time())
+
+def _judge_commits(repo: Any, rules: Rules, base: str, history: dict[str, list[Held]],
+                   base_oid: Oid | None, head: Oid, stream: str | None, scope: str) -> Report:
+    """Judge each commit in ``base_oid..head`` with the locks ``history`` says were held."""
+    from gitpar.core.lock_history import held_at
+    from gitpar.plugins import manager as plugins
+    from gitpar.store.commits import commits_between
+
+    commits = commits_between(repo, base_oid, head)
+    report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
     seen_paths: set[str] = set()
     for c in commits:
         who = stream or c.stream_trailer
@@ -136,3 +148,20 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     report.paths = len(seen_paths)
     _note_undefined(report, rules, stream)
     return report
+
+
+def check_streams(repo: Any, names: Sequence[str]) -> dict[str, Report]:
+    """``check_range`` of each stream's branch ``gitpar/<name>`` against the base, with the
+    plan, the statuses and the lock history read once for all of them."""
+    from gitpar.core.lock_history import lock_history
+
+    rules, base = base_rules(repo)
+    base_oid = repo.tip(base)
+    history = lock_history(repo, time.time())
+    out = {}
+    for name in names:
+        head = repo.tip(f"refs/heads/gitpar/{name}")
+        if head is not None:
+            out[name] = _judge_commits(repo, rules, base, history, base_oid, head, name,
+                                       f"{base}..gitpar/{name}")
+    return out

@@ -63,14 +63,14 @@ class _Index:
 
 
 def _extend(repo: Repo, index: _Index, tip: str) -> None:
-    from gitpar.store.commits import blob_text, locks_versions
+    from gitpar.store.commits import blob_text, folder_versions
 
     def close(path: str, lock: Lock, at: float) -> None:
         index.closed.setdefault(path, []).append(
             Held(lock.stream, lock.acquired_at(), min(at, lock.expires_at())))
 
     since = index.tip or None
-    for when, files in locks_versions(repo, LOCKS_DIR, tip, since=since, last_tree=index.last_tree):
+    for when, files in folder_versions(repo, LOCKS_DIR, tip, since=since, last_tree=index.last_tree):
         seen: set[str] = set()
         for file, blob in files.items():
             if not file.endswith(".lock"):

@@ -85,7 +85,7 @@ def is_ancestor(repo: Repo, old: str, new: str) -> bool:
         return False
 
 
-def locks_versions(repo: Repo, folder: str, tip: str, since: str | None = None,
+def folder_versions(repo: Repo, folder: str, tip: str, since: str | None = None,
                    last_tree: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
     """The state branch's ``folder`` (e.g. ``locks``) through history, oldest first, from
     after commit ``since`` (whose folder was the tree ``last_tree``) up to ``tip``.
