@@ -139,11 +139,12 @@ def parse(text: str, file: str) -> tuple[dict[str, Any], str]:
     if fast is not None:
         return fast
     import frontmatter
+    from frontmatter.default_handlers import YAMLHandler
     import yaml
 
     try:
         handler = frontmatter.detect_format(text, frontmatter.handlers)
-        if isinstance(handler, frontmatter.YAMLHandler):
+        if isinstance(handler, YAMLHandler):
             _refuse_anchors(handler.split(text)[0], file)
         post = frontmatter.loads(text, handler=handler)
     except yaml.YAMLError as exc:
