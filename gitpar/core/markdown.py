@@ -139,8 +139,8 @@ def parse(text: str, file: str) -> tuple[dict[str, Any], str]:
     if fast is not None:
         return fast
     import frontmatter
-    from frontmatter.default_handlers import YAMLHandler
     import yaml
+    from frontmatter.default_handlers import YAMLHandler
 
     try:
         handler = frontmatter.detect_format(text, frontmatter.handlers)
