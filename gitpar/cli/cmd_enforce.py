@@ -131,7 +131,11 @@ def locks_cmd(stale: Annotated[bool, typer.Option("--stale", help="Only stale lo
         o.err("no locks" if not stale else "no stale locks")
         return
     o.table(["path", "stream", "agent", "until", "reason", "stale"],
-            [[lk.path, lk.stream, lk.agent, lk.expires, lk.reason, why or ""] for lk, why in found])
+            [[lk.path, lk.stream or "?", lk.agent, "held (unreadable)" if lk.problem else lk.expires,
+              lk.reason, why or ""] for lk, why in found])
+    for lk, _why in found:
+        if lk.problem or lk.warning:
+            o.warn(lk.problem or lk.warning)
 
 
 @app.command()

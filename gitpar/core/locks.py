@@ -53,10 +53,18 @@ class Lock:
     host: str = ""
     pid: int = 0
     worktree: str = ""
+    # Why the file cannot be trusted (unreadable, fields missing, no expiry time): such a
+    # lock counts as held, never as expired or stale (fail closed), until broken with
+    # 'gitpar unlock --force'. Empty for a sound lock.
+    problem: str = ""
+    # Something odd but harmless (its 'path:' disagrees with its file name), reported.
+    warning: str = ""
 
     def expires_at(self) -> float:
+        if self.problem:
+            return math.inf
         t = parse_time(self.expires)
-        return t.timestamp() if t else 0.0
+        return t.timestamp() if t else math.inf
 
     def acquired_at(self) -> float:
         t = parse_time(self.acquired)
@@ -66,30 +74,81 @@ class Lock:
         return (now if now is not None else time.time()) >= self.expires_at()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "stream": self.stream, "agent": self.agent,
-                "acquired": self.acquired, "expires": self.expires, "reason": self.reason,
-                "host": self.host, "pid": self.pid, "worktree": self.worktree}
+        out: dict[str, Any] = {
+            "path": self.path, "stream": self.stream, "agent": self.agent,
+            "acquired": self.acquired, "expires": self.expires, "reason": self.reason,
+            "host": self.host, "pid": self.pid, "worktree": self.worktree}
+        if self.problem:
+            out["problem"] = self.problem
+        if self.warning:
+            out["warning"] = self.warning
+        return out
 
 
 def render_lock(lock: Lock) -> str:
-    return markdown.render(lock.to_dict(), f"Locked by stream {lock.stream} for: {lock.reason or '(no reason given)'}")
+    meta = lock.to_dict()
+    meta.pop("problem", None)
+    meta.pop("warning", None)
+    return markdown.render(meta, f"Locked by stream {lock.stream} for: {lock.reason or '(no reason given)'}")
+
+
+UNREADABLE_FIX = "break it with 'gitpar unlock --force PATH' (recorded), then lock it again"
 
 
 def parse_lock(file: str, text: str) -> Lock:
-    meta, _ = markdown.parse(text, f"gitpar/_state:{file}")
-    path = meta.get("path") or file[len(LOCKS_DIR) + 1:-len(".lock")]
+    """The lock in ``file`` (``locks/<path>.lock``); never raises.
+
+    The path is always the file's: a ``path:`` that disagrees is kept as a warning. A file
+    that cannot be trusted — malformed YAML, aliases, no ``stream``, an ``expires`` that
+    is not a time (``never``) — is a lock held by whoever it names (or nobody), with the
+    problem recorded: gitpar fails closed, so such a lock is never expired, stale or free.
+    """
+    from gitpar.errors import BadInput
+
+    path = file[len(LOCKS_DIR) + 1:-len(".lock")]
+    where = f"gitpar/_state:{file}"
+    try:
+        meta, _ = markdown.parse(text, where)
+    except BadInput as exc:
+        problem = str(exc).split("\n")[0]
+        return Lock(path=path, stream="", agent="", acquired="", expires="",
+                    problem=f"{problem} (the lock counts as held; {UNREADABLE_FIX})")
+
+    def text_of(key: str) -> str:
+        value = meta.get(key)
+        return "" if value is None or isinstance(value, (dict, list)) else str(value)
+
     pid = meta.get("pid") or 0
-    return Lock(path=str(path), stream=str(meta.get("stream") or ""), agent=str(meta.get("agent") or ""),
-                acquired=str(meta.get("acquired") or ""), expires=str(meta.get("expires") or ""),
-                reason=str(meta.get("reason") or ""), host=str(meta.get("host") or ""),
-                pid=int(pid) if isinstance(pid, int) else 0, worktree=str(meta.get("worktree") or ""))
+    stream, expires = text_of("stream"), text_of("expires")
+    problems = []
+    if not meta:
+        problems.append("no frontmatter")
+    elif not stream:
+        problems.append("no 'stream'")
+    if parse_time(expires) is None:
+        problems.append(f"'expires: {expires}' is not a time" if expires else "no 'expires' time")
+    warning = ""
+    named = text_of("path")
+    if named and named != path:
+        warning = (f"{where}: its 'path: {named}' disagrees with the file name; the lock is "
+                   f"taken to be on {path}")
+    return Lock(path=path, stream=stream, agent=text_of("agent"), acquired=text_of("acquired"),
+                expires=expires, reason=text_of("reason"), host=text_of("host"),
+                pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else 0,
+                worktree=text_of("worktree"),
+                problem=(f"{where}: {', '.join(problems)} (the lock counts as held; {UNREADABLE_FIX})"
+                         if problems else ""),
+                warning=warning)
 
 
 def all_locks(files: dict[str, str]) -> dict[str, Lock]:
-    """Locks by path, from the state branch's ``locks/`` files (path on branch to text)."""
+    """Locks by path, from the state branch's ``locks/`` files (path on branch to text).
+
+    Never raises: an unreadable lock file is a lock with a ``problem`` (see parse_lock).
+    """
     out = {}
     for file, text in files.items():
-        if file.endswith(".lock"):
+        if file.endswith(".lock") and file.startswith(LOCKS_DIR + "/"):
             lock = parse_lock(file, text)
             out[lock.path] = lock
     return out
@@ -145,7 +204,8 @@ class Contended(Refused):
 
     def __init__(self, holders: list[Lock]) -> None:
         self.holders = holders
-        shown = "; ".join(f"{h.path} is locked by stream {h.stream}"
+        shown = "; ".join(f"{h.path} is locked: {h.problem}" if h.problem else
+                          f"{h.path} is locked by stream {h.stream}"
                           + (f" ({h.agent})" if h.agent else "")
                           + f" until {h.expires}" + (f" for: {h.reason}" if h.reason else "")
                           for h in holders)
@@ -285,7 +345,12 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
 
 
 def stale_reason(lock: Lock, status: dict[str, str], worktrees: dict[str, Path]) -> str | None:
-    """Why ``lock`` is stale (expired, its stream finished, its worktree gone), or None."""
+    """Why ``lock`` is stale (expired, its stream finished, its worktree gone), or None.
+
+    A lock whose file cannot be trusted (``lock.problem``) is never stale: fail closed.
+    """
+    if lock.problem:
+        return None
     if lock.expired():
         return f"expired at {lock.expires}"
     if status.get(lock.stream) == "completed":

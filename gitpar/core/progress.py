@@ -103,6 +103,11 @@ def parse_progress(name: str, text: str, file: str | None = None) -> Progress:
     """A Progress from its file's text; BadInput names the file and field."""
     file = file or f"gitpar/_state:{progress_path(name)}"
     meta, body = markdown.parse(text, file)
+    if not meta:  # random bytes, a truncated or hand-mangled file: never read as "pending"
+        raise bad(file, "frontmatter", "missing: the file does not start with a '---' block "
+                  "of key: value lines", "restore it from the state branch's history "
+                  f"(git log -p gitpar/_state -- {progress_path(name)}), or delete it and "
+                  "report progress again")
     status = check_status(meta.get("status", "pending"), file, "status")
     completion = check_completion(meta.get("completion", 0) or 0, file, "completion")
     sections: dict[str, list[str]] = {key: [] for key, _ in SECTIONS}
@@ -137,6 +142,27 @@ def parse_progress(name: str, text: str, file: str | None = None) -> Progress:
         coordination=tuple(sections["coordination"]),
         extra={k: v for k, v in meta.items() if k not in known},
     )
+
+
+def read_all(files: dict[str, str]) -> tuple[dict[str, Progress], dict[str, str]]:
+    """Progress by stream from ``progress/<name>.md`` files, and the unreadable ones.
+
+    Never raises: a file that cannot be parsed goes into the second mapping (stream name
+    to the problem, naming the file) so a reader such as ``status`` can report it.
+    """
+    from gitpar.errors import BadInput
+
+    out: dict[str, Progress] = {}
+    problems: dict[str, str] = {}
+    for path, text in files.items():
+        name = path[len("progress/"):-3]
+        if not (path.startswith("progress/") and path.endswith(".md")) or "/" in name:
+            continue
+        try:
+            out[name] = parse_progress(name, text)
+        except BadInput as exc:
+            problems[name] = str(exc).replace("\n  fix:", "; fix:")
+    return out, problems
 
 
 def _text_or_none(value: Any) -> str | None:
