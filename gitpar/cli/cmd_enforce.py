@@ -67,16 +67,20 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
          agent: Annotated[str, typer.Option(help="Who takes it.")] = "") -> None:
     """Lock shared files for this stream (compare-and-swap on gitpar/_state)."""
     from gitpar.core import locks, streams
-    from gitpar.errors import bad
+    from gitpar.core.progress import check_text
+    from gitpar.errors import Refused
 
     repo = _repo()
     name = streams.stream_of(repo, stream)
     plan = repo.load_plan()
     plan.stream(name)
     seconds = locks.check_ttl(ttl, plan.settings.lock_ttl)
-    if wait < 0:
-        raise bad(None, "--wait", f"{wait} is negative", "give the seconds to wait, e.g. --wait 60")
-    rel = _paths(repo, paths)
+    locks.check_wait(wait)
+    reason, agent = check_text(reason, "--reason"), check_text(agent, "--agent")
+    root = repo.here or repo.main_root
+    if root is None:
+        raise Refused("this repository has no worktree to name paths in")
+    rel = [locks.check_lock_path(p, Path(os.getcwd()), root) for p in paths]
     locks.check_lockable(plan, name, rel)
 
     def waiting(holders: list[locks.Lock]) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitpar.core import markdown
-from gitpar.core.durations import format_duration, parse_duration
+from gitpar.core.durations import MAX_SECONDS, format_duration, parse_duration
 from gitpar.core.progress import now_iso, parse_time
 from gitpar.errors import Refused, bad
 
@@ -173,6 +173,40 @@ def repo_path(raw: str, cwd: Path, root: Path) -> str:
     return rel
 
 
+def check_wait(wait: float) -> float:
+    """``--wait`` seconds; BadInput unless a finite number from 0 to ten years."""
+    if not math.isfinite(wait) or wait < 0 or wait > MAX_SECONDS:
+        raise bad(None, "--wait", f"{wait} is not a number of seconds to wait",
+                  "give the seconds to wait, from 0 up, e.g. --wait 60")
+    return wait
+
+
+def check_lock_path(raw: str, cwd: Path, root: Path) -> str:
+    """``raw`` as a repository path that may be locked; BadInput otherwise.
+
+    Refused: paths outside the repository, ``.gitpar/**`` (the plan belongs to nobody and
+    is changed on the base branch), and paths through a symlinked directory — the lock
+    must name the file that really changes, so the real path is judged.
+    """
+    rel = repo_path(raw, cwd, root)
+    if rel == ".gitpar" or rel.startswith(".gitpar/"):
+        raise bad(None, "path", f"{raw!r} is part of the plan (.gitpar/), which no stream locks",
+                  "change the plan on the base branch (gitpar stream add/rm, or a commit there)")
+    full = os.path.join(os.path.normpath(str(root)), rel)
+    parent = os.path.dirname(full)
+    real_root = os.path.realpath(root)
+    real_parent = os.path.realpath(parent)
+    expected = os.path.normpath(os.path.join(real_root, os.path.dirname(rel)))
+    if real_parent != expected:
+        inside = real_parent == real_root or real_parent.startswith(real_root + os.sep)
+        where = (f"really {os.path.relpath(os.path.join(real_parent, os.path.basename(rel)), real_root)}"
+                 if inside else f"really {os.path.join(real_parent, os.path.basename(rel))}, "
+                 "outside the repository")
+        raise bad(None, "path", f"{raw!r} goes through a symlinked directory ({where})",
+                  "lock the real path of the file, not a path through a symlink")
+    return rel
+
+
 def check_ttl(ttl: str | None, default: float) -> float:
     if ttl is None:
         return default
@@ -315,6 +349,9 @@ def backoff_waits(total: float, *, first: float = 0.05, cap: float = 2.0) -> Ite
 
 
 def new_lock(path: str, stream: str, agent: str, ttl: float, reason: str, worktree: str) -> Lock:
+    from gitpar.core.progress import clean_text
+
+    agent, reason = clean_text(agent), clean_text(reason)  # one line: no forged structure
     now = time.time()
     return Lock(path=path, stream=stream, agent=agent, acquired=now_iso(), expires=iso_in(ttl, now),
                 reason=reason, host=socket.gethostname(), pid=os.getpid(), worktree=worktree)
