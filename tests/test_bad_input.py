@@ -76,6 +76,7 @@ PLAN_BAD: list[tuple[str, str | bytes, str]] = [
     ("copy-outside", PLAN_HEAD + "copy: [../secret]\n---\n", "copy"),
     ("copy-absolute", PLAN_HEAD + "copy: [/etc/passwd]\n---\n", "copy"),
     ("remote-number", PLAN_HEAD + "remote: 5\n---\n", "remote"),
+    ("not-a-mapping", "---\n- base\n- main\n---\n", "mapping"),
     ("python-tag", PLAN_HEAD + "x: !!python/object/apply:os.system [id]\n---\n", PLAN),
 ]
 PLAN_COMMANDS = [["plan"], ["status"], ["stream", "list"]]
@@ -86,6 +87,7 @@ STREAM_BAD: list[tuple[str, str | bytes, str]] = [
     ("alias", '---\nowns: &o ["src/api/**"]\nshares: *o\n---\n', "anchor"),
     ("oversize", STREAM_HEAD + "---\n" + OVERSIZE, "larger than"),
     ("random-bytes", RANDOM, API),
+    ("not-a-mapping", '---\n- "src/api/**"\n---\n', "mapping"),
     ("owns-number", "---\nowns: 5\n---\n", "owns"),
     ("owns-dotdot", '---\nowns: ["../x/**"]\n---\n', "owns"),
     ("owns-negation", '---\nowns: ["!src/**"]\n---\n', "owns"),

@@ -142,11 +142,20 @@ def parse(text: str, file: str) -> tuple[dict[str, Any], str]:
     import yaml
     from frontmatter.default_handlers import YAMLHandler
 
+    # python-frontmatter's own parse() step by step, so the YAML is scanned for aliases
+    # before it is loaded, and a frontmatter that is not a mapping is an error, not {}
+    text = text.strip()
     try:
         handler = frontmatter.detect_format(text, frontmatter.handlers)
+        if handler is None:
+            return {}, text
+        try:
+            fm, content = handler.split(text)
+        except ValueError:
+            return {}, text
         if isinstance(handler, YAMLHandler):
-            _refuse_anchors(handler.split(text)[0], file)
-        post = frontmatter.loads(text, handler=handler)
+            _refuse_anchors(fm, file)
+        meta = handler.load(fm)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -156,11 +165,12 @@ def parse(text: str, file: str) -> tuple[dict[str, Any], str]:
     except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         raise bad(file, "frontmatter", f"unreadable: {exc}",
                   "start the file with '---', YAML key: value lines, then '---'") from None
-    meta = post.metadata
+    if meta is None:
+        meta = {}
     if not isinstance(meta, dict):
         raise bad(file, "frontmatter", "is not a mapping of keys to values",
                   "write it as 'key: value' lines between the two '---' lines")
-    return {str(k): _normalise(v) for k, v in meta.items()}, post.content
+    return {str(k): _normalise(v) for k, v in meta.items()}, content.strip()
 
 
 def check_size(text: str, file: str) -> None:
