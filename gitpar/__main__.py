@@ -2,6 +2,6 @@
 
 import sys
 
-from gitpar.cli.main import main
+from gitpar.launch import main
 
 sys.exit(main())

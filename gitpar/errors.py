@@ -34,6 +34,24 @@ class StateConflict(GitparError):
     exit_code = 1
 
 
+class RemoteError(GitparError):
+    """The remote the state is coordinated through could not be reached or refused the change.
+
+    Nothing was changed locally.
+    """
+
+    exit_code = 1
+
+
+class BadState(GitparError):
+    """The state branch is not one gitpar made (replaced, unrelated or diverged history).
+
+    Every command stops; the message names the ref and the way to recover.
+    """
+
+    exit_code = 2
+
+
 def bad(file: str | None, field: str | None, problem: str, fix: str) -> BadInput:
     """Build a BadInput whose message names the file, the field, the problem and the fix."""
     where = ""

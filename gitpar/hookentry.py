@@ -127,14 +127,11 @@ def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
         pass  # a read-only git directory only costs speed
 
 
-def pre_commit(cwd: str) -> int:
-    from gitpar.core.rules import Rules, judge
-    from gitpar.store.staged import staged_paths
-
-    gitdir = git_dir(cwd)
-    stream = stream_of_branch(_branch(gitdir))
-    cache_path = os.path.join(_common_dir(gitdir), "gitpar", "cache", "hook-rules.marshal")
+def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
+    """What a check needs (rules, locks, whether plugins have path policies), from the cache
+    when it is still exact, else rebuilt. Shared by pre-commit and ``gitpar guard``."""
     common = _common_dir(gitdir)
+    cache_path = os.path.join(common, "gitpar", "cache", "hook-rules.marshal")
     data = _load_cache(cache_path)
     # Same commits on the base and state branches as when the cache was written: nothing
     # to ask git. Otherwise the trees the rules come from may still be the same (a commit
@@ -148,6 +145,16 @@ def pre_commit(cwd: str) -> int:
         if refs is not None and refs != data.get("refs"):
             data["refs"] = refs
             _save_cache(cache_path, data)
+    return data
+
+
+def pre_commit(cwd: str) -> int:
+    from gitpar.core.rules import Rules, judge
+    from gitpar.store.staged import staged_paths
+
+    gitdir = git_dir(cwd)
+    stream = stream_of_branch(_branch(gitdir))
+    data = cached_rules(cwd, gitdir)
     if data["rules"] is None:
         return 0
     rules = Rules.from_json(data["rules"])

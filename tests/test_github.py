@@ -153,17 +153,22 @@ def test_workflows_pass_actionlint() -> None:
     assert "workflow_call" in reusable and "paths" not in reusable and "fetch-depth: 0" in reusable
 
 
-def test_state_branch_readme_follows_every_change(planned: Path, run) -> None:
+def test_state_branch_readme_is_published_on_request(planned: Path, run) -> None:
+    """A state change leaves README.md alone (its cost must not grow with the streams);
+    ``status --publish`` rewrites it with the current status, in one state commit."""
     assert run(planned, "start", "api").code == 0
+    before = git(planned, "show", "gitpar/_state:README.md")
+    assert run(planned, "lock", "src/config.py", "--stream", "api", "--reason", "bump").code == 0
+    assert git(planned, "show", "gitpar/_state:README.md") == before
+    tip = git(planned, "rev-parse", "gitpar/_state").strip()
+    res = run(planned, "status", "--publish")
+    assert res.code == 0 and "published" in res.err
+    assert git(planned, "rev-parse", "gitpar/_state~1").strip() == tip
     readme = git(planned, "show", "gitpar/_state:README.md")
     assert "| api | in_progress |" in readme and "| ui | pending |" in readme
     assert "```mermaid" in readme and "-->" in readme
-    assert run(planned, "lock", "src/config.py", "--stream", "api", "--reason", "bump").code == 0
-    readme = git(planned, "show", "gitpar/_state:README.md")
     assert "| `src/config.py` | api |" in readme and "bump" in readme
-    assert run(planned, "progress", "--stream", "api", "--completion", "70").code == 0
-    readme = git(planned, "show", "gitpar/_state:README.md")
-    assert "| api | in_progress | 70% |" in readme
     assert run(planned, "finish", "api").code == 0
+    assert run(planned, "status", "--publish").code == 0
     readme = git(planned, "show", "gitpar/_state:README.md")
     assert "| api | completed | 100% |" in readme and "No locks held." in readme

@@ -24,12 +24,13 @@ from conftest import ROOT, commit_plan, git, gitpar, worktree_of
 from gitpar.plugins import manager
 from gitpar.testing import run as run_with_plugins
 
-PACKAGES = ("gitpar-python", "gitpar-codeowners", "gitpar-agents")
+PACKAGES = ("gitpar-python", "gitpar-codeowners", "gitpar-agents", "gitpar-mcp")
 
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with the three plugin packages installed by pip."""
+    """A folder with the plugin packages installed by pip (their dependencies, like gitpar-mcp's
+    ``mcp``, come from the test extra)."""
     work = tmp_path_factory.mktemp("plugin-packages")
     sources = []
     for name in PACKAGES:
@@ -58,7 +59,7 @@ def on_path(site: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     yield site
     manager.reset()
     for name in list(sys.modules):
-        if name.split(".")[0] in ("gitpar_python", "gitpar_codeowners", "gitpar_agents"):
+        if name.split(".")[0] in ("gitpar_python", "gitpar_codeowners", "gitpar_agents", "gitpar_mcp"):
             del sys.modules[name]
 
 
@@ -89,7 +90,8 @@ def test_installed_packages_are_listed_with_their_hooks(planned: Path, env: dict
     by_name = {p["name"]: p for p in json.loads(r.out)["plugins"]}
     assert by_name["gitpar-python"]["hooks"] == ["gitpar_propose_streams"]
     assert by_name["gitpar-codeowners"]["hooks"] == ["gitpar_register_commands"]
-    assert by_name["gitpar-agents"]["hooks"] == ["gitpar_prepare_worktree"]
+    assert by_name["gitpar-agents"]["hooks"] == ["gitpar_prepare_worktree", "gitpar_register_commands"]
+    assert by_name["gitpar-mcp"]["hooks"] == ["gitpar_register_commands"]
     for name in PACKAGES:
         assert (by_name[name]["source"], by_name[name]["version"]) == ("installed", "0.1.0")
         assert by_name[name]["module"] == name.replace("-", "_")
@@ -138,7 +140,7 @@ def test_agents_file_through_the_manager(tmp_path: Path, run, on_path: Path) -> 
     repo = open_repo(p)
     data = streams.brief(repo, "core")
     lines = manager.prepare_worktree(repo, repo.load_plan(), "core", wt, int(data["port"]), data)
-    assert "wrote AGENTS.md, CLAUDE.md (ignored by git)" in lines
+    assert "wrote AGENTS.md, CLAUDE.md, .claude/settings.local.json (ignored by git in this worktree)" in lines
     assert "- pkg/core.py" in (wt / "AGENTS.md").read_text()
     assert git(wt, "status", "--porcelain", "AGENTS.md", "CLAUDE.md") == ""
 

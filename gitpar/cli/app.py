@@ -39,11 +39,9 @@ _opened: list[object] = []  # repositories opened by this command, whose warning
 def _repo() -> Repo:
     """The repository around the current directory, its warnings shown when the command ends."""
     from gitpar.core.repo import open_repo
-    from gitpar.core.state_readme import register
 
     repo = open_repo()
     _opened.append(repo)
-    register()
     return repo
 
 

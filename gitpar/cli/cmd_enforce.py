@@ -72,7 +72,7 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
 
     repo = _repo()
     name = streams.stream_of(repo, stream)
-    plan = repo.load_plan()
+    plan = repo.load_plan("base")  # what enforcement trusts; cached, so a lock costs the same at any size
     plan.stream(name)
     seconds = locks.check_ttl(ttl, plan.settings.lock_ttl)
     locks.check_wait(wait)
@@ -122,11 +122,17 @@ def unlock(paths: Annotated[list[str], typer.Argument(help="Paths to release.")]
 
 @app.command("locks")
 def locks_cmd(stale: Annotated[bool, typer.Option("--stale", help="Only stale locks.")] = False,
-              json_: JsonOpt = False) -> None:
-    """List locks: holder, until when, why, and whether stale (expired, finished, worktree gone)."""
+              json_: JsonOpt = False,
+              offline: Annotated[bool, typer.Option("--offline", help="Do not fetch the state from the plan's "
+                                                    "remote first.")] = False) -> None:
+    """List locks: holder, until when, why, and whether stale (expired, its stream finished)."""
     from gitpar.core import locks
+    from gitpar.core.remote import refresh_state
 
     repo = _repo()
+    note = refresh_state(repo, offline=offline)
+    if note:
+        o.err(note)
     found = [(lk, why) for lk, why in locks.list_locks(repo) if why or not stale]
     if json_:
         o.emit_json({"version": 1, "locks": [dict(lk.to_dict(), stale=why) for lk, why in found]})

@@ -24,12 +24,16 @@ if TYPE_CHECKING:
 
 @app.command()
 def init(base: Annotated[str | None, typer.Option(help="The base branch (default: the current one).")] = None,
-         no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not install the git hooks.")] = False) -> None:
-    """Create .gitpar/plan.md, .gitpar/streams/ and the state branch gitpar/_state."""
+         no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not install the git hooks.")] = False,
+         remote: Annotated[str | None, typer.Option(help="Coordinate across machines through this git remote "
+                                                    "(writes remote: NAME to plan.md).")] = None) -> None:
+    """Create .gitpar/plan.md, .gitpar/streams/ and the state branch gitpar/_state.
+
+    In a clone whose remote already has gitpar/_state, adopt it (never a second root)."""
     from gitpar.core import streams
 
     repo = _repo()
-    done = streams.init(repo, base=base)
+    done = streams.init(repo, base=base, remote=remote)
     if not no_hooks:
         done.extend(_install_hooks(repo))
     for line in done or ["already initialised"]:
@@ -120,12 +124,14 @@ def stream_rm(name: str,
 @app.command()
 def start(name: str,
           force: Annotated[bool, typer.Option(help="Start although dependencies are not completed.")] = False,
+          take_over: Annotated[bool, typer.Option("--take-over", help="Continue a stream in progress in another "
+                                                  "clone, from the remote's gitpar/NAME.")] = False,
           agent: Annotated[str | None, typer.Option(help="Who works on it.")] = None,
           json_: JsonOpt = False) -> None:
     """Create branch gitpar/NAME from the base tip, its worktree, and its progress file."""
     from gitpar.core import streams
 
-    result = streams.start(_repo(), name, force=force, agent=agent)
+    result = streams.start(_repo(), name, force=force, agent=agent, take_over=take_over)
     if json_:
         o.emit_json({"stream": result.stream, "branch": result.branch, "worktree": str(result.worktree),
                      "port": result.port, "copied": result.copied,
@@ -256,11 +262,16 @@ def remove(name: str,
 def status(json_: JsonOpt = False,
            markdown: Annotated[bool, typer.Option("--markdown", help="Markdown, e.g. for a pull-request comment.")] = False,
            watch: Annotated[float | None, typer.Option("--watch", help="Refresh every N seconds.")] = None,
-           dirty: Annotated[str, typer.Option(help="Scan worktrees for uncommitted files: auto | all | none.")] = "auto") -> None:
+           dirty: Annotated[str, typer.Option(help="Scan worktrees for uncommitted files: auto | all | none.")] = "auto",
+           offline: Annotated[bool, typer.Option("--offline", help="Do not fetch the state from the plan's "
+                                                 "remote first; show the last fetched state.")] = False,
+           publish: Annotated[bool, typer.Option("--publish", help="Also rewrite the state branch's README.md "
+                                                 "(the page GitHub shows) with this status.")] = False) -> None:
     """Consolidated status of every stream, checked against what git shows."""
     import math
 
     from gitpar.cli import render_status
+    from gitpar.core.remote import refresh_state
     from gitpar.errors import bad
 
     if dirty not in ("auto", "all", "none"):
@@ -270,6 +281,13 @@ def status(json_: JsonOpt = False,
         raise bad(None, "--watch", f"{watch} is not a refresh interval",
                   "give the seconds between refreshes, from 0.1 to 86400, e.g. --watch 2")
     repo = _repo()
+    note = refresh_state(repo, offline=offline)
+    if note:
+        o.err(note)
+    if publish:
+        from gitpar.core.state_readme import publish as publish_readme
+
+        o.err(publish_readme(repo))
     if watch:
         render_status.watch(repo, watch, dirty)
         return
@@ -296,6 +314,28 @@ def next_(json_: JsonOpt = False) -> None:
 
 
 @app.command()
+def doctor(fix: Annotated[bool, typer.Option("--fix", help="Mend what cannot lose work: prune worktree entries "
+                                             "whose folder is gone, reinstall hooks, release stale locks.")] = False,
+           offline: Annotated[bool, typer.Option("--offline", help="Do not fetch the state from the remote.")] = False,
+           json_: JsonOpt = False) -> None:
+    """Stale locks, orphaned worktrees, missing hooks, state integrity, local vs remote state."""
+    from gitpar.core.doctor import diagnose
+
+    found = diagnose(_repo(), fix=fix, offline=offline)
+    if json_:
+        o.emit_json(found.to_dict())
+    else:
+        for f in found.findings:
+            mark = "fixed" if f.fixed else ("fixable" if f.fixable else "")
+            o.out(f"{f.check}: {f.problem}" + (f" [{mark}]" if mark else ""))
+            if not f.fixed:
+                o.out(f"  fix: {f.fix}")
+        o.err(f"checked {', '.join(found.checked)}: " + ("all well" if not found.findings else
+              f"{len(found.findings)} findings, {sum(f.fixed for f in found.findings)} fixed"))
+    raise typer.Exit(0 if found.ok else 1)
+
+
+@app.command()
 def demo(keep: Annotated[bool, typer.Option(help="Keep the throwaway repository.")] = False) -> None:
     """Build a throwaway repository and walk the whole flow end to end."""
     from gitpar.cli import demo as demo_mod
@@ -305,7 +345,7 @@ def demo(keep: Annotated[bool, typer.Option(help="Keep the throwaway repository.
 
 # Commands defined in their own modules register themselves on ``app`` when imported;
 # the modules import nothing heavy at load time.
-from gitpar.cli import cmd_enforce, cmd_merge, cmd_plan, cmd_plugins, cmd_run  # noqa: E402, F401
+from gitpar.cli import cmd_enforce, cmd_guard, cmd_merge, cmd_plan, cmd_plugins, cmd_run  # noqa: E402, F401
 
 # -- the entry point ----------------------------------------------------------------------
 

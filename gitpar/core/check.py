@@ -115,9 +115,7 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
                   f"{head_rev}, so the commits of the change cannot be told apart",
                   "fetch the whole history (actions/checkout with fetch-depth: 0, or git fetch --unshallow)")
     if stream is None and stream_from_branch:
-        name = stream_from_branch.removeprefix("refs/heads/")
-        if name.startswith("gitpar/") and not name.startswith("gitpar/_"):
-            stream = name[len("gitpar/"):]
+        stream = repo.stream_of_branch(stream_from_branch)
     commits = commits_between(repo, base_oid, head)
     scope = f"{base_rev or ''}..{head_rev}"
     report = Report(stream=stream, scope=scope, base=base, commits=len(commits))

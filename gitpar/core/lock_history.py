@@ -6,7 +6,10 @@ so releasing a lock later does not invalidate a change made while it was held.
 
 from __future__ import annotations
 
+import os
+import pickle
 from dataclasses import dataclass
+from pathlib import Path
 
 from gitpar.core.locks import LOCKS_DIR, Lock, parse_lock
 
@@ -23,39 +26,94 @@ class Held:
 
 
 def lock_history(repo: Repo, now: float) -> dict[str, list[Held]]:
-    """Who held each path's lock, and when, from the state branch's whole history.
+    """Who held each path's lock, and when, from the state branch's history.
 
     A hold starts at the lock's ``acquired`` time and ends at the first of: the commit that
-    removed or replaced it, and its ``expires`` time.
+    removed or replaced it, and its ``expires`` time; a hold still open ends ``now``.
+
+    The holds found are kept in an index (``<git dir>/gitpar/cache/lock-history.pickle``)
+    keyed by the state tip they were read up to, and extended from there: a check reads
+    only the state commits made since the last one, not the whole history. A tip that does
+    not descend from the indexed one (a rewritten branch) rebuilds the index.
     """
+    from gitpar.store.commits import folder_at, is_ancestor, state_tip
+
+    tip = state_tip(repo)
+    if tip is None:
+        return {}
+    index = _load_index(repo)
+    if index is None or not is_ancestor(repo, index.tip, tip):
+        index = _Index(tip="", last_tree=None, current={}, closed={})
+    if index.tip != tip:
+        _extend(repo, index, tip)
+        index.tip, index.last_tree = tip, folder_at(repo, tip, LOCKS_DIR)
+        _save_index(repo, index)
+    history = {path: list(holds) for path, holds in index.closed.items()}
+    for path, (lock, _) in index.current.items():
+        history.setdefault(path, []).append(Held(lock.stream, lock.acquired_at(), min(now, lock.expires_at())))
+    return history
+
+
+@dataclass
+class _Index:
+    tip: str  # the state commit read up to ("" for none yet)
+    last_tree: str | None  # its locks/ tree
+    current: dict[str, tuple[Lock, str]]  # path -> (the lock held at ``tip``, its blob id)
+    closed: dict[str, list[Held]]  # path -> holds that ended at or before ``tip``
+
+
+def _extend(repo: Repo, index: _Index, tip: str) -> None:
     from gitpar.store.commits import blob_text, locks_versions
 
-    current: dict[str, tuple[Lock, str]] = {}  # path -> (lock, blob id)
-    history: dict[str, list[Held]] = {}
-
     def close(path: str, lock: Lock, at: float) -> None:
-        history.setdefault(path, []).append(
+        index.closed.setdefault(path, []).append(
             Held(lock.stream, lock.acquired_at(), min(at, lock.expires_at())))
 
-    for when, files in locks_versions(repo, LOCKS_DIR):
+    since = index.tip or None
+    for when, files in locks_versions(repo, LOCKS_DIR, tip, since=since, last_tree=index.last_tree):
         seen: set[str] = set()
         for file, blob in files.items():
             if not file.endswith(".lock"):
                 continue
             path = file[len(LOCKS_DIR) + 1:-len(".lock")]
             seen.add(path)
-            old = current.get(path)
+            old = index.current.get(path)
             if old is not None and old[1] == blob:
                 continue
             lock = parse_lock(file, blob_text(repo, blob))
             if old is not None:
                 close(path, old[0], when)
-            current[path] = (lock, blob)
-        for path in [p for p in current if p not in seen]:
-            close(path, current.pop(path)[0], when)
-    for path, (lock, _) in current.items():
-        close(path, lock, now)
-    return history
+            index.current[path] = (lock, blob)
+        for path in [p for p in index.current if p not in seen]:
+            close(path, index.current.pop(path)[0], when)
+
+
+_INDEX_VERSION = 1
+
+
+def _index_file(repo: Repo) -> Path:
+    return Path(repo.gitpar_dir) / "cache" / "lock-history.pickle"
+
+
+def _load_index(repo: Repo) -> _Index | None:
+    try:
+        with open(_index_file(repo), "rb") as f:
+            version, index = pickle.load(f)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    return index if version == _INDEX_VERSION and isinstance(index, _Index) else None
+
+
+def _save_index(repo: Repo, index: _Index) -> None:
+    path = _index_file(repo)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump((_INDEX_VERSION, index), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an index that cannot be written only costs time
 
 
 def held_at(history: dict[str, list[Held]], path: str, times: tuple[float, ...],

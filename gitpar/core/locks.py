@@ -366,34 +366,42 @@ def describe_ttl(seconds: float) -> str:
 
 def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
     """The state store and a function telling why a lock is stale (None when live)."""
-    from gitpar.core.streams import statuses
     from gitpar.store.state import StateStore
 
     store = StateStore(repo)
     if not store.exists():
         raise Refused("no state branch gitpar/_state; run 'gitpar init' first")
-    worktrees = repo.stream_worktrees()
-    status = statuses(store.snapshot())
 
     def why_stale(lock: Lock) -> str | None:
-        return stale_reason(lock, status, worktrees)
+        return stale_reason(lock, store.snapshot())
 
     return store, why_stale
 
 
-def stale_reason(lock: Lock, status: dict[str, str], worktrees: dict[str, Path]) -> str | None:
-    """Why ``lock`` is stale (expired, its stream finished, its worktree gone), or None.
+def stale_reason(lock: Lock, snap: Any) -> str | None:
+    """Why ``lock`` is stale, or None when it is live.
 
+    Stale: expired, or its stream is recorded completed, or it was taken on this machine
+    from a worktree that is gone. Never because the holder's worktree is not on this disk:
+    a lock taken on another machine is judged by its expiry and its stream's status.
     A lock whose file cannot be trusted (``lock.problem``) is never stale: fail closed.
     """
+    from gitpar.core.progress import parse_progress, progress_path
+
     if lock.problem:
         return None
     if lock.expired():
         return f"expired at {lock.expires}"
-    if status.get(lock.stream) == "completed":
-        return f"stream {lock.stream} is completed"
-    if lock.stream not in worktrees:
-        return f"stream {lock.stream} has no worktree"
+    text = snap.read(progress_path(lock.stream))
+    if text is not None:
+        try:
+            status = parse_progress(lock.stream, text).status
+        except Exception:  # noqa: BLE001 — an unreadable progress file leaves the lock held
+            status = None
+        if status == "completed":
+            return f"stream {lock.stream} is completed"
+    if lock.worktree and lock.host == socket.gethostname() and not os.path.isdir(lock.worktree):
+        return f"its worktree {lock.worktree} on this machine is gone"
     return None
 
 
@@ -698,14 +706,10 @@ def release_changes(snap: Any, stream: str) -> dict[str, str | None]:
 
 def list_locks(repo: Any) -> list[tuple[Lock, str | None]]:
     """Every lock with the reason it is stale (None when live); empty without a state branch."""
-    from gitpar.core.streams import statuses
     from gitpar.store.state import StateStore
 
-    store = StateStore(repo)
-    snap = store.snapshot()
+    snap = StateStore(repo).snapshot()
     if snap.commit is None:
         return []
-    status = statuses(snap)
-    worktrees = repo.stream_worktrees()
     locks = all_locks(snap.list(LOCKS_DIR))
-    return [(lk, stale_reason(lk, status, worktrees)) for _, lk in sorted(locks.items())]
+    return [(lk, stale_reason(lk, snap)) for _, lk in sorted(locks.items())]

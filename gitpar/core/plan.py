@@ -22,6 +22,7 @@ STREAMS_DIR = ".gitpar/streams"
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 MAX_NAME = 64
+_REMOTE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 UNOWNED_MODES = ("deny", "lock", "allow")
 
 SETTING_DEFAULTS: dict[str, Any] = {
@@ -177,8 +178,9 @@ def parse_settings(text: str | None, file: str = PLAN_FILE) -> tuple[Settings, l
         raise bad(file, "port_base", f"{port_base!r} is not a port number between 1024 and 65000",
                   "write it like port_base: 20000")
     remote = meta.get("remote")
-    if remote is not None and not isinstance(remote, str):
-        raise bad(file, "remote", f"{remote!r} is not a remote name", "write a remote name, or null")
+    if remote is not None and (not isinstance(remote, str) or not _REMOTE.match(remote)):
+        raise bad(file, "remote", f"{remote!r} is not a remote name",
+                  "write the name of a git remote (e.g. remote: origin), or null")
     settings = Settings(
         base=base,
         worktrees=worktrees,
@@ -274,10 +276,11 @@ def render_stream(stream: Stream) -> str:
     return markdown.render(meta, stream.brief)
 
 
-def render_settings(base: str) -> str:
+def render_settings(base: str, remote: str | None = None) -> str:
     """The text of a new plan.md, every setting written out with its default."""
     meta = dict(SETTING_DEFAULTS)
     meta["base"] = base
+    meta["remote"] = remote
     return markdown.render(meta, "What this plan is for, in prose.", SETTING_COMMENTS)
 
 

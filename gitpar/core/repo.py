@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gitpar.core.plan import PLAN_DIR, PLAN_FILE, Plan, load_plan, parse_settings
+from gitpar.core import plan_cache
+from gitpar.core.plan import PLAN_DIR, PLAN_FILE, Plan, Settings, load_plan, parse_settings
 from gitpar.errors import bad
 from gitpar.store import repo as store
 
@@ -21,9 +22,20 @@ class Repo(store.Repo):
     """A repository as gitpar sees it, with its plan."""
 
     def load_plan_at(self, commit: Oid) -> Plan | None:
-        """The plan committed in ``commit`` (None when it has none)."""
-        files = self.plan_files_at(commit)
-        return self._noted(load_plan(files)) if files else None
+        """The plan committed in ``commit`` (None when it has none).
+
+        Cached by the id of the ``.gitpar`` tree: with thousands of streams, parsing every
+        stream file is the cost of a command, and a committed plan never changes.
+        """
+        tree = self.subtree_at(commit, PLAN_DIR)
+        if tree is None:
+            return None
+        plan = plan_cache.get(self, f"tree-{tree}", lambda: self._parse(self.plan_files_at(commit)))
+        return self._noted(plan) if plan is not None else None
+
+    @staticmethod
+    def _parse(files: dict[str, str]) -> Plan | None:
+        return load_plan(files) if files else None
 
     def tracked_files(self, rev: str | None = None) -> list[str]:
         """Every file path in the tree of ``rev`` (default: the base branch), or [] if none."""
@@ -40,10 +52,14 @@ class Repo(store.Repo):
         only source enforcement trusts, since a stream cannot change it. A repository with
         no ``.gitpar/`` gets a BadInput telling to run ``gitpar init``.
         """
-        if source == "worktree" and self.main_root is not None:
-            files = self.plan_files_in_dir(self.main_root)
-            if files:
-                return self._noted(load_plan(files))
+        root = self.main_root
+        if source == "worktree" and root is not None:
+            key = plan_cache.folder_key(root / PLAN_DIR)
+            found: Plan | None = None
+            if key is not None:
+                found = plan_cache.get(self, key, lambda: self._parse(self.plan_files_in_dir(root)))
+            if found is not None:
+                return self._noted(found)
         plan = self.load_plan_at_base()
         if plan is None:
             raise bad(PLAN_DIR, None, "no plan in this repository",
@@ -55,30 +71,37 @@ class Repo(store.Repo):
         if base is None:
             base = self.configured_base()
         tip = self.tip(base)
-        if tip is None:
-            return None
-        files = self.plan_files_at(tip)
-        if not files:
-            return None
-        return self._noted(load_plan(files))
+        return None if tip is None else self.load_plan_at(tip)
 
-    def configured_base(self) -> str:
-        """The base branch named by the main worktree's plan.md, else by the plan committed on
-        main or master (a bare repository, a fresh clone), else main."""
+    def state_remote(self) -> str | None:
+        """``remote:`` of the plan settings (the main worktree's plan.md, else the base's)."""
+        if not hasattr(self, "_remote"):
+            self._remote = self._settings().remote
+        return self._remote
+
+    def _settings(self) -> Settings:
         if self.main_root is not None:
             path = self.main_root / PLAN_FILE
             if path.is_file():
-                settings, _ = parse_settings(path.read_text(encoding="utf-8"))
-                return settings.base
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except UnicodeDecodeError:
+                    raise bad(PLAN_FILE, None, "is not UTF-8 text", "save the file as UTF-8") from None
+                return parse_settings(text)[0]
         for candidate in ("main", "master"):
             tip = self.tip(candidate)
             if tip is not None:
                 files = self.plan_files_at(tip)
                 if PLAN_FILE in files:
-                    return parse_settings(files[PLAN_FILE])[0].base
-        return "main"
+                    return parse_settings(files[PLAN_FILE])[0]
+        return parse_settings(None)[0]
 
-
+    def configured_base(self) -> str:
+        """The base branch named by the main worktree's plan.md, else by the plan committed on
+        main or master (a bare repository, a fresh clone), else main."""
+        if not hasattr(self, "_base"):
+            self._base = self._settings().base
+        return self._base
 
 
 def open_repo(cwd: Path | str | None = None) -> Repo:

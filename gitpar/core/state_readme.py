@@ -1,7 +1,8 @@
 """The README.md of the state branch: what GitHub shows on the branch page.
 
-Regenerated inside every state commit (the same compare-and-swap), so the page always
-matches the files beside it: every stream's progress, the locks, the dependency graph.
+Written on request (``gitpar status --publish``, e.g. from a scheduled CI job), not in
+every state commit: a state change must cost the same whatever the number of streams,
+and every change is pushed when the state is coordinated through a remote.
 """
 
 from __future__ import annotations
@@ -76,8 +77,13 @@ def render(repo: Any, files: Mapping[str, str], message: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def register() -> None:
-    """Have every state commit made in this process regenerate README.md."""
-    from gitpar.store import state
+def publish(repo: Any) -> str:
+    """Rewrite README.md on the state branch with the current status (one state commit)."""
+    from gitpar.store.state import StateStore
 
-    state.README_RENDERER = render
+    def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
+        files = {p: t for p, t in snap.list_all().items() if p != "README.md"}
+        return {"README.md": render(repo, files, "publish the status page")}, "publish: README.md"
+
+    snap = StateStore(repo).update(change)
+    return f"published the status page: README.md on gitpar/_state at {str(snap.commit)[:12]}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,13 +28,17 @@ from gitpar.core.progress import (
 from gitpar.core.repo import Repo
 from gitpar.errors import Refused, bad
 from gitpar.store.repo import STATE_BRANCH, require_main_root
-from gitpar.store.state import Snapshot, StateStore
+from gitpar.store.state import README_TEXT, Snapshot, StateStore
 
 # -- plan editing --------------------------------------------------------------------
 
 
-def init(repo: Repo, base: str | None = None) -> list[str]:
-    """Create ``.gitpar/plan.md``, ``.gitpar/streams/`` and the state branch. Returns what was done."""
+def init(repo: Repo, base: str | None = None, remote: str | None = None) -> list[str]:
+    """Create ``.gitpar/plan.md``, ``.gitpar/streams/`` and the state branch. Returns what was done.
+
+    With a remote (``remote``, or ``remote:`` in an existing plan.md), a state branch the
+    remote already has is adopted (never a second root), and a new one is published there.
+    """
     root = require_main_root(repo)
     done: list[str] = []
     plan_file = root / planmod.PLAN_FILE
@@ -40,23 +46,34 @@ def init(repo: Repo, base: str | None = None) -> list[str]:
         base = repo.current_branch() or "main"
         if base.startswith("gitpar/"):
             base = "main"
+    if remote is not None:
+        StateStore(repo, remote=remote)  # an unknown remote is BadInput before anything is written
     if not plan_file.exists():
         plan_file.parent.mkdir(parents=True, exist_ok=True)
-        plan_file.write_text(planmod.render_settings(base), encoding="utf-8")
-        done.append(f"wrote {planmod.PLAN_FILE} (base: {base})")
+        plan_file.write_text(planmod.render_settings(base, remote), encoding="utf-8")
+        done.append(f"wrote {planmod.PLAN_FILE} (base: {base}" + (f", remote: {remote})" if remote else ")"))
+    elif remote is not None and repo.state_remote() != remote:
+        text = plan_file.read_text(encoding="utf-8")
+        line = f"remote: {remote}"
+        new, n = re.subn(r"(?m)^remote:[^\n]*$", line, text, count=1)
+        if n == 0:
+            new = text.replace("---\n", f"---\n{line}\n", 1)
+        planmod.parse_settings(new)
+        plan_file.write_text(new, encoding="utf-8")
+        done.append(f"set remote: {remote} in {planmod.PLAN_FILE}; commit it to {base}")
+    repo.__dict__.pop("_remote", None)
     (root / planmod.STREAMS_DIR).mkdir(parents=True, exist_ok=True)
     store = StateStore(repo)
-    if not store.exists():
-        store.update(lambda snap: ({"README.md": _state_readme()},
-                                   "init: create the state branch"))
-        done.append(f"created the state branch {STATE_BRANCH}")
+    if store.remote is not None and store.fetch() is not None:
+        done.append(f"adopted {store.remote}'s state branch {STATE_BRANCH}")
+    elif store.local_tip() is None:
+        store.update(lambda snap: ({"README.md": README_TEXT}, "init: create the state branch"))
+        done.append(f"created the state branch {STATE_BRANCH}"
+                    + (f" and published it to {store.remote}" if store.remote else ""))
+    elif store.remote is not None:
+        store.update(lambda snap: None)  # publish the local state branch to the new remote
+        done.append(f"published the state branch {STATE_BRANCH} to {store.remote}")
     return done
-
-
-def _state_readme() -> str:
-    return ("# gitpar state\n\nThis branch holds gitpar's live coordination state: progress "
-            "and locks. gitpar changes it by compare-and-swap commits; do not commit to it "
-            "by hand. `git log` of this branch is the audit log.\n")
 
 
 def plan_files(repo: Repo) -> dict[str, str]:
@@ -195,8 +212,15 @@ def open_dependencies(plan: Plan, name: str, status: dict[str, str]) -> list[str
     return [d for d in plan.streams[name].depends_on if status.get(d) != "completed"]
 
 
-def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = None) -> Started:
-    """Branch ``gitpar/<name>`` from the base tip, its worktree, port, setup and progress file."""
+def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = None,
+          take_over: bool = False) -> Started:
+    """Branch ``gitpar/<name>`` from the base tip, its worktree, port, setup and progress file.
+
+    A stream is claimed by one worker: one in progress in another clone (its progress
+    records the host and worktree) is refused unless ``take_over``, which continues it from
+    the remote's ``gitpar/<name>``. Where only the remote has ``gitpar/<name>``, the new
+    local branch starts from it, never afresh from the base.
+    """
     plan = repo.load_plan()
     stream = plan.stream(name)
     base_plan = repo.load_plan_at_base(plan.settings.base)
@@ -218,9 +242,23 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     existing = read_progress(repo, name, snap)
     if existing is not None and existing.status == "completed" and not force:
         raise Refused(f"stream {name!r} is already completed (use --force to start it again)")
+    remote = store.remote
+    remote_branch = f"refs/remotes/{remote}/gitpar/{name}" if remote else None
+    elsewhere = claimed_elsewhere(repo, existing)
+    if elsewhere and not take_over:
+        raise Refused(f"stream {name!r} is {existing.status if existing else ''} {elsewhere}; one worker "
+                      "at a time: ask there, or continue it here with 'gitpar start "
+                      f"{name} --take-over' (from {remote or 'the remote'}'s gitpar/{name})")
     from gitpar.store import worktrees as wt
 
-    start_commit = wt.create_branch(repo, name, plan.settings.base)
+    from_tip = None
+    if remote_branch is not None and repo.tip(f"refs/heads/gitpar/{name}") is None:
+        from_tip = repo.tip(remote_branch)
+    if take_over and elsewhere and from_tip is None and repo.tip(f"refs/heads/gitpar/{name}") is None:
+        raise Refused(f"gitpar/{name} is not on {remote or 'any remote'}, so its work cannot be taken "
+                      f"over from here; push it there from {elsewhere.removeprefix('in progress ')} first "
+                      f"('git push {remote or 'origin'} gitpar/{name}')")
+    start_commit = wt.create_branch(repo, name, plan.settings.base, from_tip=from_tip)
     worktrees = repo.stream_worktrees()
     reused = name in worktrees
     path = worktrees[name] if reused else worktree_path(repo, plan, name)
@@ -241,7 +279,7 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
             while port in ports:
                 port += 1
         now = now_iso()
-        extra = dict(current.extra, port=port, worktree=str(path))
+        extra = dict(current.extra, port=port, worktree=str(path), host=socket.gethostname())
         extra.setdefault("base_commit", str(start_commit))
         new = replace(current, status="in_progress", agent=agent or current.agent or stream.agent,
                       started=current.started or now, updated=now, extra=extra)
@@ -268,6 +306,21 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
                                               blocked=(f"setup failed: {failed} (log: {log})",)),
                    what=f"setup failed: {failed}")
     return result
+
+
+def claimed_elsewhere(repo: Repo, progress: Progress | None) -> str:
+    """Where ``progress`` says its stream is being worked on, when that is not this clone
+    ('' when it is here, or not in progress)."""
+    if progress is None or progress.status not in ("in_progress", "blocked"):
+        return ""
+    host = str(progress.extra.get("host") or "")
+    worktree = str(progress.extra.get("worktree") or "")
+    here = {os.path.realpath(p) for p in repo.stream_worktrees().values()}
+    if (not host or host == socket.gethostname()) and (not worktree or os.path.realpath(worktree) in here):
+        return ""
+    if not worktree and not host:
+        return ""
+    return f"in progress on {host or 'another machine'} in {worktree or 'another clone'}"
 
 
 def copy_files(src_root: Path, dst_root: Path, paths: Sequence[str]) -> list[str]:
@@ -316,9 +369,11 @@ def run_setup(repo: Repo, name: str, worktree: Path, port: int,
 
 def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = None,
            also: Callable[[Snapshot], dict[str, str | None]] | None = None) -> Progress:
-    """Apply ``update`` to the stream's progress file in one CAS commit (with ``also``'s changes)."""
-    plan = repo.load_plan()
-    plan.stream(name)
+    """Apply ``update`` to the stream's progress file in one CAS commit (with ``also``'s changes).
+
+    The stream must be defined in the plan on the base branch (read from its cache: the
+    cost of a progress report must not grow with the number of streams)."""
+    repo.load_plan("base").stream(name)
     store = StateStore(repo)
     if not store.exists():
         raise Refused(f"no state branch {STATE_BRANCH}; run 'gitpar init' first")
@@ -348,8 +403,7 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
 
 def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
     """Mark the stream completed; refused while its worktree has uncommitted changes."""
-    plan = repo.load_plan()
-    plan.stream(name)
+    repo.load_plan("base").stream(name)
     path = repo.stream_worktrees().get(name)
     if path is not None and not force:
         from gitpar.store.worktrees import is_dirty

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from gitpar.store.repo import STATE_REF, Repo, walk_files
+from gitpar.store.repo import Repo, walk_files
 
 _TRAILER = re.compile(r"^Gitpar-Stream:\s*(\S+)\s*$", re.M)
 
@@ -69,17 +69,35 @@ def commits_between(repo: Repo, base: pygit2.Oid | None, head: pygit2.Oid,
     return out
 
 
-def locks_versions(repo: Repo, folder: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """The state branch's ``folder`` (e.g. ``locks``) through history, oldest first.
+def state_tip(repo: Repo) -> str | None:
+    """The state branch's tip: the local branch, else a remote's copy (a CI clone)."""
+    from gitpar.store.state import StateStore
+
+    tip = StateStore(repo).tip()
+    return None if tip is None else str(tip)
+
+
+def is_ancestor(repo: Repo, old: str, new: str) -> bool:
+    """Whether commit ``old`` is ``new`` or one of its ancestors."""
+    try:
+        return old == new or bool(repo.git.descendant_of(new, old))
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+
+
+def locks_versions(repo: Repo, folder: str, tip: str, since: str | None = None,
+                   last_tree: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """The state branch's ``folder`` (e.g. ``locks``) through history, oldest first, from
+    after commit ``since`` (whose folder was the tree ``last_tree``) up to ``tip``.
 
     Yields ``(commit time, {file path: blob id})`` for each commit where the folder changed
     (an empty dict when the folder is gone). Read the blobs with ``blob_text``.
     """
-    ref = repo.git.references.get(STATE_REF)
-    if ref is None:
-        return
-    walker = repo.git.walk(ref.target, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    last: pygit2.Oid | None | bool = False
+    walker = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    if since is not None:
+        walker.hide(pygit2.Oid(hex=since))
+    last: pygit2.Oid | None | bool = False if since is None else (
+        pygit2.Oid(hex=last_tree) if last_tree else None)
     for commit in walker:
         try:
             tree_id: pygit2.Oid | None = commit.tree[folder].id
@@ -96,3 +114,8 @@ def blob_text(repo: Repo, blob_id: str) -> str:
     """The text of a blob (undecodable bytes replaced)."""
     data: bytes = repo.git[blob_id].peel(pygit2.Blob).data
     return data.decode("utf-8", errors="replace")
+
+
+def folder_at(repo: Repo, commit: str, folder: str) -> str | None:
+    """The tree id of ``folder`` in ``commit`` (None when it has none)."""
+    return repo.subtree_at(pygit2.Oid(hex=commit), folder)

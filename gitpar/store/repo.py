@@ -104,6 +104,13 @@ class Repo:
         """Where gitpar keeps local files (logs, caches) inside the common git directory."""
         return self.common_dir / "gitpar"
 
+    def state_remote(self) -> str | None:
+        """The git remote the state branch is coordinated through (None: this clone only).
+
+        The store knows no plan; ``gitpar.core.repo.Repo`` answers from ``remote:`` in plan.md.
+        """
+        return None
+
     def current_branch(self) -> str | None:
         """The branch checked out in the worktree we run in (None when detached)."""
         head = self.here_gitdir / "HEAD"
@@ -113,6 +120,20 @@ class Repo:
             return None
         if text.startswith("ref: refs/heads/"):
             return text[len("ref: refs/heads/"):]
+        return None
+
+    def stream_of_branch(self, name: str) -> str | None:
+        """The stream a branch name names: ``gitpar/<name>``, also as ``refs/heads/...``,
+        ``refs/remotes/<remote>/...`` or ``<remote>/...`` (a CI clone's names)."""
+        name = name.removeprefix("refs/heads/")
+        if name.startswith("refs/remotes/"):
+            name = name[len("refs/remotes/"):].partition("/")[2]
+        elif not name.startswith("gitpar/") and "/" in name:
+            first, _, rest = name.partition("/")
+            if first in {r.name for r in self.git.remotes}:
+                name = rest
+        if name.startswith("gitpar/") and not name.startswith("gitpar/_") and len(name) > len("gitpar/"):
+            return name[len("gitpar/"):]
         return None
 
     def current_stream(self) -> str | None:
@@ -210,6 +231,11 @@ class Repo:
             if os.path.realpath(Path(gitdir).parent) == want:
                 return entry.name
         return None
+
+    def subtree_at(self, commit: pygit2.Oid, path: str) -> str | None:
+        """The id of the folder ``path`` in ``commit``'s tree (None when there is none)."""
+        found = subtree_id(self.git, commit, path)
+        return None if found is None else str(found)
 
     def files_at(self, commit: pygit2.Oid) -> Iterator[tuple[str, pygit2.Oid]]:
         """Every file in ``commit``'s tree: its path and blob id."""

@@ -6,6 +6,21 @@ the same ``.lock`` file git itself honours), its current value compared with the
 the change was computed from, and only then moved. A writer that lost the race re-reads
 the new tip, recomputes its change and tries again after a short jittered pause. A crash
 at any moment leaves the branch at its old or its new commit, never in between.
+
+Writers on one machine queue on a file lock (``<git dir>/gitpar/state.lock``) before the
+compare-and-swap, so they take turns instead of burning retries.
+
+With a remote (``remote:`` in plan.md) the git server's ref update is the distributed
+lock: a change is fetch, apply to the fetched tip, push with the expected old value
+(``--force-with-lease``); a rejected push means another machine won, so fetch and apply
+again. The local branch moves only after the push succeeded, and otherwise follows the
+remote's tip (fast-forward only) each time it is fetched: the local branch is always the
+last state seen on the remote, which is what reads and the hooks use.
+
+The branch is recognisable: its root tree holds the marker file ``.gitpar-state``.
+gitpar refuses to read or write a state ref without it (a branch replaced by another
+one, say ``git update-ref refs/heads/gitpar/_state main``), and refuses to write on top of
+history unrelated to the last tip it saw.
 """
 
 from __future__ import annotations
@@ -18,15 +33,19 @@ from dataclasses import dataclass
 
 import pygit2
 
-from gitpar.errors import StateConflict
-from gitpar.store.repo import STATE_REF, Repo, subtree_id, walk_files
+from gitpar.errors import BadState, RemoteError, StateConflict, bad
+from gitpar.store.repo import STATE_BRANCH, STATE_REF, Repo, git, subtree_id, walk_files
 
 Changes = Mapping[str, "str | None"]  # path -> new text, or None to delete
 
-# Renders README.md from the branch's files after a change (repo, files, message); set by
-# the command line (gitpar.core.state_readme.register) so the branch page on GitHub
-# always shows the current state. None: the README is left as it is.
-README_RENDERER: Callable[[Repo, dict[str, str], str], str] | None = None
+MARKER = ".gitpar-state"
+MARKER_TEXT = ("gitpar state branch, format 1\n"
+               "gitpar keeps live coordination state here (progress, locks, history) and\n"
+               "changes it only by compare-and-swap commits. Do not commit to it by hand.\n")
+README_TEXT = ("# gitpar state\n\nThis branch holds gitpar's live coordination state: progress "
+               "and locks. gitpar changes it by compare-and-swap commits; do not commit to it "
+               "by hand. `git log` of this branch is the audit log. `gitpar status --publish` "
+               "rewrites this page with the current status.\n")
 
 
 @dataclass(frozen=True)
@@ -92,22 +111,186 @@ def signature(repo: pygit2.Repository) -> pygit2.Signature:
     return pygit2.Signature(name or "gitpar", email or "gitpar@localhost")
 
 
-class StateStore:
-    """Read and change the state branch of ``repo``."""
+def recognisable(git_repo: pygit2.Repository, commit: pygit2.Oid) -> bool:
+    """Whether ``commit``'s tree is a gitpar state tree: it holds the marker file, or it is
+    a state tree from before the marker (its README says so and it holds nothing else)."""
+    tree = git_repo[commit].peel(pygit2.Tree)
+    if MARKER in tree:
+        return True
+    names = {entry.name for entry in tree}
+    if "README.md" not in names or not names <= {"README.md", "progress", "locks", "history",
+                                                 "integrated", "runs", "reviews"}:
+        return False
+    data: bytes = git_repo[tree["README.md"].id].peel(pygit2.Blob).data
+    return data.startswith(b"# gitpar state")
 
-    def __init__(self, repo: Repo) -> None:
+
+def _not_state(ref: str, commit: pygit2.Oid) -> BadState:
+    return BadState(f"{ref} points at {str(commit)[:12]}, which is not a gitpar state branch "
+                    f"(its tree has no {MARKER}); gitpar will neither read nor write it.\n"
+                    f"  fix: put the branch back where it was: 'git reflog show {ref}' lists its "
+                    f"earlier values, then 'git update-ref {ref} <the last good one>'")
+
+
+class StateStore:
+    """Read and change the state branch of ``repo`` (through its remote, when it has one)."""
+
+    def __init__(self, repo: Repo, remote: str | None = None) -> None:
         self.repo = repo
         self.git = repo.git
+        self.remote = remote if remote is not None else repo.state_remote()
+        if self.remote is not None:
+            self._check_remote(self.remote)
+
+    # -- reading ------------------------------------------------------------------------
+
+    @property
+    def tracking_ref(self) -> str | None:
+        """Where the last fetched remote state is kept (``refs/remotes/<remote>/gitpar/_state``)."""
+        return f"refs/remotes/{self.remote}/{STATE_BRANCH}" if self.remote else None
+
+    def _ref_target(self, name: str) -> pygit2.Oid | None:
+        ref = self.git.references.get(name)
+        return None if ref is None else ref.target  # type: ignore[return-value]
+
+    def local_tip(self) -> pygit2.Oid | None:
+        return self._ref_target(STATE_REF)
 
     def tip(self) -> pygit2.Oid | None:
-        ref = self.git.references.get(STATE_REF)
-        return None if ref is None else ref.target  # type: ignore[return-value]
+        """The state to read: the local branch, else a remote's copy (a fresh clone, CI)."""
+        local = self.local_tip()
+        if local is not None:
+            return local
+        for name in self._remote_copies():
+            found = self._ref_target(name)
+            if found is not None:
+                return found
+        return None
+
+    def _remote_copies(self) -> list[str]:
+        names = [self.tracking_ref] if self.tracking_ref else []
+        names.append(f"refs/remotes/origin/{STATE_BRANCH}")
+        try:
+            names += [r for r in self.git.references
+                      if r.startswith("refs/remotes/") and r.endswith("/" + STATE_BRANCH)]
+        except pygit2.GitError:
+            pass
+        return list(dict.fromkeys(names))
 
     def exists(self) -> bool:
         return self.tip() is not None
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.git, self.tip())
+        """The current state; BadState when the ref is not a gitpar state branch."""
+        tip = self.tip()
+        if tip is not None and not recognisable(self.git, tip):
+            raise _not_state(STATE_REF, tip)
+        return Snapshot(self.git, tip)
+
+    # -- the remote ----------------------------------------------------------------------
+
+    def _check_remote(self, name: str) -> None:
+        try:
+            self.git.remotes[name]
+        except (KeyError, ValueError, pygit2.GitError):
+            known = ", ".join(r.name or "" for r in self.git.remotes) or "none"
+            raise bad(".gitpar/plan.md", "remote", f"no git remote named {name!r} in this clone "
+                      f"(remotes: {known})", f"add it with 'git remote add {name} URL', or set "
+                      "'remote:' to one of the remotes (null: no remote)") from None
+
+    def _git(self, args: list[str]) -> tuple[int, str]:
+        # from the main worktree, where a relative remote URL (../origin.git) was meant from
+        proc = git(args, self.repo.main_root or self.repo.common_dir, check=False)
+        return proc.returncode, (proc.stderr + proc.stdout).strip()
+
+    def fetch(self) -> pygit2.Oid | None:
+        """Fetch the remote's state branch; its tip (None when the remote has none).
+
+        The local branch follows it when that is a fast-forward; BadState when the two
+        have diverged or the remote's is not a state branch. RemoteError when unreachable.
+        """
+        assert self.remote is not None and self.tracking_ref is not None
+        code, text = self._git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", self.remote,
+                                f"+{STATE_REF}:{self.tracking_ref}"])
+        if code != 0:
+            if "couldn't find remote ref" in text or "could not find remote ref" in text:
+                remote_tip = None
+                if self._ref_target(self.tracking_ref) is not None:
+                    self.git.references.delete(self.tracking_ref)
+            else:
+                raise RemoteError(f"cannot fetch {STATE_BRANCH} from the remote {self.remote!r}: "
+                                  f"{_last_line(text)}; nothing was changed")
+        else:
+            remote_tip = self._ref_target(self.tracking_ref)
+        self._note_fetched()
+        if remote_tip is None:
+            return None
+        if not recognisable(self.git, remote_tip):
+            raise BadState(f"{self.remote}'s {STATE_BRANCH} ({str(remote_tip)[:12]}) is not a gitpar "
+                           f"state branch (no {MARKER} in its tree); nothing was changed.\n  fix: "
+                           f"point 'remote:' in .gitpar/plan.md at the right remote, or delete that "
+                           f"branch on {self.remote} ('git push {self.remote} :{STATE_BRANCH}') "
+                           "if it is not needed")
+        self._follow(remote_tip)
+        return remote_tip
+
+    def _follow(self, remote_tip: pygit2.Oid) -> None:
+        """Fast-forward the local branch to the remote's tip; BadState when they diverged."""
+        local = self.local_tip()
+        if local == remote_tip:
+            return
+        if local is not None and self.git.descendant_of(local, remote_tip):
+            return  # local commits not yet published: the next change pushes them
+        if local is not None and not self.git.descendant_of(remote_tip, local):
+            raise BadState(f"the local {STATE_BRANCH} ({str(local)[:12]}) and {self.remote}'s "
+                           f"({str(remote_tip)[:12]}) have diverged (a local state made before "
+                           "'remote:' was set?); gitpar does not merge them silently.\n"
+                           f"  fix: keep the local one aside and adopt the remote's: 'git branch -m "
+                           f"{STATE_BRANCH} gitpar/_state-local' then 'gitpar init'; compare them "
+                           f"with 'git log --oneline gitpar/_state-local {self.tracking_ref}'")
+        self._swap(local, remote_tip, f"fetch: {self.remote}'s state")
+
+    def _note_fetched(self) -> None:
+        path = self.repo.gitpar_dir / "state-fetched"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{self.remote}\n", encoding="utf-8")
+        except OSError:
+            pass
+
+    def fetched_age(self) -> float | None:
+        """Seconds since the remote's state was last fetched (None: never, or no remote)."""
+        if self.remote is None:
+            return None
+        try:
+            return max(0.0, time.time() - (self.repo.gitpar_dir / "state-fetched").stat().st_mtime)
+        except OSError:
+            return None
+
+    def refresh(self) -> Snapshot:
+        """Fetch the remote's state first (when there is a remote), then read it."""
+        if self.remote is not None:
+            self.fetch()
+        return self.snapshot()
+
+    def _push(self, new: pygit2.Oid, expected: pygit2.Oid | None) -> bool:
+        """Push ``new`` as the remote's state branch if it is still at ``expected``.
+
+        False when another machine moved it first (lost the race); RemoteError otherwise.
+        """
+        assert self.remote is not None
+        lease = f"--force-with-lease={STATE_REF}:{expected if expected is not None else ''}"
+        code, text = self._git(["push", "--porcelain", "--quiet", lease, self.remote, f"{new}:{STATE_REF}"])
+        if code == 0:
+            return True
+        verdict = next((line for line in text.splitlines() if line.startswith("!")), "")
+        if any(w in verdict for w in _LOST_RACE):
+            return False
+        reason = verdict.split("\t")[-1] if verdict else _last_line(text)
+        raise RemoteError(f"the remote {self.remote!r} refused the change to {STATE_BRANCH}: "
+                          f"{reason}; nothing was changed locally")
+
+    # -- writing ------------------------------------------------------------------------
 
     def update(self, change: Callable[[Snapshot], tuple[Changes, str] | None], *,
                timeout: float = 120.0) -> Snapshot:
@@ -118,32 +301,97 @@ class StateStore:
         new tip after a lost race, so it must compute from the snapshot alone.
         Returns the snapshot of the commit made (or the current one when nothing changed).
         """
+        from filelock import FileLock, Timeout
+
         deadline = time.monotonic() + timeout
+        self.repo.gitpar_dir.mkdir(parents=True, exist_ok=True)
+        queue = FileLock(str(self.repo.gitpar_dir / "state.lock"))
+        try:
+            queue.acquire(timeout=timeout)
+        except Timeout:
+            raise StateConflict(f"another gitpar process on this machine held the state branch's "
+                                f"queue ({self.repo.gitpar_dir / 'state.lock'}) for {timeout:.0f}s; "
+                                "try again") from None
+        try:
+            if self.remote is not None:
+                return self._update_remote(change, deadline, timeout)
+            return self._update_local(change, deadline, timeout)
+        finally:
+            queue.release()
+
+    def _base(self, tip: pygit2.Oid | None, ref: str) -> Snapshot:
+        if tip is not None and not recognisable(self.git, tip):
+            raise _not_state(ref, tip)
+        return Snapshot(self.git, tip)
+
+    def _update_local(self, change: Callable[[Snapshot], tuple[Changes, str] | None],
+                      deadline: float, timeout: float) -> Snapshot:
         pause = 0.002
         while True:
-            snap = self.snapshot()
-            result = change(snap)
-            if result is None:
+            snap = self._base(self.local_tip(), STATE_REF)
+            made = self._make(snap, change)
+            if made is None:
                 return snap
-            changes, message = result
-            if not changes:
-                return snap
-            if README_RENDERER is not None and "README.md" not in changes:
-                files = {p: t for p, t in snap.list_all().items() if p != "README.md"}
-                for path, text in changes.items():
-                    if text is None:
-                        files.pop(path, None)
-                    else:
-                        files[path] = text
-                changes = {**changes, "README.md": README_RENDERER(self.repo, files, message)}
-            new = self._commit(snap, changes, message)
-            if self._swap(snap.commit, new, message):
-                return Snapshot(self.git, new)
+            if self._swap(snap.commit, made, _summary(self.git, made)):
+                return Snapshot(self.git, made)
             if time.monotonic() > deadline:
                 raise StateConflict(f"the state branch {STATE_REF} kept changing for {timeout:.0f}s; "
                                     "try again")
             time.sleep(random.uniform(0, pause))
             pause = min(pause * 2, 0.1)
+
+    def _update_remote(self, change: Callable[[Snapshot], tuple[Changes, str] | None],
+                       deadline: float, timeout: float) -> Snapshot:
+        pause = 0.02
+        tries = 0
+        while True:
+            tries += 1
+            remote_tip = self.fetch()
+            local = self.local_tip()
+            # the remote's tip, or local commits made on top of it that were never published
+            base = local if local is not None and (remote_tip is None or local != remote_tip) else remote_tip
+            snap = self._base(base, STATE_REF)
+            made = self._make(snap, change)
+            if made is None:
+                if base is None or base == remote_tip:
+                    return snap
+                made = base  # publish what the remote has not seen yet
+            if self._push(made, remote_tip):
+                if self.tracking_ref is not None:
+                    self.git.references.create(self.tracking_ref, made, force=True)
+                self._advance_local(made)
+                return Snapshot(self.git, made)
+            if time.monotonic() > deadline or tries >= 200:
+                raise StateConflict(f"{self.remote}'s {STATE_BRANCH} kept changing ({tries} tries in "
+                                    f"{timeout:.0f}s); try again")
+            time.sleep(random.uniform(pause / 2, pause))
+            pause = min(pause * 1.5, 1.0)
+
+    def _make(self, snap: Snapshot, change: Callable[[Snapshot], tuple[Changes, str] | None]
+              ) -> pygit2.Oid | None:
+        """The commit of ``change`` on ``snap`` (None when it changes nothing)."""
+        result = change(snap)
+        if result is None:
+            return None
+        changes, message = result
+        if not changes:
+            return None
+        if snap.commit is None or MARKER not in self.git[snap.commit].peel(pygit2.Tree):
+            changes = {MARKER: MARKER_TEXT, **changes}
+            if snap.commit is None and "README.md" not in changes:
+                changes["README.md"] = README_TEXT
+        return self._commit(snap, changes, message)
+
+    def _advance_local(self, new: pygit2.Oid) -> None:
+        """Move the local branch to ``new`` (pushed), unless it is already further on."""
+        for _ in range(50):
+            local = self.local_tip()
+            if local == new or (local is not None and self.git.descendant_of(local, new)):
+                return
+            if self._swap(local, new, _summary(self.git, new)):
+                return
+        raise StateConflict(f"could not move the local {STATE_BRANCH} to {str(new)[:12]}, which "
+                            f"{self.remote} already has; 'gitpar status' fetches it again")
 
     def _commit(self, snap: Snapshot, changes: Changes, message: str) -> pygit2.Oid:
         base_tree = self.git[snap.commit].peel(pygit2.Tree).id if snap.commit else None
@@ -191,7 +439,7 @@ class StateStore:
         try:
             with self.git.transaction() as txn:
                 txn.lock_ref(STATE_REF)
-                current = self.tip()
+                current = self.local_tip()
                 if current != old:
                     raise _LostRace
                 txn.set_target(STATE_REF, new, message=message.splitlines()[0])
@@ -207,16 +455,32 @@ class StateStore:
         """The same compare-and-swap through ``git update-ref NEW OLD`` (git locks the ref,
         compares and moves it), for pygit2 before 1.19, which has no reference transactions
         (and is the newest pygit2 on Python 3.10)."""
-        from gitpar.store.repo import git
-
         expected = str(old) if old is not None else "0" * 40
         proc = git(["update-ref", "-m", message.splitlines()[0], STATE_REF, str(new), expected],
                    self.repo.common_dir, check=False)
         return proc.returncode == 0
 
 
+# how git reports a push that lost the race: the lease did not hold when the client
+# looked (stale info), or another push moved the ref between the check and the server's
+# update (the server's own compare-and-swap)
+_LOST_RACE = ("(stale info)", "(fetch first)", "(non-fast-forward)", "cannot lock ref",
+              "failed to update ref", "but expected", "incorrect old value")
+
+
 class _LostRace(Exception):
     pass
+
+
+def _summary(git_repo: pygit2.Repository, commit: pygit2.Oid) -> str:
+    message: str = git_repo[commit].peel(pygit2.Commit).message or ""
+    return (message.splitlines() or ["state"])[0]
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.startswith("To ") and line.strip() != "Done"]
+    return lines[-1] if lines else "git gave no reason"
 
 
 def _nest(changes: Changes) -> dict[str, object]:

@@ -18,11 +18,17 @@ def branch_name(stream: str) -> str:
     return f"gitpar/{stream}"
 
 
-def create_branch(repo: Repo, stream: str, base: str) -> pygit2.Oid:
-    """Branch ``gitpar/<stream>`` at the base tip (kept as is if it already exists)."""
+def create_branch(repo: Repo, stream: str, base: str, *, from_tip: pygit2.Oid | None = None) -> pygit2.Oid:
+    """Branch ``gitpar/<stream>`` at ``from_tip`` (a remote's copy of the branch), else at the
+    base tip; kept as is if it already exists. Returns the commit the stream started from."""
     tip = repo.tip(f"refs/heads/{branch_name(stream)}")
     if tip is not None:
         return tip
+    if from_tip is not None:
+        repo.git.branches.local.create(branch_name(stream), repo.git[from_tip].peel(pygit2.Commit))
+        base_tip = repo.tip(base)
+        merge_base = repo.git.merge_base(base_tip, from_tip) if base_tip is not None else None
+        return merge_base or from_tip
     base_tip = repo.tip(base)
     if base_tip is None:
         raise Refused(f"the base branch {base!r} does not exist; commit to it first "
@@ -158,3 +164,34 @@ def save_count_cache(repo: Repo, cache: dict[str, int], *, keep: int = 5000) -> 
         tmp.replace(path)
     except OSError:
         pass  # a read-only git directory only costs speed
+
+
+def missing_worktrees(repo: Repo) -> list[tuple[str, str]]:
+    """Worktree entries (``.git/worktrees/<name>``) whose folder is gone: (entry, folder)."""
+    out = []
+    admin = repo.common_dir / "worktrees"
+    for entry in sorted(admin.iterdir()) if admin.is_dir() else []:
+        try:
+            folder = Path((entry / "gitdir").read_text().strip()).parent
+        except OSError:
+            continue
+        if not folder.exists() and not (entry / "locked").exists():
+            out.append((entry.name, str(folder)))
+    return out
+
+
+def prune_worktrees(repo: Repo) -> None:
+    """Drop the entries of worktrees whose folder is gone (``git worktree prune``)."""
+    git(["worktree", "prune"], repo.main_root or repo.common_dir)
+
+
+def unpushed(repo: Repo, remote: str, branch: str) -> int | None:
+    """Commits on ``branch`` not on ``remote``'s copy of it (None: the remote has no copy)."""
+    local = repo.tip(f"refs/heads/{branch}")
+    theirs = repo.tip(f"refs/remotes/{remote}/{branch}")
+    if local is None:
+        return 0
+    if theirs is None:
+        return None
+    ahead, _behind = repo.git.ahead_behind(local, theirs)
+    return int(ahead)

@@ -1,14 +1,21 @@
-"""gitpar-agents: when a stream starts, brief its agent through AGENTS.md (and CLAUDE.md).
+"""gitpar-agents: brief a started stream's agent (AGENTS.md, CLAUDE.md) and guard its edits.
 
 Coding agents read ``AGENTS.md`` (Claude Code reads ``CLAUDE.md``) from the folder they
 work in. This plugin writes the stream's brief there — its scope, what it owns and
 shares, the rules, and the commands to report progress and take locks — when
-``gitpar start`` creates (or reuses) the worktree.
+``gitpar start`` creates (or reuses) the worktree, and ``.claude/settings.local.json``
+with a PreToolUse hook that runs ``gitpar guard --format claude`` before every Edit,
+MultiEdit, Write and NotebookEdit: the agent is refused a file that is not its own
+before it does the work, not at the commit. ``gitpar agents setup [NAME]`` writes them
+again into an existing worktree.
 
-The files are not the stream's work: they are listed in the repository's
-``info/exclude`` (git reads only the common one, not a linked worktree's own), so they
-never show in ``git status``, never get committed, and ``gitpar finish`` does not see a
-dirty worktree. A file of that name tracked by the repository is left alone.
+The files are not the stream's work, so git must not see them — in that worktree only.
+They are listed in an excludes file inside the worktree's own git directory
+(``.git/worktrees/<name>/gitpar-exclude``), which ``core.excludesFile`` names in that
+worktree's configuration (``extensions.worktreeConfig``): the main worktree's own
+``CLAUDE.md`` stays visible to ``git add``. ``core.excludesFile`` replaces the user's
+global excludes file in that worktree, so its patterns are copied in (again on each
+setup). A file tracked by the repository, or one the user wrote, is left alone.
 
 Options in ``.gitpar/plan.md``::
 
@@ -20,13 +27,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitpar.plugins import hookimpl
 
+if TYPE_CHECKING:
+    import typer
+
 __version__ = "0.1.0"
 DEFAULT_FILES = ("AGENTS.md", "CLAUDE.md")
+MARKER = "<!-- Written by gitpar-agents"
+# what version 0.1 wrote into the common info/exclude (it hid the main worktree's own files)
 EXCLUDE_HEADER = "# gitpar-agents: stream briefs written into worktrees (never committed)"
+WORKTREE_EXCLUDE = "gitpar-exclude"  # in the worktree's own git directory
+SETTINGS = ".claude/settings.local.json"
+GUARDED_TOOLS = "Edit|MultiEdit|Write|NotebookEdit"
 
 
 def files_of(plan: Any) -> list[str]:
@@ -49,8 +64,8 @@ def render(name: str, brief: Mapping[str, Any], rendered: str, port: int) -> str
     """The text of AGENTS.md: the brief as gitpar renders it, then how to work in the worktree."""
     commands = brief.get("commands") or {}
     lines = [
-        f"<!-- Written by gitpar-agents when stream {name} started. Not committed (listed in the "
-        f"repository's info/exclude); 'gitpar start {name}' writes it again. -->",
+        f"{MARKER} when stream {name} started. Not committed (ignored in this worktree only); "
+        f"'gitpar agents setup {name}' writes it again. -->",
         "",
         rendered.rstrip("\n"),
         "",
@@ -59,6 +74,7 @@ def render(name: str, brief: Mapping[str, Any], rendered: str, port: int) -> str
         "commit here, and only the files this stream owns.",
         "- Before changing a shared file, take its lock: `gitpar lock PATH --reason 'why'`; "
         "release it when done: `gitpar unlock PATH`. `gitpar who PATH` says who owns or holds a path.",
+        "- `gitpar guard PATH` says whether you may write a path now (Claude Code asks it before each edit).",
         f"- Report progress as you go: `{commands.get('progress', 'gitpar progress --completion N')}`.",
         f"- When something blocks you: `{commands.get('blocked', 'gitpar progress --blocked WHAT')}`.",
         f"- Servers you start listen on port `{port}` (`$GITPAR_PORT`), so streams do not collide.",
@@ -67,47 +83,200 @@ def render(name: str, brief: Mapping[str, Any], rendered: str, port: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def ignore(common_dir: Path, names: Sequence[str]) -> None:
-    """List ``/<name>`` in ``<common git dir>/info/exclude`` (once) so git never shows them."""
+def guard_command() -> str:
+    """The hook's command: the gitpar next to this interpreter when there is one (the
+    harness's PATH may not have it), else ``gitpar`` from the PATH."""
+    import sys
+
+    from gitpar.core.guard import shell_word
+
+    exe = Path(sys.executable).with_name("gitpar")
+    return f"{shell_word(str(exe)) if exe.is_file() else 'gitpar'} guard --format claude"
+
+
+def claude_settings() -> str:
+    """``.claude/settings.local.json``: the PreToolUse hook asking gitpar before each edit."""
+    import json
+
+    hook = {"type": "command", "command": guard_command(), "timeout": 30}
+    data = {"hooks": {"PreToolUse": [{"matcher": GUARDED_TOOLS, "hooks": [hook]}]}}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _ours(path: Path, kind: str) -> bool:
+    """Whether an existing file is one this plugin wrote (so it may be written again)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if kind == "brief":
+        return text.startswith(MARKER)
+    import json
+
+    try:
+        data = json.loads(text)
+        hooks = data["hooks"]["PreToolUse"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return set(data) == {"hooks"} and set(data["hooks"]) == {"PreToolUse"} and len(hooks) == 1 and all(
+        "gitpar guard --format claude" in h.get("command", "") for h in hooks[0].get("hooks", []))
+
+
+def _git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        from gitpar.errors import Refused
+
+        raise Refused(f"git {' '.join(args)} failed in {cwd}: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def global_excludes(worktree: Path) -> tuple[Path | None, list[str]]:
+    """The user's global excludes file (``core.excludesFile`` outside this worktree's own
+    setting, else git's default ``$XDG_CONFIG_HOME/git/ignore``) and its lines."""
+    import os
+    import subprocess
+
+    proc = subprocess.run(["git", "config", "--global", "--path", "core.excludesFile"], cwd=worktree,
+                          capture_output=True, text=True)
+    if proc.returncode == 0 and proc.stdout.strip():
+        path = Path(proc.stdout.strip()).expanduser()
+    else:
+        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        path = Path(xdg) / "git" / "ignore"
+    try:
+        return path, path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return path, []
+
+
+def ignore_in_worktree(worktree: Path, names: Sequence[str]) -> Path:
+    """Make git ignore ``/<name>`` for each of ``names`` in ``worktree`` only: an excludes
+    file in its own git directory, named by its per-worktree ``core.excludesFile``."""
+    gitdir = Path(_git(worktree, "rev-parse", "--absolute-git-dir"))
+    exclude = gitdir / WORKTREE_EXCLUDE
+    source, user_lines = global_excludes(worktree)
+    lines = ["# gitpar-agents: files written into this worktree, never committed (this worktree only)",
+             *(f"/{n}" for n in names)]
+    if user_lines:
+        lines += [f"# the user's global excludes ({source}), which core.excludesFile replaces here:",
+                  *user_lines]
+    exclude.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _git(worktree, "config", "extensions.worktreeConfig", "true")
+    _git(worktree, "config", "--worktree", "core.excludesFile", str(exclude))
+    return exclude
+
+
+def forget_common_exclude(common_dir: Path) -> bool:
+    """Take out the block version 0.1 wrote into the common ``info/exclude`` (it made the
+    main worktree's own AGENTS.md and CLAUDE.md invisible to git). True when it did."""
     exclude = common_dir / "info" / "exclude"
     try:
-        text = exclude.read_text(encoding="utf-8")
+        lines = exclude.read_text(encoding="utf-8").splitlines()
     except OSError:
-        text = ""
-    have = {line.strip() for line in text.splitlines()}
-    missing = [f"/{n}" for n in names if f"/{n}" not in have]
-    if not missing:
-        return
-    exclude.parent.mkdir(parents=True, exist_ok=True)
-    block = ([] if EXCLUDE_HEADER in have else [EXCLUDE_HEADER]) + missing
-    sep = "" if not text or text.endswith("\n") else "\n"
-    exclude.write_text(text + sep + "\n".join(block) + "\n", encoding="utf-8")
+        return False
+    if EXCLUDE_HEADER not in lines:
+        return False
+    out: list[str] = []
+    in_block = False
+    for line in lines:
+        if line == EXCLUDE_HEADER:
+            in_block = True
+            continue
+        if in_block and line.startswith("/") and "/" not in line[1:]:
+            continue
+        in_block = False
+        out.append(line)
+    exclude.write_text("\n".join(out) + ("\n" if out else ""), encoding="utf-8")
+    return True
 
 
 def tracked(repo: Any, branch: str, name: str) -> bool:
-    """Whether ``name`` is a file at the root of ``branch``'s tree."""
+    """Whether ``name`` (a path) is a file in ``branch``'s tree."""
     import pygit2
 
     try:
         tree = repo.git.revparse_single(f"refs/heads/{branch}").peel(pygit2.Tree)
+        tree[name]
     except (KeyError, ValueError, pygit2.GitError):
         return False
-    return name in tree
+    return True
+
+
+def setup(repo: Any, plan: Any, name: str, worktree: Path, port: int, brief: Mapping[str, Any]) -> list[str]:
+    """Write the brief files and the Claude Code hook into ``worktree``, ignored there only.
+
+    A file tracked on the stream's branch, or one already there that this plugin did not
+    write, is left alone (and said so).
+    """
+    from gitpar.plugins import manager
+
+    branch = str(brief.get("branch") or f"gitpar/{name}")
+    wanted = [(f, "brief") for f in files_of(plan)] + [(SETTINGS, "settings")]
+    notes: list[str] = []
+    mine: list[tuple[str, str]] = []
+    for f, kind in wanted:
+        target = Path(worktree) / f
+        if tracked(repo, branch, f):
+            notes.append(f"{f} is tracked on {branch}; gitpar-agents leaves it alone")
+        elif target.exists() and not _ours(target, kind):
+            notes.append(f"{f} is already there and not written by gitpar-agents; left alone"
+                         + (" (add the PreToolUse hook running 'gitpar guard --format claude' yourself)"
+                            if kind == "settings" else ""))
+        else:
+            mine.append((f, kind))
+    if forget_common_exclude(Path(repo.common_dir)):
+        notes.append("removed gitpar-agents' old entries from the repository's common info/exclude")
+    if not mine:
+        return notes
+    ignore_in_worktree(Path(worktree), [f for f, _ in mine])
+    text = render(name, brief, manager.render_brief(brief, plan.stream(name), plan), port)
+    for f, kind in mine:
+        target = Path(worktree) / f
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text if kind == "brief" else claude_settings(), encoding="utf-8")
+    return [f"wrote {', '.join(f for f, _ in mine)} (ignored by git in this worktree)"] + notes
 
 
 @hookimpl
 def gitpar_prepare_worktree(name: str, worktree: Path, stream: Any, port: int, brief: Mapping[str, Any],
                             plan: Any, repo: Any) -> list[str]:
-    from gitpar.plugins import manager
+    return setup(repo, plan, name, worktree, port, brief)
 
-    files = files_of(plan)
-    branch = str(brief.get("branch") or f"gitpar/{name}")
-    mine = [f for f in files if not tracked(repo, branch, f)]
-    notes = [f"{f} is tracked on {branch}; gitpar-agents leaves it alone" for f in files if f not in mine]
-    if not mine:
-        return notes
-    ignore(Path(repo.common_dir), mine)
-    text = render(name, brief, manager.render_brief(brief, stream, plan), port)
-    for f in mine:
-        (Path(worktree) / f).write_text(text, encoding="utf-8")
-    return [f"wrote {', '.join(mine)} (ignored by git)"] + notes
+
+def setup_command(name: str | None) -> None:
+    """``gitpar agents setup [NAME]``: write the files again into the stream's worktree."""
+    from gitpar.cli import output as o
+    from gitpar.cli.app import _repo
+    from gitpar.core import streams
+    from gitpar.errors import Refused
+
+    repo = _repo()
+    stream = streams.stream_of(repo, name)
+    worktree = repo.stream_worktrees().get(stream)
+    if worktree is None:
+        raise Refused(f"stream {stream} has no worktree; 'gitpar start {stream}' creates it (and writes the files)")
+    data = streams.brief(repo, stream)
+    for line in setup(repo, repo.load_plan(), stream, Path(worktree), int(data["port"]), data):
+        o.err(line)
+
+
+@hookimpl
+def gitpar_register_commands(app: typer.Typer) -> None:
+    import typer
+
+    agents = typer.Typer(help="gitpar-agents: the brief and the edit guard in stream worktrees.",
+                         no_args_is_help=True, rich_markup_mode=None)
+
+    @agents.callback()
+    def group() -> None:
+        """The brief files and the edit guard in stream worktrees."""  # a group, not one command
+
+    @agents.command("setup")
+    def setup_cmd(name: str | None = typer.Argument(None, help="The stream (default: this worktree's).")) -> None:
+        """Write AGENTS.md, CLAUDE.md and .claude/settings.local.json into a stream's worktree again."""
+        setup_command(name)
+
+    app.add_typer(agents, name="agents")

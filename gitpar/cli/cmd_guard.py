@@ -1,0 +1,31 @@
+"""Command: gitpar guard — may this stream write these paths now?
+
+The work is in :mod:`gitpar.cli.guard_entry`, which the entry point also calls directly
+(without this module, or typer) for the common forms, since it runs before every edit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gitpar.cli.app import app
+
+
+@app.command()
+def guard(paths: Annotated[list[str] | None, typer.Argument(
+              help="Paths to write, absolute or relative to where you are (none with a harness format: "
+                   "the tool call on stdin names them).")] = None,
+          format_: Annotated[str, typer.Option("--format", help="text | json | claude | codex | gemini "
+                                               "(a harness's pre-tool hook contract: JSON on stdin)")] = "text",
+          json_: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False) -> None:
+    """May this stream write these paths now? The edit-time check, for agent harness hooks.
+
+    Owned: allowed. Shared: allowed while this stream holds its lock. Another stream's,
+    the plan, or outside the worktree: denied, with the way out. Exit 0 allowed, 1 denied;
+    with a harness format, exit 0 and the contract's answer (2 when stdin is not a tool call).
+    """
+    from gitpar.cli.guard_entry import run
+
+    raise typer.Exit(run(list(paths or []), "json" if json_ else format_))

@@ -1,0 +1,206 @@
+"""``gitpar guard``: may this stream write these paths now? The edit-time check for agents.
+
+The verdict is the commit-time check's (:func:`gitpar.core.rules.judge`, and the plugins'
+path policies through :func:`gitpar.core.check.check_paths`), asked before the edit
+instead of at the commit: an agent learns that a file is not its own before it has done
+the work. On top of it, a path outside the worktree is denied, and each denial carries
+the command that is the way out (``gitpar lock PATH``, ``gitpar progress --need ...``).
+
+Also here: the harness hook contracts (what a PreToolUse/BeforeTool hook receives on
+stdin, and what it answers), as plain data in, data out. Everything on this path runs
+before every edit an agent makes, so it imports only the standard library and the rule
+matcher (``dataclasses``, ``json`` and ``shlex`` are not free either).
+"""
+
+from __future__ import annotations
+
+import os
+
+from gitpar.core.rules import Rules, judge
+
+TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gitpar.core.rules import Violation
+
+# the tools that write a file, per harness contract, and where their input names it
+CLAUDE_TOOLS = {"Edit": "file_path", "MultiEdit": "file_path", "Write": "file_path",
+                "NotebookEdit": "notebook_path"}
+GEMINI_TOOLS = {"write_file": "file_path", "replace": "file_path"}
+CODEX_PATCH_TOOL = "apply_patch"  # Codex's one edit tool; the patch is in tool_input.command
+PATCH_HEADERS = ("*** Add File: ", "*** Update File: ", "*** Delete File: ", "*** Move to: ")
+FORMATS = ("text", "json", "claude", "codex", "gemini")
+HARNESSES = ("claude", "codex", "gemini")
+
+
+class Verdict:
+    """May ``path`` be written? ``rule`` says why not (a Violation's rule, or ``outside``)."""
+
+    __slots__ = ("path", "rel", "allowed", "rule", "message", "fix", "owner")
+
+    def __init__(self, path: str, rel: str | None, allowed: bool, rule: str = "", message: str = "",
+                 fix: str = "", owner: str | None = None) -> None:
+        self.path, self.rel, self.allowed = path, rel, allowed
+        self.rule, self.message, self.fix, self.owner = rule, message, fix, owner
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.path!r}, allowed={self.allowed}, rule={self.rule!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "repo_path": self.rel, "allowed": self.allowed,
+                "rule": self.rule or None, "message": self.message or None, "fix": self.fix or None,
+                "owner": self.owner}
+
+
+class HookInputError(ValueError):
+    """The harness sent something that is not the hook contract's input."""
+
+
+def worktree_path(raw: str, cwd: str, root: str) -> str | None:
+    """``raw`` (absolute, or relative to ``cwd``) as a path of the worktree at ``root``.
+
+    None when it lands outside the worktree or inside git's own directory. Symbolic
+    links are followed: what counts is the file the edit would change.
+    """
+    if not raw or "\0" in raw:
+        return None
+    full = os.path.realpath(os.path.join(cwd, raw))
+    top = os.path.realpath(root)
+    if not full.startswith(top.rstrip(os.sep) + os.sep):
+        return None
+    rel = full[len(top.rstrip(os.sep)) + 1:].replace(os.sep, "/")
+    if rel == ".git" or rel.startswith(".git/"):
+        return None
+    return rel
+
+
+def shell_word(text: str) -> str:
+    """``text`` quoted for a POSIX shell when it needs it (shlex costs an import of re)."""
+    safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_"
+    if text and all(c in safe for c in text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _edit_fix(v: Violation, stream: str | None) -> str:
+    """The way out of a denial, as a command the agent can run now."""
+    path = shell_word(v.path)
+    if v.rule in ("needs-lock", "unowned") and "gitpar lock" in v.fix:
+        return (f"take its lock first: gitpar lock {path} --reason 'what you change' "
+                f"(then edit, commit, and gitpar unlock {path})")
+    if v.rule == "owned" and v.owner:
+        return (f"leave it to stream {v.owner}; if your work needs a change there, ask for it: "
+                f'gitpar progress --need "{v.owner}: <the change you need in {v.path}>"')
+    if v.rule == "locked" and v.owner:
+        return (f"wait until {v.owner} releases it ('gitpar locks' shows until when), or ask: "
+                f'gitpar progress --need "{v.owner}: release {v.path}"')
+    return v.fix
+
+
+def decide(rules: Rules, stream: str | None, paths: list[str], cwd: str, root: str,
+           holders: dict[str, str], *, policies: bool = True, base: str = "") -> list[Verdict]:
+    """The verdict on each of ``paths``, in order, by the rules the commit will be judged by.
+
+    ``policies``: whether to ask the plugins' path policies too (as the commit check
+    does); the caller may skip loading the plugin manager when it knows none has one.
+    """
+    rels = [worktree_path(p, cwd, root) for p in paths]
+    inside = sorted({r for r in rels if r is not None})
+    if policies:
+        from gitpar.core.check import check_paths
+
+        violations = check_paths(rules, stream, inside, holders, "edit", base).violations
+    else:
+        violations = judge(rules, stream, inside, holders.get)
+    first: dict[str, Violation] = {}
+    for v in violations:
+        first.setdefault(v.path, v)
+    out = []
+    for raw, rel in zip(paths, rels, strict=True):
+        if rel is None:
+            where = f"stream {stream}'s worktree" if stream else "this worktree"
+            out.append(Verdict(raw, None, False, "outside", f"{raw} is outside {where} ({root})",
+                               "edit files inside the worktree only; another stream's files are changed "
+                               "in its own worktree, by its own worker"))
+        elif rel in first:
+            v = first[rel]
+            out.append(Verdict(raw, rel, False, v.rule, v.message, _edit_fix(v, stream), v.owner))
+        else:
+            out.append(Verdict(raw, rel, True))
+    return out
+
+
+def guard(repo: Any, paths: list[str], cwd: str | None = None) -> list[Verdict]:
+    """The full path: the plan from the base branch, the live locks, the plugins' policies."""
+    from gitpar.core.check import base_rules, live_holders
+    from gitpar.errors import Refused
+
+    root = repo.here or repo.main_root
+    if root is None:
+        raise Refused("this repository has no worktree to write paths in")
+    rules, base = base_rules(repo)
+    return decide(rules, repo.current_stream(), paths, cwd or os.getcwd(), str(root),
+                  live_holders(repo), policies=True, base=base)
+
+
+# -- the harnesses' hook contracts ------------------------------------------------------------
+
+
+def edit_request(fmt: str, data: object) -> tuple[list[str], str | None] | None:
+    """The paths a tool call would write, and the ``cwd`` the harness names; None: no file.
+
+    ``data`` is the hook's stdin, parsed. Raises :class:`HookInputError` when it is not
+    the contract's shape (which the caller answers by blocking: a guard that cannot
+    read the request must not wave the edit through).
+    """
+    if not isinstance(data, dict):
+        raise HookInputError(f"the hook input is a JSON {type(data).__name__}, not an object")
+    tool = data.get("tool_name")
+    tool_input = data.get("tool_input")
+    cwd = data.get("cwd")
+    if not isinstance(tool, str):
+        raise HookInputError("the hook input has no tool_name")
+    if cwd is not None and not isinstance(cwd, str):
+        raise HookInputError("the hook input's cwd is not a string")
+    tools = GEMINI_TOOLS if fmt == "gemini" else CLAUDE_TOOLS
+    if tool in tools or (fmt == "codex" and tool == CODEX_PATCH_TOOL):
+        if not isinstance(tool_input, dict):
+            raise HookInputError(f"the {tool} call has no tool_input object")
+        if tool == CODEX_PATCH_TOOL:
+            patch = tool_input.get("command", tool_input.get("patch", tool_input.get("input")))
+            if not isinstance(patch, str):
+                raise HookInputError("the apply_patch call has no patch text in tool_input.command")
+            paths = [line[len(h):].strip() for line in patch.splitlines() for h in PATCH_HEADERS
+                     if line.startswith(h)]
+            if not paths:
+                raise HookInputError("the apply_patch call's patch names no file")
+            return paths, cwd
+        path = tool_input.get(tools[tool])
+        if not isinstance(path, str) or not path:
+            raise HookInputError(f"the {tool} call has no tool_input.{tools[tool]}")
+        return [path], cwd
+    return None
+
+
+def denial_reason(verdicts: list[Verdict], stream: str | None) -> str:
+    """One text for the agent: what is refused, why, and what to do instead."""
+    denied = [v for v in verdicts if not v.allowed]
+    who = f"stream {stream}" if stream else "this branch (no stream)"
+    lines = [f"gitpar: {who} may not write {', '.join(v.rel or v.path for v in denied)} now."]
+    for v in denied:
+        lines.append(f"- {v.message}. Instead: {v.fix}.")
+    lines.append("(The same rule refuses the commit; 'gitpar brief' shows what this stream owns.)")
+    return "\n".join(lines)
+
+
+def harness_answer(fmt: str, verdicts: list[Verdict], stream: str | None) -> dict[str, Any] | None:
+    """What the hook prints: None when every path is allowed (the harness's own permission
+    flow goes on, untouched), else the contract's denial."""
+    if all(v.allowed for v in verdicts):
+        return None
+    reason = denial_reason(verdicts, stream)
+    if fmt == "gemini":
+        return {"decision": "deny", "reason": reason}
+    return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
+                                   "permissionDecisionReason": reason}}

@@ -1,0 +1,71 @@
+"""Parsed plans kept by what they were parsed from, in memory and in the git directory.
+
+A plan of thousands of streams takes hundreds of milliseconds to parse and validate; a
+state change or a hook must not pay that each time. A committed plan is keyed by its
+``.gitpar`` tree id (it can never change); the main worktree's copy by every file's name,
+size and modification time. The files live in ``<git dir>/gitpar/cache/plans/`` (pickled
+Plan objects: this directory is as trusted as the repository's own hooks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+KEEP = 8  # plans kept on disk
+_memory: dict[str, Any] = {}
+
+
+def folder_key(folder: Path) -> str | None:
+    """A key that changes whenever a file under ``folder`` does (None: no such folder)."""
+    h = hashlib.sha1()
+    stack = [str(folder)]
+    found = False
+    while stack:
+        top = stack.pop()
+        try:
+            entries = sorted(os.scandir(top), key=lambda e: e.name)
+        except OSError:
+            continue
+        found = True
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif entry.name.endswith(".md"):
+                st = entry.stat()
+                h.update(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return f"dir-{h.hexdigest()}" if found else None
+
+
+def get(repo: Any, key: str, build: Callable[[], Any]) -> Any:
+    """The plan cached under ``key``, else ``build()`` (BadInput from it is not cached)."""
+    if key in _memory:
+        return _memory[key]
+    folder = Path(repo.gitpar_dir) / "cache" / "plans"
+    path = folder / f"{key}.pickle"
+    try:
+        with open(path, "rb") as f:
+            plan = pickle.load(f)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        plan = build()
+        _save(folder, path, plan)
+    _memory[key] = plan
+    return plan
+
+
+def _save(folder: Path, path: Path, plan: Any) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump(plan, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        old = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-KEEP]
+        for stale in old:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
