@@ -298,7 +298,7 @@ def test_who(started: Path, run) -> None:
     assert json.loads(res.out)["paths"][0]["path"] == "src/api/a.py"
 
 
-@pytest.mark.parametrize("pattern", ["../**", "!src/**", "", "src/[ab]/*", "C:\\x"])
+@pytest.mark.parametrize("pattern", ["../**", "!src/**", "", "src\\api\\*", "C:\\x"])
 def test_bad_patterns(planned: Path, run, pattern: str) -> None:
     res = run(planned, "stream", "add", "neg", "--owns", pattern)
     assert res.code == 2 and "Traceback" not in res.text and "owns" in res.err

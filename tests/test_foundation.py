@@ -257,7 +257,11 @@ def test_malformed_progress_file_is_named(planned: Path, run) -> None:
     git(planned, "worktree", "add", "-q", str(wt), "gitpar/_state")
     write(wt / "progress/api.md", "---\nstatus: in_progress\ncompletion: lots\n---\n")
     git(wt, "commit", "-qam", "hand edit")
+    # status reports it under needs attention (issue 11: never silently ignored);
+    # a command that must read it to go on stops with exit 2
     res = run(planned, "status")
+    assert res.code == 0 and "progress/api.md" in res.out and "completion" in res.out, res
+    res = run(planned, "plan")
     assert res.code == 2 and "progress/api.md" in res.err and "completion" in res.err
 
 

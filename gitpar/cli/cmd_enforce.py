@@ -67,16 +67,20 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
          agent: Annotated[str, typer.Option(help="Who takes it.")] = "") -> None:
     """Lock shared files for this stream (compare-and-swap on gitpar/_state)."""
     from gitpar.core import locks, streams
-    from gitpar.errors import bad
+    from gitpar.core.progress import check_text
+    from gitpar.errors import Refused
 
     repo = _repo()
     name = streams.stream_of(repo, stream)
     plan = repo.load_plan("base")  # what enforcement trusts; cached, so a lock costs the same at any size
     plan.stream(name)
     seconds = locks.check_ttl(ttl, plan.settings.lock_ttl)
-    if wait < 0:
-        raise bad(None, "--wait", f"{wait} is negative", "give the seconds to wait, e.g. --wait 60")
-    rel = _paths(repo, paths)
+    locks.check_wait(wait)
+    reason, agent = check_text(reason, "--reason"), check_text(agent, "--agent")
+    root = repo.here or repo.main_root
+    if root is None:
+        raise Refused("this repository has no worktree to name paths in")
+    rel = [locks.check_lock_path(p, Path(os.getcwd()), root) for p in paths]
     locks.check_lockable(plan, name, rel)
 
     def waiting(holders: list[locks.Lock]) -> None:
@@ -137,7 +141,11 @@ def locks_cmd(stale: Annotated[bool, typer.Option("--stale", help="Only stale lo
         o.err("no locks" if not stale else "no stale locks")
         return
     o.table(["path", "stream", "agent", "until", "reason", "stale"],
-            [[lk.path, lk.stream, lk.agent, lk.expires, lk.reason, why or ""] for lk, why in found])
+            [[lk.path, lk.stream or "?", lk.agent, "held (unreadable)" if lk.problem else lk.expires,
+              lk.reason, why or ""] for lk, why in found])
+    for lk, _why in found:
+        if lk.problem or lk.warning:
+            o.warn(lk.problem or lk.warning)
 
 
 @app.command()

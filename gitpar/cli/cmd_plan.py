@@ -34,9 +34,12 @@ def plan(workers: Annotated[str | None, typer.Option(
     import os
 
     from gitpar.core.analysis import analyse_repo
+    from gitpar.core.streams import check_overlaps
 
     count = _workers(workers) if workers is not None else (os.cpu_count() or 1)
-    a = analyse_repo(_repo(), workers=count)
+    repo = _repo()
+    check_overlaps(repo, repo.load_plan())  # hand-written owns may overlap: 'stream add' refuses that
+    a = analyse_repo(repo, workers=count)
     if json_:
         o.emit_json(a.to_dict())
         return

@@ -186,7 +186,7 @@ def progress(
 ) -> None:
     """Report progress for the stream of this worktree (or --stream)."""
     from gitpar.core import streams
-    from gitpar.core.progress import ProgressUpdate, check_completion, check_status
+    from gitpar.core.progress import ProgressUpdate, check_completion, check_status, check_text
     from gitpar.errors import bad
 
     comp: int | None = None
@@ -204,6 +204,11 @@ def progress(
         if section not in ("completed", "current", "blocked", "next", "coordination"):
             raise bad("--clear", "section", f"{section!r} is not a section",
                       "use completed, current, blocked, next or coordination")
+    # newlines and other control characters become spaces: text cannot forge a section
+    done, blocked, next_, need = ([check_text(t, opt) for t in items] for opt, items in
+                                  (("--done", done), ("--blocked", blocked), ("--next", next_), ("--need", need)))
+    current = None if current is None else check_text(current, "--current")
+    agent = None if agent is None else check_text(agent, "--agent")
     repo = _repo()
     name = streams.stream_of(repo, stream)
     update = ProgressUpdate(status=status, completion=comp, done=tuple(done), current=current,
@@ -263,6 +268,8 @@ def status(json_: JsonOpt = False,
            publish: Annotated[bool, typer.Option("--publish", help="Also rewrite the state branch's README.md "
                                                  "(the page GitHub shows) with this status.")] = False) -> None:
     """Consolidated status of every stream, checked against what git shows."""
+    import math
+
     from gitpar.cli import render_status
     from gitpar.core.remote import refresh_state
     from gitpar.errors import bad
@@ -270,6 +277,9 @@ def status(json_: JsonOpt = False,
     if dirty not in ("auto", "all", "none"):
         raise bad(None, "--dirty", f"{dirty!r} is not auto, all or none",
                   "auto scans completed streams' worktrees and as many others as a small time budget allows")
+    if watch is not None and not (math.isfinite(watch) and 0.1 <= watch <= 86400):
+        raise bad(None, "--watch", f"{watch} is not a refresh interval",
+                  "give the seconds between refreshes, from 0.1 to 86400, e.g. --watch 2")
     repo = _repo()
     note = refresh_state(repo, offline=offline)
     if note:

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+# Longer than any plan, lock or estimate needs; beyond ~8000 years times overflow datetime.
+MAX_SECONDS = 3650 * 86400
 
 
 def parse_duration(value: object) -> float:
     """Seconds in ``value`` (a duration string, or a number of seconds).
 
-    Raises ValueError with a message saying what is accepted.
+    Raises ValueError with a message saying what is accepted: also for a negative, not
+    finite, or longer than ten years (:data:`MAX_SECONDS`) value.
     """
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a duration")
         if value < 0:
             raise ValueError(f"{value!r} is negative")
-        return float(value)
-    if not isinstance(value, str):
+        seconds = float(value)
+    elif not isinstance(value, str):
         raise ValueError(f"{value!r} is not a duration")
-    text = value.strip().lower().replace(" ", "")
-    if not text or not _WHOLE.fullmatch(text):
-        raise ValueError(f"{value!r} is not a duration (write it like 90s, 45m, 2h, 1d or 1h30m)")
-    return float(sum(float(n) * _UNITS[u] for n, u in _PART.findall(text)))
+    else:
+        text = value.strip().lower().replace(" ", "")
+        if not text or len(text) > 64 or not _WHOLE.fullmatch(text):
+            raise ValueError(f"{value!r} is not a duration (write it like 90s, 45m, 2h, 1d or 1h30m)")
+        seconds = float(sum(float(n) * _UNITS[u] for n, u in _PART.findall(text)))
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{value!r} is longer than ten years")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

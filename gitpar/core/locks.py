@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitpar.core import markdown
-from gitpar.core.durations import format_duration, parse_duration
+from gitpar.core.durations import MAX_SECONDS, format_duration, parse_duration
 from gitpar.core.progress import now_iso, parse_time
 from gitpar.errors import Refused, bad
 
@@ -53,10 +53,18 @@ class Lock:
     host: str = ""
     pid: int = 0
     worktree: str = ""
+    # Why the file cannot be trusted (unreadable, fields missing, no expiry time): such a
+    # lock counts as held, never as expired or stale (fail closed), until broken with
+    # 'gitpar unlock --force'. Empty for a sound lock.
+    problem: str = ""
+    # Something odd but harmless (its 'path:' disagrees with its file name), reported.
+    warning: str = ""
 
     def expires_at(self) -> float:
+        if self.problem:
+            return math.inf
         t = parse_time(self.expires)
-        return t.timestamp() if t else 0.0
+        return t.timestamp() if t else math.inf
 
     def acquired_at(self) -> float:
         t = parse_time(self.acquired)
@@ -66,30 +74,81 @@ class Lock:
         return (now if now is not None else time.time()) >= self.expires_at()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "stream": self.stream, "agent": self.agent,
-                "acquired": self.acquired, "expires": self.expires, "reason": self.reason,
-                "host": self.host, "pid": self.pid, "worktree": self.worktree}
+        out: dict[str, Any] = {
+            "path": self.path, "stream": self.stream, "agent": self.agent,
+            "acquired": self.acquired, "expires": self.expires, "reason": self.reason,
+            "host": self.host, "pid": self.pid, "worktree": self.worktree}
+        if self.problem:
+            out["problem"] = self.problem
+        if self.warning:
+            out["warning"] = self.warning
+        return out
 
 
 def render_lock(lock: Lock) -> str:
-    return markdown.render(lock.to_dict(), f"Locked by stream {lock.stream} for: {lock.reason or '(no reason given)'}")
+    meta = lock.to_dict()
+    meta.pop("problem", None)
+    meta.pop("warning", None)
+    return markdown.render(meta, f"Locked by stream {lock.stream} for: {lock.reason or '(no reason given)'}")
+
+
+UNREADABLE_FIX = "break it with 'gitpar unlock --force PATH' (recorded), then lock it again"
 
 
 def parse_lock(file: str, text: str) -> Lock:
-    meta, _ = markdown.parse(text, f"gitpar/_state:{file}")
-    path = meta.get("path") or file[len(LOCKS_DIR) + 1:-len(".lock")]
+    """The lock in ``file`` (``locks/<path>.lock``); never raises.
+
+    The path is always the file's: a ``path:`` that disagrees is kept as a warning. A file
+    that cannot be trusted — malformed YAML, aliases, no ``stream``, an ``expires`` that
+    is not a time (``never``) — is a lock held by whoever it names (or nobody), with the
+    problem recorded: gitpar fails closed, so such a lock is never expired, stale or free.
+    """
+    from gitpar.errors import BadInput
+
+    path = file[len(LOCKS_DIR) + 1:-len(".lock")]
+    where = f"gitpar/_state:{file}"
+    try:
+        meta, _ = markdown.parse(text, where)
+    except BadInput as exc:
+        problem = str(exc).split("\n")[0]
+        return Lock(path=path, stream="", agent="", acquired="", expires="",
+                    problem=f"{problem} (the lock counts as held; {UNREADABLE_FIX})")
+
+    def text_of(key: str) -> str:
+        value = meta.get(key)
+        return "" if value is None or isinstance(value, (dict, list)) else str(value)
+
     pid = meta.get("pid") or 0
-    return Lock(path=str(path), stream=str(meta.get("stream") or ""), agent=str(meta.get("agent") or ""),
-                acquired=str(meta.get("acquired") or ""), expires=str(meta.get("expires") or ""),
-                reason=str(meta.get("reason") or ""), host=str(meta.get("host") or ""),
-                pid=int(pid) if isinstance(pid, int) else 0, worktree=str(meta.get("worktree") or ""))
+    stream, expires = text_of("stream"), text_of("expires")
+    problems = []
+    if not meta:
+        problems.append("no frontmatter")
+    elif not stream:
+        problems.append("no 'stream'")
+    if parse_time(expires) is None:
+        problems.append(f"'expires: {expires}' is not a time" if expires else "no 'expires' time")
+    warning = ""
+    named = text_of("path")
+    if named and named != path:
+        warning = (f"{where}: its 'path: {named}' disagrees with the file name; the lock is "
+                   f"taken to be on {path}")
+    return Lock(path=path, stream=stream, agent=text_of("agent"), acquired=text_of("acquired"),
+                expires=expires, reason=text_of("reason"), host=text_of("host"),
+                pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else 0,
+                worktree=text_of("worktree"),
+                problem=(f"{where}: {', '.join(problems)} (the lock counts as held; {UNREADABLE_FIX})"
+                         if problems else ""),
+                warning=warning)
 
 
 def all_locks(files: dict[str, str]) -> dict[str, Lock]:
-    """Locks by path, from the state branch's ``locks/`` files (path on branch to text)."""
+    """Locks by path, from the state branch's ``locks/`` files (path on branch to text).
+
+    Never raises: an unreadable lock file is a lock with a ``problem`` (see parse_lock).
+    """
     out = {}
     for file, text in files.items():
-        if file.endswith(".lock"):
+        if file.endswith(".lock") and file.startswith(LOCKS_DIR + "/"):
             lock = parse_lock(file, text)
             out[lock.path] = lock
     return out
@@ -111,6 +170,40 @@ def repo_path(raw: str, cwd: Path, root: Path) -> str:
     if rel == ".git" or rel.startswith(".git/"):
         raise bad(None, "path", f"{raw!r} is inside .git, which gitpar does not lock",
                   "name a tracked file of the repository")
+    return rel
+
+
+def check_wait(wait: float) -> float:
+    """``--wait`` seconds; BadInput unless a finite number from 0 to ten years."""
+    if not math.isfinite(wait) or wait < 0 or wait > MAX_SECONDS:
+        raise bad(None, "--wait", f"{wait} is not a number of seconds to wait",
+                  "give the seconds to wait, from 0 up, e.g. --wait 60")
+    return wait
+
+
+def check_lock_path(raw: str, cwd: Path, root: Path) -> str:
+    """``raw`` as a repository path that may be locked; BadInput otherwise.
+
+    Refused: paths outside the repository, ``.gitpar/**`` (the plan belongs to nobody and
+    is changed on the base branch), and paths through a symlinked directory — the lock
+    must name the file that really changes, so the real path is judged.
+    """
+    rel = repo_path(raw, cwd, root)
+    if rel == ".gitpar" or rel.startswith(".gitpar/"):
+        raise bad(None, "path", f"{raw!r} is part of the plan (.gitpar/), which no stream locks",
+                  "change the plan on the base branch (gitpar stream add/rm, or a commit there)")
+    full = os.path.join(os.path.normpath(str(root)), rel)
+    parent = os.path.dirname(full)
+    real_root = os.path.realpath(root)
+    real_parent = os.path.realpath(parent)
+    expected = os.path.normpath(os.path.join(real_root, os.path.dirname(rel)))
+    if real_parent != expected:
+        inside = real_parent == real_root or real_parent.startswith(real_root + os.sep)
+        where = (f"really {os.path.relpath(os.path.join(real_parent, os.path.basename(rel)), real_root)}"
+                 if inside else f"really {os.path.join(real_parent, os.path.basename(rel))}, "
+                 "outside the repository")
+        raise bad(None, "path", f"{raw!r} goes through a symlinked directory ({where})",
+                  "lock the real path of the file, not a path through a symlink")
     return rel
 
 
@@ -145,7 +238,8 @@ class Contended(Refused):
 
     def __init__(self, holders: list[Lock]) -> None:
         self.holders = holders
-        shown = "; ".join(f"{h.path} is locked by stream {h.stream}"
+        shown = "; ".join(f"{h.path} is locked: {h.problem}" if h.problem else
+                          f"{h.path} is locked by stream {h.stream}"
                           + (f" ({h.agent})" if h.agent else "")
                           + f" until {h.expires}" + (f" for: {h.reason}" if h.reason else "")
                           for h in holders)
@@ -255,6 +349,9 @@ def backoff_waits(total: float, *, first: float = 0.05, cap: float = 2.0) -> Ite
 
 
 def new_lock(path: str, stream: str, agent: str, ttl: float, reason: str, worktree: str) -> Lock:
+    from gitpar.core.progress import clean_text
+
+    agent, reason = clean_text(agent), clean_text(reason)  # one line: no forged structure
     now = time.time()
     return Lock(path=path, stream=stream, agent=agent, acquired=now_iso(), expires=iso_in(ttl, now),
                 reason=reason, host=socket.gethostname(), pid=os.getpid(), worktree=worktree)
@@ -287,9 +384,12 @@ def stale_reason(lock: Lock, snap: Any) -> str | None:
     Stale: expired, or its stream is recorded completed, or it was taken on this machine
     from a worktree that is gone. Never because the holder's worktree is not on this disk:
     a lock taken on another machine is judged by its expiry and its stream's status.
+    A lock whose file cannot be trusted (``lock.problem``) is never stale: fail closed.
     """
     from gitpar.core.progress import parse_progress, progress_path
 
+    if lock.problem:
+        return None
     if lock.expired():
         return f"expired at {lock.expires}"
     text = snap.read(progress_path(lock.stream))

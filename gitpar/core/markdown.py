@@ -1,7 +1,12 @@
 """Markdown files with YAML frontmatter: the format of every gitpar file.
 
 Parsing goes through python-frontmatter (which uses libyaml's C loader when present);
-writing is done here so that lists stay in the compact flow style the design shows
+every file gitpar reads (plan, streams, progress, locks, history) comes through
+:func:`parse`, which first refuses what no gitpar file needs and an attacker could use: a
+file over :data:`MAX_FILE_BYTES`, and YAML anchors and aliases (``&a``/``*a``), which let a
+few hundred bytes expand into gigabytes (an "alias bomb"). Aliases are found by scanning
+the YAML tokens, before anything is composed, so refusing a bomb costs microseconds.
+Writing is done here so that lists stay in the compact flow style the design shows
 (``owns: ["src/api/**"]``) and a file round-trips without churn.
 """
 
@@ -14,6 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitpar.errors import bad
+
+MAX_FILE_BYTES = 1 << 20  # 1 MiB: the biggest progress file in use is a few kB
 
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
 _YAML_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "none", "~"}
@@ -122,29 +129,84 @@ def _parse_fast(text: str) -> tuple[dict[str, Any], str] | None:
 
 
 def parse(text: str, file: str) -> tuple[dict[str, Any], str]:
-    """The frontmatter (a mapping) and the body of ``text``; BadInput names ``file`` on error."""
-    fast = _parse_fast(text)
+    """The frontmatter (a mapping) and the body of ``text``; BadInput names ``file`` on error.
+
+    Refused with BadInput (exit 2): a file over :data:`MAX_FILE_BYTES`, YAML anchors or
+    aliases anywhere in the frontmatter, malformed YAML, a frontmatter that is not a mapping.
+    """
+    check_size(text, file)
+    fast = _parse_fast(text)  # the fast subset has no anchors or aliases
     if fast is not None:
         return fast
     import frontmatter
     import yaml
+    from frontmatter.default_handlers import YAMLHandler
 
+    # python-frontmatter's own parse() step by step, so the YAML is scanned for aliases
+    # before it is loaded, and a frontmatter that is not a mapping is an error, not {}
+    text = text.strip()
     try:
-        post = frontmatter.loads(text)
+        handler = frontmatter.detect_format(text, frontmatter.handlers)
+        if handler is None:
+            return {}, text
+        try:
+            fm, content = handler.split(text)
+        except ValueError:
+            return {}, text
+        if isinstance(handler, YAMLHandler):
+            _refuse_anchors(fm, file)
+        meta = handler.load(fm)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise bad(file, "frontmatter", f"malformed YAML{where}: {problem}",
                   "fix the YAML between the two '---' lines") from None
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         raise bad(file, "frontmatter", f"unreadable: {exc}",
                   "start the file with '---', YAML key: value lines, then '---'") from None
-    meta = post.metadata
+    if meta is None:
+        meta = {}
     if not isinstance(meta, dict):
         raise bad(file, "frontmatter", "is not a mapping of keys to values",
                   "write it as 'key: value' lines between the two '---' lines")
-    return {str(k): _normalise(v) for k, v in meta.items()}, post.content
+    return {str(k): _normalise(v) for k, v in meta.items()}, content.strip()
+
+
+def check_size(text: str, file: str) -> None:
+    """BadInput naming ``file`` when ``text`` is over :data:`MAX_FILE_BYTES` in UTF-8."""
+    # a character is at most 4 bytes: encode only when the length alone cannot decide
+    if len(text) > MAX_FILE_BYTES or (
+            len(text) * 4 > MAX_FILE_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES):
+        raise bad(file, None, f"the file is larger than {MAX_FILE_BYTES // 1024} KiB, "
+                  "far more than any gitpar file needs",
+                  "shorten it (move long text out of the frontmatter and the sections), "
+                  "or restore it from git history")
+
+
+def _refuse_anchors(frontmatter_text: str, file: str) -> None:
+    """BadInput when the YAML text uses an anchor (``&a``) or an alias (``*a``).
+
+    Scans tokens only (linear in the text; nothing is composed or expanded). A scanner
+    error is left to the loader, which reports it with its line.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        for token in yaml.scan(frontmatter_text, Loader=loader):
+            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+                kind = "anchor ('&name')" if isinstance(token, yaml.AnchorToken) else "alias ('*name')"
+                mark = token.start_mark
+                # +1: the split-off frontmatter starts with the opening '---' line's newline
+                line = f" (line {mark.line + 1})" if mark is not None else ""
+                raise bad(file, "frontmatter", f"a YAML {kind}{line} is "
+                          "not allowed in gitpar files: aliases can expand a small file "
+                          "into gigabytes",
+                          "write each value out in full; quote text that starts with '&' "
+                          "or '*', like \"*x\"")
+    except yaml.YAMLError:
+        return
 
 
 def _normalise(value: Any) -> Any:

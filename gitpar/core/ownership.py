@@ -6,7 +6,9 @@ Patterns use GitHub CODEOWNERS pattern syntax. Sources:
   (https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners):
   patterns "follow most of the same rules used in gitignore files", except that
   escaping a leading ``#`` with ``\\``, ``!`` negation and ``[ ]`` character ranges
-  do not work.
+  do not work. So ``[`` and ``]`` are ordinary characters: ``app/[slug]/page.tsx`` (the
+  Next.js convention) owns exactly that file (GitHub's editor asks for ``\\[``/``\\]``;
+  both spellings mean the literal bracket here).
 * git's gitignore(5), "PATTERN FORMAT" (https://git-scm.com/docs/gitignore), for
   everything the GitHub page does not spell out.
 * Where GitHub's own example contradicts gitignore (``docs/*``), the rule is
@@ -34,8 +36,9 @@ it: ``src/api/a.py``; no leading ``/`` or ``./``, no trailing ``/``):
    GitHub example); a trailing ``/**`` matches everything inside (``abc/**``); a
    middle ``/**/`` matches zero or more directories (``a/**/b`` matches ``a/b``,
    ``a/x/y/b``). ``**`` inside a segment (``a**b``) is an ordinary ``*`` (gitignore).
-   ``a/**/`` matches directories strictly inside ``a`` (git's behaviour, checked with
-   ``git check-ignore``), i.e. files at least two levels below ``a``.
+   ``a/**/`` owns everything below ``a``: ``**`` may match zero directories, so it
+   names ``a`` itself and every directory inside it (GitHub's meaning; git's own
+   check-ignore differs here and wants files two levels down).
 7. CODEOWNERS difference from gitignore: a final path segment that is exactly ``*``
    (and no trailing ``/``) matches files only, never directories, so ``docs/*`` owns
    ``docs/getting-started.md`` but NOT ``docs/build-app/troubleshooting.md`` (GitHub's
@@ -43,7 +46,9 @@ it: ``src/api/a.py``; no leading ``/`` or ``./``, no trailing ``/``):
    owns only files at the root. Other final segments still match directories:
    ``docs/*.md`` owns ``docs/x.md/y`` (gitignore and hmarr/codeowners agree).
    Write ``docs/**`` (or ``/docs/``) for the whole subtree.
-8. ``\\#`` is a literal ``#``. GitHub documents that this escape does NOT work in a
+8. A backslash escapes the next character: ``\\*``, ``\\?``, ``\\[``, ``\\]``, ``\\!``,
+   ``\\ `` and ``\\\\`` match a literal ``*``, ``?``, ``[``, ``]``, ``!``, space and backslash
+   (gitignore's escape, which GitHub keeps). ``\\#`` is a literal ``#``. GitHub documents that this escape does NOT work in a
    CODEOWNERS file (there a line starting with ``#`` is always a comment); gitpar
    patterns live in stream files, not CODEOWNERS lines, so it is accepted with its
    gitignore meaning. Caveat: such a pattern cannot be copied verbatim into a GitHub
@@ -51,8 +56,8 @@ it: ``src/api/a.py``; no leading ``/`` or ``./``, no trailing ``/``):
 
 Rejected by :func:`validate_pattern` (:class:`PatternError`): empty or blank patterns;
 leading/trailing whitespace; control characters (NUL, newline, tab...); a leading
-``!`` (CODEOWNERS has no negation); ``[`` (CODEOWNERS has no character ranges); any
-backslash other than ``\\#`` (use ``/`` as separator); a leading unescaped ``#``
+``!`` (CODEOWNERS has no negation); a backslash before any other character, or at the
+end (``src\\api``: use ``/`` as separator); a leading unescaped ``#``
 (a comment in CODEOWNERS/gitignore: write ``\\#``); ``..`` components (escape the
 repository); ``.`` components and empty components (``a//b``, lone ``/``), which
 can never match a git path; runs of three or more ``*``; Windows drive paths
@@ -189,12 +194,9 @@ def validate_pattern(pattern: str) -> None:
         raise PatternError(pattern, "this is a Windows absolute path, not a repository path",
                            "write the path relative to the repository root with '/', "
                            "like 'src/api/**'")
-    if "[" in pattern:
-        raise PatternError(pattern, "'[ ]' character ranges are not supported by CODEOWNERS",
-                           "write one pattern per alternative, or use '?' for one character")
-    if pattern.replace("\\#", "").count("\\"):
-        raise PatternError(pattern, "backslashes are not allowed (only '\\#' for a literal "
-                           "'#'); git paths use '/'",
+    if "\\" in pattern and not _escapes_ok(pattern):
+        raise PatternError(pattern, "a backslash may only escape one of # * ? [ ] ! space "
+                           "or backslash (as in '\\*' for a literal '*'); git paths use '/'",
                            "use '/' between directories, like 'src/api/**'")
     if pattern.startswith("#"):
         raise PatternError(pattern, "a leading '#' starts a comment in CODEOWNERS",
@@ -219,14 +221,55 @@ def validate_pattern(pattern: str) -> None:
                                "use single '/' separators; '/**' owns the whole repository")
 
 
+_ESCAPABLE = frozenset("#*?[]! \\")
+
+
+def _escapes_ok(pattern: str) -> bool:
+    """Every backslash escapes one of :data:`_ESCAPABLE` (and none is the last character)."""
+    i = pattern.find("\\")
+    while i >= 0:
+        if i + 1 >= len(pattern) or pattern[i + 1] not in _ESCAPABLE:
+            return False
+        i = pattern.find("\\", i + 2)
+    return True
+
+
 # --------------------------------------------------------------------------- parsing
 
 def _is_literal(seg: str) -> bool:
+    """No unescaped ``*`` or ``?`` in ``seg``."""
+    if "\\" in seg:
+        seg = _without_escapes(seg)
     return "*" not in seg and "?" not in seg
 
 
+def _without_escapes(text: str) -> str:
+    """``text`` with every ``\\x`` escape pair removed."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
 def _unescape(text: str) -> str:
-    return text.replace("\\#", "#")
+    """``text`` with each ``\\x`` escape replaced by ``x``."""
+    if "\\" not in text:
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 def _parse(pattern: str) -> tuple[tuple[str, ...], bool]:
@@ -260,7 +303,7 @@ def _segment_regex(seg: str) -> str:
     i = 0
     while i < len(seg):
         ch = seg[i]
-        if ch == "\\":  # validation allows only the '\#' escape
+        if ch == "\\":  # an escape: the next character is literal (validated)
             out.append(_escape(seg[i + 1]))
             i += 2
             continue
@@ -304,7 +347,9 @@ def _full_regex(segs: tuple[str, ...], dir_only: bool) -> str:
                 parts.append("/")
             parts.append(_segment_regex(seg))
             need_sep = True
-    if dir_only:
+    if dir_only and segs[-1] == "**" and last > 0:
+        pass  # a/**/ names a and every directory in it: everything below a
+    elif dir_only:
         parts.append("/.+")  # only what is strictly inside a matched directory
     elif segs[-1] == "*":
         pass  # CODEOWNERS: final lone '*' matches files only (docs/* is not recursive)
@@ -492,9 +537,9 @@ class OwnershipIndex:
             if not dir_only:
                 self._exact.setdefault(_unescape("/".join(prefix)), []).append(group)
         elif rest == ("**",):
-            if dir_only:  # a/**/: the segment after the prefix must be a directory
+            if dir_only and node is self._root:  # **/ and /**/: files inside any directory
                 node.child_globs.append((group, bool, True, True))
-            else:  # a/b/** and /**: plain prefix test, no regex
+            else:  # a/b/**, a/b/**/ and /**: plain prefix test, no regex
                 node.under.append(group)
         elif len(rest) == 1:  # docs/*.md, /*, a/*/
             node.child_globs.append(

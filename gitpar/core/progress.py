@@ -82,6 +82,32 @@ class Progress:
         return out
 
 
+MAX_TEXT = 4000  # characters in one text option: a progress file must stay small
+
+
+def clean_text(value: str) -> str:
+    """``value`` on one line: each run of control characters (newline, tab, ...) becomes
+    one space, so reported text can never start a section or a list item of a file."""
+    if value.isprintable():
+        return value.strip()
+    out: list[str] = []
+    for ch in value:
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif out and out[-1] != " ":
+            out.append(" ")
+    return "".join(out).strip()
+
+
+def check_text(value: str, option: str) -> str:
+    """A text option (``--done``, ``--reason``, ...) cleaned by :func:`clean_text`;
+    BadInput when it is longer than :data:`MAX_TEXT` characters."""
+    if len(value) > MAX_TEXT:
+        raise bad(None, option, f"the text is {len(value)} characters long, more than {MAX_TEXT}",
+                  "say it in a sentence or two, and put long notes in a file of the stream")
+    return clean_text(value)
+
+
 def check_completion(value: Any, file: str | None = None, field: str = "--completion") -> int:
     """``value`` as a whole percentage; BadInput unless it is a number from 0 to 100."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
@@ -103,6 +129,11 @@ def parse_progress(name: str, text: str, file: str | None = None) -> Progress:
     """A Progress from its file's text; BadInput names the file and field."""
     file = file or f"gitpar/_state:{progress_path(name)}"
     meta, body = markdown.parse(text, file)
+    if not meta:  # random bytes, a truncated or hand-mangled file: never read as "pending"
+        raise bad(file, "frontmatter", "missing: the file does not start with a '---' block "
+                  "of key: value lines", "restore it from the state branch's history "
+                  f"(git log -p gitpar/_state -- {progress_path(name)}), or delete it and "
+                  "report progress again")
     status = check_status(meta.get("status", "pending"), file, "status")
     completion = check_completion(meta.get("completion", 0) or 0, file, "completion")
     sections: dict[str, list[str]] = {key: [] for key, _ in SECTIONS}
@@ -139,6 +170,27 @@ def parse_progress(name: str, text: str, file: str | None = None) -> Progress:
     )
 
 
+def read_all(files: dict[str, str]) -> tuple[dict[str, Progress], dict[str, str]]:
+    """Progress by stream from ``progress/<name>.md`` files, and the unreadable ones.
+
+    Never raises: a file that cannot be parsed goes into the second mapping (stream name
+    to the problem, naming the file) so a reader such as ``status`` can report it.
+    """
+    from gitpar.errors import BadInput
+
+    out: dict[str, Progress] = {}
+    problems: dict[str, str] = {}
+    for path, text in files.items():
+        name = path[len("progress/"):-3]
+        if not (path.startswith("progress/") and path.endswith(".md")) or "/" in name:
+            continue
+        try:
+            out[name] = parse_progress(name, text)
+        except BadInput as exc:
+            problems[name] = str(exc).replace("\n  fix:", "; fix:")
+    return out, problems
+
+
 def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -158,8 +210,9 @@ def render_progress(p: Progress) -> str:
         value = getattr(p, key)
         if key in LIST_SECTIONS:
             text = "\n".join(f"- {item}" for item in value)
-        else:
-            text = value
+        else:  # a line starting with '#' would read back as a heading: indent it
+            text = "\n".join(" " + line if line.startswith("#") else line
+                             for line in value.split("\n"))
         parts.append(f"## {title}\n{text}".rstrip() + "\n")
     return markdown.render(meta, "\n".join(parts))
 
@@ -202,7 +255,11 @@ class ProgressUpdate:
 def apply_update(p: Progress, u: ProgressUpdate, now: str) -> Progress:
     """``p`` with ``u`` applied: items appended (no duplicates), fields replaced, ``updated`` set."""
     def merged(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(old + tuple(i for i in new if i)))
+        return tuple(dict.fromkeys(old + tuple(c for c in map(clean_text, new) if c)))
+
+    u = replace(u, done=tuple(map(clean_text, u.done)),
+                current=None if u.current is None else clean_text(u.current),
+                agent=None if u.agent is None else clean_text(u.agent))
 
     cleared = {key: () for key in u.clear}
     p = replace(p, **cleared) if cleared else p  # type: ignore[arg-type]

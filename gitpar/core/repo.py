@@ -83,7 +83,11 @@ class Repo(store.Repo):
         if self.main_root is not None:
             path = self.main_root / PLAN_FILE
             if path.is_file():
-                return parse_settings(path.read_text(encoding="utf-8"))[0]
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except UnicodeDecodeError:
+                    raise bad(PLAN_FILE, None, "is not UTF-8 text", "save the file as UTF-8") from None
+                return parse_settings(text)[0]
         for candidate in ("main", "master"):
             tip = self.tip(candidate)
             if tip is not None:

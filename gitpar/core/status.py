@@ -17,7 +17,7 @@ SCHEMA_VERSION = 1
 @dataclass
 class Attention:
     stream: str
-    kind: str  # blocked | coordination | stale | unbacked | failed | setup
+    kind: str  # blocked | coordination | stale | unbacked | failed | setup | unreadable | lock
     message: str
 
     def to_dict(self) -> dict[str, str]:
@@ -104,13 +104,21 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     """
     import time
 
-    from gitpar.core.streams import all_progress
+    from gitpar.core.locks import LOCKS_DIR, all_locks
+    from gitpar.core.progress import read_all
     from gitpar.store.worktrees import evidence, is_dirty, load_count_cache, save_count_cache
 
     now = now or dt.datetime.now(dt.timezone.utc)
     store = StateStore(repo)
     snap = store.snapshot()
-    progress = all_progress(snap)
+    # unreadable state files are reported by name, never taken as "pending" or "free"
+    progress, unreadable = read_all(snap.list("progress"))
+    state_problems = [Attention(name, "unreadable", problem) for name, problem in sorted(unreadable.items())]
+    for lk in all_locks(snap.list(LOCKS_DIR)).values():
+        if lk.problem:
+            state_problems.append(Attention(lk.stream or "?", "unreadable", lk.problem))
+        elif lk.warning:
+            state_problems.append(Attention(lk.stream, "lock", lk.warning))
     base = plan.settings.base
     base_tip = repo.tip(base)
     worktrees = repo.stream_worktrees()
@@ -149,7 +157,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     stale_after = plan.settings.stale_after
     for name, p, ev, last in rows:
         stream = plan.streams[name]
-        ready = p.status == "pending" and all(status_of.get(d) == "completed" for d in stream.depends_on)
+        ready = (p.status == "pending" and name not in unreadable
+                 and all(status_of.get(d) == "completed" for d in stream.depends_on))
         files = dirty_of.get(name)
         evd: dict[str, Any] = {
             "branch": f"gitpar/{name}",
@@ -167,6 +176,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
                                     agent=p.agent or stream.agent, evidence=evd,
                                     last_activity=_iso(last)))
         attention.extend(_attention(name, p, ev, files, last, now, stale_after))
+    attention.extend(state_problems)
     for name in sorted(set(progress) - set(plan.streams)):
         attention.append(Attention(name, "orphan", f"progress/{name}.md on the state branch "
                                    "belongs to no stream in the plan"))

@@ -1,0 +1,98 @@
+"""State files fail closed: an unreadable lock is held, an unreadable progress file is reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import git, worktree_of, write
+from hostile import plant_state_file
+
+from gitpar.core.locks import parse_lock
+
+GOOD = ("---\npath: src/config.py\nstream: ui\nagent: \"\"\nacquired: 2026-01-01T00:00:00Z\n"
+        "expires: 2999-01-01T00:00:00Z\nreason: \"\"\nhost: h\npid: 1\nworktree: \"\"\n---\n")
+BAD_LOCKS = {
+    "bad yaml": "---\nstream: [ui\n---\n",
+    "missing fields": "---\nreason: x\n---\n",
+    "expires never": GOOD.replace("2999-01-01T00:00:00Z", "never"),
+    "expires missing": GOOD.replace("expires: 2999-01-01T00:00:00Z\n", ""),
+    "random bytes": bytes(range(256)) * 3,
+    "alias": "---\nstream: &s ui\nagent: *s\nexpires: 2999-01-01T00:00:00Z\n---\n",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("text", list(BAD_LOCKS.values()), ids=list(BAD_LOCKS))
+def test_unreadable_lock_parses_as_held(text: str | bytes) -> None:
+    raw = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+    lk = parse_lock("locks/src/config.py.lock", raw)
+    assert lk.path == "src/config.py"
+    assert lk.problem and "gitpar/_state:locks/src/config.py.lock" in lk.problem
+    assert "unlock --force" in lk.problem
+    assert not lk.expired()
+    assert not lk.expired(now=1e12)
+
+
+@pytest.mark.parametrize("text", list(BAD_LOCKS.values()), ids=list(BAD_LOCKS))
+def test_unreadable_lock_is_not_taken(planned: Path, run, text: str | bytes) -> None:  # type: ignore[no-untyped-def]
+    assert run(planned, "start", "api").code == 0
+    wt = worktree_of(planned, "api")
+    plant_state_file(planned, "locks/src/config.py.lock", text)
+    before = git(planned, "rev-parse", "gitpar/_state")
+    res = run(wt, "lock", "src/config.py")
+    assert res.code == 1, res
+    assert "src/config.py" in res.err and "unlock --force" in res.err
+    assert git(planned, "rev-parse", "gitpar/_state") == before
+    res = run(planned, "locks", "--json")
+    assert res.code == 0, res
+    (entry,) = json.loads(res.out)["locks"]
+    assert entry["path"] == "src/config.py" and entry["problem"] and entry["stale"] is None
+    res = run(planned, "status", "--json")
+    assert res.code == 0, res
+    kinds = [a for a in json.loads(res.out)["attention"] if a["kind"] == "unreadable"]
+    assert kinds and "locks/src/config.py.lock" in kinds[0]["message"]
+    # the way out the message names
+    res = run(wt, "unlock", "--force", "src/config.py")
+    assert res.code == 0, res
+    assert run(wt, "lock", "src/config.py").code == 0
+
+
+def test_lock_whose_path_disagrees_is_listed_under_its_file(planned: Path, run) -> None:  # type: ignore[no-untyped-def]
+    assert run(planned, "start", "api").code == 0
+    assert run(planned, "start", "ui", "--force").code == 0
+    plant_state_file(planned, "locks/src/config.py.lock", GOOD.replace("path: src/config.py", "path: other.txt"))
+    res = run(planned, "locks", "--json")
+    (entry,) = json.loads(res.out)["locks"]
+    assert entry["path"] == "src/config.py" and "disagrees" in entry["warning"]
+    res = run(planned, "locks")
+    assert "disagrees" in res.err and "src/config.py" in res.out
+    res = run(worktree_of(planned, "api"), "lock", "src/config.py")
+    assert res.code == 1 and "locked by stream ui" in res.err, res
+    st = json.loads(run(planned, "status", "--json").out)
+    assert any("disagrees" in a["message"] for a in st["attention"])
+
+
+@pytest.mark.parametrize("text", [bytes(range(256)) * 2, "---\nstatus: [x\n---\n", "no frontmatter\n",
+                                  "---\nstatus: &a in_progress\n---\n"],
+                         ids=["random bytes", "bad yaml", "no frontmatter", "alias"])
+def test_unreadable_progress_is_reported_by_name(planned: Path, run, text: str | bytes) -> None:  # type: ignore[no-untyped-def]
+    assert run(planned, "start", "api").code == 0
+    plant_state_file(planned, "progress/api.md", text)
+    res = run(planned, "status", "--json")
+    assert res.code == 0, res
+    found = [a for a in json.loads(res.out)["attention"] if a["kind"] == "unreadable"]
+    assert found and found[0]["stream"] == "api"
+    assert "progress/api.md" in found[0]["message"] and "fix:" in found[0]["message"]
+    res = run(planned, "status")
+    assert "needs attention" in res.out and "progress/api.md" in res.out
+    assert "Traceback" not in res.text
+    # a writer names the file and the fix instead of overwriting it silently
+    wt = worktree_of(planned, "api")
+    write(wt / "src/api/n.py", "n = 1\n")
+    before = git(planned, "rev-parse", "gitpar/_state")
+    res = run(wt, "progress", "--completion", "10")
+    assert res.code == 2, res
+    assert "progress/api.md" in res.err and "fix:" in res.err
+    assert git(planned, "rev-parse", "gitpar/_state") == before
