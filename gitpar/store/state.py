@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -377,7 +378,8 @@ class StateStore:
         if not changes:
             return None
         if snap.commit is None or MARKER not in self.git[snap.commit].peel(pygit2.Tree):
-            changes = {MARKER: MARKER_TEXT, **changes}
+            # a new root is unique (two clones' roots made in one second are not one commit)
+            changes = {MARKER: MARKER_TEXT + f"root: {uuid.uuid4()}\n", **changes}
             if snap.commit is None and "README.md" not in changes:
                 changes["README.md"] = README_TEXT
         return self._commit(snap, changes, message)
