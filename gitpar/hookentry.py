@@ -3,10 +3,17 @@
 Start-up is the cost of every commit, so the pre-commit path imports only the standard
 library and the rule matcher. The rules (the plan on the base branch, the live locks,
 the active streams) are cached in ``<git dir>/gitpar/cache/hook-rules.json``, keyed by
-the object ids of the base branch's ``.gitpar`` tree and of the state branch's
-``locks`` and ``progress`` trees — read with one ``git cat-file`` — so the cache is
-exact: any change to the plan, a lock or a status makes the next hook rebuild it with
-the full (pygit2) code. The cache is written with ``marshal`` (no import cost; a cache
+the object ids of the base branch's ``.gitpar`` tree, of the repository plugins' files
+there, and of the state branch's ``locks`` and ``progress`` trees — read with one
+``git cat-file`` — and on the installed and disabled plugins (``GITPAR_DISABLED_PLUGINS``
+and the modification times of the folders on the recorded ``sys.path``), so the cache is
+exact: any change to the plan, a plugin, a lock or a status makes the next hook rebuild
+it with the full (pygit2) code.
+
+Both hooks only gather their inputs (the branch, the staged paths, the pushed refs) and
+call the same core functions as ``gitpar check``: ``core.rules.staged_verdict`` (what
+``check --staged`` calls) and ``core.check.judge_range`` (what ``check --range`` and the
+CI check call), so the hooks, the command and CI cannot drift apart. The cache is written with ``marshal`` (no import cost; a cache
 from another interpreter version simply fails to load and is rebuilt).
 """
 
@@ -17,9 +24,10 @@ import os
 import sys
 import time
 
-from gitpar.store.quickgit import git_dir  # standard library only, like everything here
+from gitpar.store.naming import stream_of_branch  # standard library only, like everything here
+from gitpar.store.quickgit import common_dir, git_dir
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 STATE = "refs/heads/gitpar/_state"
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
@@ -31,13 +39,6 @@ def _read(path: str) -> str:
         return f.read().strip()
 
 
-def _common_dir(gitdir: str) -> str:
-    f = os.path.join(gitdir, "commondir")
-    if os.path.isfile(f):
-        return os.path.realpath(os.path.join(gitdir, _read(f)))
-    return gitdir
-
-
 def _branch(gitdir: str) -> str | None:
     try:
         head = _read(os.path.join(gitdir, "HEAD"))
@@ -46,16 +47,22 @@ def _branch(gitdir: str) -> str | None:
     return head[len("ref: refs/heads/"):] if head.startswith("ref: refs/heads/") else None
 
 
-def stream_of_branch(branch: str | None) -> str | None:
-    if branch and branch.startswith("gitpar/") and not branch.startswith("gitpar/_"):
-        return branch[len("gitpar/"):]
-    return None
+def _plugin_set() -> list[Any]:
+    """What says which plugins are installed and enabled: a few stat calls, no import."""
+    marks: list[Any] = [os.environ.get("GITPAR_DISABLED_PLUGINS", "")]
+    for folder in sys.path:
+        try:
+            marks.append(os.stat(folder or ".").st_mtime_ns)
+        except OSError:
+            marks.append(None)
+    return marks
 
 
-def _tree_ids(cwd: str, base: str) -> list[str]:
+def _tree_ids(cwd: str, base: str, plugin_files: list[str]) -> list[str]:
     from gitpar.store.quickgit import git_output
 
-    specs = [f"refs/heads/{base}:.gitpar", f"{STATE}:locks", f"{STATE}:progress"]
+    specs = [f"refs/heads/{base}:.gitpar", f"{STATE}:locks", f"{STATE}:progress",
+             *(f"refs/heads/{base}:{rel}" for rel in plugin_files)]
     _, out = git_output(["cat-file", "--batch-check=%(objectname)"], cwd,
                         ("\n".join(specs) + "\n").encode())
     lines = out.decode("utf-8", errors="replace").splitlines()
@@ -109,8 +116,11 @@ def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
     from gitpar.plugins import manager as plugins
 
     # plugins with path policies are asked on every commit; without any, pluggy stays unloaded
-    policies = plugins.implementers("gitpar_check_paths", repo=repo)
-    data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base),
+    at = repo.tip(f"refs/heads/{base}")
+    policies = plugins.implementers("gitpar_check_paths", repo=repo, at=at)
+    plugin_files = plugins.repository_plugin_files(repo, at)
+    data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base, plugin_files),
+            "plugin_files": plugin_files, "plugins": _plugin_set(),
             "rules": rules_json, "locks": locks, "policies": policies}
     _save_cache(cache_path, data)
     return data
@@ -130,15 +140,17 @@ def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
 def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
     """What a check needs (rules, locks, whether plugins have path policies), from the cache
     when it is still exact, else rebuilt. Shared by pre-commit and ``gitpar guard``."""
-    common = _common_dir(gitdir)
+    common = common_dir(gitdir)
     cache_path = os.path.join(common, "gitpar", "cache", "hook-rules.marshal")
     data = _load_cache(cache_path)
+    if data is not None and data.get("plugins") != _plugin_set():
+        data = None  # a plugin was installed, removed or disabled
     # Same commits on the base and state branches as when the cache was written: nothing
     # to ask git. Otherwise the trees the rules come from may still be the same (a commit
     # to the base outside .gitpar/, a progress report): one git cat-file tells.
     refs = _ref_values(common, data["base"]) if data is not None else None
     if data is None or refs is None or refs != data.get("refs"):
-        if data is None or _tree_ids(cwd, data["base"]) != data["trees"]:
+        if data is None or _tree_ids(cwd, data["base"], data["plugin_files"]) != data["trees"]:
             data = _rebuild(cwd, cache_path)
         # the refs were read before the trees were compared (or the rules rebuilt): should
         # a branch move in between, the next hook finds other refs and compares again
@@ -149,25 +161,23 @@ def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
 
 
 def pre_commit(cwd: str) -> int:
-    from gitpar.core.rules import Rules, judge
+    """Judge the staged change: the cached rules, then ``core.rules.staged_verdict``."""
+    from gitpar.core.rules import Rules, staged_verdict
     from gitpar.store.staged import staged_paths
 
     gitdir = git_dir(cwd)
-    stream = stream_of_branch(_branch(gitdir))
+    stream = stream_of_branch(_branch(gitdir))  # identity is the worktree's branch
     data = cached_rules(cwd, gitdir)
     if data["rules"] is None:
+        return 0
+    paths = staged_paths(cwd)
+    if not paths:
         return 0
     rules = Rules.from_json(data["rules"])
     now = time.time()
     holders = {p: s for p, s, expires in data["locks"] if expires > now}
-    paths = staged_paths(cwd)
-    if not paths:
-        return 0
-    violations = judge(rules, stream, paths, holders.get)
-    if data.get("policies"):
-        from gitpar.plugins import manager as plugins
-
-        violations.extend(plugins.check_paths(stream, paths, rules))
+    violations = staged_verdict(cwd, rules, stream, paths, holders.get, data["base"],
+                                policies=bool(data.get("policies")))
     if not violations:
         return 0
     who = f"stream {stream}" if stream else "this branch (no stream)"
@@ -181,62 +191,66 @@ def pre_commit(cwd: str) -> int:
     return 1
 
 
-ZERO = "0" * 40
+def _is_zero(sha: str) -> bool:
+    return set(sha) == {"0"}
 
 
 def pre_push(cwd: str, remote: str, stdin: str) -> int:
-    """Judge every commit being pushed: a ``git commit --no-verify`` is caught here."""
+    """Judge every ref being pushed with ``core.check.judge_range``: a ``git commit
+    --no-verify`` is caught here. The stream is the pushed ref's name (``git push origin
+    HEAD:refs/heads/gitpar/api`` is judged as api), never a trailer."""
     import pygit2
 
-    from gitpar.core.check import base_rules
-    from gitpar.core.lock_history import held_at, lock_history
+    from gitpar.core.check import base_rules, judge_range
     from gitpar.core.repo import open_repo
-    from gitpar.core.rules import judge
-    from gitpar.store.commits import commits_between
 
     repo = open_repo(cwd)
     if repo.load_plan_at_base() is None:
         return 0  # no plan committed yet: nothing to enforce
     rules, base = base_rules(repo)
-    history = lock_history(repo, time.time())
-    current = repo.current_stream()
-    failures = []
+    base_tip = repo.tip(f"refs/heads/{base}")
+    failures: list[tuple[str, str | None, Any]] = []
+    notes: list[str] = []
     for line in stdin.splitlines():
         parts = line.split()
         if len(parts) != 4:
             continue
         local_ref, local_sha, remote_ref, remote_sha = parts
-        if set(local_sha) == {"0"} or local_ref.startswith("refs/heads/gitpar/_") \
+        if _is_zero(local_sha) or local_ref.startswith("refs/heads/gitpar/_") \
                 or remote_ref.startswith("refs/heads/gitpar/_"):
             continue
         head = pygit2.Oid(hex=local_sha)
-        exclude = []
-        if set(remote_sha) != {"0"} and remote_sha in repo.git:
-            exclude.append(pygit2.Oid(hex=remote_sha))
+        known_remote = not _is_zero(remote_sha) and remote_sha in repo.git
+        if remote_ref == f"refs/heads/{base}":
+            # The base itself is the target: its commits were judged when they were made (in the
+            # main worktree) or merged (integrate). What this push adds to the remote's copy is
+            # judged as a branch of no stream; a first push (the remote has no copy) adds nothing
+            # to compare, so it passes.
+            if not known_remote:
+                continue
+            target: pygit2.Oid | None = pygit2.Oid(hex=remote_sha)
+            hide = [pygit2.Oid(hex=remote_sha)]
         else:
-            for ref in repo.git.references:
-                if ref.startswith(f"refs/remotes/{remote}/"):
-                    exclude.append(repo.git.references[ref].peel(pygit2.Commit).id)
-        base_tip = repo.tip(base)
-        if base_tip is not None and local_ref != f"refs/heads/{base}":
-            exclude.append(base_tip)
-        stream = stream_of_branch(local_ref.removeprefix("refs/heads/")) or (
-            current if local_ref.removeprefix("refs/heads/") == repo.current_branch() else None)
-        for c in commits_between(repo, None, head, exclude):
-            who = stream or c.stream_trailer
-            times = (float(c.author_time), float(c.commit_time))
-
-            def holder(path: str, who: str | None = who, times: tuple[float, ...] = times) -> str | None:
-                return held_at(history, path, times, who)
-
-            for v in judge(rules, who, list(c.paths), holder, commit=c.sha[:10]):
-                failures.append((local_ref, who, v))
+            target = base_tip
+            hide = [base_tip] if base_tip is not None else []
+            if known_remote:
+                hide.append(pygit2.Oid(hex=remote_sha))
+            else:
+                hide.extend(repo.git.references[ref].peel(pygit2.Commit).id for ref in repo.git.references
+                            if ref.startswith(f"refs/remotes/{remote}/"))
+        stream = stream_of_branch(remote_ref)
+        report = judge_range(repo, rules, base, stream, head, target=target, hide=hide,
+                             scope=f"{remote_ref}")
+        failures.extend((remote_ref, stream, v) for v in report.violations)
+        notes.extend(report.notes)
     if not failures:
         return 0
     print(f"gitpar: push refused: {len(failures)} changes break the plan on {base}:", file=sys.stderr)
     for ref, who, v in failures[:50]:
-        print(f"  {v.path} [{v.commit} on {ref.removeprefix('refs/heads/')}, "
+        print(f"  {v.path} [{v.commit} pushed to {ref.removeprefix('refs/heads/')}, "
               f"{'stream ' + who if who else 'no stream'}]: {v.message}\n    fix: {v.fix}", file=sys.stderr)
+    for note in notes[:10]:
+        print(f"  note: {note}", file=sys.stderr)
     print("  (amend or revert those commits; 'gitpar check --range BASE..HEAD' lists them)", file=sys.stderr)
     return 1
 

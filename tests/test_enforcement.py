@@ -167,10 +167,12 @@ def test_pre_push_catches_no_verify(started: Path, run, tmp_path: Path) -> None:
     res = try_git(api, "push", "-q", str(remote), "HEAD:refs/heads/gitpar/api")
     assert res.returncode != 0 and "src/ui/b.py" in res.stderr
     git(api, "reset", "-q", "--hard", "HEAD~1")
-    # a shared change made without the lock stays a violation, even after a later lock
+    # a shared change made without the lock stays a violation, even after a later lock (lock
+    # times are whole seconds, compared with a second's slack either side: keep clear of both)
+    time.sleep(2.1)
     write(api / "src/config.py", "no lock\n")
     git(api, "commit", "-q", "--no-verify", "-am", "shared without lock")
-    time.sleep(1.1)
+    time.sleep(2.1)
     assert run(api, "lock", "src/config.py").code == 0
     res = try_git(api, "push", "-q", str(remote), "HEAD:refs/heads/gitpar/api")
     assert res.returncode != 0 and "src/config.py" in res.stderr

@@ -544,12 +544,22 @@ def gitpar_estimate(stream):
 """
 
 
+def commit_all(r: Path, message: str = "plugins") -> None:
+    git(r, "add", "-A")
+    git(r, "commit", "-q", "--no-verify", "-m", message)
+
+
 def test_repository_plugins_load_only_when_the_plan_opts_in(planned: Path, run) -> None:
     (planned / ".gitpar/plugins").mkdir()
     (planned / ".gitpar/plugins/team.py").write_text(REPO_PLUGIN)
+    commit_all(planned)
     names = [p["name"] for p in json.loads(run(planned, "plugins", "--json").out)["plugins"]]
     assert ".gitpar/plugins/team.py" not in names
     set_plugins(planned, "load: [.gitpar/plugins/team.py]")
+    manager.reset()
+    names = [p["name"] for p in json.loads(run(planned, "plugins", "--json").out)["plugins"]]
+    assert ".gitpar/plugins/team.py" not in names  # opted in on disk only: the base has not
+    commit_all(planned)
     manager.reset()
     listed = json.loads(run(planned, "plugins", "--json").out)["plugins"]
     team = next(p for p in listed if p["name"] == ".gitpar/plugins/team.py")
@@ -565,6 +575,7 @@ def test_repository_plugins_are_per_repository(planned: Path, tmp_path: Path, ru
     (planned / ".gitpar/plugins").mkdir()
     (planned / ".gitpar/plugins/team.py").write_text(REPO_PLUGIN)
     set_plugins(planned, "load: [.gitpar/plugins/team.py]")
+    commit_all(planned)
     other = tmp_path / "other"
     other.mkdir()
     git(other, "init", "-q", "-b", "main")
@@ -580,8 +591,26 @@ def test_repository_plugins_are_per_repository(planned: Path, tmp_path: Path, ru
                                           (".gitpar/plugins/missing.py", "does not exist")])
 def test_bad_repository_plugin_paths(planned: Path, run, entry: str, needle: str) -> None:
     set_plugins(planned, f"load: [{entry}]")
+    commit_all(planned)
     r = run(planned, "plugins")
     assert r.code == 2 and "plugins.load" in r.err and needle in r.err
+
+
+def test_repository_plugin_code_is_read_from_the_base_not_the_working_tree(
+        planned: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(planned)
+    (planned / ".gitpar/plugins").mkdir()
+    (planned / ".gitpar/plugins/team.py").write_text(REPO_PLUGIN)
+    set_plugins(planned, "load: [.gitpar/plugins/team.py]")
+    commit_all(planned)
+    # an edit on disk (or on a branch being judged) is not what runs: the committed code is
+    (planned / ".gitpar/plugins/team.py").write_text(REPO_PLUGIN.replace("return 7", "return 9"))
+    manager.reset()
+    plan = plan_of(planned)
+    assert manager.estimate(plan.streams["api"], plan, []).seconds == 7  # type: ignore[union-attr]
+    commit_all(planned, "plugin edit")
+    manager.reset()
+    assert manager.estimate(plan.streams["api"], plan, []).seconds == 9  # type: ignore[union-attr]
 
 
 # -- the reference ------------------------------------------------------------------------------

@@ -165,11 +165,14 @@ def check(
     from gitpar.core import check as chk
     from gitpar.errors import bad
 
+    pushed_branch = None
     if push:
         to_ref = os.environ.get("PRE_COMMIT_TO_REF") or "HEAD"
         from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or ""
         if set(from_ref) == {"0"}:
             from_ref = ""
+        # the pushed ref's name says whose work it is (git push origin HEAD:gitpar/api)
+        pushed_branch = os.environ.get("PRE_COMMIT_REMOTE_BRANCH") or None
         repo = _repo()
         range_ = f"{from_ref or repo.configured_base()}..{to_ref}"
     if not (range_ or base or head or staged) and os.environ.get("GITHUB_EVENT_PATH"):
@@ -188,16 +191,31 @@ def check(
                 raise bad(None, "--range", f"{range_!r} is not a range", "write it like main..HEAD")
             a, b = range_.split("..", 1)
             head_ref = b or "HEAD"
-            report = chk.check_range(repo, a or None, head_ref, stream,
-                                     stream_from_branch=repo.current_branch() if b in ("", "HEAD") else b)
+            branch = pushed_branch or _branch_of(repo, b or "HEAD")
+            report = chk.check_range(repo, a or None, head_ref, stream, branch=branch)
         else:
             head_ref = head or "HEAD"
-            branch = head if head and head != "HEAD" else (
+            # identity is the head branch: --head gitpar/x (or origin/gitpar/x, refs/remotes/...),
+            # else the pull request's head branch, else the checked-out branch
+            branch = _branch_of(repo, head) if head and head != "HEAD" else (
                 os.environ.get("GITHUB_HEAD_REF") or repo.current_branch())
-            report = chk.check_range(repo, base, head_ref, stream, stream_from_branch=branch)
+            report = chk.check_range(repo, base, head_ref, stream, branch=branch)
     else:
         report = chk.check_staged(repo, stream)
     raise typer.Exit(report_check.emit(report, format_))
+
+
+def _branch_of(repo: Any, rev: str) -> str | None:
+    """The branch a range's head names: ``rev`` itself when it is a branch or ref (``gitpar/x``,
+    ``origin/gitpar/x``, ``refs/remotes/origin/gitpar/x``), else (``HEAD~1``, a commit id)
+    the branch checked out here."""
+    from gitpar.store.repo import stream_of_branch
+
+    if rev.startswith("HEAD"):
+        return repo.current_branch()  # type: ignore[no-any-return]
+    if stream_of_branch(rev) is not None or rev.startswith("refs/") or repo.tip(rev) is not None:
+        return rev
+    return repo.current_branch()  # type: ignore[no-any-return]
 
 
 def _pull_request_refs(event_path: str) -> tuple[str | None, str | None]:

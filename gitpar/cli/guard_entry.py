@@ -65,7 +65,8 @@ def verdicts_at(cwd: str, paths: list[str]) -> tuple[list[Verdict], str | None] 
 
     from gitpar.core.guard import decide
     from gitpar.core.rules import Rules
-    from gitpar.hookentry import _branch, cached_rules, stream_of_branch
+    from gitpar.hookentry import _branch, cached_rules
+    from gitpar.store.naming import stream_of_branch
     from gitpar.store.quickgit import git_dir
 
     root = worktree_root(cwd)

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gitpar.core.rules import Rules, Violation, judge
+from gitpar.core.rules import Rules, Violation, judge, judge_change, staged_verdict
 
 if TYPE_CHECKING:
-    from gitpar.core.lock_history import Held
     from gitpar.store.repo import Oid
 
 
@@ -72,23 +71,27 @@ def live_holders(repo: Any) -> dict[str, str]:
 
 def check_paths(rules: Rules, stream: str | None, paths: list[str], holders: dict[str, str],
                 scope: str, base: str) -> Report:
-    from gitpar.plugins import manager as plugins
-
+    """Judge ``paths`` changed by ``stream`` now, with the locks held now (no git involved)."""
     report = Report(stream=stream, scope=scope, base=base, paths=len(paths))
-    report.violations = judge(rules, stream, paths, holders.get)
-    report.violations.extend(plugins.check_paths(stream, paths, rules))
+    report.violations = judge_change(rules, stream, paths, holders.get)
     return report
 
 
 def check_staged(repo: Any, stream: str | None = None) -> Report:
-    """Judge what is staged in the current worktree (as pre-commit sees it)."""
+    """Judge what is staged in the current worktree, as the pre-commit hook does.
+
+    The stream is ``stream``, else the worktree's branch — never a trailer.
+    """
     from gitpar.store.staged import staged_paths
 
     if stream is None:
         stream = repo.current_stream()
     rules, base = base_rules(repo)
-    paths = staged_paths(str(repo.here or repo.main_root))
-    report = check_paths(rules, stream, paths, live_holders(repo), "staged", base)
+    cwd = str(repo.here or repo.main_root)
+    paths = staged_paths(cwd)
+    report = Report(stream=stream, scope="staged", base=base, paths=len(paths))
+    report.violations = staged_verdict(cwd, rules, stream, paths, live_holders(repo).get, base,
+                                       repo=repo, at=repo.tip(f"refs/heads/{base}"))
     _note_undefined(report, rules, stream)
     return report
 
@@ -102,14 +105,15 @@ def _note_undefined(report: Report, rules: Rules, stream: str | None) -> None:
 
 
 def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | None = None,
-                *, stream_from_branch: str | None = None) -> Report:
-    """Judge every commit in ``base_rev..head_rev`` with the locks held when each was made.
+                *, branch: str | None = None) -> Report:
+    """Judge the change ``base_rev..head_rev``: every commit, and the net effect.
 
-    The stream is ``stream``, else the one named by ``stream_from_branch``
-    (``gitpar/<name>``), else the commits' ``Gitpar-Stream`` trailers.
+    The stream is ``stream`` (``--stream``), else the one whose branch ``branch`` names
+    (``gitpar/<name>``, ``origin/gitpar/<name>``, ``refs/...``), else none: a branch that
+    is no stream's. ``Gitpar-Stream`` trailers are information, never identity.
     """
-    from gitpar.core.lock_history import lock_history
     from gitpar.errors import bad
+    from gitpar.store.repo import stream_of_branch
 
     rules, base = base_rules(repo, base_rev)
     head = repo.resolve_ci(head_rev)
@@ -118,50 +122,108 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
         raise bad(None, "--base", f"this clone is shallow and holds no common ancestor of {base_rev} and "
                   f"{head_rev}, so the commits of the change cannot be told apart",
                   "fetch the whole history (actions/checkout with fetch-depth: 0, or git fetch --unshallow)")
-    if stream is None and stream_from_branch:
-        stream = repo.stream_of_branch(stream_from_branch)
-    scope = f"{base_rev or ''}..{head_rev}"
-    return _judge_commits(repo, rules, base, lock_history(repo, time.time()), base_oid, head,
-                          stream, scope)
-
-
-def _judge_commits(repo: Any, rules: Rules, base: str, history: dict[str, list[Held]],
-                   base_oid: Oid | None, head: Oid, stream: str | None, scope: str) -> Report:
-    """Judge each commit in ``base_oid..head`` with the locks ``history`` says were held."""
-    from gitpar.core.lock_history import held_at
-    from gitpar.plugins import manager as plugins
-    from gitpar.store.commits import commits_between
-
-    commits = commits_between(repo, base_oid, head)
-    report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
-    seen_paths: set[str] = set()
-    for c in commits:
-        who = stream or c.stream_trailer
-        times = (float(c.author_time), float(c.commit_time))
-
-        def holder(path: str, who: str | None = who, times: tuple[float, ...] = times) -> str | None:
-            return held_at(history, path, times, who)
-
-        seen_paths.update(c.paths)
-        report.violations.extend(judge(rules, who, list(c.paths), holder, commit=c.sha[:10]))
-        report.violations.extend(plugins.check_paths(who, list(c.paths), rules, c.sha[:10]))
-    report.paths = len(seen_paths)
+    if stream is None:
+        stream = stream_of_branch(branch)
+    target = base_oid if base_oid is not None else repo.tip(f"refs/heads/{base}")
+    report = judge_range(repo, rules, base, stream, head, target=target,
+                         hide=[base_oid] if base_oid is not None else [],
+                         scope=f"{base_rev or ''}..{head_rev}")
     _note_undefined(report, rules, stream)
     return report
 
 
+def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oid, *,
+                target: Oid | None, hide: list[Oid], scope: str) -> Report:
+    """Judge the commits reachable from ``head`` but not from ``hide``, made by ``stream``.
+
+    Each commit is judged with the locks held when it was made; a merge also by the work it
+    undoes (:func:`gitpar.store.commits.dropped_paths`). Then the net-effect rule, against
+    ``target`` (what integrating ``head`` into it would apply): a violation on a path the
+    net change leaves as the base has it (a reverted slip) is dropped, and every path the
+    net change does change must be the stream's, or shared with the lock held when it was
+    last changed. ``gitpar check`` and the pre-push hook both judge through here.
+    """
+    from gitpar.core.lock_history import held_at, lock_history
+    from gitpar.store.commits import commits_between, net_paths
+
+    commits = commits_between(repo, None, head, hide)
+    net = net_paths(repo, target, head) if target is not None else None
+    report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
+    history = lock_history(repo, time.time())
+    last_change: dict[str, tuple[float, ...]] = {}
+    seen_paths: set[str] = set()
+
+    def kept(found: list[Violation]) -> list[Violation]:
+        return [v for v in found if net is None or v.path in net]
+
+    for c in commits:
+        times = (float(c.author_time), float(c.commit_time))
+
+        def holder(path: str, times: tuple[float, ...] = times) -> str | None:
+            return held_at(history, path, times, stream)
+
+        short = c.sha[:10]
+        seen_paths.update(c.paths)
+        for path in c.paths:
+            last_change[path] = times
+        report.violations.extend(kept(judge_change(rules, stream, c.paths, holder, short, repo=repo, at=target)))
+        if c.dropped:
+            report.violations.extend(kept(_undone(rules, stream, c.dropped, holder, short, base)))
+        if c.stream_trailer is not None and c.stream_trailer != stream:
+            report.notes.append(f"commit {short} says 'Gitpar-Stream: {c.stream_trailer}', but it is judged as "
+                                f"{'stream ' + stream if stream else 'a branch that is no stream'}: "
+                                "the branch says whose work it is, a trailer is only information")
+    if net:
+        reported = {v.path for v in report.violations}
+        latest = last_change_default(commits)
+
+        def holder_net(path: str) -> str | None:
+            return held_at(history, path, last_change.get(path, latest), stream)
+
+        for v in judge(rules, stream, sorted(net - reported), holder_net, commit="net"):
+            v.message += f" (the net change against {base}, what integration would apply, changes it)"
+            report.violations.append(v)
+    report.paths = len(seen_paths | (net or set()))
+    return report
+
+
+def last_change_default(commits: list[Any]) -> tuple[float, ...]:
+    """The times of the newest commit (for a path only a merge's result changed)."""
+    if not commits:
+        return (time.time(),)
+    return (float(commits[-1].author_time), float(commits[-1].commit_time))
+
+
+def _undone(rules: Rules, stream: str | None, dropped: tuple[tuple[str, str], ...], holder: Any,
+            commit: str, base: str) -> list[Violation]:
+    """A merge that undoes work on ``dropped`` paths the stream may not change: name whose work."""
+    paths = [p for p, _side in dropped]
+    out = []
+    for v in judge(rules, stream, paths, holder, commit):
+        side = dict(dropped)[v.path][:10]
+        owners = sorted({r.stream for r in rules.index.match(v.path) if r.kind == "owns"})
+        whose = f"the work of stream {', '.join(owners)}" if owners else f"work already on {base}"
+        out.append(Violation(
+            v.path, "undoes-work",
+            f"merge {commit} undoes changes to {v.path} made on {side} ({whose}): the merge keeps the old "
+            "content instead of that side's (git merge -s ours, or a hand-made merge)",
+            "redo the merge so that it keeps the other side's changes (git merge without -s ours), "
+            "or revert the merge commit", owner=owners[0] if owners else v.owner, commit=commit))
+    return out
+
+
 def check_streams(repo: Any, names: Sequence[str]) -> dict[str, Report]:
     """``check_range`` of each stream's branch ``gitpar/<name>`` against the base, with the
-    plan, the statuses and the lock history read once for all of them."""
-    from gitpar.core.lock_history import lock_history
-
+    plan read once for all of them (the lock history comes from its index)."""
     rules, base = base_rules(repo)
     base_oid = repo.tip(base)
-    history = lock_history(repo, time.time())
     out = {}
     for name in names:
         head = repo.tip(f"refs/heads/gitpar/{name}")
         if head is not None:
-            out[name] = _judge_commits(repo, rules, base, history, base_oid, head, name,
-                                       f"{base}..gitpar/{name}")
+            report = judge_range(repo, rules, base, name, head, target=base_oid,
+                                 hide=[base_oid] if base_oid is not None else [],
+                                 scope=f"{base}..gitpar/{name}")
+            _note_undefined(report, rules, name)
+            out[name] = report
     return out

@@ -352,6 +352,14 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: 
                + f"Gitpar-Stream: {name}\n"
                + "".join(f"Gitpar-Review: {line}\n" for line in (review.trailers if review else ())))
     new = m.write_merge(repo, index, [current, tip], message)
+    undone = _undone_on_target(repo, plan, name, current, new)
+    if undone:
+        listed = "; ".join(f"{p} (the work of {who})" for p, who in undone)
+        return Step(name, "would undo work",
+                    f"merging {name} would undo changes already on {target}: {listed}. gitpar/{name} "
+                    f"keeps old content of files it does not own (a 'git merge -s ours' or a hand-made "
+                    f"merge); {target} stays at {m.short(current)}. Redo that merge on gitpar/{name} "
+                    f"keeping {target}'s changes (or revert it), then run 'gitpar integrate --continue'"), None
     flag = " (review)" if review else ""
     if dry_run:
         return Step(name, "would merge" + flag,
@@ -381,6 +389,26 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: 
     return Step(name, "merged" + flag, f"at {m.short(new)}" + (f"; {review.note}" if review else ""),
                 str(new), conflicts=review.conflicts if review else [],
                 other_side=review.other_side if review else {}, log=str(log) if log else None), new
+
+
+def _undone_on_target(repo: Repo, plan: Plan, name: str, current: Oid, merged: Oid) -> list[tuple[str, str]]:
+    """The paths where the merged tree differs from the target's though ``name`` may not change
+    them (another stream's files, the plan), with whose work each is: checked on the trees,
+    not assumed from how the merge was made. A normal merge never changes such a path."""
+    from gitpar.core.rules import PLAN_PREFIX, Rules
+    from gitpar.store.commits import paths_between
+
+    rules = Rules.from_plan(plan)
+    changed = sorted(paths_between(repo, current, merged))
+    out = []
+    for path, found in rules.index.match_many(changed).items():
+        mine = any(r.stream == name for r in found)
+        owners = sorted({r.stream for r in found if r.kind == "owns"})
+        if path.startswith(PLAN_PREFIX):
+            out.append((path, "the plan"))
+        elif owners and not mine:
+            out.append((path, "stream " + ", ".join(owners)))
+    return sorted(out)
 
 
 @dataclass

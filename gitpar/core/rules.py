@@ -13,7 +13,7 @@ from gitpar.core.ownership import OwnershipIndex, Rule
 # is imported by the hook, so it uses plain classes; mypy treats this name like typing's
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any
 
     HolderAt = Callable[[str], "str | None"]  # path -> the stream holding its lock (when judged)
@@ -108,6 +108,45 @@ def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: Holder
         if v is not None:
             out.append(Violation(v.path, v.rule, v.message, v.fix, v.owner, commit))
     return out
+
+
+def judge_change(rules: Rules, stream: str | None, paths: Sequence[str], holder: HolderAt,
+                 commit: str | None = None, *, policies: bool = True, repo: Any = None,
+                 at: Any = None) -> list[Violation]:
+    """The verdict on one change (a staged change, or one commit) — every check runs here.
+
+    The ownership and lock rules, then the plugins' path policies (``gitpar_check_paths``),
+    the repository's plugins read from ``at`` (the base commit) when given. ``policies``
+    False skips the plugins: the hook knows from its cache that none has a path policy.
+    """
+    out = judge(rules, stream, paths, holder, commit)
+    if policies:
+        from gitpar.plugins import manager
+
+        out.extend(manager.check_paths(stream, list(paths), rules, commit, repo=repo, at=at))
+    return out
+
+
+def staged_verdict(cwd: str, rules: Rules, stream: str | None, paths: Sequence[str], holder: HolderAt,
+                   base: str, *, policies: bool = True, repo: Any = None, at: Any = None) -> list[Violation]:
+    """The verdict on what is staged in the worktree at ``cwd`` (pre-commit and ``check --staged``).
+
+    The net-effect rule: a path whose staged content is its content where the branch forked
+    from the base (or on the base now) changes nothing integration would apply — a revert
+    of a slip — so it is always allowed.
+    """
+    found = judge_change(rules, stream, paths, holder, policies=policies, repo=repo, at=at)
+    if not found:
+        return found
+    from gitpar.store.staged import merge_base, staged_equal_to
+
+    base_ref = f"refs/heads/{base}"
+    suspects = sorted({v.path for v in found})
+    same = staged_equal_to(cwd, base_ref, suspects)
+    fork = merge_base(cwd, "HEAD", base_ref)
+    if fork is not None:
+        same |= staged_equal_to(cwd, fork, [p for p in suspects if p not in same])
+    return [v for v in found if v.path not in same]
 
 
 def _judge_stream(rules: Rules, stream: str, path: str, found: list[Rule], holder: HolderAt) -> Violation | None:

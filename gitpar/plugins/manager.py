@@ -7,9 +7,13 @@ and the commands that ask no hook pay nothing. What is loaded, in order:
 2. installed plugins: the ``gitpar`` entry-point group. They are found by reading the
    ``entry_points.txt`` of the distributions on ``sys.path`` directly: importing
    ``importlib.metadata`` alone costs more than the whole 30 ms budget here;
-3. repository plugins: Python files listed under ``plugins: {load: [...]}`` in the main
-   worktree's ``.gitpar/plan.md``. They are code from the repository, so nothing from the
-   repository is loaded unless the plan opts in.
+3. repository plugins: Python files listed under ``plugins: {load: [...]}`` in
+   ``.gitpar/plan.md`` *as committed on the base branch*, their code read from the base
+   branch's blobs. They are code from the repository, so nothing from the repository is
+   loaded unless the plan on the base opts in, and nothing from a working tree or from the
+   head of a change being judged is ever run: a pull request that adds a plugin (or edits
+   one) gets it run only once it is merged into the base. ``gitpar check --base REF``
+   reads them from ``REF`` (``load(repo, at=...)``).
 
 ``GITPAR_DISABLED_PLUGINS`` (names separated by commas) blocks plugins by name.
 
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
         Proposal,
         Resolution,
     )
+    from gitpar.store.repo import Oid
 
 DISABLED_ENV = "GITPAR_DISABLED_PLUGINS"
 PLAN_FILE = ".gitpar/plan.md"
@@ -87,14 +92,14 @@ class _Loaded:
     pm: pluggy.PluginManager
     infos: dict[str, PluginInfo]  # by plugin name, in load order
     warnings: list[str] = field(default_factory=list)
-    repo_root: Path | None = None  # whose repository plugins are registered
+    repo_key: tuple[str, str] | None = None  # whose repository plugins are registered, read from which commit
     repo_plugins: list[str] = field(default_factory=list)
     answered_by: dict[str, str] = field(default_factory=dict)  # firstresult hook -> last plugin answering
     impls: dict[str, list[Any]] = field(default_factory=dict)  # hook -> its hookimpls (cleared on (un)register)
 
 
 _loaded: _Loaded | None = None
-_UNSEEN = Path("\0unseen")  # no folder has this path
+_last_cwd: str | None = None  # the folder the last load without a repository was for
 
 
 # -- finding installed plugins ----------------------------------------------------------
@@ -117,16 +122,27 @@ def blocked_names() -> list[str]:
 # -- loading ------------------------------------------------------------------------------
 
 
-def load(repo: Repo | None = None) -> _Loaded:
-    """Load the plugins once per process (and the repository's, when its plan opts in)."""
-    global _loaded
+def load(repo: Repo | None = None, at: Oid | None = None) -> _Loaded:
+    """Load the plugins once per process (and the repository's, when its base plan opts in).
+
+    Repository plugins are read from the commit ``at`` (``gitpar check --base``), else from
+    the tip of ``repo``'s base branch (else of the repository around the current folder).
+    """
+    global _loaded, _last_cwd
+    cwd = os.getcwd()
     if _loaded is None:
         _loaded = _load_all()
-    elif repo is None and _roots.get(os.getcwd(), _UNSEEN) is _loaded.repo_root:
+    elif repo is None and at is None and cwd == _last_cwd:
         return _loaded  # the hot path: loaded, same folder
-    root = _repo_root(repo)
-    if root != _loaded.repo_root:
-        _swap_repo_plugins(_loaded, root)
+    source = repo
+    if source is None:
+        source = _repo_around(cwd)
+        _last_cwd = cwd
+    key = _repo_key(source, at)
+    if key != _loaded.repo_key:
+        _swap_repo_plugins(_loaded, source, key)
+    if at is not None:
+        _last_cwd = cwd  # later calls of this command ask without naming the commit
     if repo is not None:  # the CLI shows a repository's warnings after the command
         repo.warnings.extend(w for w in take_warnings() if w not in repo.warnings)
     return _loaded
@@ -139,8 +155,9 @@ def pm(repo: Repo | None = None) -> pluggy.PluginManager:
 
 def reset() -> None:
     """Forget the loaded plugins; the next call loads them again (tests, long-lived processes)."""
-    global _loaded
+    global _loaded, _last_cwd
     _loaded = None
+    _last_cwd = None
 
 
 def take_warnings() -> list[str]:
@@ -282,33 +299,29 @@ def _looks_like_repo_plugin(name: str) -> bool:
     return name.endswith(".py") or "/" in name
 
 
-def _repo_root(repo: Repo | None) -> Path | None:
-    """The main worktree of ``repo``, else of the repository around the current folder."""
-    if repo is not None:
-        return repo.main_root
-    cwd = os.getcwd()
-    if cwd not in _roots:
-        _roots[cwd] = _find_main_root(Path(cwd))
-    return _roots[cwd]
+def _repo_around(cwd: str) -> Repo | None:
+    from gitpar.core.repo import open_repo
+
+    try:
+        return open_repo(cwd)
+    except GitparError:
+        return None
 
 
-_roots: dict[str, Path | None] = {}  # folder -> its repository's main worktree
+def _repo_key(repo: Repo | None, at: Oid | None) -> tuple[str, str] | None:
+    """Which repository's plugins, from which commit: ``at``, else the base branch's tip.
 
-
-def _find_main_root(here: Path) -> Path | None:
-    for folder in (here, *here.parents):
-        dot = folder / ".git"
-        if dot.is_dir():
-            return folder
-        if dot.is_file():
-            try:
-                text = dot.read_text(encoding="utf-8").strip()
-                gitdir = (folder / text[len("gitdir:"):].strip()).resolve()
-                common = (gitdir / (gitdir / "commondir").read_text().strip()).resolve()
-            except (OSError, ValueError):
-                return None
-            return common.parent if common.name == ".git" else None
-    return None
+    The base is looked up as a branch (``refs/heads/<base>``) only, so a plan naming
+    ``HEAD`` or a remote ref as its base cannot make the head of a change trusted.
+    """
+    if repo is None:
+        return None
+    if at is None:
+        try:
+            at = repo.tip(f"refs/heads/{repo.configured_base()}")
+        except GitparError:
+            at = None
+    return None if at is None else (str(repo.common_dir), str(at))
 
 
 def plugin_settings(plan: Plan) -> Mapping[str, Any]:
@@ -322,12 +335,12 @@ def plugin_settings(plan: Plan) -> Mapping[str, Any]:
     return raw
 
 
-def _repo_plugin_paths(root: Path) -> list[str]:
+def _repo_plugin_paths(repo: Repo, commit: Oid) -> list[str]:
+    """The ``plugins.load`` list of the plan committed in ``commit``."""
     from gitpar.core.plan import parse_settings
 
-    try:
-        text = (root / PLAN_FILE).read_text(encoding="utf-8")
-    except OSError:
+    text = repo.plan_files_at(commit).get(PLAN_FILE)
+    if text is None:
         return []
     settings, _ = parse_settings(text)
     raw = settings.extra.get("plugins")
@@ -342,35 +355,56 @@ def _repo_plugin_paths(root: Path) -> list[str]:
     return load_list
 
 
-def _swap_repo_plugins(state: _Loaded, root: Path | None) -> None:
+def repository_plugin_files(repo: Repo, at: Oid | None) -> list[str]:
+    """The files ``plugins.load`` lists in the plan committed at ``at`` (the hook's cache key)."""
+    if at is None:
+        return []
+    try:
+        return _repo_plugin_paths(repo, at)
+    except GitparError:
+        return []
+
+
+def _swap_repo_plugins(state: _Loaded, repo: Repo | None, key: tuple[str, str] | None) -> None:
     for name in state.repo_plugins:
         unregister(name)
     state.repo_plugins = []
-    state.repo_root = root
-    if root is None:
+    state.repo_key = key
+    if repo is None or key is None:
         return
-    for rel in _repo_plugin_paths(root):
-        path = (root / rel).resolve()
-        if rel.startswith("/") or ".." in rel.split("/") or not path.is_relative_to(root.resolve()):
+    from gitpar.store.repo import blob_at
+
+    commit = repo.resolve(key[1])
+    where = f"the base branch ({key[1][:10]})"
+    for rel in _repo_plugin_paths(repo, commit):
+        parts = rel.split("/")
+        if rel.startswith("/") or ".." in parts or "." in parts or "" in parts:
             raise bad(PLAN_FILE, "plugins.load", f"{rel!r} is outside the repository",
                       "list Python files inside the repository, like .gitpar/plugins/team.py")
-        if not path.is_file():
-            raise bad(PLAN_FILE, "plugins.load", f"{rel} does not exist in {root}",
-                      "fix the path, or remove it from plugins.load")
+        source = blob_at(repo.git, commit, rel)
+        if source is None:
+            raise bad(PLAN_FILE, "plugins.load", f"{rel} does not exist in {where}",
+                      "commit the plugin to the base branch, fix the path, or remove it from plugins.load")
         info = PluginInfo(name=rel, source="repository", module=rel)
-        _add(state, info, functools.partial(_import_file, path, rel))
+        _add(state, info, functools.partial(_import_source, source, rel, key[1]))
         if not info.blocked:
             state.repo_plugins.append(rel)
 
 
-def _import_file(path: Path, rel: str) -> Any:
-    import importlib.util
+def _import_source(source: bytes, rel: str, commit: str) -> Any:
+    """A module made from a plugin's committed source (never from a file on disk)."""
+    import sys
+    import types
 
     module_name = "gitpar_repo_plugin_" + "".join(c if c.isalnum() else "_" for c in rel)
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = types.ModuleType(module_name)
+    module.__file__ = f"{commit[:10]}:{rel}"
+    sys.modules[module_name] = module
+    try:
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
     return module
 
 
@@ -669,9 +703,11 @@ def render_brief(brief: Mapping[str, Any], stream: Stream, plan: Plan) -> str:
 
 
 def check_paths(stream: str | None, paths: Sequence[str], rules: Rules,
-                commit: str | None = None) -> list[Violation]:
-    """Violations the plugins' path policies find (``gitpar_check_paths``)."""
-    state = load()
+                commit: str | None = None, *, repo: Repo | None = None,
+                at: Oid | None = None) -> list[Violation]:
+    """Violations the plugins' path policies find (``gitpar_check_paths``); the repository's
+    plugins are those of ``repo``'s base (or of the commit ``at``), never of the change judged."""
+    state = load(repo, at) if repo is not None or at is not None else load()
     if not _impls(state, "gitpar_check_paths"):
         return []
     answers = state.pm.hook.gitpar_check_paths(stream=stream, paths=list(paths), rules=rules, commit=commit)
@@ -710,9 +746,10 @@ def register_commands(app: typer.Typer) -> None:
     load().pm.hook.gitpar_register_commands(app=app)
 
 
-def implementers(hook: str, *, builtin: bool = False, repo: Repo | None = None) -> list[str]:
+def implementers(hook: str, *, builtin: bool = False, repo: Repo | None = None,
+                 at: Oid | None = None) -> list[str]:
     """Names of the plugins implementing ``hook`` (gitpar's own only with ``builtin``)."""
-    state = load(repo)
+    state = load(repo, at)
     names = [impl.plugin_name for impl in getattr(state.pm.hook, hook).get_hookimpls()]
     return [n for n in names if builtin or not _is_builtin(state, n)]
 

@@ -20,7 +20,10 @@ class CommitChange:
     author_time: int
     commit_time: int
     paths: tuple[str, ...]
-    stream_trailer: str | None
+    stream_trailer: str | None  # information only: the branch, never a trailer, says whose it is
+    # a merge's paths where one side's work is undone: the result is that side's merge base
+    # version again (``git merge -s ours``, a plumbing merge); (path, the side's commit)
+    dropped: tuple[tuple[str, str], ...] = ()
 
 
 def _paths_between(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree) -> set[str]:
@@ -41,7 +44,8 @@ def _paths_between(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2
 
 def changed_paths(repo: pygit2.Repository, commit: pygit2.Commit) -> set[str]:
     """Paths ``commit`` changed. For a merge: only paths that differ from every parent —
-    what the merge itself wrote (conflict resolutions), not what it brought in."""
+    what the merge itself wrote (conflict resolutions), not what it brought in. What a merge
+    throws away is :func:`dropped_paths`."""
     tree = commit.tree
     if not commit.parents:
         return _paths_between(repo, None, tree)
@@ -50,6 +54,60 @@ def changed_paths(repo: pygit2.Repository, commit: pygit2.Commit) -> set[str]:
     for s in sets[1:]:
         result = result & s
     return result
+
+
+def _entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    try:
+        return tree[path].id
+    except KeyError:
+        return None
+
+
+def dropped_paths(repo: pygit2.Repository, commit: pygit2.Commit) -> list[tuple[str, str]]:
+    """The work a merge undoes: ``(path, parent)`` where ``parent`` changed ``path`` since its
+    merge base with another parent and the merge's result is the merge base's version again.
+
+    A merge made by git keeps each side's changes (or resolves a conflict into something
+    new); ``git merge -s ours`` or a hand-made merge (``git commit-tree``) can instead keep
+    the old content, silently reverting the other side. Judged against every pair of parents.
+    """
+    parents = list(commit.parents)
+    if len(parents) < 2:
+        return []
+    tree = commit.tree
+    out: dict[str, str] = {}
+    for side in parents:
+        for other in parents:
+            if other.id == side.id:
+                continue
+            base_id = repo.merge_base(side.id, other.id)
+            base_tree = repo[base_id].peel(pygit2.Tree) if base_id is not None else None
+            for path in _paths_between(repo, base_tree, side.tree):
+                old = _entry_id(base_tree, path) if base_tree is not None else None
+                if _entry_id(side.tree, path) != old and _entry_id(tree, path) == old:
+                    out.setdefault(path, str(side.id))
+    return sorted(out.items())
+
+
+def paths_between(repo: Repo, old: pygit2.Oid, new: pygit2.Oid) -> set[str]:
+    """Every path whose content differs between the trees of commits ``old`` and ``new``."""
+    git = repo.git
+    return _paths_between(git, git[old].peel(pygit2.Tree), git[new].peel(pygit2.Tree))
+
+
+def net_paths(repo: Repo, target: pygit2.Oid, head: pygit2.Oid) -> set[str]:
+    """What integrating ``head`` into ``target`` would apply: the paths ``head`` changed since
+    its merge base with ``target`` and whose content still differs from ``target``'s.
+
+    A path brought back to the base's content (a revert of a slip), or to the target's, is
+    not in it.
+    """
+    git = repo.git
+    base_id = git.merge_base(target, head)
+    head_tree = git[head].peel(pygit2.Tree)
+    target_tree = git[target].peel(pygit2.Tree)
+    base_tree = git[base_id].peel(pygit2.Tree) if base_id is not None else None
+    return _paths_between(git, base_tree, head_tree) & _paths_between(git, target_tree, head_tree)
 
 
 def commits_between(repo: Repo, base: pygit2.Oid | None, head: pygit2.Oid,
@@ -65,7 +123,8 @@ def commits_between(repo: Repo, base: pygit2.Oid | None, head: pygit2.Oid,
         out.append(CommitChange(sha=str(c.id), summary=(c.message or "").splitlines()[0] if c.message else "",
                                 author_time=int(c.author.time), commit_time=int(c.commit_time),
                                 paths=tuple(sorted(changed_paths(repo.git, c))),
-                                stream_trailer=trailer[-1] if trailer else None))
+                                stream_trailer=trailer[-1] if trailer else None,
+                                dropped=tuple(dropped_paths(repo.git, c))))
     return out
 
 

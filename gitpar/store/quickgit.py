@@ -61,3 +61,12 @@ def git_dir(cwd: str) -> str:
         if text.startswith("gitdir:"):
             return os.path.realpath(os.path.join(cwd, text[len("gitdir:"):].strip()))
     return os.path.realpath(dot)
+
+
+def common_dir(gitdir: str) -> str:
+    """The common git directory of the worktree whose git directory is ``gitdir``."""
+    f = os.path.join(gitdir, "commondir")
+    if os.path.isfile(f):
+        with open(f, encoding="utf-8") as fh:
+            return os.path.realpath(os.path.join(gitdir, fh.read().strip()))
+    return gitdir

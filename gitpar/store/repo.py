@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 import pygit2
 
 from gitpar.errors import GitparError, Refused, bad
+from gitpar.store.naming import stream_of_branch as stream_of_branch  # the one parser, re-exported
 
 STATE_BRANCH = "gitpar/_state"
 STATE_REF = "refs/heads/gitpar/_state"
@@ -51,6 +52,18 @@ def subtree_id(git: pygit2.Repository, commit: pygit2.Oid, path: str) -> pygit2.
     except KeyError:
         return None
     return entry.id if entry.type_str == "tree" else None
+
+
+def blob_at(git: pygit2.Repository, commit: pygit2.Oid, path: str) -> bytes | None:
+    """The content of the file ``path`` in ``commit``'s tree (None when it is no file there)."""
+    try:
+        entry = git[commit].peel(pygit2.Tree)[path]
+    except (KeyError, ValueError):
+        return None
+    if entry.type_str != "blob":
+        return None
+    data: bytes = git[entry.id].peel(pygit2.Blob).data
+    return data
 
 
 def no_git_env() -> dict[str, str]:
@@ -122,26 +135,9 @@ class Repo:
             return text[len("ref: refs/heads/"):]
         return None
 
-    def stream_of_branch(self, name: str) -> str | None:
-        """The stream a branch name names: ``gitpar/<name>``, also as ``refs/heads/...``,
-        ``refs/remotes/<remote>/...`` or ``<remote>/...`` (a CI clone's names)."""
-        name = name.removeprefix("refs/heads/")
-        if name.startswith("refs/remotes/"):
-            name = name[len("refs/remotes/"):].partition("/")[2]
-        elif not name.startswith("gitpar/") and "/" in name:
-            first, _, rest = name.partition("/")
-            if first in {r.name for r in self.git.remotes}:
-                name = rest
-        if name.startswith("gitpar/") and not name.startswith("gitpar/_") and len(name) > len("gitpar/"):
-            return name[len("gitpar/"):]
-        return None
-
     def current_stream(self) -> str | None:
         """The stream whose worktree we run in, from its branch ``gitpar/<name>``."""
-        branch = self.current_branch()
-        if branch and branch.startswith("gitpar/") and not branch.startswith("gitpar/_"):
-            return branch[len("gitpar/"):]
-        return None
+        return stream_of_branch(self.current_branch())
 
     def tip(self, ref: str) -> pygit2.Oid | None:
         """The commit a branch or ref points at, or None when it does not exist."""
@@ -202,17 +198,17 @@ class Repo:
                 gitdir = Path(entry.path, "gitdir").read_text().strip()
             except OSError:
                 continue
-            prefix = "ref: refs/heads/gitpar/"
-            if head.startswith(prefix) and not head[len(prefix):].startswith("_"):
-                out[head[len(prefix):]] = Path(gitdir).parent
+            stream = stream_of_branch(head.removeprefix("ref: ")) if head.startswith("ref: ") else None
+            if stream is not None:
+                out[stream] = Path(gitdir).parent
         if self.main_root is not None:
             try:
                 head = (self.common_dir / "HEAD").read_text().strip()
             except OSError:
                 head = ""
-            prefix = "ref: refs/heads/gitpar/"
-            if head.startswith(prefix) and not head[len(prefix):].startswith("_"):
-                out[head[len(prefix):]] = self.main_root
+            stream = stream_of_branch(head.removeprefix("ref: ")) if head.startswith("ref: ") else None
+            if stream is not None:
+                out[stream] = self.main_root
         return out
 
     def worktree_admin_name(self, path: Path) -> str | None:

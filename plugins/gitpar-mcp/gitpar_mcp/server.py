@@ -219,7 +219,7 @@ def build(cwd: str | None = None) -> FastMCP:
                 raise bad(None, "range", f"{range!r} is not a range", "write it like main..HEAD")
             a, b = range.split("..", 1)
             head = b or "HEAD"
-            return chk.check_range(repo, a or None, head, stream_from_branch=(
+            return chk.check_range(repo, a or None, head, branch=(
                 repo.current_branch() if head == "HEAD" else head)).to_dict()
 
         return _call(work, here)
