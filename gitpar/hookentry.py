@@ -27,7 +27,7 @@ import time
 from gitpar.store.naming import stream_of_branch  # standard library only, like everything here
 from gitpar.store.quickgit import common_dir, git_dir
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 STATE = "refs/heads/gitpar/_state"
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
@@ -67,6 +67,71 @@ def _tree_ids(cwd: str, base: str, plugin_files: list[str]) -> list[str]:
                         ("\n".join(specs) + "\n").encode())
     lines = out.decode("utf-8", errors="replace").splitlines()
     return [line.split()[0] if line and "missing" not in line else "" for line in lines]
+
+
+def _progress_entries(cwd: str) -> dict[str, str]:
+    """The state branch's progress files and their blob ids (one ``git ls-tree``)."""
+    from gitpar.store.quickgit import git_output
+
+    code, out = git_output(["ls-tree", "-z", STATE, "--", "progress/"], cwd)
+    entries = {}
+    if code == 0:
+        for item in out.split(b"\0"):
+            meta, _, name = item.partition(b"\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == b"blob":
+                entries[name.decode("utf-8", "replace").removeprefix("progress/")] = parts[2].decode()
+    return entries
+
+
+def _status_of(text: str) -> str | None:
+    """The ``status:`` of a progress file's frontmatter as gitpar writes it (None: not found)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return None
+    for line in lines[1:]:
+        if line.strip() == "---":
+            return None
+        if line.startswith("status:"):
+            value = line[len("status:"):].split("#")[0].strip()
+            return value or None
+    return None
+
+
+def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
+    """Whether only progress files changed since the cache was written, leaving every
+    stream's status as it was: the rules then still hold, and a progress report by another
+    stream does not cost the next commit a rebuild. Reads only the files that changed."""
+    from gitpar.store.quickgit import git_output
+
+    old = data["trees"]
+    if len(trees) != len(old) or trees[:2] != old[:2] or trees[3:] != old[3:]:
+        return False  # the plan, the locks or a repository plugin changed
+    known: dict[str, list[str]] = data.get("progress") or {}
+    entries = {n: b for n, b in _progress_entries(cwd).items() if n.endswith(".md")}
+    if set(entries) != set(known):
+        return False  # a stream started or its file went
+    changed = [name for name, blob in entries.items() if known[name][0] != blob]
+    if changed:
+        code, out = git_output(["cat-file", "--batch"], cwd, ("\n".join(entries[n] for n in changed) + "\n").encode())
+        if code != 0:
+            return False
+        texts, rest = [], out
+        for _ in changed:
+            header, _, rest = rest.partition(b"\n")
+            parts = header.split()
+            if len(parts) != 3:
+                return False
+            size = int(parts[2])
+            texts.append(rest[:size].decode("utf-8", "replace"))
+            rest = rest[size + 1:]
+        for name, text in zip(changed, texts, strict=True):
+            status = _status_of(text)
+            if status is None or status != known[name][1]:
+                return False
+            known[name] = [entries[name], status]
+    data["progress"] = known
+    return True
 
 
 def _ref_values(common: str, base: str) -> tuple[str, str] | None:
@@ -119,8 +184,13 @@ def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
     at = repo.tip(f"refs/heads/{base}")
     policies = plugins.implementers("gitpar_check_paths", repo=repo, at=at)
     plugin_files = plugins.repository_plugin_files(repo, at)
+    from gitpar.core.streams import statuses
+
+    status = statuses(snap) if snap.commit is not None else {}
+    progress = {name: [blob, status.get(name[:-3], "")]
+                for name, blob in _progress_entries(cwd).items() if name.endswith(".md")}
     data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base, plugin_files),
-            "plugin_files": plugin_files, "plugins": _plugin_set(),
+            "plugin_files": plugin_files, "plugins": _plugin_set(), "progress": progress,
             "rules": rules_json, "locks": locks, "policies": policies}
     _save_cache(cache_path, data)
     return data
@@ -150,8 +220,12 @@ def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
     # to the base outside .gitpar/, a progress report): one git cat-file tells.
     refs = _ref_values(common, data["base"]) if data is not None else None
     if data is None or refs is None or refs != data.get("refs"):
-        if data is None or _tree_ids(cwd, data["base"], data["plugin_files"]) != data["trees"]:
+        trees = _tree_ids(cwd, data["base"], data["plugin_files"]) if data is not None else None
+        if data is None or trees is None or (trees != data["trees"] and not _same_statuses(cwd, data, trees)):
             data = _rebuild(cwd, cache_path)
+        elif trees != data["trees"]:
+            data["trees"] = trees  # only progress reports changed, no stream's status: the rules hold
+            _save_cache(cache_path, data)
         # the refs were read before the trees were compared (or the rules rebuilt): should
         # a branch move in between, the next hook finds other refs and compares again
         if refs is not None and refs != data.get("refs"):
