@@ -265,6 +265,19 @@ def pre_commit(cwd: str) -> int:
     return 1
 
 
+def _fetch_state(repo: Any) -> None:
+    """With a remote in the plan, fetch the state first: the lock proof must be current."""
+    from gitpar.errors import GitparError
+    from gitpar.store.state import StateStore
+
+    try:
+        store = StateStore(repo)
+        if store.remote is not None:
+            store.fetch()
+    except GitparError as exc:
+        print(f"gitpar: pre-push: judging with the last fetched state: {exc}", file=sys.stderr)
+
+
 def _is_zero(sha: str) -> bool:
     return set(sha) == {"0"}
 
@@ -281,6 +294,7 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
     repo = open_repo(cwd)
     if repo.load_plan_at_base() is None:
         return 0  # no plan committed yet: nothing to enforce
+    _fetch_state(repo)
     rules, base = base_rules(repo)
     base_tip = repo.tip(f"refs/heads/{base}")
     failures: list[tuple[str, str | None, Any]] = []
