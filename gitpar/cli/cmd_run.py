@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.app import _repo, app
+from gitpar.cli.app import HELP_OPTIONS, _repo, app
 
 if TYPE_CHECKING:
     from gitpar.core.runner import RunEvent, RunPlan, RunResult
 
 
-@app.command(context_settings={"allow_interspersed_args": False})
+@app.command(context_settings={"allow_interspersed_args": False, "help_option_names": HELP_OPTIONS})
 def run(
     command: Annotated[list[str], typer.Argument(
         metavar="CMD",

@@ -1,0 +1,72 @@
+"""A day's use: the CLI's manners, run, finish, status, the integrate gate and cleanup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import git, gitpar
+
+from gitpar import __version__
+
+# -- CLI polish ---------------------------------------------------------------------------
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and group of the CLI, as the words a user types."""
+    import typer
+
+    from gitpar.cli.main import app
+
+    paths: list[list[str]] = []
+
+    def walk(cmd: object, words: list[str]) -> None:
+        paths.append(words)
+        if hasattr(cmd, "commands"):  # a group (typer vendors its own click)
+            for name, sub in cmd.commands.items():
+                walk(sub, [*words, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+def test_version(tmp_path: Path) -> None:
+    res = gitpar(tmp_path, "--version")
+    assert res.code == 0 and res.out.strip() == f"gitpar {__version__}", res
+
+
+def test_dash_h_works_on_every_command_and_group(tmp_path: Path, run) -> None:
+    paths = _command_paths()
+    assert ["run"] in paths and ["stream", "add"] in paths and ["hooks", "install"] in paths
+    for words in paths:
+        res = run(tmp_path, *words, "-h")
+        assert res.code == 0 and "Usage:" in res.out, (words, res)
+
+
+def test_completion_is_offered_once_at_the_top(tmp_path: Path, run) -> None:
+    assert "--install-completion" in run(tmp_path, "--help").out
+    assert "--show-completion" in run(tmp_path, "--help").out
+    for group in ("stream", "hooks"):
+        res = run(tmp_path, group, "--help")
+        assert res.code == 0 and "completion" not in res.out, res
+
+
+@pytest.mark.parametrize("value", ["101", "-1", "4.5", "lots"])
+def test_completion_is_a_whole_percentage(planned: Path, run, value: str) -> None:
+    assert run(planned, "start", "api").code == 0
+    before = git(planned, "rev-parse", "gitpar/_state")
+    res = run(planned, "progress", "--stream", "api", "--completion", value)
+    assert res.code == 2 and "--completion" in res.err and "0 to 100" in res.err, res
+    assert "Traceback" not in res.err
+    assert git(planned, "rev-parse", "gitpar/_state") == before
+    assert "--completion 0-100" in run(planned, "progress", "-h").out
+
+
+def test_check_asks_for_json_one_way(planned: Path, run) -> None:
+    help_text = run(planned, "check", "-h").out
+    assert "--format" in help_text and "--json" not in help_text
+    by_format = run(planned, "check", "--range", "main..main", "--format", "json")
+    by_alias = run(planned, "check", "--range", "main..main", "--json")  # the hidden alias
+    assert by_format.code == by_alias.code == 0, (by_format, by_alias)
+    assert json.loads(by_format.out) == json.loads(by_alias.out)
