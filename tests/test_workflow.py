@@ -70,3 +70,43 @@ def test_check_asks_for_json_one_way(planned: Path, run) -> None:
     by_alias = run(planned, "check", "--range", "main..main", "--json")  # the hidden alias
     assert by_format.code == by_alias.code == 0, (by_format, by_alias)
     assert json.loads(by_format.out) == json.loads(by_alias.out)
+
+
+# -- run: a command's success is not the stream's completion -----------------------------
+
+
+def _tree(r: Path, ref: str, path: str) -> str:
+    return git(r, "rev-parse", "-q", "--verify", f"{ref}:{path}", check=False).strip()
+
+
+def test_run_without_finish_does_not_reach_dependents_nor_record(planned: Path, run) -> None:
+    history = _tree(planned, "gitpar/_state", "history")
+    res = run(planned, "run", "-j", "2", "--all", "--", "true")
+    assert res.code == 0, res
+    assert ("ui: not reached: waits for api (not completed; --finish completes streams whose "
+            "command succeeds)") in res.err
+    assert "api: ok" in res.err and "ui: started" not in res.err
+    assert git(planned, "branch", "--list", "gitpar/ui").strip() == ""  # ui was not started
+    status = json.loads(run(planned, "status", "--json").out)
+    ui = next(s for s in status["streams"] if s["stream"] == "ui")
+    assert ui["status"] == "pending"
+    assert _tree(planned, "gitpar/_state", "history") == history  # `true` taught the ETAs nothing
+    dry = run(planned, "run", "--all", "--dry-run", "--", "true")
+    assert "without --finish, ui will not be reached" in dry.out
+
+
+def test_run_record_keeps_durations_without_completing(planned: Path, run) -> None:
+    res = run(planned, "run", "--streams", "api", "--record", "--", "true")
+    assert res.code == 0, res
+    assert "history/api.md" in git(planned, "ls-tree", "-r", "--name-only", "gitpar/_state")
+    assert "status: in_progress" in git(planned, "show", "gitpar/_state:progress/api.md")
+
+
+def test_run_finish_completes_then_starts_dependents(planned: Path, run, tmp_path: Path) -> None:
+    log = tmp_path / "order"
+    res = run(planned, "run", "-j", "2", "--all", "--finish", "--", "sh", "-c", f"echo {{stream}} >> {log}")
+    assert res.code == 0, res
+    assert log.read_text().split() == ["api", "ui"]
+    for name in ("api", "ui"):
+        assert "status: completed" in git(planned, "show", f"gitpar/_state:progress/{name}.md")
+        assert f"history/{name}.md" in git(planned, "ls-tree", "-r", "--name-only", "gitpar/_state")
