@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import git, gitpar
+from conftest import commit_plan, git, gitpar, worktree_of, write
 
 from gitpar import __version__
 
@@ -110,3 +110,61 @@ def test_run_finish_completes_then_starts_dependents(planned: Path, run, tmp_pat
     for name in ("api", "ui"):
         assert "status: completed" in git(planned, "show", f"gitpar/_state:progress/{name}.md")
         assert f"history/{name}.md" in git(planned, "ls-tree", "-r", "--name-only", "gitpar/_state")
+
+
+# -- finish, integrate and status know about violations -----------------------------------
+
+
+@pytest.fixture
+def slipped(planned: Path, run) -> Path:  # type: ignore[no-untyped-def]
+    """``planned`` plus a started stream docs whose branch changed ui's file (hooks bypassed)."""
+    assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
+    commit_plan(planned)
+    assert run(planned, "start", "docs").code == 0
+    wt = worktree_of(planned, "docs")
+    write(wt / "src/ui/b.py", "b = 2\n")
+    git(wt, "commit", "-q", "--no-verify", "-am", "slip")
+    return planned
+
+
+def test_finish_refuses_a_branch_with_violations(slipped: Path, run) -> None:
+    wt = worktree_of(slipped, "docs")
+    before = git(slipped, "rev-parse", "gitpar/_state")
+    res = run(wt, "finish")
+    assert res.code == 1, res
+    assert "src/ui/b.py" in res.err and "fix:" in res.err and "--force" in res.err
+    assert git(slipped, "rev-parse", "gitpar/_state") == before
+    res = run(wt, "finish", "--force")
+    assert res.code == 0, res
+    message = git(slipped, "log", "-1", "--format=%s", "gitpar/_state")
+    assert "forced (--force)" in message and "src/ui/b.py" in message
+
+
+def test_finish_after_the_fix(slipped: Path, run) -> None:
+    wt = worktree_of(slipped, "docs")
+    git(wt, "reset", "-q", "--hard", "HEAD~1")
+    write(wt / "docs/x.md", "better doc\n")
+    git(wt, "commit", "-qam", "docs")
+    assert run(wt, "finish").code == 0
+
+
+def test_integrate_refuses_a_stream_with_violations(slipped: Path, run) -> None:
+    wt = worktree_of(slipped, "docs")
+    assert run(wt, "finish", "--force").code == 0
+    res = run(slipped, "integrate", "--streams", "docs")
+    assert res.code == 1, res
+    assert "docs    refused" in res.out and "src/ui/b.py" in res.err and "fix:" in res.err
+    assert git(slipped, "rev-parse", "gitpar/_integration") == git(slipped, "rev-parse", "main")
+    assert "integrated" not in git(slipped, "show", "gitpar/_state:progress/docs.md")
+
+
+def test_status_lists_violations_of_started_streams(slipped: Path, run) -> None:
+    data = json.loads(run(slipped, "status", "--json").out)
+    docs = next(s for s in data["streams"] if s["stream"] == "docs")
+    assert [v["path"] for v in docs["violations"]] == ["src/ui/b.py"]
+    api = next(s for s in data["streams"] if s["stream"] == "api")
+    assert api["violations"] == []
+    assert any(a["stream"] == "docs" and a["kind"] == "violation" and "src/ui/b.py" in a["message"]
+               for a in data["attention"])
+    text = run(slipped, "status").out
+    assert "docs [violation]: src/ui/b.py" in text

@@ -214,8 +214,10 @@ def progress(
 
 @app.command()
 def finish(name: Annotated[str | None, typer.Argument(help="The stream (default: this worktree's).")] = None,
-           force: Annotated[bool, typer.Option(help="Finish despite uncommitted changes.")] = False) -> None:
-    """Mark the stream completed (refused while its worktree has uncommitted changes)."""
+           force: Annotated[bool, typer.Option(help="Finish despite uncommitted changes or ownership "
+                                               "violations (recorded on the state branch).")] = False) -> None:
+    """Mark the stream completed (refused while its worktree has uncommitted changes, or its
+    branch breaks the ownership rules as pre-push and CI check them)."""
     from gitpar.core import streams
 
     repo = _repo()
