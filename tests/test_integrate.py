@@ -65,6 +65,7 @@ def test_continue_after_the_fix(xyz: Path, run) -> None:
     wy = worktree_of(xyz, "y")
     proc = subprocess.run(["git", "merge", T], cwd=wy, capture_output=True, text=True)
     assert proc.returncode == 1
+    assert run(wy, "lock", "src/config.py").code == 0  # the resolution changes a shared file
     edit_config(wy, 5, "XX")
     config = (wy / "src/config.py").read_text()
     (wy / "src/config.py").write_text(

@@ -51,7 +51,7 @@ def state_file(r: Path, path: str) -> str:
 
 def test_run_all_orders_by_dependencies_and_bounds_parallelism(five: Path, run, tmp_path: Path) -> None:
     log = tmp_path / "events.log"
-    res = run(five, "run", "-j", "2", "--all", "--", *stamp(log, 0.3))
+    res = run(five, "run", "-j", "2", "--all", "--finish", "--", *stamp(log, 0.3))
     assert res.code == 0, res
     ev = events(log)
     assert set(ev["start"]) == set(ev["end"]) == set(FIVE)
@@ -68,13 +68,13 @@ def test_run_all_orders_by_dependencies_and_bounds_parallelism(five: Path, run, 
     assert started[:2] == ["a", "b"]
     for name in FIVE:  # each stream was started: branch, worktree, progress
         assert worktree_of(five, name).is_dir()
-        assert "status: in_progress" in state_file(five, f"progress/{name}.md")
+        assert "status: completed" in state_file(five, f"progress/{name}.md")
     assert "5 ok" in res.err
 
 
 def test_failure_skips_dependents_and_independent_streams_go_on(five: Path, run, tmp_path: Path) -> None:
     log = tmp_path / "events.log"
-    res = run(five, "run", "-j", "2", "--all", "--", "sh", "-c",
+    res = run(five, "run", "-j", "2", "--all", "--finish", "--", "sh", "-c",
               f"echo start {{stream}} >> {log}; [ {{stream}} != b ] || exit 3")
     assert res.code == 1, res
     started = {line.split()[1] for line in log.read_text().splitlines()}
@@ -112,7 +112,7 @@ def test_retries_with_backoff_then_success(five: Path, run, tmp_path: Path) -> N
 
 def test_timeout_ends_the_command(five: Path, run) -> None:
     began = time.monotonic()
-    res = run(five, "run", "--streams", "e", "--timeout", "0.3s", "--", "sleep", "30")
+    res = run(five, "run", "--streams", "e", "--timeout", "0.3s", "--record", "--", "sleep", "30")
     assert res.code == 1, res
     assert time.monotonic() - began < 20
     assert "e: timeout" in res.err and "timed out after 0.3s" in res.err
@@ -206,18 +206,18 @@ def test_joblog_and_resume_failed(five: Path, run, tmp_path: Path) -> None:
     joblog = tmp_path / "jobs.tsv"
     marks = tmp_path / "marks"
     fail_b = ["sh", "-c", f"echo {{stream}} >> {marks}; [ {{stream}} != b ] || [ -e {tmp_path}/fixed ]"]
-    res = run(five, "run", "--joblog", str(joblog), "--", *fail_b)
+    res = run(five, "run", "--joblog", str(joblog), "--finish", "--", *fail_b)
     assert res.code == 1
     rows = [line.split("\t") for line in joblog.read_text().splitlines()]
     assert rows[0][:3] == ["Seq", "Stream", "Starttime"]
     assert {r[1]: r[6] for r in rows[1:]} == {"a": "0", "b": "1", "e": "0"}
     (tmp_path / "fixed").touch()
     marks.unlink()
-    res = run(five, "run", "--joblog", str(joblog), "--resume-failed", "--", *fail_b)
+    res = run(five, "run", "--joblog", str(joblog), "--resume-failed", "--finish", "--", *fail_b)
     assert res.code == 0, res
     assert marks.read_text().split() == ["b", "c", "d"]
     assert len(joblog.read_text().splitlines()) == 1 + 3 + 3  # appended
-    res = run(five, "run", "--joblog", str(joblog), "--resume", "--", *fail_b)
+    res = run(five, "run", "--joblog", str(joblog), "--resume", "--streams", "a,b,c,d,e", "--", *fail_b)
     assert res.code == 0 and "5 resumed" in res.err
 
 
@@ -227,14 +227,16 @@ def test_history_is_written_in_one_commit(five: Path, run) -> None:
         assert run(five, "start", name, "--force").code == 0
     started = int(git(five, "rev-list", "--count", "gitpar/_state"))
     assert started == before + 5
-    assert run(five, "run", "--all", "--", "true").code == 0
+    res = run(five, "run", "--all", "--record", "--", "true")
+    assert res.code == 0, res
     assert int(git(five, "rev-list", "--count", "gitpar/_state")) == started + 1
-    assert "5 run records" in git(five, "log", "-1", "--format=%s", "gitpar/_state")
+    # c and d wait for a, b and c to be completed, which --record does not do
+    assert "3 run records (a, b, e)" in git(five, "log", "-1", "--format=%s", "gitpar/_state")
 
 
 def test_ctrl_c_ends_the_children_and_records_what_finished(five: Path, tmp_path: Path) -> None:
     pids = tmp_path / "pids"
-    cmd = [sys.executable, "-m", "gitpar", "run", "-j", "2", "--streams", "a,e", "--", "sh", "-c",
+    cmd = [sys.executable, "-m", "gitpar", "run", "-j", "2", "--streams", "a,e", "--record", "--", "sh", "-c",
            f"[ {{stream}} = a ] && exit 0; echo $$ >> {pids}; exec sleep 60"]
     proc = subprocess.Popen(cmd, cwd=five, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import commit_plan, git, gitpar, work, worktree_of
+from conftest import commit_plan, git, gitpar, work, worktree_of, write
 
 CONFIG = "src/config.py"
 WAITING = f"gitpar/_state:locks/{CONFIG}.waiting"
@@ -303,9 +303,15 @@ def test_review_stops_at_a_conflict_without_hunks(repo: Path, run) -> None:
     assert run(repo, "stream", "add", "y", "--owns", "y/**", "--shares", "docs/x.md").code == 0
     commit_plan(repo)
     set_plugins(repo, "conflicts: review\nreview: {take: true}")
-    work(repo, run, "x", {"docs/x.md": "changed by x\n"})
+    assert run(repo, "start", "x").code == 0
+    wx = worktree_of(repo, "x")
+    assert run(wx, "lock", "docs/x.md").code == 0
+    write(wx / "docs/x.md", "changed by x\n")
+    git(wx, "commit", "-qam", "x: change the doc")
+    assert run(wx, "finish").code == 0
     assert run(repo, "start", "y").code == 0
     wt = worktree_of(repo, "y")
+    assert run(wt, "lock", "docs/x.md").code == 0
     git(wt, "rm", "-q", "docs/x.md")
     git(wt, "commit", "-qm", "y: drop the doc")
     assert run(wt, "finish").code == 0

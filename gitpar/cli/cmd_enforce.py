@@ -9,10 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.app import JsonOpt, _repo, app
+from gitpar.cli.app import GROUP_SETTINGS, JsonOpt, _repo, app
 
-hooks_app = typer.Typer(help="Install, remove and inspect gitpar's git hooks.", no_args_is_help=True,
-                        rich_markup_mode=None)
+hooks_app = typer.Typer(help="Install, remove and inspect gitpar's git hooks.", **GROUP_SETTINGS)
 app.add_typer(hooks_app, name="hooks")
 
 StreamOpt = Annotated[str | None, typer.Option("--stream", "-s", help="The stream (default: this worktree's).")]
@@ -157,7 +156,8 @@ def check(
     push: Annotated[bool, typer.Option("--push", help="Judge the commits being pushed, as the pre-commit "
                                        "framework names them (PRE_COMMIT_FROM_REF, PRE_COMMIT_TO_REF).")] = False,
     stream: StreamOpt = None,
-    json_: JsonOpt = False,
+    # one way to ask for JSON: --format json; --json stays as a hidden alias for old scripts
+    json_: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json.")] = False,
     format_: Annotated[str, typer.Option("--format", help="text | json | github")] = "text",
 ) -> None:
     """Check a change against the plan on the base branch: ownership and locks."""

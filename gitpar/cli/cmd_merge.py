@@ -132,7 +132,7 @@ def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
     else:
         o.table(["stream", "result", "commit"], [r[:3] for r in rows], title=title)
     for s in run.steps:
-        if s.outcome in ("conflicted", "broke the tests", "would undo work") or (s.outcome == "not reached" and s.detail
+        if s.outcome in ("conflicted", "refused", "broke the tests", "would undo work") or (s.outcome == "not reached" and s.detail
                                                                and s.detail != "interrupted"):
             o.err(f"{s.stream}: {s.detail}")
         elif s.outcome.endswith("(review)"):  # a side taken by the plan's strategy: never silent

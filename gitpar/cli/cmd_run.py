@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.app import _repo, app
+from gitpar.cli.app import HELP_OPTIONS, _repo, app
 
 if TYPE_CHECKING:
     from gitpar.core.runner import RunEvent, RunPlan, RunResult
 
 
-@app.command(context_settings={"allow_interspersed_args": False})
+@app.command(context_settings={"allow_interspersed_args": False, "help_option_names": HELP_OPTIONS})
 def run(
     command: Annotated[list[str], typer.Argument(
         metavar="CMD",
@@ -32,7 +32,10 @@ def run(
     retry_delay: Annotated[str, typer.Option(metavar="DURATION", help="The first backoff; it doubles each retry.")] = "1s",
     timeout: Annotated[str | None, typer.Option(metavar="DURATION", help="End a command running longer (TERM, then KILL).")] = None,
     halt: Annotated[str, typer.Option(metavar="POLICY", help="never (dependents of a failure are skipped, the rest goes on), soon,fail=N (start no more), now,fail=N (end everything); also success=N, N%.")] = "never",
-    finish: Annotated[bool, typer.Option("--finish", help="Mark a stream completed when its command succeeds (agent runs).")] = False,
+    finish: Annotated[bool, typer.Option("--finish", help="Mark a stream completed when its command succeeds (agent runs); "
+                                         "its dependents start only then. Records durations for estimates.")] = False,
+    record: Annotated[bool, typer.Option("--record", help="Record the commands' durations on the state branch "
+                                         "for estimates (implied by --finish).")] = False,
     joblog: Annotated[Path | None, typer.Option(metavar="FILE", help="Log each command (GNU parallel's joblog format).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip the streams already in --joblog.")] = False,
     resume_failed: Annotated[bool, typer.Option("--resume-failed", help="Skip the streams that succeeded in --joblog; run the others again.")] = False,
@@ -64,6 +67,7 @@ def run(
         retry_delay_s=delay,
         timeout_s=runner.parse_timeout(timeout),
         finish=finish,
+        record=finish or record,
         joblog=joblog,
         resume="all" if resume else "failed" if resume_failed else None,
         halt=runner.parse_halt(halt),
@@ -105,6 +109,10 @@ def _print_dry_run(plan: RunPlan) -> None:
             [[*r[:6], r[6] + r[7]] for r in rows])
     for item in d["resumed"]:
         o.out(f"skipped (in the joblog, exit {item['exit']}): {item['stream']}")
+    waiting = [r["stream"] for r in d["runs"] if any(plan.status[a] != "completed" for a in r["after"])]
+    if waiting and not plan.options.finish:
+        o.out(f"without --finish, {', '.join(waiting)} will not be reached: a stream starts after its "
+              "dependencies are completed, and a command's success completes a stream only with --finish")
 
 
 def _shell_words(argv: list[str]) -> str:
@@ -157,6 +165,8 @@ class _View:
                 line = f"{ev.stream}: {r.outcome}{took}: {r.reason}" + (f" (log: {r.log})" if r.log else "")
         elif ev.kind == "skip":
             line = f"{ev.stream}: skipped: {ev.text}"
+        elif ev.kind == "unreached":
+            line = f"{ev.stream}: not reached: {ev.text}"
         elif ev.kind == "halt":
             line = ev.text
         if self._live is not None:
@@ -190,6 +200,7 @@ class _View:
 
 
 def _print_summary(result: RunResult) -> None:
+    from gitpar.core import runner
     from gitpar.core.durations import format_duration as fd
 
     def took(seconds: float | None) -> str:
@@ -228,5 +239,8 @@ def _print_summary(result: RunResult) -> None:
           f"{took(result.planned_s)})"
           + (f"; halted by --halt {result.halted}" if result.halted else "")
           + ("; interrupted" if result.interrupted else ""))
+    for j in result.jobs.values():
+        if j.outcome == runner.NOT_REACHED:
+            o.err(f"  {j.stream}: not reached: {j.reason}")
     if result.record_error:
         o.warn(result.record_error)

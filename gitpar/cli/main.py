@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.app import JsonOpt, _repo, app, show_warnings, stream_app
+from gitpar.cli.app import HELP_OPTIONS, JsonOpt, _repo, app, show_warnings, stream_app
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -170,11 +170,22 @@ def brief(name: Annotated[str | None, typer.Argument(help="The stream (default: 
     o.out(plugins.render_brief(data, plan.stream(data["stream"]), plan).rstrip("\n"))
 
 
+def _percent(text: str) -> int:
+    """``--completion``'s type: a whole number 0..100, else gitpar's usual exit-2 message."""
+    from gitpar.core.progress import check_completion
+
+    try:
+        return check_completion(int(text))
+    except ValueError:
+        return check_completion(text)
+
+
 @app.command()
 def progress(
     stream: Annotated[str | None, typer.Option("--stream", "-s", help="The stream (default: this worktree's).")] = None,
     status: Annotated[str | None, typer.Option(help="pending | in_progress | blocked | completed | failed")] = None,
-    completion: Annotated[str | None, typer.Option(help="0..100")] = None,
+    completion: Annotated[int | None, typer.Option(parser=_percent, metavar="0-100",
+                                                   help="Percent done, a whole number 0 to 100.")] = None,
     done: Annotated[list[str], typer.Option("--done", help="An item finished (repeat).")] = [],  # noqa: B006
     current: Annotated[str | None, typer.Option(help="What you are doing now.")] = None,
     blocked: Annotated[list[str], typer.Option("--blocked", help="What blocks you (repeat).")] = [],  # noqa: B006
@@ -186,18 +197,9 @@ def progress(
 ) -> None:
     """Report progress for the stream of this worktree (or --stream)."""
     from gitpar.core import streams
-    from gitpar.core.progress import ProgressUpdate, check_completion, check_status, check_text
+    from gitpar.core.progress import ProgressUpdate, check_status, check_text
     from gitpar.errors import bad
 
-    comp: int | None = None
-    if completion is not None:
-        try:
-            number: float | str = float(completion)
-        except ValueError:
-            number = completion
-        if isinstance(number, float) and number.is_integer():
-            number = int(number)
-        comp = check_completion(number)
     if status is not None:
         check_status(status)
     for section in clear:
@@ -211,7 +213,7 @@ def progress(
     agent = None if agent is None else check_text(agent, "--agent")
     repo = _repo()
     name = streams.stream_of(repo, stream)
-    update = ProgressUpdate(status=status, completion=comp, done=tuple(done), current=current,
+    update = ProgressUpdate(status=status, completion=completion, done=tuple(done), current=current,
                             blocked=tuple(blocked), next=tuple(next_), need=tuple(need), agent=agent,
                             clear=tuple(clear))
     p = streams.report(repo, name, update)
@@ -223,8 +225,10 @@ def progress(
 
 @app.command()
 def finish(name: Annotated[str | None, typer.Argument(help="The stream (default: this worktree's).")] = None,
-           force: Annotated[bool, typer.Option(help="Finish despite uncommitted changes.")] = False) -> None:
-    """Mark the stream completed (refused while its worktree has uncommitted changes)."""
+           force: Annotated[bool, typer.Option(help="Finish despite uncommitted changes or ownership "
+                                               "violations (recorded on the state branch).")] = False) -> None:
+    """Mark the stream completed (refused while its worktree has uncommitted changes, or its
+    branch breaks the ownership rules as pre-push and CI check them)."""
     from gitpar.core import streams
 
     repo = _repo()
@@ -403,7 +407,7 @@ def _entry(argv: list[str]) -> tuple[typer.Typer, list[str], str]:
             if command == name:
                 one = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                                   rich_markup_mode=None,
-                                  context_settings={"help_option_names": ["-h", "--help"]})
+                                  context_settings={"help_option_names": HELP_OPTIONS})
                 one.registered_commands.append(info)
                 return one, argv[1:], f"gitpar {name}"
         for group in app.registered_groups:

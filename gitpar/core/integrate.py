@@ -51,7 +51,7 @@ class Step:
 
     stream: str
     # merged | merged (review) | already merged | would merge | would merge (review) | conflicted |
-    # broke the tests | not reached; "(review)": a conflict settled by the plan's conflict strategy
+    # refused (ownership violations) | broke the tests | not reached; "(review)": a conflict settled by the plan's conflict strategy
     outcome: str
     detail: str = ""
     commit: str | None = None
@@ -251,6 +251,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
             raise Refused(f"{target} is checked out in {wt.path} with {what}; commit or stash them "
                           "there first, or integrate into another branch with --into")
     order = dependency_order(plan, names)
+    refused = _violations(repo, base, order)
     run = Integration(target=target, base=base, created=target_tip is None,
                       start=str(target_tip) if target_tip else None, end=None, steps=[],
                       test=test, dry_run=dry_run)
@@ -271,8 +272,14 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     current = target_tip or base_tip
     assert current is not None
     tested_current = False
+    held_back: set[str] = set()  # refused for violations, or after a stream that was
     try:
         for i, name in enumerate(order):
+            held = _held_back(plan, name, refused, held_back)
+            if held is not None:
+                held_back.add(name)
+                run.steps.append(held)
+                continue
             step, new = _one(repo, plan, target, name, current, test=test, dry_run=dry_run,
                              checked_out=checked_out, tested_current=tested_current, say=say)
             run.steps.append(step)
@@ -299,6 +306,9 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
             else:
                 run.steps.append(Step(n, "not reached", "interrupted"))
         run.stopped = f"interrupted; {target} stays at {m.short(current)}, its last good merge"
+    if refused and run.stopped is None:
+        run.stopped = (f"not merged: {', '.join(sorted(refused))} (ownership violations); "
+                       "fix the branches, then 'gitpar integrate --continue'")
     run.end = str(current)
     if not dry_run:
         from gitpar.plugins import events
@@ -310,6 +320,30 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     if cleanup and not dry_run:
         _cleanup(repo, run)
     return run
+
+
+def _violations(repo: Repo, base: str, names: Sequence[str]) -> dict[str, str]:
+    """Stream -> why it is refused: its branch breaks the ownership rules (``gitpar finish``'s
+    check, the one pre-push and CI run)."""
+    from gitpar.core.streams import branch_violations, describe_violations
+
+    out = {}
+    for name in names:
+        found = branch_violations(repo, name, base)
+        if found:
+            out[name] = describe_violations(name, found, limit=5)
+    return out
+
+
+def _held_back(plan: Plan, name: str, refused: dict[str, str], held_back: set[str]) -> Step | None:
+    """The step of a stream that is not merged because of violations (its own or a dependency's)."""
+    if name in refused:
+        return Step(name, "refused", refused[name] + f"\nfix: take those changes out of gitpar/{name}, "
+                    "then 'gitpar integrate --continue'")
+    for dep in plan.streams[name].depends_on:
+        if dep in held_back:
+            return Step(name, "not reached", f"depends on {dep}, which is not merged")
+    return None
 
 
 def _one(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: str | None,

@@ -7,8 +7,11 @@ process exits, so nothing polls), at most ``jobs`` children at once, each in its
 process group so that a timeout, ``--halt now`` or Ctrl-C ends the command and whatever
 it started.
 
-Order: a stream's command starts once the commands of its dependencies in this run have
-succeeded (a dependency not in the run must already be completed). Among the ready
+Order: a stream's command starts once its dependencies are completed on the state branch: a
+dependency in this run is completed when its command succeeds and ``--finish`` marks it so
+(or it was completed already); a command's success alone is not the stream's completion, so
+without ``--finish`` its dependents are "not reached" (a dependency not in the run must
+already be completed). Among the ready
 streams the one with the longest remaining path (bottom level, from estimates and
 history) goes first, ``priority`` then the name breaking ties — so the run follows the
 list schedule ``prepare`` computed, and finishes near its planned length.
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
     from gitpar.core.schedule import Schedule
 
 PLACEHOLDERS = ("stream", "worktree", "brief", "port")
+NOT_REACHED = "not reached"  # the outcome of a stream whose dependencies were not completed
+NOT_COMPLETED = "not completed; --finish completes streams whose command succeeds"
 # {name} is a placeholder; ${name} is the shell's; {{name}} is a literal {name}
 _PLACEHOLDER = re.compile(r"\{\{([A-Za-z_]\w*)\}\}|(?<!\$)\{([A-Za-z_]\w*)\}")
 MAX_BACKOFF_S = 60.0
@@ -191,7 +196,9 @@ class RunOptions:
     joblog: Path | None = None
     resume: str | None = None  # None | all | failed
     halt: Halt = field(default_factory=Halt)
-    record: bool = True  # write run records to the state branch
+    # write run records (durations for estimates) to the state branch: only when asked
+    # (--record), or with --finish, where a success is the stream's work being done
+    record: bool = False
 
     @property
     def command_key(self) -> str:
@@ -390,7 +397,8 @@ class JobResult:
     """What became of one stream's command."""
 
     stream: str
-    outcome: str = "waiting"  # ok | failed | timeout | skipped | cancelled | interrupted | resumed
+    # ok | failed | timeout | skipped | not reached | cancelled | interrupted | resumed
+    outcome: str = "waiting"
     exit: int | None = None  # the exit code; -N when ended by signal N
     attempts: int = 0
     started: float | None = None  # wall-clock start of the last attempt (epoch seconds)
@@ -426,7 +434,7 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return not self.interrupted and all(
-            j.succeeded or (j.outcome == "cancelled" and self.halted is not None
+            j.succeeded or j.outcome == NOT_REACHED or (j.outcome == "cancelled" and self.halted is not None
                             and "success" in self.halted) for j in self.jobs.values())
 
     def counts(self) -> dict[str, int]:
@@ -440,7 +448,7 @@ class RunResult:
 class RunEvent:
     """Something the run reports as it goes; ``state`` is the live run (read, don't keep)."""
 
-    kind: str  # start | output | retry | done | skip | halt | tick
+    kind: str  # start | output | retry | done | skip | unreached | halt | tick
     stream: str | None
     text: str
     state: RunState
@@ -465,7 +473,7 @@ class RunState:
                 out["ok"] += 1
             elif r.outcome in ("failed", "timeout", "interrupted"):
                 out["failed"] += 1
-            elif r.outcome in ("skipped", "cancelled"):
+            elif r.outcome in ("skipped", "cancelled", NOT_REACHED):
                 out["skipped"] += 1
             elif r.stream not in self.running:
                 out["waiting"] += 1
@@ -612,6 +620,8 @@ class _Engine:
                     waits.discard(dep)
                     if not results[dep].succeeded:
                         self.skip(name, f"dependency {dep} failed in an earlier run (joblog)")
+                    elif self.run.status[dep] != "completed":
+                        self.not_reached(name, f"waits for {dep} ({NOT_COMPLETED})")
                 else:
                     self.dependents[dep].append(name)
             if results[name].outcome == "waiting":
@@ -884,7 +894,11 @@ class _Engine:
         result.outcome = "ok"
         self.successes += 1
         self.emit("done", name)
+        completed = self.opts.finish or self.run.status[name] == "completed"
         for dep in self.dependents[name]:
+            if not completed:
+                self.not_reached(dep, f"waits for {name} ({NOT_COMPLETED})")
+                continue
             waits = self.waiting_on.get(dep)
             if waits is not None and name in waits:
                 waits.discard(name)
@@ -911,6 +925,16 @@ class _Engine:
         self.emit("skip", name, reason)
         for dep in self.dependents[name]:
             self.skip(dep, f"dependency {name} was skipped")
+
+    def not_reached(self, name: str, reason: str) -> None:
+        """``name`` will not start in this run: a dependency of it is not completed."""
+        result = self.state.results[name]
+        if result.outcome != "waiting":
+            return
+        result.outcome, result.reason = NOT_REACHED, reason
+        self.emit("unreached", name, reason)
+        for dep in self.dependents[name]:
+            self.not_reached(dep, f"waits for {name} ({NOT_REACHED})")
 
     def check_halt(self, on: str, hits: int) -> None:
         halt = self.opts.halt

@@ -9,6 +9,7 @@ from typing import Any
 from gitpar.core.plan import Plan
 from gitpar.core.progress import Progress, parse_time
 from gitpar.core.repo import Repo
+from gitpar.core.rules import Rules, Violation, judge
 from gitpar.store.state import StateStore
 
 SCHEMA_VERSION = 1
@@ -17,7 +18,7 @@ SCHEMA_VERSION = 1
 @dataclass
 class Attention:
     stream: str
-    kind: str  # blocked | coordination | stale | unbacked | failed | setup | unreadable | lock
+    kind: str  # blocked | coordination | stale | unbacked | failed | setup | violation | unreadable | lock
     message: str
 
     def to_dict(self) -> dict[str, str]:
@@ -33,12 +34,14 @@ class StreamStatus:
     agent: str
     evidence: dict[str, Any]
     last_activity: str | None
+    violations: list[Violation] = field(default_factory=list)  # on its branch, as CI sees them
 
     def to_dict(self) -> dict[str, Any]:
         out = self.progress.to_dict()
         out["agent"] = self.agent
         out.update({"ready": self.ready, "depends_on": self.depends_on,
-                    "last_activity": self.last_activity, "git": self.evidence})
+                    "last_activity": self.last_activity, "git": self.evidence,
+                    "violations": [v.to_dict() for v in self.violations]})
         return out
 
 
@@ -152,6 +155,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
         except Exception:  # noqa: BLE001 — a broken worktree is reported as unknown, not fatal
             unscanned += 1
 
+    broken = branch_violations(repo, plan, status_of, [name for name, p, ev, _ in rows
+                                            if p.status != "pending" and ev is not None and ev.ahead])
     streams: list[StreamStatus] = []
     attention: list[Attention] = []
     stale_after = plan.settings.stale_after
@@ -174,8 +179,12 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
         streams.append(StreamStatus(name=name, progress=p, ready=ready,
                                     depends_on=list(stream.depends_on),
                                     agent=p.agent or stream.agent, evidence=evd,
-                                    last_activity=_iso(last)))
+                                    last_activity=_iso(last), violations=broken.get(name, [])))
         attention.extend(_attention(name, p, ev, files, last, now, stale_after))
+        for v in broken.get(name, []):
+            attention.append(Attention(name, "violation", f"{v.path}: {v.message}"
+                                       + (f" (commit {v.commit})" if v.commit else "")
+                                       + "; 'gitpar finish' and 'gitpar integrate' refuse it until fixed"))
     attention.extend(state_problems)
     for name in sorted(set(progress) - set(plan.streams)):
         attention.append(Attention(name, "orphan", f"progress/{name}.md on the state branch "
@@ -191,6 +200,40 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     return Status(base=base, generated=now.strftime("%Y-%m-%dT%H:%M:%SZ"), streams=streams,
                   attention=attention, state_branch=snap.commit is not None,
                   warnings=list(plan.warnings), notes=notes)
+
+
+def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
+                      started: list[str]) -> dict[str, list[Violation]]:
+    """Stream -> the violations on its branch, by the check pre-push and CI run.
+
+    Cheap first: a branch whose commits touch only what the stream may change without a lock
+    (by the base plan's rules) has none; only the others get the full check, lock history
+    and all (``gitpar check --range BASE..gitpar/NAME``).
+    """
+    base = plan.settings.base
+    base_tip = repo.tip(base)
+    if not started or base_tip is None:
+        return {}
+    from gitpar.core import streams
+    from gitpar.plugins import manager as plugins
+    from gitpar.store.commits import commits_between
+
+    # the filter's rules come from the plan status already read (the main worktree's, which
+    # is the base's unless the orchestrator has uncommitted edits): reading and parsing the
+    # base's plan again costs more than the whole filter; the full check reads the base's
+    rules = Rules.from_plan(plan, statuses)
+    out: dict[str, list[Violation]] = {}
+    for name in started:
+        tip = repo.tip(f"refs/heads/gitpar/{name}")
+        if tip is None:
+            continue
+        paths = sorted({p for c in commits_between(repo, base_tip, tip) for p in c.paths})
+        if not judge(rules, name, paths, lambda _p: None) and not plugins.check_paths(name, paths, rules):
+            continue
+        found = streams.branch_violations(repo, name, base)
+        if found:
+            out[name] = found
+    return out
 
 
 def _attention(name: str, p: Progress, ev: Any, dirty: list[str] | None, last: float | None,

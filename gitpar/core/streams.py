@@ -30,6 +30,10 @@ from gitpar.errors import Refused, bad
 from gitpar.store.repo import STATE_BRANCH, require_main_root
 from gitpar.store.state import README_TEXT, Snapshot, StateStore
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpar.core.rules import Violation
+
 # -- plan editing --------------------------------------------------------------------
 
 
@@ -401,9 +405,63 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     return progress
 
 
+def branch_violations(repo: Repo, name: str, base: str | None = None) -> list[Violation]:
+    """What on ``gitpar/<name>`` breaks the ownership and lock rules: the check pre-push and CI
+    run (``gitpar check --range BASE..gitpar/NAME``), commit by commit. [] without a branch."""
+    from gitpar.core.check import check_range
+
+    if repo.tip(f"gitpar/{name}") is None:
+        return []
+    base = base or repo.configured_base()
+    if repo.tip(base) is None:
+        return []
+    found = check_range(repo, base, f"gitpar/{name}", stream=name).violations
+    return _own_violations(repo, name, found) if found else []
+
+
+def _own_violations(repo: Repo, name: str, found: list[Violation]) -> list[Violation]:
+    """``found`` without the commits of other streams that this branch merged in (by merging
+    the integration branch or another stream's branch): those are their work, not this one's."""
+    from gitpar.core.integrate import DEFAULT_TARGET
+    from gitpar.store.merge import is_ancestor
+
+    plan = repo.load_plan()
+    others = [f"gitpar/{n}" for n in plan.streams if n != name]
+    others.append(str(plan.settings.extra.get("integration_branch") or DEFAULT_TARGET))
+    tips = [t for t in (repo.tip(f"refs/heads/{b}") for b in others) if t is not None]
+    theirs: dict[str, bool] = {}
+    kept = []
+    for v in found:
+        if v.commit is not None and v.commit not in theirs:
+            oid = repo.resolve(v.commit)
+            theirs[v.commit] = any(is_ancestor(repo, oid, t) for t in tips)
+        if v.commit is None or not theirs[v.commit]:
+            kept.append(v)
+    return kept
+
+
+def describe_violations(name: str, found: Sequence[Violation], limit: int = 10) -> str:
+    """One line per violation (path, what is wrong, the fix), for a refusal's message."""
+    lines = [f"gitpar/{name} breaks the plan's ownership rules ({len(found)} "
+             f"violation{'s' if len(found) != 1 else ''}, as pre-push and CI see them):"]
+    for v in found[:limit]:
+        lines.append(f"  - {v.path}: {v.message}" + (f" (commit {v.commit})" if v.commit else "")
+                     + (f"; fix: {v.fix}" if v.fix else ""))
+    if len(found) > limit:
+        lines.append(f"  ... and {len(found) - limit} more (gitpar check --range "
+                     f"BASE..gitpar/{name} lists them all)")
+    return "\n".join(lines)
+
+
 def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
-    """Mark the stream completed; refused while its worktree has uncommitted changes."""
-    repo.load_plan("base").stream(name)
+    """Mark the stream completed.
+
+    Refused while its worktree has uncommitted changes, and while its branch breaks the
+    ownership rules (the same check as pre-push and CI); ``force`` overrides both, and a
+    forced finish over violations says so in the state commit's message.
+    """
+    plan = repo.load_plan("base")
+    plan.stream(name)
     path = repo.stream_worktrees().get(name)
     if path is not None and not force:
         from gitpar.store.worktrees import is_dirty
@@ -413,13 +471,24 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             raise Refused(f"stream {name!r} has uncommitted changes in {path}: {shown}; "
                           "commit or discard them first (or --force)")
+    found = branch_violations(repo, name, plan.settings.base)
+    if found and not force:
+        raise Refused(describe_violations(name, found) + "\n  fix: take those changes out of "
+                      f"gitpar/{name} (revert them, or rewrite the commits), or change the plan "
+                      "on the base branch; 'gitpar finish --force' finishes anyway (recorded)")
     from gitpar.core.locks import release_changes
 
     def release(snap: Snapshot) -> dict[str, str | None]:
         return release_changes(snap, name)
 
+    what = "completed, its locks released"
+    if found:
+        paths = sorted({v.path for v in found})
+        what += (f"; forced (--force) over {len(found)} ownership violation"
+                 f"{'s' if len(found) != 1 else ''}: {', '.join(paths[:10])}"
+                 + (" ..." if len(paths) > 10 else ""))
     progress = report(repo, name, ProgressUpdate(status="completed", completion=100),
-                      what="completed, its locks released", also=release)
+                      what=what, also=release)
     from gitpar.plugins import events
 
     events.emit("stream.finished", repo=repo, stream=name)

@@ -108,7 +108,8 @@ def import_command(file: str | None, write: bool, json_: bool) -> None:
 @hookimpl
 def gitpar_register_commands(app: Any) -> None:
     co = typer.Typer(help="CODEOWNERS and the plan's ownership: export and import.",
-                     no_args_is_help=True, rich_markup_mode=None)
+                     no_args_is_help=True, rich_markup_mode=None, add_completion=False,
+                     context_settings={"help_option_names": ["-h", "--help"]})
     app.add_typer(co, name="codeowners")
 
     @co.command("export")

@@ -1,0 +1,170 @@
+"""A day's use: the CLI's manners, run, finish, status, the integrate gate and cleanup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import commit_plan, git, gitpar, worktree_of, write
+
+from gitpar import __version__
+
+# -- CLI polish ---------------------------------------------------------------------------
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and group of the CLI, as the words a user types."""
+    import typer
+
+    from gitpar.cli.main import app
+
+    paths: list[list[str]] = []
+
+    def walk(cmd: object, words: list[str]) -> None:
+        paths.append(words)
+        if hasattr(cmd, "commands"):  # a group (typer vendors its own click)
+            for name, sub in cmd.commands.items():
+                walk(sub, [*words, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+def test_version(tmp_path: Path) -> None:
+    res = gitpar(tmp_path, "--version")
+    assert res.code == 0 and res.out.strip() == f"gitpar {__version__}", res
+
+
+def test_dash_h_works_on_every_command_and_group(tmp_path: Path, run) -> None:
+    paths = _command_paths()
+    assert ["run"] in paths and ["stream", "add"] in paths and ["hooks", "install"] in paths
+    for words in paths:
+        res = run(tmp_path, *words, "-h")
+        assert res.code == 0 and "Usage:" in res.out, (words, res)
+
+
+def test_completion_is_offered_once_at_the_top(tmp_path: Path, run) -> None:
+    assert "--install-completion" in run(tmp_path, "--help").out
+    assert "--show-completion" in run(tmp_path, "--help").out
+    for group in ("stream", "hooks"):
+        res = run(tmp_path, group, "--help")
+        assert res.code == 0 and "completion" not in res.out, res
+
+
+@pytest.mark.parametrize("value", ["101", "-1", "4.5", "lots"])
+def test_completion_is_a_whole_percentage(planned: Path, run, value: str) -> None:
+    assert run(planned, "start", "api").code == 0
+    before = git(planned, "rev-parse", "gitpar/_state")
+    res = run(planned, "progress", "--stream", "api", "--completion", value)
+    assert res.code == 2 and "--completion" in res.err and "0 to 100" in res.err, res
+    assert "Traceback" not in res.err
+    assert git(planned, "rev-parse", "gitpar/_state") == before
+    assert "--completion 0-100" in run(planned, "progress", "-h").out
+
+
+def test_check_asks_for_json_one_way(planned: Path, run) -> None:
+    help_text = run(planned, "check", "-h").out
+    assert "--format" in help_text and "--json" not in help_text
+    by_format = run(planned, "check", "--range", "main..main", "--format", "json")
+    by_alias = run(planned, "check", "--range", "main..main", "--json")  # the hidden alias
+    assert by_format.code == by_alias.code == 0, (by_format, by_alias)
+    assert json.loads(by_format.out) == json.loads(by_alias.out)
+
+
+# -- run: a command's success is not the stream's completion -----------------------------
+
+
+def _tree(r: Path, ref: str, path: str) -> str:
+    return git(r, "rev-parse", "-q", "--verify", f"{ref}:{path}", check=False).strip()
+
+
+def test_run_without_finish_does_not_reach_dependents_nor_record(planned: Path, run) -> None:
+    history = _tree(planned, "gitpar/_state", "history")
+    res = run(planned, "run", "-j", "2", "--all", "--", "true")
+    assert res.code == 0, res
+    assert ("ui: not reached: waits for api (not completed; --finish completes streams whose "
+            "command succeeds)") in res.err
+    assert "api: ok" in res.err and "ui: started" not in res.err
+    assert git(planned, "branch", "--list", "gitpar/ui").strip() == ""  # ui was not started
+    status = json.loads(run(planned, "status", "--json").out)
+    ui = next(s for s in status["streams"] if s["stream"] == "ui")
+    assert ui["status"] == "pending"
+    assert _tree(planned, "gitpar/_state", "history") == history  # `true` taught the ETAs nothing
+    dry = run(planned, "run", "--all", "--dry-run", "--", "true")
+    assert "without --finish, ui will not be reached" in dry.out
+
+
+def test_run_record_keeps_durations_without_completing(planned: Path, run) -> None:
+    res = run(planned, "run", "--streams", "api", "--record", "--", "true")
+    assert res.code == 0, res
+    assert "history/api.md" in git(planned, "ls-tree", "-r", "--name-only", "gitpar/_state")
+    assert "status: in_progress" in git(planned, "show", "gitpar/_state:progress/api.md")
+
+
+def test_run_finish_completes_then_starts_dependents(planned: Path, run, tmp_path: Path) -> None:
+    log = tmp_path / "order"
+    res = run(planned, "run", "-j", "2", "--all", "--finish", "--", "sh", "-c", f"echo {{stream}} >> {log}")
+    assert res.code == 0, res
+    assert log.read_text().split() == ["api", "ui"]
+    for name in ("api", "ui"):
+        assert "status: completed" in git(planned, "show", f"gitpar/_state:progress/{name}.md")
+        assert f"history/{name}.md" in git(planned, "ls-tree", "-r", "--name-only", "gitpar/_state")
+
+
+# -- finish, integrate and status know about violations -----------------------------------
+
+
+@pytest.fixture
+def slipped(planned: Path, run) -> Path:  # type: ignore[no-untyped-def]
+    """``planned`` plus a started stream docs whose branch changed ui's file (hooks bypassed)."""
+    assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
+    commit_plan(planned)
+    assert run(planned, "start", "docs").code == 0
+    wt = worktree_of(planned, "docs")
+    write(wt / "src/ui/b.py", "b = 2\n")
+    git(wt, "commit", "-q", "--no-verify", "-am", "slip")
+    return planned
+
+
+def test_finish_refuses_a_branch_with_violations(slipped: Path, run) -> None:
+    wt = worktree_of(slipped, "docs")
+    before = git(slipped, "rev-parse", "gitpar/_state")
+    res = run(wt, "finish")
+    assert res.code == 1, res
+    assert "src/ui/b.py" in res.err and "fix:" in res.err and "--force" in res.err
+    assert git(slipped, "rev-parse", "gitpar/_state") == before
+    res = run(wt, "finish", "--force")
+    assert res.code == 0, res
+    message = git(slipped, "log", "-1", "--format=%s", "gitpar/_state")
+    assert "forced (--force)" in message and "src/ui/b.py" in message
+
+
+def test_finish_after_the_fix(slipped: Path, run) -> None:
+    wt = worktree_of(slipped, "docs")
+    git(wt, "reset", "-q", "--hard", "HEAD~1")
+    write(wt / "docs/x.md", "better doc\n")
+    git(wt, "commit", "-qam", "docs")
+    assert run(wt, "finish").code == 0
+
+
+def test_integrate_refuses_a_stream_with_violations(slipped: Path, run) -> None:
+    wt = worktree_of(slipped, "docs")
+    assert run(wt, "finish", "--force").code == 0
+    res = run(slipped, "integrate", "--streams", "docs")
+    assert res.code == 1, res
+    assert "docs    refused" in res.out and "src/ui/b.py" in res.err and "fix:" in res.err
+    assert git(slipped, "rev-parse", "gitpar/_integration") == git(slipped, "rev-parse", "main")
+    assert "integrated" not in git(slipped, "show", "gitpar/_state:progress/docs.md")
+
+
+def test_status_lists_violations_of_started_streams(slipped: Path, run) -> None:
+    data = json.loads(run(slipped, "status", "--json").out)
+    docs = next(s for s in data["streams"] if s["stream"] == "docs")
+    assert [v["path"] for v in docs["violations"]] == ["src/ui/b.py"]
+    api = next(s for s in data["streams"] if s["stream"] == "api")
+    assert api["violations"] == []
+    assert any(a["stream"] == "docs" and a["kind"] == "violation" and "src/ui/b.py" in a["message"]
+               for a in data["attention"])
+    text = run(slipped, "status").out
+    assert "docs [violation]: src/ui/b.py" in text
