@@ -177,7 +177,10 @@ def test_ci_clone_sees_remote_streams_and_lock_proof(tmp_path: Path, run) -> Non
         ok = run(c, "check", "--base", "origin/main", "--head", "origin/gitpar/api")
         assert ok.code == 0, ok.text
         status = json.loads(run(c, "status", "--json").out)
-        assert next(s for s in status["streams"] if s["stream"] == "api")["status"] == "in_progress"
+        api = next(s for s in status["streams"] if s["stream"] == "api")
+        assert api["status"] == "in_progress"
+        # the stream's branch exists only as origin/gitpar/api here: status still sees its work
+        assert api["git"]["ahead"] == 1 and api["git"]["branch_exists"], api["git"]
 
 
 def test_take_over_continues_the_remote_branch(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]

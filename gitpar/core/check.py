@@ -219,7 +219,7 @@ def check_streams(repo: Any, names: Sequence[str]) -> dict[str, Report]:
     base_oid = repo.tip(base)
     out = {}
     for name in names:
-        head = repo.tip(f"refs/heads/gitpar/{name}")
+        head = repo.stream_tip(name)
         if head is not None:
             report = judge_range(repo, rules, base, name, head, target=base_oid,
                                  hide=[base_oid] if base_oid is not None else [],

@@ -111,7 +111,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
     result = Forecast(base=base, base_tip=str(base_tip) if base_tip else None, streams=[])
     tips: dict[str, Oid] = {}
     for name in names:
-        tip = repo.tip(f"refs/heads/gitpar/{name}")
+        tip = repo.stream_tip(name)
         if tip is None:
             result.skipped[name] = f"its branch gitpar/{name} does not exist"
         else:

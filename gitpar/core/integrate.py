@@ -221,7 +221,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     if not names:  # every completed stream not in the target yet
         for n in plan.streams:
             p = prog.get(n)
-            tip = repo.tip(f"refs/heads/gitpar/{n}")
+            tip = repo.stream_tip(n)
             if p is not None and p.status == "completed" and tip is not None \
                     and not m.is_ancestor(repo, tip, start):
                 names.append(n)
@@ -231,13 +231,13 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     if not_done:
         raise Refused(f"not completed: {', '.join(not_done)}; only completed streams are integrated "
                       "('gitpar finish' in the stream's worktree), or leave them out of --streams")
-    gone = [n for n in names if repo.tip(f"refs/heads/gitpar/{n}") is None]
+    gone = [n for n in names if repo.stream_tip(n) is None]
     if gone:
         raise Refused(f"the branch of {', '.join('gitpar/' + n for n in gone)} does not exist, so there "
                       "is nothing to merge; restore the branch or leave the stream out of --streams")
     for n in names:
         for dep in plan.streams[n].depends_on:
-            dep_tip = repo.tip(f"refs/heads/gitpar/{dep}")
+            dep_tip = repo.stream_tip(dep)
             if dep in names or (dep_tip is not None and m.is_ancestor(repo, dep_tip, start)):
                 continue
             raise Refused(f"{n} depends on {dep}, which is neither being integrated nor already in "
@@ -300,7 +300,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
         for n in order:
             if n in done:
                 continue
-            tip = repo.tip(f"refs/heads/gitpar/{n}")
+            tip = repo.stream_tip(n)
             if tip is not None and m.is_ancestor(repo, tip, current):
                 run.steps.append(Step(n, "merged", "just before the interrupt", str(current)))
             else:
@@ -352,7 +352,7 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: 
     """Forecast, merge, test and publish one stream; the step and the new target tip."""
     from gitpar.store import merge as m
 
-    tip = repo.tip(f"refs/heads/gitpar/{name}")
+    tip = repo.stream_tip(name)
     if tip is None:
         return Step(name, "conflicted", f"the branch gitpar/{name} disappeared"), None
     if m.is_ancestor(repo, tip, current):

@@ -224,7 +224,7 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
     rules = Rules.from_plan(plan, statuses)
     out: dict[str, list[Violation]] = {}
     for name in started:
-        tip = repo.tip(f"refs/heads/gitpar/{name}")
+        tip = repo.stream_tip(name)
         if tip is None:
             continue
         paths = sorted({p for c in commits_between(repo, base_tip, tip) for p in c.paths})

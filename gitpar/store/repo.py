@@ -135,6 +135,18 @@ class Repo:
             return text[len("ref: refs/heads/"):]
         return None
 
+    def stream_tip(self, stream: str) -> pygit2.Oid | None:
+        """The tip of ``gitpar/<stream>``: the local branch, else the remote's copy (the
+        plan's remote, else origin) — another machine's stream seen from this clone or CI."""
+        local = self.tip(f"refs/heads/gitpar/{stream}")
+        if local is not None:
+            return local
+        for remote in dict.fromkeys([self.state_remote() or "origin", "origin"]):
+            found = self.tip(f"refs/remotes/{remote}/gitpar/{stream}")
+            if found is not None:
+                return found
+        return None
+
     def current_stream(self) -> str | None:
         """The stream whose worktree we run in, from its branch ``gitpar/<name>``."""
         return stream_of_branch(self.current_branch())

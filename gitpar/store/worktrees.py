@@ -115,7 +115,7 @@ def evidence(repo: Repo, stream: str, base_tip: pygit2.Oid | None,
     ``changed_cache`` maps ``merge-base..tip`` to a file count: the count of an (immutable)
     pair of commits never changes, and diffing large trees is the costly part.
     """
-    tip = repo.tip(f"refs/heads/{branch_name(stream)}")
+    tip = repo.stream_tip(stream)
     if tip is None:
         return Evidence(branch_exists=False)
     if base_tip is None:
