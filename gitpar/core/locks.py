@@ -405,11 +405,25 @@ def stale_reason(lock: Lock, snap: Any) -> str | None:
     return None
 
 
-def check_lockable(plan: Any, stream: str, paths: Sequence[str]) -> None:
-    """Refuse to lock a path another stream owns: only its owner may change it."""
+_RULES: dict[int, tuple[Any, Any]] = {}  # id(plan) -> (plan, its ownership rules)
+
+
+def _ownership_rules(plan: Any) -> Any:
+    """The plan's ownership rules, built once per plan object (plans come from a cache, so a
+    process taking many locks compiles thousands of streams' patterns once)."""
     from gitpar.core.rules import Rules
 
-    rules = Rules.from_plan(plan)
+    found = _RULES.get(id(plan))
+    if found is None or found[0] is not plan:
+        found = (plan, Rules.from_plan(plan))
+        _RULES.clear()
+        _RULES[id(plan)] = found
+    return found[1]
+
+
+def check_lockable(plan: Any, stream: str, paths: Sequence[str]) -> None:
+    """Refuse to lock a path another stream owns: only its owner may change it."""
+    rules = _ownership_rules(plan)
     for path in paths:
         owners = [r.stream for r in rules.index.match(path) if r.kind == "owns" and r.stream != stream]
         if owners:
@@ -433,7 +447,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
     store, why_stale = _context(repo)
     paths = list(dict.fromkeys(paths))
     if plan is None:
-        plan = repo.load_plan()
+        plan = repo.load_plan("base")  # cached by its tree: the cost does not grow with the plan
     if _strategy_chosen(plan):
         return _lock_by_strategy(repo, store, why_stale, plan, stream, paths, ttl=ttl, reason=reason,
                                  agent=agent, wait=wait, worktree=worktree, on_wait=on_wait,
