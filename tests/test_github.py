@@ -165,6 +165,9 @@ def test_state_branch_readme_is_published_on_request(planned: Path, run) -> None
     assert res.code == 0 and "published" in res.err
     assert git(planned, "rev-parse", "gitpar/_state~1").strip() == tip
     readme = git(planned, "show", "gitpar/_state:README.md")
+    assert "[report.html](report.html)" in readme
+    page = git(planned, "show", "gitpar/_state:report.html")
+    assert "<svg" in page and "api" in page and "src/config.py" in page
     assert "| api | in_progress |" in readme and "| ui | pending |" in readme
     assert "```mermaid" in readme and "-->" in readme
     assert "| `src/config.py` | api |" in readme and "bump" in readme

@@ -77,13 +77,27 @@ def render(repo: Any, files: Mapping[str, str], message: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+REPORT_FILE = "report.html"
+
+
 def publish(repo: Any) -> str:
-    """Rewrite README.md on the state branch with the current status (one state commit)."""
+    """Rewrite README.md on the state branch with the current status, and ``report.html``
+    beside it (``gitpar report --html``), linked from the README: one state commit."""
+    from gitpar.core.report import gather
+    from gitpar.core.report_html import render as render_report
     from gitpar.store.state import StateStore
 
+    page = render_report(gather(repo, workers=2))
+
     def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
-        files = {p: t for p, t in snap.list_all().items() if p != "README.md"}
-        return {"README.md": render(repo, files, "publish the status page")}, "publish: README.md"
+        files = {p: t for p, t in snap.list_all().items() if p not in ("README.md", REPORT_FILE)}
+        readme = render(repo, files, "publish the status page")
+        readme += (f"\n## Report\n\n[{REPORT_FILE}]({REPORT_FILE}): the dependency graph with its "
+                   "critical path, the planned and actual timeline, who held which lock when, and the "
+                   "forecast conflicts (download it and open it in a browser).\n")
+        return ({"README.md": readme, REPORT_FILE: page},
+                f"publish: README.md and {REPORT_FILE}")
 
     snap = StateStore(repo).update(change)
-    return f"published the status page: README.md on gitpar/_state at {str(snap.commit)[:12]}"
+    return (f"published the status page: README.md and {REPORT_FILE} on gitpar/_state at "
+            f"{str(snap.commit)[:12]}")

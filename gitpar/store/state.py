@@ -120,7 +120,7 @@ def recognisable(git_repo: pygit2.Repository, commit: pygit2.Oid) -> bool:
         return True
     names = {entry.name for entry in tree}
     if "README.md" not in names or not names <= {"README.md", "progress", "locks", "history",
-                                                 "integrated", "runs", "reviews"}:
+                                                 "integrated", "runs", "reviews", "report.html"}:
         return False
     data: bytes = git_repo[tree["README.md"].id].peel(pygit2.Blob).data
     return data.startswith(b"# gitpar state")
