@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -20,6 +19,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import bench_env, gitpar_command  # noqa: E402
 
 
 class Server:
@@ -68,10 +70,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
-    exe = Path(sys.executable).with_name("gitpar")
-    gitpar = [str(exe)] if exe.exists() else [sys.executable, "-m", "gitpar"]
-    env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@example.com",
-               GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="b@example.com", NO_COLOR="1")
+    gitpar = gitpar_command()
+    env = bench_env()
     tmp = Path(tempfile.mkdtemp(prefix="gitpar-bench-mcp-"))
     server = None
     try:
