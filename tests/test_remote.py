@@ -84,6 +84,8 @@ def test_two_machines_share_state_through_the_remote(tmp_path: Path, run, transp
         assert refused.code == 1 and "api" in refused.err, refused.text
         assert run(aw, "unlock", "src/config.py").code == 0
         assert run(bw, "lock", "src/config.py").code == 0
+        who = run(a, "who", "src/config.py")
+        assert who.code == 0 and "state from origin as fetched" in who.err, who.text
         locks = json.loads(run(a, "locks", "--json").out)["locks"]
         assert [lk["stream"] for lk in locks] == ["ui"], "alice does not see bob's lock"
         assert _remote_tip(a) == git(b, "rev-parse", "gitpar/_state").strip()

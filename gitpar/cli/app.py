@@ -72,3 +72,12 @@ def show_warnings() -> None:
                 seen.add(w)
                 o.warn(w)
     _opened.clear()
+
+
+def say_state_age(repo: Any) -> None:
+    """Reads that do not fetch say, with a remote, how old the state they read is."""
+    from gitpar.core.remote import refresh_state
+
+    note = refresh_state(repo, offline=True)
+    if note:
+        o.err(note.replace(" (--offline)", ""))

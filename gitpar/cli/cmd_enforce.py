@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.app import GROUP_SETTINGS, JsonOpt, _repo, app
+from gitpar.cli.app import GROUP_SETTINGS, JsonOpt, _repo, app, say_state_age
 
 hooks_app = typer.Typer(help="Install, remove and inspect gitpar's git hooks.", **GROUP_SETTINGS)
 app.add_typer(hooks_app, name="hooks")
@@ -38,6 +38,7 @@ def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to wher
     from gitpar.store.state import StateStore
 
     repo = _repo()
+    say_state_age(repo)
     plan = repo.load_plan()
     rules = Rules.from_plan(plan)
     rel = _paths(repo, paths)
@@ -277,3 +278,4 @@ def hooks_status(json_: JsonOpt = False) -> None:
             [[r["hook"], r["state"], r["chains"] or "-", r["path"]] for r in rows])
     if any(r["state"] != "installed" for r in rows):
         raise typer.Exit(1)
+

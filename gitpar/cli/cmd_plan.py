@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.app import JsonOpt, _repo, app
+from gitpar.cli.app import JsonOpt, _repo, app, say_state_age
 
 if TYPE_CHECKING:
     from gitpar.core.analysis import Analysis
@@ -38,6 +38,7 @@ def plan(workers: Annotated[str | None, typer.Option(
 
     count = _workers(workers) if workers is not None else (os.cpu_count() or 1)
     repo = _repo()
+    say_state_age(repo)
     check_overlaps(repo, repo.load_plan())  # hand-written owns may overlap: 'stream add' refuses that
     a = analyse_repo(repo, workers=count)
     if json_:
