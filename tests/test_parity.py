@@ -10,6 +10,7 @@ committed on the base).
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -106,3 +107,13 @@ def test_every_way_of_judging_agrees(streams: Path, tmp_path: Path, situation: s
     verdicts["pre-push"] = push.returncode == 0
     assert verdicts == dict.fromkeys(verdicts, allowed), (situation, verdicts, staged.text, commit.stderr,
                                                           ci.out, push.stderr)
+
+
+def test_the_hook_cache_follows_the_disabled_plugins(streams: Path) -> None:
+    api = worktree_of(streams, "api")
+    write(api / "src/api/vendor/lib.py", "x = 1\n")
+    git(api, "add", "-A")
+    assert try_git(api, "commit", "-qm", "vendored").returncode != 0  # the policy refuses (and caches)
+    env = {**os.environ, "GITPAR_DISABLED_PLUGINS": ".gitpar/plugins/policy.py"}
+    res = subprocess.run(["git", "commit", "-qm", "vendored"], cwd=api, capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr  # the same cache would have refused it again
