@@ -51,8 +51,10 @@ def _plugin_set() -> list[Any]:
     """What says which plugins are installed and enabled: a few stat calls, no import."""
     marks: list[Any] = [os.environ.get("GITPAR_DISABLED_PLUGINS", "")]
     for folder in sys.path:
+        if not folder:
+            continue  # the worktree itself (python -c puts the current folder first)
         try:
-            marks.append(os.stat(folder or ".").st_mtime_ns)
+            marks.append(os.stat(folder).st_mtime_ns)
         except OSError:
             marks.append(None)
     return marks
