@@ -168,17 +168,19 @@ def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
     from gitpar.core.check import base_rules
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.repo import open_repo
+    from gitpar.core.streams import statuses
     from gitpar.store.state import StateStore
 
     repo = open_repo(cwd)
     base = repo.configured_base()
+    snap = StateStore(repo).snapshot()
+    status = statuses(snap) if snap.commit is not None else {}  # read once: rules and key
     if repo.load_plan_at_base(base) is None:
         # no plan committed yet (this may be the commit adding it): nothing to enforce
         rules_json = None
     else:
-        rules, base = base_rules(repo)
+        rules, base = base_rules(repo, status=status)
         rules_json = rules.to_json()
-    snap = StateStore(repo).snapshot()
     locks = [(p, lk.stream, lk.expires_at()) for p, lk in all_locks(snap.list(LOCKS_DIR)).items()]
     from gitpar.plugins import manager as plugins
 
@@ -186,9 +188,6 @@ def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
     at = repo.tip(f"refs/heads/{base}")
     policies = plugins.implementers("gitpar_check_paths", repo=repo, at=at)
     plugin_files = plugins.repository_plugin_files(repo, at)
-    from gitpar.core.streams import statuses
-
-    status = statuses(snap) if snap.commit is not None else {}
     progress = {name: [blob, status.get(name[:-3], "")]
                 for name, blob in _progress_entries(cwd).items() if name.endswith(".md")}
     data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base, plugin_files),

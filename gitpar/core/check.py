@@ -39,9 +39,10 @@ class Report:
                 "violations": [v.to_dict() for v in self.violations], "notes": self.notes}
 
 
-def base_rules(repo: Any, base_rev: str | None = None) -> tuple[Rules, str]:
+def base_rules(repo: Any, base_rev: str | None = None,
+               status: dict[str, str] | None = None) -> tuple[Rules, str]:
     """The rules from the plan on the base branch (``base_rev`` if given, as CI names it) and
-    the stream statuses, and the base's name."""
+    the stream statuses (``status`` when the caller has read them already), and the base's name."""
     from gitpar.core.streams import statuses
     from gitpar.errors import bad
     from gitpar.store.state import StateStore
@@ -55,8 +56,10 @@ def base_rules(repo: Any, base_rev: str | None = None) -> tuple[Rules, str]:
     if plan is None:
         raise bad(".gitpar/", None, f"no plan committed on the base branch {base!r}",
                   "commit .gitpar/ to the base branch (the check never reads a stream's own copy)")
-    snap = StateStore(repo).snapshot()
-    return Rules.from_plan(plan, statuses(snap) if snap.commit else {}), base
+    if status is None:
+        snap = StateStore(repo).snapshot()
+        status = statuses(snap) if snap.commit else {}
+    return Rules.from_plan(plan, status), base
 
 
 def live_holders(repo: Any) -> dict[str, str]:

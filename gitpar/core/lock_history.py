@@ -6,11 +6,10 @@ so releasing a lock later does not invalidate a change made while it was held.
 
 from __future__ import annotations
 
-import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitpar.core import cache_file
 from gitpar.core.locks import LOCKS_DIR, Lock, parse_lock
 
 TYPE_CHECKING = False
@@ -96,24 +95,14 @@ def _index_file(repo: Repo) -> Path:
 
 
 def _load_index(repo: Repo) -> _Index | None:
-    try:
-        with open(_index_file(repo), "rb") as f:
-            version, index = pickle.load(f)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+    found = cache_file.read(_index_file(repo))
+    if not (isinstance(found, tuple) and len(found) == 2 and found[0] == _INDEX_VERSION):
         return None
-    return index if version == _INDEX_VERSION and isinstance(index, _Index) else None
+    return found[1] if isinstance(found[1], _Index) else None
 
 
 def _save_index(repo: Repo, index: _Index) -> None:
-    path = _index_file(repo)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump((_INDEX_VERSION, index), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # an index that cannot be written only costs time
+    cache_file.write(_index_file(repo), (_INDEX_VERSION, index))
 
 
 def held_at(history: dict[str, list[Held]], path: str, times: tuple[float, ...],

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from gitpar.core import cache_file
 
 KEEP = 8  # plans kept on disk
 _memory: dict[str, Any] = {}
@@ -45,27 +46,10 @@ def get(repo: Any, key: str, build: Callable[[], Any]) -> Any:
     """The plan cached under ``key``, else ``build()`` (BadInput from it is not cached)."""
     if key in _memory:
         return _memory[key]
-    folder = Path(repo.gitpar_dir) / "cache" / "plans"
-    path = folder / f"{key}.pickle"
-    try:
-        with open(path, "rb") as f:
-            plan = pickle.load(f)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+    path = Path(repo.gitpar_dir) / "cache" / "plans" / f"{key}.pickle"
+    plan = cache_file.read(path)
+    if plan is None:
         plan = build()
-        _save(folder, path, plan)
+        cache_file.write(path, plan, keep=KEEP)
     _memory[key] = plan
     return plan
-
-
-def _save(folder: Path, path: Path, plan: Any) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(plan, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        old = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-KEEP]
-        for stale in old:
-            stale.unlink(missing_ok=True)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
