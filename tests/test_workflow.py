@@ -229,3 +229,43 @@ def test_gate_warns_about_an_editable_install_of_another_checkout(
     assert res.code == 0, res
     assert "warning:" in res.err and "elsewhere-pkg is installed editable from" in res.err
     assert str(other) in res.err and "GITPAR_TEST_TREE" in res.err
+
+
+# -- integrate --cleanup -------------------------------------------------------------------
+
+
+def test_cleanup_after_integration_removes_what_was_integrated(docs_done: Path, run) -> None:
+    wt = worktree_of(docs_done, "docs")
+    assert run(docs_done, "integrate", "--streams", "docs").code == 0
+    assert wt.is_dir()
+    # a later run with nothing new still cleans up what earlier runs integrated
+    dry = run(docs_done, "integrate", "--cleanup", "--dry-run")
+    assert dry.code == 0 and f"would remove {wt}" in dry.out and "would delete branch gitpar/docs" in dry.out
+    assert wt.is_dir()
+    res = run(docs_done, "integrate", "--cleanup")
+    assert res.code == 0, res
+    assert f"removed {wt}" in res.out and "deleted branch gitpar/docs" in res.out
+    assert not wt.exists()
+    assert git(docs_done, "branch", "--list", "gitpar/docs").strip() == ""
+    status = json.loads(run(docs_done, "status", "--json").out)
+    assert not [a for a in status["attention"] if a["stream"] == "docs"], status["attention"]
+    assert run(docs_done, "integrate", "--cleanup").code == 0  # nothing left: a no-op
+
+
+def test_cleanup_keeps_work_that_would_be_lost(docs_done: Path, run) -> None:
+    wt = worktree_of(docs_done, "docs")
+    assert run(docs_done, "integrate", "--streams", "docs").code == 0
+    write(wt / "notes.txt", "not committed\n")
+    res = run(docs_done, "integrate", "--cleanup")
+    assert res.code == 0, res
+    assert "kept" in res.out and "notes.txt" in res.out
+    assert (wt / "notes.txt").is_file() and git(docs_done, "branch", "--list", "gitpar/docs").strip()
+    (wt / "notes.txt").unlink()
+    # the stream goes on after its integration: a new commit, on no other branch
+    assert run(wt, "progress", "--status", "in_progress").code == 0
+    write(wt / "docs/more.md", "more\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", "more docs")
+    res = run(docs_done, "integrate", "--cleanup")
+    assert res.code == 0 and "kept" in res.out and "on no other branch" in res.out, res
+    assert wt.is_dir() and git(docs_done, "branch", "--list", "gitpar/docs").strip()

@@ -99,7 +99,9 @@ def integrate(
     streams: Annotated[list[str], typer.Option("--streams", help="Streams to integrate (a,b or repeat; default: every completed one).")] = [],  # noqa: B006
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Forecast every merge; move nothing, run no test.")] = False,
     continue_: Annotated[bool, typer.Option("--continue", help="Resume the stopped integration after a fix.")] = False,
-    cleanup: Annotated[bool, typer.Option("--cleanup", help="Remove the worktrees of integrated streams (with gitpar remove's safety).")] = False,
+    cleanup: Annotated[bool, typer.Option("--cleanup", help="Remove the worktrees and branches of the streams integrated "
+                                          "into the target, in this run or before (with gitpar remove's safety; "
+                                          "--dry-run says what it would do).")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Merge completed streams, in dependency order, into a target branch.
@@ -123,6 +125,8 @@ def integrate(
 
 
 def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
+    for stream, what in run.cleaned.items():  # integrated by an earlier run
+        o.out(f"cleanup {stream} (integrated into {run.target} earlier): {what}")
     if not run.steps:
         o.err(f"nothing to integrate: no completed stream is missing from {run.target}")
         return

@@ -81,6 +81,8 @@ class Integration:
     stopped: str | None = None  # why the run stopped early
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
+    # --cleanup of streams integrated by earlier runs: stream -> what was done
+    cleaned: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -90,7 +92,8 @@ class Integration:
         return {"version": 1, "target": self.target, "base": self.base, "created": self.created,
                 "start": self.start, "end": self.end, "test": self.test, "dry_run": self.dry_run,
                 "ok": self.ok, "stopped": self.stopped, "interrupted": self.interrupted,
-                "warnings": self.warnings, "steps": [s.to_dict() for s in self.steps]}
+                "warnings": self.warnings, "steps": [s.to_dict() for s in self.steps],
+                "cleaned": self.cleaned}
 
 
 # -- choosing what to merge ------------------------------------------------------------------
@@ -245,6 +248,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
             dep_tip = repo.tip(f"refs/heads/gitpar/{dep}")
             if dep in names or (dep_tip is not None and m.is_ancestor(repo, dep_tip, start)):
                 continue
+            if dep_tip is None and _integrated_into(prog.get(dep), target):
+                continue  # integrated, then its branch cleaned up
             raise Refused(f"{n} depends on {dep}, which is neither being integrated nor already in "
                           f"{target}; add {dep} to --streams")
     checked_out = m.worktrees_on(repo, target)
@@ -264,6 +269,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
         if resume:
             _forget_run(repo)
         run.created = False
+        if cleanup:
+            _cleanup(repo, run, dry_run=dry_run)
         return run
     if not dry_run:
         _save_run(repo, {"target": target, "streams": order, "test": test})
@@ -324,8 +331,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
                      steps={s.stream: s.outcome for s in run.steps})
     if run.ok and not dry_run:
         _forget_run(repo)
-    if cleanup and not dry_run:
-        _cleanup(repo, run)
+    if cleanup:
+        _cleanup(repo, run, dry_run=dry_run)
     return run
 
 
@@ -662,16 +669,53 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
             continue
 
 
-def _cleanup(repo: Repo, run: Integration) -> None:
-    """Remove the worktrees of the streams now integrated, with ``gitpar remove``'s safety."""
-    from gitpar.core import streams as st
+def _integrated_into(progress: Any, target: str) -> bool:
+    """Whether the state branch records the stream as merged into ``target``."""
+    value = progress.extra.get("integrated") if progress is not None else None
+    return isinstance(value, str) and value.startswith(f"{target}@")
 
+
+def _cleanup(repo: Repo, run: Integration, *, dry_run: bool = False) -> None:
+    """Remove the worktrees and branches of integrated streams — merged in this run, or
+    recorded on the state branch as integrated into the target by an earlier one — with
+    ``gitpar remove``'s safety: never uncommitted or untracked work, never a commit that no
+    other branch has."""
+    from gitpar.core import streams as st
+    from gitpar.store import worktrees as wt
+    from gitpar.store.state import StateStore
+
+    merged_now = {s.stream: s for s in run.steps
+                  if s.outcome in ("merged", "merged (review)", "already merged")}
+    prog = st.all_progress(StateStore(repo).snapshot())
+    earlier = [n for n, p in sorted(prog.items()) if n not in merged_now and _integrated_into(p, run.target)]
     worktrees = repo.stream_worktrees()
-    for step in run.steps:
-        if step.outcome not in ("merged", "merged (review)", "already merged") or step.stream not in worktrees:
-            continue
-        try:
-            removal = st.remove(repo, step.stream)
-            step.cleanup = f"removed {removal.worktree}"
-        except Refused as exc:
-            step.cleanup = f"kept: {exc}"
+    for name in [*merged_now, *earlier]:
+        branch = f"gitpar/{name}"
+        if repo.tip(f"refs/heads/{branch}") is None and name not in worktrees:
+            continue  # cleaned up already
+        done: list[str] = []
+        kept = False
+        if name in worktrees:
+            try:
+                removal = st.remove(repo, name, dry_run=dry_run)
+                if removal.refused:
+                    done.append(f"would keep {removal.worktree}: {'; '.join(removal.problems)}")
+                    kept = True
+                else:
+                    done.append(f"{'would remove' if dry_run else 'removed'} {removal.worktree}")
+            except Refused as exc:
+                done.append(f"kept: {exc}")
+                kept = True
+        if not kept:
+            if dry_run:
+                unique = wt.commits_on_no_other_branch(repo, branch)
+                done.append(f"would keep branch {branch}: {len(unique)} commits on no other branch"
+                            if unique else f"would delete branch {branch}")
+            else:
+                why = wt.delete_merged_branch(repo, branch)
+                done.append(f"kept branch {branch}: {why}" if why else f"deleted branch {branch}")
+        text = "; ".join(done)
+        if name in merged_now:
+            merged_now[name].cleanup = text
+        else:
+            run.cleaned[name] = text
