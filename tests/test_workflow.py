@@ -168,3 +168,104 @@ def test_status_lists_violations_of_started_streams(slipped: Path, run) -> None:
                for a in data["attention"])
     text = run(slipped, "status").out
     assert "docs [violation]: src/ui/b.py" in text
+
+
+# -- the integrate test gate ---------------------------------------------------------------
+
+
+@pytest.fixture
+def docs_done(planned: Path, run) -> Path:  # type: ignore[no-untyped-def]
+    """``planned`` plus a stream docs, completed with one clean commit."""
+    assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
+    commit_plan(planned)
+    assert run(planned, "start", "docs").code == 0
+    wt = worktree_of(planned, "docs")
+    write(wt / "docs/x.md", "better doc\n")
+    git(wt, "commit", "-qam", "docs")
+    assert run(wt, "finish").code == 0
+    return planned
+
+
+def test_a_failing_gate_names_its_log_and_shows_the_last_lines(docs_done: Path, run, tmp_path: Path) -> None:
+    seen = tmp_path / "seen"
+    res = run(docs_done, "integrate", "--streams", "docs", "--test",
+              f"echo {{worktree}} $GITPAR_TEST_TREE > {seen}; for i in $(seq 30); do echo line$i; done; exit 1")
+    assert res.code == 1, res
+    log = docs_done / ".git/gitpar/logs/integrate/docs.log"
+    assert f"test log: {log} (exit 1)" in res.err
+    assert "| line30" in res.err and "| line11" in res.err and "| line10\n" not in res.err
+    placeholder, env = seen.read_text().split()
+    assert not Path(env).exists()  # the gate's worktree is gone
+    assert placeholder == env != str(docs_done)
+    # only the merged tree fails: the stream broke the tests; --json carries the output's end
+    data = json.loads(run(docs_done, "integrate", "--streams", "docs", "--json", "--test",
+                          "cat docs/x.md; ! grep -q better docs/x.md").out)
+    step = data["steps"][0]
+    assert step["outcome"] == "broke the tests" and step["log"] == str(log)
+    assert step["output_tail"] == ["better doc"]
+
+
+def test_plan_test_key_is_the_default_gate(docs_done: Path, run, tmp_path: Path) -> None:
+    plan = docs_done / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("test: null", f"test: \"touch {tmp_path}/gate-ran\""))
+    res = run(docs_done, "integrate", "--streams", "docs")
+    assert res.code == 0, res
+    assert (tmp_path / "gate-ran").exists() and "test log:" in res.err
+    plan.write_text(plan.read_text().replace(f"test: \"touch {tmp_path}/gate-ran\"", "test: 3"))
+    res = run(docs_done, "integrate", "--dry-run")
+    assert res.code == 2 and "test" in res.err and "fix:" in res.err
+
+
+def test_gate_warns_about_an_editable_install_of_another_checkout(
+        docs_done: Path, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    dist = site / "elsewhere_pkg-1.0.dist-info"
+    write(dist / "METADATA", "Metadata-Version: 2.1\nName: elsewhere-pkg\nVersion: 1.0\n")
+    other = tmp_path / "other-checkout"
+    other.mkdir()
+    write(dist / "direct_url.json", json.dumps({"url": f"file://{other}", "dir_info": {"editable": True}}))
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    res = run(docs_done, "integrate", "--streams", "docs", "--test", "python3 -c pass")
+    assert res.code == 0, res
+    assert "warning:" in res.err and "elsewhere-pkg is installed editable from" in res.err
+    assert str(other) in res.err and "GITPAR_TEST_TREE" in res.err
+
+
+# -- integrate --cleanup -------------------------------------------------------------------
+
+
+def test_cleanup_after_integration_removes_what_was_integrated(docs_done: Path, run) -> None:
+    wt = worktree_of(docs_done, "docs")
+    assert run(docs_done, "integrate", "--streams", "docs").code == 0
+    assert wt.is_dir()
+    # a later run with nothing new still cleans up what earlier runs integrated
+    dry = run(docs_done, "integrate", "--cleanup", "--dry-run")
+    assert dry.code == 0 and f"would remove {wt}" in dry.out and "would delete branch gitpar/docs" in dry.out
+    assert wt.is_dir()
+    res = run(docs_done, "integrate", "--cleanup")
+    assert res.code == 0, res
+    assert f"removed {wt}" in res.out and "deleted branch gitpar/docs" in res.out
+    assert not wt.exists()
+    assert git(docs_done, "branch", "--list", "gitpar/docs").strip() == ""
+    status = json.loads(run(docs_done, "status", "--json").out)
+    assert not [a for a in status["attention"] if a["stream"] == "docs"], status["attention"]
+    assert run(docs_done, "integrate", "--cleanup").code == 0  # nothing left: a no-op
+
+
+def test_cleanup_keeps_work_that_would_be_lost(docs_done: Path, run) -> None:
+    wt = worktree_of(docs_done, "docs")
+    assert run(docs_done, "integrate", "--streams", "docs").code == 0
+    write(wt / "notes.txt", "not committed\n")
+    res = run(docs_done, "integrate", "--cleanup")
+    assert res.code == 0, res
+    assert "kept" in res.out and "notes.txt" in res.out
+    assert (wt / "notes.txt").is_file() and git(docs_done, "branch", "--list", "gitpar/docs").strip()
+    (wt / "notes.txt").unlink()
+    # the stream goes on after its integration: a new commit, on no other branch
+    assert run(wt, "progress", "--status", "in_progress").code == 0
+    write(wt / "docs/more.md", "more\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", "more docs")
+    res = run(docs_done, "integrate", "--cleanup")
+    assert res.code == 0 and "kept" in res.out and "on no other branch" in res.out, res
+    assert wt.is_dir() and git(docs_done, "branch", "--list", "gitpar/docs").strip()

@@ -93,11 +93,15 @@ def sync(
 @app.command()
 def integrate(
     into: Annotated[str | None, typer.Option("--into", help="The target branch (default: gitpar/_integration, made from the base tip).")] = None,
-    test: Annotated[str | None, typer.Option("--test", help="A shell command run in each merged result; a failure stops the run.")] = None,
+    test: Annotated[str | None, typer.Option("--test", help="A shell command run in each merged result ({worktree}: "
+                                             "its temporary worktree, also $GITPAR_TEST_TREE); a failure stops "
+                                             "the run. Default: plan.md's test: key.")] = None,
     streams: Annotated[list[str], typer.Option("--streams", help="Streams to integrate (a,b or repeat; default: every completed one).")] = [],  # noqa: B006
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Forecast every merge; move nothing, run no test.")] = False,
     continue_: Annotated[bool, typer.Option("--continue", help="Resume the stopped integration after a fix.")] = False,
-    cleanup: Annotated[bool, typer.Option("--cleanup", help="Remove the worktrees of integrated streams (with gitpar remove's safety).")] = False,
+    cleanup: Annotated[bool, typer.Option("--cleanup", help="Remove the worktrees and branches of the streams integrated "
+                                          "into the target, in this run or before (with gitpar remove's safety; "
+                                          "--dry-run says what it would do).")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Merge completed streams, in dependency order, into a target branch.
@@ -121,6 +125,8 @@ def integrate(
 
 
 def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
+    for stream, what in run.cleaned.items():  # integrated by an earlier run
+        o.out(f"cleanup {stream} (integrated into {run.target} earlier): {what}")
     if not run.steps:
         o.err(f"nothing to integrate: no completed stream is missing from {run.target}")
         return
@@ -135,8 +141,14 @@ def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
         if s.outcome in ("conflicted", "refused", "broke the tests", "would undo work") or (s.outcome == "not reached" and s.detail
                                                                and s.detail != "interrupted"):
             o.err(f"{s.stream}: {s.detail}")
+            if s.output_tail:
+                o.err(f"  the last {len(s.output_tail)} lines of the test's output:")
+                for line in s.output_tail:
+                    o.err(f"  | {line}")
         elif s.outcome.endswith("(review)"):  # a side taken by the plan's strategy: never silent
             o.err(f"{s.stream}: needs review: {s.detail}")
+    for warning in run.warnings:
+        o.warn(warning)
     if run.interrupted:
         o.err(f"gitpar: {run.stopped}; 'gitpar integrate --continue' resumes")
     elif run.stopped:

@@ -59,11 +59,13 @@ class Step:
     other_side: dict[str, list[str]] = field(default_factory=dict)  # path -> who wrote the other side
     log: str | None = None
     cleanup: str | None = None
+    output_tail: list[str] = field(default_factory=list)  # the test's last lines, on failure
 
     def to_dict(self) -> dict[str, Any]:
         return {"stream": self.stream, "outcome": self.outcome, "detail": self.detail,
                 "commit": self.commit, "conflicts": [c.to_dict() for c in self.conflicts],
-                "other_side": self.other_side, "log": self.log, "cleanup": self.cleanup}
+                "other_side": self.other_side, "log": self.log, "cleanup": self.cleanup,
+                "output_tail": self.output_tail}
 
 
 @dataclass
@@ -78,6 +80,9 @@ class Integration:
     dry_run: bool = False
     stopped: str | None = None  # why the run stopped early
     interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)
+    # --cleanup of streams integrated by earlier runs: stream -> what was done
+    cleaned: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -87,7 +92,8 @@ class Integration:
         return {"version": 1, "target": self.target, "base": self.base, "created": self.created,
                 "start": self.start, "end": self.end, "test": self.test, "dry_run": self.dry_run,
                 "ok": self.ok, "stopped": self.stopped, "interrupted": self.interrupted,
-                "steps": [s.to_dict() for s in self.steps]}
+                "warnings": self.warnings, "steps": [s.to_dict() for s in self.steps],
+                "cleaned": self.cleaned}
 
 
 # -- choosing what to merge ------------------------------------------------------------------
@@ -205,6 +211,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
         for item in streams or ():
             names.extend(n.strip() for n in item.split(",") if n.strip())
     target = check_target(into or plan.settings.extra.get("integration_branch") or DEFAULT_TARGET)
+    if test is None:
+        test = plan.settings.test  # plan.md's test: key, the default gate
     if test is not None:
         check_test_command(test)
     for n in names:
@@ -240,6 +248,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
             dep_tip = repo.stream_tip(dep)
             if dep in names or (dep_tip is not None and m.is_ancestor(repo, dep_tip, start)):
                 continue
+            if dep_tip is None and _integrated_into(prog.get(dep), target):
+                continue  # integrated, then its branch cleaned up
             raise Refused(f"{n} depends on {dep}, which is neither being integrated nor already in "
                           f"{target}; add {dep} to --streams")
     checked_out = m.worktrees_on(repo, target)
@@ -259,6 +269,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
         if resume:
             _forget_run(repo)
         run.created = False
+        if cleanup:
+            _cleanup(repo, run, dry_run=dry_run)
         return run
     if not dry_run:
         _save_run(repo, {"target": target, "streams": order, "test": test})
@@ -272,6 +284,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     current = target_tip or base_tip
     assert current is not None
     tested_current = False
+    gate = _Gate(run.warnings)
     held_back: set[str] = set()  # refused for violations, or after a stream that was
     try:
         for i, name in enumerate(order):
@@ -281,7 +294,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
                 run.steps.append(held)
                 continue
             step, new = _one(repo, plan, target, name, current, test=test, dry_run=dry_run,
-                             checked_out=checked_out, tested_current=tested_current, say=say)
+                             checked_out=checked_out, tested_current=tested_current, say=say,
+                             gate=gate)
             run.steps.append(step)
             if step.outcome in ("merged", "merged (review)", "would merge", "would merge (review)",
                                 "already merged"):
@@ -317,8 +331,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
                      steps={s.stream: s.outcome for s in run.steps})
     if run.ok and not dry_run:
         _forget_run(repo)
-    if cleanup and not dry_run:
-        _cleanup(repo, run)
+    if cleanup:
+        _cleanup(repo, run, dry_run=dry_run)
     return run
 
 
@@ -348,7 +362,7 @@ def _held_back(plan: Plan, name: str, refused: dict[str, str], held_back: set[st
 
 def _one(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: str | None,
          dry_run: bool, checked_out: Sequence[Worktree], tested_current: bool,
-         say: Progress) -> tuple[Step, Oid | None]:
+         say: Progress, gate: _Gate | None = None) -> tuple[Step, Oid | None]:
     """Forecast, merge, test and publish one stream; the step and the new target tip."""
     from gitpar.store import merge as m
 
@@ -404,18 +418,23 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: 
     log = None
     if test is not None:
         say(f"testing {target} + {name} ({m.short(new)}): {test}")
-        code, log = run_test(repo, name, new, test)
+        code, log = run_test(repo, name, new, test, gate=gate)
+        say(f"test log: {log} (exit {code})")
+        tail = log_tail(log) if code != 0 else []
         if code == 127:
             return Step(name, "not reached", f"the test command was not found (exit 127, log {log}); "
-                        f"{target} stays at {m.short(current)}", log=str(log)), None
+                        f"{target} stays at {m.short(current)}", log=str(log), output_tail=tail), None
         if code != 0:
             if not tested_current:
-                base_code, _ = run_test(repo, f"{name}-before", current, test)
+                base_code, base_log = run_test(repo, f"{name}-before", current, test, gate=gate)
+                say(f"test log of {target} before merging {name}: {base_log} (exit {base_code})")
                 if base_code != 0:
                     return Step(name, "not reached", f"{target} already fails the test before merging "
-                                f"{name} (at {m.short(current)}); fix that first", log=str(log)), None
+                                f"{name} (at {m.short(current)}, log {base_log}); fix that first",
+                                log=str(log), output_tail=log_tail(base_log)), None
             return Step(name, "broke the tests", f"merging {name} makes '{test}' exit {code} "
-                        f"(log {log}); {target} stays at {m.short(current)}", log=str(log)), None
+                        f"(log {log}); {target} stays at {m.short(current)}", log=str(log),
+                        output_tail=tail), None
     with m.held_interrupts():
         m.move_branch(repo, target, current, new, f"gitpar integrate: merge {name}", checked_out)
         _mark(repo, name, target, new, review=review)
@@ -553,11 +572,89 @@ def _mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | Non
     StateStore(repo).update(change)
 
 
-def run_test(repo: Repo, name: str, commit: Oid, command: str) -> tuple[int, Path]:
+class _Gate:
+    """What the test gate learns once per run: whether its code comes from outside the tree."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        self.warnings = warnings
+        self.looked = False
+
+    def look(self, command: str, path: Path, env: dict[str, str]) -> None:
+        if self.looked:
+            return
+        self.looked = True
+        for where in foreign_code(command, path, env):
+            self.warnings.append(f"the test command may run code from outside the tree under test: "
+                                 f"{where}; point it at $GITPAR_TEST_TREE (see docs/integrate.md)")
+
+
+def fill_test_command(command: str, path: Path) -> str:
+    """``command`` with ``{worktree}`` replaced by the gate's worktree (shell-quoted)."""
+    return command.replace("{worktree}", shlex.quote(str(path)))
+
+
+def log_tail(log: Path, lines: int = 20) -> list[str]:
+    """The last ``lines`` lines of a test log (without gitpar's own first and last lines)."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    body = text[1:]
+    if body and body[-1].startswith("[exit "):
+        body = body[:-1]
+    return body[-lines:]
+
+
+# asks the gate's Python which installed distributions are editable, and where they point
+_EDITABLE_PROBE = r"""
+import json
+from importlib import metadata
+for dist in metadata.distributions():
+    try:
+        raw = dist.read_text("direct_url.json")
+        info = json.loads(raw) if raw else {}
+    except Exception:
+        continue
+    if (info.get("dir_info") or {}).get("editable") and str(info.get("url", "")).startswith("file://"):
+        print(dist.metadata["Name"], info["url"][len("file://"):], sep="\t")
+"""
+
+
+def foreign_code(command: str, path: Path, env: dict[str, str]) -> list[str]:
+    """Editable Python installs, seen by the ``python`` the gate runs, that point at a
+    checkout other than the tree under test — the tests would import that code instead of
+    the merged one. Only for a command that looks like Python's; [] when it cannot tell."""
+    words = command.replace("/", " ").split()
+    if not any(w.startswith(("python", "pytest", "tox", "nox", "uv")) for w in words):
+        return []
+    python = shutil.which("python3", path=env.get("PATH")) or shutil.which("python", path=env.get("PATH"))
+    if python is None:
+        return []
+    try:
+        proc = subprocess.run([python, "-c", _EDITABLE_PROBE], cwd=path, env=env, capture_output=True,
+                              text=True, timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    tree = path.resolve()
+    found = []
+    for line in proc.stdout.splitlines():
+        name, _, where = line.partition("\t")
+        if not where:
+            continue
+        target = Path(where).resolve()
+        if target != tree and tree not in target.parents:
+            found.append(f"{name} is installed editable from {target} (python: {python})")
+    return found
+
+
+def run_test(repo: Repo, name: str, commit: Oid, command: str,
+             gate: _Gate | None = None) -> tuple[int, Path]:
     """Run ``command`` (through sh) in a temporary detached worktree of ``commit``.
 
-    The output goes to a log file. The worktree is removed afterwards, also on Ctrl-C, which
-    stops the command's whole process group first.
+    ``{worktree}`` in the command is that worktree; ``GITPAR_TEST_TREE`` (and
+    ``GITPAR_WORKTREE``) name it in the environment. The output goes to a log file. The
+    worktree is removed afterwards, also on Ctrl-C, which stops the command's whole process
+    group first.
     """
     from gitpar.store import merge as m
 
@@ -566,7 +663,10 @@ def run_test(repo: Repo, name: str, commit: Oid, command: str) -> tuple[int, Pat
     path = m.add_temp_worktree(repo, commit)
     try:
         env = dict(m.env_without_git(), GITPAR_STREAM=name.removesuffix("-before"),
-                   GITPAR_WORKTREE=str(path), GITPAR_COMMIT=str(commit))
+                   GITPAR_WORKTREE=str(path), GITPAR_TEST_TREE=str(path), GITPAR_COMMIT=str(commit))
+        command = fill_test_command(command, path)
+        if gate is not None:
+            gate.look(command, path, env)
         with log.open("w", encoding="utf-8") as out:
             out.write(f"$ {command}   # in {path} at {commit}\n")
             out.flush()
@@ -597,16 +697,53 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
             continue
 
 
-def _cleanup(repo: Repo, run: Integration) -> None:
-    """Remove the worktrees of the streams now integrated, with ``gitpar remove``'s safety."""
-    from gitpar.core import streams as st
+def _integrated_into(progress: Any, target: str) -> bool:
+    """Whether the state branch records the stream as merged into ``target``."""
+    value = progress.extra.get("integrated") if progress is not None else None
+    return isinstance(value, str) and value.startswith(f"{target}@")
 
+
+def _cleanup(repo: Repo, run: Integration, *, dry_run: bool = False) -> None:
+    """Remove the worktrees and branches of integrated streams — merged in this run, or
+    recorded on the state branch as integrated into the target by an earlier one — with
+    ``gitpar remove``'s safety: never uncommitted or untracked work, never a commit that no
+    other branch has."""
+    from gitpar.core import streams as st
+    from gitpar.store import worktrees as wt
+    from gitpar.store.state import StateStore
+
+    merged_now = {s.stream: s for s in run.steps
+                  if s.outcome in ("merged", "merged (review)", "already merged")}
+    prog = st.all_progress(StateStore(repo).snapshot())
+    earlier = [n for n, p in sorted(prog.items()) if n not in merged_now and _integrated_into(p, run.target)]
     worktrees = repo.stream_worktrees()
-    for step in run.steps:
-        if step.outcome not in ("merged", "merged (review)", "already merged") or step.stream not in worktrees:
-            continue
-        try:
-            removal = st.remove(repo, step.stream)
-            step.cleanup = f"removed {removal.worktree}"
-        except Refused as exc:
-            step.cleanup = f"kept: {exc}"
+    for name in [*merged_now, *earlier]:
+        branch = f"gitpar/{name}"
+        if repo.tip(f"refs/heads/{branch}") is None and name not in worktrees:
+            continue  # cleaned up already
+        done: list[str] = []
+        kept = False
+        if name in worktrees:
+            try:
+                removal = st.remove(repo, name, dry_run=dry_run)
+                if removal.refused:
+                    done.append(f"would keep {removal.worktree}: {'; '.join(removal.problems)}")
+                    kept = True
+                else:
+                    done.append(f"{'would remove' if dry_run else 'removed'} {removal.worktree}")
+            except Refused as exc:
+                done.append(f"kept: {exc}")
+                kept = True
+        if not kept:
+            if dry_run:
+                unique = wt.commits_on_no_other_branch(repo, branch)
+                done.append(f"would keep branch {branch}: {len(unique)} commits on no other branch"
+                            if unique else f"would delete branch {branch}")
+            else:
+                why = wt.delete_merged_branch(repo, branch)
+                done.append(f"kept branch {branch}: {why}" if why else f"deleted branch {branch}")
+        text = "; ".join(done)
+        if name in merged_now:
+            merged_now[name].cleanup = text
+        else:
+            run.cleaned[name] = text

@@ -35,6 +35,7 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "copy": [],
     "port_base": 20000,
     "remote": None,
+    "test": None,
 }
 SETTING_COMMENTS = {
     "base": "the branch streams start from and the plan is read from",
@@ -46,6 +47,7 @@ SETTING_COMMENTS = {
     "copy": "untracked files copied into a new worktree",
     "port_base": "GITPAR_PORT of the first stream; each stream gets its own",
     "remote": "a remote name: coordinate across machines through it",
+    "test": "integrate's test gate, run in each merged tree ({worktree}); --test overrides",
 }
 # Settings read by later features; known so they are not warned about.
 EXTRA_SETTINGS = {"main_worktree", "plugins", "integration_branch"}
@@ -65,6 +67,7 @@ class Settings:
     copy: tuple[str, ...] = ()
     port_base: int = 20000
     remote: str | None = None
+    test: str | None = None  # the default of ``gitpar integrate --test``
     goal: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -181,6 +184,10 @@ def parse_settings(text: str | None, file: str = PLAN_FILE) -> tuple[Settings, l
     if remote is not None and (not isinstance(remote, str) or not _REMOTE.match(remote)):
         raise bad(file, "remote", f"{remote!r} is not a remote name",
                   "write the name of a git remote (e.g. remote: origin), or null")
+    test = meta.get("test")
+    if test is not None and (not isinstance(test, str) or not test.strip()):
+        raise bad(file, "test", f"{test!r} is not a command",
+                  'write the shell command of the test gate, e.g. test: "pytest -q", or null')
     settings = Settings(
         base=base,
         worktrees=worktrees,
@@ -191,6 +198,7 @@ def parse_settings(text: str | None, file: str = PLAN_FILE) -> tuple[Settings, l
         copy=_str_list(meta.get("copy"), file, "copy"),
         port_base=port_base,
         remote=remote,
+        test=test,
         goal=body.strip(),
         extra={k: v for k, v in meta.items() if k in EXTRA_SETTINGS},
     )

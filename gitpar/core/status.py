@@ -259,6 +259,6 @@ def _attention(name: str, p: Progress, ev: Any, dirty: list[str] | None, last: f
         if p.status == "completed" and dirty:
             out.append(Attention(name, "unbacked",
                                  f"reported completed but its worktree has {len(dirty)} uncommitted files"))
-        if p.status != "pending" and not ev.branch_exists:
+        if p.status != "pending" and not ev.branch_exists and not p.extra.get("integrated"):
             out.append(Attention(name, "unbacked", f"reported {p.status} but gitpar/{name} does not exist"))
     return out

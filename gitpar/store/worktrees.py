@@ -85,6 +85,26 @@ def commits_on_no_other_branch(repo: Repo, branch: str) -> list[str]:
             for c in walker]
 
 
+def delete_merged_branch(repo: Repo, branch: str) -> str | None:
+    """Delete ``branch`` when another branch contains all of its commits and no worktree has
+    it checked out; else keep it and say why (None: deleted)."""
+    tip = repo.tip(f"refs/heads/{branch}")
+    if tip is None:
+        return None
+    unique = commits_on_no_other_branch(repo, branch)
+    if unique:
+        return f"{len(unique)} commits of {branch} are on no other branch"
+    from gitpar.store.merge import worktrees_on
+
+    for wt in worktrees_on(repo, branch):
+        return f"{branch} is checked out in {wt.path}"
+    ref = repo.git.references.get(f"refs/heads/{branch}")
+    if ref is None or ref.target != tip:  # moved meanwhile: judge it again next time
+        return f"{branch} moved while gitpar looked at it"
+    ref.delete()
+    return None
+
+
 def remove_worktree(repo: Repo, path: Path) -> None:
     """Delete the worktree folder and its entry; the branch stays."""
     admin = repo.worktree_admin_name(path)
