@@ -544,3 +544,26 @@ def test_import_does_not_load_pathspec() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_rules_index_for_a_few_paths_agrees_with_the_oracle(seed: int) -> None:
+    # The hook judges a commit's few paths with an index of only the patterns whose
+    # literal directory holds them (``Rules.index_for``): it must answer as the full one.
+    from gitpar.core.rules import Rules
+
+    patterns, paths = _generated(seed, 400, 400)
+    patterns += [f"pkg/p{i}/**" for i in range(400)] + ["pkg/p1/x.md", "/pkg", "pkg/"]
+    paths += ["pkg/p1/a", "pkg/p1/x.md", "pkg/p7/q/r", "pkg/p1"]
+    triples = [(f"s{i % 9}", "owns" if i % 4 else "shares", p) for i, p in enumerate(patterns)]
+    rules = Rules.from_json(Rules(triples).to_json())
+    assert rules.dirs is not None and len(rules.dirs) == len(patterns)
+    rng = random.Random(seed)
+    for _ in range(60):
+        few = rng.sample(paths, rng.randint(1, 4))
+        index = Rules.from_json(rules.to_json()).index_for(few)
+        assert len(index.rules) < len(patterns)  # the point: not every pattern
+        got = index.match_many(few)
+        for path in few:
+            expected = [(s, k, p) for s, k, p in triples if matches(p, path)]
+            assert [tuple(r) for r in got[path]] == expected, path

@@ -94,6 +94,7 @@ __all__ = [
     "OwnershipIndex",
     "PatternError",
     "Rule",
+    "literal_dir",
     "matches",
     "overlapping",
     "pattern_matches_nothing",
@@ -279,6 +280,11 @@ def _parse(pattern: str) -> tuple[tuple[str, ...], bool]:
     ``*.js``, ``**/*.js`` and ``**/**/*.js`` all become ``('**', '*.js')``.
     """
     validate_pattern(pattern)
+    return _split(pattern)
+
+
+def _split(pattern: str) -> tuple[tuple[str, ...], bool]:
+    """:func:`_parse` without the validation, for patterns already validated."""
     anchored = pattern.startswith("/")
     body = pattern[1:] if anchored else pattern
     dir_only = body.endswith("/")
@@ -293,6 +299,23 @@ def _parse(pattern: str) -> tuple[tuple[str, ...], bool]:
             continue
         segs.append(seg)
     return tuple(segs), dir_only
+
+
+def literal_dir(pattern: str) -> str:
+    """The directory every path ``pattern`` can own lies in: its literal leading
+    components (``src/api`` for ``src/api/**`` and for ``src/api/x.py``; ``""`` for a
+    floating pattern such as ``*.md``, which can own paths anywhere).
+
+    The key by which a caller judging a few paths can skip the patterns that cannot
+    match them, for an already validated pattern (the same prefix the index's trie uses).
+    """
+    segs, _ = _split(pattern)
+    n_lit = 0
+    while n_lit < len(segs) and segs[n_lit] != "**" and _is_literal(segs[n_lit]):
+        n_lit += 1
+    if n_lit == len(segs):  # fully literal: the path itself, or everything under it
+        n_lit -= 1
+    return "/".join(_unescape(seg) for seg in segs[:n_lit])
 
 
 def _segment_regex(seg: str) -> str:
