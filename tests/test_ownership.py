@@ -567,3 +567,20 @@ def test_rules_index_for_a_few_paths_agrees_with_the_oracle(seed: int) -> None:
         for path in few:
             expected = [(s, k, p) for s, k, p in triples if matches(p, path)]
             assert [tuple(r) for r in got[path]] == expected, path
+
+
+def test_literal_dir_fast_path_agrees_with_the_normalised_form() -> None:
+    from gitpar.core.ownership import _is_literal, _split, _unescape, literal_dir
+
+    def slow(pattern: str) -> str:
+        segs, _ = _split(pattern)
+        n = 0
+        while n < len(segs) and segs[n] != "**" and _is_literal(segs[n]):
+            n += 1
+        return "/".join(_unescape(s) for s in segs[:n - (n == len(segs))])
+
+    patterns, _ = _generated(41, 800, 0)
+    patterns += ["apps/", "/docs", "docs/build", "src/api/**", "a/b/c/", "/a/**/b", "x/*.md"]
+    for pattern in patterns:
+        assert literal_dir(pattern) == slow(pattern), pattern
+    assert literal_dir("src/api/**") == "src/api" and literal_dir("apps/") == ""

@@ -43,7 +43,7 @@ def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to wher
     rules = Rules.from_plan(plan)
     rel = _paths(repo, paths)
     holders = live_holders(repo) if StateStore(repo).exists() else {}
-    matched = rules.index.match_many(rel)
+    matched = rules.index_for(rel).match_many(rel)
     rows: list[dict[str, Any]] = []
     for path in rel:
         owns = sorted({r.stream for r in matched[path] if r.kind == "owns"})

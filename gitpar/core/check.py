@@ -204,7 +204,7 @@ def _undone(rules: Rules, stream: str | None, dropped: tuple[tuple[str, str], ..
     out = []
     for v in judge(rules, stream, paths, holder, commit):
         side = dict(dropped)[v.path][:10]
-        owners = sorted({r.stream for r in rules.index.match(v.path) if r.kind == "owns"})
+        owners = sorted({r.stream for r in rules.index_for([v.path]).match(v.path) if r.kind == "owns"})
         whose = f"the work of stream {', '.join(owners)}" if owners else f"work already on {base}"
         out.append(Violation(
             v.path, "undoes-work",

@@ -424,8 +424,9 @@ def _ownership_rules(plan: Any) -> Any:
 def check_lockable(plan: Any, stream: str, paths: Sequence[str]) -> None:
     """Refuse to lock a path another stream owns: only its owner may change it."""
     rules = _ownership_rules(plan)
+    matched = rules.index_for(paths).match_many(paths)
     for path in paths:
-        owners = [r.stream for r in rules.index.match(path) if r.kind == "owns" and r.stream != stream]
+        owners = [r.stream for r in matched[path] if r.kind == "owns" and r.stream != stream]
         if owners:
             raise Refused(f"{path} is owned by stream {owners[0]}; only it may change the file, "
                           "so there is nothing to lock (move the path to 'shares' of both streams "

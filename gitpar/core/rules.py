@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     HolderAt = Callable[[str], "str | None"]  # path -> the stream holding its lock (when judged)
 
 PLAN_PREFIX = ".gitpar/"
+FEW = 16  # paths (or calls) below which Rules.index_for builds a partial index
 ACTIVE = ("in_progress", "blocked")
 
 
@@ -60,6 +61,7 @@ class Rules:
         # ``index_for`` skip the patterns that cannot own the paths judged
         self.dirs = dirs
         self._index: OwnershipIndex | None = None
+        self._subsets = 0  # indexes built by index_for
 
     @property
     def streams(self) -> set[str]:
@@ -75,13 +77,21 @@ class Rules:
     def index_for(self, paths: Iterable[str]) -> OwnershipIndex:
         """An index that answers for ``paths`` exactly as :attr:`index` does.
 
-        When the patterns' literal directories are known (rules read from the hook's
-        cache) and the full index is not built yet, it holds only the patterns whose
-        literal directory is one of the paths' directories — no other pattern can own
-        them — so judging a commit of a few files costs the same with 10 streams as with
-        5,000. Otherwise it is the full index.
+        For a few paths, while the full index is not built, it holds only the patterns
+        whose literal directory is one of the paths' directories — no other pattern can
+        own them — so judging a commit of a few files costs about the same with 10
+        streams as with 5,000 (the hook's cache keeps the directories; otherwise they are
+        worked out once). Many paths, or many calls, get the full index.
         """
-        if self._index is not None or self.dirs is None:
+        if self._index is not None:
+            return self._index
+        paths = list(paths)
+        if self.dirs is None:
+            if len(paths) > FEW or len(self.patterns) < 64:
+                return self.index
+            self.dirs = [literal_dir(p) for _, _, p in self.patterns]
+        self._subsets += 1
+        if self._subsets > FEW:  # judged many changes apart (a range): one full index pays
             return self.index
         within = {""}
         for path in paths:

@@ -338,10 +338,15 @@ def plugin_settings(plan: Plan) -> Mapping[str, Any]:
 def _repo_plugin_paths(repo: Repo, commit: Oid) -> list[str]:
     """The ``plugins.load`` list of the plan committed in ``commit``."""
     from gitpar.core.plan import parse_settings
+    from gitpar.store.repo import blob_at
 
-    text = repo.plan_files_at(commit).get(PLAN_FILE)
-    if text is None:
+    data = blob_at(repo.git, commit, PLAN_FILE)  # that one file, not every stream's
+    if data is None:
         return []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad(PLAN_FILE, None, "is not UTF-8 text", "save the file as UTF-8") from None
     settings, _ = parse_settings(text)
     raw = settings.extra.get("plugins")
     load_list = raw.get("load") if isinstance(raw, Mapping) else None
