@@ -584,3 +584,30 @@ def test_literal_dir_fast_path_agrees_with_the_normalised_form() -> None:
     for pattern in patterns:
         assert literal_dir(pattern) == slow(pattern), pattern
     assert literal_dir("src/api/**") == "src/api" and literal_dir("apps/") == ""
+
+
+@pytest.mark.parametrize("seed", [51, 52])
+def test_find_overlaps_prunes_without_losing_a_pair(seed: int) -> None:
+    # find_overlaps indexes only the patterns whose literal directories meet another
+    # stream's; it must find every pair an index of all the patterns finds.
+    from gitpar.core.overlap import find_overlaps
+    from gitpar.core.plan import Plan, Settings, Stream
+
+    patterns, paths = _generated(seed, 60, 500)
+    rng = random.Random(seed)
+    patterns += [f"pkg/p{i}/**" for i in range(200)] + ["pkg/p3/x/**", "pkg/**/y"]
+    paths += ["pkg/p3/x/a", "pkg/p5/q/y", "pkg/p9/z"]
+    owns: dict[str, list[str]] = {}
+    for pattern in patterns:
+        owns.setdefault(f"s{rng.randrange(80)}", []).append(pattern)
+    streams = {n: Stream(name=n, owns=tuple(p)) for n, p in sorted(owns.items())}
+    plan = Plan(settings=Settings(), streams=streams)
+    naive: dict[tuple[str, str], list[str]] = {}
+    index = OwnershipIndex([Rule(n, "owns", p) for n, s in streams.items() for p in s.owns])
+    for path, found in index.match_many(paths).items():
+        owners = sorted({r.stream for r in found})
+        for i, a in enumerate(owners):
+            for b in owners[i + 1:]:
+                naive.setdefault((a, b), []).append(path)
+    got = {(o.a, o.b): o.files for o in find_overlaps(plan, paths)}
+    assert got == naive and naive
