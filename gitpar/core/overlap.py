@@ -66,7 +66,7 @@ def _could_meet(rules: list[Any]) -> list[Any]:
             below.setdefault(d, set()).add(rule.stream)
 
     def others(streams: set[str] | None, me: str) -> bool:
-        return bool(streams) and (len(streams) > 1 or me not in streams)  # type: ignore[arg-type]
+        return streams is not None and (len(streams) > 1 or me not in streams)
 
     kept = []
     for rule, d in zip(rules, dirs, strict=True):
