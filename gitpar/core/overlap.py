@@ -66,7 +66,9 @@ def _could_meet(rules: list[Any]) -> list[Any]:
             below.setdefault(d, set()).add(rule.stream)
 
     def others(streams: set[str] | None, me: str) -> bool:
-        return streams is not None and (len(streams) > 1 or me not in streams)
+        if not streams:
+            return False
+        return len(streams) > 1 or me not in streams
 
     kept = []
     for rule, d in zip(rules, dirs, strict=True):
