@@ -495,7 +495,6 @@ def _check_proposals(value: Any) -> str | None:
 
 _RETURN_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "gitpar_estimate": _check_estimate,
-    "gitpar_order_ready": _list_of(str, "stream names"),
     "gitpar_lock_strategies": _check_strategies("decide"),
     "gitpar_conflict_strategies": _check_strategies("resolve"),
     "gitpar_prepare_worktree": _list_of(str, "lines of text"),
@@ -555,20 +554,6 @@ def estimate(stream: Stream, plan: Plan, history: Sequence[RunRecord],
     if answer is None or isinstance(answer, Estimate):
         return answer
     return Estimate(float(answer), f"plugin {state.answered_by.get('gitpar_estimate', '?')}")
-
-
-def order_ready(ready: Sequence[str], plan: Plan, estimates: Mapping[str, float]) -> list[str]:
-    """``ready`` in the order to start them (``gitpar_order_ready``)."""
-    state = load()
-    answer = state.pm.hook.gitpar_order_ready(ready=list(ready), plan=plan, estimates=estimates)
-    if answer is None:
-        return sorted(ready)
-    if sorted(answer) != sorted(ready):
-        who = state.answered_by.get("gitpar_order_ready", "?")
-        raise PluginError(f"plugin {who!r} ordered {_short(answer)} from gitpar_order_ready, but it must "
-                          f"return exactly the ready streams {sorted(ready)}\n  fix: update the plugin, "
-                          f"or disable it with {DISABLED_ENV}={who}")
-    return list(answer)
 
 
 def lock_strategies() -> dict[str, tuple[str, LockStrategy]]:
