@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from gitpar.core import spawn
 from gitpar.errors import GitparError, Refused, bad
 
 if TYPE_CHECKING:
@@ -523,9 +524,7 @@ def _spawn(job: _Spawn) -> _Spawn:
     proceed in parallel, instead of one after the other on the loop's thread)."""
     job.start_wall, job.start_mono = time.time(), time.monotonic()
     try:
-        job.proc = subprocess.Popen(job.argv, cwd=job.worktree, env=job.env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    start_new_session=True, bufsize=0)
+        job.proc = spawn.popen(job.argv, job.worktree, job.env, subprocess.PIPE)
     except OSError as exc:
         job.error = exc
     return job
@@ -693,7 +692,7 @@ class _Engine:
 
     # -- starting a command
     def launch(self, name: str) -> None:
-        from gitpar.core.streams import start, stream_env
+        from gitpar.core.streams import start
 
         result = self.state.results[name]
         result.attempts += 1
@@ -715,10 +714,9 @@ class _Engine:
             port = self.ports[name] = self.run.plan.settings.port_base + sorted(
                 self.run.plan.streams).index(name)
         argv = self.run.argv(name, worktree, port)
-        env = stream_env(name, worktree, port)
         slot = self.free_slots.pop(0)
-        env.update({"GITPAR_RUN": self.stamp, "GITPAR_ATTEMPT": str(result.attempts),
-                    "GITPAR_SLOT": str(slot)})
+        env = spawn.command_env(name, worktree, port=port, extra={
+            "GITPAR_RUN": self.stamp, "GITPAR_ATTEMPT": str(result.attempts), "GITPAR_SLOT": str(slot)})
         log_path = self.run.log_root / name / f"run-{self.stamp}.log"
         result.log = log_path
         try:
@@ -874,10 +872,10 @@ class _Engine:
                 self.terminate(live, now)
             if live.kill_at is not None and now >= live.kill_at:
                 live.kill_at = None
-                _killpg(live.proc.pid, signal.SIGKILL)
+                spawn.signal_group(live.proc.pid, signal.SIGKILL)
 
     def terminate(self, live: _Live, now: float) -> None:
-        _killpg(live.proc.pid, signal.SIGTERM)
+        spawn.signal_group(live.proc.pid, signal.SIGTERM)
         live.kill_at = now + self.opts.kill_grace_s
 
     # -- outcomes
@@ -1024,13 +1022,13 @@ class _Engine:
         while not self.spawned.empty():  # started, never registered: an error on the way
             job = self.spawned.get_nowait()
             if job.proc is not None:
-                _killpg(job.proc.pid, signal.SIGKILL)
+                spawn.signal_group(job.proc.pid, signal.SIGKILL)
                 job.proc.wait()
                 if job.proc.stdout is not None:
                     job.proc.stdout.close()
             job.log.close()
         for live in list(self.live.values()):
-            _killpg(live.proc.pid, signal.SIGKILL)
+            spawn.signal_group(live.proc.pid, signal.SIGKILL)
             try:
                 live.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -1076,13 +1074,6 @@ def _state_exists(repo: Repo) -> bool:
     from gitpar.store.state import StateStore
 
     return StateStore(repo).exists()
-
-
-def _killpg(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _signame(sig: int) -> str:
