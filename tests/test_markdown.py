@@ -57,3 +57,10 @@ def test_what_gitpar_writes_takes_the_fast_path() -> None:
     fast = markdown._parse_fast(text)
     assert fast is not None
     assert fast == reference(text)
+
+
+def test_one_table_writer_escapes_every_cell() -> None:
+    from gitpar.core.markdown import code, table
+
+    lines = table(["path", "why"], [[code("a|b.py"), "two\nlines | and a pipe"], ["x", None]])
+    assert lines == ["| path | why |", "|---|---|", "| `a\\|b.py` | two lines \\| and a pipe |", "| x |  |"]
