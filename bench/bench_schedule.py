@@ -12,6 +12,9 @@ the optimum:
 * ready    - ``ready_order_schedule`` (what ``make -j`` / GNU parallel do)
 * wave     - ``wave_schedule`` (barrier between dependency waves)
 
+The two baselines live here, not in gitpar: they exist only to be compared against
+(``tests/test_schedule.py`` checks them too).
+
 and ends with one JSON line.  Exits 0 with a "skipped" message if DIR is absent.
 """
 
@@ -19,25 +22,79 @@ from __future__ import annotations
 
 import argparse
 import csv
+import heapq
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gitpar.core.schedule import (  # noqa: E402
-    Schedule,
-    Task,
-    bottom_levels,
-    list_schedule,
-    ready_order_schedule,
-    schedule,
-    wave_schedule,
-)
+from gitpar.core.schedule import Schedule, Task, bottom_levels, list_schedule, schedule, waves  # noqa: E402
+from gitpar.core.schedule.graph import Graph, build_schedule, check_workers  # noqa: E402
+
+# -- the baselines -------------------------------------------------------------------------
+
+
+def ready_order_schedule(tasks: Sequence[Task], workers: int) -> Schedule:
+    """Baseline, what ``make -j`` or GNU parallel do: whenever a worker is
+    idle, start the task that became ready first; tasks that become ready
+    at the same moment go in the order they were given."""
+    check_workers(workers)
+    g = Graph.build(tasks)
+    n = g.n
+    pos = {t.name: k for k, t in enumerate(tasks)}
+    given = [pos[name] for name in g.names]
+    dur, succs = g.dur, g.succs
+    indeg = [len(p) for p in g.preds]
+    queue = deque(sorted((i for i in range(n) if not indeg[i]), key=given.__getitem__))
+    start = [0.0] * n
+    running: list[tuple[float, int]] = []
+    t, free, done = 0.0, workers, 0
+    while done < n:
+        while free and queue:
+            i = queue.popleft()
+            start[i] = t
+            heapq.heappush(running, (t + dur[i], i))
+            free -= 1
+        t = running[0][0]
+        newly: list[int] = []
+        while running and running[0][0] <= t:
+            i = heapq.heappop(running)[1]
+            free += 1
+            done += 1
+            for s in succs[i]:
+                indeg[s] -= 1
+                if not indeg[s]:
+                    newly.append(s)
+        queue.extend(sorted(newly, key=given.__getitem__))
+    return build_schedule(g, start, workers)
+
+
+def wave_schedule(tasks: Sequence[Task], workers: int) -> Schedule:
+    """Baseline: run the :func:`waves` one after the other with a barrier in
+    between; inside a wave, longest task first on the earliest free worker."""
+    check_workers(workers)
+    g = Graph.build(tasks)
+    start = [0.0] * g.n
+    base = 0.0
+    by_name = {name: i for i, name in enumerate(g.names)}
+    for wave in waves(tasks):
+        idx = sorted((by_name[x] for x in wave), key=lambda i: (-g.dur[i], -g.prio[i], i))
+        free = [base] * workers
+        end = base
+        for i in idx:
+            t = heapq.heappop(free)
+            start[i] = t
+            heapq.heappush(free, t + g.dur[i])
+            end = max(end, t + g.dur[i])
+        base = end
+    return build_schedule(g, start, workers)
+
 
 DEFAULT_STG = ROOT.parent / "shared" / "bench-data" / "stg"
 WORKERS = (2, 4, 8, 16)

@@ -361,3 +361,9 @@ def main(argv: list[str]) -> int:
         return exc.exit_code if exc.exit_code != 2 else 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 — one line and the log, not a traceback in git's output
+        from gitpar.store import crash_log
+
+        print(f"gitpar ({hook}): {crash_log.one_line(exc, crash_log.write(exc, ['gitpar-hook', *argv], cwd))}",
+              file=sys.stderr)
+        return 3

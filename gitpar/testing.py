@@ -211,7 +211,7 @@ def plugin_registered(plugin: Any, name: str | None = None) -> Iterator[str]:
     from gitpar.cli.cmd_plugins import remove_plugin_commands
     from gitpar.plugins import manager
 
-    if name is not None and manager.pm().get_plugin(name) is plugin:
+    if name is not None and manager.plugin_object(name) is plugin:
         yield name
         return
     registered = manager.register(plugin, name)

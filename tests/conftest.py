@@ -1,62 +1,37 @@
-"""Fixtures: hermetic git (own HOME, no system config, fixed identity), real repositories."""
+"""Fixtures: hermetic git (own HOME, no system config, fixed identity), real repositories.
+
+The helpers are gitpar.testing's, the ones plugin authors use: ``git``, ``Result``,
+``commit_plan``, ``worktree_of``, and ``gitpar`` (``run_process``: a real subprocess).
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gitpar.cli.main import main
+from gitpar.testing import HERMETIC_UNSET, Result, commit_plan, git, hermetic_env, worktree_of
+from gitpar.testing import run_process as gitpar
+
+__all__ = ["ROOT", "Result", "commit_plan", "edit_config", "git", "gitpar", "work", "worktree_of", "write"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
 def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gitpar.testing.hermetic's environment, undone after each test by monkeypatch."""
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GITPAR_DISABLED_PLUGINS"):
+    for key, value in hermetic_env(home).items():
+        monkeypatch.setenv(key, value)
+    for key in HERMETIC_UNSET:
         monkeypatch.delenv(key, raising=False)
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "tester")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "tester@example.com")
-    monkeypatch.setenv("NO_COLOR", "1")
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
     # libgit2 reads the global config from HOME once per process; point it at ours
     import pygit2
 
     pygit2.settings.search_path[pygit2.enums.ConfigLevel.GLOBAL] = str(home)
-
-
-def git(cwd: Path, *args: str, check: bool = True) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
-    return proc.stdout
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-    def __repr__(self) -> str:
-        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
-def gitpar(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    """Run the installed gitpar in a real subprocess, as a user would."""
-    proc = subprocess.run([sys.executable, "-m", "gitpar", *args], cwd=cwd, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})})
-    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 @pytest.fixture
@@ -91,23 +66,6 @@ def repo(tmp_path: Path) -> Path:
     git(r, "add", "-A")
     git(r, "commit", "-qm", "init")
     return r
-
-
-def commit_plan(r: Path) -> None:
-    git(r, "add", "-A", ".gitpar")
-    git(r, "commit", "-qm", "plan", check=False)
-
-
-def worktree_of(r: Path, stream: str) -> Path:
-    out = git(r, "worktree", "list", "--porcelain")
-    path = None
-    for line in out.splitlines():
-        if line.startswith("worktree "):
-            path = line[len("worktree "):]
-        if line == f"branch refs/heads/gitpar/{stream}":
-            assert path
-            return Path(path)
-    raise AssertionError(f"no worktree for {stream}")
 
 
 @pytest.fixture

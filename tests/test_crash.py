@@ -16,6 +16,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_crash  # noqa: E402
 
+from gitpar.plugins.hookspecs import hookimpl  # noqa: E402
+
 
 def test_kill_9_at_random_moments(tmp_path: Path) -> None:
     figures = bench_crash.run_trials(20, seed=11, work=tmp_path)
@@ -43,3 +45,78 @@ def test_checks_catch_a_half_written_lock_and_lost_work(tmp_path: Path) -> None:
         (trees["api"] / "src/api/untracked.py").unlink()
         assert any("half a lock" in p for p in bench_crash.check_state(repo))
         assert any("untracked" in p for p in bench_crash.check_work(repo, trees))
+
+
+# -- the crash log ---------------------------------------------------------------------------
+
+
+class Crashing:
+    """A plugin command with a bug: the unexpected error the one handler must catch."""
+
+    @hookimpl
+    def gitpar_register_commands(self, app):  # type: ignore[no-untyped-def]
+        @app.command()
+        def boom() -> None:
+            raise RuntimeError("a bug\nwith a second line")
+
+
+def test_a_crash_is_logged_in_the_repositorys_git_dir(tmp_path: Path) -> None:
+    from gitpar.testing import git, hermetic, make_repo, plugin_registered, run
+
+    with hermetic(tmp_path / "home"):
+        repo = make_repo(tmp_path / "repo", streams={"api": {"owns": ["src/api/**"]}})
+        (repo / "sub").mkdir()
+        with plugin_registered(Crashing(), "crashing"):
+            r = run(repo / "sub", "boom")
+        log = Path(git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()) / "gitpar/crash.log"
+        assert r.code == 3, r
+        assert r.err.count("\n") == 1, r.err  # one line, no traceback
+        assert f"internal error: RuntimeError: a bug (details in {log})" in r.err
+        text = log.read_text()
+        for field in ("gitpar: ", "python: ", "pygit2: ", "libgit2: ", "git: git version"):
+            assert f"- {field}" in text, text
+        assert "gitpar boom" in text and "Traceback" in text and "RuntimeError: a bug" in text
+        assert not (tmp_path / "home/.local/state/gitpar/crash.log").exists()
+
+
+def test_outside_a_repository_the_crash_log_is_per_user(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gitpar.testing import hermetic, plugin_registered, run
+
+    with hermetic(tmp_path / "home"):
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+        (tmp_path / "nowhere").mkdir()
+        with plugin_registered(Crashing(), "crashing"):
+            r = run(tmp_path / "nowhere", "boom")
+        log = tmp_path / "state/gitpar/crash.log"
+        assert r.code == 3 and f"(details in {log})" in r.err, r
+        assert "Traceback" in log.read_text()
+
+
+def test_a_crash_inside_a_hook_prints_one_line_and_the_log(tmp_path: Path) -> None:
+    import marshal
+    import subprocess
+
+    from gitpar.testing import git, hermetic, make_repo, run, worktree_of
+
+    with hermetic(tmp_path / "home"):
+        repo = make_repo(tmp_path / "repo", files={"src/api/a.py": "a = 1\n"},
+                         streams={"api": {"owns": ["src/api/**"]}})
+        assert run(repo, "hooks", "install").code == 0
+        assert run(repo, "start", "api").code == 0
+        wt = worktree_of(repo, "api")
+        (wt / "src/api/a.py").write_text("a = 2\n")
+        git(wt, "commit", "-qam", "warm the hook's cache")
+        # a cache that loads but holds the wrong shape: a bug the hook did not foresee
+        cache = repo / ".git/gitpar/cache/hook-rules.marshal"
+        data = marshal.loads(cache.read_bytes())
+        data["locks"] = 5
+        cache.write_bytes(marshal.dumps(data))
+        (wt / "src/api/a.py").write_text("a = 3\n")
+        proc = subprocess.run(["git", "commit", "-qam", "crash"], cwd=wt, capture_output=True, text=True)
+        log = repo / ".git/gitpar/crash.log"
+        assert proc.returncode != 0
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, proc.stderr
+        assert lines[0].startswith("gitpar (pre-commit): internal error: TypeError") and str(log) in lines[0]
+        text = log.read_text()
+        assert "gitpar-hook pre-commit" in text and "Traceback" in text and "- libgit2: " in text

@@ -255,9 +255,9 @@ def test_all_or_none(started: Path, run) -> None:
     assert [lk["path"] for lk in locks] == ["src/config.py"]
 
 
-def test_expired_and_stale_locks(started: Path, run) -> None:
+def test_expired_and_stale_locks(started: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(started, "lock", "src/config.py", "--stream", "api", "--ttl", "1s").code == 0
-    time.sleep(2.1)
+    monkeypatch.setenv("GITPAR_NOW", str(time.time() + 3))  # the clock steps past the expiry
     stale = json.loads(run(started, "locks", "--stale", "--json").out)["locks"]
     assert stale and "expired" in stale[0]["stale"]
     res = run(started, "lock", "src/config.py", "--stream", "ui")
@@ -353,3 +353,13 @@ def test_racing_lockers_never_share_a_lock(repo: Path, run, tmp_path: Path) -> N
             assert enter.startswith("enter") and leave == "leave" + enter[len("enter"):], f.name
             entries += 1
     assert entries == 36
+
+
+def test_the_clock_gitpar_judges_locks_by(started: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITPAR_NOW", "2099-01-01T00:00:00Z")
+    assert run(started, "lock", "src/config.py", "--stream", "api", "--ttl", "1h").code == 0
+    (lock,) = json.loads(run(started, "locks", "--json").out)["locks"]
+    assert lock["expires"] == "2099-01-01T01:00:00Z"
+    monkeypatch.setenv("GITPAR_NOW", "soon")
+    res = run(started, "locks")
+    assert res.code == 2 and "GITPAR_NOW" in res.err and "ISO time" in res.err and "Traceback" not in res.err

@@ -52,8 +52,15 @@ def test_fast_path_agrees_with_yaml() -> None:
 def test_what_gitpar_writes_takes_the_fast_path() -> None:
     text = markdown.render({"stream": "api", "agent": "", "status": "in_progress", "completion": 40,
                             "started": "2026-11-24T15:33:19Z", "owns": ["src/api/**", "b"],
-                            "worktree": "/tmp/x y", "base_commit": "478b42524aba05b414abc856f6618da557e4cf5b",
+                            "worktree": "/work/x y", "base_commit": "478b42524aba05b414abc856f6618da557e4cf5b",
                             "estimate": "1h30m", "port": 20000}, "## Completed\n- x")
     fast = markdown._parse_fast(text)
     assert fast is not None
     assert fast == reference(text)
+
+
+def test_one_table_writer_escapes_every_cell() -> None:
+    from gitpar.core.markdown import code, table
+
+    lines = table(["path", "why"], [[code("a|b.py"), "two\nlines | and a pipe"], ["x", None]])
+    assert lines == ["| path | why |", "|---|---|", "| `a\\|b.py` | two lines \\| and a pipe |", "| x |  |"]

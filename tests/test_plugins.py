@@ -19,7 +19,7 @@ from gitpar.plugins.hookspecs import ConflictCase, Contention, Decision, Proposa
 from gitpar.testing import plugin_registered
 from gitpar.testing import run as run_with_plugins
 
-BUILTINS = ["gitpar.estimate", "gitpar.order", "gitpar.locks", "gitpar.integration", "gitpar.brief"]
+BUILTINS = ["gitpar.estimate", "gitpar.locks", "gitpar.integration", "gitpar.brief"]
 
 
 @pytest.fixture(autouse=True)
@@ -131,24 +131,6 @@ def test_builtin_estimate_learns_from_history(planned: Path) -> None:
     assert manager.estimate(plan.streams["ui"], plan, []) is None  # no estimate, no history: core decides
 
 
-def test_order_ready_puts_the_critical_path_first(repo: Path, run) -> None:
-    assert run(repo, "init", "--no-hooks").code == 0
-    for args in (["a", "--estimate", "1h"], ["b", "--estimate", "1h", "--priority", "5"],
-                 ["c", "--estimate", "3h", "--depends-on", "a"]):
-        assert run(repo, "stream", "add", *args).code == 0
-    plan = plan_of(repo)
-    est = {"a": 3600.0, "b": 3600.0, "c": 10800.0}
-    assert manager.order_ready(["b", "a"], plan, est) == ["a", "b"]  # a leads to c: 4h to go
-    assert manager.order_ready(["b", "a"], plan, {"a": 1.0, "b": 1.0, "c": 1.0}) == ["a", "b"]
-    assert manager.order_ready(["b", "a"], plan, {"a": 1.0, "b": 5.0, "c": 1.0}) == ["b", "a"]
-
-
-class BadOrder:
-    @hookimpl(tryfirst=True)
-    def gitpar_order_ready(self, ready):  # type: ignore[no-untyped-def]
-        return list(ready) + ["ghost"]
-
-
 class WrongType:
     @hookimpl
     def gitpar_estimate(self):  # type: ignore[no-untyped-def]
@@ -163,9 +145,6 @@ class Raises:
 
 def test_wrong_answers_and_errors_name_the_plugin(planned: Path) -> None:
     plan = plan_of(planned)
-    with plugin_registered(BadOrder(), "bad-order"):
-        with pytest.raises(manager.PluginError, match=r"plugin 'bad-order' ordered .*ghost"):
-            manager.order_ready(["api"], plan, {})
     with plugin_registered(WrongType(), "wrong-type"):
         with pytest.raises(manager.PluginError) as info:
             manager.estimate(plan.streams["api"], plan, [])

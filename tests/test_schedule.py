@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -17,12 +18,13 @@ from gitpar.core.schedule import (
     critical_path,
     list_schedule,
     lower_bound,
-    ready_order_schedule,
     schedule,
     top_levels,
-    wave_schedule,
     waves,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from bench_schedule import ready_order_schedule, wave_schedule  # noqa: E402  (the baselines)
 
 STG = Path(__file__).resolve().parents[2] / "shared" / "bench-data" / "stg"
 H = 3600.0

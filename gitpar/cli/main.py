@@ -358,10 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI with gitpar's error handling: expected errors → message and code."""
     from gitpar.errors import GitparError
 
+    args_in = sys.argv[1:] if argv is None else list(argv)
     try:
         from gitpar.cli.cmd_plugins import add_plugin_commands
 
-        args_in = sys.argv[1:] if argv is None else list(argv)
         add_plugin_commands(args_in)  # returns at once for gitpar's own commands
         target, args, prog = _entry(args_in)
         # without standalone mode, click returns the code of a typer.Exit instead of raising
@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 — the one handler for the unexpected
-        return _crash(exc)
+        return _crash(exc, args_in)
     finally:
         show_warnings()
     return result if isinstance(result, int) else 0
@@ -416,20 +416,12 @@ def _entry(argv: list[str]) -> tuple[typer.Typer, list[str], str]:
     return app, argv, "gitpar"
 
 
-def _crash(exc: BaseException) -> int:
-    import os
-    import platform
-    import tempfile
-    import traceback
+def _crash(exc: BaseException, argv: list[str]) -> int:
+    """An unexpected error: one line, and the versions and traceback in the crash log."""
+    from gitpar.store import crash_log
 
-    from gitpar import __version__
-
-    log = os.path.join(tempfile.gettempdir(), "gitpar-crash.log")
-    with open(log, "w", encoding="utf-8") as f:
-        f.write(f"gitpar {__version__}, Python {platform.python_version()}, {platform.platform()}\n")
-        f.write(f"argv: {sys.argv}\n\n")
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=f)
-    o.err(f"gitpar: internal error: {type(exc).__name__}: {exc} (details in {log})")
+    log = crash_log.write(exc, ["gitpar", *argv])
+    o.err(f"gitpar: {crash_log.one_line(exc, log)}")
     return 3
 
 

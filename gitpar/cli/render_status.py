@@ -60,16 +60,11 @@ def terminal(st: Status) -> None:
 
 
 def markdown(st: Status) -> str:
-    def cell(v: Any) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
+    from gitpar.core.markdown import cell, table
 
     lines = ["## gitpar status", "", _summary_line(st), ""]
     if st.streams:
-        lines.append("| " + " | ".join(HEADERS) + " |")
-        lines.append("|" + "---|" * len(HEADERS))
-        for row in _rows(st):
-            lines.append("| " + " | ".join(cell(c) for c in row) + " |")
-        lines.append("")
+        lines += [*table(HEADERS, _rows(st)), ""]
     lines.append(f"**Ready to start:** {', '.join(st.ready) or 'none'}")
     if st.attention:
         lines += ["", "### Needs attention", ""]

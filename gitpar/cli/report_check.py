@@ -71,20 +71,17 @@ def github(report: Any) -> None:
             f.write(job_summary(report))
 
 
-def _cell(s: Any) -> str:
-    return str(s if s is not None else "").replace("|", "\\|").replace("\n", " ")
-
-
 def job_summary(report: Any) -> str:
+    from gitpar.core.markdown import cell, code, table
+
     verdict = "✅ gitpar check passed" if report.ok else f"❌ gitpar check: {len(report.violations)} violations"
     lines = [f"## {verdict}", "", f"Judged {_who(report)} against the plan on `{report.base}` "
              f"({report.commits} commits, {report.paths} paths).", ""]
     if report.violations:
-        lines += ["| path | rule | problem | fix | commit |", "|---|---|---|---|---|"]
-        lines += [f"| `{_cell(v.path)}` | {v.rule} | {_cell(v.message)} | {_cell(v.fix)} | {v.commit or ''} |"
-                  for v in report.violations]
+        lines += table(["path", "rule", "problem", "fix", "commit"],
+                       [[code(v.path), v.rule, v.message, v.fix, v.commit] for v in report.violations])
         lines.append("")
-    lines += [f"> {_cell(note)}" for note in report.notes]
+    lines += [f"> {cell(note)}" for note in report.notes]
     if report.notes:
         lines.append("")
     lines += _status_section()
@@ -94,6 +91,7 @@ def job_summary(report: Any) -> str:
 def _status_section() -> list[str]:
     """The streams' status table and the dependency graph, when they can be read."""
     from gitpar.cli import render_status
+    from gitpar.core.analysis import analyse_repo, render_mermaid
     from gitpar.core.repo import open_repo
     from gitpar.errors import GitparError
 
@@ -102,13 +100,9 @@ def _status_section() -> list[str]:
         st = render_status.collect(repo, dirty="none")
     except GitparError:
         return []
-    lines = [render_status.markdown(st), "", "### Dependency graph", "", "```mermaid", "flowchart LR"]
-    ids = {s.name: f"s{i}" for i, s in enumerate(st.streams)}
-    for s in st.streams:
-        label = s.name.replace('"', "'")
-        lines.append(f'  {ids[s.name]}["{label} ({s.progress.status})"]')
-        for dep in s.depends_on:
-            if dep in ids:
-                lines.append(f"  {ids[dep]} --> {ids[s.name]}")
-    lines += ["```", ""]
-    return lines
+    lines = [render_status.markdown(st)]
+    try:
+        graph = render_mermaid(analyse_repo(repo, workers=2))
+    except GitparError:
+        return lines
+    return [*lines, "", "### Dependency graph", "", "```mermaid", graph.rstrip("\n"), "```", ""]

@@ -18,7 +18,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -662,39 +661,20 @@ def run_test(repo: Repo, name: str, commit: Oid, command: str,
     log.parent.mkdir(parents=True, exist_ok=True)
     path = m.add_temp_worktree(repo, commit)
     try:
-        env = dict(m.env_without_git(), GITPAR_STREAM=name.removesuffix("-before"),
-                   GITPAR_WORKTREE=str(path), GITPAR_TEST_TREE=str(path), GITPAR_COMMIT=str(commit))
+        from gitpar.core import spawn
+
+        env = spawn.command_env(name.removesuffix("-before"), path,
+                                extra={"GITPAR_TEST_TREE": str(path), "GITPAR_COMMIT": str(commit)})
         command = fill_test_command(command, path)
         if gate is not None:
             gate.look(command, path, env)
         with log.open("w", encoding="utf-8") as out:
             out.write(f"$ {command}   # in {path} at {commit}\n")
-            out.flush()
-            proc = subprocess.Popen(["/bin/sh", "-c", command], cwd=path, env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-            try:
-                code = proc.wait()
-            except BaseException:
-                _stop(proc)
-                raise
+            code = spawn.run_logged(command, path, env, out)
             out.write(f"[exit {code}]\n")
         return code, log
     finally:
         m.remove_temp_worktree(repo, path)
-
-
-def _stop(proc: subprocess.Popen[Any]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=3)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _integrated_into(progress: Any, target: str) -> bool:

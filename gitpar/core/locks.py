@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitpar.core import markdown
+from gitpar.core import clock, markdown
 from gitpar.core.durations import MAX_SECONDS, format_duration, parse_duration
 from gitpar.core.progress import now_iso, parse_time
 from gitpar.errors import Refused, bad
@@ -71,7 +71,7 @@ class Lock:
         return t.timestamp() if t else 0.0
 
     def expired(self, now: float | None = None) -> bool:
-        return (now if now is not None else time.time()) >= self.expires_at()
+        return (now if now is not None else clock.now()) >= self.expires_at()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -222,7 +222,7 @@ def check_ttl(ttl: str | None, default: float) -> float:
 def iso_in(seconds: float, now: float | None = None) -> str:
     """The time ``seconds`` from now, in whole seconds rounded up: the text keeps no
     fraction, and a lock must never last shorter than asked (a 1s TTL taken at .9 would)."""
-    t = math.ceil((now if now is not None else time.time()) + seconds)
+    t = math.ceil((now if now is not None else clock.now()) + seconds)
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -352,7 +352,7 @@ def new_lock(path: str, stream: str, agent: str, ttl: float, reason: str, worktr
     from gitpar.core.progress import clean_text
 
     agent, reason = clean_text(agent), clean_text(reason)  # one line: no forged structure
-    now = time.time()
+    now = clock.now()
     return Lock(path=path, stream=stream, agent=agent, acquired=now_iso(), expires=iso_in(ttl, now),
                 reason=reason, host=socket.gethostname(), pid=os.getpid(), worktree=worktree)
 
@@ -460,7 +460,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         locks = all_locks(snap.list(LOCKS_DIR))
-        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=time.time())
+        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.now())
         if holders:
             raise Contended(holders)
         changes: dict[str, str | None] = {}
@@ -541,7 +541,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
     chosen = manager.lock_strategy(plan).name  # an unknown name is bad input, contended or not
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
-        now = time.time()
+        now = clock.now()
         locks = all_locks(snap.list(LOCKS_DIR))
         new: list[str] = []
         renewed: list[str] = []
@@ -596,7 +596,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             changes: dict[str, str | None] = {}
             for path in on:
                 changes.update(_waiting_change(snap, path, drop=stream, add=me if add else None,
-                                               now=time.time()))
+                                               now=clock.now()))
             if not changes:
                 return None
             verb = "wait for" if add else "stop waiting for"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gitpar.errors import bad
@@ -263,3 +263,32 @@ def render(meta: Mapping[str, Any], body: str, comments: Mapping[str, str] | Non
     if body:
         text += body + "\n"
     return text
+
+
+# -- markdown for people: the tables of the state README, status --markdown, CI summaries ------
+
+
+def cell(value: Any) -> str:
+    """``value`` as one markdown table cell: ``|`` escaped, on one line (None: empty)."""
+    return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """A markdown table's lines; every cell through :func:`cell`, except those a caller
+    wraps in :class:`Raw` (already markdown, e.g. a path in backticks)."""
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        lines.append("| " + " | ".join(c.text if isinstance(c, Raw) else cell(c) for c in row) + " |")
+    return lines
+
+
+class Raw:
+    """Markdown a :func:`table` cell keeps as it is (its parts escaped by the caller)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def code(value: Any) -> Raw:
+    """A table cell in backticks (a path): escaped, then wrapped."""
+    return Raw(f"`{cell(value)}`")

@@ -27,7 +27,10 @@ def progress_path(name: str) -> str:
 
 
 def now_iso(now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    if now is None:
+        from gitpar.core.clock import now_utc
+
+        now = now_utc()
     return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -124,14 +124,6 @@ class Rules:
                    unowned=data["unowned"], main_worktree=data["main_worktree"],
                    active=frozenset(data["active"]), dirs=data.get("dirs"))
 
-    def describe(self, path: str) -> dict[str, list[str]]:
-        """Who owns and who shares ``path``."""
-        owns: list[str] = []
-        shares: list[str] = []
-        for r in self.index.match(path):
-            (owns if r.kind == "owns" else shares).append(r.stream)
-        return {"owns": sorted(set(owns)), "shares": sorted(set(shares))}
-
 
 def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: HolderAt,
           commit: str | None = None) -> list[Violation]:

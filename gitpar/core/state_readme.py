@@ -11,15 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitpar.core.locks import LOCKS_DIR, all_locks
+from gitpar.core.markdown import cell, code, table
 from gitpar.core.progress import Progress, now_iso, parse_progress
-
-
-def _cell(value: Any) -> str:
-    return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
-
-
-def _mermaid_id(index: int) -> str:
-    return f"s{index}"
 
 
 def render(repo: Any, files: Mapping[str, str], message: str) -> str:
@@ -41,40 +34,43 @@ def render(repo: Any, files: Mapping[str, str], message: str) -> str:
     lines = ["# gitpar state", "",
              "This branch holds gitpar's live coordination state. gitpar rewrites this page with every "
              "change of the branch; do not edit it. `git log` of this branch is the audit log.", "",
-             f"Last change ({now_iso()}): {_cell(message.splitlines()[0])}", "", "## Streams", ""]
+             f"Last change ({now_iso()}): {cell(message.splitlines()[0])}", "", "## Streams", ""]
     if names:
-        lines += ["| stream | status | done | agent | updated |", "|---|---|---|---|---|"]
+        rows: list[list[Any]] = []
         for name in names:
             p = progress.get(name)
             if name in progress and p is None:
-                lines.append(f"| {_cell(name)} | (unreadable progress file) | | | |")
+                rows.append([name, "(unreadable progress file)", "", "", ""])
             elif p is None:
-                lines.append(f"| {_cell(name)} | pending | 0% | | |")
+                rows.append([name, "pending", "0%", "", ""])
             else:
-                lines.append(f"| {_cell(name)} | {p.status} | {p.completion}% | {_cell(p.agent)} | "
-                             f"{_cell(p.updated)} |")
+                rows.append([name, p.status, f"{p.completion}%", p.agent, p.updated])
+        lines += table(["stream", "status", "done", "agent", "updated"], rows)
     else:
         lines.append("No streams yet.")
     lines += ["", "## Locks", ""]
     if locks:
-        lines += ["| path | stream | until | reason |", "|---|---|---|---|"]
-        lines += [f"| `{_cell(lk.path)}` | {_cell(lk.stream)} | {lk.expires} | {_cell(lk.reason)} |"
-                  for _, lk in sorted(locks.items())]
+        lines += table(["path", "stream", "until", "reason"],
+                       [[code(lk.path), lk.stream, lk.expires, lk.reason] for _, lk in sorted(locks.items())])
     else:
         lines.append("No locks held.")
-    if plan is not None and plan.streams:
-        ids = {name: _mermaid_id(i) for i, name in enumerate(sorted(plan.streams))}
-        lines += ["", "## Dependency graph", "", "```mermaid", "flowchart LR"]
-        for name in sorted(plan.streams):
-            p = progress.get(name)
-            status = p.status if p is not None else "pending"
-            lines.append(f'  {ids[name]}["{name} ({status})"]')
-        for name in sorted(plan.streams):
-            for dep in plan.streams[name].depends_on:
-                if dep in ids:
-                    lines.append(f"  {ids[dep]} --> {ids[name]}")
-        lines.append("```")
+    graph = _graph(plan, progress) if plan is not None and plan.streams else None
+    if graph:
+        lines += ["", "## Dependency graph", "", "```mermaid", graph.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
+
+
+def _graph(plan: Any, progress: Mapping[str, Progress | None]) -> str | None:
+    """``gitpar graph``'s mermaid picture (status colours, the critical path), or None when
+    the plan cannot be analysed (the page still shows progress and locks)."""
+    from gitpar.core.analysis import analyse, render_mermaid
+    from gitpar.errors import GitparError
+
+    try:
+        return render_mermaid(analyse(plan, workers=2, budget_s=0.0,
+                                      progress={n: p for n, p in progress.items() if p is not None}))
+    except GitparError:
+        return None
 
 
 REPORT_FILE = "report.html"

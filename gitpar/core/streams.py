@@ -7,7 +7,6 @@ import re
 import shlex
 import shutil
 import socket
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -344,27 +343,21 @@ def copy_files(src_root: Path, dst_root: Path, paths: Sequence[str]) -> list[str
     return copied
 
 
-def stream_env(name: str, worktree: Path, port: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"GITPAR_STREAM": name, "GITPAR_WORKTREE": str(worktree), "GITPAR_PORT": str(port)})
-    return env
-
-
 def run_setup(repo: Repo, name: str, worktree: Path, port: int,
               commands: Sequence[str]) -> tuple[Path, str | None]:
     """Run the setup commands in the worktree, output kept in a log; the first failure, if any."""
     log = repo.gitpar_dir / "logs" / name / "setup.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = stream_env(name, worktree, port)
+    from gitpar.core import spawn
+
+    env = spawn.command_env(name, worktree, port=port)
     with log.open("w", encoding="utf-8") as out:
         for command in commands:
             out.write(f"$ {command}\n")
-            out.flush()
-            proc = subprocess.run(command, shell=True, cwd=worktree, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT)
-            if proc.returncode != 0:
-                out.write(f"[exit {proc.returncode}]\n")
-                return log, f"{command!r} exited {proc.returncode}"
+            code = spawn.run_logged(command, worktree, env, out)
+            if code != 0:
+                out.write(f"[exit {code}]\n")
+                return log, f"{command!r} exited {code}"
     return log, None
 
 

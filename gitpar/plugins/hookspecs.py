@@ -174,23 +174,6 @@ def gitpar_estimate(stream: Stream, plan: Plan, history: Sequence[RunRecord],
     """
 
 
-@hookspec(firstresult=True)
-def gitpar_order_ready(ready: Sequence[str], plan: Plan,
-                       estimates: Mapping[str, float]) -> list[str] | None:
-    """Order the streams that are ready to start: the first is started first.
-
-    :param ready: names of the streams whose dependencies are all completed.
-    :param plan: the whole plan.
-    :param estimates: every stream's estimate in seconds.
-    :return: the same names in the order to start them, or ``None`` to let the next
-        plugin answer. Returning other names is an error.
-
-    ``firstresult``: one order is used. The built-in puts the critical path first (the
-    longest chain of estimates still to follow each stream), then higher ``priority``,
-    then the name.
-    """
-
-
 @hookspec
 def gitpar_lock_strategies() -> list[LockStrategy] | None:
     """Offer strategies for lock contention; the plan picks one by name.

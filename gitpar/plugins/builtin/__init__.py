@@ -10,7 +10,6 @@ from __future__ import annotations
 # module, plugin name
 DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("gitpar.plugins.builtin.estimate", "gitpar.estimate"),
-    ("gitpar.plugins.builtin.order", "gitpar.order"),
     ("gitpar.plugins.builtin.locks", "gitpar.locks"),
     ("gitpar.plugins.builtin.integration", "gitpar.integration"),
     ("gitpar.plugins.builtin.brief", "gitpar.brief"),

@@ -1,24 +1,7 @@
-"""``gitpar run``: one command in many streams' worktrees, in parallel, dependency-aware.
-
-:func:`prepare` checks everything and decides what would run, in which order, without
-running anything (``--dry-run`` prints it). :func:`execute` runs it: a single-threaded
-event loop over the children's output pipes and pidfds (a pidfd becomes readable when its
-process exits, so nothing polls), at most ``jobs`` children at once, each in its own
-process group so that a timeout, ``--halt now`` or Ctrl-C ends the command and whatever
-it started.
-
-Order: a stream's command starts once its dependencies are completed on the state branch: a
-dependency in this run is completed when its command succeeds and ``--finish`` marks it so
-(or it was completed already); a command's success alone is not the stream's completion, so
-without ``--finish`` its dependents are "not reached" (a dependency not in the run must
-already be completed). Among the ready
-streams the one with the longest remaining path (bottom level, from estimates and
-history) goes first, ``priority`` then the name breaking ties — so the run follows the
-list schedule ``prepare`` computed, and finishes near its planned length.
-
-Failure policy after GNU parallel's ``--halt``: by default a failed stream's dependents
-are skipped and everything independent goes on; ``soon`` stops starting commands,
-``now`` also ends the running ones.
+"""Running the prepared commands: a single-threaded event loop over the children's output
+pipes and pidfds (a pidfd becomes readable when its process exits, so nothing polls), at
+most ``jobs`` children at once, each started by ``core.spawn`` in its own process group so
+that a timeout, ``--halt now`` or Ctrl-C ends the command and whatever it started.
 """
 
 from __future__ import annotations
@@ -27,479 +10,33 @@ import datetime as dt
 import heapq
 import os
 import queue
-import re
 import selectors
 import shlex
-import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
-from gitpar.errors import GitparError, Refused, bad
+from gitpar.core import spawn
+from gitpar.core.runner.joblog import Joblog
+from gitpar.core.runner.live import RunEvent, RunState
+from gitpar.core.runner.results import NOT_COMPLETED, NOT_REACHED, RunResult
+from gitpar.core.runner.select import RunPlan
+from gitpar.errors import GitparError
 
 if TYPE_CHECKING:
-    from gitpar.core.history import Estimate, RunRecord
-    from gitpar.core.plan import Plan
+    from gitpar.core.history import RunRecord
     from gitpar.core.repo import Repo
-    from gitpar.core.schedule import Schedule
 
-PLACEHOLDERS = ("stream", "worktree", "brief", "port")
-NOT_REACHED = "not reached"  # the outcome of a stream whose dependencies were not completed
-NOT_COMPLETED = "not completed; --finish completes streams whose command succeeds"
-# {name} is a placeholder; ${name} is the shell's; {{name}} is a literal {name}
-_PLACEHOLDER = re.compile(r"\{\{([A-Za-z_]\w*)\}\}|(?<!\$)\{([A-Za-z_]\w*)\}")
+
 MAX_BACKOFF_S = 60.0
 HISTORY_FLUSH_S = 60.0  # a long run writes its records at least this often
-JOBLOG_HEADER = "Seq\tStream\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
 EXIT_NOT_FOUND, EXIT_NOT_EXECUTABLE = 127, 126
 SPAWNERS = 4  # threads starting children
-
-
-# -- options ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Halt:
-    """When to stop the run: ``never``, or ``soon``/``now`` after some failures or successes."""
-
-    when: str = "never"  # never | soon | now
-    on: str = "fail"  # fail | success
-    count: int = 1
-    percent: float | None = None
-
-    def reached(self, hits: int, total: int) -> bool:
-        if self.when == "never" or hits == 0:
-            return False
-        if self.percent is not None:
-            return total > 0 and 100.0 * hits / total >= self.percent
-        return hits >= self.count
-
-    def describe(self) -> str:
-        if self.when == "never":
-            return "never"
-        amount = f"{self.percent:g}%" if self.percent is not None else str(self.count)
-        return f"{self.when},{self.on}={amount}"
-
-
-def parse_halt(text: str) -> Halt:
-    """``never``, ``now``, ``soon``, or ``now|soon,fail|success=N[%]`` as in GNU parallel."""
-    fix = "write --halt never, --halt soon,fail=1, --halt now,fail=1 or --halt now,success=50%"
-    value = text.strip().lower()
-    if value == "never":
-        return Halt()
-    when, _, rest = value.partition(",")
-    if when not in ("soon", "now"):
-        raise bad(None, "--halt", f"{text!r} is not a halt policy", fix)
-    if not rest:
-        return Halt(when)
-    m = re.fullmatch(r"(fail|success)=(\d+(?:\.\d+)?)(%?)", rest)
-    if not m:
-        raise bad(None, "--halt", f"{text!r} is not a halt policy", fix)
-    amount = float(m.group(2))
-    if m.group(3):
-        if not 0 < amount <= 100:
-            raise bad(None, "--halt", f"{text!r}: a percentage must be above 0 and at most 100", fix)
-        return Halt(when, m.group(1), 1, amount)
-    if amount < 1 or amount != int(amount):
-        raise bad(None, "--halt", f"{text!r}: the count must be a whole number of at least 1", fix)
-    return Halt(when, m.group(1), int(amount))
-
-
-def parse_jobs(text: str | None) -> int:
-    """``-j``: how many commands at once (default: the number of CPUs)."""
-    if text is None:
-        return os.cpu_count() or 1
-    value = text.strip()
-    if not value.isdigit() or int(value) < 1:
-        raise bad(None, "-j", f"{text!r} is not a number of parallel jobs",
-                  "give a whole number of at least 1, e.g. -j 4")
-    return int(value)
-
-
-def parse_timeout(text: str | None) -> float | None:
-    """``--timeout``: a duration (``90s``, ``10m``, a number of seconds) or None."""
-    from gitpar.core.durations import parse_duration
-
-    if text is None:
-        return None
-    value: object = text
-    try:
-        value = float(text)
-    except ValueError:
-        pass
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise bad(None, "--timeout", str(exc), "write it like --timeout 90s, 10m or 2h (or leave it out)") from None
-    if seconds <= 0:
-        raise bad(None, "--timeout", f"{text!r} is not a positive duration",
-                  "write it like --timeout 90s, 10m or 2h (or leave it out)")
-    return seconds
-
-
-def check_placeholders(command: Sequence[str]) -> None:
-    """BadInput for an empty command or a ``{placeholder}`` gitpar does not know."""
-    if not command or not command[0]:
-        raise bad(None, "command", "no command given",
-                  "put the command after --, e.g. gitpar run --all -- make test")
-    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-    for arg in command:
-        for m in _PLACEHOLDER.finditer(arg):
-            name = m.group(2)
-            if name is not None and name not in PLACEHOLDERS:
-                raise bad(None, "command", f"unknown placeholder {{{name}}} in {arg!r}",
-                          f"use one of {known}; write {{{{{name}}}}} for a literal {{{name}}}")
-
-
-def substitute(arg: str, values: Mapping[str, str]) -> str:
-    """``arg`` with its placeholders replaced (checked beforehand by :func:`check_placeholders`)."""
-    def one(m: re.Match[str]) -> str:
-        if m.group(1) is not None:
-            return "{" + m.group(1) + "}"
-        return values[m.group(2)]
-
-    return _PLACEHOLDER.sub(one, arg)
-
-
-def check_command_exists(command: Sequence[str]) -> None:
-    """BadInput when the program is a bare name found nowhere on PATH.
-
-    A path (``./build.sh``) may exist only inside the worktrees, so it is checked per
-    stream when it starts (a missing one fails that stream with exit 127).
-    """
-    program = command[0]
-    if _PLACEHOLDER.search(program) or "/" in program:
-        return
-    if shutil.which(program) is None:
-        raise bad(None, "command", f"{program!r} is not a command found on PATH",
-                  "check the spelling, install it, or give its path")
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What ``gitpar run`` was asked to do."""
-
-    command: tuple[str, ...]
-    jobs: int
-    select: str = "all"  # all | ready | streams
-    streams: tuple[str, ...] = ()  # with select="streams"
-    retries: int = 0
-    retry_delay_s: float = 1.0  # the first backoff; doubles on every retry, at most a minute
-    timeout_s: float | None = None
-    kill_grace_s: float = 2.0  # between SIGTERM and SIGKILL
-    finish: bool = False
-    joblog: Path | None = None
-    resume: str | None = None  # None | all | failed
-    halt: Halt = field(default_factory=Halt)
-    # write run records (durations for estimates) to the state branch: only when asked
-    # (--record), or with --finish, where a success is the stream's work being done
-    record: bool = False
-
-    @property
-    def command_key(self) -> str:
-        """The command as typed: what run records are compared by."""
-        return shlex.join(self.command)
-
-
-# -- preparing a run ----------------------------------------------------------------------
-
-
-@dataclass
-class RunPlan:
-    """Everything decided before anything runs."""
-
-    options: RunOptions
-    plan: Plan
-    order: list[str]  # the streams that will run, dependencies first
-    deps: dict[str, tuple[str, ...]]  # dependencies within this run
-    estimates: dict[str, Estimate]
-    rank: dict[str, float]  # remaining path length (bottom level)
-    planned: Schedule  # the list schedule the run follows
-    worktrees: dict[str, Path]  # existing ones
-    ports: dict[str, int]
-    needs_start: list[str]
-    new_worktrees: dict[str, Path]  # where the streams still to start will get theirs
-    resumed: dict[str, int]  # stream -> exit value in the joblog (not run again)
-    status: dict[str, str]
-    state_branch: bool
-    log_root: Path
-
-    def to_dict(self) -> dict[str, Any]:
-        """The dry-run's JSON shape."""
-        from gitpar.core.analysis import _num
-
-        rows = []
-        for name in sorted(self.order, key=lambda n: (self.planned.slots[n].start, -self.rank[n], n)):
-            slot = self.planned.slots[name]
-            rows.append({
-                "stream": name, "start_s": _num(slot.start), "finish_s": _num(slot.finish),
-                "slot": slot.worker + 1, "estimate_s": _num(self.estimates[name].seconds),
-                "estimate_source": self.estimates[name].source,
-                "remaining_path_s": _num(self.rank[name]), "after": list(self.deps[name]),
-                "starts_stream": name in self.needs_start,
-                "worktree": str(self.worktrees[name]) if name in self.worktrees else None,
-                "command": self.argv(name, self.worktrees.get(name) or self.new_worktrees.get(name),
-                                     self.ports.get(name)),
-            })
-        return {"version": 1, "jobs": self.options.jobs, "makespan_s": _num(self.planned.makespan),
-                "command": list(self.options.command), "runs": rows,
-                "resumed": [{"stream": n, "exit": e} for n, e in self.resumed.items()]}
-
-    def argv(self, name: str, worktree: Path | None, port: int | None) -> list[str]:
-        """The command for ``name`` with its placeholders filled in."""
-        values = {"stream": name, "brief": self.plan.streams[name].brief,
-                  "worktree": str(worktree) if worktree else f"<worktree of {name}>",
-                  "port": str(port) if port is not None else "<port>"}
-        return [substitute(a, values) for a in self.options.command]
-
-
-def prepare(repo: Repo, options: RunOptions) -> RunPlan:
-    """Check the options, the plan and the state, and decide what runs in which order.
-
-    Raises BadInput (exit 2) or Refused (exit 1) before anything runs.
-    """
-    from gitpar.core import schedule as sch
-    from gitpar.core.history import estimates, read_history
-    from gitpar.core.streams import all_progress, worktree_path
-    from gitpar.store.state import StateStore
-
-    if options.jobs < 1:
-        raise bad(None, "-j", f"{options.jobs} is not a number of parallel jobs",
-                  "give a whole number of at least 1, e.g. -j 4")
-    if options.retries < 0:
-        raise bad(None, "--retries", f"{options.retries} is negative", "give 0 or more")
-    check_placeholders(options.command)
-    if options.resume and options.joblog is None:
-        raise bad(None, "--resume", "resuming needs the joblog of the earlier run",
-                  "add --joblog FILE (the same file as the run to resume)")
-    plan = repo.load_plan()  # validated: unknown dependencies and cycles are BadInput here
-    store = StateStore(repo)
-    exists = store.exists()
-    snap = store.snapshot()
-    progress = all_progress(snap) if exists else {}
-    history = read_history(snap) if exists else {}
-    status = {n: (progress[n].status if n in progress else "pending") for n in plan.streams}
-    selected = _select(plan, options, status)
-    if not selected:
-        raise Refused("no stream to run: " + ("every stream is completed" if options.select == "all"
-                      else "no stream is ready (pending or in progress with its dependencies "
-                           "completed)"))
-    chosen = set(selected)
-    for name in selected:
-        for dep in plan.streams[name].depends_on:
-            if dep not in chosen and status[dep] != "completed":
-                raise Refused(f"stream {name!r} depends on {dep!r} ({status[dep]}), which is neither "
-                              f"completed nor in this run; add it (--streams {dep},{name}) or run --all")
-    resumed: dict[str, int] = {}
-    if options.resume and options.joblog is not None:
-        for name, exitval in read_joblog(options.joblog).items():
-            if name in chosen and (options.resume == "all" or exitval == 0):
-                resumed[name] = exitval
-    order = [n for n in _topological(plan, selected) if n not in resumed]
-    worktrees = repo.stream_worktrees()
-    needs_start = [n for n in order if n not in worktrees]
-    for name in needs_start:
-        if status[name] == "completed":
-            raise Refused(f"stream {name!r} is completed and has no worktree to run in; "
-                          "leave it out of --streams")
-    if needs_start:
-        if not exists:
-            raise Refused("streams " + ", ".join(needs_start) + " have no worktree yet and "
-                          "starting them needs the state branch; run 'gitpar init' first")
-        base_plan = repo.load_plan_at_base(plan.settings.base)
-        missing = [n for n in needs_start if base_plan is None or n not in base_plan.streams]
-        if missing:
-            raise Refused(f"streams {', '.join(missing)} are not committed on the base branch "
-                          f"{plan.settings.base!r}; commit .gitpar/ first (a stream starts from "
-                          "the plan on its base branch)")
-    check_command_exists(options.command)
-    est = estimates(plan, history, options.command_key)
-    runs = set(order)
-    deps = {n: tuple(d for d in plan.streams[n].depends_on if d in runs or d in resumed)
-            for n in order}
-    tasks = [sch.Task(n, est[n].seconds, tuple(d for d in deps[n] if d in runs),
-                      plan.streams[n].priority) for n in order]
-    rank = sch.bottom_levels(tasks)
-    planned = sch.list_schedule(tasks, options.jobs, lambda t: -rank[t.name])
-    ports: dict[str, int] = {}
-    for name in order:
-        port = progress[name].extra.get("port") if name in progress else None
-        if isinstance(port, int) and name in worktrees:
-            ports[name] = port
-    return RunPlan(options=options, plan=plan, order=order, deps=deps, estimates=est, rank=rank,
-                   planned=planned, worktrees={n: worktrees[n] for n in order if n in worktrees},
-                   ports=ports, needs_start=needs_start,
-                   new_worktrees={n: worktree_path(repo, plan, n) for n in needs_start},
-                   resumed=resumed, status=status,
-                   state_branch=exists, log_root=repo.gitpar_dir / "logs")
-
-
-def _select(plan: Plan, options: RunOptions, status: Mapping[str, str]) -> list[str]:
-    if options.select == "streams":
-        names: list[str] = []
-        for item in options.streams:
-            for name in (n.strip() for n in item.split(",")):
-                if name:
-                    plan.stream(name)  # BadInput naming the known streams
-                    names.append(name)
-        if not names:
-            raise bad(None, "--streams", "no stream named", "list streams like --streams api,ui")
-        return list(dict.fromkeys(names))
-    if options.select == "ready":
-        return [n for n, s in plan.streams.items() if status[n] != "completed"
-                and all(status[d] == "completed" for d in s.depends_on)]
-    if options.select != "all":
-        raise bad(None, "selection", f"{options.select!r} is not a selection", "use all, ready or streams")
-    return [n for n in plan.streams if status[n] != "completed"]
-
-
-def _topological(plan: Plan, names: Sequence[str]) -> list[str]:
-    from gitpar.core.plan import topological_order
-
-    chosen = set(names)
-    return [n for n in topological_order(plan.streams) if n in chosen]
-
-
-# -- the joblog (GNU parallel's format; the Host column holds the stream) --------------------
-
-
-def read_joblog(path: Path) -> dict[str, int]:
-    """The last exit value of each stream in a joblog (signal deaths count as failures)."""
-    out: dict[str, int] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return out
-    except OSError as exc:
-        raise bad(str(path), None, f"cannot read the joblog: {exc.strerror}", "check the path") from None
-    for line in text.splitlines():
-        cols = line.split("\t")
-        if len(cols) < 9 or cols[0] == "Seq":
-            continue
-        try:
-            exitval, sig = int(cols[6]), int(cols[7])
-        except ValueError:
-            continue
-        out[cols[1]] = exitval if sig == 0 else 128 + sig
-    return out
-
-
-# -- running -------------------------------------------------------------------------------
-
-
-@dataclass
-class JobResult:
-    """What became of one stream's command."""
-
-    stream: str
-    # ok | failed | timeout | skipped | not reached | cancelled | interrupted | resumed
-    outcome: str = "waiting"
-    exit: int | None = None  # the exit code; -N when ended by signal N
-    attempts: int = 0
-    started: float | None = None  # wall-clock start of the last attempt (epoch seconds)
-    duration_s: float | None = None  # of the last attempt
-    log: Path | None = None
-    worktree: Path | None = None
-    reason: str = ""
-    output_bytes: int = 0
-
-    @property
-    def succeeded(self) -> bool:
-        return self.outcome == "ok" or (self.outcome == "resumed" and self.exit == 0)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"stream": self.stream, "outcome": self.outcome, "exit": self.exit,
-                "attempts": self.attempts, "duration_s": self.duration_s,
-                "log": str(self.log) if self.log else None, "reason": self.reason}
-
-
-@dataclass
-class RunResult:
-    """The whole run: one JobResult per stream, in dependency order."""
-
-    jobs: dict[str, JobResult]
-    planned_s: float
-    wall_s: float
-    span_s: float  # from the first command's start to the last one's end
-    interrupted: bool = False
-    halted: str | None = None
-    recorded: int = 0  # run records written to the state branch
-    record_error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.interrupted and all(
-            j.succeeded or j.outcome == NOT_REACHED or (j.outcome == "cancelled" and self.halted is not None
-                            and "success" in self.halted) for j in self.jobs.values())
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for j in self.jobs.values():
-            out[j.outcome] = out.get(j.outcome, 0) + 1
-        return out
-
-
-@dataclass(frozen=True)
-class RunEvent:
-    """Something the run reports as it goes; ``state`` is the live run (read, don't keep)."""
-
-    kind: str  # start | output | retry | done | skip | unreached | halt | tick
-    stream: str | None
-    text: str
-    state: RunState
-
-
-class RunState:
-    """The live state of a run, for a progress view: running, done, failed, ETA."""
-
-    def __init__(self, run: RunPlan) -> None:
-        self.run = run
-        self.results = {n: JobResult(n) for n in run.order}
-        for name, exitval in run.resumed.items():
-            self.results[name] = JobResult(name, outcome="resumed", exit=exitval,
-                                           reason="in the joblog of an earlier run")
-        self.running: dict[str, float] = {}  # stream -> monotonic start
-        self.started_at = time.monotonic()
-
-    def counts(self) -> dict[str, int]:
-        out = {"running": len(self.running), "ok": 0, "failed": 0, "skipped": 0, "waiting": 0}
-        for r in self.results.values():
-            if r.outcome in ("ok", "resumed"):
-                out["ok"] += 1
-            elif r.outcome in ("failed", "timeout", "interrupted"):
-                out["failed"] += 1
-            elif r.outcome in ("skipped", "cancelled", NOT_REACHED):
-                out["skipped"] += 1
-            elif r.stream not in self.running:
-                out["waiting"] += 1
-        return out
-
-    def eta_s(self) -> float:
-        """Seconds until the run should be done: the list schedule of what is left, the
-        running commands first with what remains of their estimates."""
-        from gitpar.core import schedule as sch
-
-        now = time.monotonic()
-        left = [n for n, r in self.results.items() if r.outcome in ("waiting",)]
-        if not left:
-            return 0.0
-        names = set(left)
-        est = self.run.estimates
-        tasks = []
-        for n in left:
-            dur = est[n].seconds
-            if n in self.running:
-                dur = max(0.0, dur - (now - self.running[n]))
-            tasks.append(sch.Task(n, dur, tuple(d for d in self.run.deps[n] if d in names)))
-        rank = self.run.rank
-        sched = sch.list_schedule(tasks, self.run.options.jobs,
-                                  lambda t: (t.name not in self.running, -rank[t.name]))
-        return sched.makespan
 
 
 @dataclass
@@ -523,9 +60,7 @@ def _spawn(job: _Spawn) -> _Spawn:
     proceed in parallel, instead of one after the other on the loop's thread)."""
     job.start_wall, job.start_mono = time.time(), time.monotonic()
     try:
-        job.proc = subprocess.Popen(job.argv, cwd=job.worktree, env=job.env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    start_new_session=True, bufsize=0)
+        job.proc = spawn.popen(job.argv, job.worktree, job.env, subprocess.PIPE)
     except OSError as exc:
         job.error = exc
     return job
@@ -572,14 +107,13 @@ class _Engine:
         self.recorded = 0
         self.record_error: str | None = None
         self.last_flush = time.monotonic()
-        self.seq = 0
         self.failures = 0
         self.successes = 0
         self.halting: str | None = None  # soon | now
         self.halt_reason: str | None = None
         self.free_slots = list(range(1, self.opts.jobs + 1))
         self.stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-        self.joblog: IO[str] | None = None
+        self.joblog: Joblog | None = None
         self.first_start: float | None = None
         self.last_end: float | None = None
         self.use_pidfd = hasattr(os, "pidfd_open")
@@ -601,17 +135,7 @@ class _Engine:
     # -- set-up
     def setup(self) -> None:
         if self.opts.joblog is not None:
-            path = self.opts.joblog
-            append = bool(self.opts.resume) and path.exists()
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.joblog = path.open("a" if append else "w", encoding="utf-8")
-            except OSError as exc:
-                raise bad(str(path), None, f"cannot write the joblog: {exc.strerror}",
-                          "give a writable path to --joblog") from None
-            if not append:
-                self.joblog.write(JOBLOG_HEADER)
-                self.joblog.flush()
+            self.joblog = Joblog(self.opts.joblog, append=bool(self.opts.resume))
         results = self.state.results
         for name in self.run.order:
             waits = set(self.run.deps[name])
@@ -693,7 +217,7 @@ class _Engine:
 
     # -- starting a command
     def launch(self, name: str) -> None:
-        from gitpar.core.streams import start, stream_env
+        from gitpar.core.streams import start
 
         result = self.state.results[name]
         result.attempts += 1
@@ -715,10 +239,9 @@ class _Engine:
             port = self.ports[name] = self.run.plan.settings.port_base + sorted(
                 self.run.plan.streams).index(name)
         argv = self.run.argv(name, worktree, port)
-        env = stream_env(name, worktree, port)
         slot = self.free_slots.pop(0)
-        env.update({"GITPAR_RUN": self.stamp, "GITPAR_ATTEMPT": str(result.attempts),
-                    "GITPAR_SLOT": str(slot)})
+        env = spawn.command_env(name, worktree, port=port, extra={
+            "GITPAR_RUN": self.stamp, "GITPAR_ATTEMPT": str(result.attempts), "GITPAR_SLOT": str(slot)})
         log_path = self.run.log_root / name / f"run-{self.stamp}.log"
         result.log = log_path
         try:
@@ -874,10 +397,10 @@ class _Engine:
                 self.terminate(live, now)
             if live.kill_at is not None and now >= live.kill_at:
                 live.kill_at = None
-                _killpg(live.proc.pid, signal.SIGKILL)
+                spawn.signal_group(live.proc.pid, signal.SIGKILL)
 
     def terminate(self, live: _Live, now: float) -> None:
-        _killpg(live.proc.pid, signal.SIGTERM)
+        spawn.signal_group(live.proc.pid, signal.SIGTERM)
         live.kill_at = now + self.opts.kill_grace_s
 
     # -- outcomes
@@ -989,13 +512,8 @@ class _Engine:
 
     def write_joblog(self, name: str, start_wall: float, runtime: float, received: int,
                      exitval: int, sig: int, argv: Sequence[str]) -> None:
-        if self.joblog is None:
-            return
-        self.seq += 1
-        command = shlex.join(argv).replace("\t", " ").replace("\n", " ")
-        self.joblog.write(f"{self.seq}\t{name}\t{start_wall:.3f}\t{runtime:.3f}\t0\t{received}\t"
-                          f"{exitval}\t{sig}\t{command}\n")
-        self.joblog.flush()
+        if self.joblog is not None:
+            self.joblog.write(name, start_wall, runtime, received, exitval, sig, argv)
 
     # -- stopping
     def interrupt(self) -> None:
@@ -1024,13 +542,13 @@ class _Engine:
         while not self.spawned.empty():  # started, never registered: an error on the way
             job = self.spawned.get_nowait()
             if job.proc is not None:
-                _killpg(job.proc.pid, signal.SIGKILL)
+                spawn.signal_group(job.proc.pid, signal.SIGKILL)
                 job.proc.wait()
                 if job.proc.stdout is not None:
                     job.proc.stdout.close()
             job.log.close()
         for live in list(self.live.values()):
-            _killpg(live.proc.pid, signal.SIGKILL)
+            spawn.signal_group(live.proc.pid, signal.SIGKILL)
             try:
                 live.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -1076,13 +594,6 @@ def _state_exists(repo: Repo) -> bool:
     from gitpar.store.state import StateStore
 
     return StateStore(repo).exists()
-
-
-def _killpg(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _signame(sig: int) -> str:

@@ -1,0 +1,101 @@
+"""Lower bounds on the makespan: critical path, work per worker, the m-th and (m+1)-th
+longest durations, and energetic reasoning over time windows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from gitpar.core.schedule.graph import INF, Graph, Task, check_workers
+
+
+def round_lb(g: Graph, x: float) -> float:
+    """With integral durations an optimal schedule has an integral makespan."""
+    if g.integral:
+        return float(math.ceil(x - 1e-9))
+    return x
+
+
+def _sample(values: list[float], n: int) -> list[float]:
+    """At most ~sqrt(40000 / n) evenly spread values (all of them for small n),
+    keeping the energetic bound at O(40000) task visits."""
+    k = max(6, int(math.sqrt(40000 / max(1, n))))
+    if len(values) <= k:
+        return values
+    step = (len(values) - 1) / (k - 1)
+    return sorted({values[round(j * step)] for j in range(k)})
+
+
+def lower_bound_of(g: Graph, m: int, energetic: bool = True) -> float:
+    n = g.n
+    if n == 0:
+        return 0.0
+    dur = g.dur
+    bl = g.bl
+    lb = max(max(bl), sum(dur) / m)
+    if n > m:
+        ds = sorted(dur, reverse=True)
+        lb = max(lb, ds[m - 1] + ds[m])
+    lb = round_lb(g, lb)
+    if not energetic or n <= m:
+        return lb
+    # Energetic reasoning over intervals [a, D - c]: task i runs inside the
+    # window [r_i, D - q_i] (head r = top level, tail q = bottom level minus
+    # own duration), so it must spend at least e_i = min(d_i, r_i + d_i - a,
+    # q_i + d_i - c, L) inside an interval of length L = D - a - c; the m
+    # workers supply m * L.  Smallest L with m*L >= sum(min(e_i, L)) is
+    # min over j < m of (sum of all but the j largest e) / (m - j).
+    r = g.tl
+    q = [bl[i] - dur[i] for i in range(n)]
+    heads = _sample(sorted(set(r)), n)
+    tails = _sample(sorted(set(q)), n)
+    idx = range(n)
+    changed = True
+    passes = 0
+    while changed and passes < 4:
+        changed = False
+        passes += 1
+        for a in heads:
+            if a >= lb:
+                break
+            ai = [(min(dur[i], r[i] + dur[i] - a), i) for i in idx]
+            ai = [(v, i) for v, i in ai if v > 0.0]
+            for c in tails:
+                if a + c >= lb:
+                    break
+                es = []
+                for v, i in ai:
+                    w = q[i] + dur[i] - c
+                    if w > 0.0:
+                        es.append(v if v < w else w)
+                if len(es) <= m:
+                    continue
+                es.sort(reverse=True)
+                tail = sum(es)
+                best = INF
+                for j in range(m):
+                    v = tail / (m - j)
+                    if v < best:
+                        best = v
+                    tail -= es[j]
+                cand = round_lb(g, a + c + best)
+                if cand > lb + 1e-9:
+                    lb = cand
+                    changed = True
+    return lb
+
+
+
+def lower_bound(tasks: Sequence[Task], workers: int) -> float:
+    """A lower bound on the makespan of any schedule on ``workers`` workers.
+
+    The maximum of the critical path length, total work / workers, the sum
+    of the m-th and (m+1)-th longest durations and an energetic-reasoning
+    bound over time windows derived from top
+    and bottom levels (windows sampled for big graphs).  With integral
+    durations the bound is rounded up.
+    """
+    check_workers(workers)
+    g = Graph.build(tasks)
+    return lower_bound_of(g, workers)

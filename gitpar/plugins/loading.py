@@ -1,0 +1,439 @@
+"""Loading plugins, once per process, and the registry the manager asks.
+
+Loading happens on the first call that needs a hook, never at import, so ``gitpar --help``
+and the commands that ask no hook pay nothing. What is loaded, in order:
+
+1. gitpar's own defaults (``gitpar.plugins.builtin``), as plugins like any other;
+2. installed plugins: the ``gitpar`` entry-point group. They are found by reading the
+   ``entry_points.txt`` of the distributions on ``sys.path`` directly: importing
+   ``importlib.metadata`` alone costs more than the whole 30 ms budget here;
+3. repository plugins: Python files listed under ``plugins: {load: [...]}`` in
+   ``.gitpar/plan.md`` *as committed on the base branch*, their code read from the base
+   branch's blobs. They are code from the repository, so nothing from the repository is
+   loaded unless the plan on the base opts in, and nothing from a working tree or from the
+   head of a change being judged is ever run: a pull request that adds a plugin (or edits
+   one) gets it run only once it is merged into the base. ``gitpar check --base REF``
+   reads them from ``REF`` (``load(repo, at=...)``).
+
+``GITPAR_DISABLED_PLUGINS`` (names separated by commas) blocks plugins by name (pluggy's
+``set_blocked``). Every plugin is registered behind its guard (``plugins.guard``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gitpar.errors import GitparError, bad
+from gitpar.plugins.discovery import ENTRY_POINT_GROUP, EntryPoint, find_entry_points
+from gitpar.plugins.guard import DISABLED_ENV, Guarded, PluginError, guarded
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from gitpar.core.plan import Plan
+    from gitpar.core.repo import Repo
+    from gitpar.store.repo import Oid
+
+PLAN_FILE = ".gitpar/plan.md"
+__all__ = ["DISABLED_ENV", "PLAN_FILE", "EntryPoint", "Loaded", "PluginError", "PluginInfo",
+           "find_entry_points"]
+
+
+@dataclass
+class PluginInfo:
+    """What ``gitpar plugins`` shows about one plugin."""
+
+    name: str
+    source: str  # builtin | installed | repository
+    module: str = ""
+    package: str | None = None
+    version: str | None = None
+    blocked: bool = False
+    hooks: list[str] = field(default_factory=list)
+    strategies: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "module": self.module,
+                "package": self.package, "version": self.version, "blocked": self.blocked,
+                "hooks": list(self.hooks), "strategies": list(self.strategies)}
+
+
+@dataclass
+class Loaded:
+    pm: pluggy.PluginManager
+    infos: dict[str, PluginInfo]  # by plugin name, in load order
+    warnings: list[str] = field(default_factory=list)
+    repo_key: tuple[str, str] | None = None  # whose repository plugins are registered, read from which commit
+    repo_plugins: list[str] = field(default_factory=list)
+    answered_by: dict[str, str] = field(default_factory=dict)  # firstresult hook -> last plugin answering
+    answers: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)  # hook -> (plugin, answer) of a collect()
+    impls: dict[str, list[Any]] = field(default_factory=dict)  # hook -> its hookimpls (cleared on (un)register)
+
+    def record(self, hook: str, plugin: str, answer: Any) -> None:
+        """Called by the guard with every answer that is not None."""
+        self.answered_by[hook] = plugin
+        collecting = self.answers.get(hook)
+        if collecting is not None:
+            collecting.append((plugin, answer))
+
+
+_loaded: Loaded | None = None
+_last_cwd: str | None = None  # the folder the last load without a repository was for
+
+
+# -- finding installed plugins ----------------------------------------------------------
+
+
+def _load_entry_point(ep: EntryPoint) -> Any:
+    module_name, _, attr = ep.value.partition(":")
+    obj: Any = importlib.import_module(module_name.strip())
+    for part in attr.strip().split(".") if attr.strip() else []:
+        obj = getattr(obj, part)
+    return obj
+
+
+def blocked_names() -> list[str]:
+    """The plugin names ``GITPAR_DISABLED_PLUGINS`` blocks."""
+    raw = os.environ.get(DISABLED_ENV, "")
+    return [n.strip() for n in raw.split(",") if n.strip()]
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+def load(repo: Repo | None = None, at: Oid | None = None) -> Loaded:
+    """Load the plugins once per process (and the repository's, when its base plan opts in).
+
+    Repository plugins are read from the commit ``at`` (``gitpar check --base``), else from
+    the tip of ``repo``'s base branch (else of the repository around the current folder).
+    """
+    global _loaded, _last_cwd
+    cwd = os.getcwd()
+    if _loaded is None:
+        _loaded = _load_all()
+    elif repo is None and at is None and cwd == _last_cwd:
+        return _loaded  # the hot path: loaded, same folder
+    source = repo
+    if source is None:
+        source = _repo_around(cwd)
+        _last_cwd = cwd
+    key = _repo_key(source, at)
+    if key != _loaded.repo_key:
+        _swap_repo_plugins(_loaded, source, key)
+    if at is not None:
+        _last_cwd = cwd  # later calls of this command ask without naming the commit
+    if repo is not None:  # the CLI shows a repository's warnings after the command
+        repo.warnings.extend(w for w in take_warnings() if w not in repo.warnings)
+    return _loaded
+
+
+def pm(repo: Repo | None = None) -> pluggy.PluginManager:
+    """The loaded plugin manager: ``pm().hook.gitpar_...(...)``."""
+    return load(repo).pm
+
+
+def reset() -> None:
+    """Forget the loaded plugins; the next call loads them again (tests, long-lived processes)."""
+    global _loaded, _last_cwd
+    _loaded = None
+    _last_cwd = None
+
+
+def take_warnings() -> list[str]:
+    """Warnings from loading (blocked names not installed, unknown hooks), each once."""
+    if _loaded is None:
+        return []
+    out, _loaded.warnings[:] = list(_loaded.warnings), []
+    return out
+
+
+def _load_all() -> Loaded:
+    import pluggy  # noqa: TID253 — imported on the first hook call only
+
+    from gitpar.plugins import hookspecs
+    from gitpar.plugins.builtin import DEFAULT_PLUGINS
+
+    manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    manager.add_hookspecs(hookspecs)
+    state = Loaded(pm=manager, infos={})
+    blocked = blocked_names()
+    for name in blocked:
+        manager.set_blocked(name)
+    for module, name in DEFAULT_PLUGINS:
+        info = PluginInfo(name=name, source="builtin", module=module, package="gitpar",
+                          version=_gitpar_version())
+        _add(state, info, functools.partial(importlib.import_module, module))
+    for ep in find_entry_points():
+        if ep.name in state.infos:
+            state.warnings.append(f"plugin {ep.name!r} of {ep.package} {ep.version} is ignored: "
+                                  f"a plugin of that name is already loaded "
+                                  f"({state.infos[ep.name].package or state.infos[ep.name].source})")
+            continue
+        info = PluginInfo(name=ep.name, source="installed", module=ep.value, package=ep.package,
+                          version=ep.version or None)
+        _add(state, info, functools.partial(_load_entry_point, ep))
+    known = set(state.infos)
+    for name in blocked:
+        if name not in known and not _looks_like_repo_plugin(name):
+            state.warnings.append(f"{DISABLED_ENV} names {name!r}, which is not installed "
+                                  f"(installed: {', '.join(sorted(known)) or 'none'})")
+    _check_pending(state)
+    return state
+
+
+def _add(state: Loaded, info: PluginInfo, get: Callable[[], Any]) -> None:
+    state.infos[info.name] = info
+    if state.pm.is_blocked(info.name):
+        info.blocked = True
+        return
+    try:
+        plugin = get()
+    except GitparError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"plugin {info.name!r} failed to load: {type(exc).__name__}: {exc}\n"
+                          f"  fix: reinstall or update it, or disable it with {DISABLED_ENV}={info.name}") from exc
+    register(plugin, info.name, state=state)
+
+
+def register(plugin: Any, name: str | None = None, *, state: Loaded | None = None) -> str:
+    """Register ``plugin`` (a module or an object with hookimpls) under ``name``.
+
+    What pluggy gets is the plugin behind its guard (``plugins.guard``), so an error or a
+    wrong answer names the plugin. Returns the name; PluginError if the name is taken or
+    the plugin does not fit the hooks.
+    """
+    import pluggy  # noqa: TID253
+
+    state = state or load()
+    name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+    if name not in state.infos:
+        state.infos[name] = PluginInfo(name=name, source="registered",
+                                       module=getattr(plugin, "__name__", type(plugin).__name__))
+    if any(isinstance(p, Guarded) and p.plugin is plugin for p in state.pm.get_plugins()):
+        raise PluginError(f"plugin {name!r} cannot be registered: it is registered already")
+    try:
+        got = state.pm.register(guarded(plugin, name, state.record), name)
+    except pluggy.PluginValidationError as exc:
+        state.infos.pop(name, None)
+        detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise PluginError(f"plugin {name!r} does not fit gitpar's hooks: {detail}\n"
+                          f"  fix: update the plugin for this gitpar, or disable it with {DISABLED_ENV}={name}") from None
+    except ValueError as exc:
+        raise PluginError(f"plugin {name!r} cannot be registered: {exc}") from None
+    state.impls.clear()
+    if got is None:  # blocked
+        state.infos[name].blocked = True
+    return name
+
+
+def plugin_object(name: str) -> Any:
+    """The plugin registered as ``name`` (the object itself, not its guard), or None."""
+    got = pm().get_plugin(name)
+    return got.plugin if isinstance(got, Guarded) else got
+
+
+def unregister(name: str) -> None:
+    """Unregister the plugin called ``name`` (a no-op when there is none)."""
+    if _loaded is None:
+        return
+    plugin = _loaded.pm.get_plugin(name)
+    if plugin is not None:
+        _loaded.pm.unregister(plugin, name)
+        _loaded.impls.clear()
+    info = _loaded.infos.get(name)
+    if info is not None and info.source in ("registered", "repository"):
+        del _loaded.infos[name]
+
+
+def _check_pending(state: Loaded) -> None:
+    """Warn about hookimpls named ``gitpar_*`` that match no hook (a typo, or a newer gitpar's)."""
+    for name, plugin in state.pm.list_name_plugin():
+        if plugin is None:
+            continue
+        for attr in dir(plugin):
+            if not attr.startswith("gitpar_") or attr in _spec_names():
+                continue
+            if state.pm.parse_hookimpl_opts(plugin, attr) is not None:
+                state.warnings.append(f"plugin {name!r} implements {attr}, which this gitpar does not "
+                                      "know (a typo, or a hook of a newer gitpar); it is never called")
+
+
+@functools.lru_cache(maxsize=1)
+def _spec_names() -> frozenset[str]:
+    from gitpar.plugins import hookspecs
+
+    return frozenset(n for n in dir(hookspecs) if n.startswith("gitpar_"))
+
+
+def _gitpar_version() -> str:
+    from gitpar import __version__
+
+    return __version__
+
+
+# -- repository plugins ---------------------------------------------------------------------
+
+
+def _looks_like_repo_plugin(name: str) -> bool:
+    return name.endswith(".py") or "/" in name
+
+
+def _repo_around(cwd: str) -> Repo | None:
+    from gitpar.core.repo import open_repo
+
+    try:
+        return open_repo(cwd)
+    except GitparError:
+        return None
+
+
+def _repo_key(repo: Repo | None, at: Oid | None) -> tuple[str, str] | None:
+    """Which repository's plugins, from which commit: ``at``, else the base branch's tip.
+
+    The base is looked up as a branch (``refs/heads/<base>``) only, so a plan naming
+    ``HEAD`` or a remote ref as its base cannot make the head of a change trusted.
+    """
+    if repo is None:
+        return None
+    if at is None:
+        try:
+            at = repo.tip(f"refs/heads/{repo.configured_base()}")
+        except GitparError:
+            at = None
+    return None if at is None else (str(repo.common_dir), str(at))
+
+
+def plugin_settings(plan: Plan) -> Mapping[str, Any]:
+    """The ``plugins:`` mapping of plan.md (empty when absent); BadInput when malformed."""
+    raw = plan.settings.extra.get("plugins")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise bad(PLAN_FILE, "plugins", f"must be a mapping, got {raw!r}",
+                  "write it like plugins: {locks: priority, load: [.gitpar/plugins/team.py]}")
+    return raw
+
+
+def _repo_plugin_paths(repo: Repo, commit: Oid) -> list[str]:
+    """The ``plugins.load`` list of the plan committed in ``commit``."""
+    from gitpar.core.plan import parse_settings
+    from gitpar.store.repo import blob_at
+
+    data = blob_at(repo.git, commit, PLAN_FILE)  # that one file, not every stream's
+    if data is None:
+        return []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad(PLAN_FILE, None, "is not UTF-8 text", "save the file as UTF-8") from None
+    settings, _ = parse_settings(text)
+    raw = settings.extra.get("plugins")
+    load_list = raw.get("load") if isinstance(raw, Mapping) else None
+    if load_list is None:
+        return []
+    if isinstance(load_list, str):
+        load_list = [load_list]
+    if not isinstance(load_list, list) or not all(isinstance(p, str) for p in load_list):
+        raise bad(PLAN_FILE, "plugins.load", f"must be a list of paths, got {load_list!r}",
+                  "write it like load: [.gitpar/plugins/team.py]")
+    return load_list
+
+
+def repository_plugin_files(repo: Repo, at: Oid | None) -> list[str]:
+    """The files ``plugins.load`` lists in the plan committed at ``at`` (the hook's cache key)."""
+    if at is None:
+        return []
+    try:
+        return _repo_plugin_paths(repo, at)
+    except GitparError:
+        return []
+
+
+def _swap_repo_plugins(state: Loaded, repo: Repo | None, key: tuple[str, str] | None) -> None:
+    for name in state.repo_plugins:
+        unregister(name)
+    state.repo_plugins = []
+    state.repo_key = key
+    if repo is None or key is None:
+        return
+    from gitpar.store.repo import blob_at
+
+    commit = repo.resolve(key[1])
+    where = f"the base branch ({key[1][:10]})"
+    for rel in _repo_plugin_paths(repo, commit):
+        parts = rel.split("/")
+        if rel.startswith("/") or ".." in parts or "." in parts or "" in parts:
+            raise bad(PLAN_FILE, "plugins.load", f"{rel!r} is outside the repository",
+                      "list Python files inside the repository, like .gitpar/plugins/team.py")
+        source = blob_at(repo.git, commit, rel)
+        if source is None:
+            raise bad(PLAN_FILE, "plugins.load", f"{rel} does not exist in {where}",
+                      "commit the plugin to the base branch, fix the path, or remove it from plugins.load")
+        info = PluginInfo(name=rel, source="repository", module=rel)
+        _add(state, info, functools.partial(_import_source, source, rel, key[1]))
+        if not info.blocked:
+            state.repo_plugins.append(rel)
+
+
+def _import_source(source: bytes, rel: str, commit: str) -> Any:
+    """A module made from a plugin's committed source (never from a file on disk)."""
+    import sys
+    import types
+
+    module_name = "gitpar_repo_plugin_" + "".join(c if c.isalnum() else "_" for c in rel)
+    module = types.ModuleType(module_name)
+    module.__file__ = f"{commit[:10]}:{rel}"
+    sys.modules[module_name] = module
+    try:
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+# -- asking -----------------------------------------------------------------------------------
+
+
+def impls(state: Loaded, hook: str) -> list[Any]:
+    """The hookimpls of ``hook`` (cached until a plugin is registered or unregistered)."""
+    found = state.impls.get(hook)
+    if found is None:
+        found = state.impls[hook] = getattr(state.pm.hook, hook).get_hookimpls()
+    return found
+
+
+def is_builtin(state: Loaded, name: str) -> bool:
+    """Whether ``name`` is one of gitpar's own plugins."""
+    info = state.infos.get(name)
+    return info is not None and info.source == "builtin"
+
+
+def collect(state: Loaded, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Call ``pm.hook.<hook>(**kwargs)``; each answer with the plugin that gave it, in
+    pluggy's order (the guard records them as they come)."""
+    state.answers[hook] = []
+    try:
+        getattr(state.pm.hook, hook)(**kwargs)
+        return state.answers[hook]
+    finally:
+        del state.answers[hook]
+
+
+def sole_builtin(state: Loaded, hook: str, **kwargs: Any) -> tuple[bool, Any]:
+    """(True, its answer) when gitpar's own plugin is the only implementation of ``hook``.
+
+    The core asks some hooks per stream or per commit: with no plugin installed that must
+    cost nothing beyond gitpar's own answer, so this skips pluggy's call machinery then.
+    """
+    found = impls(state, hook)
+    if len(found) == 1 and is_builtin(state, found[0].plugin_name) and not found[0].wrapper \
+            and not found[0].hookwrapper:
+        return True, found[0].function(*(kwargs[a] for a in found[0].argnames))
+    return False, None
