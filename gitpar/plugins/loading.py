@@ -432,8 +432,16 @@ def sole_builtin(state: Loaded, hook: str, **kwargs: Any) -> tuple[bool, Any]:
     The core asks some hooks per stream or per commit: with no plugin installed that must
     cost nothing beyond gitpar's own answer, so this skips pluggy's call machinery then.
     """
+    impl = builtin_only(state, hook)
+    if impl is not None:
+        return True, impl.function(*(kwargs[a] for a in impl.argnames))
+    return False, None
+
+
+def builtin_only(state: Loaded, hook: str) -> Any:
+    """gitpar's own hookimpl of ``hook`` when it is the only implementation (None otherwise)."""
     found = impls(state, hook)
     if len(found) == 1 and is_builtin(state, found[0].plugin_name) and not found[0].wrapper \
             and not found[0].hookwrapper:
-        return True, found[0].function(*(kwargs[a] for a in found[0].argnames))
-    return False, None
+        return found[0]
+    return None
