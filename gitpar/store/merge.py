@@ -16,6 +16,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -497,6 +498,19 @@ def held_interrupts() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+INDEX_WAIT_S = 3.0  # how long to wait for another git process to let go of a worktree's index
+
+
+def _wait_for_index(wt: Worktree, timeout: float = INDEX_WAIT_S) -> None:
+    """Give a git process still writing ``wt``'s index (one that outlived a gitpar killed
+    half-way: gitpar runs git in its own session) a moment to finish, as git itself waits
+    for a ref's lock; a lock left by a crash is then reported by git, with its fix."""
+    lock = wt.gitdir / "index.lock"
+    deadline = time.monotonic() + timeout
+    while lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, message: str,
                 checked_out: Sequence[Worktree] = ()) -> None:
     """Move ``branch`` from ``old`` to ``new``, updating the worktrees that have it checked out.
@@ -511,6 +525,7 @@ def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, messa
         if not set_ref(repo, ref, new, old, message):
             raise Refused(f"{branch} moved while gitpar was working on it; run the command again")
         for wt in checked_out:
+            _wait_for_index(wt)
             proc = _git_shielded(["read-tree", "-m", "-u", str(old), str(new)], wt.path)
             if proc.returncode != 0:
                 set_ref(repo, ref, old, new, f"{message} (undone)")
