@@ -25,6 +25,7 @@ from typing import Any
 import pygit2
 
 from gitpar.errors import GitparError, Refused
+from gitpar.store.commits import changed_paths
 from gitpar.store.repo import Repo, git, no_git_env
 from gitpar.store.state import signature
 
@@ -146,6 +147,36 @@ def merge_base(repo: Repo, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
 def is_ancestor(repo: Repo, ancestor: pygit2.Oid, commit: pygit2.Oid) -> bool:
     """Whether ``ancestor`` is ``commit`` or one of its ancestors."""
     return ancestor == commit or bool(repo.git.descendant_of(commit, ancestor))
+
+
+def own_changed_files(repo: Repo, tip: pygit2.Oid, base_tip: pygit2.Oid,
+                      others: Sequence[pygit2.Oid]) -> list[str] | None:
+    """The files a branch changed itself since its merge base with the base: its net change
+    (merge base .. ``tip``) less what it only merged in from ``others`` (the integration
+    branch, other streams' branches). A file counts when one of the branch's own commits
+    touched it (a merge: only what it resolved); its own commits are its first-parent line
+    and what it merged in that no other holds. None when the branch merged nothing in, so
+    its net change is all its own.
+    """
+    walker = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    walker.hide(base_tip)
+    if not any(len(c.parent_ids) > 1 for c in walker):
+        return None
+    first = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    first.simplify_first_parent()
+    first.hide(base_tip)
+    unshared = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    for oid in (base_tip, *others):
+        unshared.hide(oid)
+    own = {c.id: c for c in first} | {c.id: c for c in unshared}
+    touched: set[str] = set()
+    for c in own.values():
+        touched |= changed_paths(repo.git, c)
+    start = merge_base(repo, tip, base_tip)
+    old = repo.git[start].peel(pygit2.Tree) if start is not None else _empty_tree(repo.git)
+    diff = old.diff_to_tree(repo.git[tip].peel(pygit2.Tree))
+    net = {d.new_file.path for d in diff.deltas} | {d.old_file.path for d in diff.deltas}
+    return sorted(net & touched)
 
 
 # -- conflicts --------------------------------------------------------------------------
