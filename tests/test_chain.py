@@ -1,0 +1,154 @@
+"""Shared files that chain: a lock brings in the previous holder's committed version first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import commit_plan, git, work, worktree_of, write
+
+LOG = "CHANGES.rst"
+T = "gitpar/_integration"
+
+
+@pytest.fixture
+def abc(repo: Path, run) -> Path:  # type: ignore[no-untyped-def]
+    """Streams a, b, c, each owning its folder and sharing CHANGES.rst."""
+    write(repo / LOG, "Changes\n=======\n\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "changelog")
+    assert run(repo, "init", "--no-hooks").code == 0
+    for name in "abc":
+        assert run(repo, "stream", "add", name, "--owns", f"{name}/**", "--shares", LOG).code == 0
+    commit_plan(repo)
+    return repo
+
+
+def append_under_lock(repo: Path, run, name: str, *lock_args: str) -> tuple[Path, str]:  # type: ignore[no-untyped-def]
+    """Start ``name``, lock the changelog, add a line to it and a file of its own, commit, finish."""
+    assert run(repo, "start", name).code == 0
+    wt = worktree_of(repo, name)
+    res = run(wt, "lock", LOG, *lock_args)
+    assert res.code == 0, res
+    with (wt / LOG).open("a") as f:
+        f.write(f"- {name}: a change\n")
+    write(wt / name / "f.txt", f"{name}\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", f"{name}: work")
+    assert run(wt, "finish").code == 0
+    return wt, res.out
+
+
+def test_edits_in_turns_build_on_each_other_and_integrate_cleanly(abc: Path, run) -> None:
+    _, said = append_under_lock(abc, run, "a")
+    assert said == ""  # nobody held it before
+    _, said = append_under_lock(abc, run, "b")
+    assert said == f"{LOG}: brought in a's version (3-way merge)\n"
+    _, said = append_under_lock(abc, run, "c")
+    assert said == f"{LOG}: brought in b's version (3-way merge)\n"
+    assert git(abc, "show", f"gitpar/c:{LOG}").endswith("- a: a change\n- b: a change\n- c: a change\n")
+    chained = git(abc, "show", "gitpar/_state:progress/c.md")
+    assert "chained:" in chained and "from: b" in chained
+    res = run(abc, "integrate")
+    assert res.code == 0, res
+    assert git(abc, "show", f"{T}:{LOG}") == ("Changes\n=======\n\n- a: a change\n- b: a change\n"
+                                             "- c: a change\n")
+    for name in "abc":
+        assert git(abc, "show", f"{T}:{name}/f.txt") == f"{name}\n"
+
+
+def test_edits_in_turns_integrate_in_any_order(abc: Path, run) -> None:
+    for name in "abc":
+        append_under_lock(abc, run, name)
+    for name in "cba":  # the last holder first: the others' versions are already in it
+        res = run(abc, "integrate", "--streams", name)
+        assert res.code == 0, res
+    assert git(abc, "show", f"{T}:{LOG}").endswith("- a: a change\n- b: a change\n- c: a change\n")
+
+
+def test_without_the_chain_the_same_edits_conflict(abc: Path, run) -> None:
+    for name in "ab":
+        _, said = append_under_lock(abc, run, name, "--no-chain")
+        assert said == ""
+    res = run(abc, "integrate")
+    assert res.code == 1 and LOG in res.err, res
+
+
+def test_sync_builds_on_the_chain_too(abc: Path, run) -> None:
+    append_under_lock(abc, run, "a")
+    wt, _ = append_under_lock(abc, run, "b")
+    git(abc, "merge", "-q", "--no-ff", "-m", "merge a", "gitpar/a")  # a reaches the base first
+    res = run(abc, "sync", "b")
+    assert res.code == 0, res
+    assert (wt / LOG).read_text().endswith("- a: a change\n- b: a change\n")
+    assert "<<<<<<<" not in (wt / LOG).read_text()
+
+
+def test_a_conflicting_chain_is_refused_and_changes_nothing(abc: Path, run) -> None:
+    append_under_lock(abc, run, "a")
+    assert run(abc, "start", "b").code == 0
+    wt = worktree_of(abc, "b")
+    with (wt / LOG).open("a") as f:  # the same place, another line: does not merge
+        f.write("- b: something else\n")
+    before_file = (wt / LOG).read_text()
+    before_state = git(abc, "rev-parse", "gitpar/_state")
+    res = run(wt, "lock", LOG)
+    assert res.code == 1, res
+    assert "the lock is not taken and nothing changed" in res.err
+    assert f"{LOG}: a's committed version conflicts with this worktree's" in res.err
+    assert f"git show gitpar/a:{LOG}" in res.err and f"gitpar lock --no-chain {LOG}" in res.err
+    assert "Traceback" not in res.err
+    assert (wt / LOG).read_text() == before_file
+    assert git(abc, "rev-parse", "gitpar/_state") == before_state
+    assert git(wt, "status", "--porcelain") == f" M {LOG}\n"
+    # --no-chain takes it as it is
+    res = run(wt, "lock", LOG, "--no-chain")
+    assert res.code == 0 and res.out == "", res
+    assert (wt / LOG).read_text() == before_file
+    locks = json.loads(run(abc, "locks", "--json").out)["locks"]
+    assert [(lk["path"], lk["stream"]) for lk in locks] == [(LOG, "b")]
+
+
+def test_uncommitted_edits_survive_the_chain(abc: Path, run) -> None:
+    append_under_lock(abc, run, "a")
+    assert run(abc, "start", "b").code == 0
+    wt = worktree_of(abc, "b")
+    text = (wt / LOG).read_text()
+    (wt / LOG).write_text("Changes (b's title)\n" + text.split("\n", 1)[1])  # not committed
+    write(wt / "b" / "draft.txt", "untracked\n")
+    res = run(wt, "lock", LOG)
+    assert res.code == 0, res
+    assert res.out == f"{LOG}: brought in a's version (3-way merge)\n"
+    assert (wt / LOG).read_text() == "Changes (b's title)\n=======\n\n- a: a change\n"
+    assert (wt / "b" / "draft.txt").read_text() == "untracked\n"
+    head = git(wt, "rev-parse", "HEAD")
+    assert head == git(abc, "rev-parse", "main")  # nothing committed for b
+    assert git(wt, "diff", "--cached") == ""  # written to the worktree only, nothing staged
+
+
+def test_renewing_a_held_lock_brings_nothing_in(abc: Path, run) -> None:
+    append_under_lock(abc, run, "a")
+    assert run(abc, "start", "b").code == 0
+    wt = worktree_of(abc, "b")
+    assert run(wt, "lock", LOG).out != ""
+    (wt / LOG).write_text("b rewrote it\n")
+    res = run(wt, "lock", LOG)  # a renewal: b already built on a's version
+    assert res.code == 0 and res.out == "", res
+    assert (wt / LOG).read_text() == "b rewrote it\n"
+
+
+def test_config_line_chain_through_work(repo: Path, run) -> None:
+    """work(chain=True) edits different lines of the shared config in turns: both land."""
+    assert run(repo, "init", "--no-hooks").code == 0
+    assert run(repo, "stream", "add", "x", "--owns", "x/**", "--shares", "src/config.py").code == 0
+    assert run(repo, "stream", "add", "y", "--owns", "y/**", "--shares", "src/config.py").code == 0
+    commit_plan(repo)
+    work(repo, run, "x", {"x/f.txt": "x\n"}, (5, "XX"), chain=True)
+    wt = work(repo, run, "y", {"y/f.txt": "y\n"}, (5, "YY"), chain=True)
+    # y built on x's XX and replaced it: integration takes y's line, no conflict
+    assert "line5" not in (wt / "src/config.py").read_text()
+    res = run(repo, "integrate")
+    assert res.code == 0, res
+    config = git(repo, "show", f"{T}:src/config.py")
+    assert "YY" in config and "XX" not in config and "<<<<<<<" not in config
