@@ -152,3 +152,105 @@ def test_config_line_chain_through_work(repo: Path, run) -> None:
     assert res.code == 0, res
     config = git(repo, "show", f"{T}:src/config.py")
     assert "YY" in config and "XX" not in config and "<<<<<<<" not in config
+
+
+# -- shares entries with merge: union -----------------------------------------------------
+
+
+def union_plan(repo: Path, run, entry: str) -> Path:  # type: ignore[no-untyped-def]
+    """Streams p and q owning their folders and sharing CHANGES.rst as ``entry`` says."""
+    write(repo / LOG, "Changes\n=======\n\n- old entry\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "changelog")
+    assert run(repo, "init", "--no-hooks").code == 0
+    for name in "pq":
+        write(repo / f".gitpar/streams/{name}.md",
+              f'---\nowns: ["{name}/**"]\nshares: [{entry}]\ndepends_on: []\n---\nbrief\n')
+    commit_plan(repo)
+    assert run(repo, "plan").code == 0
+    return repo
+
+
+def append_without_chain(repo: Path, run, name: str) -> Path:  # type: ignore[no-untyped-def]
+    """``name`` adds its own line to the base's changelog (its lock taken with --no-chain)."""
+    assert run(repo, "start", name).code == 0
+    wt = worktree_of(repo, name)
+    assert run(wt, "lock", LOG, "--no-chain").code == 0
+    with (wt / LOG).open("a") as f:
+        f.write(f"- {name}: new\n")
+    git(wt, "commit", "-qam", f"{name}: changelog")
+    assert run(wt, "finish").code == 0
+    return wt
+
+
+UNION = "{path: CHANGES.rst, merge: union}"
+
+
+def test_union_files_integrate_keeping_both_sides_lines(repo: Path, run) -> None:
+    union_plan(repo, run, UNION)
+    for name in "pq":
+        append_without_chain(repo, run, name)
+    res = run(repo, "integrate")
+    assert res.code == 0, res
+    assert git(repo, "show", f"{T}:{LOG}") == "Changes\n=======\n\n- old entry\n- p: new\n- q: new\n"
+
+
+def test_without_merge_union_the_same_edits_conflict(repo: Path, run) -> None:
+    union_plan(repo, run, f'"{LOG}"')
+    for name in "pq":
+        append_without_chain(repo, run, name)
+    res = run(repo, "integrate")
+    assert res.code == 1 and LOG in res.err and "conflicted" in res.out, res
+
+
+def test_sync_merges_union_files_too(repo: Path, run) -> None:
+    union_plan(repo, run, UNION)
+    append_without_chain(repo, run, "p")
+    wt = append_without_chain(repo, run, "q")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge p", "gitpar/p")
+    res = run(repo, "sync", "q")
+    assert res.code == 0, res
+    # the stream's side first, as 'git merge' with merge=union in .gitattributes would
+    assert (wt / LOG).read_text() == "Changes\n=======\n\n- old entry\n- q: new\n- p: new\n"
+
+
+def test_union_applies_to_the_entrys_paths_only(repo: Path, run) -> None:
+    union_plan(repo, run, f'{UNION}, "src/config.py"')
+    for name, text in (("p", "P"), ("q", "Q")):
+        assert run(repo, "start", name).code == 0
+        wt = worktree_of(repo, name)
+        assert run(wt, "lock", "src/config.py", "--no-chain").code == 0
+        config = (wt / "src/config.py").read_text().replace("line5\n", f"{text}\n")
+        (wt / "src/config.py").write_text(config)
+        git(wt, "commit", "-qam", f"{name}: config")
+        assert run(wt, "finish").code == 0
+    res = run(repo, "integrate")
+    assert res.code == 1 and "src/config.py" in res.err, res
+
+
+@pytest.mark.parametrize(("entry", "field", "fix"), [
+    ("{path: CHANGES.rst, merge: ours}", "shares[0].merge", "write merge: union"),
+    ("{path: CHANGES.rst, how: union}", "shares[0]", "write it like {path: CHANGES.rst, merge: union}"),
+    ("{merge: union}", "shares[0].path", "write it like {path: CHANGES.rst, merge: union}"),
+    ("[CHANGES.rst]", "shares[0]", "write it like shares:"),
+])
+def test_a_bad_shares_entry_is_bad_input(repo: Path, run, entry: str, field: str, fix: str) -> None:
+    assert run(repo, "init", "--no-hooks").code == 0
+    stream = repo / ".gitpar/streams/p.md"
+    write(stream, f'---\nowns: ["p/**"]\nshares: [{entry}]\n---\nbrief\n')
+    before = stream.read_text()
+    res = run(repo, "plan")
+    assert res.code == 2, res
+    assert ".gitpar/streams/p.md" in res.err and field in res.err and fix in res.err, res
+    assert "Traceback" not in res.err
+    assert stream.read_text() == before
+
+
+def test_stream_files_keep_their_union_entries(repo: Path, run) -> None:
+    from gitpar.core.plan import parse_stream, render_stream
+
+    text = f'---\nowns: ["p/**"]\nshares: [{UNION}, "src/config.py"]\n---\nbrief\n'
+    stream, _ = parse_stream("p", text, ".gitpar/streams/p.md")
+    assert stream.shares == (LOG, "src/config.py") and stream.union == (LOG,)
+    again, _ = parse_stream("p", render_stream(stream), ".gitpar/streams/p.md")
+    assert again == stream

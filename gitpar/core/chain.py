@@ -224,4 +224,4 @@ def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list
 
     snap = StateStore(repo).snapshot()
     progress = all_progress(snap) if snap.commit is not None else {}
-    return m.resolve_by_rules(repo, index, file_rules(repo, progress, ours, theirs))
+    return m.resolve_by_rules(repo, index, file_rules(repo, progress, ours, theirs, plan.union_paths()))
