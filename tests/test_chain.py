@@ -254,3 +254,14 @@ def test_stream_files_keep_their_union_entries(repo: Path, run) -> None:
     assert stream.shares == (LOG, "src/config.py") and stream.union == (LOG,)
     again, _ = parse_stream("p", render_stream(stream), ".gitpar/streams/p.md")
     assert again == stream
+
+
+def test_a_cleaned_up_holder_is_built_on_from_its_integration(abc: Path, run) -> None:
+    append_under_lock(abc, run, "a")
+    assert run(abc, "integrate", "--cleanup").code == 0
+    assert git(abc, "branch", "--list", "gitpar/a").strip() == ""  # a's branch is gone
+    _, said = append_under_lock(abc, run, "b")
+    assert said == f"{LOG}: brought in a's version (3-way merge)\n"
+    res = run(abc, "integrate")
+    assert res.code == 0, res
+    assert git(abc, "show", f"{T}:{LOG}").endswith("- a: a change\n- b: a change\n")

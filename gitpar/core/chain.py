@@ -84,7 +84,7 @@ def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
         holder = previous_holder(history, path, stream)
         if holder is None:
             continue
-        tip = repo.stream_tip(holder)
+        tip = repo.stream_tip(holder) or _integrated_at(repo, holder)
         if tip is None:
             notes.append(f"{path}: {holder} held its lock before, but gitpar/{holder} is not in this "
                          "clone (fetch it to build on its version); nothing brought in")
@@ -122,6 +122,21 @@ def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
     if refusals:
         raise Refused("the lock is not taken and nothing changed:\n  " + "\n  ".join(refusals))
     return brought, notes
+
+
+def _integrated_at(repo: Repo, stream: str, p: Progress | None = None) -> Oid | None:
+    """The commit a stream whose branch is gone (cleaned up after integration) was recorded
+    as integrated at: it holds the stream's work."""
+    from gitpar.core.streams import read_progress
+
+    p = p or read_progress(repo, stream)
+    marker = p.extra.get("integrated") if p is not None else None
+    if not isinstance(marker, str) or "@" not in marker:
+        return None
+    try:
+        return repo.resolve(marker.rpartition("@")[2])
+    except Exception:  # noqa: BLE001 — a commit this clone lacks: nothing to build on
+        return None
 
 
 def save_record(repo: Repo, stream: str, brought: Sequence[Brought]) -> None:
@@ -185,7 +200,7 @@ def chain_bases(repo: Repo, progress: Mapping[str, Progress], ours: Oid,
 
     found: dict[str, list[str]] = {}
     for builder, path, rec in records(progress):
-        tip = repo.stream_tip(builder)
+        tip = repo.stream_tip(builder) or _integrated_at(repo, builder, progress[builder])
         try:
             source = repo.resolve(rec["commit"])
         except Exception:  # noqa: BLE001 — a commit this clone lacks: the record cannot apply
