@@ -265,3 +265,22 @@ def test_a_cleaned_up_holder_is_built_on_from_its_integration(abc: Path, run) ->
     res = run(abc, "integrate")
     assert res.code == 0, res
     assert git(abc, "show", f"{T}:{LOG}").endswith("- a: a change\n- b: a change\n")
+
+
+def test_the_chain_also_follows_a_lock_strategy(abc: Path, run) -> None:
+    plan = abc / ".gitpar/plan.md"
+    text = plan.read_text()
+    end = text.index("\n---", 4)
+    plan.write_text(text[:end] + "\nplugins:\n  locks: wait" + text[end:])
+    commit_plan(abc)
+    append_under_lock(abc, run, "a")
+    assert run(abc, "start", "b").code == 0
+    wt = worktree_of(abc, "b")
+    (wt / LOG).write_text("clash\n")  # the whole file rewritten: a's line cannot merge in
+    before = git(abc, "rev-parse", "gitpar/_state")
+    res = run(wt, "lock", LOG)
+    assert res.code == 1 and "the lock is not taken" in res.err, res
+    assert git(abc, "rev-parse", "gitpar/_state") == before
+    (wt / LOG).write_text("Changes\n=======\n\n")
+    res = run(wt, "lock", LOG)
+    assert res.code == 0 and res.out == f"{LOG}: brought in a's version (3-way merge)\n", res

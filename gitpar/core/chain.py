@@ -98,10 +98,11 @@ def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
         ours = _read(worktree / path)
         if theirs is not None and ours == theirs[1]:
             continue  # already here
-        fix = (f"bring {holder}'s change in by hand (git show gitpar/{holder}:{path}) and lock "
+        source = f"gitpar/{holder}" if repo.stream_tip(holder) == tip else str(tip)[:12]
+        fix = (f"bring {holder}'s change in by hand (git show {source}:{path}) and lock "
                f"again, or lock without it: gitpar lock --no-chain {path}")
         if theirs is None:
-            refusals.append(f"{path}: {holder} deleted it on gitpar/{holder}; {fix}")
+            refusals.append(f"{path}: {holder} deleted it ({source}); {fix}")
             continue
         if base is None and ours is None:
             brought.append(Brought(path, holder, str(tip), theirs[0], theirs[1], None, merged=False))
@@ -110,7 +111,7 @@ def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
             refusals.append(f"{path}: this worktree has deleted it, {holder} changed it; {fix}")
             continue
         merged = m.merge_file(base[1] if base else b"", ours, theirs[1],
-                              labels=(f"{stream} (worktree)", "base", f"{holder} (gitpar/{holder})"))
+                              labels=(f"{stream} (worktree)", "base", f"{holder} ({source})"))
         if merged.binary:
             refusals.append(f"{path}: {holder}'s version and this worktree's differ and it is not text; {fix}")
         elif merged.conflicts:
