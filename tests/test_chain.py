@@ -284,3 +284,13 @@ def test_the_chain_also_follows_a_lock_strategy(abc: Path, run) -> None:
     (wt / LOG).write_text("Changes\n=======\n\n")
     res = run(wt, "lock", LOG)
     assert res.code == 0 and res.out == f"{LOG}: brought in a's version (3-way merge)\n", res
+
+
+def test_the_forecast_knows_chains_and_union_merges(abc: Path, run) -> None:
+    for name in "ab":
+        append_under_lock(abc, run, name)
+    data = json.loads(run(abc, "conflicts", "--json").out)
+    assert not [p for p in data["pairs"] if p["conflicts"]], data["pairs"]
+    append_under_lock(abc, run, "c", "--no-chain")  # c edited the base's version: it does conflict
+    data = json.loads(run(abc, "conflicts", "--json").out)
+    assert {tuple(sorted((p["a"], p["b"]))) for p in data["pairs"] if p["conflicts"]} == {("a", "c"), ("b", "c")}
