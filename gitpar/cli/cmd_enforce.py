@@ -64,9 +64,19 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
          reason: Annotated[str, typer.Option(help="Why, for the others.")] = "",
          wait: Annotated[float, typer.Option(help="Wait up to SECONDS for a held lock.")] = 0.0,
          stream: StreamOpt = None,
-         agent: Annotated[str, typer.Option(help="Who takes it.")] = "") -> None:
-    """Lock shared files for this stream (compare-and-swap on gitpar/_state)."""
-    from gitpar.core import locks, streams
+         agent: Annotated[str, typer.Option(help="Who takes it.")] = "",
+         no_chain: Annotated[bool, typer.Option("--no-chain", help="Do not bring the previous holder's "
+                                                "committed version into this worktree first.")] = False,
+         ) -> None:
+    """Lock shared files for this stream (compare-and-swap on gitpar/_state).
+
+    A path another stream held before, and changed on its branch, gets that version merged
+    into this worktree's file first (a three-way merge of that file, uncommitted edits kept),
+    so edits under the lock build on each other; a conflict refuses the lock.
+    """
+    import time
+
+    from gitpar.core import chain, locks, streams
     from gitpar.core.progress import check_text
     from gitpar.errors import Refused
 
@@ -89,9 +99,25 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
                   + (f" ({h.reason})" if h.reason else ""))
 
     worktree = repo.stream_worktrees().get(name)
+    brought: list[chain.Brought] = []
+    notes: list[str] = []
+
+    def before_taking(taken: list[str]) -> None:
+        if no_chain or worktree is None or not worktree.exists():
+            return
+        found, said = chain.plan_chain(repo, name, taken, worktree, time.time())
+        brought[:], notes[:] = found, said
+
     result = locks.lock(repo, name, rel, ttl=seconds, reason=reason, agent=agent, wait=wait,
                         worktree=str(worktree or ""), on_wait=waiting, plan=plan,
-                        on_note=lambda note: o.err(f"waiting: {note}"))
+                        on_note=lambda note: o.err(f"waiting: {note}"), before_taking=before_taking)
+    if brought and worktree is not None:
+        chain.bring_in(worktree, brought)
+        chain.save_record(repo, name, brought)
+        for b in brought:
+            o.out(b.describe())
+    for note in notes:
+        o.err(f"note: {note}")
     for path, old in result.took_over:
         o.err(f"took over the stale lock on {path} from {old.stream} (expired {old.expires})")
     o.err(f"{name} holds {', '.join(rel)} for {locks.describe_ttl(seconds)}"

@@ -374,6 +374,10 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: 
         return Step(name, "already merged", f"{target} already contains gitpar/{name}"), None
     mb = m.merge_base(repo, current, tip)
     index, conflicts = m.conflicts_of_commits(repo, mb, current, tip)
+    if conflicts:  # shared files edited in turns under a lock, and merge: union files
+        from gitpar.core.chain import settle
+
+        conflicts = settle(repo, plan, index, current, tip)
     review: _Review | None = None
     if conflicts:
         other = {c.path: _who_wrote(repo, current, tip, c.path) for c in conflicts}

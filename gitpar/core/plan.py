@@ -8,7 +8,7 @@ are warnings, so a newer plan still reads with an older gitpar.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +80,7 @@ class Stream:
     description: str = ""
     owns: tuple[str, ...] = ()
     shares: tuple[str, ...] = ()
+    union: tuple[str, ...] = ()  # the shares entries with ``merge: union``
     depends_on: tuple[str, ...] = ()
     agent: str = ""
     priority: int = 0
@@ -107,6 +108,16 @@ class Plan:
             known = ", ".join(sorted(self.streams)) or "none yet"
             raise bad(None, "stream", f"no stream named {name!r} (known: {known})",
                       f"check the name, or add it with 'gitpar stream add {name}'") from None
+
+    def union_paths(self) -> Callable[[str], bool] | None:
+        """Whether a path is merged with git's union merge (a ``shares`` entry with
+        ``merge: union`` in any stream matches it); None when no stream says so."""
+        patterns = sorted({p for s in self.streams.values() for p in s.union})
+        if not patterns:
+            return None
+        from gitpar.core.ownership import matches
+
+        return lambda path: any(matches(p, path) for p in patterns)
 
     def dependents(self, name: str) -> list[str]:
         return sorted(s.name for s in self.streams.values() if name in s.depends_on)
@@ -146,6 +157,50 @@ def _str_list(value: Any, file: str, key: str) -> tuple[str, ...]:
         raise bad(file, key, f"must be a list of strings, got {value!r}",
                   f'write it like {key}: ["first", "second"]')
     return tuple(value)
+
+
+MERGE_KINDS = ("union",)  # a shares entry's ``merge:``
+
+
+def _shares(value: Any, file: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``shares``: patterns, each a string or ``{path: PATTERN, merge: union}``; returns
+    (every pattern, those merged with git's union merge)."""
+    entry = "{path: CHANGES.rst, merge: union}"
+    if value is None:
+        return (), ()
+    if isinstance(value, (str, dict)):
+        value = [value]
+    if not isinstance(value, list):
+        raise bad(file, "shares", f"must be a list, got {value!r}",
+                  f'write it like shares: ["src/config.py", {entry}]')
+    patterns: list[str] = []
+    union: list[str] = []
+    for i, item in enumerate(value):
+        if isinstance(item, str):
+            patterns.append(item)
+            continue
+        where = f"shares[{i}]"
+        if not isinstance(item, dict):
+            raise bad(file, where, f"must be a path or {entry}, got {item!r}",
+                      f'write it like shares: ["src/config.py", {entry}]')
+        unknown = sorted(str(k) for k in item if k not in ("path", "merge"))
+        if unknown:
+            raise bad(file, where, f"unknown key {unknown[0]!r} (known: path, merge)",
+                      f"write it like {entry}")
+        path = item.get("path")
+        if not isinstance(path, str) or not path:
+            raise bad(file, f"{where}.path", f"must be a path or pattern, got {path!r}",
+                      f"write it like {entry}")
+        merge = item.get("merge")
+        if merge is not None and merge not in MERGE_KINDS:
+            raise bad(file, f"{where}.merge", f"{merge!r} is not a merge git knows for {path} "
+                      f"(known: {', '.join(MERGE_KINDS)})",
+                      "write merge: union (both sides' lines are kept), or leave merge out for "
+                      "git's usual merge")
+        patterns.append(path)
+        if merge == "union":
+            union.append(path)
+    return tuple(patterns), tuple(union)
 
 
 def _duration(value: Any, file: str, key: str) -> float:
@@ -228,7 +283,7 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
         raise bad(file, "priority", f"must be a whole number, got {priority!r}", "write it like priority: 1")
     estimate = meta.get("estimate")
     owns = _str_list(meta.get("owns"), file, "owns")
-    shares = _str_list(meta.get("shares"), file, "shares")
+    shares, union = _shares(meta.get("shares"), file)
     for key, patterns in (("owns", owns), ("shares", shares)):
         for pattern in patterns:
             check_pattern(pattern, file, key)
@@ -247,6 +302,7 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
         description=description,
         owns=owns,
         shares=shares,
+        union=union,
         depends_on=tuple(dict.fromkeys(depends_on)),
         agent=agent,
         priority=priority,
@@ -273,7 +329,7 @@ def render_stream(stream: Stream) -> str:
         meta["description"] = stream.description
     meta["owns"] = list(stream.owns)
     if stream.shares:
-        meta["shares"] = list(stream.shares)
+        meta["shares"] = [{"path": p, "merge": "union"} if p in stream.union else p for p in stream.shares]
     meta["depends_on"] = list(stream.depends_on)
     if stream.agent:
         meta["agent"] = stream.agent

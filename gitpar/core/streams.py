@@ -263,7 +263,9 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
                       f"('git push {remote or 'origin'} gitpar/{name}')")
     start_commit = wt.create_branch(repo, name, plan.settings.base, from_tip=from_tip)
     worktrees = repo.stream_worktrees()
-    reused = name in worktrees
+    reused = name in worktrees and worktrees[name].exists()
+    if name in worktrees and not reused:  # its folder was deleted: drop the stale entry
+        wt.prune_worktrees(repo)
     path = worktrees[name] if reused else worktree_path(repo, plan, name)
     if not reused:
         wt.add_worktree(repo, name, path)
@@ -319,8 +321,9 @@ def claimed_elsewhere(repo: Repo, progress: Progress | None) -> str:
     host = str(progress.extra.get("host") or "")
     worktree = str(progress.extra.get("worktree") or "")
     here = {os.path.realpath(p) for p in repo.stream_worktrees().values()}
-    if (not host or host == socket.gethostname()) and (not worktree or os.path.realpath(worktree) in here):
-        return ""
+    if (not host or host == socket.gethostname()) and (
+            not worktree or os.path.realpath(worktree) in here or not os.path.exists(worktree)):
+        return ""  # here, or here and its worktree is gone (start recreates it)
     if not worktree and not host:
         return ""
     return f"in progress on {host or 'another machine'} in {worktree or 'another clone'}"

@@ -112,6 +112,10 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
         new, outcome, what = base_tip, "fast-forwarded", f"fast-forwarded to {base}"
     elif mode == "merge":
         index, conflicts = m.conflicts_of_commits(repo, mb, tip, base_tip)
+        if conflicts:  # shared files edited in turns under a lock, and merge: union files
+            from gitpar.core.chain import settle
+
+            conflicts = settle(repo, repo.load_plan(), index, tip, base_tip)
         if conflicts:
             return _conflict(repo, name, base, tip, base_tip, conflicts, None, mode,
                              checked_out, keep_conflict)

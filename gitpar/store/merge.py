@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 import pygit2
 
 from gitpar.errors import GitparError, Refused
+from gitpar.store.commits import changed_paths
 from gitpar.store.repo import Repo, git, no_git_env
 from gitpar.store.state import signature
 
@@ -147,6 +148,136 @@ def merge_base(repo: Repo, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
 def is_ancestor(repo: Repo, ancestor: pygit2.Oid, commit: pygit2.Oid) -> bool:
     """Whether ``ancestor`` is ``commit`` or one of its ancestors."""
     return ancestor == commit or bool(repo.git.descendant_of(commit, ancestor))
+
+
+def own_changed_files(repo: Repo, tip: pygit2.Oid, base_tip: pygit2.Oid,
+                      others: Sequence[pygit2.Oid]) -> list[str] | None:
+    """The files a branch changed itself since its merge base with the base: its net change
+    (merge base .. ``tip``) less what it only merged in from ``others`` (the integration
+    branch, other streams' branches). A file counts when one of the branch's own commits
+    touched it (a merge: only what it resolved); its own commits are its first-parent line
+    and what it merged in that no other holds. None when the branch merged nothing in, so
+    its net change is all its own.
+    """
+    walker = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    walker.hide(base_tip)
+    if not any(len(c.parent_ids) > 1 for c in walker):
+        return None
+    first = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    first.simplify_first_parent()
+    first.hide(base_tip)
+    unshared = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    for oid in (base_tip, *others):
+        unshared.hide(oid)
+    own = {c.id: c for c in first} | {c.id: c for c in unshared}
+    touched: set[str] = set()
+    for c in own.values():
+        touched |= changed_paths(repo.git, c)
+    start = merge_base(repo, tip, base_tip)
+    old = repo.git[start].peel(pygit2.Tree) if start is not None else _empty_tree(repo.git)
+    diff = old.diff_to_tree(repo.git[tip].peel(pygit2.Tree))
+    net = {d.new_file.path for d in diff.deltas} | {d.old_file.path for d in diff.deltas}
+    return sorted(net & touched)
+
+
+# -- one file ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergedFile:
+    """A three-way merge of one file's contents: the result and how many conflicts it has
+    (the result then holds conflict markers); ``binary`` when git would not merge it."""
+
+    text: bytes
+    conflicts: int
+    binary: bool = False
+
+
+def merge_file(base: bytes, ours: bytes, theirs: bytes, *, union: bool = False,
+               labels: tuple[str, str, str] = ("ours", "base", "theirs")) -> MergedFile:
+    """Merge the contents ``ours`` and ``theirs`` of one file, ``base`` their common version,
+    with ``git merge-file`` (the byte-exact xdiff merge git uses; ``union`` keeps both sides'
+    lines of a conflicting hunk instead). Nothing in a repository is touched."""
+    with tempfile.TemporaryDirectory(prefix="gitpar-merge-") as tmp:
+        files = []
+        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+            f = Path(tmp, name)
+            f.write_bytes(data)
+            files.append(str(f))
+        args = ["git", "merge-file", "-p", *(["--union"] if union else [])]
+        for label in labels:
+            args += ["-L", label]
+        proc = subprocess.run([*args, *files], capture_output=True, env=no_git_env())
+    if proc.returncode < 0 or proc.returncode > 127 or b"binary" in proc.stderr.lower():
+        return MergedFile(ours, 1, binary=True)  # git merges no binary file; a crash is no merge
+    return MergedFile(proc.stdout, proc.returncode)
+
+
+def file_at(repo: Repo, commit: pygit2.Oid | str | None, path: str) -> tuple[str, bytes] | None:
+    """The file ``path`` in ``commit``'s tree: (blob id, content); None when it is no file there."""
+    if commit is None:
+        return None
+    try:
+        entry = repo.git[commit].peel(pygit2.Tree)[path]
+    except (KeyError, ValueError):
+        return None
+    if entry.type_str != "blob":
+        return None
+    return str(entry.id), repo.git[entry.id].peel(pygit2.Blob).data
+
+
+def blob_data(repo: Repo, blob: str) -> bytes | None:
+    """The content of the blob ``blob`` (None when this repository does not have it)."""
+    try:
+        return repo.git[blob].peel(pygit2.Blob).data
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+
+
+def merge_head(worktree: Path) -> pygit2.Oid | None:
+    """The commit a merge left unfinished in ``worktree`` is bringing in, if any."""
+    proc = git(["rev-parse", "-q", "--verify", "MERGE_HEAD^{commit}"], worktree, check=False)
+    return pygit2.Oid(hex=proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """How to merge one path beyond git's default: other versions to try as the common base
+    (blob ids, in order; one that merges cleanly wins), and ``union`` (keep both sides'
+    lines of a conflicting hunk, git's union merge)."""
+
+    bases: tuple[str, ...] = ()
+    union: bool = False
+
+
+def resolve_by_rules(repo: Repo, index: pygit2.Index,
+                     rule_of: Callable[[str], FileRule | None]) -> list[FileConflict]:
+    """Resolve in place the text conflicts of a merge's in-memory ``index`` that a path's
+    rule settles; the conflicts left (described as :func:`describe_index_conflicts` does)."""
+    if index.conflicts is None:
+        return []
+    g = repo.git
+    settled: list[tuple[str, pygit2.Oid, int]] = []
+    for anc, ours, theirs in list(index.conflicts):
+        if ours is None or theirs is None or ours.path != theirs.path:
+            continue  # a delete or rename conflict: no lines to merge
+        rule = rule_of(ours.path)
+        if rule is None or ours.mode not in _REGULAR or theirs.mode not in _REGULAR:
+            continue
+        mine, other = _blob(g, ours.id).data, _blob(g, theirs.id).data
+        bases = [*rule.bases, str(anc.id) if anc is not None else ""]  # "": an add/add
+        for base_id in bases:
+            base = blob_data(repo, base_id) if base_id else b""
+            if base is None:
+                continue
+            merged = merge_file(base, mine, other, union=rule.union)
+            if not merged.conflicts and not merged.binary:
+                settled.append((ours.path, g.create_blob(merged.text), ours.mode))
+                break
+    for path, blob, mode in settled:
+        del index.conflicts[path]
+        index.add(pygit2.IndexEntry(path, blob, _mode(mode)))
+    return describe_index_conflicts(repo, index)
 
 
 # -- conflicts --------------------------------------------------------------------------
