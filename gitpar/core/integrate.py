@@ -188,6 +188,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     from gitpar.core.streams import all_progress
     from gitpar.store import merge as m
     from gitpar.store.state import StateStore
+    from gitpar.store.worktrees import dirty_files
 
     say = progress or (lambda _msg: None)
     plan = repo.load_plan()
@@ -254,7 +255,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     checked_out = m.worktrees_on(repo, target)
     for wt in checked_out:
         busy = m.operation_in_progress(wt)
-        dirty = m.dirty_files(wt.path)
+        dirty = dirty_files(wt.path)
         if busy or dirty:
             what = busy or "local changes: " + ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             raise Refused(f"{target} is checked out in {wt.path} with {what}; commit or stash them "

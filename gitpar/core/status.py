@@ -114,7 +114,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.progress import read_all
     from gitpar.store.merge import own_changed_files
-    from gitpar.store.worktrees import evidence, is_dirty, load_count_cache, save_count_cache
+    from gitpar.store.worktrees import dirty_files, evidence, load_count_cache, save_count_cache
 
     now = now or dt.datetime.now(dt.timezone.utc)
     store = StateStore(repo)
@@ -163,7 +163,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
             unscanned += 1
             continue
         try:
-            dirty_of[name] = is_dirty(worktrees[name])
+            dirty_of[name] = dirty_files(worktrees[name])
         except Exception:  # noqa: BLE001 — a broken worktree is reported as unknown, not fatal
             unscanned += 1
 
@@ -263,7 +263,7 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         return {}
     from gitpar.core import streams
     from gitpar.plugins import manager as plugins
-    from gitpar.store.commits import commits_between
+    from gitpar.store.commits import changes_between
 
     # the filter's rules come from the plan status already read (the main worktree's, which
     # is the base's unless the orchestrator has uncommitted edits): reading and parsing the
@@ -274,7 +274,7 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         tip = repo.stream_tip(name)
         if tip is None:
             continue
-        paths = sorted({p for c in commits_between(repo, base_tip, tip) for p in c.paths})
+        paths = sorted({p for c in changes_between(repo, tip, [base_tip]) for p in c.paths})
         if not judge(rules, name, paths, lambda _p: None) and not plugins.check_paths(name, paths, rules):
             continue
         found = streams.branch_violations(repo, name, base)

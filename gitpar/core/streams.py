@@ -460,9 +460,9 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
     plan.stream(name)
     path = repo.stream_worktrees().get(name)
     if path is not None and not force:
-        from gitpar.store.worktrees import is_dirty
+        from gitpar.store.worktrees import dirty_files
 
-        dirty = is_dirty(path)
+        dirty = dirty_files(path)
         if dirty:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             raise Refused(f"stream {name!r} has uncommitted changes in {path}: {shown}; "
@@ -512,7 +512,7 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     from gitpar.store import worktrees as wt
 
     problems: list[str] = []
-    dirty = wt.is_dirty(path) if path.is_dir() else []
+    dirty = wt.dirty_files(path) if path.is_dir() else []
     if dirty:
         shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         problems.append(f"uncommitted or untracked files: {shown}")

@@ -26,7 +26,7 @@ from typing import Any
 import pygit2
 
 from gitpar.errors import GitparError, Refused
-from gitpar.store.commits import changed_paths
+from gitpar.store.commits import changed_paths, commits_between
 from gitpar.store.repo import Repo, git, no_git_env
 from gitpar.store.state import signature
 
@@ -582,20 +582,6 @@ def worktrees_on(repo: Repo, branch: str) -> list[Worktree]:
     return [w for w in worktrees(repo) if w.branch == ref]
 
 
-def dirty_files(path: Path) -> list[str]:
-    """Uncommitted, staged, untracked (not ignored) and unmerged paths in a worktree."""
-    proc = git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], path)
-    items = [item for item in proc.stdout.split("\0") if item]
-    out, skip = [], False
-    for item in items:
-        if skip:  # the source path of a rename
-            skip = False
-            continue
-        out.append(item[3:])
-        skip = item[0] in "RC"
-    return sorted(out)
-
-
 def operation_in_progress(wt: Worktree) -> str | None:
     """A merge, rebase, cherry-pick or revert left unfinished in the worktree, if any."""
     for name, what in (("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"),
@@ -718,19 +704,6 @@ def _info(c: pygit2.Commit) -> CommitInfo:
             key, value = line.split(": ", 1)
             trailers[key] = value.strip()
     return CommitInfo(str(c.id), message.splitlines()[0] if message else "", trailers)
-
-
-def commits_between(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None, *,
-                    first_parent: bool = False, reverse: bool = False,
-                    no_merges: bool = False) -> list[pygit2.Commit]:
-    """Commits reachable from ``tip`` and not from ``hide`` (newest first unless ``reverse``)."""
-    mode = pygit2.enums.SortMode.TOPOLOGICAL | (pygit2.enums.SortMode.REVERSE if reverse else 0)
-    walker = repo.git.walk(tip, mode)
-    if first_parent:
-        walker.simplify_first_parent()
-    if hide is not None:
-        walker.hide(hide)
-    return [c for c in walker if not (no_merges and len(c.parent_ids) > 1)]
 
 
 def commits_touching(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None, path: str,
