@@ -19,10 +19,38 @@ def abc(repo: Path, run) -> Path:  # type: ignore[no-untyped-def]
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "changelog")
     assert run(repo, "init", "--no-hooks").code == 0
+    plan = repo / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("lock_chain: false", "lock_chain: true", 1))
     for name in "abc":
         assert run(repo, "stream", "add", name, "--owns", f"{name}/**", "--shares", LOG).code == 0
     commit_plan(repo)
     return repo
+
+
+def _without_chain_setting(repo: Path) -> None:
+    plan = repo / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("lock_chain: true", "lock_chain: false", 1))
+    git(repo, "commit", "-qam", "plan: no lock chain")
+
+
+def test_by_default_a_lock_brings_nothing_in_and_chain_asks_for_it(abc: Path, run) -> None:
+    # lock_chain is off unless the plan turns it on: two streams editing the file in turns
+    # then conflict at integration as before; --chain asks for the chain on one lock
+    _without_chain_setting(abc)
+    for name in "ab":
+        _, said = append_under_lock(abc, run, name)
+        assert said == ""
+    assert run(abc, "integrate").code == 1
+    _, said = append_under_lock(abc, run, "c", "--chain")
+    assert said == f"{LOG}: brought in b's version (3-way merge)\n"
+
+
+def test_a_lock_chain_setting_that_is_no_boolean_is_bad_input(abc: Path, run) -> None:
+    plan = abc / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("lock_chain: true", "lock_chain: sometimes", 1))
+    res = run(abc, "plan")
+    assert res.code == 2 and "lock_chain" in res.err and "plan.md" in res.err, res
+    assert "Traceback" not in res.err
 
 
 def append_under_lock(repo: Path, run, name: str, *lock_args: str) -> tuple[Path, str]:  # type: ignore[no-untyped-def]

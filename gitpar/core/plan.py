@@ -29,6 +29,7 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "base": "main",
     "worktrees": "../{repo}.gitpar/{stream}",
     "lock_ttl": "2h",
+    "lock_chain": False,
     "stale_after": "4h",
     "unowned": "lock",
     "setup": [],
@@ -41,6 +42,7 @@ SETTING_COMMENTS = {
     "base": "the branch streams start from and the plan is read from",
     "worktrees": "where stream worktrees go ({repo}, {stream})",
     "lock_ttl": "how long a lock lasts unless renewed",
+    "lock_chain": "a lock first merges in the last holder's version: edits in turns build on each other",
     "stale_after": "no commit and no progress for this long: needs attention",
     "unowned": "files no stream owns: deny | lock | allow",
     "setup": "commands run in a new worktree",
@@ -61,6 +63,7 @@ class Settings:
     base: str = "main"
     worktrees: str = "../{repo}.gitpar/{stream}"
     lock_ttl: float = 7200.0
+    lock_chain: bool = False  # gitpar lock brings in the previous holder's version (--chain/--no-chain)
     stale_after: float = 14400.0
     unowned: str = "lock"
     setup: tuple[str, ...] = ()
@@ -239,6 +242,10 @@ def parse_settings(text: str | None, file: str = PLAN_FILE) -> tuple[Settings, l
     if remote is not None and (not isinstance(remote, str) or not _REMOTE.match(remote)):
         raise bad(file, "remote", f"{remote!r} is not a remote name",
                   "write the name of a git remote (e.g. remote: origin), or null")
+    lock_chain = meta.get("lock_chain", False)
+    if not isinstance(lock_chain, bool):
+        raise bad(file, "lock_chain", f"{lock_chain!r} is not true or false",
+                  "write lock_chain: true (a lock brings in the previous holder's version) or false")
     test = meta.get("test")
     if test is not None and (not isinstance(test, str) or not test.strip()):
         raise bad(file, "test", f"{test!r} is not a command",
@@ -247,6 +254,7 @@ def parse_settings(text: str | None, file: str = PLAN_FILE) -> tuple[Settings, l
         base=base,
         worktrees=worktrees,
         lock_ttl=_duration(meta.get("lock_ttl", "2h"), file, "lock_ttl"),
+        lock_chain=lock_chain,
         stale_after=_duration(meta.get("stale_after", "4h"), file, "stale_after"),
         unowned=unowned,
         setup=_str_list(meta.get("setup"), file, "setup"),
