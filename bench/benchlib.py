@@ -1,10 +1,35 @@
-"""What the whole-process benchmarks share: the gitpar command to time and its environment."""
+"""What the benchmarks share: the gitpar command, its environment, and one way to time.
+
+Every row of a benchmark measures gitpar and its anchor the same way: the contenders run
+in turn, A B A B ..., in one loop (so a machine that slows down slows both), after one
+warm-up round, and each is quoted by the median of its rounds. :func:`alternate` is that
+loop; :func:`process` and :func:`call` make its contenders; :class:`Figures` holds what it
+measured. Fixtures that take long to make (100,000 state commits) are kept between runs
+by :func:`fixture`, keyed by their parameters.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+#: Bump when what a fixture holds changes, so that old kept fixtures are made again.
+FIXTURE_VERSION = 1
+
+#: The hook's rules cache, in the common git directory (gitpar/hookentry.py).
+HOOK_CACHE = "gitpar/cache/hook-rules.marshal"
+
+Contender = Callable[[], float]
 
 
 def gitpar_command() -> list[str]:
@@ -17,3 +42,184 @@ def bench_env() -> dict[str, str]:
     """This environment with a fixed git identity and no colour."""
     return dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@example.com",
                 GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="b@example.com", NO_COLOR="1")
+
+
+def run(cmd: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, *,
+        ok: tuple[int, ...] = (0,), stdin: str | None = None) -> str:
+    """Run ``cmd`` untimed (set-up work); its stdout. Stops the benchmark when it fails."""
+    proc = subprocess.run(list(cmd), cwd=cwd, env=None if env is None else dict(env), input=stdin,
+                          capture_output=True, text=True)
+    if proc.returncode not in ok:
+        raise SystemExit(f"{' '.join(cmd)} failed in {cwd} ({proc.returncode}): {proc.stderr[-800:]}")
+    return proc.stdout
+
+
+def process(cmd: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, *,
+            before: Callable[[], None] | None = None, ok: tuple[int, ...] = (0,)) -> Contender:
+    """A contender timing ``cmd`` as a whole process; ``before`` runs first, untimed."""
+    def timed() -> float:
+        if before is not None:
+            before()
+        t0 = time.perf_counter()
+        proc = subprocess.run(list(cmd), cwd=cwd, env=None if env is None else dict(env),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - t0
+        if proc.returncode not in ok:
+            raise SystemExit(f"{' '.join(cmd)} failed in {cwd} ({proc.returncode}): {proc.stderr[-800:]}")
+        return elapsed
+    return timed
+
+
+def call(work: Callable[[], object], *, before: Callable[[], None] | None = None) -> Contender:
+    """A contender timing ``work()`` in this process; ``before`` runs first, untimed."""
+    def timed() -> float:
+        if before is not None:
+            before()
+        t0 = time.perf_counter()
+        work()
+        return time.perf_counter() - t0
+    return timed
+
+
+@dataclass
+class Figures:
+    """Seconds per round of each contender, in the order they ran."""
+
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.samples[name])
+
+    def ms(self, name: str, digits: int = 1) -> float:
+        return round(self.median(name) * 1000, digits)
+
+    def ratio(self, name: str, anchor: str) -> float:
+        """The median of ``name`` over the median of ``anchor``."""
+        return self.median(name) / self.median(anchor)
+
+    def spread(self, name: str) -> tuple[float, float]:
+        """The fastest and slowest round of ``name``, in ms (a wide range: a noisy machine)."""
+        return min(self.samples[name]) * 1000, max(self.samples[name]) * 1000
+
+    def row(self, name: str, anchor: str) -> dict[str, float]:
+        """``name`` against ``anchor``: both medians in ms and their ratio, for the JSON line."""
+        return {"ms": self.ms(name, 2), "anchor_ms": self.ms(anchor, 2),
+                "ratio": round(self.ratio(name, anchor), 2)}
+
+
+def alternate(contenders: Mapping[str, Contender], runs: int, *, warmup: int = 1,
+              only: Mapping[str, int] | None = None) -> Figures:
+    """Run the contenders in turn, ``warmup`` uncounted rounds then ``runs`` counted ones.
+
+    ``only`` limits a slow contender to its first few counted rounds (it still runs in the
+    same loop as the others, and is still quoted by its median).
+    """
+    figures = Figures({name: [] for name in contenders})
+    for r in range(warmup + runs):
+        for name, contender in contenders.items():
+            counted = r - warmup
+            if counted >= 0 and only is not None and counted >= only.get(name, runs):
+                continue
+            if counted < 0 and only is not None and only.get(name, runs) < runs:
+                continue  # a contender too slow to repeat is not warmed up either
+            elapsed = contender()
+            if counted >= 0:
+                figures.samples[name].append(elapsed)
+    return figures
+
+
+def describe(figures: Figures, name: str, anchor: str, label: str, anchor_label: str) -> str:
+    """One printed line: gitpar's median, the anchor's, the ratio and the number of rounds."""
+    lo, hi = figures.spread(name)
+    return (f"{label}: {figures.ms(name)} ms (range {lo:.0f}-{hi:.0f}) vs {anchor_label}: "
+            f"{figures.ms(anchor)} ms -> {figures.ratio(name, anchor):.2f}x "
+            f"(median of {len(figures.samples[name])} / {len(figures.samples[anchor])}, alternated)")
+
+
+def verdict(name: str, value: float, limit: float, unit: str = "x", *, at_most: bool = True) -> bool:
+    """Print ``PASS``/``FAIL`` for one goal; whether it holds."""
+    good = value <= limit if at_most else value >= limit
+    sign = "<=" if at_most else ">="
+    print(f"{'PASS' if good else 'FAIL'}  {name}: {value:.2f}{unit} (goal {sign} {limit:g}{unit})")
+    return good
+
+
+def emit(record: Mapping[str, Any]) -> None:
+    """The benchmark's one JSON line."""
+    print(json.dumps(record, sort_keys=False))
+
+
+def common_dir(repo: Path) -> Path:
+    """The common git directory of ``repo`` (a worktree's main repository's ``.git``)."""
+    out = run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], repo)
+    return Path(out.strip())
+
+
+def drop_hook_cache(repo: Path) -> Callable[[], None]:
+    """A ``before`` that deletes the hook's rules cache: the next commit takes the cold path."""
+    path = common_dir(repo) / HOOK_CACHE
+    return lambda: path.unlink(missing_ok=True)
+
+
+def drop_caches(repo: Path) -> Callable[[], None]:
+    """A ``before`` that deletes every gitpar cache of ``repo`` (a first command's state)."""
+    folder = common_dir(repo) / "gitpar" / "cache"
+    return lambda: shutil.rmtree(folder, ignore_errors=True)
+
+
+def fixture(key: str, build: Callable[[Path], None], *, fresh: bool = False) -> Path:
+    """A folder made by ``build(folder)`` once and kept for later runs under the temp dir.
+
+    ``key`` names the parameters that make it (a different key: a different fixture). A
+    folder whose build did not finish is made again; ``fresh`` makes it again anyway. It is
+    built in place (worktrees record absolute paths, so it cannot be moved afterwards).
+    """
+    folder = Path(tempfile.gettempdir()) / "gitpar-bench-fixtures" / f"v{FIXTURE_VERSION}-{key}"
+    done = folder / ".complete"
+    if fresh or not done.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        t0 = time.perf_counter()
+        build(folder)
+        done.write_text(f"built in {time.perf_counter() - t0:.1f}s\n")
+        print(f"made fixture {folder.name} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return folder
+
+
+def worktree_of(repo: Path, stream: str) -> Path:
+    """The worktree of ``stream``'s branch."""
+    where = ""
+    for line in run(["git", "worktree", "list", "--porcelain"], repo).splitlines():
+        if line.startswith("worktree "):
+            where = line[len("worktree "):]
+        if line == f"branch refs/heads/gitpar/{stream}":
+            return Path(where)
+    raise SystemExit(f"no worktree for {stream} in {repo}")
+
+
+def streams_repo(repo: Path, n: int, env: Mapping[str, str], *, started: Sequence[str] = ("s0000", "s0001")
+                 ) -> Path:
+    """A repository at ``repo`` with ``n`` streams (``s0000``...), each owning ``src/<name>/**``
+    and sharing ``shared/**`` (eight files), the plan committed and ``started`` started."""
+    gitpar = gitpar_command()
+    repo.mkdir(parents=True)
+    run(["git", "init", "-q", "-b", "main"], repo, env)
+    for i in range(n):
+        d = repo / "src" / f"s{i:04d}"
+        d.mkdir(parents=True)
+        (d / "f.txt").write_text("x\n")
+    (repo / "shared").mkdir()
+    for i in range(8):
+        (repo / "shared" / f"f{i}.txt").write_text("0\n")
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "init"], repo, env)
+    run([*gitpar, "init"], repo, env)
+    streams = repo / ".gitpar" / "streams"
+    for i in range(n):
+        (streams / f"s{i:04d}.md").write_text(
+            f'---\nowns: ["src/s{i:04d}/**"]\nshares: ["shared/**"]\nestimate: 1h\n---\nwork on s{i:04d}\n')
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "plan"], repo, env)
+    for s in started:
+        run([*gitpar, "start", s], repo, env)
+    return repo
