@@ -223,3 +223,47 @@ def streams_repo(repo: Path, n: int, env: Mapping[str, str], *, started: Sequenc
     for s in started:
         run([*gitpar, "start", s], repo, env)
     return repo
+
+
+def floor_pair(git_dir: Path, path: str, text: str, ref: str = "refs/bench/floor") -> Callable[[], None]:
+    """The floor of a lock+unlock pair: two bare pygit2 changes to the state tree, each a
+    blob + nested trees + commit + reference-transaction compare-and-swap of ``ref`` — the
+    first adds ``path`` with ``text`` (a lock file's size), the second deletes it."""
+    import pygit2
+
+    git = pygit2.Repository(str(git_dir))
+    state = git.references["refs/heads/gitpar/_state"].target
+    if ref not in git.references:
+        git.references.create(ref, state)
+    sig = pygit2.Signature("bench", "b@example.com")
+    parts = path.split("/")
+
+    def put(tree: pygit2.Tree | None, names: list[str], blob: pygit2.Oid | None) -> pygit2.Oid:
+        builder = git.TreeBuilder(tree) if tree is not None else git.TreeBuilder()
+        name = names[0]
+        if len(names) == 1:
+            if blob is None:
+                if tree is not None and name in tree:
+                    builder.remove(name)
+            else:
+                builder.insert(name, blob, pygit2.enums.FileMode.BLOB)
+        else:
+            sub = tree[name] if tree is not None and name in tree else None
+            builder.insert(name, put(sub if isinstance(sub, pygit2.Tree) else None, names[1:], blob),
+                           pygit2.enums.FileMode.TREE)
+        return builder.write()
+
+    def change(blob: pygit2.Oid | None) -> None:
+        old = git.references[ref].target
+        tree = put(git[old].peel(pygit2.Tree), parts, blob)
+        new = git.create_commit(None, sig, sig, "floor", tree, [old])
+        with git.transaction() as txn:
+            txn.lock_ref(ref)
+            if git.references[ref].target != old:  # the compare of compare-and-swap
+                raise SystemExit(f"{ref} moved under the floor")
+            txn.set_target(ref, new, message="floor")
+
+    def pair() -> None:
+        change(git.create_blob(f"{text}{time.time()}".encode()))
+        change(None)
+    return pair
