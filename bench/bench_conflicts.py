@@ -284,8 +284,8 @@ def main() -> int:
                                   "git merge-tree of pairs that meet)", "gitpar conflicts --json"))
             print("  " + describe(figures, "all", "gitpar", "all-pairs anchor (git merge-tree x "
                                   f"{counts['all']})", "gitpar conflicts --json"))
-            print(f"  gitpar is {vs_pruned:.1f}x faster than the pruned anchor, {vs_all:.1f}x than all "
-                  f"pairs (goal {goal}x); conflicting pairs: gitpar {len(ours)}, pruned {len(pruned_found)}, "
+            print(f"  the anchors take {vs_pruned:.2f}x (pruned) and {vs_all:.1f}x (all pairs, goal {goal}x) "
+                  f"gitpar's time; conflicting pairs: gitpar {len(ours)}, pruned {len(pruned_found)}, "
                   f"all pairs {len(all_found)}, {'the same' if same else 'DIFFERENT'}")
             if not same:
                 print(f"  only gitpar: {sorted(ours - all_found)}; only git: {sorted(all_found - ours)}; "
