@@ -41,6 +41,7 @@ from benchlib import (  # noqa: E402
     floor_pair,
     gitpar_command,
     process,
+    reset_state,
     streams_repo,
     verdict,
     worktree_of,
@@ -122,6 +123,7 @@ def pair_rows(n: int, runs: int) -> dict[str, object]:
     def build(folder: Path) -> None:
         streams_repo(folder / "repo", n, env)
     repo = fixture(f"scale-n{n}", build) / "repo"
+    reset_state(repo)
     wt = worktree_of(repo, "s0000")
     gitpar = gitpar_command()
     text = locks.render_lock(locks.new_lock(SHARED, "s0000", "bench", 3600, "", str(wt)))

@@ -63,6 +63,7 @@ from benchlib import (  # noqa: E402
     floor_pair,
     gitpar_command,
     process,
+    reset_state,
     run,
     streams_repo,
     verdict,
@@ -129,7 +130,9 @@ def scale_repo(n: int, fresh: bool) -> Path:
 
     def build(folder: Path) -> None:
         streams_repo(folder / "repo", n, env)
-    return fixture(f"scale-n{n}", build, fresh=fresh) / "repo"
+    repo = fixture(f"scale-n{n}", build, fresh=fresh) / "repo"
+    reset_state(repo)
+    return repo
 
 
 def user_path(r: Path) -> dict[str, Contender]:
