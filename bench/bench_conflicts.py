@@ -265,7 +265,7 @@ def main() -> int:
             def every() -> None:
                 counts["all"] = all_pairs_anchor(repo, names, all_found)  # noqa: B023
 
-            figures = alternate({"gitpar": lambda: gitpar_conflicts(repo, data),  # noqa: B023
+            figures = alternate({"gitpar": call(lambda: gitpar_conflicts(repo, data)),  # noqa: B023
                                  "pruned": call(pruned), "all": call(every)},
                                 args.runs, only={"all": min(args.all_pairs_runs, args.runs)})
             ours = gitpar_conflicting_pairs(data)

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (  # noqa: E402
     alternate,
     bench_env,
+    both,
     call,
     describe,
     emit,
@@ -138,8 +139,8 @@ def pair_rows(n: int, runs: int) -> dict[str, object]:
     unlock_cli = process([*gitpar, "unlock", SHARED], wt, env)
     add = process([sys.executable, "-c", FLOOR_CHANGE, str(repo / ".git"), floor_ref, lock_file, text], wt, env)
     delete = process([sys.executable, "-c", FLOOR_CHANGE, str(repo / ".git"), floor_ref, lock_file, ""], wt, env)
-    figures = alternate({"cli": lambda: lock_cli() + unlock_cli(), "in-process": call(in_process),
-                         "floor": call(floor), "floor procs": lambda: add() + delete()}, runs)
+    figures = alternate({"cli": both(lock_cli, unlock_cli), "in-process": call(in_process),
+                         "floor": call(floor), "floor procs": both(add, delete)}, runs)
     print(f"{n} streams:")
     print("  " + describe(figures, "cli", "floor procs", "gitpar lock + gitpar unlock (two processes)",
                           "the floor as two processes"))

@@ -302,7 +302,10 @@ def goals(rows: list[dict[str, Any]], across: dict[str, Any], history: list[dict
             row["8 local contenders"]["share"] * 100, 70, "%", at_most=False)
     if 5000 in by_n:
         for name, limit in LIMITS_5000.items():
-            out[f"{name} at 5000"] = verdict(f"{name} at 5,000 streams", by_n[5000][name]["ms"] / 1000, limit, " s")
+            figures = by_n[5000][name]
+            out[f"{name} at 5000"] = verdict(f"{name} at 5,000 streams", figures["ms"] / 1000, limit, " s")
+            if "cpu_ms" in figures:  # what a quiet machine's wall time comes near
+                print(f"info  {name} at 5,000 streams: CPU time {figures['cpu_ms'] / 1000:.2f} s")
     sizes = {row["state_commits"]: row for row in history}
     if 1000 in sizes and 100_000 in sizes:
         out["check --range 100k vs 1k"] = verdict("check --range, 100,000 state commits vs 1,000 (cache kept)",

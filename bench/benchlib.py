@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,7 +30,9 @@ FIXTURE_VERSION = 1
 #: The hook's rules cache, in the common git directory (gitpar/hookentry.py).
 HOOK_CACHE = "gitpar/cache/hook-rules.marshal"
 
-Contender = Callable[[], float]
+#: A contender runs once and returns its wall-clock seconds, or (wall, CPU) seconds when it
+#: can tell the CPU time too (a loaded machine stretches wall time more than CPU time).
+Contender = Callable[[], "float | tuple[float, float]"]
 
 
 def gitpar_command() -> list[str]:
@@ -56,28 +59,50 @@ def run(cmd: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, *,
 
 def process(cmd: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, *,
             before: Callable[[], None] | None = None, ok: tuple[int, ...] = (0,)) -> Contender:
-    """A contender timing ``cmd`` as a whole process; ``before`` runs first, untimed."""
-    def timed() -> float:
+    """A contender timing ``cmd`` as a whole process (wall time, and the CPU time of it and
+    the processes it waited for); ``before`` runs first, untimed."""
+    def timed() -> tuple[float, float]:
         if before is not None:
             before()
-        t0 = time.perf_counter()
-        proc = subprocess.run(list(cmd), cwd=cwd, env=None if env is None else dict(env),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        elapsed = time.perf_counter() - t0
-        if proc.returncode not in ok:
-            raise SystemExit(f"{' '.join(cmd)} failed in {cwd} ({proc.returncode}): {proc.stderr[-800:]}")
-        return elapsed
+        with tempfile.TemporaryFile() as err:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(list(cmd), cwd=cwd, env=None if env is None else dict(env),
+                                    stdout=subprocess.DEVNULL, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.perf_counter() - t0
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode not in ok:
+                err.seek(0)
+                tail = err.read().decode(errors="replace")[-800:]
+                raise SystemExit(f"{' '.join(cmd)} failed in {cwd} ({proc.returncode}): {tail}")
+        return elapsed, usage.ru_utime + usage.ru_stime
     return timed
 
 
 def call(work: Callable[[], object], *, before: Callable[[], None] | None = None) -> Contender:
-    """A contender timing ``work()`` in this process; ``before`` runs first, untimed."""
-    def timed() -> float:
+    """A contender timing ``work()`` in this process (wall time, and the CPU time of this
+    process and of the processes it ran and waited for); ``before`` runs first, untimed."""
+    def timed() -> tuple[float, float]:
         if before is not None:
             before()
-        t0 = time.perf_counter()
+        t0, c0, k0 = time.perf_counter(), time.process_time(), _children_cpu()
         work()
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0 + _children_cpu() - k0
+    return timed
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def both(first: Contender, second: Contender) -> Contender:
+    """A contender running ``first`` then ``second``, their times added."""
+    def timed() -> tuple[float, float] | float:
+        a, b = first(), second()
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            return a[0] + b[0], a[1] + b[1]
+        return (a[0] if isinstance(a, tuple) else a) + (b[0] if isinstance(b, tuple) else b)
     return timed
 
 
@@ -86,6 +111,7 @@ class Figures:
     """Seconds per round of each contender, in the order they ran."""
 
     samples: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
 
     def median(self, name: str) -> float:
         return statistics.median(self.samples[name])
@@ -101,10 +127,22 @@ class Figures:
         """The fastest and slowest round of ``name``, in ms (a wide range: a noisy machine)."""
         return min(self.samples[name]) * 1000, max(self.samples[name]) * 1000
 
+    def cpu_ratio(self, name: str, anchor: str) -> float | None:
+        """The median CPU time of ``name`` over that of ``anchor``, when both are known."""
+        a, b = self.cpu.get(name), self.cpu.get(anchor)
+        if not a or not b or statistics.median(b) <= 0:
+            return None
+        return statistics.median(a) / statistics.median(b)
+
     def row(self, name: str, anchor: str) -> dict[str, float]:
-        """``name`` against ``anchor``: both medians in ms and their ratio, for the JSON line."""
-        return {"ms": self.ms(name, 2), "anchor_ms": self.ms(anchor, 2),
-                "ratio": round(self.ratio(name, anchor), 2)}
+        """``name`` against ``anchor``: both medians in ms and their ratio (and the ratio of
+        their CPU times, when known), for the JSON line."""
+        out = {"ms": self.ms(name, 2), "anchor_ms": self.ms(anchor, 2), "ratio": round(self.ratio(name, anchor), 2)}
+        cpu = self.cpu_ratio(name, anchor)
+        if cpu is not None:
+            out["cpu_ms"] = round(statistics.median(self.cpu[name]) * 1000, 2)
+            out["cpu_ratio"] = round(cpu, 2)
+        return out
 
 
 def alternate(contenders: Mapping[str, Contender], runs: int, *, warmup: int = 1,
@@ -122,18 +160,22 @@ def alternate(contenders: Mapping[str, Contender], runs: int, *, warmup: int = 1
                 continue
             if counted < 0 and only is not None and only.get(name, runs) < runs:
                 continue  # a contender too slow to repeat is not warmed up either
-            elapsed = contender()
+            got = contender()
             if counted >= 0:
-                figures.samples[name].append(elapsed)
+                figures.samples[name].append(got[0] if isinstance(got, tuple) else got)
+                if isinstance(got, tuple):
+                    figures.cpu.setdefault(name, []).append(got[1])
     return figures
 
 
 def describe(figures: Figures, name: str, anchor: str, label: str, anchor_label: str) -> str:
     """One printed line: gitpar's median, the anchor's, the ratio and the number of rounds."""
     lo, hi = figures.spread(name)
+    cpu = figures.cpu_ratio(name, anchor)
     return (f"{label}: {figures.ms(name)} ms (range {lo:.0f}-{hi:.0f}) vs {anchor_label}: "
-            f"{figures.ms(anchor)} ms -> {figures.ratio(name, anchor):.2f}x "
-            f"(median of {len(figures.samples[name])} / {len(figures.samples[anchor])}, alternated)")
+            f"{figures.ms(anchor)} ms -> {figures.ratio(name, anchor):.2f}x"
+            + (f", CPU time {cpu:.2f}x" if cpu is not None else "")
+            + f" (median of {len(figures.samples[name])} / {len(figures.samples[anchor])}, alternated)")
 
 
 def verdict(name: str, value: float, limit: float, unit: str = "x", *, at_most: bool = True) -> bool:
