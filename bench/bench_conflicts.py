@@ -8,14 +8,17 @@ overlaps. After the streams fork, main moves by two commits touching 30 files, a
 them streams' files. The plan and the state branch (every stream in progress) are
 written by fast-import too; no worktrees are needed for a forecast.
 
-For each N it times gitpar's whole process (``python -m gitpar conflicts --json``, best of
-three) and, in the same run, ``git merge-tree --write-tree`` for every pair of streams and
-every stream against main (the anchor, one process per pair as a script would do it). It
-checks that both find the same set of conflicting pairs, prints the figures, then one
-JSON line.
+For each N it times, alternated in one loop (A B C A B C ...) and quoted by the median
+of each: gitpar's whole process (``gitpar conflicts --json``); the pruned anchor, what a
+careful script does (``git diff --name-only`` for each stream against main and for main
+since the stream forked, then ``git merge-tree --write-tree`` only for the pairs whose
+files meet, the same pruning gitpar does); and the all-pairs anchor (``git merge-tree``
+for every pair and every stream against main, one process per pair, only the first
+``--all-pairs-runs`` rounds: it is slow). It checks that all three find the same set of
+conflicting pairs, prints the figures and ratios, then one JSON line.
 
-Run: ``python bench/bench_conflicts.py`` (``--streams 30 100``, ``--keep DIR`` keeps the
-repositories).
+Run: ``python bench/bench_conflicts.py`` (``--streams 30 100``, ``--runs 5``,
+``--all-pairs-runs 1``, ``--quick``, ``--keep DIR`` keeps the repositories).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import alternate, call, describe, emit, gitpar_command  # noqa: E402
 
 from gitpar.core.progress import Progress, render_progress  # noqa: E402
 
@@ -157,20 +163,17 @@ def build(repo: Path, n_streams: int, seed: int = SEED) -> dict[str, object]:
             "designed_conflicts": designed_conflicts}
 
 
-def time_gitpar(repo: Path, runs: int = 3) -> tuple[float, dict[str, object]]:
-    """Best whole-process time of ``python -m gitpar conflicts --json`` and its output."""
-    best = float("inf")
-    data: dict[str, object] = {}
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "gitpar", "conflicts", "--json"], cwd=repo,
-                              capture_output=True, text=True, env=_env())
-        elapsed = time.perf_counter() - t0
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"gitpar conflicts failed ({proc.returncode}): {proc.stderr}")
-        best = min(best, elapsed)
-        data = json.loads(proc.stdout)
-    return best, data
+def gitpar_conflicts(repo: Path, found: dict[str, object]) -> float:
+    """One whole-process ``gitpar conflicts --json``; its output goes into ``found``."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([*gitpar_command(), "conflicts", "--json"], cwd=repo, capture_output=True,
+                          text=True, env=_env())
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"gitpar conflicts failed ({proc.returncode}): {proc.stderr}")
+    found.clear()
+    found.update(json.loads(proc.stdout))
+    return elapsed
 
 
 def gitpar_conflicting_pairs(data: dict[str, object]) -> set[tuple[str, str]]:
@@ -181,28 +184,64 @@ def gitpar_conflicting_pairs(data: dict[str, object]) -> set[tuple[str, str]]:
     return pairs
 
 
-def time_anchor(repo: Path, names: list[str]) -> tuple[float, int, set[tuple[str, str]]]:
-    """``git merge-tree --write-tree`` for every pair and every stream against main."""
+def _merge_tree(repo: Path, env: dict[str, str], a: str, b: str, found: set[tuple[str, str]]) -> None:
+    ref_b = "main" if b == "main" else f"gitpar/{b}"
+    proc = subprocess.run(["git", "merge-tree", "--write-tree", "--name-only", f"gitpar/{a}", ref_b],
+                          cwd=repo, capture_output=True, env=env)
+    if proc.returncode == 1:
+        found.add((a, b))
+    elif proc.returncode != 0:
+        raise SystemExit(f"git merge-tree {a} {b} failed: {proc.stderr.decode()}")
+
+
+def _changed(repo: Path, env: dict[str, str], left: str, right: str) -> set[str]:
+    """The files ``right`` changed since it forked from ``left`` (``git diff left...right``)."""
+    out = subprocess.run(["git", "diff", "--name-only", "--no-renames", "-z", f"{left}...{right}"],
+                         cwd=repo, capture_output=True, env=env, check=True).stdout
+    return {name.decode() for name in out.split(b"\0") if name}
+
+
+def all_pairs_anchor(repo: Path, names: list[str], found: set[tuple[str, str]]) -> int:
+    """``git merge-tree --write-tree`` for every pair and every stream against main; the pairs."""
     env = _env()
+    found.clear()
     pairs = [(a, b) for a, b in itertools.combinations(names, 2)] + [(a, "main") for a in names]
-    found: set[tuple[str, str]] = set()
-    t0 = time.perf_counter()
     for a, b in pairs:
-        ref_b = "main" if b == "main" else f"gitpar/{b}"
-        proc = subprocess.run(["git", "merge-tree", "--write-tree", "--name-only", f"gitpar/{a}", ref_b],
-                              cwd=repo, capture_output=True, env=env)
-        if proc.returncode == 1:
-            found.add((a, b))
-        elif proc.returncode != 0:
-            raise SystemExit(f"git merge-tree {a} {b} failed: {proc.stderr.decode()}")
-    return time.perf_counter() - t0, len(pairs), found
+        _merge_tree(repo, env, a, b, found)
+    return len(pairs)
+
+
+def pruned_anchor(repo: Path, names: list[str], found: set[tuple[str, str]]) -> int:
+    """What a careful script does: each stream's changed files (``git diff --name-only``
+    against main, and main's since the stream forked), then ``git merge-tree`` only for the
+    pairs whose file sets meet; the number of pairs merged."""
+    env = _env()
+    found.clear()
+    ours = {a: _changed(repo, env, "main", f"gitpar/{a}") for a in names}
+    mains = {a: _changed(repo, env, f"gitpar/{a}", "main") for a in names}
+    merged = 0
+    for a, b in itertools.combinations(names, 2):
+        if ours[a] & ours[b]:
+            _merge_tree(repo, env, a, b, found)
+            merged += 1
+    for a in names:
+        if ours[a] & mains[a]:
+            _merge_tree(repo, env, a, "main", found)
+            merged += 1
+    return merged
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, nargs="+", default=[30, 100])
+    parser.add_argument("--runs", type=int, default=5, help="rounds of gitpar and the pruned anchor")
+    parser.add_argument("--all-pairs-runs", type=int, default=1,
+                        help="rounds of the all-pairs anchor (34 s a round at 100 streams)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds, 30 streams")
     parser.add_argument("--keep", type=Path, help="build the repositories here and keep them")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.streams = 3, [30]
     top = args.keep or Path(tempfile.mkdtemp(prefix="gitpar-bench-conflicts-"))
     results = []
     ok = True
@@ -215,34 +254,53 @@ def main() -> int:
             built = build(repo, n)
             t_build = time.perf_counter() - t0
             names = [f"s{i:03d}" for i in range(n)]
-            t_gitpar, data = time_gitpar(repo)
-            t_anchor, n_pairs, git_pairs = time_anchor(repo, names)
+            data: dict[str, object] = {}
+            pruned_found: set[tuple[str, str]] = set()
+            all_found: set[tuple[str, str]] = set()
+            counts: dict[str, int] = {}
+
+            def pruned() -> None:
+                counts["pruned"] = pruned_anchor(repo, names, pruned_found)  # noqa: B023
+
+            def every() -> None:
+                counts["all"] = all_pairs_anchor(repo, names, all_found)  # noqa: B023
+
+            figures = alternate({"gitpar": call(lambda: gitpar_conflicts(repo, data)),  # noqa: B023
+                                 "pruned": call(pruned), "all": call(every)},
+                                args.runs, only={"all": min(args.all_pairs_runs, args.runs)})
             ours = gitpar_conflicting_pairs(data)
-            same = ours == git_pairs
-            ratio = t_anchor / t_gitpar
+            same = ours == all_found == pruned_found
+            vs_pruned = figures.ratio("pruned", "gitpar")
+            vs_all = figures.ratio("all", "gitpar")
             goal = GOALS.get(n)
-            good = same and (goal is None or ratio >= goal) and (n != 100 or t_gitpar <= MAX_SECONDS_100)
+            t_gitpar = figures.median("gitpar")
+            good = same and (goal is None or vs_all >= goal) and (n != 100 or t_gitpar <= MAX_SECONDS_100)
             ok = ok and good
-            merged = data.get("stats", {}).get("pairs_merged")  # type: ignore[union-attr]
+            merged = data.get("stats", {}).get("pairs_merged")  # type: ignore[attr-defined]
             print(f"{n} streams (built in {t_build:.1f}s; {built['designed_overlaps']} designed overlaps, "
-                  f"{built['designed_conflicts']} designed conflicts):")
-            print(f"  gitpar conflicts --json, whole process: {t_gitpar * 1000:.0f} ms "
-                  f"({merged} pairs merged in memory of {n_pairs})")
-            print(f"  git merge-tree --write-tree x {n_pairs} pairs: {t_anchor * 1000:.0f} ms "
-                  f"({t_anchor / n_pairs * 1000:.2f} ms a pair)")
-            print(f"  speed-up {ratio:.1f}x (goal {goal}x); conflicting pairs: gitpar {len(ours)}, "
-                  f"git {len(git_pairs)}, {'the same' if same else 'DIFFERENT'}")
+                  f"{built['designed_conflicts']} designed conflicts; {merged} pairs merged by gitpar, "
+                  f"{counts['pruned']} by the pruned anchor, of {counts['all']}):")
+            print("  " + describe(figures, "pruned", "gitpar", "pruned anchor (git diff --name-only + "
+                                  "git merge-tree of pairs that meet)", "gitpar conflicts --json"))
+            print("  " + describe(figures, "all", "gitpar", "all-pairs anchor (git merge-tree x "
+                                  f"{counts['all']})", "gitpar conflicts --json"))
+            print(f"  the anchors take {vs_pruned:.2f}x (pruned) and {vs_all:.1f}x (all pairs, goal {goal}x) "
+                  f"gitpar's time; conflicting pairs: gitpar {len(ours)}, pruned {len(pruned_found)}, "
+                  f"all pairs {len(all_found)}, {'the same' if same else 'DIFFERENT'}")
             if not same:
-                print(f"  only gitpar: {sorted(ours - git_pairs)}; only git: {sorted(git_pairs - ours)}")
-            results.append({"streams": n, "pairs": n_pairs, "gitpar_s": round(t_gitpar, 4),
-                            "anchor_s": round(t_anchor, 4), "speedup": round(ratio, 1),
-                            "goal": goal, "conflicting_pairs": len(git_pairs), "same_pairs": same,
-                            "pairs_merged": merged, "ok": good})
+                print(f"  only gitpar: {sorted(ours - all_found)}; only git: {sorted(all_found - ours)}; "
+                      f"pruned missed: {sorted(all_found - pruned_found)}")
+            results.append({"streams": n, "pairs": counts["all"], "runs": args.runs,
+                            "all_pairs_runs": len(figures.samples["all"]),
+                            "gitpar_ms": figures.ms("gitpar"), "pruned_anchor_ms": figures.ms("pruned"),
+                            "all_pairs_anchor_ms": figures.ms("all"),
+                            "speedup_vs_pruned": round(vs_pruned, 2), "speedup_vs_all_pairs": round(vs_all, 1),
+                            "goal_vs_all_pairs": goal, "conflicting_pairs": len(all_found), "same_pairs": same,
+                            "pairs_merged": merged, "pairs_merged_pruned": counts["pruned"], "ok": good})
     finally:
         if args.keep is None:
             shutil.rmtree(top, ignore_errors=True)
-    print(json.dumps({"bench": "conflicts", "files": PACKAGES * MODULES * FILES, "results": results,
-                      "ok": ok}))
+    emit({"bench": "conflicts", "files": PACKAGES * MODULES * FILES, "results": results, "ok": ok})
     return 0 if ok else 1
 
 

@@ -1,29 +1,38 @@
 """Benchmark: OwnershipIndex vs a naive per-stream pathspec loop.
 
 500 streams (50 packages x 10 modules), each owning ``pkg{i}/mod{j}/**`` and
-``docs/pkg{i}-mod{j}/*.md``; 10,000 seeded random paths, some unowned. Times the index
-build and ``match_many`` (best of several runs), and the naive loop once (for each path,
-for each stream, ``PathSpec.match_file`` on prebuilt specs). Checks both give the same
-owners, prints the figures, then one JSON line.
+``docs/pkg{i}-mod{j}/*.md``; 10,000 seeded random paths, some unowned. Four contenders
+in turn in one loop (after a warm-up round), median of ``--runs`` each:
+  gitpar cold  build the index, then ``match_many`` on it (what a fresh process does)
+  gitpar warm  ``match_many`` again on an index that has matched before
+  naive cold   compile each stream's ``PathSpec``, then for each path, for each stream,
+               ``match_file`` (what a script does each time it runs)
+  naive warm   the loop alone, on specs compiled before
+Checks both give the same owners, prints the figures and ratios, then one JSON line.
 
-Run: ``python bench/bench_ownership.py``
+Run: ``python bench/bench_ownership.py [--runs 3] [--quick]``
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
-import json
 import random
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import alternate, describe, emit  # noqa: E402
 
 from gitpar.core.ownership import OwnershipIndex, Rule  # noqa: E402
 
-PACKAGES, MODULES, N_PATHS, SEED, RUNS = 50, 10, 10_000, 20240601, 7
+PACKAGES, MODULES, N_PATHS, SEED = 50, 10, 10_000, 20240601
 
 
 def build_case() -> tuple[list[Rule], list[str]]:
@@ -60,76 +69,73 @@ def build_case() -> tuple[list[Rule], list[str]]:
     return rules, ordered
 
 
-def time_index(rules: list[Rule], paths: list[str]) -> tuple[float, float, float, dict[str, list[Rule]]]:
-    """Best-of-RUNS build, first match_many on that fresh index, and a repeat call.
-
-    The index lazily keeps per-trie-node results, so the first call on a fresh index
-    (what a git hook does) is the honest figure; the repeat shows the warm cost.
-    """
-    build = first = again = float("inf")
-    got: dict[str, list[Rule]] = {}
-    for _ in range(RUNS):
-        gc.collect()
-        t0 = time.perf_counter()
-        index = OwnershipIndex(rules)
-        t1 = time.perf_counter()
-        got = index.match_many(paths)
-        t2 = time.perf_counter()
-        index.match_many(paths)
-        t3 = time.perf_counter()
-        build, first, again = min(build, t1 - t0), min(first, t2 - t1), min(again, t3 - t2)
-    return build * 1000, first * 1000, again * 1000, got
-
-
 def main() -> int:
     import pathspec
 
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="1 round")
+    args = ap.parse_args()
+    runs = 1 if args.quick else args.runs
     rules, paths = build_case()
     streams: dict[str, list[str]] = {}
     for rule in rules:
         streams.setdefault(rule.stream, []).append(rule.pattern)
 
-    build_ms, match_ms, warm_ms, got = time_index(rules, paths)
+    def compile_specs() -> list[tuple[str, Any]]:
+        with warnings.catch_warnings():  # pathspec 1.x deprecates the 'gitwildmatch' name
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return [(name, pathspec.PathSpec.from_lines("gitwildmatch", pats)) for name, pats in streams.items()]
 
-    with warnings.catch_warnings():  # pathspec 1.x deprecates the 'gitwildmatch' name
-        warnings.simplefilter("ignore", DeprecationWarning)
-        specs = [(name, pathspec.PathSpec.from_lines("gitwildmatch", pats))
-                 for name, pats in streams.items()]
-    gc.collect()
-    start = time.perf_counter()
+    def naive_loop(specs: list[tuple[str, Any]]) -> dict[str, list[str]]:
+        return {path: [name for name, spec in specs if spec.match_file(path)] for path in paths}
+
+    got: dict[str, list[Rule]] = {}
     naive: dict[str, list[str]] = {}
-    for path in paths:
-        naive[path] = [name for name, spec in specs if spec.match_file(path)]
-    naive_ms = (time.perf_counter() - start) * 1000
+    warm_index = OwnershipIndex(rules)
+    warm_index.match_many(paths)
+    compiled = compile_specs()
+    phases: dict[str, float] = {}
 
-    mismatches = [p for p in paths
-                  if list(dict.fromkeys(r.stream for r in got[p])) != naive[p]]
+    def timed(work: Callable[[], object]) -> Callable[[], float]:
+        def run() -> float:
+            gc.collect()
+            t0 = time.perf_counter()
+            work()
+            return time.perf_counter() - t0
+        return run
+
+    def gitpar_cold() -> None:
+        t0 = time.perf_counter()
+        index = OwnershipIndex(rules)
+        phases["build"] = time.perf_counter() - t0
+        got.update(index.match_many(paths))
+
+    def naive_cold() -> None:
+        naive.update(naive_loop(compile_specs()))
+
+    figures = alternate({"gitpar cold": timed(gitpar_cold), "gitpar warm": timed(lambda: warm_index.match_many(paths)),
+                         "naive cold": timed(naive_cold), "naive warm": timed(lambda: naive_loop(compiled))}, runs)
+    mismatches = [p for p in paths if list(dict.fromkeys(r.stream for r in got[p])) != naive[p]]
     owned = sum(1 for p in paths if naive[p])
-    total_ms = build_ms + match_ms
     print(f"paths: {len(paths)} ({owned} owned, {len(paths) - owned} unowned), "
-          f"streams: {len(streams)}, rules: {len(rules)}")
-    print(f"index build:      {build_ms:8.2f} ms  (best of {RUNS})")
-    print(f"match_many:       {match_ms:8.2f} ms  (best of {RUNS}, first call on a fresh index)")
-    print(f"match_many again: {warm_ms:8.2f} ms  (same index, warm)")
-    print(f"build + match:    {total_ms:8.2f} ms")
-    print(f"naive pathspec:   {naive_ms:8.2f} ms  (once)")
-    print(f"speedup: {naive_ms / match_ms:.0f}x match only, "
-          f"{naive_ms / total_ms:.0f}x including the build")
+          f"streams: {len(streams)}, rules: {len(rules)}; alternated, median of {runs}")
+    print("  " + describe(figures, "naive cold", "gitpar cold", "naive pathspec loop, specs compiled",
+                          "index build + match_many"))
+    print("  " + describe(figures, "naive warm", "gitpar warm", "naive pathspec loop, specs kept",
+                          "match_many on a used index"))
+    print(f"  gitpar is {figures.ratio('naive cold', 'gitpar cold'):.0f}x faster cold, "
+          f"{figures.ratio('naive warm', 'gitpar warm'):.0f}x warm (index build of the last round "
+          f"{phases['build'] * 1000:.1f} ms)")
     print(f"same owners as the naive loop: {'yes' if not mismatches else 'NO'}")
     for path in mismatches[:10]:
         print(f"  MISMATCH {path}: index {[r.stream for r in got[path]]} naive {naive[path]}")
-    print(json.dumps({
-        "bench": "ownership",
-        "paths": len(paths),
-        "streams": len(streams),
-        "index_build_ms": round(build_ms, 3),
-        "match_ms": round(match_ms, 3),
-        "match_warm_ms": round(warm_ms, 3),
-        "naive_ms": round(naive_ms, 1),
-        "speedup": round(naive_ms / total_ms, 1),
-        "speedup_match_only": round(naive_ms / match_ms, 1),
-        "same_owners": not mismatches,
-    }))
+    emit({"bench": "ownership", "paths": len(paths), "streams": len(streams), "runs": runs,
+          "gitpar_cold_ms": figures.ms("gitpar cold", 3), "gitpar_warm_ms": figures.ms("gitpar warm", 3),
+          "naive_cold_ms": figures.ms("naive cold"), "naive_warm_ms": figures.ms("naive warm"),
+          "speedup_cold": round(figures.ratio("naive cold", "gitpar cold"), 1),
+          "speedup_warm": round(figures.ratio("naive warm", "gitpar warm"), 1),
+          "same_owners": not mismatches})
     return 1 if mismatches else 0
 
 

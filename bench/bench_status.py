@@ -1,11 +1,19 @@
-"""`gitpar status --json` on 1,000 streams, 500 of them started, against `git for-each-ref`.
+"""`gitpar status --json` on 1,000 streams, 500 of them started, against git doing less.
 
 Builds the repository once (stream files committed on main; 500 branches, worktrees and
-progress files made the way `gitpar start` makes them), then times whole processes:
-gitpar's status and its anchor, `git for-each-ref refs/heads/gitpar/` on the same
-repository, in the same run. Prints both, the ratio, and one JSON line.
+progress files made the way `gitpar start` makes them) and keeps it under the temp dir,
+keyed by its size. Then, in turn in one loop after a warm-up round, median of each,
+whole processes:
+  cold      `gitpar status --json` with gitpar's caches (<git dir>/gitpar/cache) deleted first
+  warm      `gitpar status --json` with the caches the previous command left
+  plumbing  the data status reads, by git alone: `git for-each-ref refs/heads/gitpar/`, then
+            every file of the plan (.gitpar/ on main) and of the state branch through one
+            `git cat-file --batch`
+  refs      `git for-each-ref refs/heads/gitpar/` alone (the old anchor)
+  pygit2    `python -c "import pygit2"`: the least a Python reader of a repository pays
+Prints each, the ratios and one JSON line.
 
-    python bench/bench_status.py [--streams 1000] [--started 500] [--runs 5]
+    python bench/bench_status.py [--streams 1000] [--started 500] [--runs 7] [--quick] [--fresh]
 """
 
 from __future__ import annotations
@@ -13,15 +21,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import alternate, bench_env, describe, drop_caches, emit, fixture, gitpar_command, process, run  # noqa: E402, I001
+
+PLUMBING = ("git for-each-ref refs/heads/gitpar/ >/dev/null && "
+            "{ git ls-tree -r --format='%(objectname)' main -- .gitpar; "
+            "git ls-tree -r --format='%(objectname)' gitpar/_state; } | git cat-file --batch >/dev/null")
 
 
 def build(root: Path, streams: int, started: int) -> Path:
+    """The repository in ``root / "big"``."""
     import pygit2
 
     from gitpar.core.plan import Stream, render_settings, render_stream
@@ -70,56 +84,49 @@ def build(root: Path, streams: int, started: int) -> Path:
     return repo_dir
 
 
-def timed(cmd: list[str], cwd: Path, runs: int) -> tuple[float, str]:
-    times = []
-    out = ""
-    for _ in range(runs):
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-        times.append(time.perf_counter() - t)
-        if proc.returncode != 0:
-            raise SystemExit(f"{cmd} failed: {proc.stderr[-500:]}")
-        out = proc.stdout
-    return statistics.median(times), out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--streams", type=int, default=1000)
     ap.add_argument("--started", type=int, default=500)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--keep", help="build (or reuse) the repository in this folder and keep it")
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="3 rounds")
+    ap.add_argument("--fresh", action="store_true", help="build the kept repository again")
     args = ap.parse_args()
-    env_ok = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@example.com",
-              "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "b@example.com"}
-    os.environ.update({k: v for k, v in env_ok.items() if k not in os.environ})
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(args.keep) if args.keep else Path(tmp)
-        repo_dir = root / "big"
-        if not repo_dir.exists():
-            root.mkdir(parents=True, exist_ok=True)
-            t = time.perf_counter()
-            build(root, args.streams, args.started)
-            print(f"built {args.streams} streams, {args.started} started, "
-                  f"in {time.perf_counter() - t:.1f}s")
-        gitpar_bin = [sys.executable, "-m", "gitpar"]
-        exe = Path(sys.executable).with_name("gitpar")
-        if exe.exists():
-            gitpar_bin = [str(exe)]
-        status_s, out = timed([*gitpar_bin, "status", "--json"], repo_dir, args.runs)
-        data = json.loads(out)
-        assert data["summary"]["total"] == args.streams, data["summary"]
-        assert data["summary"]["active"] == args.started, data["summary"]
-        anchor_s, refs = timed(["git", "for-each-ref", "refs/heads/gitpar/"], repo_dir, args.runs)
-        assert len(refs.splitlines()) == args.started + 1
-    ratio = status_s / anchor_s
-    print(f"gitpar status --json: {status_s * 1000:.0f} ms (whole process, median of {args.runs})")
-    print(f"git for-each-ref refs/heads/gitpar/: {anchor_s * 1000:.1f} ms")
-    print(f"ratio: {ratio:.1f}x; goal: status at most 1000 ms")
-    print(json.dumps({"bench": "status", "streams": args.streams, "started": args.started,
-                      "status_ms": round(status_s * 1000, 1),
-                      "for_each_ref_ms": round(anchor_s * 1000, 2), "ratio": round(ratio, 1)}))
-    return 0 if status_s <= 1.0 else 1
+    runs = 3 if args.quick else args.runs
+    env = bench_env()
+    os.environ.update({k: v for k, v in env.items() if k.startswith("GIT_")})
+
+    def make(folder: Path) -> None:
+        build(folder, args.streams, args.started)
+    root = fixture(f"status-{args.streams}-{args.started}", make, fresh=args.fresh)
+    repo_dir = root / "big"
+    status = [*gitpar_command(), "status", "--json"]
+    data = json.loads(run(status, repo_dir, env))
+    assert data["summary"]["total"] == args.streams, data["summary"]
+    assert data["summary"]["active"] == args.started, data["summary"]
+    refs = run(["git", "for-each-ref", "refs/heads/gitpar/"], repo_dir, env)
+    assert len(refs.splitlines()) == args.started + 1
+    figures = alternate({"cold": process(status, repo_dir, env, before=drop_caches(repo_dir)),
+                         "warm": process(status, repo_dir, env),
+                         "plumbing": process(["sh", "-c", PLUMBING], repo_dir, env),
+                         "refs": process(["git", "for-each-ref", "refs/heads/gitpar/"], repo_dir, env),
+                         "pygit2": process([sys.executable, "-c", "import pygit2"], repo_dir, env)}, runs)
+    print(f"{args.streams} streams, {args.started} started; whole processes, alternated, median of {runs}:")
+    for name in ("cold", "warm"):
+        label = f"gitpar status --json, {name}"
+        print("  " + describe(figures, name, "plumbing", label, "git plumbing reading the same data"))
+        print("  " + describe(figures, name, "refs", label, "git for-each-ref"))
+        print("  " + describe(figures, name, "pygit2", label, 'python -c "import pygit2"'))
+    good = figures.median("warm") <= 1.0
+    print(f"goal: status at most 1000 ms (warm): {'PASS' if good else 'FAIL'}")
+    emit({"bench": "status", "streams": args.streams, "started": args.started, "runs": runs,
+          "cold": figures.row("cold", "plumbing"), "warm": figures.row("warm", "plumbing"),
+          "plumbing_ms": figures.ms("plumbing", 2), "for_each_ref_ms": figures.ms("refs", 2),
+          "import_pygit2_ms": figures.ms("pygit2", 2),
+          "cold_vs_for_each_ref": round(figures.ratio("cold", "refs"), 1),
+          "warm_vs_for_each_ref": round(figures.ratio("warm", "refs"), 1),
+          "warm_vs_import_pygit2": round(figures.ratio("warm", "pygit2"), 2)})
+    return 0 if good else 1
 
 
 if __name__ == "__main__":
