@@ -274,3 +274,26 @@ def race(tmp_path: Path, run, clones: int, procs: int, rounds: int) -> None:  # 
 def test_race_across_clones(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     """6 clones x 3 processes x 2 contested paths (rounds kept short here; bench_remote.py --race runs 30)."""
     race(tmp_path, run, clones=6, procs=3, rounds=int(os.environ.get("GITPAR_RACE_ROUNDS", "2")))
+
+
+def test_stream_tips_in_one_listing_agree_with_asking_each_stream(tmp_path: Path) -> None:
+    # status reads every stream's tip from one listing of the refs: local branches first,
+    # else the remote's copy, as stream_tip answers for one stream
+    from gitpar.store.repo import open_repo
+
+    r = tmp_path / "r"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    git(r, "commit", "-q", "--allow-empty", "-m", "one")
+    one = git(r, "rev-parse", "HEAD").strip()
+    git(r, "commit", "-q", "--allow-empty", "-m", "two")
+    two = git(r, "rev-parse", "HEAD").strip()
+    git(r, "branch", "gitpar/local", one)
+    git(r, "update-ref", "refs/remotes/origin/gitpar/local", two)  # the local branch wins
+    git(r, "update-ref", "refs/remotes/origin/gitpar/remote-only", two)
+    git(r, "update-ref", "refs/remotes/other/gitpar/elsewhere", two)  # not a remote gitpar reads
+    repo = open_repo(r)
+    tips = repo.stream_tips()
+    assert {n: str(t) for n, t in tips.items()} == {"local": one, "remote-only": two}
+    for name in ("local", "remote-only", "elsewhere", "missing"):
+        assert tips.get(name) == repo.stream_tip(name)

@@ -97,6 +97,13 @@ def _iso(ts: float | None) -> str | None:
 
 
 DIRTY_BUDGET_S = 0.15  # time spent looking at worktrees for uncommitted files, by default
+SCANS_AT_ONCE = 4  # worktrees scanned at the same time (each scan is a git status process)
+
+
+def _updated_at(p: Progress | None) -> float:
+    """When the stream last reported progress (0: never), to scan the most active first."""
+    updated = parse_time(p.updated) if p is not None else None
+    return updated.timestamp() if updated else 0.0
 
 
 def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: str = "auto",
@@ -110,6 +117,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     ``forecast`` adds the conflicts ``gitpar conflicts`` forecasts between active streams.
     """
     import time
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
 
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.progress import read_all
@@ -130,9 +139,16 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     base = plan.settings.base
     base_tip = repo.tip(base)
     worktrees = repo.stream_worktrees()
+    status_of = {name: (progress[name].status if name in progress else "pending") for name in plan.streams}
+    # The worktree scans run in other processes while the rest is worked out here: completed
+    # streams' worktrees first (a claim depends on them), then the most recently active.
+    order = sorted((n for n in worktrees if n in status_of and dirty != "none"),
+                   key=lambda n: (status_of[n] != "completed", -_updated_at(progress.get(n)), n))
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=SCANS_AT_ONCE) if order else None
+    scans = {n: pool.submit(dirty_files, worktrees[n]) for n in order} if pool else {}
     cache = load_count_cache(repo)
     cached = len(cache)
-    status_of = {name: (progress[name].status if name in progress else "pending") for name in plan.streams}
     rows: list[tuple[str, Progress, Any, float | None]] = []
     merged_from = _merge_sources(repo, plan)
     for name in plan.streams:
@@ -152,20 +168,21 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     if len(cache) != cached:
         save_count_cache(repo, cache)
 
-    # which worktrees to scan for uncommitted files, and in what order
+    # the scans' answers: every one with --dirty all or for a completed stream, the others
+    # as far as the time budget (counted from when they started) goes
     dirty_of: dict[str, list[str]] = {}
-    order = sorted((r for r in rows if r[0] in worktrees and dirty != "none"),
-                   key=lambda r: (r[1].status != "completed", -(r[3] or 0), r[0]))
-    deadline = time.monotonic() + DIRTY_BUDGET_S
+    deadline = started + DIRTY_BUDGET_S
     unscanned = 0
-    for name, p, _ev, _last in order:
-        if dirty == "auto" and p.status != "completed" and time.monotonic() > deadline:
-            unscanned += 1
-            continue
+    for name in order:
+        wait = None if dirty == "all" or status_of[name] == "completed" else max(0.0, deadline - time.monotonic())
         try:
-            dirty_of[name] = dirty_files(worktrees[name])
+            dirty_of[name] = scans[name].result(timeout=wait)
+        except FutureTimeout:
+            unscanned += 1
         except Exception:  # noqa: BLE001 — a broken worktree is reported as unknown, not fatal
             unscanned += 1
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
 
     broken = branch_violations(repo, plan, status_of, [name for name, p, ev, _ in rows
                                             if p.status != "pending" and ev is not None and ev.ahead])
@@ -225,7 +242,7 @@ def _merge_sources(repo: Repo, plan: Plan) -> dict[str, Oid]:
     stream's branch, and the integration branch (under the name ``""``)."""
     from gitpar.core.integrate import DEFAULT_TARGET
 
-    tips: dict[str, Oid | None] = {n: repo.stream_tip(n) for n in plan.streams}
+    tips: dict[str, Oid | None] = {n: t for n, t in repo.stream_tips().items() if n in plan.streams}
     tips[""] = repo.tip(f"refs/heads/{plan.settings.extra.get('integration_branch') or DEFAULT_TARGET}")
     return {n: t for n, t in tips.items() if t is not None}
 

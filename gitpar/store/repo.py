@@ -147,6 +147,21 @@ class Repo:
                 return found
         return None
 
+    def stream_tips(self) -> dict[str, pygit2.Oid]:
+        """:meth:`stream_tip` of every stream that has a branch, from one listing of the
+        refs (not two lookups per stream of the plan)."""
+        prefixes = ["refs/heads/gitpar/", *(f"refs/remotes/{r}/gitpar/" for r in
+                                            dict.fromkeys([self.state_remote() or "origin", "origin"]))]
+        names = self.git.listall_references()
+        tips: dict[str, pygit2.Oid] = {}
+        for prefix in prefixes:  # local branches first, then the remotes' copies, in order
+            for name in names:
+                if name.startswith(prefix) and name[len(prefix):] not in tips:
+                    tip = self.tip(name)
+                    if tip is not None:
+                        tips[name[len(prefix):]] = tip
+        return tips
+
     def current_stream(self) -> str | None:
         """The stream whose worktree we run in, from its branch ``gitpar/<name>``."""
         return stream_of_branch(self.current_branch())

@@ -60,7 +60,9 @@ def dirty_files(path: Path) -> list[str]:
     """Uncommitted, staged, untracked (not ignored) and unmerged paths in the worktree at
     ``path``: what ``git status`` lists, with the user's own status settings (untracked
     cache, fsmonitor). The one dirty check: finish, remove, sync, integrate and status."""
-    proc = git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], path)
+    # --no-optional-locks: never take the index's lock to refresh it, so scanning another
+    # stream's worktree cannot make its agent's own git command fail
+    proc = git(["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all"], path)
     items = [item for item in proc.stdout.split("\0") if item]
     out, skip = [], False
     for item in items:
