@@ -114,14 +114,19 @@ def edit_config(wt: Path, line: int, text: str) -> None:
 
 
 def work(repo: Path, run, name: str, files: dict[str, str], config: tuple[int, str] | None = None,  # type: ignore[no-untyped-def]
-         finish: bool = True) -> Path:
-    """Start ``name``, commit ``files`` (and a config line) in its worktree, finish it."""
+         finish: bool = True, chain: bool = False) -> Path:
+    """Start ``name``, commit ``files`` (and a config line) in its worktree, finish it.
+
+    The config line is edited on the base's version of the file (the plan's default), or
+    with ``chain`` on the previous holder's version, which the lock then brings in first (so
+    the streams do not conflict).
+    """
     assert run(repo, "start", name).code == 0
     wt = worktree_of(repo, name)
     for path, text in files.items():
         write(wt / path, text)
     if config:  # a shared file: changed under its lock, as the rules want (finish releases it)
-        assert run(wt, "lock", "src/config.py").code == 0
+        assert run(wt, "lock", "src/config.py", *(("--chain",) if chain else ())).code == 0
         edit_config(wt, *config)
     git(wt, "add", "-A")
     git(wt, "commit", "-qm", f"{name}: work")

@@ -544,3 +544,70 @@ def test_import_does_not_load_pathspec() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_rules_index_for_a_few_paths_agrees_with_the_oracle(seed: int) -> None:
+    # The hook judges a commit's few paths with an index of only the patterns whose
+    # literal directory holds them (``Rules.index_for``): it must answer as the full one.
+    from gitpar.core.rules import Rules
+
+    patterns, paths = _generated(seed, 400, 400)
+    patterns += [f"pkg/p{i}/**" for i in range(400)] + ["pkg/p1/x.md", "/pkg", "pkg/"]
+    paths += ["pkg/p1/a", "pkg/p1/x.md", "pkg/p7/q/r", "pkg/p1"]
+    triples = [(f"s{i % 9}", "owns" if i % 4 else "shares", p) for i, p in enumerate(patterns)]
+    rules = Rules.from_json(Rules(triples).to_json())
+    assert rules.dirs is not None and len(rules.dirs) == len(patterns)
+    rng = random.Random(seed)
+    for _ in range(60):
+        few = rng.sample(paths, rng.randint(1, 4))
+        index = Rules.from_json(rules.to_json()).index_for(few)
+        assert len(index.rules) < len(patterns)  # the point: not every pattern
+        got = index.match_many(few)
+        for path in few:
+            expected = [(s, k, p) for s, k, p in triples if matches(p, path)]
+            assert [tuple(r) for r in got[path]] == expected, path
+
+
+def test_literal_dir_fast_path_agrees_with_the_normalised_form() -> None:
+    from gitpar.core.ownership import _is_literal, _split, _unescape, literal_dir
+
+    def slow(pattern: str) -> str:
+        segs, _ = _split(pattern)
+        n = 0
+        while n < len(segs) and segs[n] != "**" and _is_literal(segs[n]):
+            n += 1
+        return "/".join(_unescape(s) for s in segs[:n - (n == len(segs))])
+
+    patterns, _ = _generated(41, 800, 0)
+    patterns += ["apps/", "/docs", "docs/build", "src/api/**", "a/b/c/", "/a/**/b", "x/*.md"]
+    for pattern in patterns:
+        assert literal_dir(pattern) == slow(pattern), pattern
+    assert literal_dir("src/api/**") == "src/api" and literal_dir("apps/") == ""
+
+
+@pytest.mark.parametrize("seed", [51, 52])
+def test_find_overlaps_prunes_without_losing_a_pair(seed: int) -> None:
+    # find_overlaps indexes only the patterns whose literal directories meet another
+    # stream's; it must find every pair an index of all the patterns finds.
+    from gitpar.core.overlap import find_overlaps
+    from gitpar.core.plan import Plan, Settings, Stream
+
+    patterns, paths = _generated(seed, 60, 500)
+    rng = random.Random(seed)
+    patterns += [f"pkg/p{i}/**" for i in range(200)] + ["pkg/p3/x/**", "pkg/**/y"]
+    paths += ["pkg/p3/x/a", "pkg/p5/q/y", "pkg/p9/z"]
+    owns: dict[str, list[str]] = {}
+    for pattern in patterns:
+        owns.setdefault(f"s{rng.randrange(80)}", []).append(pattern)
+    streams = {n: Stream(name=n, owns=tuple(p)) for n, p in sorted(owns.items())}
+    plan = Plan(settings=Settings(), streams=streams)
+    naive: dict[tuple[str, str], list[str]] = {}
+    index = OwnershipIndex([Rule(n, "owns", p) for n, s in streams.items() for p in s.owns])
+    for path, found in index.match_many(paths).items():
+        owners = sorted({r.stream for r in found})
+        for i, a in enumerate(owners):
+            for b in owners[i + 1:]:
+                naive.setdefault((a, b), []).append(path)
+    got = {(o.a, o.b): o.files for o in find_overlaps(plan, paths)}
+    assert got == naive and naive

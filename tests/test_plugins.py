@@ -121,6 +121,24 @@ def test_a_plugin_overrides_a_builtin_and_is_listed(planned: Path, run) -> None:
     assert "estimator" not in [p.name for p in manager.plugin_list()]
 
 
+def test_estimates_for_every_stream_agree_with_asking_one_by_one(planned: Path) -> None:
+    # manager.estimates skips pluggy's dispatch while only the built-in answers; with a
+    # plugin registered it asks through pluggy: both must give what estimate() gives
+    from gitpar.core.history import RunRecord
+
+    plan = plan_of(planned)
+    history = {"ui": [RunRecord("2026-01-01T00:00:00Z", 120.0, 0, "make", finish=True)]}
+
+    def one_by_one() -> dict[str, object]:
+        return {n: manager.estimate(s, plan, history.get(n, ())) for n, s in plan.streams.items()}
+
+    alone = manager.estimates(plan, history)
+    assert alone == one_by_one() and alone["ui"].source == "history"  # type: ignore[union-attr]
+    with plugin_registered(Estimator(), "estimator"):
+        with_plugin = manager.estimates(plan, history)
+        assert with_plugin == one_by_one() and with_plugin["ui"].seconds == 42  # type: ignore[union-attr]
+
+
 def test_builtin_estimate_learns_from_history(planned: Path) -> None:
     from gitpar.core.history import RunRecord
 

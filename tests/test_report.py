@@ -34,7 +34,7 @@ def _busy(repo: Path, run) -> Path:  # type: ignore[no-untyped-def]
     assert run(api, "progress", "--completion", "60", "--need", "ui: agree on the field").code == 0
     assert run(api, "finish").code == 0
     ui = work(repo, run, "ui", {"src/ui/b.py": "b = 2\n"}, finish=False)
-    assert run(ui, "lock", "src/config.py", "--reason", "ui setting").code == 0
+    assert run(ui, "lock", "src/config.py", "--reason", "ui setting", "--no-chain").code == 0  # on the base's line
     edit_config(ui, 5, "ui = 5")
     git(ui, "commit", "-qam", "ui: setting")
     assert run(ui, "progress", "--completion", "30").code == 0

@@ -269,3 +269,89 @@ def test_cleanup_keeps_work_that_would_be_lost(docs_done: Path, run) -> None:
     res = run(docs_done, "integrate", "--cleanup")
     assert res.code == 0 and "kept" in res.out and "on no other branch" in res.out, res
     assert wt.is_dir() and git(docs_done, "branch", "--list", "gitpar/docs").strip()
+
+
+# -- status truth: a missing worktree, a stream's own changes -------------------------------
+
+
+def _stream(data: dict, name: str) -> dict:  # type: ignore[type-arg]
+    return next(s for s in data["streams"] if s["stream"] == name)
+
+
+@pytest.mark.parametrize("how", ["deleted", "pruned", "removed"])
+def test_status_flags_an_in_progress_stream_whose_worktree_is_gone(planned: Path, run, how: str) -> None:
+    import shutil
+
+    assert run(planned, "start", "api").code == 0
+    wt = worktree_of(planned, "api")
+    if how == "removed":
+        assert run(planned, "remove", "api").code == 0
+    else:
+        shutil.rmtree(wt)
+    if how == "pruned":
+        git(planned, "worktree", "prune")
+    data = json.loads(run(planned, "status", "--json").out)
+    api = _stream(data, "api")
+    assert api["git"]["worktree_missing"] is True and api["status"] == "in_progress"
+    found = [a for a in data["attention"] if a["stream"] == "api" and a["kind"] == "worktree"]
+    assert len(found) == 1 and "gitpar start api" in found[0]["message"], data["attention"]
+    text = run(planned, "status").out
+    assert "api [worktree]:" in text and "worktree gone" in text
+    # the fix the message names works, and the flag goes away
+    res = run(planned, "start", "api")
+    assert res.code == 0, res
+    data = json.loads(run(planned, "status", "--json").out)
+    assert _stream(data, "api")["git"]["worktree_missing"] is False
+    assert not [a for a in data["attention"] if a["kind"] == "worktree"]
+
+
+def test_status_does_not_flag_worktrees_of_pending_or_integrated_streams(planned: Path, run) -> None:
+    data = json.loads(run(planned, "status", "--json").out)
+    assert not [a for a in data["attention"] if a["kind"] == "worktree"]
+    assert _stream(data, "ui")["git"]["worktree_missing"] is False
+
+
+def test_merging_the_base_in_does_not_count_as_the_streams_own(planned: Path, run) -> None:
+    assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
+    commit_plan(planned)
+    assert run(planned, "start", "api").code == 0
+    api = worktree_of(planned, "api")
+    write(api / "src/api/a.py", "a = 2\n")
+    git(api, "commit", "-qam", "api: own file")
+    assert run(planned, "start", "docs").code == 0
+    docs = worktree_of(planned, "docs")
+    write(docs / "docs/x.md", "better doc\n")
+    write(docs / "docs/y.md", "more doc\n")
+    git(docs, "add", "-A")
+    git(docs, "commit", "-qm", "docs")
+    git(planned, "merge", "-q", "--no-ff", "-m", "merge docs", "gitpar/docs")  # the base gets docs' files
+    git(api, "merge", "-q", "--no-edit", "main")  # and api brings the base in
+    data = json.loads(run(planned, "status", "--json").out)
+    row = _stream(data, "api")
+    assert row["git"]["files_changed"] == 1, row["git"]
+    assert row["violations"] == [] and not [a for a in data["attention"] if a["kind"] == "violation"]
+    assert "+2 1 files" in run(planned, "status").out  # its own commit and the merge
+
+
+def test_merging_the_integration_branch_in_does_not_count_as_the_streams_own(planned: Path, run) -> None:
+    assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
+    commit_plan(planned)
+    assert run(planned, "start", "api").code == 0
+    api = worktree_of(planned, "api")
+    write(api / "src/api/a.py", "a = 2\n")
+    git(api, "commit", "-qam", "api: own file")
+    assert run(planned, "start", "docs").code == 0
+    docs = worktree_of(planned, "docs")
+    write(docs / "docs/x.md", "better doc\n")
+    git(docs, "commit", "-qam", "docs")
+    assert run(docs, "finish").code == 0
+    assert run(planned, "integrate", "--streams", "docs").code == 0
+    git(api, "merge", "-q", "--no-edit", "gitpar/_integration")
+    data = json.loads(run(planned, "status", "--json").out)
+    row = _stream(data, "api")
+    assert row["git"]["files_changed"] == 1, row["git"]
+    assert row["violations"] == []
+    # another branch holding api's commits (docs merged api) does not take them from api
+    git(docs, "merge", "-q", "--no-edit", "gitpar/api")
+    data = json.loads(run(planned, "status", "--json").out)
+    assert _stream(data, "api")["git"]["files_changed"] == 1

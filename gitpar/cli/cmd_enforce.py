@@ -43,7 +43,7 @@ def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to wher
     rules = Rules.from_plan(plan)
     rel = _paths(repo, paths)
     holders = live_holders(repo) if StateStore(repo).exists() else {}
-    matched = rules.index.match_many(rel)
+    matched = rules.index_for(rel).match_many(rel)
     rows: list[dict[str, Any]] = []
     for path in rel:
         owns = sorted({r.stream for r in matched[path] if r.kind == "owns"})
@@ -64,8 +64,21 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
          reason: Annotated[str, typer.Option(help="Why, for the others.")] = "",
          wait: Annotated[float, typer.Option(help="Wait up to SECONDS for a held lock.")] = 0.0,
          stream: StreamOpt = None,
-         agent: Annotated[str, typer.Option(help="Who takes it.")] = "") -> None:
-    """Lock shared files for this stream (compare-and-swap on gitpar/_state)."""
+         agent: Annotated[str, typer.Option(help="Who takes it.")] = "",
+         chain: Annotated[bool | None, typer.Option(
+             "--chain/--no-chain", help="Bring the previous holder's committed version into this "
+             "worktree first (default: the plan's lock_chain).")] = None,
+         ) -> None:
+    """Lock shared files for this stream (compare-and-swap on gitpar/_state).
+
+    With --chain (or lock_chain: true in the plan), a path another stream held before, and
+    changed on its branch, gets that version merged into this worktree's file first (a
+    three-way merge of that file, uncommitted edits kept), so edits under the lock build on
+    each other; a conflict refuses the lock.
+    """
+    import time
+
+    from gitpar.core import chain as chain_
     from gitpar.core import locks, streams
     from gitpar.core.progress import check_text
     from gitpar.errors import Refused
@@ -88,10 +101,27 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
             o.err(f"waiting: {h.path} is locked by {h.stream} until {h.expires}"
                   + (f" ({h.reason})" if h.reason else ""))
 
+    chained = plan.settings.lock_chain if chain is None else chain
     worktree = repo.stream_worktrees().get(name)
+    brought: list[chain_.Brought] = []
+    notes: list[str] = []
+
+    def before_taking(taken: list[str]) -> None:
+        if not chained or worktree is None or not worktree.exists():
+            return
+        found, said = chain_.plan_chain(repo, name, taken, worktree, time.time())
+        brought[:], notes[:] = found, said
+
     result = locks.lock(repo, name, rel, ttl=seconds, reason=reason, agent=agent, wait=wait,
                         worktree=str(worktree or ""), on_wait=waiting, plan=plan,
-                        on_note=lambda note: o.err(f"waiting: {note}"))
+                        on_note=lambda note: o.err(f"waiting: {note}"), before_taking=before_taking)
+    if brought and worktree is not None:
+        chain_.bring_in(worktree, brought)
+        chain_.save_record(repo, name, brought)
+        for b in brought:
+            o.out(b.describe())
+    for note in notes:
+        o.err(f"note: {note}")
     for path, old in result.took_over:
         o.err(f"took over the stale lock on {path} from {old.stream} (expired {old.expires})")
     o.err(f"{name} holds {', '.join(rel)} for {locks.describe_ttl(seconds)}"

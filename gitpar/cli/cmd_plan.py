@@ -39,8 +39,9 @@ def plan(workers: Annotated[str | None, typer.Option(
     count = _workers(workers) if workers is not None else (os.cpu_count() or 1)
     repo = _repo()
     say_state_age(repo)
-    check_overlaps(repo, repo.load_plan())  # hand-written owns may overlap: 'stream add' refuses that
-    a = analyse_repo(repo, workers=count)
+    plan = repo.load_plan()
+    check_overlaps(repo, plan)  # hand-written owns may overlap: 'stream add' refuses that
+    a = analyse_repo(repo, workers=count, plan=plan)
     if json_:
         o.emit_json(a.to_dict())
         return

@@ -19,7 +19,9 @@ def _git_cell(g: dict[str, Any]) -> str:
     if not g.get("branch_exists"):
         return "-"
     bits = [f"+{g['ahead']}", f"{g['files_changed']} files"]
-    if g.get("dirty"):
+    if g.get("worktree_missing"):
+        bits.append("worktree gone")
+    elif g.get("dirty"):
         bits.append(f"dirty({g['dirty_files']})")
     elif g.get("dirty") is False:
         bits.append("clean")

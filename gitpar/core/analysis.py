@@ -293,14 +293,16 @@ def bottleneck(tasks: Sequence[Task], path: Sequence[str], workers: int,
     return Bottleneck(tuple(path), best[0], best[1], tuple(what_if))
 
 
-def analyse_repo(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Analysis:
-    """Analyse the main worktree's plan with the state branch's progress and history, when
-    there is a state branch (a clone with only the plan files gets the plan alone)."""
+def analyse_repo(repo: Repo, *, workers: int, now: dt.datetime | None = None,
+                 plan: Plan | None = None) -> Analysis:
+    """Analyse the main worktree's plan (``plan`` when the caller has loaded it) with the
+    state branch's progress and history, when there is a state branch (a clone with only
+    the plan files gets the plan alone)."""
     from gitpar.core.history import read_history
     from gitpar.core.streams import all_progress
     from gitpar.store.state import StateStore
 
-    plan = repo.load_plan()
+    plan = plan or repo.load_plan()
     store = StateStore(repo)
     progress: dict[str, Progress] = {}
     history: dict[str, list[RunRecord]] = {}

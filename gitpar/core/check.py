@@ -147,9 +147,9 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
     last changed. ``gitpar check`` and the pre-push hook both judge through here.
     """
     from gitpar.core.lock_history import held_at, lock_history
-    from gitpar.store.commits import commits_between, net_paths
+    from gitpar.store.commits import changes_between, net_paths
 
-    commits = commits_between(repo, None, head, hide)
+    commits = changes_between(repo, head, hide or ())
     net = net_paths(repo, target, head) if target is not None else None
     report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
     history = lock_history(repo, time.time())
@@ -204,7 +204,7 @@ def _undone(rules: Rules, stream: str | None, dropped: tuple[tuple[str, str], ..
     out = []
     for v in judge(rules, stream, paths, holder, commit):
         side = dict(dropped)[v.path][:10]
-        owners = sorted({r.stream for r in rules.index.match(v.path) if r.kind == "owns"})
+        owners = sorted({r.stream for r in rules.index_for([v.path]).match(v.path) if r.kind == "owns"})
         whose = f"the work of stream {', '.join(owners)}" if owners else f"work already on {base}"
         out.append(Violation(
             v.path, "undoes-work",

@@ -147,7 +147,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
         mb = merge_base(repo, tips[a], tips[b])
         ca = changes[a] if mb == fork[a] else differ.changes(mb, tips[a])
         cb = changes[b] if mb == fork[b] else differ.changes(mb, tips[b])
-        pair = _forecast_pair(repo, a, b, False, mb, tips[a], tips[b], ca, cb)
+        pair = _forecast_pair(repo, a, b, False, mb, tips[a], tips[b], ca, cb, plan)
         merged += 1
         if pair is not None:
             result.pairs.append(pair)
@@ -162,7 +162,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
             if not base_changes[f] or not _meeting({n: changes[n]}, {"": base_changes[f]}):
                 continue
             pair = _forecast_pair(repo, n, base, True, f, tips[n], base_tip, changes[n],
-                                  base_changes[f])
+                                  base_changes[f], plan)
             merged += 1
             if pair is not None:
                 result.pairs.append(pair)
@@ -220,7 +220,7 @@ def _meeting(left: Mapping[str, Mapping[str, str]],
 
 def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
                    tip_a: Oid, tip_b: Oid, ca: Mapping[str, str],
-                   cb: Mapping[str, str]) -> PairForecast | None:
+                   cb: Mapping[str, str], plan: Plan | None = None) -> PairForecast | None:
     from gitpar.store.merge import conflicts_of_commits, conflicts_of_files
 
     overlapping = sorted(set(ca) & set(cb))
@@ -232,6 +232,10 @@ def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
         conflicts = conflicts_of_files(repo, mb, tip_a, tip_b, overlapping)
     if conflicts is None:  # adds, deletes, renames, links: the whole merge, in memory
         _index, conflicts = conflicts_of_commits(repo, mb, tip_a, tip_b)
+    if conflicts and plan is not None:  # as integrate and sync settle them: chains, merge: union
+        from gitpar.core.chain import settle
+
+        conflicts = settle(repo, plan, conflicts_of_commits(repo, mb, tip_a, tip_b)[0], tip_a, tip_b)
     return PairForecast(a, b, with_base, overlapping or sorted(clash), conflicts)
 
 

@@ -181,12 +181,9 @@ def estimates(plan: Plan, history: Mapping[str, Sequence[RunRecord]],
     median of the known ones (one hour when none is known)."""
     from gitpar.plugins import manager as plugins
 
-    known: dict[str, Estimate] = {}
-    for name, stream in plan.streams.items():
-        # gitpar's own answer (history, then the estimate field) is the built-in plugin's
-        found = plugins.estimate(stream, plan, history.get(name, ()), command)
-        if found is not None:
-            known[name] = found
+    # gitpar's own answer (history, then the estimate field) is the built-in plugin's
+    known = {name: found for name, found in plugins.estimates(plan, history, command).items()
+             if found is not None}
     if known:
         fallback = Estimate(float(statistics.median(e.seconds for e in known.values())), "median")
     else:

@@ -188,6 +188,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     from gitpar.core.streams import all_progress
     from gitpar.store import merge as m
     from gitpar.store.state import StateStore
+    from gitpar.store.worktrees import dirty_files
 
     say = progress or (lambda _msg: None)
     plan = repo.load_plan()
@@ -254,7 +255,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     checked_out = m.worktrees_on(repo, target)
     for wt in checked_out:
         busy = m.operation_in_progress(wt)
-        dirty = m.dirty_files(wt.path)
+        dirty = dirty_files(wt.path)
         if busy or dirty:
             what = busy or "local changes: " + ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             raise Refused(f"{target} is checked out in {wt.path} with {what}; commit or stash them "
@@ -374,6 +375,10 @@ def _one(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: 
         return Step(name, "already merged", f"{target} already contains gitpar/{name}"), None
     mb = m.merge_base(repo, current, tip)
     index, conflicts = m.conflicts_of_commits(repo, mb, current, tip)
+    if conflicts:  # shared files edited in turns under a lock, and merge: union files
+        from gitpar.core.chain import settle
+
+        conflicts = settle(repo, plan, index, current, tip)
     review: _Review | None = None
     if conflicts:
         other = {c.path: _who_wrote(repo, current, tip, c.path) for c in conflicts}

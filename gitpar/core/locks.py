@@ -424,8 +424,9 @@ def _ownership_rules(plan: Any) -> Any:
 def check_lockable(plan: Any, stream: str, paths: Sequence[str]) -> None:
     """Refuse to lock a path another stream owns: only its owner may change it."""
     rules = _ownership_rules(plan)
+    matched = rules.index_for(paths).match_many(paths)
     for path in paths:
-        owners = [r.stream for r in rules.index.match(path) if r.kind == "owns" and r.stream != stream]
+        owners = [r.stream for r in matched[path] if r.kind == "owns" and r.stream != stream]
         if owners:
             raise Refused(f"{path} is owned by stream {owners[0]}; only it may change the file, "
                           "so there is nothing to lock (move the path to 'shares' of both streams "
@@ -435,8 +436,13 @@ def check_lockable(plan: Any, stream: str, paths: Sequence[str]) -> None:
 def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: str = "",
          agent: str = "", wait: float = 0.0, worktree: str = "",
          on_wait: Callable[[list[Lock]], None] | None = None, plan: Plan | None = None,
-         on_note: Callable[[str], None] | None = None) -> LockResult:
+         on_note: Callable[[str], None] | None = None,
+         before_taking: Callable[[list[str]], None] | None = None) -> LockResult:
     """Take (or renew) the locks on ``paths`` for ``stream``: all of them or none.
+
+    ``before_taking`` hears the paths about to be taken (not those renewed) inside the
+    state update, once no other stream blocks them; raising refuses the lock, changing
+    nothing (the shared-file chain checks there that it can bring versions in).
 
     With ``wait``, poll with exponential backoff and jitter for up to that many seconds;
     ``on_wait`` hears who holds what before each pause. A lock strategy chosen in the plan
@@ -451,7 +457,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
     if _strategy_chosen(plan):
         return _lock_by_strategy(repo, store, why_stale, plan, stream, paths, ttl=ttl, reason=reason,
                                  agent=agent, wait=wait, worktree=worktree, on_wait=on_wait,
-                                 on_note=on_note)
+                                 on_note=on_note, before_taking=before_taking)
 
     def stale(lock: Lock) -> bool:
         return why_stale(lock) is not None
@@ -462,6 +468,8 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
         holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.now())
         if holders:
             raise Contended(holders)
+        if before_taking is not None:
+            before_taking([*new, *(path for path, _ in taken_over)])
         changes: dict[str, str | None] = {}
         for path in paths:
             changes[lock_file(path)] = render_lock(new_lock(path, stream, agent, ttl, reason, worktree))
@@ -517,7 +525,8 @@ _SEVERITY = {"wait": 0, "escalate": 1, "refuse": 2}
 def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | None], plan: Plan,
                       stream: str, paths: list[str], *, ttl: float, reason: str, agent: str,
                       wait: float, worktree: str, on_wait: Callable[[list[Lock]], None] | None,
-                      on_note: Callable[[str], None] | None) -> LockResult:
+                      on_note: Callable[[str], None] | None,
+                      before_taking: Callable[[list[str]], None] | None = None) -> LockResult:
     """:func:`lock` when the plan chooses a lock strategy: the strategy decides each contention.
 
     A path held by another stream, or free while other streams wait for it, is a
@@ -575,6 +584,8 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
                 taken_over.append((path, held, decision.reason))
         if blocked:
             raise _Undecided(blocked)
+        if before_taking is not None:
+            before_taking([*new, *(path for path, _, _ in taken_over)])
         changes: dict[str, str | None] = {}
         for path in paths:
             changes[lock_file(path)] = render_lock(new_lock(path, stream, agent, ttl, reason, worktree))

@@ -25,17 +25,60 @@ def find_overlaps(plan: Plan, paths: Iterable[str]) -> list[Overlap]:
     some of ``paths`` (e.g. the files of the base tree), with those files."""
     from gitpar.core.ownership import OwnershipIndex, Rule
 
-    index = OwnershipIndex(Rule(s.name, "owns", p) for s in plan.streams.values() for p in s.owns)
-    before = {name: ancestors(plan.streams, name) for name in plan.streams}
+    rules = _could_meet([Rule(s.name, "owns", p) for s in plan.streams.values() for p in s.owns])
+    if not rules:
+        return []
+    index = OwnershipIndex(rules)
+    before: dict[str, set[str]] = {}
+
+    def ancestors_of(name: str) -> set[str]:
+        if name not in before:
+            before[name] = ancestors(plan.streams, name)
+        return before[name]
+
     found: dict[tuple[str, str], Overlap] = {}
-    for path, rules in index.match_many(paths).items():
-        owners = sorted({r.stream for r in rules})
+    for path, owning in index.match_many(paths).items():
+        owners = sorted({r.stream for r in owning})
         for i, a in enumerate(owners):
             for b in owners[i + 1:]:
-                if a in before[b] or b in before[a]:
+                if a in ancestors_of(b) or b in ancestors_of(a):
                     continue  # ordered by a dependency: they never run at the same time
                 found.setdefault((a, b), Overlap(a, b)).files.append(path)
     return [found[k] for k in sorted(found)]
+
+
+def _could_meet(rules: list[Any]) -> list[Any]:
+    """The rules whose pattern may own a file that another stream's pattern owns too.
+
+    A pattern owns only paths inside its literal directory (``literal_dir``), so two
+    patterns can meet only when one's directory is the other's or lies inside it: a plan
+    whose streams each own their own directory (``src/<name>/**``) needs no index at all.
+    """
+    from gitpar.core.ownership import literal_dir
+
+    dirs = [literal_dir(r.pattern) for r in rules]
+    at: dict[str, set[str]] = {}  # directory -> streams with a pattern there
+    below: dict[str, set[str]] = {}  # directory -> streams with a pattern strictly inside
+    for rule, d in zip(rules, dirs, strict=True):
+        at.setdefault(d, set()).add(rule.stream)
+        while d:
+            d = d.rpartition("/")[0]
+            below.setdefault(d, set()).add(rule.stream)
+
+    def others(streams: set[str] | None, me: str) -> bool:
+        if not streams:
+            return False
+        return len(streams) > 1 or me not in streams
+
+    kept = []
+    for rule, d in zip(rules, dirs, strict=True):
+        meets = others(at.get(d), rule.stream) or others(below.get(d), rule.stream)
+        while not meets and d:
+            d = d.rpartition("/")[0]
+            meets = others(at.get(d), rule.stream)
+        if meets:
+            kept.append(rule)
+    return kept
 
 
 def overlap_error(overlaps: list[Overlap]) -> BadInput:

@@ -94,6 +94,7 @@ __all__ = [
     "OwnershipIndex",
     "PatternError",
     "Rule",
+    "literal_dir",
     "matches",
     "overlapping",
     "pattern_matches_nothing",
@@ -140,8 +141,11 @@ class Rule(_RuleFields):
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+_CONTROL = frozenset(map(chr, (*range(32), 127)))
+
+
 def _has_control(text: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+    return not _CONTROL.isdisjoint(text)  # in C: a plan of thousands of patterns pays this each
 
 
 def _is_drive_path(text: str) -> bool:
@@ -279,6 +283,11 @@ def _parse(pattern: str) -> tuple[tuple[str, ...], bool]:
     ``*.js``, ``**/*.js`` and ``**/**/*.js`` all become ``('**', '*.js')``.
     """
     validate_pattern(pattern)
+    return _split(pattern)
+
+
+def _split(pattern: str) -> tuple[tuple[str, ...], bool]:
+    """:func:`_parse` without the validation, for patterns already validated."""
     anchored = pattern.startswith("/")
     body = pattern[1:] if anchored else pattern
     dir_only = body.endswith("/")
@@ -293,6 +302,35 @@ def _parse(pattern: str) -> tuple[tuple[str, ...], bool]:
             continue
         segs.append(seg)
     return tuple(segs), dir_only
+
+
+def literal_dir(pattern: str) -> str:
+    """The directory every path ``pattern`` can own lies in: its literal leading
+    components (``src/api`` for ``src/api/**`` and for ``src/api/x.py``; ``""`` for a
+    floating pattern such as ``*.md``, which can own paths anywhere).
+
+    The key by which a caller judging a few paths can skip the patterns that cannot
+    match them, for an already validated pattern (the same prefix the index's trie uses).
+    """
+    if "\\" not in pattern:  # the common case, without building the normalised form
+        body = pattern[1:] if pattern.startswith("/") else pattern
+        if body.endswith("/"):
+            body = body[:-1]
+        if "/" not in body:  # one component: floating (at any depth), or at the root
+            return ""
+        out: list[str] = []
+        for seg in body.split("/"):
+            if "*" in seg or "?" in seg:
+                return "/".join(out)
+            out.append(seg)
+        return "/".join(out[:-1])
+    segs, _ = _split(pattern)
+    n_lit = 0
+    while n_lit < len(segs) and segs[n_lit] != "**" and _is_literal(segs[n_lit]):
+        n_lit += 1
+    if n_lit == len(segs):  # fully literal: the path itself, or everything under it
+        n_lit -= 1
+    return "/".join(_unescape(seg) for seg in segs[:n_lit])
 
 
 def _segment_regex(seg: str) -> str:

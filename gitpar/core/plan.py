@@ -8,7 +8,7 @@ are warnings, so a newer plan still reads with an older gitpar.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "base": "main",
     "worktrees": "../{repo}.gitpar/{stream}",
     "lock_ttl": "2h",
+    "lock_chain": False,
     "stale_after": "4h",
     "unowned": "lock",
     "setup": [],
@@ -41,6 +42,7 @@ SETTING_COMMENTS = {
     "base": "the branch streams start from and the plan is read from",
     "worktrees": "where stream worktrees go ({repo}, {stream})",
     "lock_ttl": "how long a lock lasts unless renewed",
+    "lock_chain": "a lock first merges in the last holder's version: edits in turns build on each other",
     "stale_after": "no commit and no progress for this long: needs attention",
     "unowned": "files no stream owns: deny | lock | allow",
     "setup": "commands run in a new worktree",
@@ -61,6 +63,7 @@ class Settings:
     base: str = "main"
     worktrees: str = "../{repo}.gitpar/{stream}"
     lock_ttl: float = 7200.0
+    lock_chain: bool = False  # gitpar lock brings in the previous holder's version (--chain/--no-chain)
     stale_after: float = 14400.0
     unowned: str = "lock"
     setup: tuple[str, ...] = ()
@@ -80,6 +83,7 @@ class Stream:
     description: str = ""
     owns: tuple[str, ...] = ()
     shares: tuple[str, ...] = ()
+    union: tuple[str, ...] = ()  # the shares entries with ``merge: union``
     depends_on: tuple[str, ...] = ()
     agent: str = ""
     priority: int = 0
@@ -107,6 +111,16 @@ class Plan:
             known = ", ".join(sorted(self.streams)) or "none yet"
             raise bad(None, "stream", f"no stream named {name!r} (known: {known})",
                       f"check the name, or add it with 'gitpar stream add {name}'") from None
+
+    def union_paths(self) -> Callable[[str], bool] | None:
+        """Whether a path is merged with git's union merge (a ``shares`` entry with
+        ``merge: union`` in any stream matches it); None when no stream says so."""
+        patterns = sorted({p for s in self.streams.values() for p in s.union})
+        if not patterns:
+            return None
+        from gitpar.core.ownership import matches
+
+        return lambda path: any(matches(p, path) for p in patterns)
 
     def dependents(self, name: str) -> list[str]:
         return sorted(s.name for s in self.streams.values() if name in s.depends_on)
@@ -148,6 +162,50 @@ def _str_list(value: Any, file: str, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+MERGE_KINDS = ("union",)  # a shares entry's ``merge:``
+
+
+def _shares(value: Any, file: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``shares``: patterns, each a string or ``{path: PATTERN, merge: union}``; returns
+    (every pattern, those merged with git's union merge)."""
+    entry = "{path: CHANGES.rst, merge: union}"
+    if value is None:
+        return (), ()
+    if isinstance(value, (str, dict)):
+        value = [value]
+    if not isinstance(value, list):
+        raise bad(file, "shares", f"must be a list, got {value!r}",
+                  f'write it like shares: ["src/config.py", {entry}]')
+    patterns: list[str] = []
+    union: list[str] = []
+    for i, item in enumerate(value):
+        if isinstance(item, str):
+            patterns.append(item)
+            continue
+        where = f"shares[{i}]"
+        if not isinstance(item, dict):
+            raise bad(file, where, f"must be a path or {entry}, got {item!r}",
+                      f'write it like shares: ["src/config.py", {entry}]')
+        unknown = sorted(str(k) for k in item if k not in ("path", "merge"))
+        if unknown:
+            raise bad(file, where, f"unknown key {unknown[0]!r} (known: path, merge)",
+                      f"write it like {entry}")
+        path = item.get("path")
+        if not isinstance(path, str) or not path:
+            raise bad(file, f"{where}.path", f"must be a path or pattern, got {path!r}",
+                      f"write it like {entry}")
+        merge = item.get("merge")
+        if merge is not None and merge not in MERGE_KINDS:
+            raise bad(file, f"{where}.merge", f"{merge!r} is not a merge git knows for {path} "
+                      f"(known: {', '.join(MERGE_KINDS)})",
+                      "write merge: union (both sides' lines are kept), or leave merge out for "
+                      "git's usual merge")
+        patterns.append(path)
+        if merge == "union":
+            union.append(path)
+    return tuple(patterns), tuple(union)
+
+
 def _duration(value: Any, file: str, key: str) -> float:
     try:
         return parse_duration(value)
@@ -184,6 +242,10 @@ def parse_settings(text: str | None, file: str = PLAN_FILE) -> tuple[Settings, l
     if remote is not None and (not isinstance(remote, str) or not _REMOTE.match(remote)):
         raise bad(file, "remote", f"{remote!r} is not a remote name",
                   "write the name of a git remote (e.g. remote: origin), or null")
+    lock_chain = meta.get("lock_chain", False)
+    if not isinstance(lock_chain, bool):
+        raise bad(file, "lock_chain", f"{lock_chain!r} is not true or false",
+                  "write lock_chain: true (a lock brings in the previous holder's version) or false")
     test = meta.get("test")
     if test is not None and (not isinstance(test, str) or not test.strip()):
         raise bad(file, "test", f"{test!r} is not a command",
@@ -192,6 +254,7 @@ def parse_settings(text: str | None, file: str = PLAN_FILE) -> tuple[Settings, l
         base=base,
         worktrees=worktrees,
         lock_ttl=_duration(meta.get("lock_ttl", "2h"), file, "lock_ttl"),
+        lock_chain=lock_chain,
         stale_after=_duration(meta.get("stale_after", "4h"), file, "stale_after"),
         unowned=unowned,
         setup=_str_list(meta.get("setup"), file, "setup"),
@@ -228,7 +291,7 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
         raise bad(file, "priority", f"must be a whole number, got {priority!r}", "write it like priority: 1")
     estimate = meta.get("estimate")
     owns = _str_list(meta.get("owns"), file, "owns")
-    shares = _str_list(meta.get("shares"), file, "shares")
+    shares, union = _shares(meta.get("shares"), file)
     for key, patterns in (("owns", owns), ("shares", shares)):
         for pattern in patterns:
             check_pattern(pattern, file, key)
@@ -247,6 +310,7 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
         description=description,
         owns=owns,
         shares=shares,
+        union=union,
         depends_on=tuple(dict.fromkeys(depends_on)),
         agent=agent,
         priority=priority,
@@ -273,7 +337,7 @@ def render_stream(stream: Stream) -> str:
         meta["description"] = stream.description
     meta["owns"] = list(stream.owns)
     if stream.shares:
-        meta["shares"] = list(stream.shares)
+        meta["shares"] = [{"path": p, "merge": "union"} if p in stream.union else p for p in stream.shares]
     meta["depends_on"] = list(stream.depends_on)
     if stream.agent:
         meta["agent"] = stream.agent

@@ -7,7 +7,7 @@ streams that are active (whose owned files the main worktree must leave alone).
 
 from __future__ import annotations
 
-from gitpar.core.ownership import OwnershipIndex, Rule
+from gitpar.core.ownership import OwnershipIndex, Rule, literal_dir
 
 # dataclasses and typing cost more import time than a whole pre-commit check: this module
 # is imported by the hook, so it uses plain classes; mypy treats this name like typing's
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     HolderAt = Callable[[str], "str | None"]  # path -> the stream holding its lock (when judged)
 
 PLAN_PREFIX = ".gitpar/"
+FEW = 16  # paths (or calls) below which Rules.index_for builds a partial index
 ACTIVE = ("in_progress", "blocked")
 
 
@@ -50,12 +51,17 @@ class Rules:
     """The streams' patterns, the ``unowned`` and ``main_worktree`` settings, the active streams."""
 
     def __init__(self, patterns: list[tuple[str, str, str]], unowned: str = "lock",
-                 main_worktree: str = "protect", active: frozenset[str] = frozenset()) -> None:
+                 main_worktree: str = "protect", active: frozenset[str] = frozenset(),
+                 dirs: list[str] | None = None) -> None:
         self.patterns = patterns  # (stream, kind, pattern)
         self.unowned = unowned
         self.main_worktree = main_worktree  # protect | allow
         self.active = active
+        # each pattern's literal leading directory (``literal_dir``), when known: lets
+        # ``index_for`` skip the patterns that cannot own the paths judged
+        self.dirs = dirs
         self._index: OwnershipIndex | None = None
+        self._subsets = 0  # indexes built by index_for
 
     @property
     def streams(self) -> set[str]:
@@ -67,6 +73,36 @@ class Rules:
         if self._index is None:
             self._index = OwnershipIndex(Rule(s, k, p) for s, k, p in self.patterns)
         return self._index
+
+    def index_for(self, paths: Iterable[str]) -> OwnershipIndex:
+        """An index that answers for ``paths`` exactly as :attr:`index` does.
+
+        For a few paths, while the full index is not built, it holds only the patterns
+        whose literal directory is one of the paths' directories — no other pattern can
+        own them — so judging a commit of a few files costs about the same with 10
+        streams as with 5,000 (the hook's cache keeps the directories; otherwise they are
+        worked out once). Many paths, or many calls, get the full index.
+        """
+        if self._index is not None:
+            return self._index
+        paths = list(paths)
+        if self.dirs is None:
+            if len(paths) > FEW or len(self.patterns) < 64:
+                return self.index
+            self.dirs = [literal_dir(p) for _, _, p in self.patterns]
+        self._subsets += 1
+        if self._subsets > FEW:  # judged many changes apart (a range): one full index pays
+            return self.index
+        within = {""}
+        for path in paths:
+            directory, sep, _ = path.rpartition("/")
+            while sep and directory not in within:
+                within.add(directory)
+                directory, sep, _ = directory.rpartition("/")
+        keep = [p for p, d in zip(self.patterns, self.dirs, strict=True) if d in within]
+        if 2 * len(keep) > len(self.patterns):
+            return self.index
+        return OwnershipIndex(Rule(s, k, p) for s, k, p in keep)
 
     @classmethod
     def from_plan(cls, plan: Any, statuses: dict[str, str] | None = None) -> Rules:
@@ -80,20 +116,21 @@ class Rules:
 
     def to_json(self) -> dict[str, Any]:
         return {"patterns": self.patterns, "unowned": self.unowned, "main_worktree": self.main_worktree,
-                "active": sorted(self.active)}
+                "active": sorted(self.active), "dirs": [literal_dir(p) for _, _, p in self.patterns]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Rules:
         return cls(patterns=[(p[0], p[1], p[2]) for p in data["patterns"]],
                    unowned=data["unowned"], main_worktree=data["main_worktree"],
-                   active=frozenset(data["active"]))
+                   active=frozenset(data["active"]), dirs=data.get("dirs"))
 
 
 def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: HolderAt,
           commit: str | None = None) -> list[Violation]:
     """The violations among ``paths`` changed by ``stream`` (None: not a stream's branch)."""
     out: list[Violation] = []
-    matched = rules.index.match_many(paths)
+    paths = list(paths)
+    matched = rules.index_for(paths).match_many(paths)
     for path, found in matched.items():
         v = (_judge_stream(rules, stream, path, found, holder) if stream is not None
              else _judge_main(rules, path, found, holder))

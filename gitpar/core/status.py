@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gitpar.core.plan import Plan
 from gitpar.core.progress import Progress, parse_time
@@ -12,13 +13,16 @@ from gitpar.core.repo import Repo
 from gitpar.core.rules import Rules, Violation, judge
 from gitpar.store.state import StateStore
 
+if TYPE_CHECKING:
+    from gitpar.store.repo import Oid
+
 SCHEMA_VERSION = 1
 
 
 @dataclass
 class Attention:
     stream: str
-    kind: str  # blocked | coordination | stale | unbacked | failed | setup | violation | unreadable | lock
+    kind: str  # blocked | coordination | stale | unbacked | failed | setup | violation | unreadable | lock | worktree
     message: str
 
     def to_dict(self) -> dict[str, str]:
@@ -109,7 +113,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
 
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.progress import read_all
-    from gitpar.store.worktrees import evidence, is_dirty, load_count_cache, save_count_cache
+    from gitpar.store.merge import own_changed_files
+    from gitpar.store.worktrees import dirty_files, evidence, load_count_cache, save_count_cache
 
     now = now or dt.datetime.now(dt.timezone.utc)
     store = StateStore(repo)
@@ -129,9 +134,16 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     cached = len(cache)
     status_of = {name: (progress[name].status if name in progress else "pending") for name in plan.streams}
     rows: list[tuple[str, Progress, Any, float | None]] = []
+    merged_from = _merge_sources(repo, plan)
     for name in plan.streams:
         p = progress.get(name) or Progress(stream=name)
         ev = evidence(repo, name, base_tip, cache) if (name in progress or name in worktrees) else None
+        if ev is not None and ev.ahead and base_tip is not None and ev.tip is not None:
+            # merging the integration branch or another stream in does not make their files its own
+            own = own_changed_files(repo, repo.resolve(ev.tip), base_tip,
+                                    [t for n, t in merged_from.items() if n != name])
+            if own is not None:
+                ev = replace(ev, files_changed=len(own))
         updated = parse_time(p.updated)
         last = updated.timestamp() if updated else None
         if ev is not None and ev.last_commit is not None:
@@ -151,7 +163,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
             unscanned += 1
             continue
         try:
-            dirty_of[name] = is_dirty(worktrees[name])
+            dirty_of[name] = dirty_files(worktrees[name])
         except Exception:  # noqa: BLE001 — a broken worktree is reported as unknown, not fatal
             unscanned += 1
 
@@ -175,12 +187,18 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
             "worktree": str(worktrees[name]) if name in worktrees else None,
             "dirty": None if files is None else bool(files),
             "dirty_files": None if files is None else len(files),
+            "worktree_missing": worktree_missing(p, worktrees.get(name)),
         }
         streams.append(StreamStatus(name=name, progress=p, ready=ready,
                                     depends_on=list(stream.depends_on),
                                     agent=p.agent or stream.agent, evidence=evd,
                                     last_activity=_iso(last), violations=broken.get(name, [])))
         attention.extend(_attention(name, p, ev, files, last, now, stale_after))
+        if evd["worktree_missing"]:
+            where = p.extra.get("worktree") or worktrees.get(name) or "its worktree"
+            attention.append(Attention(name, "worktree", f"{p.status} but its worktree {where} is gone; "
+                                       f"'gitpar start {name}' recreates it from gitpar/{name} "
+                                       "(its commits are kept)"))
         for v in broken.get(name, []):
             attention.append(Attention(name, "violation", f"{v.path}: {v.message}"
                                        + (f" (commit {v.commit})" if v.commit else "")
@@ -202,6 +220,35 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
                   warnings=list(plan.warnings), notes=notes)
 
 
+def _merge_sources(repo: Repo, plan: Plan) -> dict[str, Oid]:
+    """The tips whose commits a stream may merge in without making them its own: every
+    stream's branch, and the integration branch (under the name ``""``)."""
+    from gitpar.core.integrate import DEFAULT_TARGET
+
+    tips: dict[str, Oid | None] = {n: repo.stream_tip(n) for n in plan.streams}
+    tips[""] = repo.tip(f"refs/heads/{plan.settings.extra.get('integration_branch') or DEFAULT_TARGET}")
+    return {n: t for n, t in tips.items() if t is not None}
+
+
+def worktree_missing(p: Progress, path: Path | None) -> bool:
+    """Whether a stream in progress in this clone has lost its worktree: the folder was
+    deleted (its entry may still be listed) or the entry pruned. A stream worked on in
+    another clone or on another machine (its progress names a folder that exists, or another
+    host) is not judged from here."""
+    import os
+    import socket
+
+    if p.status not in ("in_progress", "blocked") or p.extra.get("integrated"):
+        return False
+    if path is not None and path.exists():
+        return False
+    host = str(p.extra.get("host") or "")
+    if host and host != socket.gethostname():
+        return False
+    recorded = str(p.extra.get("worktree") or "")
+    return not (recorded and path is None and os.path.exists(recorded))
+
+
 def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
                       started: list[str]) -> dict[str, list[Violation]]:
     """Stream -> the violations on its branch, by the check pre-push and CI run.
@@ -216,7 +263,7 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         return {}
     from gitpar.core import streams
     from gitpar.plugins import manager as plugins
-    from gitpar.store.commits import commits_between
+    from gitpar.store.commits import changes_between
 
     # the filter's rules come from the plan status already read (the main worktree's, which
     # is the base's unless the orchestrator has uncommitted edits): reading and parsing the
@@ -227,7 +274,7 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         tip = repo.stream_tip(name)
         if tip is None:
             continue
-        paths = sorted({p for c in commits_between(repo, base_tip, tip) for p in c.paths})
+        paths = sorted({p for c in changes_between(repo, tip, [base_tip]) for p in c.paths})
         if not judge(rules, name, paths, lambda _p: None) and not plugins.check_paths(name, paths, rules):
             continue
         found = streams.branch_violations(repo, name, base)

@@ -263,7 +263,9 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
                       f"('git push {remote or 'origin'} gitpar/{name}')")
     start_commit = wt.create_branch(repo, name, plan.settings.base, from_tip=from_tip)
     worktrees = repo.stream_worktrees()
-    reused = name in worktrees
+    reused = name in worktrees and worktrees[name].exists()
+    if name in worktrees and not reused:  # its folder was deleted: drop the stale entry
+        wt.prune_worktrees(repo)
     path = worktrees[name] if reused else worktree_path(repo, plan, name)
     if not reused:
         wt.add_worktree(repo, name, path)
@@ -319,8 +321,9 @@ def claimed_elsewhere(repo: Repo, progress: Progress | None) -> str:
     host = str(progress.extra.get("host") or "")
     worktree = str(progress.extra.get("worktree") or "")
     here = {os.path.realpath(p) for p in repo.stream_worktrees().values()}
-    if (not host or host == socket.gethostname()) and (not worktree or os.path.realpath(worktree) in here):
-        return ""
+    if (not host or host == socket.gethostname()) and (
+            not worktree or os.path.realpath(worktree) in here or not os.path.exists(worktree)):
+        return ""  # here, or here and its worktree is gone (start recreates it)
     if not worktree and not host:
         return ""
     return f"in progress on {host or 'another machine'} in {worktree or 'another clone'}"
@@ -457,9 +460,9 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
     plan.stream(name)
     path = repo.stream_worktrees().get(name)
     if path is not None and not force:
-        from gitpar.store.worktrees import is_dirty
+        from gitpar.store.worktrees import dirty_files
 
-        dirty = is_dirty(path)
+        dirty = dirty_files(path)
         if dirty:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             raise Refused(f"stream {name!r} has uncommitted changes in {path}: {shown}; "
@@ -509,7 +512,7 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     from gitpar.store import worktrees as wt
 
     problems: list[str] = []
-    dirty = wt.is_dirty(path) if path.is_dir() else []
+    dirty = wt.dirty_files(path) if path.is_dir() else []
     if dirty:
         shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         problems.append(f"uncommitted or untracked files: {shown}")

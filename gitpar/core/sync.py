@@ -87,6 +87,8 @@ def sync(repo: Repo, names: Sequence[str], *, mode: str = "merge",
 def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
              keep_conflict: bool = False) -> SyncResult:
     from gitpar.store import merge as m
+    from gitpar.store.commits import commits_between
+    from gitpar.store.worktrees import dirty_files
 
     branch = f"gitpar/{name}"
     tip = repo.tip(f"refs/heads/{branch}")
@@ -100,7 +102,7 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
         if busy:
             return SyncResult(name, "skipped", f"{busy} is in progress in {wt.path}; finish or abort "
                               "it first", old=str(tip))
-        dirty = m.dirty_files(wt.path)
+        dirty = dirty_files(wt.path)
         if dirty:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             return SyncResult(name, "skipped", f"uncommitted changes in {wt.path} ({shown}); "
@@ -112,6 +114,10 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
         new, outcome, what = base_tip, "fast-forwarded", f"fast-forwarded to {base}"
     elif mode == "merge":
         index, conflicts = m.conflicts_of_commits(repo, mb, tip, base_tip)
+        if conflicts:  # shared files edited in turns under a lock, and merge: union files
+            from gitpar.core.chain import settle
+
+            conflicts = settle(repo, repo.load_plan(), index, tip, base_tip)
         if conflicts:
             return _conflict(repo, name, base, tip, base_tip, conflicts, None, mode,
                              checked_out, keep_conflict)
@@ -119,7 +125,7 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
                             f"Merge branch '{base}' into {branch}\n\nMerged by gitpar sync.\n")
         outcome, what = "merged", f"merged {base} ({m.short(base_tip)}) into it"
     else:
-        commits = m.commits_between(repo, tip, base_tip, reverse=True, no_merges=True)
+        commits = commits_between(repo, tip, base_tip, reverse=True, no_merges=True)
         replayed = m.replay(repo, commits, base_tip)
         if replayed.tip is None:
             return _conflict(repo, name, base, tip, base_tip, replayed.conflicts,

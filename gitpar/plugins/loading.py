@@ -323,10 +323,15 @@ def plugin_settings(plan: Plan) -> Mapping[str, Any]:
 def _repo_plugin_paths(repo: Repo, commit: Oid) -> list[str]:
     """The ``plugins.load`` list of the plan committed in ``commit``."""
     from gitpar.core.plan import parse_settings
+    from gitpar.store.repo import blob_at
 
-    text = repo.plan_files_at(commit).get(PLAN_FILE)
-    if text is None:
+    data = blob_at(repo.git, commit, PLAN_FILE)  # that one file, not every stream's
+    if data is None:
         return []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad(PLAN_FILE, None, "is not UTF-8 text", "save the file as UTF-8") from None
     settings, _ = parse_settings(text)
     raw = settings.extra.get("plugins")
     load_list = raw.get("load") if isinstance(raw, Mapping) else None
@@ -427,8 +432,16 @@ def sole_builtin(state: Loaded, hook: str, **kwargs: Any) -> tuple[bool, Any]:
     The core asks some hooks per stream or per commit: with no plugin installed that must
     cost nothing beyond gitpar's own answer, so this skips pluggy's call machinery then.
     """
+    impl = builtin_only(state, hook)
+    if impl is not None:
+        return True, impl.function(*(kwargs[a] for a in impl.argnames))
+    return False, None
+
+
+def builtin_only(state: Loaded, hook: str) -> Any:
+    """gitpar's own hookimpl of ``hook`` when it is the only implementation (None otherwise)."""
     found = impls(state, hook)
     if len(found) == 1 and is_builtin(state, found[0].plugin_name) and not found[0].wrapper \
             and not found[0].hookwrapper:
-        return True, found[0].function(*(kwargs[a] for a in found[0].argnames))
-    return False, None
+        return found[0]
+    return None

@@ -19,6 +19,7 @@ from gitpar.plugins.loading import (
     PluginInfo,
     _check_pending,
     blocked_names,
+    builtin_only,
     collect,
     find_entry_points,
     impls,
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_STRATEGIES", "DISABLED_ENV", "PLAN_FILE", "EntryPoint", "PluginError", "PluginInfo",
            "_check_pending", "blocked_names", "check_paths", "conflict_strategies", "decide_contention",
-           "emit", "estimate", "find_entry_points", "implementers", "load", "lock_strategies",
+           "emit", "estimate", "estimates", "find_entry_points", "implementers", "load", "lock_strategies",
            "lock_strategy", "plugin_failed", "plugin_list", "plugin_object", "plugin_settings", "pm",
            "prepare_worktree", "propose_streams", "register", "register_commands", "render_brief",
            "repository_plugin_files", "reset", "resolve_conflict", "strategy_chosen", "take_warnings",
@@ -77,6 +78,19 @@ def estimate(stream: Stream, plan: Plan, history: Sequence[RunRecord],
     if answer is None or isinstance(answer, Estimate):
         return answer
     return Estimate(float(answer), f"plugin {state.answered_by.get('gitpar_estimate', '?')}")
+
+
+def estimates(plan: Plan, history: Mapping[str, Sequence[RunRecord]],
+              command: str | None = None) -> dict[str, Estimate | None]:
+    """Every stream's estimate from the plugins, as :func:`estimate` gives it one by one;
+    with only gitpar's own plugin answering, without pluggy's dispatch per stream."""
+    own = builtin_only(load(), "gitpar_estimate")
+    if own is not None:
+        return {name: own.function(*({"stream": stream, "plan": plan, "history": history.get(name, ()),
+                                      "command": command}[a] for a in own.argnames))
+                for name, stream in plan.streams.items()}
+    return {name: estimate(stream, plan, history.get(name, ()), command)
+            for name, stream in plan.streams.items()}
 
 
 def prepare_worktree(repo: Repo, plan: Plan, name: str, worktree: Path, port: int,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pygit2
@@ -110,15 +110,25 @@ def net_paths(repo: Repo, target: pygit2.Oid, head: pygit2.Oid) -> set[str]:
     return _paths_between(git, base_tree, head_tree) & _paths_between(git, target_tree, head_tree)
 
 
-def commits_between(repo: Repo, base: pygit2.Oid | None, head: pygit2.Oid,
-                    exclude: list[pygit2.Oid] | None = None) -> list[CommitChange]:
-    """Commits reachable from ``head`` but not from ``base`` (or ``exclude``), oldest first."""
-    walker = repo.git.walk(head, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    for oid in [base, *(exclude or [])]:
+def commits_between(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | Iterable[pygit2.Oid | None] | None, *,
+                    first_parent: bool = False, reverse: bool = False,
+                    no_merges: bool = False) -> list[pygit2.Commit]:
+    """Commits reachable from ``tip`` and from none of ``hide`` (one commit or several),
+    newest first unless ``reverse``: the one walk every range in gitpar is read with."""
+    mode = pygit2.enums.SortMode.TOPOLOGICAL | (pygit2.enums.SortMode.REVERSE if reverse else 0)
+    walker = repo.git.walk(tip, mode)
+    if first_parent:
+        walker.simplify_first_parent()
+    for oid in ([hide] if hide is None or isinstance(hide, pygit2.Oid) else hide):
         if oid is not None:
             walker.hide(oid)
+    return [c for c in walker if not (no_merges and len(c.parent_ids) > 1)]
+
+
+def changes_between(repo: Repo, tip: pygit2.Oid, hide: Iterable[pygit2.Oid | None] = ()) -> list[CommitChange]:
+    """What each commit of :func:`commits_between` changed, oldest first."""
     out = []
-    for c in walker:
+    for c in commits_between(repo, tip, hide, reverse=True):
         trailer = _TRAILER.findall(c.message or "")
         out.append(CommitChange(sha=str(c.id), summary=(c.message or "").splitlines()[0] if c.message else "",
                                 author_time=int(c.author.time), commit_time=int(c.commit_time),
@@ -126,7 +136,6 @@ def commits_between(repo: Repo, base: pygit2.Oid | None, head: pygit2.Oid,
                                 stream_trailer=trailer[-1] if trailer else None,
                                 dropped=tuple(dropped_paths(repo.git, c))))
     return out
-
 
 def state_tip(repo: Repo) -> str | None:
     """The state branch's tip: the local branch, else a remote's copy (a CI clone)."""

@@ -16,7 +16,8 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 import pygit2
 
 from gitpar.errors import GitparError, Refused
+from gitpar.store.commits import changed_paths, commits_between
 from gitpar.store.repo import Repo, git, no_git_env
 from gitpar.store.state import signature
 
@@ -146,6 +148,136 @@ def merge_base(repo: Repo, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
 def is_ancestor(repo: Repo, ancestor: pygit2.Oid, commit: pygit2.Oid) -> bool:
     """Whether ``ancestor`` is ``commit`` or one of its ancestors."""
     return ancestor == commit or bool(repo.git.descendant_of(commit, ancestor))
+
+
+def own_changed_files(repo: Repo, tip: pygit2.Oid, base_tip: pygit2.Oid,
+                      others: Sequence[pygit2.Oid]) -> list[str] | None:
+    """The files a branch changed itself since its merge base with the base: its net change
+    (merge base .. ``tip``) less what it only merged in from ``others`` (the integration
+    branch, other streams' branches). A file counts when one of the branch's own commits
+    touched it (a merge: only what it resolved); its own commits are its first-parent line
+    and what it merged in that no other holds. None when the branch merged nothing in, so
+    its net change is all its own.
+    """
+    walker = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    walker.hide(base_tip)
+    if not any(len(c.parent_ids) > 1 for c in walker):
+        return None
+    first = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    first.simplify_first_parent()
+    first.hide(base_tip)
+    unshared = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    for oid in (base_tip, *others):
+        unshared.hide(oid)
+    own = {c.id: c for c in first} | {c.id: c for c in unshared}
+    touched: set[str] = set()
+    for c in own.values():
+        touched |= changed_paths(repo.git, c)
+    start = merge_base(repo, tip, base_tip)
+    old = repo.git[start].peel(pygit2.Tree) if start is not None else _empty_tree(repo.git)
+    diff = old.diff_to_tree(repo.git[tip].peel(pygit2.Tree))
+    net = {d.new_file.path for d in diff.deltas} | {d.old_file.path for d in diff.deltas}
+    return sorted(net & touched)
+
+
+# -- one file ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergedFile:
+    """A three-way merge of one file's contents: the result and how many conflicts it has
+    (the result then holds conflict markers); ``binary`` when git would not merge it."""
+
+    text: bytes
+    conflicts: int
+    binary: bool = False
+
+
+def merge_file(base: bytes, ours: bytes, theirs: bytes, *, union: bool = False,
+               labels: tuple[str, str, str] = ("ours", "base", "theirs")) -> MergedFile:
+    """Merge the contents ``ours`` and ``theirs`` of one file, ``base`` their common version,
+    with ``git merge-file`` (the byte-exact xdiff merge git uses; ``union`` keeps both sides'
+    lines of a conflicting hunk instead). Nothing in a repository is touched."""
+    with tempfile.TemporaryDirectory(prefix="gitpar-merge-") as tmp:
+        files = []
+        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+            f = Path(tmp, name)
+            f.write_bytes(data)
+            files.append(str(f))
+        args = ["git", "merge-file", "-p", *(["--union"] if union else [])]
+        for label in labels:
+            args += ["-L", label]
+        proc = subprocess.run([*args, *files], capture_output=True, env=no_git_env())
+    if proc.returncode < 0 or proc.returncode > 127 or b"binary" in proc.stderr.lower():
+        return MergedFile(ours, 1, binary=True)  # git merges no binary file; a crash is no merge
+    return MergedFile(proc.stdout, proc.returncode)
+
+
+def file_at(repo: Repo, commit: pygit2.Oid | str | None, path: str) -> tuple[str, bytes] | None:
+    """The file ``path`` in ``commit``'s tree: (blob id, content); None when it is no file there."""
+    if commit is None:
+        return None
+    try:
+        entry = repo.git[commit].peel(pygit2.Tree)[path]
+    except (KeyError, ValueError):
+        return None
+    if entry.type_str != "blob":
+        return None
+    return str(entry.id), repo.git[entry.id].peel(pygit2.Blob).data
+
+
+def blob_data(repo: Repo, blob: str) -> bytes | None:
+    """The content of the blob ``blob`` (None when this repository does not have it)."""
+    try:
+        return repo.git[blob].peel(pygit2.Blob).data
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+
+
+def merge_head(worktree: Path) -> pygit2.Oid | None:
+    """The commit a merge left unfinished in ``worktree`` is bringing in, if any."""
+    proc = git(["rev-parse", "-q", "--verify", "MERGE_HEAD^{commit}"], worktree, check=False)
+    return pygit2.Oid(hex=proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """How to merge one path beyond git's default: other versions to try as the common base
+    (blob ids, in order; one that merges cleanly wins), and ``union`` (keep both sides'
+    lines of a conflicting hunk, git's union merge)."""
+
+    bases: tuple[str, ...] = ()
+    union: bool = False
+
+
+def resolve_by_rules(repo: Repo, index: pygit2.Index,
+                     rule_of: Callable[[str], FileRule | None]) -> list[FileConflict]:
+    """Resolve in place the text conflicts of a merge's in-memory ``index`` that a path's
+    rule settles; the conflicts left (described as :func:`describe_index_conflicts` does)."""
+    if index.conflicts is None:
+        return []
+    g = repo.git
+    settled: list[tuple[str, pygit2.Oid, int]] = []
+    for anc, ours, theirs in list(index.conflicts):
+        if ours is None or theirs is None or ours.path != theirs.path:
+            continue  # a delete or rename conflict: no lines to merge
+        rule = rule_of(ours.path)
+        if rule is None or ours.mode not in _REGULAR or theirs.mode not in _REGULAR:
+            continue
+        mine, other = _blob(g, ours.id).data, _blob(g, theirs.id).data
+        bases = [*rule.bases, str(anc.id) if anc is not None else ""]  # "": an add/add
+        for base_id in bases:
+            base = blob_data(repo, base_id) if base_id else b""
+            if base is None:
+                continue
+            merged = merge_file(base, mine, other, union=rule.union)
+            if not merged.conflicts and not merged.binary:
+                settled.append((ours.path, g.create_blob(merged.text), ours.mode))
+                break
+    for path, blob, mode in settled:
+        del index.conflicts[path]
+        index.add(pygit2.IndexEntry(path, blob, _mode(mode)))
+    return describe_index_conflicts(repo, index)
 
 
 # -- conflicts --------------------------------------------------------------------------
@@ -450,20 +582,6 @@ def worktrees_on(repo: Repo, branch: str) -> list[Worktree]:
     return [w for w in worktrees(repo) if w.branch == ref]
 
 
-def dirty_files(path: Path) -> list[str]:
-    """Uncommitted, staged, untracked (not ignored) and unmerged paths in a worktree."""
-    proc = git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], path)
-    items = [item for item in proc.stdout.split("\0") if item]
-    out, skip = [], False
-    for item in items:
-        if skip:  # the source path of a rename
-            skip = False
-            continue
-        out.append(item[3:])
-        skip = item[0] in "RC"
-    return sorted(out)
-
-
 def operation_in_progress(wt: Worktree) -> str | None:
     """A merge, rebase, cherry-pick or revert left unfinished in the worktree, if any."""
     for name, what in (("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"),
@@ -497,6 +615,19 @@ def held_interrupts() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+INDEX_WAIT_S = 3.0  # how long to wait for another git process to let go of a worktree's index
+
+
+def _wait_for_index(wt: Worktree, timeout: float = INDEX_WAIT_S) -> None:
+    """Give a git process still writing ``wt``'s index (one that outlived a gitpar killed
+    half-way: gitpar runs git in its own session) a moment to finish, as git itself waits
+    for a ref's lock; a lock left by a crash is then reported by git, with its fix."""
+    lock = wt.gitdir / "index.lock"
+    deadline = time.monotonic() + timeout
+    while lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, message: str,
                 checked_out: Sequence[Worktree] = ()) -> None:
     """Move ``branch`` from ``old`` to ``new``, updating the worktrees that have it checked out.
@@ -511,6 +642,7 @@ def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, messa
         if not set_ref(repo, ref, new, old, message):
             raise Refused(f"{branch} moved while gitpar was working on it; run the command again")
         for wt in checked_out:
+            _wait_for_index(wt)
             proc = _git_shielded(["read-tree", "-m", "-u", str(old), str(new)], wt.path)
             if proc.returncode != 0:
                 set_ref(repo, ref, old, new, f"{message} (undone)")
@@ -572,19 +704,6 @@ def _info(c: pygit2.Commit) -> CommitInfo:
             key, value = line.split(": ", 1)
             trailers[key] = value.strip()
     return CommitInfo(str(c.id), message.splitlines()[0] if message else "", trailers)
-
-
-def commits_between(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None, *,
-                    first_parent: bool = False, reverse: bool = False,
-                    no_merges: bool = False) -> list[pygit2.Commit]:
-    """Commits reachable from ``tip`` and not from ``hide`` (newest first unless ``reverse``)."""
-    mode = pygit2.enums.SortMode.TOPOLOGICAL | (pygit2.enums.SortMode.REVERSE if reverse else 0)
-    walker = repo.git.walk(tip, mode)
-    if first_parent:
-        walker.simplify_first_parent()
-    if hide is not None:
-        walker.hide(hide)
-    return [c for c in walker if not (no_merges and len(c.parent_ids) > 1)]
 
 
 def commits_touching(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None, path: str,

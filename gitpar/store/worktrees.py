@@ -11,8 +11,6 @@ import pygit2
 from gitpar.errors import GitparError, Refused
 from gitpar.store.repo import Repo, git
 
-_CLEAN_FLAGS = pygit2.GIT_STATUS_CURRENT | pygit2.GIT_STATUS_IGNORED
-
 
 def branch_name(stream: str) -> str:
     return f"gitpar/{stream}"
@@ -58,11 +56,20 @@ def add_worktree(repo: Repo, stream: str, path: Path) -> Path:
     return path
 
 
-def is_dirty(path: Path) -> list[str]:
-    """Paths with uncommitted or untracked changes in the worktree at ``path`` (ignored files excluded)."""
-    wt = pygit2.Repository(str(path))
-    return sorted(p for p, flags in wt.status(untracked_files="all").items()
-                  if flags & ~_CLEAN_FLAGS)
+def dirty_files(path: Path) -> list[str]:
+    """Uncommitted, staged, untracked (not ignored) and unmerged paths in the worktree at
+    ``path``: what ``git status`` lists, with the user's own status settings (untracked
+    cache, fsmonitor). The one dirty check: finish, remove, sync, integrate and status."""
+    proc = git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], path)
+    items = [item for item in proc.stdout.split("\0") if item]
+    out, skip = [], False
+    for item in items:
+        if skip:  # the source path of a rename
+            skip = False
+            continue
+        out.append(item[3:])
+        skip = item[0] in "RC"
+    return sorted(out)
 
 
 def commits_on_no_other_branch(repo: Repo, branch: str) -> list[str]:

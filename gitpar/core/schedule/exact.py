@@ -143,14 +143,17 @@ _SMALL = 300  # graphs up to this size get the exact search
 _RULES_SMALL = 200  # graphs up to this size get the O(n^2) priority rules
 
 
-def _rule_keys(g: Graph) -> list[list[tuple[float, ...]]]:
-    """Priority keys (smaller = first) of the portfolio rules, for graph ``g``.
+def _rule_keys(g: Graph, *, first_only: bool = False) -> list[list[tuple[float, ...]]]:
+    """Priority keys (smaller = first) of the portfolio rules, for graph ``g`` (only the
+    first rule's, bottom level then successors, with ``first_only``).
 
     All rules break ties by task priority (higher first), then name.
     """
     n = g.n
     bl, tl, dur, succs, prio = g.bl, g.tl, g.dur, g.succs, g.prio
     nsucc = [len(s) for s in succs]
+    if first_only:
+        return [[(-bl[i], -nsucc[i], -prio[i], i) for i in range(n)]]
     keys: list[list[tuple[float, ...]]] = [
         [(-bl[i], -nsucc[i], -prio[i], i) for i in range(n)],  # CP/MISF
         [(-bl[i], -prio[i], i) for i in range(n)],  # HLFET
@@ -188,7 +191,7 @@ class _Search:
 
     def __init__(self, g: Graph, m: int, budget_s: float) -> None:
         self.g = g
-        self.rg = g.reverse()
+        self._rg: Graph | None = None
         self.m = m
         self.n = g.n
         self.edges = sum(len(p) for p in g.preds)
@@ -207,6 +210,14 @@ class _Search:
         self.pos = pos
 
     # -- bookkeeping -------------------------------------------------------
+
+    @property
+    def rg(self) -> Graph:
+        """The reversed graph, for backward passes: built when first needed (a list
+        schedule that meets the lower bound needs none)."""
+        if self._rg is None:
+            self._rg = self.g.reverse()
+        return self._rg
     def spend(self, units: float) -> None:
         self.effort_left -= units
 
@@ -303,15 +314,15 @@ def _solve(g: Graph, m: int, budget_s: float) -> list[float]:
     n = g.n
     s = _Search(g, m, budget_s)
     # 1. Bottom-level list schedule: always available, fast for big graphs.
-    fw_keys = _rule_keys(g)
-    fw_ranks = [_keys_to_rank(k) for k in fw_keys]
-    s.offer(*s.list_run(False, fw_ranks[0], False))
+    first = _keys_to_rank(_rule_keys(g, first_only=True)[0])
+    s.offer(*s.list_run(False, first, False))
     if s.out_of_budget():
         return s.best
     s.lb = lower_bound_of(g, m)
     s.spend(2.0 * (n + s.edges) + (0.05 * n * n if n <= _RULES_SMALL else 0.0) + 20000.0)
     if s.done():
         return s.best
+    fw_ranks = [first] + [_keys_to_rank(k) for k in _rule_keys(g)[1:]]
     # 2. Portfolio: every rule, forward and backward, non-delay and serial.
     bw_ranks = [_keys_to_rank(k) for k in _rule_keys(s.rg)]
     pool = [(False, r) for r in fw_ranks] + [(True, r) for r in bw_ranks]

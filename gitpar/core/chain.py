@@ -1,0 +1,243 @@
+"""Shared files that chain: a stream taking a lock builds on the previous holder's version.
+
+A lock serialises edits of a shared file in time; this makes them build on each other in
+content. When a stream takes the lock on a path that another stream held before it and
+changed on its branch, that version is merged into the taker's worktree file first (a
+three-way merge of that one file; uncommitted edits are the taker's side, never
+overwritten), and the state branch records what the taker built on (``chained`` in its
+progress). ``gitpar integrate`` and ``gitpar sync`` use that record as the file's common
+base when the two versions meet again, so edits made in turns do not conflict.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitpar.errors import Refused
+
+if TYPE_CHECKING:
+    from gitpar.core.lock_history import Held
+    from gitpar.core.plan import Plan
+    from gitpar.core.progress import Progress
+    from gitpar.core.repo import Repo
+    from gitpar.store.merge import FileConflict, FileRule
+    from gitpar.store.repo import Index, Oid
+
+CHAINED = "chained"  # the progress key: path -> {from: stream, commit: sha, blob: id}
+
+
+@dataclass(frozen=True)
+class Brought:
+    """A previous holder's version of a shared file, merged for the worktree."""
+
+    path: str
+    holder: str
+    commit: str  # the holder's branch tip the version was read from
+    blob: str  # that version
+    text: bytes  # what the worktree file becomes
+    ours: bytes | None  # the worktree file it was merged with (None: there was none)
+    merged: bool  # a three-way merge (False: the holder's new file, taken as it is)
+
+    def describe(self) -> str:
+        how = "3-way merge" if self.merged else "a new file"
+        return f"{self.path}: brought in {self.holder}'s version ({how})"
+
+
+def previous_holder(history: Mapping[str, Sequence[Held]], path: str, stream: str) -> str | None:
+    """The stream other than ``stream`` that held ``path``'s lock last."""
+    holds = [h for h in history.get(path, ()) if h.stream != stream]
+    if not holds:
+        return None
+    # whole-second times tie often: the later one in the history (closed in order) wins
+    return max(enumerate(holds), key=lambda ih: (ih[1].end, ih[1].start, ih[0]))[1].stream
+
+
+def _read(file: Path) -> bytes | None:
+    if file.is_symlink() or file.is_dir():
+        raise Refused(f"{file} is not a regular file, so no version can be merged into it; "
+                      "lock without bringing one in: gitpar lock --no-chain PATH")
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
+               now: float) -> tuple[list[Brought], list[str]]:
+    """What taking the locks on ``paths`` brings into ``worktree``, and notes on what it could
+    not look at; Refused (changing nothing) when a version does not merge cleanly."""
+    from gitpar.core.lock_history import lock_history
+    from gitpar.store import merge as m
+
+    history = lock_history(repo, now)
+    mine = repo.stream_tip(stream)
+    # what the worktree already has or is merging in needs no bringing
+    have = [c for c in (mine, m.merge_head(worktree)) if c is not None]
+    brought: list[Brought] = []
+    notes: list[str] = []
+    refusals: list[str] = []
+    for path in paths:
+        holder = previous_holder(history, path, stream)
+        if holder is None:
+            continue
+        tip = repo.stream_tip(holder) or _integrated_at(repo, holder)
+        if tip is None:
+            notes.append(f"{path}: {holder} held its lock before, but gitpar/{holder} is not in this "
+                         "clone (fetch it to build on its version); nothing brought in")
+            continue
+        if any(m.is_ancestor(repo, tip, c) for c in have):
+            continue
+        start = m.merge_base(repo, mine, tip) if mine is not None else None
+        base, theirs = m.file_at(repo, start, path), m.file_at(repo, tip, path)
+        if theirs == base:
+            continue  # it committed no change to the file
+        ours = _read(worktree / path)
+        if theirs is not None and ours == theirs[1]:
+            continue  # already here
+        source = f"gitpar/{holder}" if repo.stream_tip(holder) == tip else str(tip)[:12]
+        fix = (f"bring {holder}'s change in by hand (git show {source}:{path}) and lock "
+               f"again, or lock without it: gitpar lock --no-chain {path}")
+        if theirs is None:
+            refusals.append(f"{path}: {holder} deleted it ({source}); {fix}")
+            continue
+        if base is None and ours is None:
+            brought.append(Brought(path, holder, str(tip), theirs[0], theirs[1], None, merged=False))
+            continue
+        if ours is None:
+            refusals.append(f"{path}: this worktree has deleted it, {holder} changed it; {fix}")
+            continue
+        merged = m.merge_file(base[1] if base else b"", ours, theirs[1],
+                              labels=(f"{stream} (worktree)", "base", f"{holder} ({source})"))
+        if merged.binary:
+            refusals.append(f"{path}: {holder}'s version and this worktree's differ and it is not text; {fix}")
+        elif merged.conflicts:
+            hunks = f"{merged.conflicts} conflicting part{'s' if merged.conflicts != 1 else ''}"
+            refusals.append(f"{path}: {holder}'s committed version conflicts with this worktree's "
+                            f"({hunks}); {fix}")
+        elif merged.text != ours:
+            brought.append(Brought(path, holder, str(tip), theirs[0], merged.text, ours, merged=True))
+    if refusals:
+        raise Refused("the lock is not taken and nothing changed:\n  " + "\n  ".join(refusals))
+    return brought, notes
+
+
+def _integrated_at(repo: Repo, stream: str, p: Progress | None = None) -> Oid | None:
+    """The commit a stream whose branch is gone (cleaned up after integration) was recorded
+    as integrated at: it holds the stream's work."""
+    from gitpar.core.streams import read_progress
+
+    p = p or read_progress(repo, stream)
+    marker = p.extra.get("integrated") if p is not None else None
+    if not isinstance(marker, str) or "@" not in marker:
+        return None
+    try:
+        return repo.resolve(marker.rpartition("@")[2])
+    except Exception:  # noqa: BLE001 — a commit this clone lacks: nothing to build on
+        return None
+
+
+def save_record(repo: Repo, stream: str, brought: Sequence[Brought]) -> None:
+    """Note in ``stream``'s progress what it built each path on (the latest chain of a path
+    wins) — written only once the versions are in its worktree."""
+    from dataclasses import replace
+
+    from gitpar.core.progress import Progress, parse_progress, progress_path, render_progress
+    from gitpar.store.state import StateStore
+
+    def change(snap: Any) -> tuple[dict[str, str | None], str]:
+        text = snap.read(progress_path(stream))
+        current = parse_progress(stream, text) if text is not None else Progress(stream=stream)
+        chained = dict(current.extra.get(CHAINED) or {})
+        for b in brought:
+            chained[b.path] = {"from": b.holder, "commit": b.commit, "blob": b.blob}
+        new = replace(current, extra=dict(current.extra, **{CHAINED: chained}))
+        what = "; ".join(f"{b.path} on {b.holder}'s version ({b.commit[:10]})" for b in brought)
+        return {progress_path(stream): render_progress(new)}, f"chain {stream}: built {what}"
+
+    StateStore(repo).update(change)
+
+
+def bring_in(worktree: Path, brought: Sequence[Brought]) -> None:
+    """Write the merged versions into ``worktree``, each only if its file is still what was
+    merged with (else Refused, writing nothing)."""
+    changed = [b.path for b in brought if _read(worktree / b.path) != b.ours]
+    if changed:
+        raise Refused(f"{', '.join(changed)} changed while the lock was being taken, so nothing was "
+                      "brought in; the lock is held: bring the previous holder's version in by hand, "
+                      "or 'gitpar unlock' and lock again")
+    for b in brought:
+        target = worktree / b.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.gitpar-{os.getpid()}")
+        tmp.write_bytes(b.text)
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode)
+        tmp.replace(target)
+
+
+def records(progress: Mapping[str, Progress]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every chain record: (the stream that built on a version, path, record)."""
+    out = []
+    for name, p in progress.items():
+        chained = p.extra.get(CHAINED)
+        if not isinstance(chained, dict):
+            continue
+        for path, rec in chained.items():
+            if isinstance(rec, dict) and all(isinstance(rec.get(k), str) for k in ("from", "commit", "blob")):
+                out.append((name, str(path), rec))
+    return out
+
+
+def chain_bases(repo: Repo, progress: Mapping[str, Progress], ours: Oid,
+                theirs: Oid) -> dict[str, list[str]]:
+    """Path -> versions (blob ids) to try as its common base when ``ours`` and ``theirs``
+    merge: a version a stream built on, where one side holds the work it was taken from and
+    the other the stream's work built on it."""
+    from gitpar.store import merge as m
+
+    found: dict[str, list[str]] = {}
+    for builder, path, rec in records(progress):
+        tip = repo.stream_tip(builder) or _integrated_at(repo, builder, progress[builder])
+        try:
+            source = repo.resolve(rec["commit"])
+        except Exception:  # noqa: BLE001 — a commit this clone lacks: the record cannot apply
+            continue
+        if tip is None:
+            continue
+        if ((m.is_ancestor(repo, source, ours) and m.is_ancestor(repo, tip, theirs))
+                or (m.is_ancestor(repo, source, theirs) and m.is_ancestor(repo, tip, ours))):
+            found.setdefault(path, []).append(rec["blob"])
+    return found
+
+
+def file_rules(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: Oid,
+               union: Callable[[str], bool] | None = None) -> Callable[[str], FileRule | None]:
+    """How each path merges when ``ours`` and ``theirs`` meet: its chain bases, and whether
+    the plan says ``merge: union`` for it (``union``); None for git's default."""
+    from gitpar.store.merge import FileRule
+
+    bases = chain_bases(repo, progress, ours, theirs) if progress else {}
+
+    def rule_of(path: str) -> FileRule | None:
+        joined = bool(union and union(path))
+        if path not in bases and not joined:
+            return None
+        return FileRule(bases=tuple(bases.get(path, ())), union=joined)
+
+    return rule_of
+
+
+def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list[FileConflict]:
+    """Settle the conflicts of the in-memory merge ``index`` of ``theirs`` into ``ours`` that
+    the chain records and the plan's ``merge: union`` files resolve; the conflicts left."""
+    from gitpar.core.streams import all_progress
+    from gitpar.store import merge as m
+    from gitpar.store.state import StateStore
+
+    snap = StateStore(repo).snapshot()
+    progress = all_progress(snap) if snap.commit is not None else {}
+    return m.resolve_by_rules(repo, index, file_rules(repo, progress, ours, theirs, plan.union_paths()))
