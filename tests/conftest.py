@@ -6,12 +6,22 @@ The helpers are gitpar.testing's, the ones plugin authors use: ``git``, ``Result
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from gitpar.cli.main import main
-from gitpar.testing import HERMETIC_UNSET, Result, commit_plan, git, hermetic_env, worktree_of
+from gitpar.testing import (
+    HERMETIC_UNSET,
+    Result,
+    commit_plan,
+    git,
+    hermetic,
+    hermetic_env,
+    worktree_of,
+)
+from gitpar.testing import run as run_in_process
 from gitpar.testing import run_process as gitpar
 
 __all__ = ["ROOT", "Result", "commit_plan", "edit_config", "git", "gitpar", "work", "worktree_of", "write"]
@@ -53,10 +63,7 @@ def write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A repository with a few files committed on main."""
-    r = tmp_path / "repo"
+def _make_repo(r: Path) -> Path:
     r.mkdir()
     git(r, "init", "-q", "-b", "main")
     write(r / "src/api/a.py", "a = 1\n")
@@ -69,14 +76,33 @@ def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def planned(repo: Path, run) -> Path:  # type: ignore[no-untyped-def]
-    """``repo`` with gitpar initialised and two committed streams: api, ui (ui after api)."""
-    assert run(repo, "init").code == 0
-    assert run(repo, "stream", "add", "api", "--owns", "src/api/**", "--shares", "src/config.py",
-               "--estimate", "1h").code == 0
-    assert run(repo, "stream", "add", "ui", "--owns", "src/ui/**", "--shares", "src/config.py",
-               "--depends-on", "api").code == 0
-    commit_plan(repo)
+def repo(tmp_path: Path) -> Path:
+    """A repository with a few files committed on main."""
+    return _make_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def planned_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``planned``'s repository, built once per session (by the CLI, as a user would) and
+    copied for each test: nothing in it names its own folder, so a copy is the same repository."""
+    base = tmp_path_factory.mktemp("planned-template")
+    with hermetic(base / "home"):
+        r = _make_repo(base / "repo")
+        for args in (["init"],
+                     ["stream", "add", "api", "--owns", "src/api/**", "--shares", "src/config.py", "--estimate", "1h"],
+                     ["stream", "add", "ui", "--owns", "src/ui/**", "--shares", "src/config.py", "--depends-on", "api"]):
+            done = run_in_process(r, *args)
+            assert done.code == 0, done
+        commit_plan(r)
+    return r
+
+
+@pytest.fixture
+def planned(repo: Path, planned_template: Path) -> Path:
+    """``repo`` with gitpar initialised (hooks installed) and two committed streams: api, and
+    ui after api."""
+    shutil.rmtree(repo)
+    shutil.copytree(planned_template, repo, symlinks=True)
     return repo
 
 

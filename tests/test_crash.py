@@ -1,15 +1,19 @@
-"""Crash injection, short mode: kill -9 at random moments of every state-changing command.
+"""Crashes: kill -9 at random moments of every state-changing command, and the crash log
+an unexpected error leaves (in the repository's git dir, one line on the terminal).
 
-The long mode (400+ trials) is ``python bench/bench_crash.py``; this runs 20 trials, spread
-over lock, unlock, progress, start, finish, remove, sync and integrate, each killed after a
-delay drawn over the command's measured duration. Every trial must leave the state branch
-readable, each lock whole or absent, no work lost, and the next command working.
+Crash injection, short mode (the long mode, 400+ trials, is ``python bench/bench_crash.py``):
+20 trials spread over lock, unlock, progress, start, finish, remove, sync and integrate,
+each killed after a delay drawn over the command's measured duration. Every trial must
+leave the state branch readable, each lock whole or absent, no work lost, and the next
+command working.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -19,6 +23,7 @@ import bench_crash  # noqa: E402
 from gitpar.plugins.hookspecs import hookimpl  # noqa: E402
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments(tmp_path: Path) -> None:
     figures = bench_crash.run_trials(20, seed=11, work=tmp_path)
     assert figures["trials"] == 20

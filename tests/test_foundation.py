@@ -402,6 +402,7 @@ for i in range(int(sys.argv[2])):
 """
 
 
+@pytest.mark.slow
 def test_concurrent_progress_updates_lose_nothing(planned: Path, run) -> None:
     """16 processes each add 50 done items at once: all 800 are on the state branch."""
     assert run(planned, "start", "api").code == 0

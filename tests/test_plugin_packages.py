@@ -159,6 +159,7 @@ def test_agents_file_on_start_through_a_real_process(tmp_path: Path, run, env: d
     assert gitpar(wt, "finish", env=env).code == 0
 
 
+@pytest.mark.slow
 def test_the_packages_own_tests(site: Path) -> None:
     """Each package's tests, in one process, against the installed packages."""
     env = {**os.environ, "PYTHONPATH": str(site)}

@@ -13,6 +13,7 @@ from conftest import ROOT, git, worktree_of, write
 pytestmark = pytest.mark.skipif(shutil.which("pre-commit") is None, reason="pre-commit is not installed")
 
 
+@pytest.mark.slow
 def test_pre_commit_try_repo(started_plain: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     api = worktree_of(started_plain, "api")
     # pre-commit caches the environments it builds; one cache for the session

@@ -271,6 +271,7 @@ def race(tmp_path: Path, run, clones: int, procs: int, rounds: int) -> None:  # 
         assert taken >= grants, "a grant is missing from the remote's state branch"
 
 
+@pytest.mark.slow
 def test_race_across_clones(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     """6 clones x 3 processes x 2 contested paths (rounds kept short here; bench_remote.py --race runs 30)."""
     race(tmp_path, run, clones=6, procs=3, rounds=int(os.environ.get("GITPAR_RACE_ROUNDS", "2")))
