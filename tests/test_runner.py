@@ -273,3 +273,24 @@ def test_starting_streams_needs_the_state_branch(repo: Path, run) -> None:
     assert res.code == 1, res
     assert "gitpar init" in res.err
     assert run(repo, "run", "--all", "--dry-run", "--", "true").code == 1
+
+
+def test_run_starts_ready_streams_in_the_order_of_the_plans_schedule(repo: Path, run, tmp_path: Path) -> None:
+    # 3h, 3h, 2h, 2h, 2h on two workers: starting the longest first (a list schedule by
+    # remaining path) takes 7h; the plan's schedule (6h) puts a and b on one worker, so
+    # the run, which follows it, starts a and c first, and b only after one of them
+    assert run(repo, "init", "--no-hooks").code == 0
+    for name, estimate in {"a": "3h", "b": "3h", "c": "2h", "d": "2h", "e": "2h"}.items():
+        write(repo / f".gitpar/streams/{name}.md", f'---\nowns: ["{name}/**"]\nestimate: {estimate}\n---\n')
+    commit_plan(repo)
+    planned = json.loads(run(repo, "plan", "--workers", "2", "--json").out)
+    assert planned["makespan_s"] == 6 * 3600
+    start = {s["name"]: s["start_s"] for s in planned["streams"]}
+    assert start["a"] == start["c"] == 0 and start["b"] == 3 * 3600
+    dry = json.loads(run(repo, "run", "-j", "2", "--all", "--dry-run", "--json", "--", "true").out)
+    assert dry["makespan_s"] == 6 * 3600
+    log = tmp_path / "events.log"
+    res = run(repo, "run", "-j", "2", "--all", "--", *stamp(log, 0.3))
+    assert res.code == 0, res
+    st = events(log)["start"]
+    assert sorted(sorted(st, key=st.__getitem__)[:2]) == ["a", "c"]  # longest-first would start a and b

@@ -12,9 +12,10 @@ dependency in this run is completed when its command succeeds and ``--finish`` m
 (or it was completed already); a command's success alone is not the stream's completion, so
 without ``--finish`` its dependents are "not reached" (a dependency not in the run must
 already be completed). Among the ready
-streams the one with the longest remaining path (bottom level, from estimates and
-history) goes first, ``priority`` then the name breaking ties — so the run follows the
-list schedule ``prepare`` computed, and finishes near its planned length.
+streams the one the plan's schedule starts first goes first (``core.schedule.schedule``,
+the schedule ``gitpar plan`` shows, from estimates and history), the longest remaining
+path (bottom level), ``priority`` then the name breaking ties — so the run follows the
+plan's schedule and finishes near its planned length.
 
 Failure policy after GNU parallel's ``--halt``: by default a failed stream's dependents
 are skipped and everything independent goes on; ``soon`` stops starting commands,

@@ -99,7 +99,7 @@ class _Engine:
         self.sel = selectors.DefaultSelector()
         self.live: dict[str, _Live] = {}
         self.by_fd: dict[int, tuple[_Live, str]] = {}
-        self.ready: list[tuple[float, int, str]] = []
+        self.ready: list[tuple[float, float, int, str]] = []
         self.backoff: list[tuple[float, str]] = []
         self.waiting_on: dict[str, set[str]] = {}
         self.dependents: dict[str, list[str]] = {n: [] for n in run.order}
@@ -154,8 +154,11 @@ class _Engine:
                     self.push_ready(name)
 
     def push_ready(self, name: str) -> None:
+        # the plan's schedule decides (when it starts the stream), then the longest remaining
+        # path, priority and the name: the order 'gitpar plan' shows
+        slot = self.run.planned.slots.get(name)
         prio = self.run.plan.streams[name].priority
-        heapq.heappush(self.ready, (-self.run.rank[name], -prio, name))
+        heapq.heappush(self.ready, (slot.start if slot else float("inf"), -self.run.rank[name], -prio, name))
 
     # -- the loop
     def loop(self) -> None:
@@ -168,7 +171,7 @@ class _Engine:
                     self.push_ready(name)
             if self.halting is None:
                 while self.ready and len(self.live) + self.spawning < self.opts.jobs:
-                    _, _, name = heapq.heappop(self.ready)
+                    name = heapq.heappop(self.ready)[-1]
                     self.launch(name)
             if not self.live and not self.spawning and (
                     self.halting is not None or (not self.ready and not self.backoff)):

@@ -35,7 +35,7 @@ class RunPlan:
     deps: dict[str, tuple[str, ...]]  # dependencies within this run
     estimates: dict[str, Estimate]
     rank: dict[str, float]  # remaining path length (bottom level)
-    planned: Schedule  # the list schedule the run follows
+    planned: Schedule  # the plan's schedule for these streams: the run starts them in its order
     worktrees: dict[str, Path]  # existing ones
     ports: dict[str, int]
     needs_start: list[str]
@@ -141,7 +141,7 @@ def prepare(repo: Repo, options: RunOptions) -> RunPlan:
     tasks = [sch.Task(n, est[n].seconds, tuple(d for d in deps[n] if d in runs),
                       plan.streams[n].priority) for n in order]
     rank = sch.bottom_levels(tasks)
-    planned = sch.list_schedule(tasks, options.jobs, lambda t: -rank[t.name])
+    planned = sch.schedule(tasks, options.jobs)  # the schedule 'gitpar plan' shows
     ports: dict[str, int] = {}
     for name in order:
         port = progress[name].extra.get("port") if name in progress else None
