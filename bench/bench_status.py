@@ -1,8 +1,8 @@
 """`gitpar status --json` on 1,000 streams, 500 of them started, against git doing less.
 
-Builds the repository once (stream files committed on main; 500 branches, worktrees and
-progress files made the way `gitpar start` makes them) and keeps it under the temp dir,
-keyed by its size. Then, in turn in one loop after a warm-up round, median of each,
+Builds the repository (stream files committed on main; 500 branches, worktrees and
+progress files made the way `gitpar start` makes them; with --keep it stays under the
+temp dir for the next run, keyed by its size). Then, in turn in one loop after a warm-up round, median of each,
 whole processes:
   cold      `gitpar status --json` with gitpar's caches (<git dir>/gitpar/cache) deleted first
   warm      `gitpar status --json` with the caches the previous command left
@@ -13,7 +13,7 @@ whole processes:
   pygit2    `python -c "import pygit2"`: the least a Python reader of a repository pays
 Prints each, the ratios and one JSON line.
 
-    python bench/bench_status.py [--streams 1000] [--started 500] [--runs 7] [--quick] [--fresh]
+    python bench/bench_status.py [--streams 1000] [--started 500] [--runs 7] [--quick] [--keep] [--fresh]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,8 @@ def main() -> int:
     ap.add_argument("--started", type=int, default=500)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="3 rounds")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the repository for the next run (about 6 GB: 500 worktrees)")
     ap.add_argument("--fresh", action="store_true", help="build the kept repository again")
     args = ap.parse_args()
     runs = 3 if args.quick else args.runs
@@ -99,19 +102,27 @@ def main() -> int:
     def make(folder: Path) -> None:
         build(folder, args.streams, args.started)
     root = fixture(f"status-{args.streams}-{args.started}", make, fresh=args.fresh)
-    repo_dir = root / "big"
+    try:
+        return measure(root / "big", args.streams, args.started, runs, env)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def measure(repo_dir: Path, streams: int, started: int, runs: int, env: dict[str, str]) -> int:
+    """Time status and its anchors in ``repo_dir``, print them; the exit code."""
     status = [*gitpar_command(), "status", "--json"]
     data = json.loads(run(status, repo_dir, env))
-    assert data["summary"]["total"] == args.streams, data["summary"]
-    assert data["summary"]["active"] == args.started, data["summary"]
+    assert data["summary"]["total"] == streams, data["summary"]
+    assert data["summary"]["active"] == started, data["summary"]
     refs = run(["git", "for-each-ref", "refs/heads/gitpar/"], repo_dir, env)
-    assert len(refs.splitlines()) == args.started + 1
+    assert len(refs.splitlines()) == started + 1
     figures = alternate({"cold": process(status, repo_dir, env, before=drop_caches(repo_dir)),
                          "warm": process(status, repo_dir, env),
                          "plumbing": process(["sh", "-c", PLUMBING], repo_dir, env),
                          "refs": process(["git", "for-each-ref", "refs/heads/gitpar/"], repo_dir, env),
                          "pygit2": process([sys.executable, "-c", "import pygit2"], repo_dir, env)}, runs)
-    print(f"{args.streams} streams, {args.started} started; whole processes, alternated, median of {runs}:")
+    print(f"{streams} streams, {started} started; whole processes, alternated, median of {runs}:")
     for name in ("cold", "warm"):
         label = f"gitpar status --json, {name}"
         print("  " + describe(figures, name, "plumbing", label, "git plumbing reading the same data"))
@@ -119,7 +130,7 @@ def main() -> int:
         print("  " + describe(figures, name, "pygit2", label, 'python -c "import pygit2"'))
     good = figures.median("warm") <= 1.0
     print(f"goal: status at most 1000 ms (warm): {'PASS' if good else 'FAIL'}")
-    emit({"bench": "status", "streams": args.streams, "started": args.started, "runs": runs,
+    emit({"bench": "status", "streams": streams, "started": started, "runs": runs,
           "cold": figures.row("cold", "plumbing"), "warm": figures.row("warm", "plumbing"),
           "plumbing_ms": figures.ms("plumbing", 2), "for_each_ref_ms": figures.ms("refs", 2),
           "import_pygit2_ms": figures.ms("pygit2", 2),
