@@ -134,7 +134,7 @@ def unlock(paths: Annotated[list[str], typer.Argument(help="Paths to release.")]
            stream: StreamOpt = None) -> None:
     """Release locks; --force breaks another stream's lock and records who did it."""
     from gitpar.core import locks, streams
-    from gitpar.store.state import signature
+    from gitpar.store.repo import signature
 
     repo = _repo()
     if stream is None and repo.current_stream() is None and force:

@@ -187,6 +187,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     """Merge completed streams into the target; see the module's docstring for the rules."""
     from gitpar.core.streams import all_progress
     from gitpar.store import merge as m
+    from gitpar.store.repo import swap_ref
     from gitpar.store.state import StateStore
     from gitpar.store.worktrees import dirty_files
 
@@ -276,8 +277,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
         _save_run(repo, {"target": target, "streams": order, "test": test})
         if target_tip is None:
             assert base_tip is not None
-            if not m.set_ref(repo, f"refs/heads/{target}", base_tip, None,
-                             f"gitpar integrate: {target} from {base}"):
+            if not swap_ref(repo, f"refs/heads/{target}", base_tip, None,
+                            f"gitpar integrate: {target} from {base}"):
                 raise Refused(f"{target} appeared while gitpar was creating it; run the command again")
             say(f"created {target} from {base} ({m.short(base_tip)})")
             target_tip = base_tip

@@ -27,8 +27,7 @@ import pygit2
 
 from gitpar.errors import GitparError, Refused
 from gitpar.store.commits import changed_paths, commits_between
-from gitpar.store.repo import Repo, git, no_git_env
-from gitpar.store.state import signature
+from gitpar.store.repo import Repo, git, no_git_env, signature, swap_ref
 
 _ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.S)
 _TREE = b"40000"
@@ -511,41 +510,6 @@ def write_merge(repo: Repo, index: pygit2.Index, parents: Sequence[pygit2.Oid], 
     return repo.git.create_commit(None, sig, sig, message, tree, list(parents))
 
 
-def commit_tree(repo: Repo, tree: pygit2.Oid, parents: Sequence[pygit2.Oid], message: str,
-                author: pygit2.Signature | None = None) -> pygit2.Oid:
-    sig = signature(repo.git)
-    return repo.git.create_commit(None, author or sig, sig, message, tree, list(parents))
-
-
-def set_ref(repo: Repo, ref: str, new: pygit2.Oid, old: pygit2.Oid | None, message: str) -> bool:
-    """Move ``ref`` to ``new`` only if it still points at ``old`` (None: only if absent)."""
-    if not hasattr(repo.git, "transaction"):
-        # pygit2 before 1.19 (the newest on Python 3.10): git update-ref's own old-value check
-        expected = str(old) if old is not None else "0" * 40
-        proc = subprocess.run(["git", "update-ref", "-m", message, ref, str(new), expected],
-                              cwd=repo.common_dir, env=no_git_env(), capture_output=True, text=True)
-        return proc.returncode == 0
-    sig = signature(repo.git)
-    repo.git.set_ident(sig.name, sig.email)
-    try:
-        with repo.git.transaction() as txn:
-            txn.lock_ref(ref)
-            current = repo.git.references.get(ref)
-            current_id = None if current is None else current.target
-            if current_id != old:
-                raise _Moved
-            txn.set_target(ref, new, message=message)
-    except _Moved:
-        return False
-    except pygit2.GitError:
-        return False  # another process holds the ref's lock
-    return True
-
-
-class _Moved(Exception):
-    pass
-
-
 # -- worktrees -----------------------------------------------------------------------------
 
 
@@ -639,13 +603,13 @@ def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, messa
     """
     ref = f"refs/heads/{branch}"
     with held_interrupts():
-        if not set_ref(repo, ref, new, old, message):
+        if not swap_ref(repo, ref, new, old, message):
             raise Refused(f"{branch} moved while gitpar was working on it; run the command again")
         for wt in checked_out:
             _wait_for_index(wt)
             proc = _git_shielded(["read-tree", "-m", "-u", str(old), str(new)], wt.path)
             if proc.returncode != 0:
-                set_ref(repo, ref, old, new, f"{message} (undone)")
+                swap_ref(repo, ref, old, new, f"{message} (undone)")
                 raise Refused(f"could not update the files of {wt.path} for {branch}: "
                               f"{proc.stderr.strip()}; {branch} and the worktree are unchanged")
 
@@ -761,10 +725,6 @@ def replay(repo: Repo, commits: Sequence[pygit2.Commit], onto: pygit2.Oid) -> Re
         sig = signature(g)
         current = g.create_commit(None, c.author, sig, c.message, tree, [current])
     return Replay(current, dropped=dropped)
-
-
-def env_without_git() -> dict[str, str]:
-    return no_git_env()
 
 
 def short(oid: pygit2.Oid | str | None) -> str:

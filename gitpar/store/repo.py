@@ -91,6 +91,49 @@ def git(args: Sequence[str], cwd: Path | str, *, check: bool = True,
     return proc
 
 
+def signature(repo: pygit2.Repository) -> pygit2.Signature:
+    """Who makes state commits: git's usual identity (environment, then config), else gitpar."""
+    name = os.environ.get("GIT_COMMITTER_NAME") or os.environ.get("GIT_AUTHOR_NAME")
+    email = os.environ.get("GIT_COMMITTER_EMAIL") or os.environ.get("GIT_AUTHOR_EMAIL")
+    if not (name and email):
+        try:
+            config = repo.config
+            name = name or config["user.name"]
+            email = email or config["user.email"]
+        except (KeyError, pygit2.GitError):
+            pass
+    return pygit2.Signature(name or "gitpar", email or "gitpar@localhost")
+
+
+def swap_ref(repo: Repo, ref: str, new: pygit2.Oid, old: pygit2.Oid | None, message: str) -> bool:
+    """Move ``ref`` to ``new`` only if it still points at ``old`` (None: only if it is absent):
+    the one compare-and-swap of a ref, for the state branch and the streams' branches alike.
+
+    libgit2's reference transaction locks the ref (git's own ``.lock`` file), compares and
+    moves it, with a reflog entry by :func:`signature`; pygit2 before 1.19 (the newest on
+    Python 3.10) has none, and ``git update-ref NEW OLD`` does the same. False when the
+    ref moved, or another process holds its lock right now.
+    """
+    if not hasattr(repo.git, "transaction"):
+        expected = str(old) if old is not None else "0" * 40
+        proc = git(["update-ref", "-m", message, ref, str(new), expected], repo.common_dir, check=False)
+        return proc.returncode == 0
+    sig = signature(repo.git)
+    # the reflog entry's identity: pygit2's set_target(signature=...) cannot take one, so
+    # set the repository's identity, which libgit2 uses instead of user.name
+    repo.git.set_ident(sig.name, sig.email)
+    try:
+        with repo.git.transaction() as txn:
+            txn.lock_ref(ref)
+            current = repo.git.references.get(ref)
+            if (None if current is None else current.target) != old:
+                return False
+            txn.set_target(ref, new, message=message)
+    except pygit2.GitError:
+        return False  # another process holds the ref's lock file
+    return True
+
+
 class HasWarnings(Protocol):
     warnings: list[str]
 

@@ -25,7 +25,6 @@ history unrelated to the last tip it saw.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 import uuid
@@ -35,7 +34,16 @@ from dataclasses import dataclass
 import pygit2
 
 from gitpar.errors import BadState, RemoteError, StateConflict, bad
-from gitpar.store.repo import STATE_BRANCH, STATE_REF, Repo, git, subtree_id, walk_files
+from gitpar.store.repo import (
+    STATE_BRANCH,
+    STATE_REF,
+    Repo,
+    git,
+    signature,
+    subtree_id,
+    swap_ref,
+    walk_files,
+)
 
 Changes = Mapping[str, "str | None"]  # path -> new text, or None to delete
 
@@ -96,20 +104,6 @@ class Snapshot:
         if self.commit is None:
             return None
         return int(self.repo[self.commit].peel(pygit2.Commit).commit_time)
-
-
-def signature(repo: pygit2.Repository) -> pygit2.Signature:
-    """Who makes state commits: git's usual identity (environment, then config), else gitpar."""
-    name = os.environ.get("GIT_COMMITTER_NAME") or os.environ.get("GIT_AUTHOR_NAME")
-    email = os.environ.get("GIT_COMMITTER_EMAIL") or os.environ.get("GIT_AUTHOR_EMAIL")
-    if not (name and email):
-        try:
-            config = repo.config
-            name = name or config["user.name"]
-            email = email or config["user.email"]
-        except (KeyError, pygit2.GitError):
-            pass
-    return pygit2.Signature(name or "gitpar", email or "gitpar@localhost")
 
 
 def recognisable(git_repo: pygit2.Repository, commit: pygit2.Oid) -> bool:
@@ -432,35 +426,7 @@ class StateStore:
 
     def _swap(self, old: pygit2.Oid | None, new: pygit2.Oid, message: str) -> bool:
         """Move the state branch from ``old`` to ``new`` if it is still at ``old``."""
-        if not hasattr(self.git, "transaction"):
-            return self._swap_with_git(old, new, message)
-        sig = signature(self.git)
-        # the reflog entry's identity: pygit2's set_target(signature=...) cannot take one,
-        # so set the repository's identity, which libgit2 uses instead of user.name
-        self.git.set_ident(sig.name, sig.email)
-        try:
-            with self.git.transaction() as txn:
-                txn.lock_ref(STATE_REF)
-                current = self.local_tip()
-                if current != old:
-                    raise _LostRace
-                txn.set_target(STATE_REF, new, message=message.splitlines()[0])
-        except _LostRace:
-            return False
-        except pygit2.GitError:
-            # someone else holds the ref's lock file right now
-            return False
-        return True
-
-
-    def _swap_with_git(self, old: pygit2.Oid | None, new: pygit2.Oid, message: str) -> bool:
-        """The same compare-and-swap through ``git update-ref NEW OLD`` (git locks the ref,
-        compares and moves it), for pygit2 before 1.19, which has no reference transactions
-        (and is the newest pygit2 on Python 3.10)."""
-        expected = str(old) if old is not None else "0" * 40
-        proc = git(["update-ref", "-m", message.splitlines()[0], STATE_REF, str(new), expected],
-                   self.repo.common_dir, check=False)
-        return proc.returncode == 0
+        return swap_ref(self.repo, STATE_REF, new, old, message.splitlines()[0])
 
 
 # how git reports a push that lost the race: the lease did not hold when the client
@@ -468,10 +434,6 @@ class StateStore:
 # update (the server's own compare-and-swap)
 _LOST_RACE = ("(stale info)", "(fetch first)", "(non-fast-forward)", "cannot lock ref",
               "failed to update ref", "but expected", "incorrect old value")
-
-
-class _LostRace(Exception):
-    pass
 
 
 def _summary(git_repo: pygit2.Repository, commit: pygit2.Oid) -> str:
