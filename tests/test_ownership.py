@@ -570,7 +570,7 @@ def test_rules_index_for_a_few_paths_agrees_with_the_oracle(seed: int) -> None:
 
 
 def test_literal_dir_fast_path_agrees_with_the_normalised_form() -> None:
-    from gitpar.core.ownership import _is_literal, _split, _unescape, literal_dir
+    from gitpar.core.ownership.patterns import _is_literal, _split, _unescape, literal_dir
 
     def slow(pattern: str) -> str:
         segs, _ = _split(pattern)
