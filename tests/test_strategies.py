@@ -151,7 +151,7 @@ def plant_waiter(r: Path, stream: str, priority: int, seconds: float) -> None:
     me = locks.Waiter(stream=stream, priority=priority, since=now_iso(), until=locks.iso_in(seconds),
                       host="elsewhere", pid=os.getpid())
     StateStore(open_repo(r)).update(lambda snap: (
-        locks._waiting_change(snap, CONFIG, drop=stream, add=me, now=time.time()), f"plant {stream}"))
+        locks.model._waiting_change(snap, CONFIG, drop=stream, add=me, now=time.time()), f"plant {stream}"))
 
 
 def test_priority_refuses_a_free_lock_while_a_higher_priority_stream_waits(sharing: Path, run) -> None:
