@@ -603,13 +603,15 @@ def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, messa
     """
     ref = f"refs/heads/{branch}"
     with held_interrupts():
+        # before the ref moves, so that nothing but starting read-tree lies between the two:
+        # read-tree -m wants the index's file metadata current (a copied or touched
+        # worktree's is not, and the dirty check reads without refreshing it)
+        for wt in checked_out:
+            _wait_for_index(wt)
+            _git_shielded(["update-index", "-q", "--refresh"], wt.path)
         if not swap_ref(repo, ref, new, old, message):
             raise Refused(f"{branch} moved while gitpar was working on it; run the command again")
         for wt in checked_out:
-            _wait_for_index(wt)
-            # read-tree -m wants the index's file metadata current (a copied or touched
-            # worktree's is not, and the dirty check reads without refreshing it)
-            _git_shielded(["update-index", "-q", "--refresh"], wt.path)
             proc = _git_shielded(["read-tree", "-m", "-u", str(old), str(new)], wt.path)
             if proc.returncode != 0:
                 swap_ref(repo, ref, old, new, f"{message} (undone)")
