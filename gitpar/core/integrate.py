@@ -29,8 +29,8 @@ from gitpar.errors import Refused, bad
 if TYPE_CHECKING:
     from gitpar.core.plan import Plan
     from gitpar.core.repo import Repo
-    from gitpar.store.merge import FileConflict, Worktree
-    from gitpar.store.repo import Index, Oid
+    from gitpar.store.merge import FileConflict
+    from gitpar.store.repo import Index, Oid, Worktree
 
 DEFAULT_TARGET = "gitpar/_integration"
 RUN_FILE = "integrate.json"

@@ -27,7 +27,7 @@ import pygit2
 
 from gitpar.errors import GitparError, Refused
 from gitpar.store.commits import changed_paths, commits_between
-from gitpar.store.repo import Repo, git, no_git_env, signature, swap_ref
+from gitpar.store.repo import Repo, Worktree, git, no_git_env, signature, swap_ref
 
 _ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.S)
 _TREE = b"40000"
@@ -513,31 +513,10 @@ def write_merge(repo: Repo, index: pygit2.Index, parents: Sequence[pygit2.Oid], 
 # -- worktrees -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Worktree:
-    path: Path
-    branch: str | None  # refs/heads/... or None when detached
-    gitdir: Path
-
-
 def worktrees(repo: Repo) -> list[Worktree]:
-    """Every worktree of the repository (the main one first), from ``git worktree list``."""
-    proc = git(["worktree", "list", "--porcelain", "-z"], repo.common_dir)
-    out: list[Worktree] = []
-    path: Path | None = None
-    branch: str | None = None
-    for line in proc.stdout.split("\0") + [""]:
-        if line.startswith("worktree "):
-            path, branch = Path(line[len("worktree "):]), None
-        elif line.startswith("branch "):
-            branch = line[len("branch "):]
-        elif line == "" and path is not None:
-            admin = repo.worktree_admin_name(path)
-            gitdir = repo.common_dir / "worktrees" / admin if admin else repo.common_dir
-            if path.exists():
-                out.append(Worktree(path, branch, gitdir))
-            path = None
-    return out
+    """The worktrees whose folders exist (the main one first): ``Repo.worktrees`` less those
+    whose folder is gone."""
+    return [wt for wt in repo.worktrees() if wt.path.exists()]
 
 
 def worktrees_on(repo: Repo, branch: str) -> list[Worktree]:

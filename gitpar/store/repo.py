@@ -134,6 +134,25 @@ def swap_ref(repo: Repo, ref: str, new: pygit2.Oid, old: pygit2.Oid | None, mess
     return True
 
 
+@dataclass(frozen=True)
+class Worktree:
+    """One worktree: its folder, the branch it has checked out, its admin folder."""
+
+    path: Path
+    branch: str | None  # refs/heads/... or None when detached
+    gitdir: Path  # .git/worktrees/<name>, or the common git dir for the main worktree
+    locked: bool = False  # 'git worktree lock': keep its entry even while the folder is gone
+
+
+def _head_branch(head: Path) -> str | None:
+    """The branch a HEAD file names (``refs/heads/...``), None when detached or unreadable."""
+    try:
+        text = head.read_text().strip()
+    except OSError:
+        return None
+    return text[len("ref: "):] if text.startswith("ref: refs/heads/") else None
+
+
 class HasWarnings(Protocol):
     warnings: list[str]
 
@@ -254,48 +273,43 @@ class Repo:
             raise bad(None, "revision", f"{rev!r} names no commit in {self.common_dir}",
                       "check the branch or ref name (fetch it first if it is remote)") from None
 
-    def stream_worktrees(self) -> dict[str, Path]:
-        """Worktrees by the stream whose branch (``gitpar/<name>``) each has checked out."""
-        out: dict[str, Path] = {}
+    def worktrees(self) -> list[Worktree]:
+        """Every worktree git knows, the main one first: read from the files ``git worktree
+        list`` reads (``.git/worktrees/<name>/{HEAD,gitdir,locked}``), without running it,
+        whether or not each folder still exists. The one listing of worktrees."""
+        out: list[Worktree] = []
+        if self.main_root is not None:
+            out.append(Worktree(self.main_root, _head_branch(self.common_dir / "HEAD"), self.common_dir))
         admin = self.common_dir / "worktrees"
         try:
-            entries = list(os.scandir(admin))
+            entries = sorted(os.scandir(admin), key=lambda e: e.name)
         except OSError:
             entries = []
         for entry in entries:
             try:
-                head = Path(entry.path, "HEAD").read_text().strip()
                 gitdir = Path(entry.path, "gitdir").read_text().strip()
             except OSError:
                 continue
-            stream = stream_of_branch(head.removeprefix("ref: ")) if head.startswith("ref: ") else None
+            dotgit = Path(gitdir) if os.path.isabs(gitdir) else Path(entry.path, gitdir)
+            out.append(Worktree(Path(os.path.normpath(dotgit.parent)), _head_branch(Path(entry.path, "HEAD")),
+                                Path(entry.path), locked=Path(entry.path, "locked").exists()))
+        return out
+
+    def stream_worktrees(self) -> dict[str, Path]:
+        """Worktrees by the stream whose branch (``gitpar/<name>``) each has checked out."""
+        out: dict[str, Path] = {}
+        for wt in self.worktrees():
+            stream = stream_of_branch(wt.branch)
             if stream is not None:
-                out[stream] = Path(gitdir).parent
-        if self.main_root is not None:
-            try:
-                head = (self.common_dir / "HEAD").read_text().strip()
-            except OSError:
-                head = ""
-            stream = stream_of_branch(head.removeprefix("ref: ")) if head.startswith("ref: ") else None
-            if stream is not None:
-                out[stream] = self.main_root
+                out[stream] = wt.path
         return out
 
     def worktree_admin_name(self, path: Path) -> str | None:
         """The name of the worktree entry (``.git/worktrees/<name>``) for ``path``."""
-        admin = self.common_dir / "worktrees"
-        try:
-            entries = list(os.scandir(admin))
-        except OSError:
-            return None
         want = os.path.realpath(path)
-        for entry in entries:
-            try:
-                gitdir = Path(entry.path, "gitdir").read_text().strip()
-            except OSError:
-                continue
-            if os.path.realpath(Path(gitdir).parent) == want:
-                return entry.name
+        for wt in self.worktrees():
+            if wt.gitdir != self.common_dir and os.path.realpath(wt.path) == want:
+                return wt.gitdir.name
         return None
 
     def subtree_at(self, commit: pygit2.Oid, path: str) -> str | None:

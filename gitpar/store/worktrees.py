@@ -197,16 +197,8 @@ def save_count_cache(repo: Repo, cache: dict[str, int], *, keep: int = 5000) -> 
 
 def missing_worktrees(repo: Repo) -> list[tuple[str, str]]:
     """Worktree entries (``.git/worktrees/<name>``) whose folder is gone: (entry, folder)."""
-    out = []
-    admin = repo.common_dir / "worktrees"
-    for entry in sorted(admin.iterdir()) if admin.is_dir() else []:
-        try:
-            folder = Path((entry / "gitdir").read_text().strip()).parent
-        except OSError:
-            continue
-        if not folder.exists() and not (entry / "locked").exists():
-            out.append((entry.name, str(folder)))
-    return out
+    return [(wt.gitdir.name, str(wt.path)) for wt in repo.worktrees()
+            if wt.gitdir != repo.common_dir and not wt.path.exists() and not wt.locked]
 
 
 def prune_worktrees(repo: Repo) -> None:
