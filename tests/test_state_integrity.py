@@ -40,3 +40,27 @@ def test_a_state_branch_from_before_the_marker_is_still_read_and_gets_it(planned
     assert run(planned, "status").code == 0
     assert run(planned, "start", "api").code == 0
     assert ".gitpar-state" in git(planned, "ls-tree", "--name-only", "gitpar/_state").split()
+
+
+def test_a_ref_lock_left_by_a_killed_process_is_broken_and_a_live_one_respected(planned: Path, run) -> None:
+    # a process killed inside the ref's compare-and-swap leaves refs/heads/gitpar/_state.lock
+    # (git asks for it to be removed by hand); gitpar removes one that is clearly stale
+    import os
+    import time
+
+    from gitpar.store.repo import STATE_REF, open_repo, swap_ref
+
+    lock = planned / ".git" / f"{STATE_REF}.lock"
+    lock.write_text("0" * 40 + "\n")
+    old = time.time() - 60
+    os.utime(lock, (old, old))
+    res = run(planned, "lock", "src/config.py", "--stream", "api")
+    assert res.code == 0, res
+    assert not lock.exists() and "left 60s ago by a process that stopped" in res.err
+    # a lock held right now (younger than the threshold) is left alone: the swap waits its turn
+    repo = open_repo(planned)
+    tip = repo.tip(STATE_REF)
+    lock.write_text("0" * 40 + "\n")
+    assert tip is not None and not swap_ref(repo, STATE_REF, tip, tip, "test")
+    assert lock.exists() and repo.tip(STATE_REF) == tip
+    lock.unlink()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,8 +113,38 @@ def swap_ref(repo: Repo, ref: str, new: pygit2.Oid, old: pygit2.Oid | None, mess
     libgit2's reference transaction locks the ref (git's own ``.lock`` file), compares and
     moves it, with a reflog entry by :func:`signature`; pygit2 before 1.19 (the newest on
     Python 3.10) has none, and ``git update-ref NEW OLD`` does the same. False when the
-    ref moved, or another process holds its lock right now.
+    ref moved, or another process holds its lock right now; a lock file older than
+    :data:`STALE_REF_LOCK_S` was left by a process killed while it held it, and is removed
+    (with a warning) before one more try.
     """
+    for _ in range(2):  # once more after breaking a lock file left by a process that died
+        done = _swap_ref_once(repo, ref, new, old, message)
+        if done or not _break_stale_ref_lock(repo, ref):
+            return done
+    return False
+
+
+STALE_REF_LOCK_S = 10.0  # git holds a ref's lock for milliseconds: one this old was left by a crash
+
+
+def _break_stale_ref_lock(repo: Repo, ref: str) -> bool:
+    """Remove ``ref``'s lock file when it is older than :data:`STALE_REF_LOCK_S` (a process
+    killed while it held it: git asks for it to be removed by hand); True when removed.
+    Nothing is lost: the ref itself is untouched, the file only held a value not written."""
+    lock = repo.common_dir / f"{ref}.lock"
+    try:
+        age = time.time() - lock.stat().st_mtime
+        if age < STALE_REF_LOCK_S:
+            return False
+        lock.unlink()
+    except OSError:
+        return False
+    repo.warnings.append(f"removed {lock}, left {age:.0f}s ago by a process that stopped while it "
+                         f"was moving {ref}")
+    return True
+
+
+def _swap_ref_once(repo: Repo, ref: str, new: pygit2.Oid, old: pygit2.Oid | None, message: str) -> bool:
     if not hasattr(repo.git, "transaction"):
         expected = str(old) if old is not None else "0" * 40
         proc = git(["update-ref", "-m", message, ref, str(new), expected], repo.common_dir, check=False)
