@@ -239,13 +239,17 @@ def fixture(key: str, build: Callable[[Path], None], *, fresh: bool = False) -> 
 def reset_state(repo: Path) -> None:
     """Put ``repo``'s state branch back where the kept fixture's first use found it (saved in
     ``refs/bench/fixture-state``), so that what earlier runs committed there (progress
-    reports, lock pairs, contention) does not make later runs' history longer."""
+    reports, lock pairs, contention) does not make later runs' history longer; and install
+    its hooks again with the gitpar under test: a hook shim records the interpreter and the
+    paths of the gitpar that installed it, so a kept fixture would otherwise go on running
+    the gitpar that made it."""
     saved = "refs/bench/fixture-state"
     have = subprocess.run(["git", "rev-parse", "-q", "--verify", saved], cwd=repo, capture_output=True, text=True)
     if have.returncode != 0:
         run(["git", "update-ref", saved, "refs/heads/gitpar/_state"], repo)
     else:
         run(["git", "update-ref", "refs/heads/gitpar/_state", have.stdout.strip()], repo)
+    run([*gitpar_command(), "hooks", "install"], repo, bench_env())
 
 
 def worktree_of(repo: Path, stream: str) -> Path:
