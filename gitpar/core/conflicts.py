@@ -96,7 +96,8 @@ def active_streams(plan: Plan, progress: Mapping[str, Progress]) -> list[str]:
 def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | None = None,
              progress: Mapping[str, Progress] | None = None) -> Forecast:
     """Forecast every pair of active streams (or ``names``) and each stream against the base."""
-    from gitpar.store.merge import TreeDiffer, merge_base
+    from gitpar.store.commits import TreeDiffer
+    from gitpar.store.merge import merge_base
     from gitpar.store.state import StateStore
 
     plan = plan or repo.load_plan()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pygit2
 
-from gitpar.store.repo import Repo, walk_files
+from gitpar.store.repo import Repo, no_git_env, walk_files
 
 _TRAILER = re.compile(r"^Gitpar-Stream:\s*(\S+)\s*$", re.M)
 
@@ -26,30 +27,131 @@ class CommitChange:
     dropped: tuple[tuple[str, str], ...] = ()
 
 
-def _paths_between(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree) -> set[str]:
+_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.S)
+_TREE = b"40000"
+_EMPTY: frozenset[tuple[bytes, bytes, bytes]] = frozenset()
+
+ADDED, DELETED, MODIFIED = "A", "D", "M"
+
+
+class TreeDiffer:
+    """Paths changed between two commits, for many pairs of commits at once.
+
+    ``prefetch`` hands every pair to one ``git diff-tree --stdin`` process, whose C tree
+    walk skips unchanged subtrees; the cost follows what changed, not the size of the
+    repository (libgit2's diff visits every entry of both trees). A pair asked for alone
+    is walked here, reading each tree object once and comparing entries as sets.
+    """
+
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self.repo = repo
+        self._entries: dict[bytes, frozenset[tuple[bytes, bytes, bytes]]] = {}
+        self._trees: dict[pygit2.Oid, bytes] = {}
+        self._done: dict[tuple[bytes | None, bytes | None], dict[str, str]] = {}
+
+    def _records(self, raw_id: bytes | None) -> frozenset[tuple[bytes, bytes, bytes]]:
+        if raw_id is None:
+            return _EMPTY
+        found = self._entries.get(raw_id)
+        if found is None:
+            data = self.repo.odb.read(pygit2.Oid(raw=raw_id))[1]
+            found = frozenset(_ENTRY.findall(data))
+            self._entries[raw_id] = found
+        return found
+
+    def tree_of(self, commit: pygit2.Oid) -> bytes:
+        raw = self._trees.get(commit)
+        if raw is None:
+            raw = self.repo[commit].peel(pygit2.Commit).tree_id.raw
+            self._trees[commit] = raw
+        return raw
+
+    def prefetch(self, pairs: Iterable[tuple[pygit2.Oid | None, pygit2.Oid]]) -> None:
+        """Compute the changes of many ``(old, new)`` commit pairs in one git process."""
+        todo = []
+        for old, new in pairs:
+            key = (self.tree_of(old) if old is not None else None, self.tree_of(new))
+            if key[0] is not None and key[0] != key[1] and key not in self._done and key not in todo:
+                todo.append(key)
+        if len(todo) < 4:  # a process costs more than walking a few pairs here
+            return
+        lines = "".join(f"{pygit2.Oid(raw=a)} {pygit2.Oid(raw=b)}\n" for a, b in todo if a is not None)
+        proc = subprocess.run(["git", "--git-dir", self.repo.path, "diff-tree", "-r", "-z",
+                               "--no-renames", "--name-status", "--stdin"],
+                              input=lines.encode(), capture_output=True, env=no_git_env())
+        if proc.returncode != 0:
+            return  # the walk below still answers, only slower
+        found: dict[tuple[bytes | None, bytes | None], dict[str, str]] = {key: {} for key in todo}
+        current: dict[str, str] | None = None
+        tokens = proc.stdout.split(b"\0")
+        i = 0
+        while i < len(tokens) - 1:
+            token = tokens[i]
+            if b"\n" in token:  # "<tree> <tree>\n" before the first status of each pair
+                header, token = token.split(b"\n", 1)
+                a, b = header.split(b" ")
+                current = found.setdefault((bytes.fromhex(a.decode()), bytes.fromhex(b.decode())), {})
+            status, path = token[:1], tokens[i + 1].decode("utf-8", "surrogateescape")
+            i += 2
+            if current is not None:
+                current[path] = {b"A": ADDED, b"D": DELETED}.get(status, MODIFIED)
+        self._done.update(found)
+
+    def changes(self, old: pygit2.Oid | None, new: pygit2.Oid | None) -> dict[str, str]:
+        """``path -> A | D | M`` for every file (blob, link, submodule) that differs."""
+        a = self.tree_of(old) if old is not None else None
+        b = self.tree_of(new) if new is not None else None
+        found = self._done.get((a, b))
+        if found is None:
+            found = {}
+            if a != b:
+                self.walk(a, b, "", found)
+            self._done[(a, b)] = found
+        return found
+
+    def walk(self, a: bytes | None, b: bytes | None, prefix: str, out: dict[str, str]) -> None:
+        """Add to ``out`` what differs between the trees ``a`` and ``b`` (raw ids, None: empty)."""
+        ea, eb = self._records(a), self._records(b)
+        old = {name: (mode, oid) for mode, name, oid in ea - eb}
+        new = {name: (mode, oid) for mode, name, oid in eb - ea}
+        for name in old.keys() | new.keys():
+            x, y = old.get(name), new.get(name)
+            path = prefix + name.decode("utf-8", "surrogateescape")
+            x_tree = x is not None and x[0] == _TREE
+            y_tree = y is not None and y[0] == _TREE
+            if x_tree or y_tree:
+                self.walk(x[1] if x_tree and x else None, y[1] if y_tree and y else None,
+                           path + "/", out)
+            x_file = x is not None and not x_tree
+            y_file = y is not None and not y_tree
+            if x_file and y_file:
+                out[path] = MODIFIED
+            elif x_file:
+                out[path] = DELETED
+            elif y_file:
+                out[path] = ADDED
+
+
+def _paths_between(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree,
+                   differ: TreeDiffer | None = None) -> set[str]:
     """Every path added, deleted or modified (content, mode, type) from ``old`` to ``new``.
 
-    Renames are not detected, so both sides of a rename are reported.
+    Renames are not detected, so both sides of a rename are reported. The walk skips the
+    subtrees both sides share, so its cost follows what changed, not the tree's size.
     """
-    if old is None:
-        diff = new.diff_to_tree(swap=True)
-    else:
-        diff = old.diff_to_tree(new)
-    out: set[str] = set()
-    for delta in diff.deltas:
-        out.add(delta.old_file.path)
-        out.add(delta.new_file.path)
-    return out
+    out: dict[str, str] = {}
+    (differ or TreeDiffer(repo)).walk(old.id.raw if old is not None else None, new.id.raw, "", out)
+    return set(out)
 
 
-def changed_paths(repo: pygit2.Repository, commit: pygit2.Commit) -> set[str]:
+def changed_paths(repo: pygit2.Repository, commit: pygit2.Commit, differ: TreeDiffer | None = None) -> set[str]:
     """Paths ``commit`` changed. For a merge: only paths that differ from every parent —
     what the merge itself wrote (conflict resolutions), not what it brought in. What a merge
-    throws away is :func:`dropped_paths`."""
+    throws away is :func:`dropped_paths`. ``differ`` keeps the trees read across calls."""
     tree = commit.tree
     if not commit.parents:
-        return _paths_between(repo, None, tree)
-    sets = [_paths_between(repo, p.tree, tree) for p in commit.parents]
+        return _paths_between(repo, None, tree, differ)
+    sets = [_paths_between(repo, p.tree, tree, differ) for p in commit.parents]
     result = sets[0]
     for s in sets[1:]:
         result = result & s
@@ -128,11 +230,12 @@ def commits_between(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | Iterable[pyg
 def changes_between(repo: Repo, tip: pygit2.Oid, hide: Iterable[pygit2.Oid | None] = ()) -> list[CommitChange]:
     """What each commit of :func:`commits_between` changed, oldest first."""
     out = []
+    differ = TreeDiffer(repo.git)
     for c in commits_between(repo, tip, hide, reverse=True):
         trailer = _TRAILER.findall(c.message or "")
         out.append(CommitChange(sha=str(c.id), summary=(c.message or "").splitlines()[0] if c.message else "",
                                 author_time=int(c.author.time), commit_time=int(c.commit_time),
-                                paths=tuple(sorted(changed_paths(repo.git, c))),
+                                paths=tuple(sorted(changed_paths(repo.git, c, differ))),
                                 stream_trailer=trailer[-1] if trailer else None,
                                 dropped=tuple(dropped_paths(repo.git, c))))
     return out

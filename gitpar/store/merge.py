@@ -10,7 +10,6 @@ when the user asked to keep a conflict.
 
 from __future__ import annotations
 
-import re
 import shutil
 import signal
 import subprocess
@@ -26,115 +25,13 @@ from typing import Any
 import pygit2
 
 from gitpar.errors import GitparError, Refused
-from gitpar.store.commits import changed_paths, commits_between
+from gitpar.store.commits import (
+    changed_paths,
+    commits_between,
+)
 from gitpar.store.repo import Repo, Worktree, git, no_git_env, signature, swap_ref
 
-_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.S)
-_TREE = b"40000"
 _REGULAR = (pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE)
-_EMPTY: frozenset[tuple[bytes, bytes, bytes]] = frozenset()
-
-ADDED, DELETED, MODIFIED = "A", "D", "M"
-
-
-# -- what changed -----------------------------------------------------------------------
-
-
-class TreeDiffer:
-    """Paths changed between two commits, for many pairs of commits at once.
-
-    ``prefetch`` hands every pair to one ``git diff-tree --stdin`` process, whose C tree
-    walk skips unchanged subtrees; the cost follows what changed, not the size of the
-    repository (libgit2's diff visits every entry of both trees). A pair asked for alone
-    is walked here, reading each tree object once and comparing entries as sets.
-    """
-
-    def __init__(self, repo: pygit2.Repository) -> None:
-        self.repo = repo
-        self._entries: dict[bytes, frozenset[tuple[bytes, bytes, bytes]]] = {}
-        self._trees: dict[pygit2.Oid, bytes] = {}
-        self._done: dict[tuple[bytes | None, bytes | None], dict[str, str]] = {}
-
-    def _records(self, raw_id: bytes | None) -> frozenset[tuple[bytes, bytes, bytes]]:
-        if raw_id is None:
-            return _EMPTY
-        found = self._entries.get(raw_id)
-        if found is None:
-            data = self.repo.odb.read(pygit2.Oid(raw=raw_id))[1]
-            found = frozenset(_ENTRY.findall(data))
-            self._entries[raw_id] = found
-        return found
-
-    def tree_of(self, commit: pygit2.Oid) -> bytes:
-        raw = self._trees.get(commit)
-        if raw is None:
-            raw = self.repo[commit].peel(pygit2.Commit).tree_id.raw
-            self._trees[commit] = raw
-        return raw
-
-    def prefetch(self, pairs: Iterable[tuple[pygit2.Oid | None, pygit2.Oid]]) -> None:
-        """Compute the changes of many ``(old, new)`` commit pairs in one git process."""
-        todo = []
-        for old, new in pairs:
-            key = (self.tree_of(old) if old is not None else None, self.tree_of(new))
-            if key[0] is not None and key[0] != key[1] and key not in self._done and key not in todo:
-                todo.append(key)
-        if len(todo) < 4:  # a process costs more than walking a few pairs here
-            return
-        lines = "".join(f"{pygit2.Oid(raw=a)} {pygit2.Oid(raw=b)}\n" for a, b in todo if a is not None)
-        proc = subprocess.run(["git", "--git-dir", self.repo.path, "diff-tree", "-r", "-z",
-                               "--no-renames", "--name-status", "--stdin"],
-                              input=lines.encode(), capture_output=True, env=no_git_env())
-        if proc.returncode != 0:
-            return  # the walk below still answers, only slower
-        found: dict[tuple[bytes | None, bytes | None], dict[str, str]] = {key: {} for key in todo}
-        current: dict[str, str] | None = None
-        tokens = proc.stdout.split(b"\0")
-        i = 0
-        while i < len(tokens) - 1:
-            token = tokens[i]
-            if b"\n" in token:  # "<tree> <tree>\n" before the first status of each pair
-                header, token = token.split(b"\n", 1)
-                a, b = header.split(b" ")
-                current = found.setdefault((bytes.fromhex(a.decode()), bytes.fromhex(b.decode())), {})
-            status, path = token[:1], tokens[i + 1].decode("utf-8", "surrogateescape")
-            i += 2
-            if current is not None:
-                current[path] = {b"A": ADDED, b"D": DELETED}.get(status, MODIFIED)
-        self._done.update(found)
-
-    def changes(self, old: pygit2.Oid | None, new: pygit2.Oid | None) -> dict[str, str]:
-        """``path -> A | D | M`` for every file (blob, link, submodule) that differs."""
-        a = self.tree_of(old) if old is not None else None
-        b = self.tree_of(new) if new is not None else None
-        found = self._done.get((a, b))
-        if found is None:
-            found = {}
-            if a != b:
-                self._walk(a, b, "", found)
-            self._done[(a, b)] = found
-        return found
-
-    def _walk(self, a: bytes | None, b: bytes | None, prefix: str, out: dict[str, str]) -> None:
-        ea, eb = self._records(a), self._records(b)
-        old = {name: (mode, oid) for mode, name, oid in ea - eb}
-        new = {name: (mode, oid) for mode, name, oid in eb - ea}
-        for name in old.keys() | new.keys():
-            x, y = old.get(name), new.get(name)
-            path = prefix + name.decode("utf-8", "surrogateescape")
-            x_tree = x is not None and x[0] == _TREE
-            y_tree = y is not None and y[0] == _TREE
-            if x_tree or y_tree:
-                self._walk(x[1] if x_tree and x else None, y[1] if y_tree and y else None,
-                           path + "/", out)
-            x_file = x is not None and not x_tree
-            y_file = y is not None and not y_tree
-            if x_file and y_file:
-                out[path] = MODIFIED
-            elif x_file:
-                out[path] = DELETED
-            elif y_file:
-                out[path] = ADDED
 
 
 def merge_base(repo: Repo, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
