@@ -99,8 +99,11 @@ class TreeDiffer:
 
     def changes(self, old: pygit2.Oid | None, new: pygit2.Oid | None) -> dict[str, str]:
         """``path -> A | D | M`` for every file (blob, link, submodule) that differs."""
-        a = self.tree_of(old) if old is not None else None
-        b = self.tree_of(new) if new is not None else None
+        return self.tree_changes(self.tree_of(old) if old is not None else None,
+                                 self.tree_of(new) if new is not None else None)
+
+    def tree_changes(self, a: bytes | None, b: bytes | None) -> dict[str, str]:
+        """:meth:`changes` of two trees (raw ids, None: empty)."""
         found = self._done.get((a, b))
         if found is None:
             found = {}
@@ -139,9 +142,7 @@ def _paths_between(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2
     Renames are not detected, so both sides of a rename are reported. The walk skips the
     subtrees both sides share, so its cost follows what changed, not the tree's size.
     """
-    out: dict[str, str] = {}
-    (differ or TreeDiffer(repo)).walk(old.id.raw if old is not None else None, new.id.raw, "", out)
-    return set(out)
+    return set((differ or TreeDiffer(repo)).tree_changes(old.id.raw if old is not None else None, new.id.raw))
 
 
 def changed_paths(repo: pygit2.Repository, commit: pygit2.Commit, differ: TreeDiffer | None = None) -> set[str]:
@@ -230,8 +231,10 @@ def commits_between(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | Iterable[pyg
 def changes_between(repo: Repo, tip: pygit2.Oid, hide: Iterable[pygit2.Oid | None] = ()) -> list[CommitChange]:
     """What each commit of :func:`commits_between` changed, oldest first."""
     out = []
+    commits = commits_between(repo, tip, hide, reverse=True)
     differ = TreeDiffer(repo.git)
-    for c in commits_between(repo, tip, hide, reverse=True):
+    differ.prefetch((p, c.id) for c in commits for p in c.parent_ids)  # one git diff-tree for all
+    for c in commits:
         trailer = _TRAILER.findall(c.message or "")
         out.append(CommitChange(sha=str(c.id), summary=(c.message or "").splitlines()[0] if c.message else "",
                                 author_time=int(c.author.time), commit_time=int(c.commit_time),
