@@ -311,7 +311,8 @@ def test_status_does_not_flag_worktrees_of_pending_or_integrated_streams(planned
     assert _stream(data, "ui")["git"]["worktree_missing"] is False
 
 
-def test_merging_the_base_in_does_not_count_as_the_streams_own(planned: Path, run) -> None:
+def _api_and_docs(planned: Path, run) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    """api with one commit of its own file, and a docs stream started beside it."""
     assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
     commit_plan(planned)
     assert run(planned, "start", "api").code == 0
@@ -319,7 +320,11 @@ def test_merging_the_base_in_does_not_count_as_the_streams_own(planned: Path, ru
     write(api / "src/api/a.py", "a = 2\n")
     git(api, "commit", "-qam", "api: own file")
     assert run(planned, "start", "docs").code == 0
-    docs = worktree_of(planned, "docs")
+    return api, worktree_of(planned, "docs")
+
+
+def test_merging_the_base_in_does_not_count_as_the_streams_own(planned: Path, run) -> None:
+    api, docs = _api_and_docs(planned, run)
     write(docs / "docs/x.md", "better doc\n")
     write(docs / "docs/y.md", "more doc\n")
     git(docs, "add", "-A")
@@ -334,14 +339,7 @@ def test_merging_the_base_in_does_not_count_as_the_streams_own(planned: Path, ru
 
 
 def test_merging_the_integration_branch_in_does_not_count_as_the_streams_own(planned: Path, run) -> None:
-    assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
-    commit_plan(planned)
-    assert run(planned, "start", "api").code == 0
-    api = worktree_of(planned, "api")
-    write(api / "src/api/a.py", "a = 2\n")
-    git(api, "commit", "-qam", "api: own file")
-    assert run(planned, "start", "docs").code == 0
-    docs = worktree_of(planned, "docs")
+    api, docs = _api_and_docs(planned, run)
     write(docs / "docs/x.md", "better doc\n")
     git(docs, "commit", "-qam", "docs")
     assert run(docs, "finish").code == 0
