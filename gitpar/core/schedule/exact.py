@@ -143,19 +143,22 @@ _SMALL = 300  # graphs up to this size get the exact search
 _RULES_SMALL = 200  # graphs up to this size get the O(n^2) priority rules
 
 
-def _rule_keys(g: Graph, *, first_only: bool = False) -> list[list[tuple[float, ...]]]:
-    """Priority keys (smaller = first) of the portfolio rules, for graph ``g`` (only the
-    first rule's, bottom level then successors, with ``first_only``).
+def _first_rule_key(g: Graph) -> list[tuple[float, ...]]:
+    """The first portfolio rule's priority key: bottom level, then successors (CP/MISF)."""
+    bl, succs, prio = g.bl, g.succs, g.prio
+    return [(-bl[i], -len(succs[i]), -prio[i], i) for i in range(g.n)]
+
+
+def _rule_keys(g: Graph, *, with_first: bool = True) -> list[list[tuple[float, ...]]]:
+    """Priority keys (smaller = first) of the portfolio rules, for graph ``g`` (without
+    :func:`_first_rule_key`'s when ``with_first`` is False).
 
     All rules break ties by task priority (higher first), then name.
     """
     n = g.n
     bl, tl, dur, succs, prio = g.bl, g.tl, g.dur, g.succs, g.prio
-    nsucc = [len(s) for s in succs]
-    if first_only:
-        return [[(-bl[i], -nsucc[i], -prio[i], i) for i in range(n)]]
-    keys: list[list[tuple[float, ...]]] = [
-        [(-bl[i], -nsucc[i], -prio[i], i) for i in range(n)],  # CP/MISF
+    keys: list[list[tuple[float, ...]]] = [_first_rule_key(g)] if with_first else []
+    keys += [
         [(-bl[i], -prio[i], i) for i in range(n)],  # HLFET
         [(-bl[i], -dur[i], -prio[i], i) for i in range(n)],
         [(-bl[i], dur[i], -prio[i], i) for i in range(n)],
@@ -314,7 +317,7 @@ def _solve(g: Graph, m: int, budget_s: float) -> list[float]:
     n = g.n
     s = _Search(g, m, budget_s)
     # 1. Bottom-level list schedule: always available, fast for big graphs.
-    first = _keys_to_rank(_rule_keys(g, first_only=True)[0])
+    first = _keys_to_rank(_first_rule_key(g))
     s.offer(*s.list_run(False, first, False))
     if s.out_of_budget():
         return s.best
@@ -322,7 +325,7 @@ def _solve(g: Graph, m: int, budget_s: float) -> list[float]:
     s.spend(2.0 * (n + s.edges) + (0.05 * n * n if n <= _RULES_SMALL else 0.0) + 20000.0)
     if s.done():
         return s.best
-    fw_ranks = [first] + [_keys_to_rank(k) for k in _rule_keys(g)[1:]]
+    fw_ranks = [first] + [_keys_to_rank(k) for k in _rule_keys(g, with_first=False)]
     # 2. Portfolio: every rule, forward and backward, non-delay and serial.
     bw_ranks = [_keys_to_rank(k) for k in _rule_keys(s.rg)]
     pool = [(False, r) for r in fw_ranks] + [(True, r) for r in bw_ranks]
