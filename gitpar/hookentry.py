@@ -163,7 +163,7 @@ def _load_cache(path: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
 
 
-def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
+def _rebuild(cwd: str) -> dict[str, Any]:
     """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
     from gitpar.core.check import base_rules
     from gitpar.core.locks import LOCKS_DIR, all_locks
@@ -193,7 +193,6 @@ def _rebuild(cwd: str, cache_path: str) -> dict[str, Any]:
     data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base, plugin_files),
             "plugin_files": plugin_files, "plugins": _plugin_set(), "progress": progress,
             "rules": rules_json, "locks": locks, "policies": policies}
-    _save_cache(cache_path, data)
     return data
 
 
@@ -222,16 +221,18 @@ def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
     refs = _ref_values(common, data["base"]) if data is not None else None
     if data is None or refs is None or refs != data.get("refs"):
         trees = _tree_ids(cwd, data["base"], data["plugin_files"]) if data is not None else None
+        changed = data is None or trees is None or trees != data["trees"]
         if data is None or trees is None or (trees != data["trees"] and not _same_statuses(cwd, data, trees)):
-            data = _rebuild(cwd, cache_path)
-        elif trees != data["trees"]:
-            data["trees"] = trees  # only progress reports changed, no stream's status: the rules hold
-            _save_cache(cache_path, data)
+            data = _rebuild(cwd)
+        else:
+            data["trees"] = trees  # at most progress reports changed, no stream's status: the rules hold
         # the refs were read before the trees were compared (or the rules rebuilt): should
         # a branch move in between, the next hook finds other refs and compares again
         if refs is not None and refs != data.get("refs"):
             data["refs"] = refs
-            _save_cache(cache_path, data)
+            changed = True
+        if changed:
+            _save_cache(cache_path, data)  # once, whatever changed
     return data
 
 
