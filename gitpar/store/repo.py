@@ -231,23 +231,24 @@ class Repo:
     def stream_tip(self, stream: str) -> pygit2.Oid | None:
         """The tip of ``gitpar/<stream>``: the local branch, else the remote's copy (the
         plan's remote, else origin) — another machine's stream seen from this clone or CI."""
-        local = self.tip(f"refs/heads/gitpar/{stream}")
-        if local is not None:
-            return local
-        for remote in dict.fromkeys([self.state_remote() or "origin", "origin"]):
-            found = self.tip(f"refs/remotes/{remote}/gitpar/{stream}")
+        for prefix in self._stream_ref_prefixes():
+            found = self.tip(prefix + stream)
             if found is not None:
                 return found
         return None
 
+    def _stream_ref_prefixes(self) -> list[str]:
+        """Where a stream's branch is looked for, in order: the local branch, then the
+        copies of the plan's remote and of origin."""
+        remotes = dict.fromkeys([self.state_remote() or "origin", "origin"])
+        return ["refs/heads/gitpar/", *(f"refs/remotes/{r}/gitpar/" for r in remotes)]
+
     def stream_tips(self) -> dict[str, pygit2.Oid]:
         """:meth:`stream_tip` of every stream that has a branch, from one listing of the
         refs (not two lookups per stream of the plan)."""
-        prefixes = ["refs/heads/gitpar/", *(f"refs/remotes/{r}/gitpar/" for r in
-                                            dict.fromkeys([self.state_remote() or "origin", "origin"]))]
         names = self.git.listall_references()
         tips: dict[str, pygit2.Oid] = {}
-        for prefix in prefixes:  # local branches first, then the remotes' copies, in order
+        for prefix in self._stream_ref_prefixes():  # the first place that has the stream wins
             for name in names:
                 if name.startswith(prefix) and name[len(prefix):] not in tips:
                     tip = self.tip(name)
