@@ -6,6 +6,7 @@ that a timeout, ``--halt now`` or Ctrl-C ends the command and whatever it starte
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import heapq
 import os
@@ -123,6 +124,10 @@ class _Engine:
                                        thread_name_prefix="gitpar-spawn")
         self.spawned: queue.SimpleQueue[_Spawn] = queue.SimpleQueue()
         self.spawning = 0
+        # children are registered (and their start reported) in the order they were launched,
+        # whichever spawner thread finishes first: the order the plan's schedule gave
+        self.launched: collections.deque[str] = collections.deque()
+        self.arrived: dict[str, _Spawn] = {}
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         self.sel.register(self.wake_r, selectors.EVENT_READ)
@@ -256,6 +261,7 @@ class _Engine:
             return
         log.write(f"$ {shlex.join(argv)}   # attempt {result.attempts}, in {worktree}\n".encode())
         self.spawning += 1
+        self.launched.append(name)
         future = self.pool.submit(_spawn, _Spawn(name, argv, worktree, env, log, slot))
         future.add_done_callback(self._spawned)
 
@@ -275,9 +281,11 @@ class _Engine:
             try:
                 job = self.spawned.get_nowait()
             except queue.Empty:
-                return
+                break
+            self.arrived[job.name] = job
+        while self.launched and self.launched[0] in self.arrived:
             self.spawning -= 1
-            self.register(job, selectors.EVENT_READ)
+            self.register(self.arrived.pop(self.launched.popleft()), selectors.EVENT_READ)
 
     def register(self, job: _Spawn, readable: int) -> None:
         name = job.name
@@ -544,6 +552,8 @@ class _Engine:
         self.pool.shutdown(wait=True)
         while not self.spawned.empty():  # started, never registered: an error on the way
             job = self.spawned.get_nowait()
+            self.arrived[job.name] = job
+        for job in self.arrived.values():
             if job.proc is not None:
                 spawn.signal_group(job.proc.pid, signal.SIGKILL)
                 job.proc.wait()
