@@ -1,5 +1,7 @@
 """The ``gitpar`` entry point: the full command line, except for the commands that run so
-often that importing it would be most of their cost (``gitpar guard``, before every edit)."""
+often that importing it would be most of their cost: ``gitpar guard`` (before every edit,
+:mod:`gitpar.cli.guard_entry`), ``gitpar who`` and ``gitpar check --staged``
+(:mod:`gitpar.cli.quick`)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,12 @@ def main() -> int:
         from gitpar.cli.guard_entry import fast
 
         code = fast(args[1:])
+        if code is not None:
+            return code
+    elif args[:1] in (["who"], ["check"]):
+        from gitpar.cli.quick import fast as quick
+
+        code = quick(args)
         if code is not None:
             return code
     from gitpar.cli.main import main as full

@@ -18,7 +18,7 @@ StreamOpt = Annotated[str | None, typer.Option("--stream", "-s", help="The strea
 
 
 def _paths(repo: Any, raw: list[str]) -> list[str]:
-    from gitpar.core.locks import repo_path
+    from gitpar.core.paths import repo_path
 
     root = repo.here or repo.main_root
     if root is None:
@@ -33,29 +33,21 @@ def _paths(repo: Any, raw: list[str]) -> list[str]:
 def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to where you are.")],
         json_: JsonOpt = False) -> None:
     """Say which stream owns, shares or has locked each path."""
+    from gitpar.cli.quick import print_who
+    from gitpar.core import plan_cache
     from gitpar.core.check import live_holders
     from gitpar.core.rules import Rules
-    from gitpar.store.state import StateStore
+    from gitpar.core.rules import who as who_rows
 
     repo = _repo()
     say_state_age(repo)
     plan = repo.load_plan()
     rules = Rules.from_plan(plan)
-    rel = _paths(repo, paths)
-    holders = live_holders(repo) if StateStore(repo).exists() else {}
-    matched = rules.index_for(rel).match_many(rel)
-    rows: list[dict[str, Any]] = []
-    for path in rel:
-        owns = sorted({r.stream for r in matched[path] if r.kind == "owns"})
-        shares = sorted({r.stream for r in matched[path] if r.kind == "shares"})
-        rows.append({"path": path, "owners": owns, "shares": shares, "locked_by": holders.get(path),
-                     "plan": path.startswith(".gitpar/")})
-    if json_:
-        o.emit_json({"version": 1, "paths": rows})
-        return
-    o.table(["path", "owned by", "shared by", "locked by"],
-            [[r["path"], ", ".join(r["owners"]) or ("(the plan)" if r["plan"] else "-"),
-              ", ".join(r["shares"]) or "-", r["locked_by"] or "-"] for r in rows])
+    key = repo.worktree_plan_key
+    if key is not None and not plan.warnings and plan.settings.remote is None:
+        # what the next 'gitpar who' reads without loading the command line (cli/quick.py)
+        plan_cache.write_rules(repo.gitpar_dir, key, rules.to_json())
+    print_who(who_rows(rules, _paths(repo, paths), live_holders(repo)), json_)
 
 
 @app.command()

@@ -65,7 +65,7 @@ def verdicts_at(cwd: str, paths: list[str]) -> tuple[list[Verdict], str | None] 
 
     from gitpar.core.guard import decide
     from gitpar.core.rules import Rules
-    from gitpar.hookentry import _branch, cached_rules
+    from gitpar.core.rules_cache import branch_of, cached_rules
     from gitpar.store.naming import stream_of_branch
     from gitpar.store.quickgit import git_dir
 
@@ -76,7 +76,7 @@ def verdicts_at(cwd: str, paths: list[str]) -> tuple[list[Verdict], str | None] 
     data = cached_rules(root, gitdir)
     if data["rules"] is None:
         return None
-    stream = stream_of_branch(_branch(gitdir))
+    stream = stream_of_branch(branch_of(gitdir))
     now = time.time()
     holders = {p: s for p, s, expires in data["locks"] if expires > now}
     rules = Rules.from_json(data["rules"])

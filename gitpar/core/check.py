@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gitpar.core.rules import Rules, Violation, judge, judge_change, staged_verdict
+from gitpar.core.rules import Rules, Violation, judge, judge_change
 
 if TYPE_CHECKING:
     from gitpar.store.repo import Oid
@@ -63,10 +63,17 @@ def base_rules(repo: Any, base_rev: str | None = None,
 
 
 def live_holders(repo: Any) -> dict[str, str]:
-    """Path -> stream holding a live (unexpired) lock right now."""
+    """Path -> stream holding a live (unexpired) lock right now: from the hook's cache of the
+    state branch's locks (:func:`gitpar.core.rules_cache.live_holders`) in a worktree, read
+    from the state branch in a repository without one."""
     from gitpar.core.locks import LOCKS_DIR, all_locks
+    from gitpar.core.rules_cache import live_holders as cached
+    from gitpar.store.quickgit import git_dir
     from gitpar.store.state import StateStore
 
+    root = repo.here or repo.main_root
+    if root is not None:
+        return cached(str(root), git_dir(str(root)))
     snap = StateStore(repo).snapshot()
     now = time.time()
     return {p: lk.stream for p, lk in all_locks(snap.list(LOCKS_DIR)).items() if not lk.expired(now)}
@@ -85,23 +92,36 @@ def check_staged(repo: Any, stream: str | None = None) -> Report:
 
     The stream is ``stream``, else the worktree's branch — never a trailer.
     """
-    from gitpar.store.staged import staged_paths
+    from gitpar.errors import bad
 
-    if stream is None:
-        stream = repo.current_stream()
-    rules, base = base_rules(repo)
     cwd = str(repo.here or repo.main_root)
-    paths = staged_paths(cwd)
-    report = Report(stream=stream, scope="staged", base=base, paths=len(paths))
-    report.violations = staged_verdict(cwd, rules, stream, paths, live_holders(repo).get, base,
-                                       repo=repo, at=repo.tip(f"refs/heads/{base}"))
-    _note_undefined(report, rules, stream)
+    report = staged_report(cwd, repo.current_stream() if stream is None else stream)
+    if report is None:
+        raise bad(".gitpar/", None, f"no plan committed on the base branch {repo.configured_base()!r}",
+                  "commit .gitpar/ to the base branch (the check never reads a stream's own copy)")
     return report
 
 
-def _note_undefined(report: Report, rules: Rules, stream: str | None) -> None:
+def staged_report(cwd: str, stream: str | None) -> Report | None:
+    """The report on what is staged in the worktree at ``cwd``, judged as the pre-commit hook
+    judges it (:func:`gitpar.core.rules_cache.judge_staged`); None when the base branch has
+    no plan. Needs no pygit2 while the hook's cache is current: ``gitpar check --staged``
+    calls it before the command line is loaded."""
+    from gitpar.core.rules_cache import judge_staged
+    from gitpar.store.quickgit import git_dir
+
+    found = judge_staged(cwd, git_dir(cwd), stream)
+    if found is None:
+        return None
+    report = Report(stream=stream, scope="staged", base=found.base, paths=len(found.paths),
+                    violations=found.violations)
+    _note_undefined(report, found.streams, stream)
+    return report
+
+
+def _note_undefined(report: Report, streams: set[str], stream: str | None) -> None:
     """A branch named like a stream the base plan does not define owns nothing: say so."""
-    if stream is not None and stream not in rules.streams:
+    if stream is not None and stream not in streams:
         report.notes.append(f"gitpar/{stream} names no stream defined in the plan on {report.base}, "
                             "so it owns nothing; add .gitpar/streams/"
                             f"{stream}.md on {report.base} first")
@@ -131,7 +151,7 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     report = judge_range(repo, rules, base, stream, head, target=target,
                          hide=[base_oid] if base_oid is not None else [],
                          scope=f"{base_rev or ''}..{head_rev}")
-    _note_undefined(report, rules, stream)
+    _note_undefined(report, rules.streams, stream)
     return report
 
 
@@ -227,6 +247,6 @@ def check_streams(repo: Any, names: Sequence[str]) -> dict[str, Report]:
             report = judge_range(repo, rules, base, name, head, target=base_oid,
                                  hide=[base_oid] if base_oid is not None else [],
                                  scope=f"{base}..gitpar/{name}")
-            _note_undefined(report, rules, name)
+            _note_undefined(report, rules.streams, name)
             out[name] = report
     return out

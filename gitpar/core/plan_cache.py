@@ -5,11 +5,16 @@ state change or a hook must not pay that each time. A committed plan is keyed by
 ``.gitpar`` tree id (it can never change); the main worktree's copy by every file's name,
 size and modification time. The files live in ``<git dir>/gitpar/cache/plans/`` (pickled
 Plan objects: this directory is as trusted as the repository's own hooks).
+
+Beside them, ``rules/<key>.marshal`` keeps the ownership rules of a main worktree's plan
+as plain data (:meth:`gitpar.core.rules.Rules.to_json`), which ``gitpar who`` reads
+without importing the plan's classes (:mod:`gitpar.cli.quick`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -53,3 +58,27 @@ def get(repo: Any, key: str, build: Callable[[], Any]) -> Any:
         cache_file.write(path, plan, keep=KEEP)
     _memory[key] = plan
     return plan
+
+
+def read_rules(gitpar_dir: Path, key: str) -> dict[str, Any] | None:
+    """The rules JSON :func:`write_rules` kept for the plan ``key``, or None."""
+    try:
+        with open(gitpar_dir / "cache" / "rules" / f"{key}.marshal", "rb") as f:
+            data = marshal.loads(f.read())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return data if isinstance(data, dict) and "patterns" in data else None
+
+
+def write_rules(gitpar_dir: Path, key: str, rules: dict[str, Any]) -> None:
+    """Keep ``rules`` (``Rules.to_json()``) for the plan ``key``; the ``KEEP`` newest stay."""
+    folder = gitpar_dir / "cache" / "rules"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(marshal.dumps(rules))
+        os.replace(tmp, folder / f"{key}.marshal")
+        for stale in sorted(folder.glob("*.marshal"), key=lambda p: p.stat().st_mtime)[:-KEEP]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only git directory only costs speed

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 class Repo(store.Repo):
     """A repository as gitpar sees it, with its plan."""
 
+    worktree_plan_key: str | None = None  # the cache key of the main worktree's plan, once read
+
     def load_plan_at(self, commit: Oid) -> Plan | None:
         """The plan committed in ``commit`` (None when it has none).
 
@@ -55,6 +57,7 @@ class Repo(store.Repo):
         root = self.main_root
         if source == "worktree" and root is not None:
             key = plan_cache.folder_key(root / PLAN_DIR)
+            self.worktree_plan_key = key
             found: Plan | None = None
             if key is not None:
                 found = plan_cache.get(self, key, lambda: self._parse(self.plan_files_in_dir(root)))

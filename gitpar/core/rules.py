@@ -227,3 +227,16 @@ def _judge_main(rules: Rules, path: str, found: list[Rule], holder: HolderAt) ->
                          f"make the change in {owners[0]}'s worktree, or wait until it is completed "
                          "(or set main_worktree: allow in .gitpar/plan.md)", owner=owners[0])
     return None
+
+
+def who(rules: Rules, paths: Sequence[str], holders: dict[str, str]) -> list[dict[str, Any]]:
+    """Who owns, shares and has locked each of ``paths`` (repository paths): ``gitpar who``."""
+    paths = list(paths)
+    matched = rules.index_for(paths).match_many(paths)
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        owns = sorted({r.stream for r in matched[path] if r.kind == "owns"})
+        shares = sorted({r.stream for r in matched[path] if r.kind == "shares"})
+        rows.append({"path": path, "owners": owns, "shares": shares, "locked_by": holders.get(path),
+                     "plan": path.startswith(PLAN_PREFIX)})
+    return rows

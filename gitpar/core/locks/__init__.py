@@ -39,7 +39,6 @@ from gitpar.core.locks.model import (
     read_waiters,
     render_lock,
     render_waiting,
-    repo_path,
     waiting_file,
 )
 
@@ -70,7 +69,6 @@ __all__ = [
     "release_changes",
     "render_lock",
     "render_waiting",
-    "repo_path",
     "stale_reason",
     "unlock",
     "waiting_file",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitpar.core import clock, markdown
 from gitpar.core.durations import MAX_SECONDS, format_duration, parse_duration
+from gitpar.core.paths import repo_path
 from gitpar.core.progress import now_iso, parse_time
 from gitpar.errors import Refused, bad
 
@@ -148,25 +149,6 @@ def all_locks(files: dict[str, str]) -> dict[str, Lock]:
             lock = parse_lock(file, text)
             out[lock.path] = lock
     return out
-
-
-def repo_path(raw: str, cwd: Path, root: Path) -> str:
-    """``raw`` (relative to ``cwd``, or absolute) as a repository path; BadInput if outside."""
-    if not raw or not raw.strip():
-        raise bad(None, "path", "the path is empty", "name a file inside the repository")
-    if "\0" in raw or "\n" in raw:
-        raise bad(None, "path", f"{raw!r} contains a control character", "name a file inside the repository")
-    full = os.path.normpath(os.path.join(cwd, raw))
-    root_s = os.path.normpath(str(root))
-    rel = os.path.relpath(full, root_s)
-    if rel == "." or rel.startswith(".." + os.sep) or rel == ".." or os.path.isabs(rel):
-        raise bad(None, "path", f"{raw!r} is outside the repository {root_s}",
-                  "name a file inside the repository, relative to where you are")
-    rel = rel.replace(os.sep, "/")
-    if rel == ".git" or rel.startswith(".git/"):
-        raise bad(None, "path", f"{raw!r} is inside .git, which gitpar does not lock",
-                  "name a tracked file of the repository")
-    return rel
 
 
 def check_wait(wait: float) -> float:

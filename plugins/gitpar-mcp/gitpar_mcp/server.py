@@ -46,7 +46,7 @@ def _call(work: Callable[[Any], T], cwd: str) -> T:
 
 
 def _paths(repo: Any, raw: list[str], cwd: str) -> list[str]:
-    from gitpar.core.locks import repo_path
+    from gitpar.core.paths import repo_path
     from gitpar.errors import Refused
 
     root = repo.here or repo.main_root
@@ -95,17 +95,11 @@ def build(cwd: str | None = None) -> FastMCP:
         """Which stream owns, shares or has locked each path (relative to the worktree)."""
         from gitpar.core.check import live_holders
         from gitpar.core.rules import Rules
-        from gitpar.store.state import StateStore
+        from gitpar.core.rules import who as who_rows
 
         def work(repo: Any) -> dict[str, Any]:
             rules = Rules.from_plan(repo.load_plan())
-            rel = _paths(repo, paths, here)
-            holders = live_holders(repo) if StateStore(repo).exists() else {}
-            matched = rules.index.match_many(rel)
-            rows = [{"path": p, "owners": sorted({r.stream for r in matched[p] if r.kind == "owns"}),
-                     "shares": sorted({r.stream for r in matched[p] if r.kind == "shares"}),
-                     "locked_by": holders.get(p), "plan": p.startswith(".gitpar/")} for p in rel]
-            return {"version": 1, "paths": rows}
+            return {"version": 1, "paths": who_rows(rules, _paths(repo, paths, here), live_holders(repo))}
 
         return _call(work, here)
 

@@ -1,0 +1,279 @@
+"""The hook's cache of the rules: what a staged change is judged by, without pygit2.
+
+Start-up is the cost of every commit, so this module imports only the standard library
+and the rule matcher. The rules (the plan on the base branch, the live locks, the active
+streams) are cached in ``<git dir>/gitpar/cache/hook-rules.marshal``, keyed by the object
+ids of the base branch's ``.gitpar`` tree, of the repository plugins' files there, and of
+the state branch's ``locks`` and ``progress`` trees — read with one ``git cat-file`` — and
+on the installed and disabled plugins (``GITPAR_DISABLED_PLUGINS`` and the modification
+times of the folders on ``sys.path``), so the cache is exact: any change to the plan, a
+plugin, a lock or a stream's status makes the next reader rebuild it with the full
+(pygit2) code; a progress report that leaves every status as it was does not.
+
+:func:`judge_staged` is the one verdict on a staged change: the pre-commit hook, ``gitpar
+check --staged`` and its fast path all call it. The cache is written with ``marshal`` (no
+import cost; a cache from another interpreter version simply fails to load and is rebuilt).
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+import time
+
+from gitpar.store.quickgit import common_dir
+
+CACHE_VERSION = 7
+STATE = "refs/heads/gitpar/_state"
+TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def branch_of(gitdir: str) -> str | None:
+    try:
+        head = _read(os.path.join(gitdir, "HEAD"))
+    except OSError:
+        return None
+    return head[len("ref: refs/heads/"):] if head.startswith("ref: refs/heads/") else None
+
+
+def _plugin_set() -> list[Any]:
+    """What says which plugins are installed and enabled: a few stat calls, no import.
+
+    Installed plugins are distributions, found in the ``site-packages`` folders on
+    ``sys.path``; a folder's modification time changes whenever one is installed or
+    removed. Only those folders count, sorted: the commit hook (``python -S`` with the
+    paths recorded at install) and the ``gitpar`` command see the same ones, while the rest
+    of their ``sys.path`` differs — were it counted, each would empty the other's cache.
+    """
+    marks: list[Any] = [os.environ.get("GITPAR_DISABLED_PLUGINS", "")]
+    for folder in sorted({f for f in sys.path if os.path.basename(f) in ("site-packages", "dist-packages")}):
+        try:
+            marks.append((folder, os.stat(folder).st_mtime_ns))
+        except OSError:
+            marks.append((folder, None))
+    return marks
+
+
+def _tree_ids(cwd: str, base: str, plugin_files: list[str]) -> list[str]:
+    from gitpar.store.quickgit import git_output
+
+    specs = [f"refs/heads/{base}:.gitpar", f"{STATE}:locks", f"{STATE}:progress",
+             *(f"refs/heads/{base}:{rel}" for rel in plugin_files)]
+    _, out = git_output(["cat-file", "--batch-check=%(objectname)"], cwd,
+                        ("\n".join(specs) + "\n").encode())
+    lines = out.decode("utf-8", errors="replace").splitlines()
+    return [line.split()[0] if line and "missing" not in line else "" for line in lines]
+
+
+def _progress_entries(cwd: str) -> dict[str, str]:
+    """The state branch's progress files and their blob ids (one ``git ls-tree``)."""
+    from gitpar.store.quickgit import git_output
+
+    code, out = git_output(["ls-tree", "-z", STATE, "--", "progress/"], cwd)
+    entries = {}
+    if code == 0:
+        for item in out.split(b"\0"):
+            meta, _, name = item.partition(b"\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == b"blob":
+                entries[name.decode("utf-8", "replace").removeprefix("progress/")] = parts[2].decode()
+    return entries
+
+
+def _status_of(text: str) -> str | None:
+    """The ``status:`` of a progress file's frontmatter as gitpar writes it (None: not found)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return None
+    for line in lines[1:]:
+        if line.strip() == "---":
+            return None
+        if line.startswith("status:"):
+            value = line[len("status:"):].split("#")[0].strip()
+            return value or None
+    return None
+
+
+def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
+    """Whether only progress files changed since the cache was written, leaving every
+    stream's status as it was: the rules then still hold, and a progress report by another
+    stream does not cost the next commit a rebuild. Reads only the files that changed."""
+    from gitpar.store.quickgit import git_output
+
+    old = data["trees"]
+    if len(trees) != len(old) or trees[:2] != old[:2] or trees[3:] != old[3:]:
+        return False  # the plan, the locks or a repository plugin changed
+    known: dict[str, list[str]] = data.get("progress") or {}
+    entries = {n: b for n, b in _progress_entries(cwd).items() if n.endswith(".md")}
+    if set(entries) != set(known):
+        return False  # a stream started or its file went
+    changed = [name for name, blob in entries.items() if known[name][0] != blob]
+    if changed:
+        code, out = git_output(["cat-file", "--batch"], cwd, ("\n".join(entries[n] for n in changed) + "\n").encode())
+        if code != 0:
+            return False
+        texts, rest = [], out
+        for _ in changed:
+            header, _, rest = rest.partition(b"\n")
+            parts = header.split()
+            if len(parts) != 3:
+                return False
+            size = int(parts[2])
+            texts.append(rest[:size].decode("utf-8", "replace"))
+            rest = rest[size + 1:]
+        for name, text in zip(changed, texts, strict=True):
+            status = _status_of(text)
+            if status is None or status != known[name][1]:
+                return False
+            known[name] = [entries[name], status]
+    data["progress"] = known
+    return True
+
+
+def _ref_values(common: str, base: str) -> tuple[str, str] | None:
+    """The commits the base branch and the state branch point at, read from the ref files.
+
+    None when either is not a plain loose ref (packed refs, other ref stores): the caller
+    then compares tree ids through git instead.
+    """
+    values = []
+    for ref in (f"refs/heads/{base}", STATE):
+        try:
+            value = _read(os.path.join(common, ref))
+        except OSError:
+            return None
+        if len(value) not in (40, 64):
+            return None
+        values.append(value)
+    return values[0], values[1]
+
+
+def _load_cache(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as f:
+            data = marshal.loads(f.read())  # marshal.load(f) reads each object apart: far slower
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
+
+
+def _rebuild(cwd: str) -> dict[str, Any]:
+    """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
+    from gitpar.core.check import base_rules
+    from gitpar.core.locks import LOCKS_DIR, all_locks
+    from gitpar.core.repo import open_repo
+    from gitpar.core.streams import statuses
+    from gitpar.store.state import StateStore
+
+    repo = open_repo(cwd)
+    base = repo.configured_base()
+    snap = StateStore(repo).snapshot()
+    status = statuses(snap) if snap.commit is not None else {}  # read once: rules and key
+    if repo.load_plan_at_base(base) is None:
+        # no plan committed yet (this may be the commit adding it): nothing to enforce
+        rules_json = None
+    else:
+        rules, base = base_rules(repo, status=status)
+        rules_json = rules.to_json()
+    locks = [(p, lk.stream, lk.expires_at()) for p, lk in all_locks(snap.list(LOCKS_DIR)).items()]
+    from gitpar.plugins import manager as plugins
+
+    # plugins with path policies are asked on every commit; without any, pluggy stays unloaded
+    at = repo.tip(f"refs/heads/{base}")
+    policies = plugins.implementers("gitpar_check_paths", repo=repo, at=at)
+    plugin_files = plugins.repository_plugin_files(repo, at)
+    progress = {name: [blob, status.get(name[:-3], "")]
+                for name, blob in _progress_entries(cwd).items() if name.endswith(".md")}
+    data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base, plugin_files),
+            "plugin_files": plugin_files, "plugins": _plugin_set(), "progress": progress,
+            "rules": rules_json, "locks": locks, "policies": policies}
+    return data
+
+
+def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
+    try:
+        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+        tmp = f"{cache_path}.{os.getpid()}"
+        with open(tmp, "wb") as f:
+            marshal.dump(data, f)
+        os.replace(tmp, cache_path)
+    except OSError:
+        pass  # a read-only git directory only costs speed
+
+
+def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
+    """What a check needs (rules, locks, whether plugins have path policies), from the cache
+    when it is still exact, else rebuilt. Shared by pre-commit and ``gitpar guard``."""
+    common = common_dir(gitdir)
+    cache_path = os.path.join(common, "gitpar", "cache", "hook-rules.marshal")
+    data = _load_cache(cache_path)
+    if data is not None and data.get("plugins") != _plugin_set():
+        data = None  # a plugin was installed, removed or disabled
+    # Same commits on the base and state branches as when the cache was written: nothing
+    # to ask git. Otherwise the trees the rules come from may still be the same (a commit
+    # to the base outside .gitpar/, a progress report): one git cat-file tells.
+    refs = _ref_values(common, data["base"]) if data is not None else None
+    if data is None or refs is None or refs != data.get("refs"):
+        trees = _tree_ids(cwd, data["base"], data["plugin_files"]) if data is not None else None
+        changed = data is None or trees is None or trees != data["trees"]
+        if data is None or trees is None or (trees != data["trees"] and not _same_statuses(cwd, data, trees)):
+            data = _rebuild(cwd)
+        else:
+            data["trees"] = trees  # at most progress reports changed, no stream's status: the rules hold
+        # the refs were read before the trees were compared (or the rules rebuilt): should
+        # a branch move in between, the next hook finds other refs and compares again
+        if refs is not None and refs != data.get("refs"):
+            data["refs"] = refs
+            changed = True
+        if changed:
+            _save_cache(cache_path, data)  # once, whatever changed
+    return data
+
+
+def live_holders(cwd: str, gitdir: str) -> dict[str, str]:
+    """Path -> the stream holding its lock now (unexpired), from the cache of the state branch's
+    locks, for the worktree at ``cwd`` with the git directory ``gitdir``."""
+    now = time.time()
+    return {p: s for p, s, expires in cached_rules(cwd, gitdir)["locks"] if expires > now}
+
+
+class StagedJudgement:
+    """What :func:`judge_staged` found: the base, the staged paths, the violations."""
+
+    __slots__ = ("base", "paths", "violations", "_rules")
+
+    def __init__(self, base: str, paths: list[str], violations: list[Any], rules: dict[str, Any]) -> None:
+        self.base, self.paths, self.violations, self._rules = base, paths, violations, rules
+
+    @property
+    def streams(self) -> set[str]:
+        """The streams the base plan defines."""
+        return {p[0] for p in self._rules["patterns"]}
+
+
+def judge_staged(cwd: str, gitdir: str, stream: str | None) -> StagedJudgement | None:
+    """The verdict on what is staged in the worktree at ``cwd`` when ``stream`` commits it
+    (None: a branch of no stream), judged with the cached rules; None when the base branch
+    has no plan (nothing to enforce). The one path of pre-commit and ``check --staged``."""
+    from gitpar.core.rules import Rules, staged_verdict
+    from gitpar.store.staged import staged_paths
+
+    data = cached_rules(cwd, gitdir)
+    if data["rules"] is None:
+        return None
+    paths = staged_paths(cwd)
+    if not paths:
+        return StagedJudgement(data["base"], paths, [], data["rules"])
+    now = time.time()
+    holders = {p: s for p, s, expires in data["locks"] if expires > now}
+    violations = staged_verdict(cwd, Rules.from_json(data["rules"]), stream, paths, holders.get,
+                                data["base"], policies=bool(data.get("policies")))
+    return StagedJudgement(data["base"], paths, violations, data["rules"])
