@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -350,13 +351,13 @@ def test_status_checks_claims_against_git(planned: Path, run) -> None:
     assert "needs attention" in table and "api" in table
 
 
-def test_stale_streams_need_attention(planned: Path, run) -> None:
+def test_stale_streams_need_attention(planned: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = planned / ".gitpar/plan.md"
     plan.write_text(plan.read_text().replace("stale_after: 4h", "stale_after: 1s"))
     assert run(planned, "start", "api").code == 0
-    import time
-
-    time.sleep(2.1)
+    st = json.loads(run(planned, "status", "--json").out)
+    assert not any(a["kind"] == "stale" for a in st["attention"])
+    monkeypatch.setenv("GITPAR_NOW", str(time.time() + 3))  # the clock steps past stale_after
     st = json.loads(run(planned, "status", "--json").out)
     assert any(a["kind"] == "stale" and a["stream"] == "api" for a in st["attention"])
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gitpar.core import clock
 from gitpar.core.history import Estimate, RunRecord, estimates
 from gitpar.core.progress import Progress, parse_time
 
@@ -225,9 +226,8 @@ def analyse(plan: Plan, *, workers: int, progress: Mapping[str, Progress] | None
     alike, the schedule itself stays the same.
     """
     from gitpar.core import schedule as sch
-    from gitpar.core.plan import check_graph
 
-    check_graph(plan.streams)
+    # the graph was checked when the plan was loaded (load_plan): no unknown stream, no cycle
     if workers < 1:
         from gitpar.errors import bad
 
@@ -235,7 +235,7 @@ def analyse(plan: Plan, *, workers: int, progress: Mapping[str, Progress] | None
                   "give a whole number of at least 1, e.g. --workers 4")
     progress = progress or {}
     history = history or {}
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or clock.now_utc()
     est = estimates(plan, history)
     status = {n: (progress[n].status if n in progress else "pending") for n in plan.streams}
     remaining = {n: remaining_work(est[n].seconds, progress.get(n), now) for n in plan.streams}

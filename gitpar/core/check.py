@@ -6,11 +6,11 @@ a stream cannot grant itself files by editing ``.gitpar/`` on its own branch.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gitpar.core import clock
 from gitpar.core.rules import Rules, Violation, judge, judge_change
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def live_holders(repo: Any) -> dict[str, str]:
     if root is not None:
         return cached(str(root), git_dir(str(root)))
     snap = StateStore(repo).snapshot()
-    now = time.time()
+    now = clock.now()
     return {p: lk.stream for p, lk in all_locks(snap.list(LOCKS_DIR)).items() if not lk.expired(now)}
 
 
@@ -172,7 +172,7 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
     commits = changes_between(repo, head, hide or ())
     net = net_paths(repo, target, head) if target is not None else None
     report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
-    history = lock_history(repo, time.time())
+    history = lock_history(repo, clock.now())
     last_change: dict[str, tuple[float, ...]] = {}
     seen_paths: set[str] = set()
 
@@ -213,7 +213,7 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
 def last_change_default(commits: list[Any]) -> tuple[float, ...]:
     """The times of the newest commit (for a path only a merge's result changed)."""
     if not commits:
-        return (time.time(),)
+        return (clock.now(),)
     return (float(commits[-1].author_time), float(commits[-1].commit_time))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,14 +20,18 @@ class Overlap:
         return {"streams": [self.a, self.b], "files": self.files}
 
 
-def find_overlaps(plan: Plan, paths: Iterable[str]) -> list[Overlap]:
+def find_overlaps(plan: Plan, paths: Iterable[str] | Callable[[], Iterable[str]]) -> list[Overlap]:
     """Pairs of streams, neither depending on the other (directly or not), that both own
-    some of ``paths`` (e.g. the files of the base tree), with those files."""
+    some of ``paths`` (e.g. the files of the base tree), with those files. ``paths`` may be
+    a function giving them: it is called only when two streams' patterns could meet at all,
+    so a plan whose streams each own their own directory never lists the tree."""
     from gitpar.core.ownership import OwnershipIndex, Rule
 
     rules = _could_meet([Rule(s.name, "owns", p) for s in plan.streams.values() for p in s.owns])
     if not rules:
         return []
+    if callable(paths):
+        paths = paths()
     index = OwnershipIndex(rules)
     before: dict[str, set[str]] = {}
 

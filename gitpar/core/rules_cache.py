@@ -20,7 +20,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import time
 
 from gitpar.store.quickgit import common_dir
 
@@ -239,9 +238,12 @@ def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
 
 
 def live_holders(cwd: str, gitdir: str) -> dict[str, str]:
-    """Path -> the stream holding its lock now (unexpired), from the cache of the state branch's
-    locks, for the worktree at ``cwd`` with the git directory ``gitdir``."""
-    now = time.time()
+    """Path -> the stream holding its lock now (unexpired, by :func:`gitpar.core.clock.now`),
+    from the cache of the state branch's locks, for the worktree at ``cwd`` with the git
+    directory ``gitdir``."""
+    from gitpar.core.clock import now as clock_now
+
+    now = clock_now()
     return {p: s for p, s, expires in cached_rules(cwd, gitdir)["locks"] if expires > now}
 
 
@@ -272,7 +274,9 @@ def judge_staged(cwd: str, gitdir: str, stream: str | None) -> StagedJudgement |
     paths = staged_paths(cwd)
     if not paths:
         return StagedJudgement(data["base"], paths, [], data["rules"])
-    now = time.time()
+    from gitpar.core.clock import now as clock_now
+
+    now = clock_now()
     holders = {p: s for p, s, expires in data["locks"] if expires > now}
     violations = staged_verdict(cwd, Rules.from_json(data["rules"]), stream, paths, holders.get,
                                 data["base"], policies=bool(data.get("policies")))

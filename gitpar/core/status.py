@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitpar.core import clock
 from gitpar.core.plan import Plan
 from gitpar.core.progress import Progress, parse_time
 from gitpar.core.repo import Repo
@@ -125,7 +126,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     from gitpar.store.merge import own_changed_files
     from gitpar.store.worktrees import dirty_files, evidence, load_count_cache, save_count_cache
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or clock.now_utc()
     store = StateStore(repo)
     snap = store.snapshot()
     # unreadable state files are reported by name, never taken as "pending" or "free"

@@ -132,7 +132,7 @@ def check_overlaps(repo: Repo, plan: Plan) -> None:
     """BadInput when two streams that may run at once own the same files of the tree."""
     from gitpar.core.overlap import find_overlaps, overlap_error
 
-    overlaps = find_overlaps(plan, repo.tracked_files())
+    overlaps = find_overlaps(plan, repo.tracked_files)
     if overlaps:
         raise overlap_error(overlaps)
 
