@@ -1,6 +1,6 @@
-"""``gitpar guard`` without typer: it runs before every edit an agent makes.
+"""``gitpar guard``: it runs before every edit an agent makes.
 
-:func:`gitpar.launch.main` sends ``gitpar guard ...`` here before the command line
+:func:`gitpar.launch.main` sends ``gitpar guard ...`` here (through :mod:`gitpar.cli.quick`) before the command line
 (typer, click, the command modules) is imported; ``--help`` and anything this parser
 does not know go to the full command line (``gitpar.cli.cmd_guard``), which calls the
 same :func:`run`. The rules come from the commit hook's cache (exact: keyed by the plan's
@@ -23,7 +23,17 @@ USAGE = "usage: gitpar guard PATH... [--format text|json|claude|codex|gemini]"
 
 def parse(args: list[str]) -> tuple[list[str], str] | None:
     """Paths and format from ``args``; None for anything else (the full parser answers it)."""
+    parsed = parse_args(args)
+    return None if parsed is None else (parsed[0], parsed[1])
+
+
+def parse_args(args: list[str], *, flags: frozenset[str] = frozenset(),
+               format_option: bool = True) -> tuple[list[str], str, set[str]] | None:
+    """The paths, the format (``--json``, and with ``format_option`` ``--format F``) and which
+    of ``flags`` were given; None for anything else, which the full parser answers. The one
+    parser of the commands answered before the command line loads (guard, who, check)."""
     paths: list[str] = []
+    seen: set[str] = set()
     fmt = "text"
     i = 0
     only_paths = False
@@ -35,15 +45,17 @@ def parse(args: list[str]) -> tuple[list[str], str] | None:
             only_paths = True
         elif a == "--json":
             fmt = "json"
-        elif a == "--format" and i + 1 < len(args):
+        elif a in flags:
+            seen.add(a)
+        elif format_option and a == "--format" and i + 1 < len(args):
             fmt = args[i + 1]
             i += 1
-        elif a.startswith("--format="):
+        elif format_option and a.startswith("--format="):
             fmt = a[len("--format="):]
         else:
             return None
         i += 1
-    return paths, fmt
+    return paths, fmt, seen
 
 
 def worktree_root(cwd: str) -> str | None:
@@ -165,16 +177,4 @@ def _print(fmt: str, verdicts: list[Verdict], stream: str | None) -> None:
 def fast(args: list[str]) -> int | None:
     """``gitpar guard ARGS`` without the command line; None: let the full one answer."""
     parsed = parse(args)
-    if parsed is None:
-        return None
-    from gitpar.errors import GitparError
-
-    try:
-        return run(*parsed)
-    except GitparError as exc:
-        print(f"gitpar: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
+    return None if parsed is None else run(*parsed)

@@ -1,12 +1,15 @@
-"""``gitpar who`` and ``gitpar check --staged`` without typer and, mostly, without pygit2.
+"""The commands answered before the command line loads: ``gitpar guard``, ``gitpar who``
+and ``gitpar check --staged`` — without typer and, while the caches are warm, without pygit2.
 
-Both are asked often and at any size of plan (an agent before it edits, a script in a
-loop), and importing the command line (typer, click, rich) and pygit2 costs far more than
-their answer. :func:`gitpar.launch.main` sends them here first; anything this module's
-small parsers do not know, or a case it does not cover, returns None and the full command
-(``gitpar.cli.cmd_enforce``) answers — which prints through the same functions below, so
-the two cannot drift apart:
+They are asked often and at any size of plan (``guard`` before every edit an agent makes,
+``who`` and ``check`` by agents and scripts in loops), and importing the command line
+(typer, click, rich) and pygit2 costs far more than their answer. :func:`gitpar.launch.main`
+sends them here first. The one small parser (:func:`gitpar.cli.guard_entry.parse_args`)
+knows only their plain forms; anything else, or a case this module does not cover, returns
+None and the full command (``cli/cmd_guard.py``, ``cli/cmd_enforce.py``) answers, printing
+through the same functions, so the two cannot drift apart:
 
+- ``guard PATH... [--format F | --json]``: :mod:`gitpar.cli.guard_entry`;
 - ``check [--staged] [--format F | --json]``: the verdict of the pre-commit hook
   (:func:`gitpar.core.check.staged_report`, from the hook's rules cache);
 - ``who PATH... [--json]``: the rules of the main worktree's plan, cached by the plan
@@ -41,40 +44,21 @@ def print_who(rows: list[dict[str, Any]], json_: bool) -> None:
 
 
 def _who_args(args: list[str]) -> tuple[list[str], bool] | None:
-    paths: list[str] = []
-    json_ = only_paths = False
-    for a in args:
-        if only_paths or not a.startswith("-") or a == "-":
-            paths.append(a)
-        elif a == "--":
-            only_paths = True
-        elif a == "--json":
-            json_ = True
-        else:
-            return None
-    return (paths, json_) if paths else None
+    from gitpar.cli.guard_entry import parse_args
+
+    parsed = parse_args(args, format_option=False)
+    return (parsed[0], parsed[1] == "json") if parsed is not None and parsed[0] else None
 
 
 def _check_args(args: list[str]) -> str | None:
-    fmt = "text"
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--staged":
-            pass
-        elif a == "--json":
-            fmt = "json"
-        elif a == "--format" and i + 1 < len(args):
-            fmt = args[i + 1]
-            i += 1
-        elif a.startswith("--format="):
-            fmt = a[len("--format="):]
-        else:
-            return None
-        i += 1
-    if "--staged" not in args and os.environ.get("GITHUB_EVENT_PATH"):
+    from gitpar.cli.guard_entry import parse_args
+
+    parsed = parse_args(args, flags=frozenset({"--staged"}))
+    if parsed is None or parsed[0]:
+        return None
+    if not parsed[2] and os.environ.get("GITHUB_EVENT_PATH"):
         return None  # in CI the full command judges the pull request instead
-    return fmt if fmt in FORMATS else None
+    return parsed[1] if parsed[1] in FORMATS else None
 
 
 def _worktree(cwd: str) -> tuple[str, str] | None:
@@ -134,7 +118,14 @@ def who(args: list[str]) -> int | None:
     return 0
 
 
-COMMANDS = {"check": check, "who": who}
+def guard(args: list[str]) -> int | None:
+    """``gitpar guard PATH...``: :mod:`gitpar.cli.guard_entry`."""
+    from gitpar.cli.guard_entry import fast as guard_fast
+
+    return guard_fast(args)
+
+
+COMMANDS = {"check": check, "guard": guard, "who": who}
 
 
 def fast(args: list[str]) -> int | None:
