@@ -154,6 +154,20 @@ def test_start_refuses_open_dependency_then_works(planned: Path, run) -> None:
     assert run(planned, "start", "ui", "--force").code == 0
 
 
+def test_a_new_worktree_index_caches_its_trees(planned: Path, run) -> None:
+    """git's cache of the index's trees (the TREE extension) is written with the worktree:
+    without it every 'git status' there, gitpar's dirty scans included, compares the whole
+    tree with the index until the first commit."""
+    assert run(planned, "start", "api").code == 0
+    wt = worktree_of(planned, "api")
+    gitdir = Path(git(wt, "rev-parse", "--absolute-git-dir").strip())
+    data = (gitdir / "index").read_bytes()
+    count = int.from_bytes(data[8:12], "big")
+    assert count == len(git(wt, "ls-files").splitlines())
+    assert b"TREE" in data, "the index has no cache tree"
+    assert git(wt, "status", "--porcelain") == ""
+
+
 def test_start_needs_the_plan_committed(planned: Path, run) -> None:
     assert run(planned, "stream", "add", "late", "--owns", "late/**").code == 0
     res = run(planned, "start", "late")

@@ -51,6 +51,12 @@ def add_worktree(repo: Repo, stream: str, path: Path) -> Path:
     ref = repo.git.references[f"refs/heads/{branch_name(stream)}"]
     try:
         repo.git.add_worktree(admin, str(path), ref)
+        # libgit2 writes the new index without git's cache of its trees (the TREE
+        # extension): every 'git status' there would then compare the whole tree with the
+        # index, three times the work in a big tree, until a commit writes it
+        index = pygit2.Repository(str(path)).index
+        index.write_tree()
+        index.write()
     except pygit2.GitError as exc:
         raise GitparError(f"cannot create the worktree {path} for gitpar/{stream}: {exc}") from None
     return path
