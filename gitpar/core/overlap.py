@@ -27,7 +27,8 @@ def find_overlaps(plan: Plan, paths: Iterable[str] | Callable[[], Iterable[str]]
     so a plan whose streams each own their own directory never lists the tree."""
     from gitpar.core.ownership import OwnershipIndex, Rule
 
-    rules = _could_meet([Rule(s.name, "owns", p) for s in plan.streams.values() for p in s.owns])
+    rules = _could_meet([Rule(s.name, "owns", p) for s in plan.streams.values() for p in s.owns],
+                        plan.literal_dir)
     if not rules:
         return []
     if callable(paths):
@@ -51,15 +52,13 @@ def find_overlaps(plan: Plan, paths: Iterable[str] | Callable[[], Iterable[str]]
     return [found[k] for k in sorted(found)]
 
 
-def _could_meet(rules: list[Any]) -> list[Any]:
+def _could_meet(rules: list[Any], literal_dir: Callable[[str], str]) -> list[Any]:
     """The rules whose pattern may own a file that another stream's pattern owns too.
 
     A pattern owns only paths inside its literal directory (``literal_dir``), so two
     patterns can meet only when one's directory is the other's or lies inside it: a plan
     whose streams each own their own directory (``src/<name>/**``) needs no index at all.
     """
-    from gitpar.core.ownership import literal_dir
-
     dirs = [literal_dir(r.pattern) for r in rules]
     at: dict[str, set[str]] = {}  # directory -> streams with a pattern there
     below: dict[str, set[str]] = {}  # directory -> streams with a pattern strictly inside

@@ -102,6 +102,19 @@ class Plan:
     settings: Settings
     streams: dict[str, Stream]
     warnings: list[str] = field(default_factory=list)
+    # every owns/shares pattern's literal directory (``ownership.literal_dir``), worked out
+    # once when the plan is read and cached with it: what lets the rules and the overlap
+    # check skip the patterns that cannot meet a path, at any number of streams
+    pattern_dirs: dict[str, str] | None = field(default=None, compare=False, repr=False)
+
+    def literal_dir(self, pattern: str) -> str:
+        """``ownership.literal_dir(pattern)``, from :attr:`pattern_dirs` when it is there."""
+        found = self.pattern_dirs.get(pattern) if self.pattern_dirs is not None else None
+        if found is None:
+            from gitpar.core.ownership import literal_dir
+
+            found = literal_dir(pattern)
+        return found
 
     def stream(self, name: str) -> Stream:
         """The stream called ``name``; BadInput naming the known ones otherwise."""
@@ -371,7 +384,10 @@ def load_plan(files: Mapping[str, str]) -> Plan:
         streams[stream.name] = stream
         warnings.extend(stream_warnings)
     check_graph(streams)
-    return Plan(settings=settings, streams=streams, warnings=warnings)
+    from gitpar.core.ownership import literal_dir
+
+    dirs = {p: literal_dir(p) for s in streams.values() for p in (*s.owns, *s.shares)}
+    return Plan(settings=settings, streams=streams, warnings=warnings, pattern_dirs=dirs)
 
 
 def check_graph(streams: Mapping[str, Stream]) -> None:

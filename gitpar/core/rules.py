@@ -112,11 +112,12 @@ class Rules:
         active = frozenset(n for n, st in (statuses or {}).items() if st in ACTIVE and n in plan.streams)
         return cls(patterns=patterns, unowned=plan.settings.unowned,
                    main_worktree=main_mode if main_mode in ("protect", "allow") else "protect",
-                   active=active)
+                   active=active, dirs=[plan.literal_dir(p) for _, _, p in patterns])
 
     def to_json(self) -> dict[str, Any]:
+        dirs = self.dirs if self.dirs is not None else [literal_dir(p) for _, _, p in self.patterns]
         return {"patterns": self.patterns, "unowned": self.unowned, "main_worktree": self.main_worktree,
-                "active": sorted(self.active), "dirs": [literal_dir(p) for _, _, p in self.patterns]}
+                "active": sorted(self.active), "dirs": dirs}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Rules:
