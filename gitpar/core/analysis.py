@@ -23,7 +23,7 @@ from gitpar.core.progress import Progress, parse_time
 if TYPE_CHECKING:
     from gitpar.core.plan import Plan
     from gitpar.core.repo import Repo
-    from gitpar.core.schedule import Task
+    from gitpar.core.schedule import Graph, Task
 
 SCHEMA_VERSION = 1
 # Without calibration data: the median stream is assumed on time, the 90th percentile
@@ -243,12 +243,15 @@ def analyse(plan: Plan, *, workers: int, progress: Mapping[str, Progress] | None
     tasks = [sch.Task(n, remaining[n], tuple(d for d in plan.streams[n].depends_on
                                              if status[d] != "completed"),
                       plan.streams[n].priority) for n in open_]
-    all_tasks = [sch.Task(n, est[n].seconds, s.depends_on, s.priority)
-                 for n, s in plan.streams.items()]
-    waves = sch.waves(all_tasks)
-    path, path_s = sch.critical_path(tasks)
-    plan_s = sch.schedule(tasks, workers, budget_s=budget_s)
-    bound = sch.lower_bound(tasks, workers)
+    graph = sch.Graph.build(tasks)  # once, for the path, the schedule, the bound and the what-ifs
+    if len(open_) == len(plan.streams):  # nothing completed: the same streams and dependencies
+        waves = sch.waves(graph)
+    else:
+        waves = sch.waves([sch.Task(n, est[n].seconds, s.depends_on, s.priority)
+                           for n, s in plan.streams.items()])
+    path, path_s = sch.critical_path(graph)
+    plan_s = sch.schedule(graph, workers, budget_s=budget_s)
+    bound = sch.lower_bound(graph, workers)
     on_path = set(path)
     streams: dict[str, StreamPlan] = {}
     for name, s in plan.streams.items():
@@ -269,24 +272,23 @@ def analyse(plan: Plan, *, workers: int, progress: Mapping[str, Progress] | None
     return Analysis(workers=workers, now=_iso(now), waves=waves, critical_path=path,
                     critical_path_s=path_s, makespan_s=plan_s.makespan, lower_bound_s=bound,
                     streams=streams, eta=eta,
-                    bottleneck=bottleneck(tasks, path, workers, plan_s.makespan),
+                    bottleneck=bottleneck(graph, path, workers, plan_s.makespan),
                     warnings=list(plan.warnings))
 
 
-def bottleneck(tasks: Sequence[Task], path: Sequence[str], workers: int,
+def bottleneck(tasks: Sequence[Task] | Graph, path: Sequence[str], workers: int,
                makespan: float) -> Bottleneck:
     """Which critical-path stream, taking half as long, would bring the finish forward most."""
-    from dataclasses import replace
-
     from gitpar.core import schedule as sch
 
+    graph = sch.Graph.of(tasks)
+    index = {name: i for i, name in enumerate(graph.names)}
+    duration = dict(zip(graph.names, graph.dur, strict=True))
     what_if: list[tuple[str, float]] = []
     for name in path:
-        changed = [replace(t, duration=t.duration * WHAT_IF_FACTOR) if t.name == name else t
-                   for t in tasks]
-        shorter = sch.schedule(changed, workers, budget_s=WHAT_IF_BUDGET_S).makespan
+        changed = graph.with_duration(index[name], duration[name] * WHAT_IF_FACTOR)
+        shorter = sch.makespan(changed, workers, budget_s=WHAT_IF_BUDGET_S)
         what_if.append((name, max(0.0, makespan - shorter)))
-    duration = {t.name: t.duration for t in tasks}
     best = max(what_if, key=lambda w: (w[1], duration[w[0]]), default=None)
     if best is None or best[1] <= 0:
         return Bottleneck(tuple(path), None, 0.0, tuple(what_if))

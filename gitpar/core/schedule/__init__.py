@@ -24,8 +24,8 @@ measured against (ready order, as ``make -j``; waves with barriers) are in
 from __future__ import annotations
 
 from gitpar.core.schedule.bounds import lower_bound
-from gitpar.core.schedule.exact import schedule
-from gitpar.core.schedule.graph import Schedule, Slot, Task
+from gitpar.core.schedule.exact import makespan, schedule
+from gitpar.core.schedule.graph import Graph, Schedule, Slot, Task
 from gitpar.core.schedule.lists import (
            bottom_levels,
            critical_path,
@@ -34,5 +34,5 @@ from gitpar.core.schedule.lists import (
            waves,
 )
 
-__all__ = ["Schedule", "Slot", "Task", "bottom_levels", "critical_path", "list_schedule",
-           "lower_bound", "schedule", "top_levels", "waves"]
+__all__ = ["Graph", "Schedule", "Slot", "Task", "bottom_levels", "critical_path", "list_schedule",
+           "lower_bound", "makespan", "schedule", "top_levels", "waves"]

@@ -87,7 +87,7 @@ def lower_bound_of(g: Graph, m: int, energetic: bool = True) -> float:
 
 
 
-def lower_bound(tasks: Sequence[Task], workers: int) -> float:
+def lower_bound(tasks: Sequence[Task] | Graph, workers: int) -> float:
     """A lower bound on the makespan of any schedule on ``workers`` workers.
 
     The maximum of the critical path length, total work / workers, the sum
@@ -97,5 +97,5 @@ def lower_bound(tasks: Sequence[Task], workers: int) -> float:
     durations the bound is rounded up.
     """
     check_workers(workers)
-    g = Graph.build(tasks)
+    g = Graph.of(tasks)
     return lower_bound_of(g, workers)

@@ -447,7 +447,7 @@ def left_justify(g: Graph, start: list[float], m: int) -> list[float]:
     return st if mk <= old * (1 + 1e-9) + 1e-9 else start
 
 
-def schedule(tasks: Sequence[Task], workers: int, *, budget_s: float = 0.3) -> Schedule:
+def schedule(tasks: Sequence[Task] | Graph, workers: int, *, budget_s: float = 0.3) -> Schedule:
     """Best schedule found for ``tasks`` on ``workers`` identical workers.
 
     Runs a portfolio of list-scheduling rules (bottom level with several
@@ -469,10 +469,23 @@ def schedule(tasks: Sequence[Task], workers: int, *, budget_s: float = 0.3) -> S
     successors), which takes about 10 ms for 1,000 tasks.
     """
     check_workers(workers)
-    g = Graph.build(tasks)
+    g = Graph.of(tasks)
     if g.n == 0:
         return Schedule(slots={}, makespan=0.0, workers=workers)
+    return build_schedule(g, _start_times(g, workers, budget_s), workers)
+
+
+def makespan(tasks: Sequence[Task] | Graph, workers: int, *, budget_s: float = 0.3) -> float:
+    """The makespan of :func:`schedule` (the same search), without placing the tasks on
+    workers: what a what-if needs."""
+    check_workers(workers)
+    g = Graph.of(tasks)
+    start = _start_times(g, workers, budget_s) if g.n else []
+    return max((s + d for s, d in zip(start, g.dur, strict=True)), default=0.0)
+
+
+def _start_times(g: Graph, workers: int, budget_s: float) -> list[float]:
     start = _solve(g, workers, max(0.0, budget_s))
     if not exactly_feasible(g, start, workers):
         start = left_justify(g, start, workers)  # rounding from backward passes
-    return build_schedule(g, start, workers)
+    return start

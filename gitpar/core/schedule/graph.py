@@ -114,6 +114,21 @@ class Graph:
         dur = [float(t.duration) for t in ordered]
         return cls(names, dur, [t.priority for t in ordered], preds, succs, topo)
 
+    @classmethod
+    def of(cls, tasks: Sequence[Task] | Graph) -> Graph:
+        """``tasks`` as a graph: a graph already built is used as it is (analysing one plan
+        builds it once for its critical path, schedule, bound and what-ifs)."""
+        return tasks if isinstance(tasks, Graph) else cls.build(tasks)
+
+    def with_duration(self, i: int, duration: float) -> Graph:
+        """The same graph with task ``i`` (its index: ``names[i]``) taking ``duration`` (a
+        what-if), without indexing the tasks again."""
+        if not duration >= 0 or math.isinf(duration):
+            raise ValueError(f"task {self.names[i]!r}: invalid duration {duration!r}")
+        dur = list(self.dur)
+        dur[i] = float(duration)
+        return Graph(self.names, dur, self.prio, self.preds, self.succs, self.topo)
+
     def reverse(self) -> Graph:
         """The same graph with every edge reversed (for backward scheduling)."""
         r = Graph(self.names, self.dur, self.prio, self.succs, self.preds, self.topo[::-1])

@@ -139,11 +139,11 @@ def priority_list(preds: list[list[int]], succs: list[list[int]], rank: list[int
 
 
 
-def waves(tasks: Sequence[Task]) -> list[list[str]]:
+def waves(tasks: Sequence[Task] | Graph) -> list[list[str]]:
     """Group tasks into waves: wave 0 holds the tasks without dependencies,
     wave k the tasks whose longest dependency chain from a source has k
     edges.  Names are sorted inside each wave."""
-    g = Graph.build(tasks)
+    g = Graph.of(tasks)
     level = [0] * g.n
     for i in g.topo:
         for p in g.preds[i]:
@@ -169,11 +169,11 @@ def top_levels(tasks: Sequence[Task]) -> dict[str, float]:
     return dict(zip(g.names, g.tl, strict=True))
 
 
-def critical_path(tasks: Sequence[Task]) -> tuple[list[str], float]:
+def critical_path(tasks: Sequence[Task] | Graph) -> tuple[list[str], float]:
     """The longest dependency chain: task names from source to sink and its
     total duration.  Among equally long chains the one preferring higher
     task priority, then the smaller name, at each step is returned."""
-    g = Graph.build(tasks)
+    g = Graph.of(tasks)
     if g.n == 0:
         return [], 0.0
     bl, prio = g.bl, g.prio
