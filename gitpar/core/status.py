@@ -194,6 +194,12 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
         stream = plan.streams[name]
         ready = (p.status == "pending" and name not in unreadable
                  and all(status_of.get(d) == "completed" for d in stream.depends_on))
+        if ev is None and name not in progress and name not in broken:
+            # never started here (most streams of a big plan): nothing of its own to show
+            streams.append(StreamStatus(name=name, progress=p, ready=ready, depends_on=list(stream.depends_on),
+                                        agent=stream.agent, evidence={**_UNSTARTED, "branch": f"gitpar/{name}"},
+                                        last_activity=None))
+            continue
         files = dirty_of.get(name)
         evd: dict[str, Any] = {
             "branch": f"gitpar/{name}",
@@ -236,6 +242,12 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     return Status(base=base, generated=now.strftime("%Y-%m-%dT%H:%M:%SZ"), streams=streams,
                   attention=attention, state_branch=snap.commit is not None,
                   warnings=list(plan.warnings), notes=notes)
+
+
+# the git evidence of a stream with no progress file, no branch and no worktree here
+_UNSTARTED: dict[str, Any] = {"branch": "", "branch_exists": False, "ahead": 0, "behind": 0, "files_changed": 0,
+                              "last_commit": None, "worktree": None, "dirty": None, "dirty_files": None,
+                              "worktree_missing": False}
 
 
 def _merge_sources(repo: Repo, plan: Plan) -> dict[str, Oid]:
