@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 
 
 class Gate:
-    """What the test gate learns once per run: whether its code comes from outside the tree."""
+    """What the test gate learns once per run: whether its code comes from outside the tree
+    (a warning on the repository's channel)."""
 
-    def __init__(self, warnings: list[str]) -> None:
-        self.warnings = warnings
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
         self.looked = False
 
     def look(self, command: str, path: Path, env: dict[str, str]) -> None:
@@ -28,8 +29,8 @@ class Gate:
             return
         self.looked = True
         for where in foreign_code(command, path, env):
-            self.warnings.append(f"the test command may run code from outside the tree under test: "
-                                 f"{where}; point it at $GITPAR_TEST_TREE (see docs/integrate.md)")
+            self.repo.warn(f"the test command may run code from outside the tree under test: "
+                           f"{where}; point it at $GITPAR_TEST_TREE (see docs/integrate.md)")
 
 
 def fill_test_command(command: str, path: Path) -> str:

@@ -50,6 +50,8 @@ class Integration:
     dry_run: bool = False
     stopped: str | None = None  # why the run stopped early
     interrupted: bool = False
+    # the repository's warnings list itself (the one channel: store.repo's docstring), so
+    # --json says what the command prints on stderr when it ends
     warnings: list[str] = field(default_factory=list)
     # --cleanup of streams integrated by earlier runs: stream -> what was done
     cleaned: dict[str, str] = field(default_factory=dict)
@@ -62,5 +64,5 @@ class Integration:
         return {"version": 1, "target": self.target, "base": self.base, "created": self.created,
                 "start": self.start, "end": self.end, "test": self.test, "dry_run": self.dry_run,
                 "ok": self.ok, "stopped": self.stopped, "interrupted": self.interrupted,
-                "warnings": self.warnings, "steps": [s.to_dict() for s in self.steps],
+                "warnings": list(self.warnings), "steps": [s.to_dict() for s in self.steps],
                 "cleaned": self.cleaned}

@@ -111,14 +111,14 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     refused = _violations(repo, base, order)
     run = Integration(target=target, base=base, created=target_tip is None,
                       start=str(target_tip) if target_tip else None, end=None, steps=[],
-                      test=test, dry_run=dry_run)
+                      test=test, dry_run=dry_run, warnings=repo.warnings)
     if not order:
         if resume:
             forget_run(repo)
         run.created = False
         if cleanup:
             _cleanup(repo, run, dry_run=dry_run)
-        return run
+        return _done(repo, run)
     if not dry_run:
         save_run(repo, {"target": target, "streams": order, "test": test})
         if target_tip is None:
@@ -131,7 +131,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     current = target_tip or base_tip
     assert current is not None
     tested_current = False
-    gate = Gate(run.warnings)
+    gate = Gate(repo)
     held_back: set[str] = set()  # refused for violations, or after a stream that was
     try:
         for i, name in enumerate(order):
@@ -180,6 +180,15 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
         forget_run(repo)
     if cleanup:
         _cleanup(repo, run, dry_run=dry_run)
+    return _done(repo, run)
+
+
+def _done(repo: Repo, run: Integration) -> Integration:
+    """``run``, the plugin loader's waiting warnings moved onto the repository's list (which
+    is ``run.warnings``), so its JSON holds every warning the command shows."""
+    from gitpar.plugins import manager
+
+    manager.hand_over(repo)
     return run
 
 
