@@ -52,7 +52,7 @@ def _top(version: Annotated[bool, typer.Option("--version", is_eager=True, callb
     """Coordinate parallel work streams in one git repository: plans, worktrees, progress, ownership, locks."""
 
 
-_opened: list[object] = []  # repositories opened by this command, whose warnings main() shows
+_opened: list[Repo] = []  # repositories opened by this command, whose warnings main() shows
 
 
 def _repo() -> Repo:
@@ -64,14 +64,29 @@ def _repo() -> Repo:
     return repo
 
 
+def pending_warnings() -> list[str]:
+    """What :func:`show_warnings` will print: the warnings of the repositories this command
+    opened, then those the plugin loader still holds, each once (the one channel: see
+    ``store.repo``'s docstring). A command's JSON ``warnings`` field is this list."""
+    import sys
+
+    found = [w for repo in _opened for w in repo.warnings]
+    loading = sys.modules.get("gitpar.plugins.loading")  # not imported: no plugin was asked
+    if loading is not None:
+        found += loading.waiting_warnings()
+    return list(dict.fromkeys(found))
+
+
 def show_warnings() -> None:
-    seen: set[str] = set()
-    for repo in _opened:
-        for w in getattr(repo, "warnings", []):
-            if w not in seen:
-                seen.add(w)
-                o.warn(w)
+    """Print the command's warnings on stderr, once, when it ends (``main()``'s ``finally``)."""
+    import sys
+
+    for w in pending_warnings():
+        o.warn(w)
     _opened.clear()
+    loading = sys.modules.get("gitpar.plugins.loading")
+    if loading is not None:
+        loading.take_warnings()
 
 
 def say_state_age(repo: Any) -> None:

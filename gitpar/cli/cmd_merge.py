@@ -147,8 +147,6 @@ def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
                     o.err(f"  | {line}")
         elif s.outcome.endswith("(review)"):  # a side taken by the plan's strategy: never silent
             o.err(f"{s.stream}: needs review: {s.detail}")
-    for warning in run.warnings:
-        o.warn(warning)
     if run.interrupted:
         o.err(f"gitpar: {run.stopped}; 'gitpar integrate --continue' resumes")
     elif run.stopped:

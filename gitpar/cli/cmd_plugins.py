@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.app import JsonOpt, app
+from gitpar.cli.app import JsonOpt, app, pending_warnings
 
 _added: list[Any] = []  # the CommandInfo / TyperInfo objects plugins added to ``app``
 
@@ -26,10 +26,9 @@ def plugins_cmd(json_: JsonOpt = False) -> None:
     # no repository needed: outside one, the installed plugins are still listed; inside,
     # the manager finds the repository's own plugins (when its plan opts in) from here
     infos = manager.plugin_list()
-    warnings = manager.take_warnings()
-    if json_:
+    if json_:  # the warnings are printed with every command's, when it ends
         o.emit_json({"version": 1, "plugins": [i.to_dict() for i in infos],
-                     "disabled": manager.blocked_names(), "warnings": warnings})
+                     "disabled": manager.blocked_names(), "warnings": pending_warnings()})
     else:
         rows = []
         for i in infos:
@@ -38,8 +37,6 @@ def plugins_cmd(json_: JsonOpt = False) -> None:
                 hooks += f" ({', '.join(i.strategies)})"
             rows.append([i.name, i.source, i.version or "", "disabled" if i.blocked else hooks])
         o.table(["plugin", "source", "version", "hooks"], rows)
-    for w in warnings:
-        o.warn(w)
 
 
 @app.command()
@@ -94,7 +91,7 @@ def _write_proposals(repo: Any, proposals: list[Any]) -> list[str]:
     for name in order:
         p = by_name[name]
         if name in plan_names:
-            repo.warnings.append(f"stream {name!r} already exists; its proposal is not written")
+            repo.warn(f"stream {name!r} already exists; its proposal is not written")
             continue
         stream, _ = streams.stream_add(repo, name, owns=p.owns, depends_on=p.depends_on,
                                        description=p.description, brief=p.why)
@@ -138,18 +135,16 @@ def add_plugin_commands(argv: list[str] | None = None) -> None:
     for c in app.registered_commands[len(commands):]:
         name = c.name or (get_command_name(c.callback.__name__) if c.callback else "")
         if name in builtin:
-            o.warn(f"a plugin's command {name!r} is ignored: gitpar has a command of that name")
+            manager.warn(f"a plugin's command {name!r} is ignored: gitpar has a command of that name")
             app.registered_commands.remove(c)
         else:
             _added.append(c)
     for g in app.registered_groups[len(groups):]:
         if g.name in builtin:
-            o.warn(f"a plugin's command group {g.name!r} is ignored: gitpar has a command of that name")
+            manager.warn(f"a plugin's command group {g.name!r} is ignored: gitpar has a command of that name")
             app.registered_groups.remove(g)
         else:
             _added.append(g)
-    for w in manager.take_warnings():
-        o.warn(w)
 
 
 def remove_plugin_commands() -> None:

@@ -36,7 +36,8 @@ def report(html: Annotated[Path | None, typer.Option(
     count = workers or os.cpu_count() or 1
     from gitpar.core.report import gather
 
-    data = gather(_repo(), workers=count)
+    repo = _repo()
+    data = gather(repo, workers=count)
     if json_:
         o.emit_json(data.to_dict())
     if html is None:
@@ -53,4 +54,4 @@ def report(html: Annotated[Path | None, typer.Option(
         import webbrowser
 
         if not webbrowser.open(target.as_uri()):
-            o.warn(f"no browser could be started; open {target} yourself")
+            repo.warn(f"no browser could be started; open {target} yourself")

@@ -83,6 +83,8 @@ def run(
     view = _View(tag=tag, live=_live_wanted())
     with view:
         result = runner.execute(repo, plan, on_event=view.event, tick_s=0.25 if view.live else None)
+    if result.record_error:  # shown with the command's other warnings when it ends
+        repo.warn(result.record_error)
     _print_summary(result)
     if result.interrupted:
         raise typer.Exit(130)
@@ -242,5 +244,3 @@ def _print_summary(result: RunResult) -> None:
     for j in result.jobs.values():
         if j.outcome == runner.NOT_REACHED:
             o.err(f"  {j.stream}: not reached: {j.reason}")
-    if result.record_error:
-        o.warn(result.record_error)

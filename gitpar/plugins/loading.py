@@ -17,6 +17,11 @@ and the commands that ask no hook pay nothing. What is loaded, in order:
 
 ``GITPAR_DISABLED_PLUGINS`` (names separated by commas) blocks plugins by name (pluggy's
 ``set_blocked``). Every plugin is registered behind its guard (``plugins.guard``).
+
+Warnings: loading may run before any repository is open, so its warnings (:func:`warn`)
+wait here until :func:`hand_over` puts them on a repository's ``warnings``, the one
+channel (``store.repo``'s docstring has the rule); ``load(repo)`` does, and the command
+line takes what still waits when the command ends.
 """
 
 from __future__ import annotations
@@ -127,8 +132,8 @@ def load(repo: Repo | None = None, at: Oid | None = None) -> Loaded:
         _swap_repo_plugins(_loaded, source, key)
     if at is not None:
         _last_cwd = cwd  # later calls of this command ask without naming the commit
-    if repo is not None:  # the CLI shows a repository's warnings after the command
-        repo.warnings.extend(w for w in take_warnings() if w not in repo.warnings)
+    if repo is not None:
+        hand_over(repo)
     return _loaded
 
 
@@ -144,12 +149,30 @@ def reset() -> None:
     _last_cwd = None
 
 
+def warn(text: str) -> None:
+    """A warning about the plugins, waiting for a repository's channel (once)."""
+    state = _loaded if _loaded is not None else load()
+    if text not in state.warnings:
+        state.warnings.append(text)
+
+
+def waiting_warnings() -> list[str]:
+    """The warnings waiting here (blocked names not installed, unknown hooks ...), left in place."""
+    return [] if _loaded is None else list(_loaded.warnings)
+
+
 def take_warnings() -> list[str]:
-    """Warnings from loading (blocked names not installed, unknown hooks), each once."""
+    """The warnings waiting here, each once; they wait no longer."""
     if _loaded is None:
         return []
     out, _loaded.warnings[:] = list(_loaded.warnings), []
     return out
+
+
+def hand_over(repo: Repo) -> None:
+    """Put the warnings waiting here on ``repo``'s warnings, the one channel."""
+    for w in take_warnings():
+        repo.warn(w)
 
 
 def _load_all() -> Loaded:

@@ -22,6 +22,7 @@ from gitpar.plugins.loading import (
     builtin_only,
     collect,
     find_entry_points,
+    hand_over,
     impls,
     is_builtin,
     load,
@@ -34,6 +35,8 @@ from gitpar.plugins.loading import (
     sole_builtin,
     take_warnings,
     unregister,
+    waiting_warnings,
+    warn,
 )
 from gitpar.plugins.strategies import (
     DEFAULT_STRATEGIES,
@@ -57,11 +60,11 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_STRATEGIES", "DISABLED_ENV", "PLAN_FILE", "EntryPoint", "PluginError", "PluginInfo",
            "_check_pending", "blocked_names", "check_paths", "conflict_strategies", "decide_contention",
-           "emit", "estimate", "estimates", "find_entry_points", "implementers", "load", "lock_strategies",
+           "emit", "estimate", "estimates", "find_entry_points", "hand_over", "implementers", "load", "lock_strategies",
            "lock_strategy", "plugin_failed", "plugin_list", "plugin_object", "plugin_settings", "pm",
            "prepare_worktree", "propose_streams", "register", "register_commands", "render_brief",
            "repository_plugin_files", "reset", "resolve_conflict", "strategy_chosen", "take_warnings",
-           "unregister"]
+           "unregister", "waiting_warnings", "warn"]
 
 
 def estimate(stream: Stream, plan: Plan, history: Sequence[RunRecord],
@@ -196,7 +199,5 @@ def _safe(get: Callable[[], dict[str, tuple[str, Any]]]) -> dict[str, tuple[str,
     try:
         return get()
     except PluginError as exc:
-        warnings = load().warnings
-        if str(exc) not in warnings:
-            warnings.append(str(exc))
+        warn(str(exc))
         return {}

@@ -2,6 +2,18 @@
 
 The only module family that talks to pygit2 or runs ``git``; pygit2 errors become gitpar
 errors here, naming the ref or file.
+
+Warnings have one channel: ``Repo.warnings``, the list of the repository a command works
+on. Whatever the user should see as a warning (something that did not stop the command),
+in the store, the core or a plugin, goes there through :meth:`Repo.warn`, which keeps each
+text once. The command line prints that list once, on stderr as ``warning: ...``, when the
+command ends, whatever its outcome or output format (``cli.app.show_warnings``, from
+``main()``'s ``finally``); nothing else prints a warning. A JSON result with a ``warnings``
+field fills it from the same list, so ``--json`` and stderr say the same thing. Plugin
+loading, which may run before any repository is open, keeps its warnings waiting
+(``plugins.loading.warn``) and hands them to the repository it is next given
+(``plugins.loading.hand_over``); whatever still waits when the command ends is printed
+with the rest.
 """
 
 from __future__ import annotations
@@ -139,8 +151,8 @@ def _break_stale_ref_lock(repo: Repo, ref: str) -> bool:
         lock.unlink()
     except OSError:
         return False
-    repo.warnings.append(f"removed {lock}, left {age:.0f}s ago by a process that stopped while it "
-                         f"was moving {ref}")
+    repo.warn(f"removed {lock}, left {age:.0f}s ago by a process that stopped while it "
+              f"was moving {ref}")
     return True
 
 
@@ -197,7 +209,7 @@ class Repo:
     main_root: Path | None  # None for a bare repository
     here: Path | None  # the root of the worktree the command runs in
     here_gitdir: Path
-    warnings: list[str] = field(default_factory=list)  # from plans read, for the CLI to show
+    warnings: list[str] = field(default_factory=list)  # the warnings channel: see the module's docstring
 
     @property
     def name(self) -> str:
@@ -353,9 +365,16 @@ class Repo:
         """Every file in ``commit``'s tree: its path and blob id."""
         return walk_files(self.git, self.git[commit].peel(pygit2.Tree).id)
 
+    def warn(self, text: str) -> None:
+        """Put ``text`` on the warnings channel (once), for the command line to show when the
+        command ends; see the module's docstring."""
+        if text not in self.warnings:
+            self.warnings.append(text)
+
     def _noted(self, plan: _Warned) -> _Warned:
         """``plan`` after keeping its warnings for the command line to show."""
-        self.warnings.extend(w for w in plan.warnings if w not in self.warnings)
+        for w in plan.warnings:
+            self.warn(w)
         return plan
 
     # -- the plan ---------------------------------------------------------------------

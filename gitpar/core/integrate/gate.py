@@ -1,0 +1,123 @@
+"""The test gate: the test command run in a temporary detached worktree of a merge commit,
+its log, and the warning when the command would test code from outside that tree (an
+editable install pointing at another checkout).
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitpar.core.repo import Repo
+    from gitpar.store.repo import Oid
+
+
+class Gate:
+    """What the test gate learns once per run: whether its code comes from outside the tree
+    (a warning on the repository's channel)."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.looked = False
+
+    def look(self, command: str, path: Path, env: dict[str, str]) -> None:
+        if self.looked:
+            return
+        self.looked = True
+        for where in foreign_code(command, path, env):
+            self.repo.warn(f"the test command may run code from outside the tree under test: "
+                           f"{where}; point it at $GITPAR_TEST_TREE (see docs/integrate.md)")
+
+
+def fill_test_command(command: str, path: Path) -> str:
+    """``command`` with ``{worktree}`` replaced by the gate's worktree (shell-quoted)."""
+    return command.replace("{worktree}", shlex.quote(str(path)))
+
+
+def log_tail(log: Path, lines: int = 20) -> list[str]:
+    """The last ``lines`` lines of a test log (without gitpar's own first and last lines)."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    body = text[1:]
+    if body and body[-1].startswith("[exit "):
+        body = body[:-1]
+    return body[-lines:]
+
+
+# asks the gate's Python which installed distributions are editable, and where they point
+_EDITABLE_PROBE = r"""
+import json
+from importlib import metadata
+for dist in metadata.distributions():
+    try:
+        raw = dist.read_text("direct_url.json")
+        info = json.loads(raw) if raw else {}
+    except Exception:
+        continue
+    if (info.get("dir_info") or {}).get("editable") and str(info.get("url", "")).startswith("file://"):
+        print(dist.metadata["Name"], info["url"][len("file://"):], sep="\t")
+"""
+
+
+def foreign_code(command: str, path: Path, env: dict[str, str]) -> list[str]:
+    """Editable Python installs, seen by the ``python`` the gate runs, that point at a
+    checkout other than the tree under test — the tests would import that code instead of
+    the merged one. Only for a command that looks like Python's; [] when it cannot tell."""
+    words = command.replace("/", " ").split()
+    if not any(w.startswith(("python", "pytest", "tox", "nox", "uv")) for w in words):
+        return []
+    python = shutil.which("python3", path=env.get("PATH")) or shutil.which("python", path=env.get("PATH"))
+    if python is None:
+        return []
+    try:
+        proc = subprocess.run([python, "-c", _EDITABLE_PROBE], cwd=path, env=env, capture_output=True,
+                              text=True, timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    tree = path.resolve()
+    found = []
+    for line in proc.stdout.splitlines():
+        name, _, where = line.partition("\t")
+        if not where:
+            continue
+        target = Path(where).resolve()
+        if target != tree and tree not in target.parents:
+            found.append(f"{name} is installed editable from {target} (python: {python})")
+    return found
+
+
+def run_test(repo: Repo, name: str, commit: Oid, command: str,
+             gate: Gate | None = None) -> tuple[int, Path]:
+    """Run ``command`` (through sh) in a temporary detached worktree of ``commit``.
+
+    ``{worktree}`` in the command is that worktree; ``GITPAR_TEST_TREE`` (and
+    ``GITPAR_WORKTREE``) name it in the environment. The output goes to a log file. The
+    worktree is removed afterwards, also on Ctrl-C, which stops the command's whole process
+    group first.
+    """
+    from gitpar.store import merge as m
+
+    log = repo.gitpar_dir / "logs" / "integrate" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    path = m.add_temp_worktree(repo, commit)
+    try:
+        from gitpar.core import spawn
+
+        env = spawn.command_env(name.removesuffix("-before"), path,
+                                extra={"GITPAR_TEST_TREE": str(path), "GITPAR_COMMIT": str(commit)})
+        command = fill_test_command(command, path)
+        if gate is not None:
+            gate.look(command, path, env)
+        with log.open("w", encoding="utf-8") as out:
+            out.write(f"$ {command}   # in {path} at {commit}\n")
+            code = spawn.run_logged(command, path, env, out)
+            out.write(f"[exit {code}]\n")
+        return code, log
+    finally:
+        m.remove_temp_worktree(repo, path)

@@ -1,0 +1,267 @@
+"""The integration run, :func:`integrate`: the refusals that come before anything changes,
+the streams merged one by one (``stream.merge_stream``) until one stops the run, a Ctrl-C
+during a merge, and ``--cleanup`` of the integrated streams' worktrees and branches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from gitpar.core.integrate.gate import Gate
+from gitpar.core.integrate.result import Integration, Progress, Step
+from gitpar.core.integrate.select import (
+    DEFAULT_TARGET,
+    check_target,
+    check_test_command,
+    dependency_order,
+    forget_run,
+    save_run,
+    saved_run,
+)
+from gitpar.core.integrate.stream import merge_stream
+from gitpar.errors import Refused, bad
+
+if TYPE_CHECKING:
+    from gitpar.core.plan import Plan
+    from gitpar.core.repo import Repo
+
+
+def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
+              streams: Sequence[str] | None = None, dry_run: bool = False, resume: bool = False,
+              cleanup: bool = False, progress: Progress | None = None) -> Integration:
+    """Merge completed streams into the target; see the module's docstring for the rules."""
+    from gitpar.core.streams import all_progress
+    from gitpar.store import merge as m
+    from gitpar.store.repo import swap_ref
+    from gitpar.store.state import StateStore
+    from gitpar.store.worktrees import dirty_files
+
+    say = progress or (lambda _msg: None)
+    plan = repo.load_plan()
+    base = plan.settings.base
+    if resume:
+        saved = saved_run(repo)
+        if saved is None:
+            raise Refused("there is no stopped integration to continue; run 'gitpar integrate' to start one")
+        if into is not None and into != saved["target"]:
+            raise bad(None, "--into", f"the stopped integration is into {saved['target']}, not {into}",
+                      "drop --into with --continue, or start a new run without --continue")
+        if streams:
+            raise bad(None, "--streams", "--continue resumes the saved list of streams",
+                      "drop --streams, or start a new run without --continue")
+        into = saved["target"]
+        names = [str(n) for n in saved["streams"]]
+        test = test if test is not None else saved.get("test")
+    else:
+        names = []
+        for item in streams or ():
+            names.extend(n.strip() for n in item.split(",") if n.strip())
+    target = check_target(into or plan.settings.extra.get("integration_branch") or DEFAULT_TARGET)
+    if test is None:
+        test = plan.settings.test  # plan.md's test: key, the default gate
+    if test is not None:
+        check_test_command(test)
+    for n in names:
+        plan.stream(n)
+    names = list(dict.fromkeys(names))
+
+    snap = StateStore(repo).snapshot()
+    prog = all_progress(snap)
+    base_tip = repo.tip(base)
+    target_tip = repo.tip(f"refs/heads/{target}")
+    start = target_tip or base_tip
+    if start is None:
+        raise Refused(f"neither {target} nor the base branch {base!r} exists; commit to {base} first")
+    if not names:  # every completed stream not in the target yet
+        for n in plan.streams:
+            p = prog.get(n)
+            tip = repo.stream_tip(n)
+            if p is not None and p.status == "completed" and tip is not None \
+                    and not m.is_ancestor(repo, tip, start):
+                names.append(n)
+    # refusals come before anything changes, each naming what is wrong
+    not_done = [f"{n} ({prog[n].status if n in prog else 'pending'})" for n in names
+                if n not in prog or prog[n].status != "completed"]
+    if not_done:
+        raise Refused(f"not completed: {', '.join(not_done)}; only completed streams are integrated "
+                      "('gitpar finish' in the stream's worktree), or leave them out of --streams")
+    gone = [n for n in names if repo.stream_tip(n) is None]
+    if gone:
+        raise Refused(f"the branch of {', '.join('gitpar/' + n for n in gone)} does not exist, so there "
+                      "is nothing to merge; restore the branch or leave the stream out of --streams")
+    for n in names:
+        for dep in plan.streams[n].depends_on:
+            dep_tip = repo.stream_tip(dep)
+            if dep in names or (dep_tip is not None and m.is_ancestor(repo, dep_tip, start)):
+                continue
+            if dep_tip is None and _integrated_into(prog.get(dep), target):
+                continue  # integrated, then its branch cleaned up
+            raise Refused(f"{n} depends on {dep}, which is neither being integrated nor already in "
+                          f"{target}; add {dep} to --streams")
+    checked_out = m.worktrees_on(repo, target)
+    for wt in checked_out:
+        busy = m.operation_in_progress(wt)
+        dirty = dirty_files(wt.path)
+        if busy or dirty:
+            what = busy or "local changes: " + ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+            raise Refused(f"{target} is checked out in {wt.path} with {what}; commit or stash them "
+                          "there first, or integrate into another branch with --into")
+    order = dependency_order(plan, names)
+    refused = _violations(repo, base, order)
+    run = Integration(target=target, base=base, created=target_tip is None,
+                      start=str(target_tip) if target_tip else None, end=None, steps=[],
+                      test=test, dry_run=dry_run, warnings=repo.warnings)
+    if not order:
+        if resume:
+            forget_run(repo)
+        run.created = False
+        if cleanup:
+            _cleanup(repo, run, dry_run=dry_run)
+        return _done(repo, run)
+    if not dry_run:
+        save_run(repo, {"target": target, "streams": order, "test": test})
+        if target_tip is None:
+            assert base_tip is not None
+            if not swap_ref(repo, f"refs/heads/{target}", base_tip, None,
+                            f"gitpar integrate: {target} from {base}"):
+                raise Refused(f"{target} appeared while gitpar was creating it; run the command again")
+            say(f"created {target} from {base} ({m.short(base_tip)})")
+            target_tip = base_tip
+    current = target_tip or base_tip
+    assert current is not None
+    tested_current = False
+    gate = Gate(repo)
+    held_back: set[str] = set()  # refused for violations, or after a stream that was
+    try:
+        for i, name in enumerate(order):
+            held = _held_back(plan, name, refused, held_back)
+            if held is not None:
+                held_back.add(name)
+                run.steps.append(held)
+                continue
+            step, new = merge_stream(repo, plan, target, name, current, test=test, dry_run=dry_run,
+                                     checked_out=checked_out, tested_current=tested_current,
+                                     say=say, gate=gate)
+            run.steps.append(step)
+            if step.outcome in ("merged", "merged (review)", "would merge", "would merge (review)",
+                                "already merged"):
+                tested_current = tested_current or (test is not None and not dry_run)
+                if new is not None:
+                    current = new
+                continue
+            run.stopped = step.detail
+            run.steps.extend(Step(n, "not reached") for n in order[i + 1:])
+            break
+    except KeyboardInterrupt:
+        # a Ctrl-C held during a merge's publication is raised right after it: look again
+        run.interrupted = True
+        current = repo.tip(f"refs/heads/{target}") or current
+        done = {s.stream for s in run.steps}
+        for n in order:
+            if n in done:
+                continue
+            tip = repo.stream_tip(n)
+            if tip is not None and m.is_ancestor(repo, tip, current):
+                run.steps.append(Step(n, "merged", "just before the interrupt", str(current)))
+            else:
+                run.steps.append(Step(n, "not reached", "interrupted"))
+        run.stopped = f"interrupted; {target} stays at {m.short(current)}, its last good merge"
+    if refused and run.stopped is None:
+        run.stopped = (f"not merged: {', '.join(sorted(refused))} (ownership violations); "
+                       "fix the branches, then 'gitpar integrate --continue'")
+    run.end = str(current)
+    if not dry_run:
+        from gitpar.plugins import events
+
+        events.emit("integration.result", repo=repo, target=target, ok=run.ok,
+                     steps={s.stream: s.outcome for s in run.steps})
+    if run.ok and not dry_run:
+        forget_run(repo)
+    if cleanup:
+        _cleanup(repo, run, dry_run=dry_run)
+    return _done(repo, run)
+
+
+def _done(repo: Repo, run: Integration) -> Integration:
+    """``run``, the plugin loader's waiting warnings moved onto the repository's list (which
+    is ``run.warnings``), so its JSON holds every warning the command shows."""
+    from gitpar.plugins import manager
+
+    manager.hand_over(repo)
+    return run
+
+
+def _violations(repo: Repo, base: str, names: Sequence[str]) -> dict[str, str]:
+    """Stream -> why it is refused: its branch breaks the ownership rules (``gitpar finish``'s
+    check, the one pre-push and CI run)."""
+    from gitpar.core.streams import branch_violations, describe_violations
+
+    out = {}
+    for name in names:
+        found = branch_violations(repo, name, base)
+        if found:
+            out[name] = describe_violations(name, found, limit=5)
+    return out
+
+
+def _held_back(plan: Plan, name: str, refused: dict[str, str], held_back: set[str]) -> Step | None:
+    """The step of a stream that is not merged because of violations (its own or a dependency's)."""
+    if name in refused:
+        return Step(name, "refused", refused[name] + f"\nfix: take those changes out of gitpar/{name}, "
+                    "then 'gitpar integrate --continue'")
+    for dep in plan.streams[name].depends_on:
+        if dep in held_back:
+            return Step(name, "not reached", f"depends on {dep}, which is not merged")
+    return None
+
+def _integrated_into(progress: Any, target: str) -> bool:
+    """Whether the state branch records the stream as merged into ``target``."""
+    value = progress.extra.get("integrated") if progress is not None else None
+    return isinstance(value, str) and value.startswith(f"{target}@")
+
+
+def _cleanup(repo: Repo, run: Integration, *, dry_run: bool = False) -> None:
+    """Remove the worktrees and branches of integrated streams — merged in this run, or
+    recorded on the state branch as integrated into the target by an earlier one — with
+    ``gitpar remove``'s safety: never uncommitted or untracked work, never a commit that no
+    other branch has."""
+    from gitpar.core import streams as st
+    from gitpar.store import worktrees as wt
+    from gitpar.store.state import StateStore
+
+    merged_now = {s.stream: s for s in run.steps
+                  if s.outcome in ("merged", "merged (review)", "already merged")}
+    prog = st.all_progress(StateStore(repo).snapshot())
+    earlier = [n for n, p in sorted(prog.items()) if n not in merged_now and _integrated_into(p, run.target)]
+    worktrees = repo.stream_worktrees()
+    for name in [*merged_now, *earlier]:
+        branch = f"gitpar/{name}"
+        if repo.tip(f"refs/heads/{branch}") is None and name not in worktrees:
+            continue  # cleaned up already
+        done: list[str] = []
+        kept = False
+        if name in worktrees:
+            try:
+                removal = st.remove(repo, name, dry_run=dry_run)
+                if removal.refused:
+                    done.append(f"would keep {removal.worktree}: {'; '.join(removal.problems)}")
+                    kept = True
+                else:
+                    done.append(f"{'would remove' if dry_run else 'removed'} {removal.worktree}")
+            except Refused as exc:
+                done.append(f"kept: {exc}")
+                kept = True
+        if not kept:
+            if dry_run:
+                unique = wt.commits_on_no_other_branch(repo, branch)
+                done.append(f"would keep branch {branch}: {len(unique)} commits on no other branch"
+                            if unique else f"would delete branch {branch}")
+            else:
+                why = wt.delete_merged_branch(repo, branch)
+                done.append(f"kept branch {branch}: {why}" if why else f"deleted branch {branch}")
+        text = "; ".join(done)
+        if name in merged_now:
+            merged_now[name].cleanup = text
+        else:
+            run.cleaned[name] = text

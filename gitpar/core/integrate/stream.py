@@ -1,0 +1,235 @@
+"""One stream's merge into the target: forecast in memory, chained shared files settled,
+the plan's conflict strategy asked, a check that nothing already on the target is undone,
+the test gate, then the target moved and the stream marked integrated on the state branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gitpar.core.integrate.gate import Gate, log_tail, run_test
+from gitpar.core.integrate.result import Progress, Step
+
+if TYPE_CHECKING:
+    from gitpar.core.plan import Plan
+    from gitpar.core.repo import Repo
+    from gitpar.store.merge import FileConflict
+    from gitpar.store.repo import Index, Oid, Worktree
+
+
+def merge_stream(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: str | None,
+                 dry_run: bool, checked_out: Sequence[Worktree], tested_current: bool,
+                 say: Progress, gate: Gate | None = None) -> tuple[Step, Oid | None]:
+    """Forecast, merge, test and publish one stream; the step and the new target tip."""
+    from gitpar.store import merge as m
+
+    tip = repo.stream_tip(name)
+    if tip is None:
+        return Step(name, "conflicted", f"the branch gitpar/{name} disappeared"), None
+    if m.is_ancestor(repo, tip, current):
+        if not dry_run:
+            _mark(repo, name, target, current)
+        return Step(name, "already merged", f"{target} already contains gitpar/{name}"), None
+    mb = m.merge_base(repo, current, tip)
+    index, conflicts = m.conflicts_of_commits(repo, mb, current, tip)
+    if conflicts:  # shared files edited in turns under a lock, and merge: union files
+        from gitpar.core.chain import settle
+
+        conflicts = settle(repo, plan, index, current, tip)
+    review: _Review | None = None
+    if conflicts:
+        other = {c.path: _who_wrote(repo, current, tip, c.path) for c in conflicts}
+        files = "; ".join(
+            f"{c.describe(target, name)}, {name}'s side from "
+            f"{', '.join(i.short() for i in m.commits_touching(repo, tip, current, c.path, limit=2)) or 'a merge'}"
+            f", the other side from {', '.join(other[c.path]) or 'the base'}"
+            for c in conflicts)
+        detail = (f"{name} conflicts with {target}: {files}. {target} stays at {m.short(current)}; "
+                  f"gitpar/{name} is unchanged. Resolve it on gitpar/{name} (e.g. merge {target} into "
+                  "it), then run 'gitpar integrate --continue'")
+        stopped = Step(name, "conflicted", detail, conflicts=conflicts, other_side=other)
+        if not _conflict_strategy_chosen(plan):
+            return stopped, None
+        taken = _take_stream_side(repo, plan, target, name, mb, current, tip, conflicts, other)
+        if isinstance(taken, str):
+            stopped.detail += f" ({taken})"
+            return stopped, None
+        index, review = taken
+    message = (f"Merge stream '{name}' into {target}\n\n"
+               f"{plan.streams[name].description or 'Merged by gitpar integrate.'}\n\n"
+               + (f"{review.note}\n\n" if review else "")
+               + f"Gitpar-Stream: {name}\n"
+               + "".join(f"Gitpar-Review: {line}\n" for line in (review.trailers if review else ())))
+    new = m.write_merge(repo, index, [current, tip], message)
+    undone = _undone_on_target(repo, plan, name, current, new)
+    if undone:
+        listed = "; ".join(f"{p} (the work of {who})" for p, who in undone)
+        return Step(name, "would undo work",
+                    f"merging {name} would undo changes already on {target}: {listed}. gitpar/{name} "
+                    f"keeps old content of files it does not own (a 'git merge -s ours' or a hand-made "
+                    f"merge); {target} stays at {m.short(current)}. Redo that merge on gitpar/{name} "
+                    f"keeping {target}'s changes (or revert it), then run 'gitpar integrate --continue'"), None
+    flag = " (review)" if review else ""
+    if dry_run:
+        return Step(name, "would merge" + flag,
+                    (review.note if review else "merges cleanly")
+                    + (" (tests not run in a dry run)" if test else ""), str(new),
+                    conflicts=review.conflicts if review else [],
+                    other_side=review.other_side if review else {}), new
+    log = None
+    if test is not None:
+        say(f"testing {target} + {name} ({m.short(new)}): {test}")
+        code, log = run_test(repo, name, new, test, gate=gate)
+        say(f"test log: {log} (exit {code})")
+        tail = log_tail(log) if code != 0 else []
+        if code == 127:
+            return Step(name, "not reached", f"the test command was not found (exit 127, log {log}); "
+                        f"{target} stays at {m.short(current)}", log=str(log), output_tail=tail), None
+        if code != 0:
+            if not tested_current:
+                base_code, base_log = run_test(repo, f"{name}-before", current, test, gate=gate)
+                say(f"test log of {target} before merging {name}: {base_log} (exit {base_code})")
+                if base_code != 0:
+                    return Step(name, "not reached", f"{target} already fails the test before merging "
+                                f"{name} (at {m.short(current)}, log {base_log}); fix that first",
+                                log=str(log), output_tail=log_tail(base_log)), None
+            return Step(name, "broke the tests", f"merging {name} makes '{test}' exit {code} "
+                        f"(log {log}); {target} stays at {m.short(current)}", log=str(log),
+                        output_tail=tail), None
+    with m.held_interrupts():
+        m.move_branch(repo, target, current, new, f"gitpar integrate: merge {name}", checked_out)
+        _mark(repo, name, target, new, review=review)
+    say(f"merged {name} into {target} ({m.short(new)})" + (f"; {review.note}" if review else ""))
+    return Step(name, "merged" + flag, f"at {m.short(new)}" + (f"; {review.note}" if review else ""),
+                str(new), conflicts=review.conflicts if review else [],
+                other_side=review.other_side if review else {}, log=str(log) if log else None), new
+
+
+def _undone_on_target(repo: Repo, plan: Plan, name: str, current: Oid, merged: Oid) -> list[tuple[str, str]]:
+    """The paths where the merged tree differs from the target's though ``name`` may not change
+    them (another stream's files, the plan), with whose work each is: checked on the trees,
+    not assumed from how the merge was made. A normal merge never changes such a path."""
+    from gitpar.core.rules import PLAN_PREFIX, Rules
+    from gitpar.store.commits import paths_between
+
+    rules = Rules.from_plan(plan)
+    changed = sorted(paths_between(repo, current, merged))
+    out = []
+    for path, found in rules.index.match_many(changed).items():
+        mine = any(r.stream == name for r in found)
+        owners = sorted({r.stream for r in found if r.kind == "owns"})
+        if path.startswith(PLAN_PREFIX):
+            out.append((path, "the plan"))
+        elif owners and not mine:
+            out.append((path, "stream " + ", ".join(owners)))
+    return sorted(out)
+
+
+@dataclass
+class _Review:
+    """A conflict settled by taking the stream's side, for a person to review."""
+
+    note: str  # the strategy's review note
+    trailers: list[str]  # one Gitpar-Review trailer per file: the path and the other side
+    conflicts: list[FileConflict]
+    other_side: dict[str, list[str]]
+
+
+def _conflict_strategy_chosen(plan: Plan) -> bool:
+    # no plugins: section is the common case: the default (stop) needs no plugin
+    if plan.settings.extra.get("plugins") is None:
+        return False
+    from gitpar.plugins import manager
+
+    return manager.strategy_chosen(plan, "conflicts")
+
+
+# conflicts made of hunks: the only ones whose stream side can be taken hunk by hunk
+_HUNK_CONFLICTS = ("content", "add/add")
+
+
+def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: Oid | None,
+                      current: Oid, tip: Oid, conflicts: Sequence[FileConflict],
+                      other: dict[str, list[str]]) -> tuple[Index, _Review] | str:
+    """Ask the plan's conflict strategy; the merge taking the stream's side, or why it stops.
+
+    Only when the strategy answers ``take_stream`` for every conflicted path, and every
+    conflict is one of hunks in a text file: the merge is redone in memory taking the
+    stream's side of each conflicting hunk (the rest of each file merges as usual). A
+    binary, delete, rename or mode conflict still stops: there is no hunk to take.
+    """
+    from gitpar.plugins import manager
+    from gitpar.plugins.hookspecs import ConflictCase
+    from gitpar.store import merge as m
+
+    chosen = manager.plugin_settings(plan).get("conflicts")
+    paths = tuple(c.path for c in conflicts)
+    resolution = manager.resolve_conflict(plan, ConflictCase(stream=name, target=target, paths=paths,
+                                                             other_side=other))
+    if resolution.action != "take_stream":
+        return f"conflict strategy {chosen}: {resolution.reason}"
+    left = [p for p in paths if p not in resolution.paths]
+    if left:
+        return f"conflict strategy {chosen} takes no side in {', '.join(left)}"
+    whole = [c for c in conflicts if c.kind not in _HUNK_CONFLICTS]
+    if whole:
+        return (f"conflict strategy {chosen}: {', '.join(c.describe(target, name) for c in whole)} "
+                "has no hunks to take a side of, so it still stops")
+    index = m.merge_taking_theirs(repo, mb, current, tip)
+    if index is None:
+        return f"conflict strategy {chosen}: taking {name}'s side still leaves conflicts"
+    trailers = [f"{c.describe(target, name)} took {name}'s side over "
+                f"{', '.join(other.get(c.path) or ()) or 'the base branch'}" for c in conflicts]
+    return index, _Review(note=resolution.review, trailers=trailers, conflicts=list(conflicts),
+                          other_side=dict(other))
+
+
+def _who_wrote(repo: Repo, current: Oid, tip: Oid, path: str) -> list[str]:
+    """Who changed ``path`` on the target's side since the stream forked: streams or the base."""
+    from gitpar.store import merge as m
+
+    who: list[str] = []
+    for info in m.merges_touching(repo, current, tip, path):
+        stream = info.trailers.get("Gitpar-Stream")
+        label = f"stream {stream} ({info.sha[:10]})" if stream else info.short()
+        if label not in who:
+            who.append(label)
+    return who
+
+
+def _mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None = None) -> None:
+    """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit).
+
+    A merge that took the stream's side of a conflict also gets a coordination item in the
+    stream's progress, so ``gitpar status`` lists it as needing attention until reviewed.
+    """
+    from dataclasses import replace
+
+    from gitpar.core.progress import (
+        Progress,
+        ProgressUpdate,
+        apply_update,
+        now_iso,
+        progress_path,
+        render_progress,
+    )
+    from gitpar.core.streams import read_progress
+    from gitpar.store.state import StateStore
+
+    value = f"{target}@{commit}"
+    need = (f"review merge {str(commit)[:10]} into {target}: {review.note}",) if review else ()
+
+    def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
+        current = read_progress(repo, name, snap) or Progress(stream=name)
+        if current.extra.get("integrated") == value and all(n in current.coordination for n in need):
+            return None
+        new = replace(current, updated=now_iso(), extra={**current.extra, "integrated": value})
+        if need:
+            new = apply_update(new, ProgressUpdate(need=need), now_iso())
+        return ({progress_path(name): render_progress(new)},
+                f"integrate {name}: merged into {target} at {str(commit)[:10]}"
+                + (f" (review: {review.note})" if review else ""))
+
+    StateStore(repo).update(change)
