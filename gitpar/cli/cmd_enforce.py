@@ -167,7 +167,7 @@ def locks_cmd(stale: Annotated[bool, typer.Option("--stale", help="Only stale lo
               lk.reason, why or ""] for lk, why in found])
     for lk, _why in found:
         if lk.problem or lk.warning:
-            o.warn(lk.problem or lk.warning)
+            repo.warn(lk.problem or lk.warning)
 
 
 @app.command()

@@ -315,6 +315,9 @@ def analyse_repo(repo: Repo, *, workers: int, now: dt.datetime | None = None,
         history = read_history(snap)
     result = analyse(plan, workers=workers, progress=progress, history=history, now=now)
     result.state_branch = exists
+    for w in plan.warnings:
+        repo.warn(w)
+    result.warnings = list(repo.warnings)  # the one channel (store/repo.py)
     return result
 
 

@@ -239,9 +239,11 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     if unscanned:
         notes.append(f"{unscanned} worktrees were not scanned for uncommitted files "
                      "(dirty: null); 'gitpar status --dirty all' scans every one")
+    for w in plan.warnings:
+        repo.warn(w)
     return Status(base=base, generated=now.strftime("%Y-%m-%dT%H:%M:%SZ"), streams=streams,
                   attention=attention, state_branch=snap.commit is not None,
-                  warnings=list(plan.warnings), notes=notes)
+                  warnings=list(repo.warnings), notes=notes)  # the one channel (store/repo.py)
 
 
 # the git evidence of a stream with no progress file, no branch and no worktree here

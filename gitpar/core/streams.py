@@ -113,14 +113,15 @@ def stream_add(repo: Repo, name: str, *, owns: Sequence[str] = (), shares: Seque
     new_files = dict(files)
     new_files[path] = text
     plan = planmod.load_plan(new_files)  # validates the stream and the graph it joins
-    repo.warnings.extend(w for w in plan.warnings if w not in repo.warnings)
+    for w in plan.warnings:
+        repo.warn(w)
     check_overlaps(repo, plan)
     from gitpar.core.ownership import pattern_matches_nothing
 
     tracked = repo.tracked_files()
     for kind, pattern in planmod.iter_patterns(plan.streams[name]):
         if pattern_matches_nothing(pattern, tracked):
-            repo.warnings.append(f"{path}: {kind} pattern {pattern!r} matches no file in the tree yet")
+            repo.warn(f"{path}: {kind} pattern {pattern!r} matches no file in the tree yet")
     root = require_main_root(repo)
     target = root / path
     target.parent.mkdir(parents=True, exist_ok=True)
