@@ -23,6 +23,7 @@ from typing import Any
 from gitpar.core import cache_file
 
 KEEP = 8  # plans kept on disk
+FORMAT = 2  # what a pickled plan holds; a gitpar that caches more reads none of the older ones
 _memory: dict[str, Any] = {}
 
 
@@ -51,7 +52,7 @@ def get(repo: Any, key: str, build: Callable[[], Any]) -> Any:
     """The plan cached under ``key``, else ``build()`` (BadInput from it is not cached)."""
     if key in _memory:
         return _memory[key]
-    path = Path(repo.gitpar_dir) / "cache" / "plans" / f"{key}.pickle"
+    path = Path(repo.gitpar_dir) / "cache" / "plans" / f"{key}.v{FORMAT}.pickle"
     plan = cache_file.read(path)
     if plan is None:
         plan = build()
