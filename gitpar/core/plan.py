@@ -53,6 +53,7 @@ SETTING_COMMENTS = {
 }
 # Settings read by later features; known so they are not warned about.
 EXTRA_SETTINGS = {"main_worktree", "plugins", "integration_branch"}
+DEFAULT_INTEGRATION_BRANCH = "gitpar/_integration"
 STREAM_FIELDS = ("description", "owns", "shares", "depends_on", "agent", "priority", "estimate")
 
 
@@ -73,6 +74,12 @@ class Settings:
     test: str | None = None  # the default of ``gitpar integrate --test``
     goal: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def integration_branch(self) -> str:
+        """The branch ``gitpar integrate`` merges into (``integration_branch:``, else
+        ``gitpar/_integration``)."""
+        return str(self.extra.get("integration_branch") or DEFAULT_INTEGRATION_BRANCH)
 
 
 @dataclass(frozen=True)

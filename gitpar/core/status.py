@@ -123,7 +123,6 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
 
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.progress import read_all
-    from gitpar.store.merge import own_changed_files
     from gitpar.store.worktrees import dirty_files, evidence, load_count_cache, save_count_cache
 
     now = now or clock.now_utc()
@@ -156,6 +155,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
         p = progress.get(name) or Progress(stream=name)
         ev = evidence(repo, name, base_tip, cache) if (name in progress or name in worktrees) else None
         if ev is not None and ev.ahead and base_tip is not None and ev.tip is not None:
+            from gitpar.store.merge import own_changed_files
+
             # merging the integration branch or another stream in does not make their files its own
             own = own_changed_files(repo, repo.resolve(ev.tip), base_tip,
                                     [t for n, t in merged_from.items() if n != name])
@@ -255,10 +256,8 @@ _UNSTARTED: dict[str, Any] = {"branch": "", "branch_exists": False, "ahead": 0, 
 def _merge_sources(repo: Repo, plan: Plan) -> dict[str, Oid]:
     """The tips whose commits a stream may merge in without making them its own: every
     stream's branch, and the integration branch (under the name ``""``)."""
-    from gitpar.core.integrate import DEFAULT_TARGET
-
     tips: dict[str, Oid | None] = {n: t for n, t in repo.stream_tips().items() if n in plan.streams}
-    tips[""] = repo.tip(f"refs/heads/{plan.settings.extra.get('integration_branch') or DEFAULT_TARGET}")
+    tips[""] = repo.tip(f"refs/heads/{plan.settings.integration_branch}")
     return {n: t for n, t in tips.items() if t is not None}
 
 

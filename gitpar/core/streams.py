@@ -419,12 +419,11 @@ def branch_violations(repo: Repo, name: str, base: str | None = None) -> list[Vi
 def _own_violations(repo: Repo, name: str, found: list[Violation]) -> list[Violation]:
     """``found`` without the commits of other streams that this branch merged in (by merging
     the integration branch or another stream's branch): those are their work, not this one's."""
-    from gitpar.core.integrate import DEFAULT_TARGET
     from gitpar.store.merge import is_ancestor
 
     plan = repo.load_plan()
     others = [f"gitpar/{n}" for n in plan.streams if n != name]
-    others.append(str(plan.settings.extra.get("integration_branch") or DEFAULT_TARGET))
+    others.append(plan.settings.integration_branch)
     tips = [t for t in (repo.tip(f"refs/heads/{b}") for b in others) if t is not None]
     theirs: dict[str, bool] = {}
     kept = []

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from gitpar.core.integrate.gate import Gate
 from gitpar.core.integrate.result import Integration, Progress, Step
 from gitpar.core.integrate.select import (
-    DEFAULT_TARGET,
     check_target,
     check_test_command,
     dependency_order,
@@ -57,7 +56,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
         names = []
         for item in streams or ():
             names.extend(n.strip() for n in item.split(",") if n.strip())
-    target = check_target(into or plan.settings.extra.get("integration_branch") or DEFAULT_TARGET)
+    target = check_target(into or plan.settings.integration_branch)
     if test is None:
         test = plan.settings.test  # plan.md's test: key, the default gate
     if test is not None:

@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitpar.core.plan import DEFAULT_INTEGRATION_BRANCH
 from gitpar.errors import bad
 
 if TYPE_CHECKING:
     from gitpar.core.plan import Plan
     from gitpar.core.repo import Repo
 
-DEFAULT_TARGET = "gitpar/_integration"
+DEFAULT_TARGET = DEFAULT_INTEGRATION_BRANCH  # the plan's default integration_branch
 RUN_FILE = "integrate.json"
 # shell words that are not programs on PATH: a test command may start with them
 _SHELL_WORDS = {
