@@ -7,6 +7,7 @@ are warnings, so a newer plan still reads with an older gitpar.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -237,6 +238,14 @@ def parse_settings(text: str | None, file: str = PLAN_FILE) -> tuple[Settings, l
     """Settings from the text of plan.md (None: all defaults) and warnings."""
     if text is None:
         return Settings(), []
+    settings, warnings = _parse_settings(text, file)
+    return settings, list(warnings)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_settings(text: str, file: str) -> tuple[Settings, tuple[str, ...]]:
+    """:func:`parse_settings`, kept by text: a state change reads plan.md's settings a few
+    times (the base, the remote, the lock settings), each from the same text."""
     meta, body = markdown.parse(text, file)
     warnings = []
     for key in meta:
@@ -289,7 +298,7 @@ def parse_settings(text: str | None, file: str = PLAN_FILE) -> tuple[Settings, l
         if path.startswith("/") or ".." in path.split("/"):
             raise bad(file, "copy", f"{path!r} is outside the repository",
                       "list paths relative to the repository root, like .env")
-    return settings, warnings
+    return settings, tuple(warnings)
 
 
 def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream, list[str]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,17 +106,33 @@ def git(args: Sequence[str], cwd: Path | str, *, check: bool = True,
 
 
 def signature(repo: pygit2.Repository) -> pygit2.Signature:
-    """Who makes state commits: git's usual identity (environment, then config), else gitpar."""
+    """Who makes state commits: git's usual identity (environment, then config), else gitpar.
+
+    The configuration is read once per repository object and identity from the environment
+    (a state change signs its commit and its reflog entry); the time is always now."""
     name = os.environ.get("GIT_COMMITTER_NAME") or os.environ.get("GIT_AUTHOR_NAME")
     email = os.environ.get("GIT_COMMITTER_EMAIL") or os.environ.get("GIT_AUTHOR_EMAIL")
     if not (name and email):
-        try:
-            config = repo.config
-            name = name or config["user.name"]
-            email = email or config["user.email"]
-        except (KeyError, pygit2.GitError):
-            pass
+        key = (name, email)
+        known = _identities.get(repo)
+        if known is not None and known[0] == key:
+            name, email = known[1]
+        else:
+            found = (name, email)
+            try:
+                config = repo.config
+                found = (name or config["user.name"], email or config["user.email"])
+            except (KeyError, pygit2.GitError):
+                pass
+            _identities[repo] = (key, found)
+            name, email = found
     return pygit2.Signature(name or "gitpar", email or "gitpar@localhost")
+
+
+# repository -> (the environment's identity, the identity found with its configuration)
+_identities: weakref.WeakKeyDictionary[pygit2.Repository, tuple[tuple[str | None, str | None],
+                                                                tuple[str | None, str | None]]] = \
+    weakref.WeakKeyDictionary()
 
 
 def swap_ref(repo: Repo, ref: str, new: pygit2.Oid, old: pygit2.Oid | None, message: str) -> bool:
@@ -433,19 +450,19 @@ def open_repo(cwd: Path | str | None = None, factory: type[R] = Repo) -> R:  # t
     if found is None:
         raise bad(None, None, f"{start} is not inside a git repository",
                   "run gitpar from inside a repository (or 'git init' one first)")
-    here_gitdir = Path(found)
+    here_gitdir = Path(found).resolve()  # resolved once: each resolve() is a walk of the path
     commondir_file = here_gitdir / "commondir"
     if commondir_file.is_file():
         common = (here_gitdir / commondir_file.read_text().strip()).resolve()
     else:
-        common = here_gitdir.resolve()
+        common = here_gitdir
     try:
         repo = pygit2.Repository(str(common))
     except pygit2.GitError as exc:
         raise GitparError(f"cannot open the repository at {common}: {exc}") from None
     main_root = None if repo.is_bare else Path(repo.workdir).resolve()
     here: Path | None = None
-    if here_gitdir.resolve() == common:
+    if here_gitdir == common:
         here = main_root
     else:
         gitdir_file = here_gitdir / "gitdir"
@@ -453,8 +470,7 @@ def open_repo(cwd: Path | str | None = None, factory: type[R] = Repo) -> R:  # t
             here = Path(gitdir_file.read_text().strip()).parent.resolve()
         except OSError:
             here = None
-    return factory(git=repo, common_dir=common, main_root=main_root, here=here,
-                here_gitdir=here_gitdir.resolve())
+    return factory(git=repo, common_dir=common, main_root=main_root, here=here, here_gitdir=here_gitdir)
 
 
 def require_main_root(repo: Repo) -> Path:
