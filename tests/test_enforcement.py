@@ -151,7 +151,7 @@ def test_main_worktree_cannot_touch_active_streams_files(started: Path, run) -> 
     assert try_git(started, "commit", "-qam", "plan edit").returncode == 0
 
 
-def test_pre_push_catches_no_verify(started: Path, run, tmp_path: Path) -> None:
+def test_pre_push_catches_no_verify(started: Path, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     api = worktree_of(started, "api")
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
@@ -168,11 +168,13 @@ def test_pre_push_catches_no_verify(started: Path, run, tmp_path: Path) -> None:
     assert res.returncode != 0 and "src/ui/b.py" in res.stderr
     git(api, "reset", "-q", "--hard", "HEAD~1")
     # a shared change made without the lock stays a violation, even after a later lock (lock
-    # times are whole seconds, compared with a second's slack either side: keep clear of both)
-    time.sleep(2.1)
+    # times are whole seconds, compared with a second's slack either side: the commit is
+    # dated well before the lock, and the earlier lock, instead of waiting for the clock)
     write(api / "src/config.py", "no lock\n")
-    git(api, "commit", "-q", "--no-verify", "-am", "shared without lock")
-    time.sleep(2.1)
+    with monkeypatch.context() as m:
+        for who in ("AUTHOR", "COMMITTER"):
+            m.setenv(f"GIT_{who}_DATE", f"@{int(time.time()) - 30} +0000")
+        git(api, "commit", "-q", "--no-verify", "-am", "shared without lock")
     assert run(api, "lock", "src/config.py").code == 0
     res = try_git(api, "push", "-q", str(remote), "HEAD:refs/heads/gitpar/api")
     assert res.returncode != 0 and "src/config.py" in res.stderr
