@@ -106,6 +106,14 @@ def planned(repo: Path, planned_template: Path) -> Path:
     return repo
 
 
+@pytest.fixture
+def started(planned: Path, run) -> Path:
+    """``planned`` with both streams started (ui forced) and the hooks installed."""
+    assert run(planned, "start", "api").code == 0
+    assert run(planned, "start", "ui", "--force").code == 0
+    return planned
+
+
 def edit_config(wt: Path, line: int, text: str) -> None:
     config = wt / "src/config.py"
     lines = config.read_text().splitlines()

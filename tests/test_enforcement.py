@@ -16,14 +16,6 @@ def try_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
 
 
-@pytest.fixture
-def started(planned: Path, run) -> Path:
-    """``planned`` with both streams started (ui forced) and the hooks installed."""
-    assert run(planned, "start", "api").code == 0
-    assert run(planned, "start", "ui", "--force").code == 0
-    return planned
-
-
 def test_init_installs_hooks_and_chains_the_old_one(repo: Path, run) -> None:
     marker = repo.parent / "legacy-ran"
     hook = repo / ".git/hooks/pre-commit"

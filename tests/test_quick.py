@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from gitpar.testing import Result, git, worktree_of
 
 FULL = "import sys; from gitpar.cli.main import main; sys.exit(main())"  # never the fast path
@@ -36,13 +34,6 @@ def full(cwd: Path, *args: str) -> Result:
 
 def light(modules: set[str]) -> bool:
     return not modules & {"typer", "click", "rich", "pygit2"}
-
-
-@pytest.fixture
-def started(planned: Path, run) -> Path:
-    assert run(planned, "start", "api").code == 0
-    assert run(planned, "start", "ui", "--force").code == 0
-    return planned
 
 
 def test_who_fast_answers_as_the_full_command(started: Path, run) -> None:
