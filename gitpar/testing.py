@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -190,6 +191,13 @@ def run(cwd: Path, *args: str) -> Result:
     finally:
         os.chdir(before)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def sigint_default() -> None:
+    """A ``preexec_fn`` for a child process a test interrupts with SIGINT: the signal's
+    default action back, which a test run started as a shell's background job would
+    otherwise pass on as ignored (Python then never raises KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_process(cwd: Path, *args: str, env: Mapping[str, str] | None = None,

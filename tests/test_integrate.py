@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import commit_plan, edit_config, git, work, worktree_of
 
+from gitpar.testing import sigint_default
+
 T = "gitpar/_integration"
 
 
@@ -175,7 +177,7 @@ def test_ctrl_c_keeps_the_last_good_merge_and_continue_works(repo: Path, run, tm
     hang.write_text("")
     test = f'if [ -f b/f.txt ] && [ -f {hang} ]; then touch {started}; sleep 120; fi'
     proc = subprocess.Popen([sys.executable, "-m", "gitpar", "integrate", "--test", test], cwd=repo,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     deadline = time.monotonic() + 120
     while not started.exists():
         assert proc.poll() is None, proc.communicate()

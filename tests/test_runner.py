@@ -14,6 +14,7 @@ import pytest
 from conftest import commit_plan, git, worktree_of, write
 
 from gitpar.core.history import parse_history
+from gitpar.testing import sigint_default
 
 FIVE = {"a": ("1h", []), "b": ("30m", []), "c": ("2h", ["a", "b"]), "d": ("1h", ["c"]), "e": ("3h", [])}
 
@@ -240,7 +241,8 @@ def test_ctrl_c_ends_the_children_and_records_what_finished(five: Path, tmp_path
     pids = tmp_path / "pids"
     cmd = [sys.executable, "-m", "gitpar", "run", "-j", "2", "--streams", "a,e", "--record", "--", "sh", "-c",
            f"[ {{stream}} = a ] && exit 0; echo $$ >> {pids}; exec sleep 60"]
-    proc = subprocess.Popen(cmd, cwd=five, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=five, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_default)
     deadline = time.monotonic() + 60
     while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)

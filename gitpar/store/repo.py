@@ -31,6 +31,7 @@ import pygit2
 
 from gitpar.errors import GitparError, Refused, bad
 from gitpar.store.naming import stream_of_branch as stream_of_branch  # the one parser, re-exported
+from gitpar.store.quickgit import common_dir
 
 STATE_BRANCH = "gitpar/_state"
 STATE_REF = "refs/heads/gitpar/_state"
@@ -451,11 +452,7 @@ def open_repo(cwd: Path | str | None = None, factory: type[R] = Repo) -> R:  # t
         raise bad(None, None, f"{start} is not inside a git repository",
                   "run gitpar from inside a repository (or 'git init' one first)")
     here_gitdir = Path(found).resolve()  # resolved once: each resolve() is a walk of the path
-    commondir_file = here_gitdir / "commondir"
-    if commondir_file.is_file():
-        common = (here_gitdir / commondir_file.read_text().strip()).resolve()
-    else:
-        common = here_gitdir
+    common = Path(common_dir(str(here_gitdir)))
     try:
         repo = pygit2.Repository(str(common))
     except pygit2.GitError as exc:
