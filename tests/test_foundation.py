@@ -327,6 +327,23 @@ def test_remove_force(planned: Path, run) -> None:
     assert git(planned, "rev-parse", "--verify", "gitpar/api").strip()
 
 
+def test_remove_of_a_worktree_without_its_git_file(planned: Path, run) -> None:
+    """A worktree folder whose .git is gone (deleted by hand, or a removal killed half way):
+    git cannot tell what in it is uncommitted, so remove refuses without --force, exit 1
+    and the reason; --force finishes the removal and prunes the entry."""
+    assert run(planned, "start", "api").code == 0
+    wt = worktree_of(planned, "api")
+    write(wt / "notes.txt", "maybe work\n")
+    (wt / ".git").unlink()
+    res = run(planned, "remove", "api")
+    assert res.code == 1 and "no longer a git worktree" in res.err and "--force" in res.err, res
+    assert (wt / "notes.txt").exists()
+    res = run(planned, "remove", "api", "--force")
+    assert res.code == 0, res
+    assert not wt.exists() and "api" not in git(planned, "worktree", "list")
+    assert git(planned, "rev-parse", "--verify", "gitpar/api").strip()
+
+
 def test_status_checks_claims_against_git(planned: Path, run) -> None:
     assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
     commit_plan(planned)

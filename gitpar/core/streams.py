@@ -512,7 +512,14 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     from gitpar.store import worktrees as wt
 
     problems: list[str] = []
-    dirty = wt.dirty_files(path) if path.is_dir() else []
+    if path.is_dir() and not (path / ".git").exists():
+        # its .git is gone (a removal by hand, or an older gitpar's stopped half way): git can
+        # no longer say what in it is uncommitted
+        problems.append(f"{path} is no longer a git worktree (it has no .git), so what is left "
+                        "in it cannot be checked for uncommitted files")
+        dirty: list[str] = []
+    else:
+        dirty = wt.dirty_files(path) if path.is_dir() else []
     if dirty:
         shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         problems.append(f"uncommitted or untracked files: {shown}")

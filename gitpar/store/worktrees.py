@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,8 +122,20 @@ def delete_merged_branch(repo: Repo, branch: str) -> str | None:
 
 
 def remove_worktree(repo: Repo, path: Path) -> None:
-    """Delete the worktree folder and its entry; the branch stays."""
+    """Delete the worktree folder and its entry; the branch stays.
+
+    The folder's ``.git`` goes last: a removal stopped half way (a kill) leaves a worktree
+    git still knows, whose deleted files the next removal sees as changes.
+    """
     admin = repo.worktree_admin_name(path)
+    if path.is_dir():
+        for entry in os.scandir(path):
+            if entry.name == ".git":
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
     shutil.rmtree(path, ignore_errors=False)
     if admin is not None:
         try:
