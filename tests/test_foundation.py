@@ -344,6 +344,17 @@ def test_remove_of_a_worktree_without_its_git_file(planned: Path, run) -> None:
     assert git(planned, "rev-parse", "--verify", "gitpar/api").strip()
 
 
+def test_remove_of_a_worktree_whose_folder_is_gone(planned: Path, run) -> None:
+    assert run(planned, "start", "api").code == 0
+    wt = worktree_of(planned, "api")
+    import shutil
+
+    shutil.rmtree(wt)  # what a removal killed after the folder went leaves: the entry alone
+    res = run(planned, "remove", "api")
+    assert res.code == 0, res
+    assert "api" not in git(planned, "worktree", "list")
+
+
 def test_status_checks_claims_against_git(planned: Path, run) -> None:
     assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
     commit_plan(planned)

@@ -125,7 +125,8 @@ def remove_worktree(repo: Repo, path: Path) -> None:
     """Delete the worktree folder and its entry; the branch stays.
 
     The folder's ``.git`` goes last: a removal stopped half way (a kill) leaves a worktree
-    git still knows, whose deleted files the next removal sees as changes.
+    git still knows, whose deleted files the next removal sees as changes; one stopped after
+    the folder went leaves only the entry, which this prunes.
     """
     admin = repo.worktree_admin_name(path)
     if path.is_dir():
@@ -136,7 +137,7 @@ def remove_worktree(repo: Repo, path: Path) -> None:
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
-    shutil.rmtree(path, ignore_errors=False)
+        shutil.rmtree(path)  # .git last
     if admin is not None:
         try:
             repo.git.lookup_worktree(admin).prune(True)
