@@ -27,10 +27,10 @@ def find_overlaps(plan: Plan, paths: Iterable[str] | Callable[[], Iterable[str]]
     so a plan whose streams each own their own directory never lists the tree."""
     from gitpar.core.ownership import OwnershipIndex, Rule
 
-    rules = _could_meet([Rule(s.name, "owns", p) for s in plan.streams.values() for p in s.owns],
-                        plan.literal_dir)
-    if not rules:
+    meet = plan.owns_that_meet if plan.owns_that_meet is not None else owns_that_meet(plan)
+    if not meet:
         return []
+    rules = [Rule(stream, "owns", pattern) for stream, pattern in meet]
     if callable(paths):
         paths = paths()
     index = OwnershipIndex(rules)
@@ -50,6 +50,17 @@ def find_overlaps(plan: Plan, paths: Iterable[str] | Callable[[], Iterable[str]]
                     continue  # ordered by a dependency: they never run at the same time
                 found.setdefault((a, b), Overlap(a, b)).files.append(path)
     return [found[k] for k in sorted(found)]
+
+
+def owns_that_meet(plan: Plan) -> tuple[tuple[str, str], ...]:
+    """The (stream, pattern) of every ``owns`` pattern that may own a file another stream's
+    ``owns`` pattern owns too: what :func:`find_overlaps` must look at (most plans: none).
+    ``load_plan`` works it out once and keeps it with the plan (``Plan.owns_that_meet``)."""
+    from gitpar.core.ownership import Rule
+
+    rules = _could_meet([Rule(s.name, "owns", p) for s in plan.streams.values() for p in s.owns],
+                        plan.literal_dir)
+    return tuple((r.stream, r.pattern) for r in rules)
 
 
 def _could_meet(rules: list[Any], literal_dir: Callable[[str], str]) -> list[Any]:

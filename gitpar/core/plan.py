@@ -114,6 +114,9 @@ class Plan:
     # once when the plan is read and cached with it: what lets the rules and the overlap
     # check skip the patterns that cannot meet a path, at any number of streams
     pattern_dirs: dict[str, str] | None = field(default=None, compare=False, repr=False)
+    # the owns patterns that may meet another stream's (``overlap.owns_that_meet``), worked
+    # out once too: the overlap check of a plan with none needs neither the tree nor an index
+    owns_that_meet: tuple[tuple[str, str], ...] | None = field(default=None, compare=False, repr=False)
 
     def literal_dir(self, pattern: str) -> str:
         """``ownership.literal_dir(pattern)``, from :attr:`pattern_dirs` when it is there."""
@@ -403,7 +406,11 @@ def load_plan(files: Mapping[str, str]) -> Plan:
     from gitpar.core.ownership import literal_dir
 
     dirs = {p: literal_dir(p) for s in streams.values() for p in (*s.owns, *s.shares)}
-    return Plan(settings=settings, streams=streams, warnings=warnings, pattern_dirs=dirs)
+    plan = Plan(settings=settings, streams=streams, warnings=warnings, pattern_dirs=dirs)
+    from gitpar.core.overlap import owns_that_meet  # overlap reads plans: imported when one is made
+
+    plan.owns_that_meet = owns_that_meet(plan)
+    return plan
 
 
 def check_graph(streams: Mapping[str, Stream]) -> None:
