@@ -103,3 +103,12 @@ def test_check_options_it_does_not_know_go_to_the_full_command(started: Path) ->
     assert got.code == 0 and "typer" in modules
     got, modules = fast(api, "check", "--format", "yaml")
     assert got.code == 2 and "'yaml' is not a format" in got.err
+
+
+def test_without_a_state_branch_git_says_nothing(planned: Path) -> None:
+    """No state branch yet (a fresh clone): no locks, and none of git's complaints about the
+    missing branch reach the user."""
+    git(planned, "branch", "-D", "gitpar/_state")
+    for args in (["check", "--staged"], ["who", "src/api/a.py"], ["who", "src/api/a.py"]):
+        got, _ = fast(planned, *args)
+        assert got.code == 0 and "fatal" not in got.err, (args, got)

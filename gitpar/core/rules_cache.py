@@ -72,18 +72,21 @@ def _tree_ids(cwd: str, base: str, plugin_files: list[str]) -> list[str]:
     return [line.split()[0] if line and "missing" not in line else "" for line in lines]
 
 
-def _progress_entries(cwd: str) -> dict[str, str]:
-    """The state branch's progress files and their blob ids (one ``git ls-tree``)."""
+def _progress_entries(cwd: str, tree: str) -> dict[str, str]:
+    """The progress files and their blob ids in the state branch's ``progress`` tree ``tree``
+    (its id, from :func:`_tree_ids`; "" when there is none): one ``git ls-tree``."""
     from gitpar.store.quickgit import git_output
 
-    code, out = git_output(["ls-tree", "-z", STATE, "--", "progress/"], cwd)
+    if not tree:
+        return {}  # no state branch, or no progress yet: nothing to ask git (it would complain)
+    code, out = git_output(["ls-tree", "-z", tree], cwd)
     entries = {}
     if code == 0:
         for item in out.split(b"\0"):
             meta, _, name = item.partition(b"\t")
             parts = meta.split()
             if len(parts) == 3 and parts[1] == b"blob":
-                entries[name.decode("utf-8", "replace").removeprefix("progress/")] = parts[2].decode()
+                entries[name.decode("utf-8", "replace")] = parts[2].decode()
     return entries
 
 
@@ -111,7 +114,7 @@ def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
     if len(trees) != len(old) or trees[:2] != old[:2] or trees[3:] != old[3:]:
         return False  # the plan, the locks or a repository plugin changed
     known: dict[str, list[str]] = data.get("progress") or {}
-    entries = {n: b for n, b in _progress_entries(cwd).items() if n.endswith(".md")}
+    entries = {n: b for n, b in _progress_entries(cwd, trees[2]).items() if n.endswith(".md")}
     if set(entries) != set(known):
         return False  # a stream started or its file went
     changed = [name for name, blob in entries.items() if known[name][0] != blob]
@@ -189,9 +192,10 @@ def _rebuild(cwd: str) -> dict[str, Any]:
     at = repo.tip(f"refs/heads/{base}")
     policies = plugins.implementers("gitpar_check_paths", repo=repo, at=at)
     plugin_files = plugins.repository_plugin_files(repo, at)
+    trees = _tree_ids(cwd, base, plugin_files)
     progress = {name: [blob, status.get(name[:-3], "")]
-                for name, blob in _progress_entries(cwd).items() if name.endswith(".md")}
-    data = {"version": CACHE_VERSION, "base": base, "trees": _tree_ids(cwd, base, plugin_files),
+                for name, blob in _progress_entries(cwd, trees[2]).items() if name.endswith(".md")}
+    data = {"version": CACHE_VERSION, "base": base, "trees": trees,
             "plugin_files": plugin_files, "plugins": _plugin_set(), "progress": progress,
             "rules": rules_json, "locks": locks, "policies": policies}
     return data
