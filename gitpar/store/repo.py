@@ -109,8 +109,9 @@ def git(args: Sequence[str], cwd: Path | str, *, check: bool = True,
 def signature(repo: pygit2.Repository) -> pygit2.Signature:
     """Who makes state commits: git's usual identity (environment, then config), else gitpar.
 
-    The configuration is read once per repository object and identity from the environment
-    (a state change signs its commit and its reflog entry); the time is always now."""
+    What the configuration says is read once per repository object (a state change signs
+    both its commit and its reflog entry); the environment is read every time, and the
+    signature's time is always now."""
     name = os.environ.get("GIT_COMMITTER_NAME") or os.environ.get("GIT_AUTHOR_NAME")
     email = os.environ.get("GIT_COMMITTER_EMAIL") or os.environ.get("GIT_AUTHOR_EMAIL")
     if not (name and email):
