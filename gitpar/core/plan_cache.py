@@ -61,10 +61,17 @@ def get(repo: Any, key: str, build: Callable[[], Any]) -> Any:
     return plan
 
 
+def _rules_file(gitpar_dir: Path, key: str) -> Path:
+    # the hook cache's version is the version of Rules.to_json's shape too: bumped together
+    from gitpar.core.rules_cache import CACHE_VERSION
+
+    return gitpar_dir / "cache" / "rules" / f"{key}.v{CACHE_VERSION}.marshal"
+
+
 def read_rules(gitpar_dir: Path, key: str) -> dict[str, Any] | None:
     """The rules JSON :func:`write_rules` kept for the plan ``key``, or None."""
     try:
-        with open(gitpar_dir / "cache" / "rules" / f"{key}.marshal", "rb") as f:
+        with open(_rules_file(gitpar_dir, key), "rb") as f:
             data = marshal.loads(f.read())
     except (OSError, ValueError, EOFError, TypeError):
         return None
@@ -73,12 +80,13 @@ def read_rules(gitpar_dir: Path, key: str) -> dict[str, Any] | None:
 
 def write_rules(gitpar_dir: Path, key: str, rules: dict[str, Any]) -> None:
     """Keep ``rules`` (``Rules.to_json()``) for the plan ``key``; the ``KEEP`` newest stay."""
-    folder = gitpar_dir / "cache" / "rules"
+    path = _rules_file(gitpar_dir, key)
+    folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f"{key}.{os.getpid()}.tmp"
         tmp.write_bytes(marshal.dumps(rules))
-        os.replace(tmp, folder / f"{key}.marshal")
+        os.replace(tmp, path)
         for stale in sorted(folder.glob("*.marshal"), key=lambda p: p.stat().st_mtime)[:-KEEP]:
             stale.unlink(missing_ok=True)
     except OSError:

@@ -23,7 +23,7 @@ import sys
 
 from gitpar.store.quickgit import common_dir
 
-CACHE_VERSION = 7
+CACHE_VERSION = 7  # of this cache and of the shape of Rules.to_json (the who cache in plan_cache uses it too)
 STATE = "refs/heads/gitpar/_state"
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
