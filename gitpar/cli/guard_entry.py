@@ -73,11 +73,9 @@ def worktree_root(cwd: str) -> str | None:
 def verdicts_at(cwd: str, paths: list[str]) -> tuple[list[Verdict], str | None] | None:
     """The verdicts for ``paths`` in the worktree around ``cwd``, and its stream; None when
     ``cwd`` is in no git worktree or the base branch has no plan (nothing to enforce)."""
-    import time
-
     from gitpar.core.guard import decide
     from gitpar.core.rules import Rules
-    from gitpar.core.rules_cache import branch_of, cached_rules
+    from gitpar.core.rules_cache import branch_of, cached_rules, held_now
     from gitpar.store.naming import stream_of_branch
     from gitpar.store.quickgit import git_dir
 
@@ -89,10 +87,8 @@ def verdicts_at(cwd: str, paths: list[str]) -> tuple[list[Verdict], str | None] 
     if data["rules"] is None:
         return None
     stream = stream_of_branch(branch_of(gitdir))
-    now = time.time()
-    holders = {p: s for p, s, expires in data["locks"] if expires > now}
     rules = Rules.from_json(data["rules"])
-    return decide(rules, stream, paths, cwd, root, holders, policies=bool(data.get("policies")),
+    return decide(rules, stream, paths, cwd, root, held_now(data), policies=bool(data.get("policies")),
                   base=data["base"]), stream
 
 

@@ -6,7 +6,7 @@ streams) are cached in ``<git dir>/gitpar/cache/hook-rules.marshal``, keyed by t
 ids of the base branch's ``.gitpar`` tree, of the repository plugins' files there, and of
 the state branch's ``locks`` and ``progress`` trees — read with one ``git cat-file`` — and
 on the installed and disabled plugins (``GITPAR_DISABLED_PLUGINS`` and the modification
-times of the folders on ``sys.path``), so the cache is exact: any change to the plan, a
+times of the ``site-packages`` folders on ``sys.path``), so the cache is exact: any change to the plan, a
 plugin, a lock or a stream's status makes the next reader rebuild it with the full
 (pygit2) code; a progress report that leaves every status as it was does not.
 
@@ -241,14 +241,18 @@ def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
     return data
 
 
-def live_holders(cwd: str, gitdir: str) -> dict[str, str]:
+def held_now(data: dict[str, Any]) -> dict[str, str]:
     """Path -> the stream holding its lock now (unexpired, by :func:`gitpar.core.clock.now`),
-    from the cache of the state branch's locks, for the worktree at ``cwd`` with the git
-    directory ``gitdir``."""
+    from the cached locks ``data`` (:func:`cached_rules`)."""
     from gitpar.core.clock import now as clock_now
 
     now = clock_now()
-    return {p: s for p, s, expires in cached_rules(cwd, gitdir)["locks"] if expires > now}
+    return {p: s for p, s, expires in data["locks"] if expires > now}
+
+
+def live_holders(cwd: str, gitdir: str) -> dict[str, str]:
+    """:func:`held_now` for the worktree at ``cwd`` with the git directory ``gitdir``."""
+    return held_now(cached_rules(cwd, gitdir))
 
 
 class StagedJudgement:
@@ -278,10 +282,6 @@ def judge_staged(cwd: str, gitdir: str, stream: str | None) -> StagedJudgement |
     paths = staged_paths(cwd)
     if not paths:
         return StagedJudgement(data["base"], paths, [], data["rules"])
-    from gitpar.core.clock import now as clock_now
-
-    now = clock_now()
-    holders = {p: s for p, s, expires in data["locks"] if expires > now}
-    violations = staged_verdict(cwd, Rules.from_json(data["rules"]), stream, paths, holders.get,
+    violations = staged_verdict(cwd, Rules.from_json(data["rules"]), stream, paths, held_now(data).get,
                                 data["base"], policies=bool(data.get("policies")))
     return StagedJudgement(data["base"], paths, violations, data["rules"])
