@@ -117,6 +117,18 @@ class Plan:
     # the owns patterns that may meet another stream's (``overlap.owns_that_meet``), worked
     # out once too: the overlap check of a plan with none needs neither the tree nor an index
     owns_that_meet: tuple[tuple[str, str], ...] | None = field(default=None, compare=False, repr=False)
+    # every (stream, owns | shares, pattern) in stream order and each one's literal directory:
+    # the ownership rules' patterns (``Rules.from_plan``), built once per plan, not per check
+    rule_patterns: tuple[list[tuple[str, str, str]], list[str]] | None = field(
+        default=None, compare=False, repr=False)
+
+    def patterns_and_dirs(self) -> tuple[list[tuple[str, str, str]], list[str]]:
+        """:attr:`rule_patterns`, worked out here if the plan was made without them."""
+        if self.rule_patterns is None:
+            patterns = [(s.name, kind, p) for s in self.streams.values()
+                        for kind, p in (*(("owns", p) for p in s.owns), *(("shares", p) for p in s.shares))]
+            self.rule_patterns = (patterns, [self.literal_dir(p) for _, _, p in patterns])
+        return self.rule_patterns
 
     def literal_dir(self, pattern: str) -> str:
         """``ownership.literal_dir(pattern)``, from :attr:`pattern_dirs` when it is there."""
@@ -410,6 +422,7 @@ def load_plan(files: Mapping[str, str]) -> Plan:
     from gitpar.core.overlap import owns_that_meet  # overlap reads plans: imported when one is made
 
     plan.owns_that_meet = owns_that_meet(plan)
+    plan.patterns_and_dirs()  # cached with the plan
     return plan
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from gitpar.core import cache_file
 
 KEEP = 8  # plans kept on disk
-FORMAT = 3  # what a pickled plan holds; a gitpar that caches more reads none of the older ones
+FORMAT = 4  # what a pickled plan holds; a gitpar that caches more reads none of the older ones
 _memory: dict[str, Any] = {}
 
 

@@ -106,13 +106,12 @@ class Rules:
 
     @classmethod
     def from_plan(cls, plan: Any, statuses: dict[str, str] | None = None) -> Rules:
-        patterns = [(s.name, kind, p) for s in plan.streams.values()
-                    for kind, p in (*(("owns", p) for p in s.owns), *(("shares", p) for p in s.shares))]
+        patterns, dirs = plan.patterns_and_dirs()  # shared, never changed: Rules only reads them
         main_mode = plan.settings.extra.get("main_worktree", "protect")
         active = frozenset(n for n, st in (statuses or {}).items() if st in ACTIVE and n in plan.streams)
         return cls(patterns=patterns, unowned=plan.settings.unowned,
                    main_worktree=main_mode if main_mode in ("protect", "allow") else "protect",
-                   active=active, dirs=[plan.literal_dir(p) for _, _, p in patterns])
+                   active=active, dirs=dirs)
 
     def to_json(self) -> dict[str, Any]:
         dirs = self.dirs if self.dirs is not None else [literal_dir(p) for _, _, p in self.patterns]
