@@ -170,6 +170,29 @@ def test_status_lists_violations_of_started_streams(slipped: Path, run) -> None:
     assert "docs [violation]: src/ui/b.py" in text
 
 
+def test_status_judges_each_new_commit_of_a_branch_it_judged_before(planned: Path, run) -> None:
+    """Status keeps each started branch's changed paths by its range: after more commits
+    it reads only those, and a branch rewritten (its old tip no longer an ancestor) anew."""
+    assert run(planned, "stream", "add", "docs", "--owns", "docs/**").code == 0
+    commit_plan(planned)
+    assert run(planned, "start", "docs").code == 0
+    wt = worktree_of(planned, "docs")
+
+    def violations() -> list[str]:
+        data = json.loads(run(planned, "status", "--json").out)
+        return [v["path"] for s in data["streams"] if s["stream"] == "docs" for v in s["violations"]]
+
+    write(wt / "docs/x.md", "better doc\n")
+    git(wt, "commit", "-qam", "docs")
+    assert violations() == []
+    assert (planned / ".git/gitpar/cache/branch-paths.pickle").exists()
+    write(wt / "src/ui/b.py", "b = 2\n")
+    git(wt, "commit", "-q", "--no-verify", "-am", "slip")
+    assert violations() == ["src/ui/b.py"]
+    git(wt, "reset", "-q", "--hard", "HEAD~1")
+    assert violations() == []
+
+
 # -- the integrate test gate ---------------------------------------------------------------
 
 

@@ -11,8 +11,10 @@ from gitpar.core.status import collect as collect_status
 
 
 def collect(repo: Any, *, dirty: str = "auto") -> Status:
-    plan = repo.load_plan()
-    return collect_status(repo, plan, dirty=dirty)
+    from gitpar.core.status import start_scans
+
+    scans = start_scans(repo, dirty)  # they run while the plan is read
+    return collect_status(repo, repo.load_plan(), dirty=dirty, scans=scans)
 
 
 def _git_cell(g: dict[str, Any]) -> str:

@@ -107,8 +107,62 @@ def _updated_at(p: Progress | None) -> float:
     return updated.timestamp() if updated else 0.0
 
 
+class DirtyScans:
+    """The worktree scans for uncommitted files, running in other processes (``git status``)
+    from the moment they are started: :func:`start_scans` before the plan is even read,
+    so that they overlap all of the rest of the status."""
+
+    def __init__(self, repo: Repo, dirty: str, progress: dict[str, Progress]) -> None:
+        import time
+        from concurrent.futures import ThreadPoolExecutor
+
+        from gitpar.store.worktrees import dirty_files
+
+        self.dirty = dirty
+        self.worktrees = repo.stream_worktrees()
+        status_of = {n: p.status for n, p in progress.items()}
+        # completed streams' worktrees first (a claim depends on them), then the most recently active
+        self.order = sorted((n for n in self.worktrees if dirty != "none"),
+                            key=lambda n: (status_of.get(n) != "completed", -_updated_at(progress.get(n)), n))
+        self.started = time.monotonic()
+        self.pool = ThreadPoolExecutor(max_workers=SCANS_AT_ONCE) if self.order else None
+        self.scans = {n: self.pool.submit(dirty_files, self.worktrees[n]) for n in self.order} if self.pool else {}
+
+    def results(self, status_of: dict[str, str]) -> tuple[dict[str, list[str]], int]:
+        """The scans' answers — every one with ``--dirty all`` or for a completed stream, the
+        others as far as the time budget (counted from when they started) goes — and how
+        many of the plan's worktrees were left unscanned."""
+        import time
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        dirty_of: dict[str, list[str]] = {}
+        deadline = self.started + DIRTY_BUDGET_S
+        unscanned = 0
+        for name in self.order:
+            if name not in status_of:
+                continue  # not a stream of this plan
+            wait = (None if self.dirty == "all" or status_of[name] == "completed"
+                    else max(0.0, deadline - time.monotonic()))
+            try:
+                dirty_of[name] = self.scans[name].result(timeout=wait)
+            except FutureTimeout:
+                unscanned += 1
+            except Exception:  # noqa: BLE001 — a broken worktree is reported as unknown, not fatal
+                unscanned += 1
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        return dirty_of, unscanned
+
+
+def start_scans(repo: Repo, dirty: str = "auto") -> DirtyScans:
+    """Start scanning the streams' worktrees (``collect``'s ``dirty``) before the plan is read."""
+    from gitpar.core.progress import read_all
+
+    return DirtyScans(repo, dirty, read_all(StateStore(repo).snapshot().list("progress"))[0])
+
+
 def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: str = "auto",
-            forecast: bool = True) -> Status:
+            forecast: bool = True, scans: DirtyScans | None = None) -> Status:
     """Status of every stream in ``plan``: progress, readiness, git evidence, attention.
 
     ``dirty`` says which worktrees are scanned for uncommitted files, the one costly part
@@ -116,14 +170,11 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     streams' worktrees first (where a claim depends on it), then the others, most recently
     active first, while a small time budget lasts. Unscanned worktrees show ``dirty: null``.
     ``forecast`` adds the conflicts ``gitpar conflicts`` forecasts between active streams.
+    ``scans``: the scans :func:`start_scans` started for this ``dirty`` (else they start here).
     """
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-    from concurrent.futures import TimeoutError as FutureTimeout
-
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.progress import read_all
-    from gitpar.store.worktrees import dirty_files, evidence, load_count_cache, save_count_cache
+    from gitpar.store.worktrees import evidence, load_count_cache, save_count_cache
 
     now = now or clock.now_utc()
     store = StateStore(repo)
@@ -138,15 +189,10 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
             state_problems.append(Attention(lk.stream, "lock", lk.warning))
     base = plan.settings.base
     base_tip = repo.tip(base)
-    worktrees = repo.stream_worktrees()
+    # the worktree scans run in other processes while the rest is worked out here
+    scans = scans if scans is not None else DirtyScans(repo, dirty, progress)
+    worktrees = scans.worktrees
     status_of = {name: (progress[name].status if name in progress else "pending") for name in plan.streams}
-    # The worktree scans run in other processes while the rest is worked out here: completed
-    # streams' worktrees first (a claim depends on them), then the most recently active.
-    order = sorted((n for n in worktrees if n in status_of and dirty != "none"),
-                   key=lambda n: (status_of[n] != "completed", -_updated_at(progress.get(n)), n))
-    started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=SCANS_AT_ONCE) if order else None
-    scans = {n: pool.submit(dirty_files, worktrees[n]) for n in order} if pool else {}
     cache = load_count_cache(repo)
     cached = len(cache)
     rows: list[tuple[str, Progress, Any, float | None]] = []
@@ -170,24 +216,9 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     if len(cache) != cached:
         save_count_cache(repo, cache)
 
-    # the scans' answers: every one with --dirty all or for a completed stream, the others
-    # as far as the time budget (counted from when they started) goes
-    dirty_of: dict[str, list[str]] = {}
-    deadline = started + DIRTY_BUDGET_S
-    unscanned = 0
-    for name in order:
-        wait = None if dirty == "all" or status_of[name] == "completed" else max(0.0, deadline - time.monotonic())
-        try:
-            dirty_of[name] = scans[name].result(timeout=wait)
-        except FutureTimeout:
-            unscanned += 1
-        except Exception:  # noqa: BLE001 — a broken worktree is reported as unknown, not fatal
-            unscanned += 1
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
-
     broken = branch_violations(repo, plan, status_of, [name for name, p, ev, _ in rows
                                             if p.status != "pending" and ev is not None and ev.ahead])
+    dirty_of, unscanned = scans.results(status_of)
     streams: list[StreamStatus] = []
     attention: list[Attention] = []
     stale_after = plan.settings.stale_after
@@ -292,25 +323,33 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
     base_tip = repo.tip(base)
     if not started or base_tip is None:
         return {}
-    from gitpar.core import streams
+    from gitpar.core import cache_file, streams
     from gitpar.plugins import manager as plugins
-    from gitpar.store.commits import changes_between
+    from gitpar.store.commits import paths_touched
 
     # the filter's rules come from the plan status already read (the main worktree's, which
     # is the base's unless the orchestrator has uncommitted edits): reading and parsing the
     # base's plan again costs more than the whole filter; the full check reads the base's
     rules = Rules.from_plan(plan, statuses)
     out: dict[str, list[Violation]] = {}
+    # each branch's paths, kept by its range: a status after a few more commits walks those
+    cache_path = repo.gitpar_dir / "cache" / "branch-paths.pickle"
+    cached = cache_file.read(cache_path)
+    known: dict[str, tuple[str, str, tuple[str, ...]]] = cached if isinstance(cached, dict) else {}
+    kept = dict(known)
     for name in started:
         tip = repo.stream_tip(name)
         if tip is None:
             continue
-        paths = sorted({p for c in changes_between(repo, tip, [base_tip]) for p in c.paths})
+        paths = list(paths_touched(repo, tip, base_tip, known.get(name)))
+        kept[name] = (str(base_tip), str(tip), tuple(paths))
         if not judge(rules, name, paths, lambda _p: None) and not plugins.check_paths(name, paths, rules):
             continue
         found = streams.branch_violations(repo, name, base)
         if found:
             out[name] = found
+    if kept != known:
+        cache_file.write(cache_path, {n: kept[n] for n in started if n in kept})
     return out
 
 

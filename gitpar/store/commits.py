@@ -293,3 +293,31 @@ def blob_text(repo: Repo, blob_id: str) -> str:
 def folder_at(repo: Repo, commit: str, folder: str) -> str | None:
     """The tree id of ``folder`` in ``commit`` (None when it has none)."""
     return repo.subtree_at(pygit2.Oid(hex=commit), folder)
+
+
+def paths_touched(repo: Repo, tip: pygit2.Oid, base_tip: pygit2.Oid,
+                  known: tuple[str, str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """Every path a commit of ``base_tip..tip`` changed (as :func:`changes_between` lists
+    them), sorted.
+
+    ``known`` is an earlier answer ``(base_tip, tip, paths)``: the same range is answered
+    from it, and a range that only grew (the same base, the old tip an ancestor of the new)
+    walks only the new commits — a range's commits never change, so neither do its paths.
+    """
+    if known is not None and known[0] == str(base_tip):
+        if known[1] == str(tip):
+            return known[2]
+        old = pygit2.Oid(hex=known[1])
+        if is_ancestor(repo, known[1], str(tip)):
+            return tuple(sorted({*known[2], *_range_paths(repo, tip, [base_tip, old])}))
+    return tuple(sorted(_range_paths(repo, tip, [base_tip])))
+
+
+def _range_paths(repo: Repo, tip: pygit2.Oid, hide: list[pygit2.Oid]) -> set[str]:
+    commits = commits_between(repo, tip, hide)
+    differ = TreeDiffer(repo.git)
+    differ.prefetch((p, c.id) for c in commits for p in c.parent_ids)
+    found: set[str] = set()
+    for c in commits:
+        found |= changed_paths(repo.git, c, differ)
+    return found
