@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitpar.core import clock
@@ -23,7 +24,7 @@ from gitpar.core.progress import Progress, parse_time
 if TYPE_CHECKING:
     from gitpar.core.plan import Plan
     from gitpar.core.repo import Repo
-    from gitpar.core.schedule import Graph, Task
+    from gitpar.core.schedule import Graph, Schedule, Task
 
 SCHEMA_VERSION = 1
 # Without calibration data: the median stream is assumed on time, the 90th percentile
@@ -33,6 +34,7 @@ MIN_SAMPLES_FOR_TAIL = 5  # fewer ratios than this: the P90 keeps at least the p
 MIN_COMPLETION_FOR_PACE = 10  # a stream in progress tells its pace from 10% on
 WHAT_IF_FACTOR = 0.5  # the bottleneck is the stream whose halving shortens the finish most
 WHAT_IF_BUDGET_S = 0.02
+FIGURES_VERSION = 1  # what a kept analysis holds (``_graph_figures``): bumped when it changes
 
 
 @dataclass(frozen=True)
@@ -217,13 +219,19 @@ def eta_factors(ratios: Sequence[float]) -> tuple[float, float, bool]:
 
 def analyse(plan: Plan, *, workers: int, progress: Mapping[str, Progress] | None = None,
             history: Mapping[str, Sequence[RunRecord]] | None = None,
-            now: dt.datetime | None = None, budget_s: float = 0.3) -> Analysis:
+            now: dt.datetime | None = None, budget_s: float = 0.3,
+            memo: Path | None = None) -> Analysis:
     """Analyse ``plan`` for ``workers`` workers given the streams' progress and run history.
 
     The ETA assumes the estimates are off by the same factor across the plan (a team's
     optimism is shared): P50 is the schedule's length times the median factor measured on
     past streams, P90 times the 90th percentile. Since every remaining duration is scaled
     alike, the schedule itself stays the same.
+
+    ``memo``: a folder where the figures worked out from the task graph (waves, critical
+    path, schedule, bound, bottleneck) are kept by the graph they came from, so asking
+    again with nothing changed skips the search. The search is deterministic (its effort
+    is counted, not timed), so a kept answer is the one it would find again.
     """
     from gitpar.core import schedule as sch
 
@@ -243,15 +251,10 @@ def analyse(plan: Plan, *, workers: int, progress: Mapping[str, Progress] | None
     tasks = [sch.Task(n, remaining[n], tuple(d for d in plan.streams[n].depends_on
                                              if status[d] != "completed"),
                       plan.streams[n].priority) for n in open_]
-    graph = sch.Graph.build(tasks)  # once, for the path, the schedule, the bound and the what-ifs
-    if len(open_) == len(plan.streams):  # nothing completed: the same streams and dependencies
-        waves = sch.waves(graph)
-    else:
-        waves = sch.waves([sch.Task(n, est[n].seconds, s.depends_on, s.priority)
-                           for n, s in plan.streams.items()])
-    path, path_s = sch.critical_path(graph)
-    plan_s = sch.schedule(graph, workers, budget_s=budget_s)
-    bound = sch.lower_bound(graph, workers)
+    # nothing completed: the waves are those of the same streams and dependencies
+    all_tasks = None if len(open_) == len(plan.streams) else [
+        sch.Task(n, est[n].seconds, s.depends_on, s.priority) for n, s in plan.streams.items()]
+    waves, path, path_s, plan_s, bound, neck = _graph_figures(tasks, all_tasks, workers, budget_s, memo)
     on_path = set(path)
     streams: dict[str, StreamPlan] = {}
     for name, s in plan.streams.items():
@@ -271,9 +274,38 @@ def analyse(plan: Plan, *, workers: int, progress: Mapping[str, Progress] | None
               p90_factor=p90f, samples=len(ratios), calibrated=calibrated)
     return Analysis(workers=workers, now=_iso(now), waves=waves, critical_path=path,
                     critical_path_s=path_s, makespan_s=plan_s.makespan, lower_bound_s=bound,
-                    streams=streams, eta=eta,
-                    bottleneck=bottleneck(graph, path, workers, plan_s.makespan),
-                    warnings=list(plan.warnings))
+                    streams=streams, eta=eta, bottleneck=neck, warnings=list(plan.warnings))
+
+
+MEMO_KEEP = 8  # task graphs whose figures are kept
+
+
+def _graph_figures(tasks: list[Task], all_tasks: list[Task] | None, workers: int, budget_s: float,
+                   memo: Path | None) -> tuple[list[list[str]], list[str], float, Schedule, float, Bottleneck]:
+    """Waves (of ``all_tasks`` when given, else of ``tasks``), critical path, schedule, lower
+    bound and bottleneck of the remaining ``tasks``; from ``memo`` when they were kept."""
+    from gitpar.core import cache_file
+    from gitpar.core import schedule as sch
+
+    kept_in = None
+    if memo is not None:
+        import hashlib
+
+        shape = [(t.name, t.duration, t.deps, t.priority) for t in tasks]
+        whole = None if all_tasks is None else [(t.name, t.duration, t.deps, t.priority) for t in all_tasks]
+        key = repr((FIGURES_VERSION, workers, budget_s, shape, whole)).encode()
+        kept_in = memo / f"{hashlib.sha1(key).hexdigest()}.pickle"
+        kept = cache_file.read(kept_in)
+        if isinstance(kept, tuple) and len(kept) == 6:
+            return kept
+    graph = sch.Graph.build(tasks)  # once, for the path, the schedule, the bound and the what-ifs
+    path, path_s = sch.critical_path(graph)
+    plan_s = sch.schedule(graph, workers, budget_s=budget_s)
+    figures = (sch.waves(graph if all_tasks is None else all_tasks), path, path_s, plan_s,
+               sch.lower_bound(graph, workers), bottleneck(graph, path, workers, plan_s.makespan))
+    if kept_in is not None:
+        cache_file.write(kept_in, figures, keep=MEMO_KEEP)
+    return figures
 
 
 def bottleneck(tasks: Sequence[Task] | Graph, path: Sequence[str], workers: int,
@@ -313,7 +345,8 @@ def analyse_repo(repo: Repo, *, workers: int, now: dt.datetime | None = None,
         snap = store.snapshot()
         progress = {n: p for n, p in all_progress(snap).items() if n in plan.streams}
         history = read_history(snap)
-    result = analyse(plan, workers=workers, progress=progress, history=history, now=now)
+    result = analyse(plan, workers=workers, progress=progress, history=history, now=now,
+                     memo=repo.gitpar_dir / "cache" / "analyses")
     result.state_branch = exists
     for w in plan.warnings:
         repo.warn(w)
