@@ -1,7 +1,5 @@
 """``python -m gitpar``."""
 
-import sys
+from gitpar.launch import run
 
-from gitpar.launch import main
-
-sys.exit(main())
+run()

@@ -112,3 +112,20 @@ def test_without_a_state_branch_git_says_nothing(planned: Path) -> None:
     for args in (["check", "--staged"], ["who", "src/api/a.py"], ["who", "src/api/a.py"]):
         got, _ = fast(planned, *args)
         assert got.code == 0 and "fatal" not in got.err, (args, got)
+
+
+def test_read_commands_end_at_once_with_all_their_output(started: Path, monkeypatch) -> None:
+    """``plan`` and ``status`` end the process without the interpreter's teardown
+    (``gitpar.launch.run``): every byte of their output, their exit code and their messages
+    still come out, through a pipe as on a terminal."""
+    monkeypatch.setenv("GITPAR_NOW", "2030-01-01T00:00:00Z")  # one moment for both processes
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # output waits in buffers, as usual
+    for args in (["plan", "--json"], ["status", "--json"]):
+        got, want = fast(started, *args)[0], full(started, *args)
+        assert got.code == want.code == 0 and got.err == want.err
+        assert json.loads(got.out) == json.loads(want.out)
+    plan = started / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("---\n", "---\nbase: [\n", 1))
+    for args in (["plan"], ["status"]):
+        got, want = fast(started, *args)[0], full(started, *args)
+        assert got.code == want.code == 2 and got.err == want.err and "plan.md" in got.err
