@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 # size. Passes a hundred times rarer keep memory bounded for the commands that run long
 # (watch, run, the MCP server) at a small part of that cost.
 GC_THRESHOLD = 100_000
-# Commands that only read and print: once their output is flushed, the process ends without
-# the interpreter's teardown, which frees every object one by one (50-100 ms after a status
-# or a plan of 5,000 streams) and waits for the worktree scans a status no longer needs.
-# Commands that write keep the ordinary exit, with its atexit handlers.
+# Commands that only read, print and end: they run without the collector (what they make
+# lives until they end), and once their output is flushed the process ends without the
+# interpreter's teardown, which frees every object one by one (50-100 ms after a status or
+# a plan of 5,000 streams) and waits for the worktree scans a status no longer needs.
+# Commands that write or keep running (--publish, --watch) keep the ordinary ways.
 EXIT_AT_ONCE = frozenset({"plan", "status"})
 
 
@@ -43,9 +44,15 @@ def run() -> NoReturn:
     """``gitpar``, as a process: :func:`main`, its exit code, and nothing after it."""
     import gc
 
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    args = sys.argv[1:]
+    once = args[:1] != [] and args[0] in EXIT_AT_ONCE and not any(
+        a.split("=", 1)[0] in ("--publish", "--watch") for a in args)
+    if once:
+        gc.disable()  # it ends soon, and whatever it made goes with the process
+    else:
+        gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     code = main()
-    if sys.argv[1:2] and sys.argv[1] in EXIT_AT_ONCE and "--publish" not in sys.argv:
+    if once:
         import os
 
         try:

@@ -393,6 +393,23 @@ def test_status_checks_claims_against_git(planned: Path, run) -> None:
     assert "needs attention" in table and "api" in table
 
 
+def test_a_stream_never_started_has_the_row_of_any_pending_stream() -> None:
+    """Status fills the rows of streams never started from one template (``StreamStatus.
+    never_started``): the same JSON, key for key and in the same order, as a pending
+    stream's row made the ordinary way, and rows that share no lists."""
+    from gitpar.core.progress import Progress
+    from gitpar.core.status import StreamStatus
+
+    quick = StreamStatus.never_started("web", ["api"], "claude", True)
+    plain = StreamStatus(name="web", progress=Progress(stream="web"), ready=True, depends_on=["api"],
+                         agent="claude", evidence=dict(quick.evidence), last_activity=None)
+    assert quick.progress == plain.progress
+    assert list(quick.to_dict().items()) == list(plain.to_dict().items())
+    first, second = quick.to_dict(), StreamStatus.never_started("db", [], "", False).to_dict()
+    first["next"].append("x")
+    assert second["next"] == [] and second["stream"] == "db" and second["git"]["branch"] == "gitpar/db"
+
+
 def test_stale_streams_need_attention(planned: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = planned / ".gitpar/plan.md"
     plan.write_text(plan.read_text().replace("stale_after: 4h", "stale_after: 1s"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,8 +41,21 @@ class StreamStatus:
     evidence: dict[str, Any]
     last_activity: str | None
     violations: list[Violation] = field(default_factory=list)  # on its branch, as CI sees them
+    # never started here: no progress file, branch or worktree (most streams of a big plan)
+    unstarted: bool = field(default=False, repr=False, compare=False)
+
+    @classmethod
+    def never_started(cls, name: str, depends_on: list[str], agent: str, ready: bool) -> StreamStatus:
+        return cls(name=name, progress=Progress.pending(name), ready=ready, depends_on=depends_on,
+                   agent=agent, evidence={**_UNSTARTED, "branch": f"gitpar/{name}"}, last_activity=None,
+                   unstarted=True)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.unstarted:  # the same shape, filled in from one template
+            out = {**_unstarted_row(), "stream": self.name, "agent": self.agent, "ready": self.ready,
+                   "depends_on": self.depends_on, "git": self.evidence}
+            out.update(completed=[], blocked=[], next=[], coordination=[], violations=[])
+            return out
         out = self.progress.to_dict()
         out["agent"] = self.agent
         out.update({"ready": self.ready, "depends_on": self.depends_on,
@@ -89,6 +103,13 @@ class Status:
             "warnings": self.warnings,
             "notes": self.notes,
         }
+
+
+@functools.lru_cache(maxsize=1)
+def _unstarted_row() -> dict[str, Any]:
+    """The JSON row of a stream never started, as the ordinary way makes it (``to_dict``)."""
+    return StreamStatus(name="", progress=Progress(stream=""), ready=False, depends_on=[], agent="",
+                        evidence={}, last_activity=None).to_dict()
 
 
 def _iso(ts: float | None) -> str | None:
@@ -195,11 +216,14 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     status_of = {name: (progress[name].status if name in progress else "pending") for name in plan.streams}
     cache = load_count_cache(repo)
     cached = len(cache)
-    rows: list[tuple[str, Progress, Any, float | None]] = []
+    rows: list[tuple[str, Progress | None, Any, float | None]] = []
     merged_from = _merge_sources(repo, plan)
     for name in plan.streams:
+        if name not in progress and name not in worktrees:
+            rows.append((name, None, None, None))  # never started here: nothing of its own to show
+            continue
         p = progress.get(name) or Progress(stream=name)
-        ev = evidence(repo, name, base_tip, cache) if (name in progress or name in worktrees) else None
+        ev = evidence(repo, name, base_tip, cache)
         if ev is not None and ev.ahead and base_tip is not None and ev.tip is not None:
             from gitpar.store.merge import own_changed_files
 
@@ -217,21 +241,20 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
         save_count_cache(repo, cache)
 
     broken = branch_violations(repo, plan, status_of, [name for name, p, ev, _ in rows
-                                            if p.status != "pending" and ev is not None and ev.ahead])
+                                            if p is not None and p.status != "pending" and ev is not None and ev.ahead])
     dirty_of, unscanned = scans.results(status_of)
     streams: list[StreamStatus] = []
     attention: list[Attention] = []
     stale_after = plan.settings.stale_after
-    for name, p, ev, last in rows:
+    for name, reported, ev, last in rows:
         stream = plan.streams[name]
+        if reported is None:
+            ready = name not in unreadable and all(status_of.get(d) == "completed" for d in stream.depends_on)
+            streams.append(StreamStatus.never_started(name, list(stream.depends_on), stream.agent, ready))
+            continue
+        p = reported
         ready = (p.status == "pending" and name not in unreadable
                  and all(status_of.get(d) == "completed" for d in stream.depends_on))
-        if ev is None and name not in progress and name not in broken:
-            # never started here (most streams of a big plan): nothing of its own to show
-            streams.append(StreamStatus(name=name, progress=p, ready=ready, depends_on=list(stream.depends_on),
-                                        agent=stream.agent, evidence={**_UNSTARTED, "branch": f"gitpar/{name}"},
-                                        last_activity=None))
-            continue
         files = dirty_of.get(name)
         evd: dict[str, Any] = {
             "branch": f"gitpar/{name}",
