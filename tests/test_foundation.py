@@ -394,20 +394,30 @@ def test_status_checks_claims_against_git(planned: Path, run) -> None:
 
 
 def test_a_stream_never_started_has_the_row_of_any_pending_stream() -> None:
-    """Status fills the rows of streams never started from one template (``StreamStatus.
-    never_started``): the same JSON, key for key and in the same order, as a pending
-    stream's row made the ordinary way, and rows that share no lists."""
+    """Status keeps streams never started as ``NeverStarted`` and writes their JSON rows from
+    one template: the same row, key for key and byte for byte, as a pending stream's made
+    the ordinary way, and the same text as ``json.dumps`` of the whole status."""
     from gitpar.core.progress import Progress
-    from gitpar.core.status import StreamStatus
+    from gitpar.core.status import NeverStarted, Status, StreamStatus
 
-    quick = StreamStatus.never_started("web", ["api"], "claude", True)
-    plain = StreamStatus(name="web", progress=Progress(stream="web"), ready=True, depends_on=["api"],
-                         agent="claude", evidence=dict(quick.evidence), last_activity=None)
-    assert quick.progress == plain.progress
+    agent = 'claude "the second" \\ é\n\u2028'
+    quick = NeverStarted("web-2", ["api", "db.x"], agent, True)
+    plain = StreamStatus(name="web-2", progress=Progress(stream="web-2"), ready=True,
+                         depends_on=["api", "db.x"], agent=agent, evidence=quick.evidence, last_activity=None)
+    assert quick.progress == plain.progress and quick.status == "pending"
     assert list(quick.to_dict().items()) == list(plain.to_dict().items())
-    first, second = quick.to_dict(), StreamStatus.never_started("db", [], "", False).to_dict()
-    first["next"].append("x")
-    assert second["next"] == [] and second["stream"] == "db" and second["git"]["branch"] == "gitpar/db"
+    assert quick.json_row() == json.dumps(plain.to_dict(), ensure_ascii=False)
+    assert NeverStarted("db", [], "", False).json_row() == json.dumps(
+        StreamStatus(name="db", progress=Progress(stream="db"), ready=False, depends_on=[], agent="",
+                     evidence=NeverStarted("db", [], "", False).evidence, last_activity=None).to_dict(),
+        ensure_ascii=False)
+    started = StreamStatus(name="api", progress=Progress(stream="api", status="in_progress", completion=40),
+                           ready=False, depends_on=[], agent="x", evidence={"branch": "gitpar/api"},
+                           last_activity="2026-12-04T00:00:00Z")
+    st = Status(base="main", generated="2026-12-04T00:00:00Z", streams=[started, quick, plain],
+                warnings=["w ü"], notes=["n"])
+    assert st.to_json() == json.dumps(st.to_dict(), ensure_ascii=False, default=str)
+    assert st.summary["pending"] == 2 and st.summary["active"] == 1 and st.ready == ["web-2", "web-2"]
 
 
 def test_stale_streams_need_attention(planned: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
