@@ -1,6 +1,7 @@
 """The ``gitpar`` entry point: the full command line, except for the commands that run so
 often that importing it would be most of their cost: ``gitpar guard`` (before every edit),
-``gitpar who`` and ``gitpar check --staged``, answered by :mod:`gitpar.cli.quick`.
+``gitpar who``, ``gitpar check --staged`` and the plain forms of ``gitpar status`` and
+``gitpar plan``, answered by :mod:`gitpar.cli.quick`.
 
 :func:`run` is the process around it (the console script and ``python -m gitpar``).
 """
@@ -29,7 +30,7 @@ EXIT_AT_ONCE = frozenset({"plan", "status"})
 
 def main() -> int:
     args = sys.argv[1:]
-    if args[:1] in (["guard"], ["who"], ["check"]):
+    if args[:1] in (["guard"], ["who"], ["check"], ["plan"], ["status"]):
         from gitpar.cli.quick import fast
 
         code = fast(args)

@@ -120,10 +120,21 @@ def test_read_commands_end_at_once_with_all_their_output(started: Path, monkeypa
     still come out, through a pipe as on a terminal."""
     monkeypatch.setenv("GITPAR_NOW", "2030-01-01T00:00:00Z")  # one moment for both processes
     monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # output waits in buffers, as usual
-    for args in (["plan", "--json"], ["status", "--json"]):
-        got, want = fast(started, *args)[0], full(started, *args)
+    for args in (["plan", "--json"], ["status", "--json"], ["plan", "-w", "3", "--json"],
+                 ["status", "--json", "--dirty=all", "--offline"]):
+        (got, modules), want = fast(started, *args), full(started, *args)
         assert got.code == want.code == 0 and got.err == want.err
         assert json.loads(got.out) == json.loads(want.out)
+        assert not modules & {"typer", "click"}, args  # their plain forms skip the command line
+    for args in (["plan"], ["status", "--dirty", "none"]):
+        (got, modules), want = fast(started, *args), full(started, *args)
+        assert got == want and not modules & {"typer", "click"}
+    for args in (["plan", "--workers", "0"], ["plan", "--workers=x"], ["status", "--dirty", "some"]):
+        got, want = fast(started, *args)[0], full(started, *args)
+        assert got.code == want.code == 2 and got.err == want.err and "fix:" in got.err
+    for args in (["status", "--markdown"], ["plan", "--bogus"], ["status", "--dirty"]):
+        (got, modules), want = fast(started, *args), full(started, *args)
+        assert got == want and "typer" in modules  # the full command line answers the rest
     plan = started / ".gitpar/plan.md"
     plan.write_text(plan.read_text().replace("---\n", "---\nbase: [\n", 1))
     for args in (["plan"], ["status"]):

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from gitpar.cli import output as o
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from gitpar.core.repo import Repo
+# what every command shares with the rest of its run (also without typer: cli/quick.py)
+from gitpar.cli.session import _repo as _repo
+from gitpar.cli.session import pending_warnings as pending_warnings
+from gitpar.cli.session import say_state_age as say_state_age
+from gitpar.cli.session import show_warnings as show_warnings
 
 HELP_OPTIONS = ["-h", "--help"]
 # what every command group (``gitpar stream``, ``gitpar hooks`` ...) is made with: -h as well as
@@ -50,49 +50,3 @@ def _version(value: bool) -> None:
 def _top(version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
                                               help="Print gitpar's version and exit.")] = False) -> None:
     """Coordinate parallel work streams in one git repository: plans, worktrees, progress, ownership, locks."""
-
-
-_opened: list[Repo] = []  # repositories opened by this command, whose warnings main() shows
-
-
-def _repo() -> Repo:
-    """The repository around the current directory, its warnings shown when the command ends."""
-    from gitpar.core.repo import open_repo
-
-    repo = open_repo()
-    _opened.append(repo)
-    return repo
-
-
-def pending_warnings() -> list[str]:
-    """What :func:`show_warnings` will print: the warnings of the repositories this command
-    opened, then those the plugin loader still holds, each once (the one channel: see
-    ``store.repo``'s docstring). A command's JSON ``warnings`` field is this list."""
-    import sys
-
-    found = [w for repo in _opened for w in repo.warnings]
-    loading = sys.modules.get("gitpar.plugins.loading")  # not imported: no plugin was asked
-    if loading is not None:
-        found += loading.waiting_warnings()
-    return list(dict.fromkeys(found))
-
-
-def show_warnings() -> None:
-    """Print the command's warnings on stderr, once, when it ends (``main()``'s ``finally``)."""
-    import sys
-
-    for w in pending_warnings():
-        o.warn(w)
-    _opened.clear()
-    loading = sys.modules.get("gitpar.plugins.loading")
-    if loading is not None:
-        loading.take_warnings()
-
-
-def say_state_age(repo: Any) -> None:
-    """Reads that do not fetch say, with a remote, how old the state they read is."""
-    from gitpar.core.remote import refresh_state
-
-    note = refresh_state(repo, offline=True)
-    if note:
-        o.err(note.replace(" (--offline)", ""))

@@ -13,6 +13,7 @@ import typer
 
 from gitpar.cli import output as o
 from gitpar.cli.app import HELP_OPTIONS, JsonOpt, _repo, app, show_warnings, stream_app
+from gitpar.cli.session import crash as _crash
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -272,36 +273,10 @@ def status(json_: JsonOpt = False,
            publish: Annotated[bool, typer.Option("--publish", help="Also rewrite the state branch's README.md "
                                                  "(the page GitHub shows) with this status.")] = False) -> None:
     """Consolidated status of every stream, checked against what git shows."""
-    import math
-
     from gitpar.cli import render_status
-    from gitpar.core.remote import refresh_state
-    from gitpar.errors import bad
 
-    if dirty not in ("auto", "all", "none"):
-        raise bad(None, "--dirty", f"{dirty!r} is not auto, all or none",
-                  "auto scans completed streams' worktrees and as many others as a small time budget allows")
-    if watch is not None and not (math.isfinite(watch) and 0.1 <= watch <= 86400):
-        raise bad(None, "--watch", f"{watch} is not a refresh interval",
-                  "give the seconds between refreshes, from 0.1 to 86400, e.g. --watch 2")
-    repo = _repo()
-    note = refresh_state(repo, offline=offline)
-    if note:
-        o.err(note)
-    if publish:
-        from gitpar.core.state_readme import publish as publish_readme
-
-        o.err(publish_readme(repo))
-    if watch:
-        render_status.watch(repo, watch, dirty)
-        return
-    st = render_status.collect(repo, dirty=dirty)
-    if json_:
-        o.out(st.to_json())  # emit_json's text, made faster for big plans
-    elif markdown:
-        o.out(render_status.markdown(st))
-    else:
-        render_status.terminal(st)
+    render_status.run(json_=json_, markdown_=markdown, watch_every=watch, dirty=dirty, offline=offline,
+                      publish=publish)
 
 
 @app.command("next")
@@ -414,15 +389,6 @@ def _entry(argv: list[str]) -> tuple[typer.Typer, list[str], str]:
             if group.name == name and group.typer_instance is not None:
                 return group.typer_instance, argv[1:], f"gitpar {name}"
     return app, argv, "gitpar"
-
-
-def _crash(exc: BaseException, argv: list[str]) -> int:
-    """An unexpected error: one line, and the versions and traceback in the crash log."""
-    from gitpar.store import crash_log
-
-    log = crash_log.write(exc, ["gitpar", *argv])
-    o.err(f"gitpar: {crash_log.one_line(exc, log)}")
-    return 3
 
 
 if __name__ == "__main__":

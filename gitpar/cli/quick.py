@@ -1,5 +1,6 @@
 """The commands answered before the command line loads: ``gitpar guard``, ``gitpar who``
-and ``gitpar check --staged`` — without typer and, while the caches are warm, without pygit2.
+and ``gitpar check --staged`` — without typer and, while the caches are warm, without
+pygit2 — and the plain forms of ``gitpar status`` and ``gitpar plan``, without typer.
 
 They are asked often and at any size of plan (``guard`` before every edit an agent makes,
 ``who`` and ``check`` by agents and scripts in loops), and importing the command line
@@ -16,7 +17,11 @@ through the same functions, so the two cannot drift apart:
   folder's file names, sizes and times (:mod:`gitpar.core.plan_cache`; written by the
   full command the first time), and the live locks from the hook's cache. A plan with a
   ``remote:`` (whose reads say how old the fetched state is) or with warnings goes to the
-  full command.
+  full command;
+- ``status [--json] [--offline] [--dirty auto|all|none]`` and ``plan [--json] [--workers N]``:
+  the bodies the full commands call (``cli/render_status.run``, ``cli/plan_view.run``), with
+  the full command's messages, exit codes, warnings and crash log (:func:`_body`): typer and
+  the command modules would otherwise be a tenth of a status of thousands of streams.
 """
 
 from __future__ import annotations
@@ -125,7 +130,76 @@ def guard(args: list[str]) -> int | None:
     return guard_fast(args)
 
 
-COMMANDS = {"check": check, "guard": guard, "who": who}
+def _options(args: list[str], flags: frozenset[str], valued: dict[str, str]) -> dict[str, object] | None:
+    """``args`` as the given flags (True when present) and options with a value (``--opt V``
+    or ``--opt=V``; ``valued`` maps each spelling to its name); None for anything else."""
+    found: dict[str, object] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        name, eq, value = a.partition("=")
+        if a in flags:
+            found[a] = True
+        elif name in valued and eq:
+            found[valued[name]] = value
+        elif a in valued and i + 1 < len(args) and not args[i + 1].startswith("-"):
+            found[valued[a]] = args[i + 1]
+            i += 1
+        else:
+            return None
+        i += 1
+    return found
+
+
+def _body(argv: list[str], run: Any) -> int:
+    """Run a command's body as the full command line does: its errors, interruptions and
+    crashes reported the same way, its warnings printed once at the end."""
+    from gitpar.cli import output as o
+    from gitpar.cli.session import crash, show_warnings
+    from gitpar.errors import GitparError
+
+    try:
+        run()
+    except GitparError as exc:
+        o.err(f"gitpar: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        o.err("gitpar: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 — the one handler for the unexpected, as in cli/main.py
+        return crash(exc, argv)
+    finally:
+        show_warnings()
+    return 0
+
+
+def status(args: list[str]) -> int | None:
+    """``gitpar status`` in its plain forms: the exit code, or None for the full command."""
+    found = _options(args, frozenset({"--json", "--offline"}), {"--dirty": "dirty"})
+    if found is None:
+        return None
+    from gitpar.cli import render_status
+
+    return _body(["status", *args], lambda: render_status.run(
+        json_=bool(found.get("--json")), offline=bool(found.get("--offline")),
+        dirty=str(found.get("dirty", "auto"))))
+
+
+def plan(args: list[str]) -> int | None:
+    """``gitpar plan`` in its plain forms: the exit code, or None for the full command."""
+    found = _options(args, frozenset({"--json"}), {"--workers": "workers", "-w": "workers"})
+    if found is None:
+        return None
+    from gitpar.cli import plan_view
+
+    workers = found.get("workers")
+    return _body(["plan", *args], lambda: plan_view.run(None if workers is None else str(workers),
+                                                        bool(found.get("--json"))))
+
+
+COMMANDS = {"check": check, "guard": guard, "who": who, "plan": plan, "status": status}
 
 
 def fast(args: list[str]) -> int | None:

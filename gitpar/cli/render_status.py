@@ -101,3 +101,39 @@ def watch(repo: Any, every: float, dirty: str = "auto") -> None:
         while True:
             time.sleep(every)
             live.update(render())
+
+
+def run(*, json_: bool = False, markdown_: bool = False, watch_every: float | None = None,
+        dirty: str = "auto", offline: bool = False, publish: bool = False) -> None:
+    """``gitpar status``: the command's body, without the command line's parser (the full
+    command in ``cli/main.py`` and the one answered before typer loads both call it)."""
+    import math
+
+    from gitpar.cli.session import _repo
+    from gitpar.core.remote import refresh_state
+    from gitpar.errors import bad
+
+    if dirty not in ("auto", "all", "none"):
+        raise bad(None, "--dirty", f"{dirty!r} is not auto, all or none",
+                  "auto scans completed streams' worktrees and as many others as a small time budget allows")
+    if watch_every is not None and not (math.isfinite(watch_every) and 0.1 <= watch_every <= 86400):
+        raise bad(None, "--watch", f"{watch_every} is not a refresh interval",
+                  "give the seconds between refreshes, from 0.1 to 86400, e.g. --watch 2")
+    repo = _repo()
+    note = refresh_state(repo, offline=offline)
+    if note:
+        o.err(note)
+    if publish:
+        from gitpar.core.state_readme import publish as publish_readme
+
+        o.err(publish_readme(repo))
+    if watch_every:
+        watch(repo, watch_every, dirty)
+        return
+    st = collect(repo, dirty=dirty)
+    if json_:
+        o.out(st.to_json())  # emit_json's text, made faster for big plans
+    elif markdown_:
+        o.out(markdown(st))
+    else:
+        terminal(st)

@@ -1,0 +1,69 @@
+"""What a command shares with the rest of its run, without the command line's parser: the
+repositories it opened and their warnings, printed once when it ends. The commands answered
+before typer loads (:mod:`gitpar.cli.quick`) use it as the full ones do (through
+:mod:`gitpar.cli.app`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitpar.cli import output as o
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpar.core.repo import Repo
+
+
+_opened: list[Repo] = []  # repositories opened by this command, whose warnings main() shows
+
+
+def _repo() -> Repo:
+    """The repository around the current directory, its warnings shown when the command ends."""
+    from gitpar.core.repo import open_repo
+
+    repo = open_repo()
+    _opened.append(repo)
+    return repo
+
+
+def pending_warnings() -> list[str]:
+    """What :func:`show_warnings` will print: the warnings of the repositories this command
+    opened, then those the plugin loader still holds, each once (the one channel: see
+    ``store.repo``'s docstring). A command's JSON ``warnings`` field is this list."""
+    import sys
+
+    found = [w for repo in _opened for w in repo.warnings]
+    loading = sys.modules.get("gitpar.plugins.loading")  # not imported: no plugin was asked
+    if loading is not None:
+        found += loading.waiting_warnings()
+    return list(dict.fromkeys(found))
+
+
+def show_warnings() -> None:
+    """Print the command's warnings on stderr, once, when it ends (``main()``'s ``finally``)."""
+    import sys
+
+    for w in pending_warnings():
+        o.warn(w)
+    _opened.clear()
+    loading = sys.modules.get("gitpar.plugins.loading")
+    if loading is not None:
+        loading.take_warnings()
+
+
+def say_state_age(repo: Any) -> None:
+    """Reads that do not fetch say, with a remote, how old the state they read is."""
+    from gitpar.core.remote import refresh_state
+
+    note = refresh_state(repo, offline=True)
+    if note:
+        o.err(note.replace(" (--offline)", ""))
+
+
+def crash(exc: BaseException, argv: list[str]) -> int:
+    """An unexpected error: one line, and the versions and traceback in the crash log."""
+    from gitpar.store import crash_log
+
+    log = crash_log.write(exc, ["gitpar", *argv])
+    o.err(f"gitpar: {crash_log.one_line(exc, log)}")
+    return 3
