@@ -489,3 +489,21 @@ def test_concurrent_progress_updates_lose_nothing(planned: Path, run) -> None:
     count = int(git(planned, "rev-list", "--count", "gitpar/_state").strip())
     assert count >= 800 + 2
     assert git(planned, "rev-list", "--merges", "gitpar/_state").strip() == ""
+
+
+def test_a_repository_reached_through_symlinks_has_its_real_paths(planned: Path, run, tmp_path: Path) -> None:
+    """``open_repo`` takes libgit2's paths as they come (real: it resolves symlinks itself),
+    and resolves only what it reads from files: every path is the real one, from a symlink
+    to the repository, to a worktree, or to a folder inside one."""
+    from gitpar.core.repo import open_repo
+
+    assert run(planned, "start", "api").code == 0
+    wt = worktree_of(planned, "api")
+    (tmp_path / "to-repo").symlink_to(planned)
+    (tmp_path / "to-wt").symlink_to(wt)
+    real = planned.resolve()
+    for start, here in ((tmp_path / "to-repo", real), (tmp_path / "to-repo" / "src", real),
+                        (tmp_path / "to-wt", wt.resolve()), (tmp_path / "to-wt" / "src" / "api", wt.resolve())):
+        repo = open_repo(start)
+        assert repo.common_dir == real / ".git" and repo.main_root == real and repo.here == here
+        assert repo.here_gitdir == (real / ".git" if here == real else real / ".git/worktrees" / wt.name)

@@ -452,13 +452,15 @@ def open_repo(cwd: Path | str | None = None, factory: type[R] = Repo) -> R:  # t
     if found is None:
         raise bad(None, None, f"{start} is not inside a git repository",
                   "run gitpar from inside a repository (or 'git init' one first)")
-    here_gitdir = Path(found).resolve()  # resolved once: each resolve() is a walk of the path
+    # libgit2 gives the git directory and the work tree as real paths (it resolves symlinks
+    # when it finds or opens a repository): resolving them again is a walk of each path
+    here_gitdir = Path(found)
     common = Path(common_dir(str(here_gitdir)))
     try:
         repo = pygit2.Repository(str(common))
     except pygit2.GitError as exc:
         raise GitparError(f"cannot open the repository at {common}: {exc}") from None
-    main_root = None if repo.is_bare else Path(repo.workdir).resolve()
+    main_root = None if repo.is_bare else Path(repo.workdir)
     here: Path | None = None
     if here_gitdir == common:
         here = main_root
