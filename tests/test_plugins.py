@@ -423,6 +423,72 @@ def test_check_paths_adds_the_plugins_violations(planned: Path) -> None:
     assert manager.implementers("gitpar_check_paths") == []
 
 
+def test_the_builtin_hooks_are_the_ones_the_builtins_implement(planned: Path, monkeypatch) -> None:
+    """``builtin.HOOKS`` is what lets a command skip loading the plugins when only gitpar's
+    own could answer: it must be exactly the hooks they implement."""
+    from gitpar.plugins.builtin import HOOKS
+
+    monkeypatch.chdir(planned)
+    state = manager.load()
+    implemented = {hook for hook in dir(state.pm.hook) if not hook.startswith("_")
+                   and any(manager.is_builtin(state, impl.plugin_name)
+                           for impl in getattr(state.pm.hook, hook).get_hookimpls())}
+    assert implemented == HOOKS
+
+
+def test_only_builtins_answers_without_loading_and_knows_when_others_may_answer(
+        planned: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With nothing but gitpar's own plugins loadable, the path policies and the estimates
+    are answered without loading a plugin; a repository plugin opted into on the base, a
+    disabled name or an installed plugin each make the plugins load (and be asked)."""
+    from gitpar.core.rules import Rules
+    from gitpar.plugins import loading
+
+    if manager.find_entry_points():
+        pytest.skip("plugins are installed on this machine")
+    monkeypatch.chdir(planned)
+    monkeypatch.delenv("GITPAR_DISABLED_PLUGINS", raising=False)
+    plan, rules = plan_of(planned), Rules.from_plan(plan_of(planned))
+    assert manager.only_builtins()
+    assert manager.check_paths("api", ["vendor/lib.py"], rules) == []
+    quick = manager.estimates(plan, {})
+    assert loading._loaded is None  # answered without loading a plugin
+    assert quick["api"] == manager.estimate(plan.streams["api"], plan, [])  # that one loads them
+    assert not manager.only_builtins()  # loaded: asking them is now the cheap way
+    manager.reset()
+    monkeypatch.setenv("GITPAR_DISABLED_PLUGINS", "gitpar.estimate")
+    assert not manager.only_builtins()
+    monkeypatch.delenv("GITPAR_DISABLED_PLUGINS")
+    (planned / ".gitpar/plugins").mkdir()
+    (planned / ".gitpar/plugins/team.py").write_text(REPO_PLUGIN)
+    before = (planned / ".gitpar/plan.md").read_text()
+    set_plugins(planned, "load: [.gitpar/plugins/team.py]")
+    assert manager.only_builtins()  # opted in on disk only: the base has not
+    commit_all(planned)
+    assert not manager.only_builtins()
+    assert manager.estimates(plan_of(planned), {})["api"].seconds == 7  # type: ignore[union-attr]
+    (planned / ".gitpar/plan.md").write_text(before)
+    commit_all(planned, "no repository plugins")
+    manager.reset()
+    assert manager.only_builtins()
+    site = tmp_path / "site"
+    site.mkdir()
+    fake_install(site, "gitpar-no-vendor", "gitpar_no_vendor_policy", """
+        from gitpar.plugins import hookimpl
+        from gitpar.core.rules import Violation
+
+        @hookimpl
+        def gitpar_check_paths(stream, paths):
+            return [Violation(p, "vendored", f"{p} is vendored", "change it upstream")
+                    for p in paths if p.startswith("vendor/")]
+    """)
+    monkeypatch.syspath_prepend(str(site))
+    manager.reset()
+    assert not manager.only_builtins()
+    found = manager.check_paths("api", ["src/api/a.py", "vendor/lib.py"], rules)
+    assert [(v.path, v.rule) for v in found] == [("vendor/lib.py", "vendored")]
+
+
 def test_events_reach_every_plugin(planned: Path) -> None:
     from gitpar.core.repo import open_repo
 

@@ -89,6 +89,7 @@ class Loaded:
 
 _loaded: Loaded | None = None
 _last_cwd: str | None = None  # the folder the last load without a repository was for
+_installed: bool | None = None  # whether any plugin is installed (only_builtins: once per process)
 
 
 # -- finding installed plugins ----------------------------------------------------------
@@ -137,6 +138,30 @@ def load(repo: Repo | None = None, at: Oid | None = None) -> Loaded:
     return _loaded
 
 
+def only_builtins(repo: Repo | None = None, at: Oid | None = None) -> bool:
+    """Whether :func:`load` (with the same arguments) would register gitpar's own plugins and
+    nothing else, all of them enabled — no plugin installed (no entry point in the group),
+    none blocked (``GITPAR_DISABLED_PLUGINS`` empty), none loaded from the repository by
+    the plan on its base — answered without loading anything. A hook none of gitpar's
+    own implements (``builtin.HOOKS``) then has no answer: its caller skips the load.
+    False once the plugins are loaded (asking them is then the cheap way)."""
+    global _installed
+    if _loaded is not None or os.environ.get(DISABLED_ENV, "").strip():
+        return False
+    if _installed is None:
+        _installed = bool(find_entry_points())
+    if _installed:
+        return False
+    source = repo if repo is not None else _repo_around(os.getcwd())
+    key = _repo_key(source, at)
+    if source is None or key is None:
+        return True
+    try:
+        return not _repo_plugin_paths(source, source.resolve(key[1]))
+    except GitparError:
+        return False  # a malformed plugins setting: the load says what is wrong with it
+
+
 def pm(repo: Repo | None = None) -> pluggy.PluginManager:
     """The loaded plugin manager: ``pm().hook.gitpar_...(...)``."""
     return load(repo).pm
@@ -144,9 +169,10 @@ def pm(repo: Repo | None = None) -> pluggy.PluginManager:
 
 def reset() -> None:
     """Forget the loaded plugins; the next call loads them again (tests, long-lived processes)."""
-    global _loaded, _last_cwd
+    global _loaded, _last_cwd, _installed
     _loaded = None
     _last_cwd = None
+    _installed = None
 
 
 def warn(text: str) -> None:

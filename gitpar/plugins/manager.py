@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitpar.plugins.builtin import HOOKS as BUILTIN_HOOKS
 from gitpar.plugins.guard import DISABLED_ENV, PluginError, plugin_failed
 from gitpar.plugins.loading import (
     PLAN_FILE,
@@ -26,6 +27,7 @@ from gitpar.plugins.loading import (
     impls,
     is_builtin,
     load,
+    only_builtins,
     plugin_object,
     plugin_settings,
     pm,
@@ -86,7 +88,13 @@ def estimate(stream: Stream, plan: Plan, history: Sequence[RunRecord],
 def estimates(plan: Plan, history: Mapping[str, Sequence[RunRecord]],
               command: str | None = None) -> dict[str, Estimate | None]:
     """Every stream's estimate from the plugins, as :func:`estimate` gives it one by one;
-    with only gitpar's own plugin answering, without pluggy's dispatch per stream."""
+    with only gitpar's own plugin answering, without pluggy's dispatch per stream (and with
+    no other plugin loadable, without loading any)."""
+    if only_builtins():
+        from gitpar.plugins.builtin.estimate import gitpar_estimate
+
+        return {name: gitpar_estimate(stream=stream, history=history.get(name, ()), command=command)
+                for name, stream in plan.streams.items()}
     state = load()
     own = builtin_only(state, "gitpar_estimate")
     if own is not None:
@@ -133,6 +141,8 @@ def check_paths(stream: str | None, paths: Sequence[str], rules: Rules,
                 at: Oid | None = None) -> list[Violation]:
     """Violations the plugins' path policies find (``gitpar_check_paths``); the repository's
     plugins are those of ``repo``'s base (or of the commit ``at``), never of the change judged."""
+    if "gitpar_check_paths" not in BUILTIN_HOOKS and only_builtins(repo, at):
+        return []  # no plugin could have a path policy: none is loaded to ask
     state = load(repo, at) if repo is not None or at is not None else load()
     if not impls(state, "gitpar_check_paths"):
         return []

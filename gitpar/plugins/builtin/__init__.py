@@ -14,3 +14,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("gitpar.plugins.builtin.integration", "gitpar.integration"),
     ("gitpar.plugins.builtin.brief", "gitpar.brief"),
 )
+# the hooks those modules implement (a test checks it against the loaded plugins): with no
+# other plugin loadable, a hook not among them has no answer, and nothing need be loaded
+HOOKS: frozenset[str] = frozenset({"gitpar_estimate", "gitpar_lock_strategies",
+                                   "gitpar_conflict_strategies", "gitpar_render_brief"})
