@@ -465,6 +465,8 @@ def test_only_builtins_answers_without_loading_and_knows_when_others_may_answer(
     set_plugins(planned, "load: [.gitpar/plugins/team.py]")
     assert manager.only_builtins()  # opted in on disk only: the base has not
     commit_all(planned)
+    assert manager.only_builtins()  # asked here before: answered once per folder, as load() is
+    manager.reset()  # a new command
     assert not manager.only_builtins()
     assert manager.estimates(plan_of(planned), {})["api"].seconds == 7  # type: ignore[union-attr]
     (planned / ".gitpar/plan.md").write_text(before)

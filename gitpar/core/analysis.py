@@ -293,7 +293,9 @@ def _graph_figures(tasks: list[Task], all_tasks: list[Task] | None, workers: int
 
         shape = [(t.name, t.duration, t.deps, t.priority) for t in tasks]
         whole = None if all_tasks is None else [(t.name, t.duration, t.deps, t.priority) for t in all_tasks]
-        key = repr((FIGURES_VERSION, workers, budget_s, shape, whole)).encode()
+        from gitpar import __version__
+
+        key = repr((__version__, FIGURES_VERSION, workers, budget_s, shape, whole)).encode()
         kept_in = memo / f"{hashlib.sha1(key).hexdigest()}.pickle"
         kept = cache_file.read(kept_in)
         if isinstance(kept, tuple) and len(kept) == 6:

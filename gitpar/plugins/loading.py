@@ -90,6 +90,8 @@ class Loaded:
 _loaded: Loaded | None = None
 _last_cwd: str | None = None  # the folder the last load without a repository was for
 _installed: bool | None = None  # whether any plugin is installed (only_builtins: once per process)
+_only_here: dict[str, bool] = {}  # folder -> only_builtins() asked there without a repository
+_no_plugins_at: dict[tuple[str, str], bool] = {}  # (repository, base commit) -> no repository plugin
 
 
 # -- finding installed plugins ----------------------------------------------------------
@@ -144,7 +146,8 @@ def only_builtins(repo: Repo | None = None, at: Oid | None = None) -> bool:
     none blocked (``GITPAR_DISABLED_PLUGINS`` empty), none loaded from the repository by
     the plan on its base — answered without loading anything. A hook none of gitpar's
     own implements (``builtin.HOOKS``) then has no answer: its caller skips the load.
-    False once the plugins are loaded (asking them is then the cheap way)."""
+    False once the plugins are loaded (asking them is then the cheap way). Asked without
+    a repository, it answers once per folder, as :func:`load` does."""
     global _installed
     if _loaded is not None or os.environ.get(DISABLED_ENV, "").strip():
         return False
@@ -152,14 +155,27 @@ def only_builtins(repo: Repo | None = None, at: Oid | None = None) -> bool:
         _installed = bool(find_entry_points())
     if _installed:
         return False
-    source = repo if repo is not None else _repo_around(os.getcwd())
-    key = _repo_key(source, at)
-    if source is None or key is None:
+    if repo is None and at is None:
+        cwd = os.getcwd()
+        if cwd not in _only_here:
+            _only_here[cwd] = _no_repository_plugins(_repo_around(cwd), None)
+        return _only_here[cwd]
+    return _no_repository_plugins(repo, at)
+
+
+def _no_repository_plugins(repo: Repo | None, at: Oid | None) -> bool:
+    """Whether the plan on ``repo``'s base (or in ``at``) loads no repository plugin."""
+    key = _repo_key(repo, at)
+    if repo is None or key is None:
         return True
-    try:
-        return not _repo_plugin_paths(source, source.resolve(key[1]))
-    except GitparError:
-        return False  # a malformed plugins setting: the load says what is wrong with it
+    found = _no_plugins_at.get(key)
+    if found is None:
+        try:
+            found = not _repo_plugin_paths(repo, repo.resolve(key[1]))
+        except GitparError:
+            found = False  # a malformed plugins setting: the load says what is wrong with it
+        _no_plugins_at[key] = found
+    return found
 
 
 def pm(repo: Repo | None = None) -> pluggy.PluginManager:
@@ -173,6 +189,8 @@ def reset() -> None:
     _loaded = None
     _last_cwd = None
     _installed = None
+    _only_here.clear()
+    _no_plugins_at.clear()
 
 
 def warn(text: str) -> None:
