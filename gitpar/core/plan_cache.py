@@ -70,24 +70,10 @@ def _rules_file(gitpar_dir: Path, key: str) -> Path:
 
 def read_rules(gitpar_dir: Path, key: str) -> dict[str, Any] | None:
     """The rules JSON :func:`write_rules` kept for the plan ``key``, or None."""
-    try:
-        with open(_rules_file(gitpar_dir, key), "rb") as f:
-            data = marshal.loads(f.read())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
+    data = cache_file.read_marshal(_rules_file(gitpar_dir, key))
     return data if isinstance(data, dict) and "patterns" in data else None
 
 
 def write_rules(gitpar_dir: Path, key: str, rules: dict[str, Any]) -> None:
     """Keep ``rules`` (``Rules.to_json()``) for the plan ``key``; the ``KEEP`` newest stay."""
-    path = _rules_file(gitpar_dir, key)
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f"{key}.{os.getpid()}.tmp"
-        tmp.write_bytes(marshal.dumps(rules))
-        os.replace(tmp, path)
-        for stale in sorted(folder.glob("*.marshal"), key=lambda p: p.stat().st_mtime)[:-KEEP]:
-            stale.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only git directory only costs speed
+    cache_file.write_bytes(_rules_file(gitpar_dir, key), marshal.dumps(rules), keep=KEEP)

@@ -159,11 +159,9 @@ def _ref_values(common: str, base: str) -> tuple[str, str] | None:
 
 
 def _load_cache(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path, "rb") as f:
-            data = marshal.loads(f.read())  # marshal.load(f) reads each object apart: far slower
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
+    from gitpar.core.cache_file import read_marshal
+
+    data = read_marshal(path)
     return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
 
 
@@ -202,14 +200,9 @@ def _rebuild(cwd: str) -> dict[str, Any]:
 
 
 def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
-    try:
-        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
-        tmp = f"{cache_path}.{os.getpid()}"
-        with open(tmp, "wb") as f:
-            marshal.dump(data, f)
-        os.replace(tmp, cache_path)
-    except OSError:
-        pass  # a read-only git directory only costs speed
+    from gitpar.core.cache_file import write_bytes
+
+    write_bytes(cache_path, marshal.dumps(data))
 
 
 def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
