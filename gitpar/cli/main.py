@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.app import HELP_OPTIONS, JsonOpt, _repo, app, show_warnings, stream_app
-from gitpar.cli.session import crash as _crash
+from gitpar.cli.app import HELP_OPTIONS, JsonOpt, _repo, app, stream_app
+from gitpar.cli.session import run_guarded
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -331,41 +331,31 @@ from gitpar.cli import cmd_enforce, cmd_guard, cmd_merge, cmd_plan, cmd_plugins,
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with gitpar's error handling: expected errors → message and code."""
-    from gitpar.errors import GitparError
-
     args_in = sys.argv[1:] if argv is None else list(argv)
-    try:
+
+    def invoke() -> int:
         from gitpar.cli.cmd_plugins import add_plugin_commands
 
         add_plugin_commands(args_in)  # returns at once for gitpar's own commands
         target, args, prog = _entry(args_in)
-        # without standalone mode, click returns the code of a typer.Exit instead of raising
-        result = target(args=args, prog_name=prog, standalone_mode=False)
-    except GitparError as exc:
-        o.err(f"gitpar: {exc}")
-        return exc.exit_code
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except typer.Abort:
-        o.err("gitpar: interrupted")
-        return 130
-    except typer.TyperException as exc:  # usage errors: unknown option, missing argument ...
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            o.err(f"gitpar: {exc}")
-        return 2
-    except KeyboardInterrupt:
-        o.err("gitpar: interrupted")
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # noqa: BLE001 — the one handler for the unexpected
-        return _crash(exc, args_in)
-    finally:
-        show_warnings()
-    return result if isinstance(result, int) else 0
+        try:
+            # without standalone mode, click returns the code of a typer.Exit instead of raising
+            result = target(args=args, prog_name=prog, standalone_mode=False)
+        except typer.Exit as exc:
+            return int(exc.exit_code or 0)
+        except typer.Abort:
+            o.err("gitpar: interrupted")
+            return 130
+        except typer.TyperException as exc:  # usage errors: unknown option, missing argument ...
+            show = getattr(exc, "show", None)
+            if show is not None:
+                show()
+            else:
+                o.err(f"gitpar: {exc}")
+            return 2
+        return result if isinstance(result, int) else 0
+
+    return run_guarded(args_in, invoke)
 
 
 def _entry(argv: list[str]) -> tuple[typer.Typer, list[str], str]:

@@ -152,27 +152,14 @@ def _options(args: list[str], flags: frozenset[str], valued: dict[str, str]) -> 
 
 
 def _body(argv: list[str], run: Any) -> int:
-    """Run a command's body as the full command line does: its errors, interruptions and
-    crashes reported the same way, its warnings printed once at the end."""
-    from gitpar.cli import output as o
-    from gitpar.cli.session import crash, show_warnings
-    from gitpar.errors import GitparError
+    """Run a command's body as the full command line does (``session.run_guarded``)."""
+    from gitpar.cli.session import run_guarded
 
-    try:
+    def body() -> int:
         run()
-    except GitparError as exc:
-        o.err(f"gitpar: {exc}")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        o.err("gitpar: interrupted")
-        return 130
-    except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 — the one handler for the unexpected, as in cli/main.py
-        return crash(exc, argv)
-    finally:
-        show_warnings()
-    return 0
+
+    return run_guarded(argv, body)
 
 
 def status(args: list[str]) -> int | None:

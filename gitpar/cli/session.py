@@ -5,6 +5,7 @@ before typer loads (:mod:`gitpar.cli.quick`) use it as the full ones do (through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gitpar.cli import output as o
@@ -67,3 +68,27 @@ def crash(exc: BaseException, argv: list[str]) -> int:
     log = crash_log.write(exc, ["gitpar", *argv])
     o.err(f"gitpar: {crash_log.one_line(exc, log)}")
     return 3
+
+
+def run_guarded(argv: list[str], body: Callable[[], int]) -> int:
+    """``body()``'s exit code, with gitpar's handling of what ends a command: an expected
+    error is its message and code, an interruption 130, a reader gone away 0, anything
+    else a crash (:func:`crash`); the warnings are printed once at the end, whatever
+    happened. The full command line and the commands answered before it loads both run
+    through here."""
+    from gitpar.errors import GitparError
+
+    try:
+        return body()
+    except GitparError as exc:
+        o.err(f"gitpar: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        o.err("gitpar: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 — the one handler for the unexpected
+        return crash(exc, argv)
+    finally:
+        show_warnings()

@@ -7,7 +7,7 @@ Warnings have one channel: ``Repo.warnings``, the list of the repository a comma
 on. Whatever the user should see as a warning (something that did not stop the command),
 in the store, the core or a plugin, goes there through :meth:`Repo.warn`, which keeps each
 text once. The command line prints that list once, on stderr as ``warning: ...``, when the
-command ends, whatever its outcome or output format (``cli.app.show_warnings``, from
+command ends, whatever its outcome or output format (``cli.session.show_warnings``, from
 ``main()``'s ``finally``); nothing else prints a warning. A JSON result with a ``warnings``
 field fills it from the same list, so ``--json`` and stderr say the same thing. Plugin
 loading, which may run before any repository is open, keeps its warnings waiting
