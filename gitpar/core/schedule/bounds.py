@@ -28,6 +28,15 @@ def _sample(values: list[float], n: int) -> list[float]:
 
 
 def lower_bound_of(g: Graph, m: int, energetic: bool = True) -> float:
+    """:func:`lower_bound` of the graph ``g``, worked out once per graph and worker count
+    (the search and the plan's analysis both ask for it)."""
+    found = g._lb.get((m, energetic))
+    if found is None:
+        found = g._lb[(m, energetic)] = _lower_bound_of(g, m, energetic)
+    return found
+
+
+def _lower_bound_of(g: Graph, m: int, energetic: bool) -> float:
     n = g.n
     if n == 0:
         return 0.0

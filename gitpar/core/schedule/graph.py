@@ -50,7 +50,7 @@ class Schedule:
 class Graph:
     """Tasks indexed 0..n-1 (in name order) with adjacency lists."""
 
-    __slots__ = ("n", "names", "dur", "prio", "preds", "succs", "topo", "integral", "_bl", "_tl")
+    __slots__ = ("n", "names", "dur", "prio", "preds", "succs", "topo", "integral", "_bl", "_tl", "_lb")
 
     def __init__(
         self,
@@ -71,6 +71,7 @@ class Graph:
         self.integral = all(d == int(d) for d in dur)
         self._bl: list[float] | None = None
         self._tl: list[float] | None = None
+        self._lb: dict[tuple[int, bool], float] = {}  # (workers, energetic) -> lower bound
 
     @classmethod
     def build(cls, tasks: Sequence[Task]) -> Graph:
