@@ -19,15 +19,16 @@ through the same functions, so the two cannot drift apart:
   ``remote:`` (whose reads say how old the fetched state is) or with warnings goes to the
   full command;
 - ``status [--json] [--offline] [--dirty auto|all|none]`` and ``plan [--json] [--workers N]``:
-  the bodies the full commands call (``cli/render_status.run``, ``cli/plan_view.run``), with
-  the full command's messages, exit codes, warnings and crash log (:func:`_body`): typer and
-  the command modules would otherwise be a tenth of a status of thousands of streams.
+  the bodies the full commands call (``cli/render_status.run``, ``cli/plan_view.run``): typer
+  and the command modules would otherwise be a tenth of a status of thousands of streams.
+
+Every one ends as the full command does (``cli/session.run_guarded``): its messages, exit
+codes, warnings and crash log.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -151,17 +152,6 @@ def _options(args: list[str], flags: frozenset[str], valued: dict[str, str]) -> 
     return found
 
 
-def _body(argv: list[str], run: Any) -> int:
-    """Run a command's body as the full command line does (``session.run_guarded``)."""
-    from gitpar.cli.session import run_guarded
-
-    def body() -> int:
-        run()
-        return 0
-
-    return run_guarded(argv, body)
-
-
 def status(args: list[str]) -> int | None:
     """``gitpar status`` in its plain forms: the exit code, or None for the full command."""
     found = _options(args, frozenset({"--json", "--offline"}), {"--dirty": "dirty"})
@@ -169,9 +159,9 @@ def status(args: list[str]) -> int | None:
         return None
     from gitpar.cli import render_status
 
-    return _body(["status", *args], lambda: render_status.run(
-        json_=bool(found.get("--json")), offline=bool(found.get("--offline")),
-        dirty=str(found.get("dirty", "auto"))))
+    render_status.run(json_=bool(found.get("--json")), offline=bool(found.get("--offline")),
+                      dirty=str(found.get("dirty", "auto")))
+    return 0
 
 
 def plan(args: list[str]) -> int | None:
@@ -182,8 +172,8 @@ def plan(args: list[str]) -> int | None:
     from gitpar.cli import plan_view
 
     workers = found.get("workers")
-    return _body(["plan", *args], lambda: plan_view.run(None if workers is None else str(workers),
-                                                        bool(found.get("--json"))))
+    plan_view.run(None if workers is None else str(workers), bool(found.get("--json")))
+    return 0
 
 
 COMMANDS = {"check": check, "guard": guard, "who": who, "plan": plan, "status": status}
@@ -194,14 +184,8 @@ def fast(args: list[str]) -> int | None:
     command = COMMANDS.get(args[0]) if args else None
     if command is None or "-h" in args or "--help" in args:
         return None
-    from gitpar.errors import GitparError
+    from gitpar.cli.session import run_guarded
 
-    try:
-        return command(args[1:])
-    except GitparError as exc:
-        print(f"gitpar: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
+    # as the full command line ends a command: its errors, interruptions and crashes, the
+    # warnings printed once (None, nothing having happened, lets the full command answer)
+    return run_guarded(args, lambda: command(args[1:]))

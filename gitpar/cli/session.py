@@ -5,15 +5,14 @@ before typer loads (:mod:`gitpar.cli.quick`) use it as the full ones do (through
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from gitpar.cli import output as o
-
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing and the printer cost import time on the fast paths (guard)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
     from gitpar.core.repo import Repo
 
+    R = TypeVar("R")
 
 _opened: list[Repo] = []  # repositories opened by this command, whose warnings main() shows
 
@@ -44,8 +43,12 @@ def show_warnings() -> None:
     """Print the command's warnings on stderr, once, when it ends (``main()``'s ``finally``)."""
     import sys
 
-    for w in pending_warnings():
-        o.warn(w)
+    found = pending_warnings()
+    if found:
+        from gitpar.cli import output as o
+
+        for w in found:
+            o.warn(w)
     _opened.clear()
     loading = sys.modules.get("gitpar.plugins.loading")
     if loading is not None:
@@ -54,6 +57,7 @@ def show_warnings() -> None:
 
 def say_state_age(repo: Any) -> None:
     """Reads that do not fetch say, with a remote, how old the state they read is."""
+    from gitpar.cli import output as o
     from gitpar.core.remote import refresh_state
 
     note = refresh_state(repo, offline=True)
@@ -63,6 +67,7 @@ def say_state_age(repo: Any) -> None:
 
 def crash(exc: BaseException, argv: list[str]) -> int:
     """An unexpected error: one line, and the versions and traceback in the crash log."""
+    from gitpar.cli import output as o
     from gitpar.store import crash_log
 
     log = crash_log.write(exc, ["gitpar", *argv])
@@ -70,8 +75,8 @@ def crash(exc: BaseException, argv: list[str]) -> int:
     return 3
 
 
-def run_guarded(argv: list[str], body: Callable[[], int]) -> int:
-    """``body()``'s exit code, with gitpar's handling of what ends a command: an expected
+def run_guarded(argv: list[str], body: Callable[[], R]) -> R | int:
+    """``body()``'s answer (an exit code), with gitpar's handling of what ends a command: an expected
     error is its message and code, an interruption 130, a reader gone away 0, anything
     else a crash (:func:`crash`); the warnings are printed once at the end, whatever
     happened. The full command line and the commands answered before it loads both run
@@ -81,10 +86,10 @@ def run_guarded(argv: list[str], body: Callable[[], int]) -> int:
     try:
         return body()
     except GitparError as exc:
-        o.err(f"gitpar: {exc}")
+        _say(f"gitpar: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        o.err("gitpar: interrupted")
+        _say("gitpar: interrupted")
         return 130
     except BrokenPipeError:
         return 0
@@ -92,3 +97,9 @@ def run_guarded(argv: list[str], body: Callable[[], int]) -> int:
         return crash(exc, argv)
     finally:
         show_warnings()
+
+
+def _say(text: str) -> None:
+    from gitpar.cli import output as o
+
+    o.err(text)
