@@ -72,3 +72,20 @@ def _section(text: str, header: str) -> Iterator[tuple[str, str]]:
             yield name.strip(), value.strip()
 
 
+_any_installed: bool | None = None  # looked up once per process (forget() asks again)
+
+
+def any_installed() -> bool:
+    """Whether any plugin is installed (an entry point in the group on ``sys.path``),
+    looked up once per process: what lets events, path policies and estimates skip
+    loading the plugins when only gitpar's own exist."""
+    global _any_installed
+    if _any_installed is None:
+        _any_installed = bool(find_entry_points())
+    return _any_installed
+
+
+def forget() -> None:
+    """Look again on the next :func:`any_installed` (``plugins.loading.reset``)."""
+    global _any_installed
+    _any_installed = None

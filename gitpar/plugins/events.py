@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-_external: bool | None = None  # whether any plugin is installed (looked up once per process)
-
 
 def listeners_possible(repo: Any) -> bool:
     """Whether a plugin could implement ``gitpar_event`` here (cheap: no plugin is loaded)."""
@@ -19,12 +17,9 @@ def listeners_possible(repo: Any) -> bool:
 
     if "gitpar.plugins.manager" in sys.modules:
         return True  # already loaded in this process (a test's plugin, another hook): ask it
-    global _external
-    if _external is None:
-        from gitpar.plugins.discovery import find_entry_points
+    from gitpar.plugins.discovery import any_installed
 
-        _external = bool(find_entry_points())
-    if _external:
+    if any_installed():
         return True
     root = getattr(repo, "main_root", None)
     if root is None:

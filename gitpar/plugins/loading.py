@@ -34,7 +34,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gitpar.errors import GitparError, bad
-from gitpar.plugins.discovery import ENTRY_POINT_GROUP, EntryPoint, find_entry_points
+from gitpar.plugins.discovery import (
+    ENTRY_POINT_GROUP,
+    EntryPoint,
+    any_installed,
+    find_entry_points,
+    forget,
+)
 from gitpar.plugins.guard import DISABLED_ENV, Guarded, PluginError, guarded
 
 if TYPE_CHECKING:
@@ -89,7 +95,6 @@ class Loaded:
 
 _loaded: Loaded | None = None
 _last_cwd: str | None = None  # the folder the last load without a repository was for
-_installed: bool | None = None  # whether any plugin is installed (only_builtins: once per process)
 _only_here: dict[str, bool] = {}  # folder -> only_builtins() asked there without a repository
 _no_plugins_at: dict[tuple[str, str], bool] = {}  # (repository, base commit) -> no repository plugin
 
@@ -148,12 +153,7 @@ def only_builtins(repo: Repo | None = None, at: Oid | None = None) -> bool:
     own implements (``builtin.HOOKS``) then has no answer: its caller skips the load.
     False once the plugins are loaded (asking them is then the cheap way). Asked without
     a repository, it answers once per folder, as :func:`load` does."""
-    global _installed
-    if _loaded is not None or os.environ.get(DISABLED_ENV, "").strip():
-        return False
-    if _installed is None:
-        _installed = bool(find_entry_points())
-    if _installed:
+    if _loaded is not None or os.environ.get(DISABLED_ENV, "").strip() or any_installed():
         return False
     if repo is None and at is None:
         cwd = os.getcwd()
@@ -185,10 +185,10 @@ def pm(repo: Repo | None = None) -> pluggy.PluginManager:
 
 def reset() -> None:
     """Forget the loaded plugins; the next call loads them again (tests, long-lived processes)."""
-    global _loaded, _last_cwd, _installed
+    global _loaded, _last_cwd
     _loaded = None
     _last_cwd = None
-    _installed = None
+    forget()
     _only_here.clear()
     _no_plugins_at.clear()
 
