@@ -28,6 +28,13 @@ def pre_commit(cwd: str) -> int:
 
     gitdir = git_dir(cwd)
     stream = stream_of_branch(branch_of(gitdir))  # identity is the worktree's branch
+    if stream is not None:
+        from gitpar.core.claim import check_commit
+
+        fenced = check_commit(cwd, gitdir, stream)
+        if fenced:
+            print(f"gitpar: commit refused: {fenced}", file=sys.stderr)
+            return 1
     found = judge_staged(cwd, gitdir, stream)
     if found is None or not found.violations:
         return 0
@@ -71,6 +78,22 @@ def _base_of(repo: Any) -> tuple[Any, str, Any, list[Any]]:
         return rules, base, theirs, [t for t in (local, theirs) if t is not None]
     rules, base = base_rules(repo)
     return rules, base, local, [t for t in (local, theirs) if t is not None]
+
+
+def _fenced(repo: Any, stream: str | None) -> str | None:
+    """A push of ``stream`` from this clone whose worktree's claim was taken over elsewhere
+    (by the state just fetched): the refusal, else None."""
+    if stream is None:
+        return None
+    from gitpar.core.claim import claim_in_progress, gitdir_of, superseded, worktree_claim
+    from gitpar.store.state import StateStore
+
+    path = repo.stream_worktrees().get(stream)
+    mine = worktree_claim(gitdir_of(str(path))) if path is not None and path.exists() else None
+    if mine is None:
+        return None
+    claim, taken = claim_in_progress(StateStore(repo).snapshot().read(f"progress/{stream}.md"))
+    return superseded(stream, mine, claim, taken)
 
 
 def _is_zero(sha: str) -> bool:
@@ -121,6 +144,10 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
                 hide.extend(repo.git.references[ref].peel(pygit2.Commit).id for ref in repo.git.references
                             if ref.startswith(f"refs/remotes/{remote}/"))
         stream = stream_of_branch(remote_ref)
+        fenced = _fenced(repo, stream)
+        if fenced:
+            print(f"gitpar: push refused: {fenced}", file=sys.stderr)
+            return 1
         report = judge_range(repo, rules, base, stream, head, target=target, hide=hide,
                              scope=f"{remote_ref}")
         failures.extend((remote_ref, stream, v) for v in report.violations)

@@ -276,6 +276,10 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
         wt.add_worktree(repo, name, path)
     copied = copy_files(require_main_root(repo), path, plan.settings.copy)
 
+    from gitpar.core.claim import gitdir_of, new_claim, record_worktree_claim
+
+    claim = new_claim()  # this worktree's claim: a take-over elsewhere fences it off
+
     def write(snap: Snapshot) -> tuple[dict[str, str | None], str]:
         ports: dict[int, str] = {}
         for other in all_progress(snap).values():
@@ -293,7 +297,9 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
             while port in ports:
                 port += 1
         now = now_iso()
-        extra = dict(current.extra, port=port, worktree=str(path), host=socket.gethostname())
+        extra = dict(current.extra, port=port, worktree=str(path), host=socket.gethostname(), claim=claim)
+        if take_over and elsewhere:
+            extra["taken_over"] = f"{socket.gethostname()} in {path} at {now}"
         extra.setdefault("base_commit", str(start_commit))
         new = replace(current, status="in_progress", agent=agent or current.agent or stream.agent,
                       started=current.started or now, updated=now, extra=extra)
@@ -301,6 +307,7 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
                 f"start {name}: branch gitpar/{name}, worktree {path}, port {port}")
 
     snap = store.update(write)
+    record_worktree_claim(gitdir_of(str(path)), claim)
     progress = read_progress(repo, name, snap)
     assert progress is not None
     port = int(progress.extra["port"])
@@ -400,8 +407,13 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     if not store.exists():
         raise Refused(f"no state branch {STATE_BRANCH}; run 'gitpar init' first")
 
+    fenced = _fence(repo, name)
+
     def change(snap: Snapshot) -> tuple[dict[str, str | None], str]:
         current = read_progress(repo, name, snap) or Progress(stream=name)
+        refusal = fenced(current)
+        if refusal:
+            raise Refused(refusal)
         new = apply_update(current, update, now_iso())
         changes: dict[str, str | None] = {progress_path(name): render_progress(new)}
         if also is not None:
@@ -421,6 +433,21 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
             events.emit("stream.failed", repo=repo, stream=name,
                         reason=progress.blocked[-1] if progress.blocked else "")
     return progress
+
+
+def _fence(repo: Repo, name: str) -> Callable[[Progress], str | None]:
+    """The check of a progress report from this clone: refused when this clone's worktree of
+    ``name`` holds a claim the stream's progress no longer has (taken over elsewhere)."""
+    from gitpar.core.claim import gitdir_of, superseded, worktree_claim
+
+    path = repo.stream_worktrees().get(name)
+    mine = worktree_claim(gitdir_of(str(path))) if path is not None and path.exists() else None
+
+    def check(current: Progress) -> str | None:
+        claim, taken = current.extra.get("claim"), current.extra.get("taken_over")
+        return superseded(name, mine, str(claim) if claim else None, str(taken) if taken else None)
+
+    return check
 
 
 def branch_violations(repo: Repo, name: str, base: str | None = None) -> list[Violation]:
