@@ -4,9 +4,11 @@ Coding agents read ``AGENTS.md`` (Claude Code reads ``CLAUDE.md``) from the fold
 work in. This plugin writes the stream's brief there — its scope, what it owns and
 shares, the rules, and the commands to report progress and take locks — when
 ``gitpar start`` creates (or reuses) the worktree, and ``.claude/settings.local.json``
-with a PreToolUse hook that runs ``gitpar guard --format claude`` before every Edit,
-MultiEdit, Write and NotebookEdit: the agent is refused a file that is not its own
-before it does the work, not at the commit. ``gitpar agents setup [NAME]`` writes them
+with a PreToolUse hook that runs ``gitpar guard --stream NAME --format claude`` before every
+Edit, MultiEdit, Write, NotebookEdit and Bash call, and the same command as a PostToolUse
+hook after every tool call: the agent is refused a file that is not its own before it does
+the work (a shell command: as far as its text shows), and told right after a call that left
+such a change (``gitpar guard --changed``), not at the commit. ``gitpar agents setup [NAME]`` writes them
 again into an existing worktree.
 
 The files are not the stream's work, so git must not see them — in that worktree only.
@@ -41,7 +43,8 @@ MARKER = "<!-- Written by gitpar-agents"
 EXCLUDE_HEADER = "# gitpar-agents: stream briefs written into worktrees (never committed)"
 WORKTREE_EXCLUDE = "gitpar-exclude"  # in the worktree's own git directory
 SETTINGS = ".claude/settings.local.json"
-GUARDED_TOOLS = "Edit|MultiEdit|Write|NotebookEdit"
+GUARDED_TOOLS = "Edit|MultiEdit|Write|NotebookEdit|Bash"  # Bash: the writes its command shows (a best effort)
+AFTER_TOOLS = "*"  # after every tool call, whatever wrote: the worktree is checked (the guarantee)
 
 
 def files_of(plan: Any) -> list[str]:
@@ -83,23 +86,28 @@ def render(name: str, brief: Mapping[str, Any], rendered: str, port: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def guard_command() -> str:
+def guard_command(stream: str | None = None) -> str:
     """The hook's command: the gitpar next to this interpreter when there is one (the
-    harness's PATH may not have it), else ``gitpar`` from the PATH."""
+    harness's PATH may not have it), else ``gitpar`` from the PATH. It names the stream
+    (``--stream``), so the guard judges as that stream in its worktree whatever the
+    session's ``cwd`` (a session that wandered into another worktree is not judged as it)."""
     import sys
 
     from gitpar.core.guard import shell_word
 
     exe = Path(sys.executable).with_name("gitpar")
-    return f"{shell_word(str(exe)) if exe.is_file() else 'gitpar'} guard --format claude"
+    named = f" --stream {shell_word(stream)}" if stream else ""
+    return f"{shell_word(str(exe)) if exe.is_file() else 'gitpar'} guard{named} --format claude"
 
 
-def claude_settings() -> str:
-    """``.claude/settings.local.json``: the PreToolUse hook asking gitpar before each edit."""
+def claude_settings(stream: str | None = None) -> str:
+    """``.claude/settings.local.json``: the PreToolUse hook asking gitpar before each edit
+    (and shell command), and the PostToolUse hook checking the worktree after every tool call."""
     import json
 
-    hook = {"type": "command", "command": guard_command(), "timeout": 30}
-    data = {"hooks": {"PreToolUse": [{"matcher": GUARDED_TOOLS, "hooks": [hook]}]}}
+    hook = {"type": "command", "command": guard_command(stream), "timeout": 30}
+    data = {"hooks": {"PreToolUse": [{"matcher": GUARDED_TOOLS, "hooks": [hook]}],
+                      "PostToolUse": [{"matcher": AFTER_TOOLS, "hooks": [dict(hook)]}]}}
     return json.dumps(data, indent=2) + "\n"
 
 
@@ -115,11 +123,14 @@ def _ours(path: Path, kind: str) -> bool:
 
     try:
         data = json.loads(text)
-        hooks = data["hooks"]["PreToolUse"]
-    except (ValueError, KeyError, TypeError):
+        events = data["hooks"]
+        # what 0.1 wrote (PreToolUse only) or this version (PreToolUse and PostToolUse)
+        return set(data) == {"hooks"} and set(events) in ({"PreToolUse"}, {"PreToolUse", "PostToolUse"}) and all(
+            len(entries) == 1 and all(" guard" in h.get("command", "") and "--format claude" in h.get("command", "")
+                                      for h in entries[0].get("hooks", []))
+            for entries in events.values())
+    except (ValueError, KeyError, TypeError, AttributeError):
         return False
-    return set(data) == {"hooks"} and set(data["hooks"]) == {"PreToolUse"} and len(hooks) == 1 and all(
-        "gitpar guard --format claude" in h.get("command", "") for h in hooks[0].get("hooks", []))
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -236,7 +247,7 @@ def setup(repo: Any, plan: Any, name: str, worktree: Path, port: int, brief: Map
     for f, kind in mine:
         target = Path(worktree) / f
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text if kind == "brief" else claude_settings(), encoding="utf-8")
+        target.write_text(text if kind == "brief" else claude_settings(name), encoding="utf-8")
     return [f"wrote {', '.join(f for f, _ in mine)} (ignored by git in this worktree)"] + notes
 
 
