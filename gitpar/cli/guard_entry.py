@@ -183,18 +183,20 @@ def changed_at(cwd: str, stream: str | None = None, *, harness: bool = False) ->
     """The verdicts on what the worktree now holds against its HEAD (``guard --changed``):
     one per modified, added, deleted or created file the commit hook would refuse; None as
     for :func:`verdicts_at`."""
-    from gitpar.core.guard import judge_changed
-    from gitpar.core.rules import Rules
-    from gitpar.core.rules_cache import held_now
-    from gitpar.store.worktree_changes import worktree_changes, worktree_equal_to
+    from gitpar.store.worktree_changes import start_worktree_changes, worktree_equal_to
 
     place = locate(cwd, stream, harness=harness)
     if place is None:
         return None
+    pending = start_worktree_changes(place.root)  # git walks the worktree while the rules are read
+    from gitpar.core.guard import judge_changed
+    from gitpar.core.rules import Rules
+    from gitpar.core.rules_cache import held_now
+
     data = _rules_at(place)
+    changes = pending.result()
     if data is None:
         return None
-    changes = worktree_changes(place.root)
     if not changes:
         return [], place.stream
     base_ref = f"refs/heads/{data['base']}"
@@ -202,6 +204,8 @@ def changed_at(cwd: str, stream: str | None = None, *, harness: bool = False) ->
     def excused(paths: list[str]) -> set[str]:
         from gitpar.store.staged import merge_base
 
+        if _on_base_tip(place, data["base"]):
+            return set()  # what differs from HEAD differs from the base and the fork point: nothing to ask git
         same = worktree_equal_to(place.root, base_ref, paths)
         fork = merge_base(place.root, "HEAD", base_ref)
         if fork is not None:
@@ -211,6 +215,36 @@ def changed_at(cwd: str, stream: str | None = None, *, harness: bool = False) ->
     verdicts = judge_changed(Rules.from_json(data["rules"]), place.stream, changes, held_now(data), excused,
                              policies=bool(data.get("policies")), base=data["base"])
     return verdicts, place.stream
+
+
+def _ref_value(common: str, ref: str) -> str | None:
+    """The commit ``ref`` points at: its loose file, else its line in ``packed-refs``."""
+    try:
+        with open(os.path.join(common, ref), encoding="utf-8") as f:
+            value = f.read().strip()
+        return value if len(value) in (40, 64) else None
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(common, "packed-refs"), encoding="utf-8") as f:
+            for line in f:
+                if line.endswith(" " + ref + "\n"):
+                    return line.split(" ", 1)[0]
+    except OSError:
+        pass
+    return None
+
+
+def _on_base_tip(place: Place, base: str) -> bool:
+    """Whether the worktree's branch points at the base branch's commit (read from the ref
+    files, no git): then it forked there, and a file that differs from HEAD differs from
+    the base and the fork point too."""
+    from gitpar.core.rules_cache import branch_of
+    from gitpar.store.quickgit import common_dir
+
+    common = common_dir(place.gitdir)
+    head = _ref_value(common, f"refs/heads/{branch_of(place.gitdir)}")
+    return head is not None and head == _ref_value(common, f"refs/heads/{base}")
 
 
 def run(paths: list[str], fmt: str, cwd: str | None = None, stdin: TextIO | None = None, *,

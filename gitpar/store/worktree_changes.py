@@ -15,15 +15,66 @@ from gitpar.store.quickgit import git_output
 ADDED, MODIFIED, DELETED, CREATED = "added", "modified", "deleted", "created"
 
 
+STATUS_ARGS = ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=dirty"]
+
+
+class PendingChanges:
+    """``git status`` started in the background (:func:`start_worktree_changes`): the guard
+    reads its rules while git walks the index, and :meth:`result` waits for the answer."""
+
+    def __init__(self, root: str) -> None:
+        import os
+
+        self.root = root
+        self._pid = None
+        if not hasattr(os, "posix_spawnp"):
+            self._done = git_output(STATUS_ARGS, root)
+            return
+        out_r, out_w = os.pipe()
+        try:
+            self._pid = os.posix_spawnp("git", ["git", "-C", root, *STATUS_ARGS], os.environ, file_actions=[
+                (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_CLOSE, out_r)])
+        except OSError:
+            os.close(out_r)
+            raise
+        finally:
+            os.close(out_w)
+        self._out = out_r
+
+    def result(self) -> list[tuple[str, str]]:
+        """``(path, kind)`` as :func:`worktree_changes` says."""
+        import os
+
+        if self._pid is None:
+            code, out = self._done
+        else:
+            chunks = []
+            try:
+                while chunk := os.read(self._out, 1 << 16):
+                    chunks.append(chunk)
+            finally:
+                os.close(self._out)
+            _, status = os.waitpid(self._pid, 0)
+            code, out = os.waitstatus_to_exitcode(status), b"".join(chunks)
+        if code != 0:
+            raise GitparError(f"git status failed in {self.root} (exit {code}; git's message is above)")
+        return _parse(out)
+
+
+def start_worktree_changes(root: str) -> PendingChanges:
+    """:func:`worktree_changes`, started now and answered by ``.result()``."""
+    return PendingChanges(root)
+
+
 def worktree_changes(root: str) -> list[tuple[str, str]]:
     """``(path, kind)`` for every file the worktree at ``root`` (index and files) changes
     against HEAD: modified, added (staged new), deleted, and created (untracked, each file
     named: ``--untracked-files=all``). Ignored files are not listed; renames count as a
     deletion and a creation (``--no-renames``), both of which are writes."""
-    code, out = git_output(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
-                            "--ignore-submodules=dirty"], root)
-    if code != 0:
-        raise GitparError(f"git status failed in {root} (exit {code}; git's message is above)")
+    return start_worktree_changes(root).result()
+
+
+def _parse(out: bytes) -> list[tuple[str, str]]:
     changes = []
     for item in out.decode("utf-8", errors="surrogateescape").split("\0"):
         if len(item) < 4:

@@ -86,26 +86,57 @@ def render(name: str, brief: Mapping[str, Any], rendered: str, port: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def guard_command(stream: str | None = None) -> str:
-    """The hook's command: the gitpar next to this interpreter when there is one (the
-    harness's PATH may not have it), else ``gitpar`` from the PATH. It names the stream
-    (``--stream``), so the guard judges as that stream in its worktree whatever the
-    session's ``cwd`` (a session that wandered into another worktree is not judged as it)."""
+GUARD_SHIM = "gitpar"  # in the worktree's own git directory: the hooks' command
+
+
+def write_guard_shim(worktree: Path) -> Path:
+    """``<the worktree's git dir>/gitpar``: this interpreter started without site (``-S``),
+    gitpar's import paths recorded, as the commit hook shim does. Site initialisation costs
+    more than the guard's own check (about 10 of 17 ms here), and the guard runs before and
+    after every tool call. Exit 2 (the harnesses' "block") when the interpreter is gone."""
+    import json
+    import sys
+
+    from gitpar.core.guard import shell_word
+    from gitpar.store.hooks import import_paths
+
+    gitdir = Path(_git(worktree, "rev-parse", "--absolute-git-dir"))
+    code = f"import sys; sys.path[:0] = {json.dumps(import_paths())}; from gitpar.launch import main; sys.exit(main())"
+    shim = gitdir / GUARD_SHIM
+    shim.write_text("#!/bin/sh\n"
+                    "# gitpar-agents: 'gitpar' for this worktree's agent hooks, started without site (-S);\n"
+                    "# 'gitpar agents setup' writes it again.\n"
+                    f"PYTHON={shell_word(sys.executable)}\n"
+                    'if [ ! -x "$PYTHON" ]; then\n'
+                    '  echo "gitpar: $PYTHON is gone: reinstall gitpar, then run \'gitpar agents setup\'" >&2\n'
+                    "  exit 2\n"
+                    "fi\n"
+                    f'exec "$PYTHON" -S -c {shell_word(code)} "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    return shim
+
+
+def guard_command(stream: str | None = None, shim: Path | None = None) -> str:
+    """The hook's command: ``shim`` (:func:`write_guard_shim`) when given, else the gitpar
+    next to this interpreter when there is one (the harness's PATH may not have it), else
+    ``gitpar`` from the PATH. It names the stream (``--stream``), so the guard judges as
+    that stream in its worktree whatever the session's ``cwd`` (a session that wandered
+    into another worktree is not judged as it)."""
     import sys
 
     from gitpar.core.guard import shell_word
 
-    exe = Path(sys.executable).with_name("gitpar")
+    exe = shim if shim is not None else Path(sys.executable).with_name("gitpar")
     named = f" --stream {shell_word(stream)}" if stream else ""
     return f"{shell_word(str(exe)) if exe.is_file() else 'gitpar'} guard{named} --format claude"
 
 
-def claude_settings(stream: str | None = None) -> str:
+def claude_settings(stream: str | None = None, shim: Path | None = None) -> str:
     """``.claude/settings.local.json``: the PreToolUse hook asking gitpar before each edit
     (and shell command), and the PostToolUse hook checking the worktree after every tool call."""
     import json
 
-    hook = {"type": "command", "command": guard_command(stream), "timeout": 30}
+    hook = {"type": "command", "command": guard_command(stream, shim), "timeout": 30}
     data = {"hooks": {"PreToolUse": [{"matcher": GUARDED_TOOLS, "hooks": [hook]}],
                       "PostToolUse": [{"matcher": AFTER_TOOLS, "hooks": [dict(hook)]}]}}
     return json.dumps(data, indent=2) + "\n"
@@ -243,11 +274,12 @@ def setup(repo: Any, plan: Any, name: str, worktree: Path, port: int, brief: Map
     if not mine:
         return notes
     ignore_in_worktree(Path(worktree), [f for f, _ in mine])
+    shim = write_guard_shim(Path(worktree)) if any(kind == "settings" for _, kind in mine) else None
     text = render(name, brief, manager.render_brief(brief, plan.stream(name), plan), port)
     for f, kind in mine:
         target = Path(worktree) / f
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text if kind == "brief" else claude_settings(name), encoding="utf-8")
+        target.write_text(text if kind == "brief" else claude_settings(name, shim), encoding="utf-8")
     return [f"wrote {', '.join(f for f, _ in mine)} (ignored by git in this worktree)"] + notes
 
 
