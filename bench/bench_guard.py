@@ -128,7 +128,8 @@ def main() -> int:
         afterwards = alternate({
             "git status --porcelain": process(status, wt, env),
             "guard --changed": process([*shim, "guard", "--changed"], wt, env, ok=(1,)),
-            "PostToolUse": stdin_process([*shim, "guard", "--format", "claude"], wt, env, after),
+            "PostToolUse": stdin_process([*shim, "guard", "--stream", "api", "--changed", "--format", "claude"], wt, env,
+                                         after),
             "gitpar guard --changed (console script)": process([*gitpar, "guard", "--changed"], wt, env, ok=(1,)),
         }, args.runs)  # type: ignore[arg-type]
         good = True

@@ -241,3 +241,35 @@ def test_a_stream_without_a_worktree_blocks_and_a_bad_name_is_bad_input(wt: Path
     assert r.code == 2 and "stream ui (--stream) has no worktree" in r.err and "gitpar start ui" in r.err
     r = guard(wt, "--stream", "../x", "src/api/a.py")
     assert r.code == 2 and "--stream" in r.err and "Traceback" not in r.err
+
+
+# -- the hook's JSON, read and written without the json module ---------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "{}", " [] \n", '{"a": [1, 2.5, -3e10, true, false, null, "\\u00e9\\n\\"x"]}',
+    '{"tool_input": {"command": "sed -i \\"s/a/b/\\" f"}, "n": 12345678901234567890}', '"\\ud83d\\ude00"',
+    json.dumps({"cwd": "/tmp/é", "tool_input": {"content": "x" * 5000, "edits": [{"old": "\t"}]}}),
+])
+def test_hook_json_reads_as_json_does(text: str) -> None:
+    from gitpar.core import hook_json
+
+    assert hook_json.loads(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ["", "{", "[] x", '{"a":}', '"\\x"', "{'a': 1}"])
+def test_hook_json_refuses_what_json_refuses(text: str) -> None:
+    from gitpar.core import hook_json
+
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        hook_json.loads(text)
+
+
+def test_hook_json_writes_what_json_reads_back() -> None:
+    from gitpar.core import hook_json
+
+    value = {"decision": "block", "reason": "é\n\"quoted\" \\ back", "n": [1, True, None, False], "o": {}}
+    assert json.loads(hook_json.dumps(value)) == value
+    assert hook_json.dumps(value) == json.dumps(value)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
     from gitpar.core.guard import Verdict
+    from gitpar.store.worktree_changes import PendingChanges
 
 USAGE = "usage: gitpar guard PATH... | --changed [--stream NAME] [--format text|json|claude|codex|gemini]"
 
@@ -179,16 +180,21 @@ def verdicts_at(cwd: str, paths: list[str], stream: str | None = None, *, harnes
                   base=data["base"]), place.stream
 
 
-def changed_at(cwd: str, stream: str | None = None, *, harness: bool = False) -> tuple[list[Verdict], str | None] | None:
+def changed_at(cwd: str, stream: str | None = None, *, harness: bool = False,
+               started: tuple[Place, PendingChanges] | None = None) -> tuple[list[Verdict], str | None] | None:
     """The verdicts on what the worktree now holds against its HEAD (``guard --changed``):
     one per modified, added, deleted or created file the commit hook would refuse; None as
-    for :func:`verdicts_at`."""
+    for :func:`verdicts_at`. ``started``: the place and its ``git status``, already begun."""
     from gitpar.store.worktree_changes import start_worktree_changes, worktree_equal_to
 
-    place = locate(cwd, stream, harness=harness)
-    if place is None:
-        return None
-    pending = start_worktree_changes(place.root)  # git walks the worktree while the rules are read
+    if started is not None:
+        place, pending = started
+    else:
+        found = locate(cwd, stream, harness=harness)
+        if found is None:
+            return None
+        place = found
+        pending = start_worktree_changes(place.root)  # git walks the worktree while the rules are read
     from gitpar.core.guard import judge_changed
     from gitpar.core.rules import Rules
     from gitpar.core.rules_cache import held_now
@@ -328,10 +334,21 @@ def _unplaced(paths: list[str], cwd: str) -> list[Verdict]:
 
 
 def _hook(fmt: str, extra: list[str], cwd: str, stdin: TextIO, stream: str | None, changed: bool) -> int:
-    import json
-
+    from gitpar.core import hook_json as json
     from gitpar.core.guard import HookInputError, after_answer, harness_answer, hook_request
 
+    started = None
+    if changed and stream is not None:
+        # the hook after the tool call names its stream (gitpar-agents installs it so): git
+        # walks that worktree while the request is read
+        try:
+            place = locate(os.getcwd(), stream, harness=True)
+        except Exception:  # noqa: BLE001 — found again, with its message, once the request is read
+            place = None
+        if place is not None:
+            from gitpar.store.worktree_changes import start_worktree_changes
+
+            started = place, start_worktree_changes(place.root)
     text = stdin.read()
     try:
         request = hook_request(fmt, json.loads(text), changed=changed)
@@ -344,7 +361,7 @@ def _hook(fmt: str, extra: list[str], cwd: str, stdin: TextIO, stream: str | Non
         return 0  # a tool that writes no file
     where = request.cwd or cwd
     if request.after:
-        found = changed_at(where, stream, harness=True)
+        found = changed_at(where, stream, harness=True, started=started)
         answer = None if found is None else after_answer(fmt, *found)
     else:
         paths = request.paths + extra

@@ -136,9 +136,13 @@ def claude_settings(stream: str | None = None, shim: Path | None = None) -> str:
     (and shell command), and the PostToolUse hook checking the worktree after every tool call."""
     import json
 
-    hook = {"type": "command", "command": guard_command(stream, shim), "timeout": 30}
+    command = guard_command(stream, shim)
+    hook = {"type": "command", "command": command, "timeout": 30}
+    # --changed: the check of the worktree, known before the request is read (git starts at once)
+    after = {"type": "command", "command": command.replace(" --format claude", " --changed --format claude"),
+             "timeout": 30}
     data = {"hooks": {"PreToolUse": [{"matcher": GUARDED_TOOLS, "hooks": [hook]}],
-                      "PostToolUse": [{"matcher": AFTER_TOOLS, "hooks": [dict(hook)]}]}}
+                      "PostToolUse": [{"matcher": AFTER_TOOLS, "hooks": [after]}]}}
     return json.dumps(data, indent=2) + "\n"
 
 

@@ -122,7 +122,8 @@ def test_the_claude_hook_calls_gitpar_guard_and_guards(started: Path) -> None:
     (hook,) = entry["hooks"]
     assert hook["type"] == "command" and hook["command"].endswith("gitpar guard --stream api --format claude")
     (after,) = settings["hooks"]["PostToolUse"]
-    assert after["matcher"] == "*" and after["hooks"][0]["command"] == hook["command"]
+    assert after["matcher"] == "*"
+    assert after["hooks"][0]["command"] == hook["command"].replace(" --format", " --changed --format")
     # the command, run as Claude Code runs it: through a shell, the tool call on stdin
     call = json.dumps({"cwd": str(wt), "tool_name": "Write",
                        "tool_input": {"file_path": str(wt / "src/ui/b.py"), "content": "x"}})
