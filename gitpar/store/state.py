@@ -208,7 +208,7 @@ class StateStore:
         seen = self._ref_target(self.tracking_ref)  # the remote's tip the last time this clone saw it
         code, text = self._git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", self.remote,
                                 f"+{STATE_REF}:{self.tracking_ref}"])
-        return self._fetched(code, text)
+        return self._fetched(code, text, seen)
 
     def fetch_all(self, base: str) -> pygit2.Oid | None:
         """Fetch, in one ``git fetch`` of the remote, its state branch, its ``base`` branch
@@ -219,6 +219,7 @@ class StateStore:
         remote without ``base`` is fetched without it.
         """
         assert self.remote is not None and self.tracking_ref is not None
+        seen = self._ref_target(self.tracking_ref)  # the remote's tip the last time this clone saw it
         streams = f"+refs/heads/gitpar/*:refs/remotes/{self.remote}/gitpar/*"
         base_spec = f"+refs/heads/{base}:refs/remotes/{self.remote}/{base}"
         args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--prune", self.remote]
@@ -228,9 +229,9 @@ class StateStore:
         if code == 0 and self._ref_target(self.tracking_ref) is None:
             text = "couldn't find remote ref " + STATE_REF
             code = 1
-        return self._fetched(code, text)
+        return self._fetched(code, text, seen)
 
-    def _fetched(self, code: int, text: str) -> pygit2.Oid | None:
+    def _fetched(self, code: int, text: str, seen: pygit2.Oid | None) -> pygit2.Oid | None:
         assert self.remote is not None and self.tracking_ref is not None
         if code != 0:
             if _missing_ref(text):
