@@ -90,20 +90,6 @@ def _progress_entries(cwd: str, tree: str) -> dict[str, str]:
     return entries
 
 
-def _status_of(text: str) -> str | None:
-    """The ``status:`` of a progress file's frontmatter as gitpar writes it (None: not found)."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
-        return None
-    for line in lines[1:]:
-        if line.strip() == "---":
-            return None
-        if line.startswith("status:"):
-            value = line[len("status:"):].split("#")[0].strip()
-            return value or None
-    return None
-
-
 def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
     """Whether only progress files changed since the cache was written, leaving every
     stream's status as it was: the rules then still hold, and a progress report by another
@@ -129,11 +115,23 @@ def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
             if len(parts) != 3:
                 return False
             size = int(parts[2])
-            texts.append(rest[:size].decode("utf-8", "replace"))
+            try:
+                texts.append(rest[:size].decode("utf-8"))
+            except UnicodeDecodeError:
+                return False  # the full rebuild says what is wrong with it
             rest = rest[size + 1:]
+        # read as every command reads it (the one frontmatter reader): a file it cannot read
+        # (a repeated key, no closing line) goes to the full rebuild, which refuses as a cold
+        # hook does
+        from gitpar.core.progress import parse_progress
+        from gitpar.errors import GitparError
+
         for name, text in zip(changed, texts, strict=True):
-            status = _status_of(text)
-            if status is None or status != known[name][1]:
+            try:
+                status = parse_progress(name[:-3], text).status
+            except GitparError:
+                return False
+            if status != known[name][1]:
                 return False
             known[name] = [entries[name], status]
     data["progress"] = known
@@ -205,9 +203,17 @@ def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
     write_bytes(cache_path, marshal.dumps(data))
 
 
-def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
+class HandOver(Exception):
+    """The answer needs the full interpreter: the cache must be rebuilt (plugins are loaded
+    then), or a plugin judges paths. The commit hook's ``python -S`` process (no site, so
+    no ``.pth`` file and no editable install is seen) raises it instead of answering, and
+    runs itself again in the normal interpreter (:func:`gitpar.hookentry.pre_commit`)."""
+
+
+def cached_rules(cwd: str, gitdir: str, *, rebuild: bool = True) -> dict[str, Any]:
     """What a check needs (rules, locks, whether plugins have path policies), from the cache
-    when it is still exact, else rebuilt. Shared by pre-commit and ``gitpar guard``."""
+    when it is still exact, else rebuilt (with ``rebuild=False``: :class:`HandOver` instead).
+    Shared by pre-commit and ``gitpar guard``."""
     common = common_dir(gitdir)
     cache_path = os.path.join(common, "gitpar", "cache", "hook-rules.marshal")
     data = _load_cache(cache_path)
@@ -221,6 +227,8 @@ def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
         trees = _tree_ids(cwd, data["base"], data["plugin_files"]) if data is not None else None
         changed = data is None or trees is None or trees != data["trees"]
         if data is None or trees is None or (trees != data["trees"] and not _same_statuses(cwd, data, trees)):
+            if not rebuild:
+                raise HandOver
             data = _rebuild(cwd)
         else:
             data["trees"] = trees  # at most progress reports changed, no stream's status: the rules hold
@@ -262,14 +270,19 @@ class StagedJudgement:
         return {p[0] for p in self._rules["patterns"]}
 
 
-def judge_staged(cwd: str, gitdir: str, stream: str | None) -> StagedJudgement | None:
+def judge_staged(cwd: str, gitdir: str, stream: str | None, *, full: bool = True) -> StagedJudgement | None:
     """The verdict on what is staged in the worktree at ``cwd`` when ``stream`` commits it
     (None: a branch of no stream), judged with the cached rules; None when the base branch
-    has no plan (nothing to enforce). The one path of pre-commit and ``check --staged``."""
+    has no plan (nothing to enforce). The one path of pre-commit and ``check --staged``.
+
+    ``full=False`` (the hook's ``python -S``): :class:`HandOver` when the answer needs the
+    full interpreter (a rebuild, or a plugin with path policies)."""
     from gitpar.core.rules import Rules, staged_verdict
     from gitpar.store.staged import staged_paths
 
-    data = cached_rules(cwd, gitdir)
+    data = cached_rules(cwd, gitdir, rebuild=full)
+    if data["rules"] is not None and data.get("policies") and not full:
+        raise HandOver
     if data["rules"] is None:
         return None
     paths = staged_paths(cwd)
