@@ -486,9 +486,10 @@ def test_only_builtins_answers_without_loading_and_knows_when_others_may_answer(
     set_plugins(planned, "load: [.gitpar/plugins/team.py]")
     assert manager.only_builtins()  # opted in on disk only: the base has not
     commit_all(planned)
-    assert manager.only_builtins()  # asked here before: answered once per folder, as load() is
-    manager.reset()  # a new command
+    # keyed by the base commit, not by the folder or the process: the same process (a
+    # long-lived one, like the MCP server) sees the opt-in at once, and loads the plugin
     assert not manager.only_builtins()
+    assert "team.py" in " ".join(manager.load().infos)
     assert manager.estimates(plan_of(planned), {})["api"].seconds == 7  # type: ignore[union-attr]
     (planned / ".gitpar/plan.md").write_text(before)
     commit_all(planned, "no repository plugins")
