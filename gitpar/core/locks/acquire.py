@@ -43,25 +43,27 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
     if not store.exists():
         raise Refused("no state branch gitpar/_state; run 'gitpar init' first")
 
-    def why_stale(lock: Lock) -> str | None:
-        return stale_reason(lock, store.snapshot())
+    def why_stale(lock: Lock) -> str | None:  # judged for a write: by the real clock
+        return stale_reason(lock, store.snapshot(), now=clock.real_now())
 
     return store, why_stale
 
 
-def stale_reason(lock: Lock, snap: Any) -> str | None:
+def stale_reason(lock: Lock, snap: Any, now: float | None = None) -> str | None:
     """Why ``lock`` is stale, or None when it is live.
 
     Stale: expired, or its stream is recorded completed, or it was taken on this machine
     from a worktree that is gone. Never because the holder's worktree is not on this disk:
     a lock taken on another machine is judged by its expiry and its stream's status.
     A lock whose file cannot be trusted (``lock.problem``) is never stale: fail closed.
+    ``now`` is the moment judged (default :func:`gitpar.core.clock.now`, a read); a write
+    (taking a lock over) passes the real clock, so ``GITPAR_NOW`` cannot make a lock stale.
     """
     from gitpar.core.progress import parse_progress, progress_path
 
     if lock.problem:
         return None
-    if lock.expired():
+    if lock.expired(now):
         return f"expired at {lock.expires}"
     text = snap.read(progress_path(lock.stream))
     if text is not None:
@@ -93,8 +95,19 @@ def _ownership_rules(plan: Any) -> Any:
 
 
 def check_lockable(plan: Any, stream: str, paths: Sequence[str]) -> None:
-    """Refuse to lock a path another stream owns: only its owner may change it."""
+    """Refuse to lock a path another stream owns: only its owner may change it.
+
+    A look-alike of a stream's path (differing only by case or Unicode normalisation) is
+    refused too: it is that path in a macOS or Windows checkout, so lock the real one.
+    """
     rules = _ownership_rules(plan)
+    paths = list(paths)
+    for path, found in rules.lookalikes(paths).items():
+        r = found[0]
+        raise Refused(f"{path} differs only by case or Unicode normalisation from a path of stream "
+                      f"{r.stream}'s {r.kind!r} ({r.pattern}), and is that file in a macOS or Windows "
+                      "checkout; it is judged as that path, so it is not locked: spell the path as "
+                      "the plan does")
     matched = rules.index_for(paths).match_many(paths)
     for path in paths:
         owners = [r.stream for r in matched[path] if r.kind == "owns" and r.stream != stream]
@@ -136,7 +149,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         locks = all_locks(snap.list(LOCKS_DIR))
-        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.now())
+        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.real_now())
         if holders:
             raise Contended(holders)
         if before_taking is not None:
@@ -220,7 +233,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
     chosen = manager.lock_strategy(plan).name  # an unknown name is bad input, contended or not
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
-        now = clock.now()
+        now = clock.real_now()
         locks = all_locks(snap.list(LOCKS_DIR))
         new: list[str] = []
         renewed: list[str] = []
@@ -277,7 +290,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             changes: dict[str, str | None] = {}
             for path in on:
                 changes.update(_waiting_change(snap, path, drop=stream, add=me if add else None,
-                                               now=clock.now()))
+                                               now=clock.real_now()))
             if not changes:
                 return None
             verb = "wait for" if add else "stop waiting for"
