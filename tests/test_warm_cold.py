@@ -161,3 +161,19 @@ def test_random_operations_get_the_same_answers_warm_and_cold(started: Path) -> 
         for w, c, q in zip(warm, cold, ("check --staged", "who", "guard"), strict=True):
             assert w == c, f"{q} after {done}: warm {w} cold {c}"
         assert warm_commit == cold_commit, f"the commit hook after {done}: warm {warm_commit}, cold {cold_commit}"
+
+
+def test_a_cache_written_by_other_gitpar_code_is_never_read(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gitpar.core import cache_file
+
+    path = tmp_path / "cache" / "x.marshal"
+    cache_file.write_marshal(path, {"a": [1, "b"]})
+    assert path.read_bytes().startswith(cache_file.header())
+    assert cache_file.read_marshal(path) == {"a": [1, "b"]}
+    (tmp_path / "cache" / ".tmp-left.part").write_bytes(b"half")  # a writer killed mid-write
+    monkeypatch.setattr(cache_file, "_header", b"gitpar-cache 1 another-gitpar\n")
+    assert cache_file.gc(tmp_path / "cache") == 2  # neither is readable by this code
+    cache_file.write_marshal(path, {"a": 1})
+    monkeypatch.setattr(cache_file, "_header", None)  # this gitpar again
+    assert cache_file.read_marshal(path) is None and not path.exists()  # stale: read as nothing, and gone
+    assert not list((tmp_path / "cache").iterdir())

@@ -13,7 +13,6 @@ without importing the plan's classes (:mod:`gitpar.cli.quick`).
 
 from __future__ import annotations
 
-import marshal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from gitpar.store.quickgit import clean_tree
 PLAN_DIR = ".gitpar"  # core.plan's, which this module does not import (the who fast path)
 
 KEEP = 8  # plans kept on disk
-FORMAT = 4  # what a pickled plan holds; a gitpar that caches more reads none of the older ones
 _memory: dict[str, Any] = {}
 
 
@@ -41,7 +39,7 @@ def get(repo: Any, key: str, build: Callable[[], Any]) -> Any:
     """The plan cached under ``key``, else ``build()`` (BadInput from it is not cached)."""
     if key in _memory:
         return _memory[key]
-    path = Path(repo.gitpar_dir) / "cache" / "plans" / f"{key}.v{FORMAT}.pickle"
+    path = Path(repo.gitpar_dir) / "cache" / "plans" / f"{key}.pickle"
     plan = cache_file.read(path)
     if plan is None:
         plan = build()
@@ -51,10 +49,7 @@ def get(repo: Any, key: str, build: Callable[[], Any]) -> Any:
 
 
 def _rules_file(gitpar_dir: Path, key: str) -> Path:
-    # the hook cache's version is the version of Rules.to_json's shape too: bumped together
-    from gitpar.core.rules_cache import CACHE_VERSION
-
-    return gitpar_dir / "cache" / "rules" / f"{key}.v{CACHE_VERSION}.marshal"
+    return gitpar_dir / "cache" / "rules" / f"{key}.marshal"
 
 
 def read_rules(gitpar_dir: Path, key: str) -> dict[str, Any] | None:
@@ -65,4 +60,4 @@ def read_rules(gitpar_dir: Path, key: str) -> dict[str, Any] | None:
 
 def write_rules(gitpar_dir: Path, key: str, rules: dict[str, Any]) -> None:
     """Keep ``rules`` (``Rules.to_json()``) for the plan ``key``; the ``KEEP`` newest stay."""
-    cache_file.write_bytes(_rules_file(gitpar_dir, key), marshal.dumps(rules), keep=KEEP)
+    cache_file.write_marshal(_rules_file(gitpar_dir, key), rules, keep=KEEP)

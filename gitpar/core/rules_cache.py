@@ -17,13 +17,11 @@ import cost; a cache from another interpreter version simply fails to load and i
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
 
 from gitpar.store.quickgit import common_dir
 
-CACHE_VERSION = 7  # of this cache and of the shape of Rules.to_json (the who cache in plan_cache uses it too)
 STATE = "refs/heads/gitpar/_state"
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
@@ -160,7 +158,7 @@ def _load_cache(path: str) -> dict[str, Any] | None:
     from gitpar.core.cache_file import read_marshal
 
     data = read_marshal(path)
-    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
+    return data if isinstance(data, dict) and "trees" in data else None  # the store checks the format
 
 
 def _rebuild(cwd: str) -> dict[str, Any]:
@@ -191,16 +189,16 @@ def _rebuild(cwd: str) -> dict[str, Any]:
     trees = _tree_ids(cwd, base, plugin_files)
     progress = {name: [blob, status.get(name[:-3], "")]
                 for name, blob in _progress_entries(cwd, trees[2]).items() if name.endswith(".md")}
-    data = {"version": CACHE_VERSION, "base": base, "trees": trees,
+    data = {"base": base, "trees": trees,
             "plugin_files": plugin_files, "plugins": _plugin_set(), "progress": progress,
             "rules": rules_json, "locks": locks, "policies": policies}
     return data
 
 
 def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
-    from gitpar.core.cache_file import write_bytes
+    from gitpar.core.cache_file import write_marshal
 
-    write_bytes(cache_path, marshal.dumps(data))
+    write_marshal(cache_path, data)
 
 
 class HandOver(Exception):
