@@ -109,3 +109,25 @@ def test_a_byte_order_mark_is_read_as_nothing() -> None:
 def test_a_file_with_no_frontmatter_at_all_is_its_text() -> None:
     assert markdown.parse("just prose\n\nmore\n", "n.md") == ({}, "just prose\n\nmore")
     assert markdown.parse("", "n.md") == ({}, "")
+
+
+def test_the_history_files_fast_reader_agrees_with_the_one_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """history.py's fast path (a file exactly as gitpar writes it) reads what the one
+    frontmatter reader reads, also for hand edits that still look like gitpar's lines."""
+    from gitpar.core import history
+
+    rng = random.Random(7)
+    starts = ["2026-11-24T15:33:19Z", "2026-11-24T15:33:19+02:00", "2026-11-24T15:33:19.5Z", "2026-11-24"]
+    texts = []
+    for _ in range(200):
+        runs = [history.RunRecord(started=rng.choice(starts), duration_s=rng.choice([0.0, 1.5, 12, 1e3, -1.0]),
+                                  exit=rng.choice([0, 1, -9]), command=rng.choice(["make test", 'a "q"', "é # x", ""]),
+                                  outcome=rng.choice(["ok", "failed", "timeout"]), finish=rng.random() < 0.3)
+                for _ in range(rng.randint(0, 3))]
+        texts.append(history.render_history("api", runs))
+    fast = [history._fast_parse(t) for t in texts]
+    assert sum(f is not None for f in fast) > 40  # the fast path is really exercised
+    monkeypatch.setattr(history, "_fast_parse", lambda _text: None)
+    for text, got in zip(texts, fast, strict=True):
+        if got is not None:
+            assert got == history.parse_history("api", text), text
