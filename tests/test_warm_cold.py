@@ -177,3 +177,28 @@ def test_a_cache_written_by_other_gitpar_code_is_never_read(tmp_path: Path, monk
     monkeypatch.setattr(cache_file, "_header", None)  # this gitpar again
     assert cache_file.read_marshal(path) is None and not path.exists()  # stale: read as nothing, and gone
     assert not list((tmp_path / "cache").iterdir())
+
+
+def test_the_hooks_progress_reader_is_parse_progress() -> None:
+    """The commit hook reads a changed progress file's status without importing
+    core.progress; it must answer exactly as parse_progress does (None where it raises)."""
+    from gitpar.core import progress, rules_cache
+    from gitpar.errors import GitparError
+
+    assert rules_cache.PROGRESS_STATUSES == progress.STATUSES
+    rng = random.Random(3)
+    values = {"status": ["pending", "in_progress", "blocked", "completed", "failed", "done", "", "null", "[a]", "1"],
+              "completion": ["0", "40", "100", "101", "-1", "true", "4.5", '"40"', "null", "[1]"],
+              "agent": ['""', "x"], "stream": ["ui"]}
+    for _ in range(400):
+        keys = [k for k in values if rng.random() < 0.8]
+        if rng.random() < 0.1 and keys:
+            keys.append(rng.choice(keys))  # a repeated key
+        lines = [f"{k}: {rng.choice(values[k])}" for k in keys]
+        text = rng.choice(["", "\ufeff", "x\n"]) + "---\n" + "\n".join(lines) + ("\n---\n## Completed\n- a\n"
+                                                                               if rng.random() < 0.9 else "\n")
+        try:
+            want: str | None = progress.parse_progress("ui", text).status
+        except GitparError:
+            want = None
+        assert rules_cache.progress_status("ui.md", text) == want, text

@@ -88,6 +88,29 @@ def _progress_entries(cwd: str, tree: str) -> dict[str, str]:
     return entries
 
 
+PROGRESS_STATUSES = ("pending", "in_progress", "blocked", "completed", "failed")  # core.progress.STATUSES
+
+
+def progress_status(name: str, text: str) -> str | None:
+    """The status of ``progress/<name>`` as :func:`gitpar.core.progress.parse_progress` reads
+    it (through the one frontmatter reader, with the same checks), None where that one
+    raises: the full rebuild then refuses as a cold hook does. Not parse_progress itself:
+    importing it (dataclasses) costs more than the whole hook (tests/test_warm_cold.py holds
+    the two together)."""
+    from gitpar.core.markdown import parse
+    from gitpar.errors import GitparError
+
+    try:
+        meta, _ = parse(text, f"gitpar/_state:progress/{name}")
+    except GitparError:
+        return None
+    status, completion = meta.get("status", "pending"), meta.get("completion", 0) or 0
+    if not meta or status not in PROGRESS_STATUSES or isinstance(completion, bool) \
+            or not isinstance(completion, (int, float)) or not 0 <= completion <= 100:
+        return None
+    return str(status)
+
+
 def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
     """Whether only progress files changed since the cache was written, leaving every
     stream's status as it was: the rules then still hold, and a progress report by another
@@ -118,18 +141,9 @@ def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
             except UnicodeDecodeError:
                 return False  # the full rebuild says what is wrong with it
             rest = rest[size + 1:]
-        # read as every command reads it (the one frontmatter reader): a file it cannot read
-        # (a repeated key, no closing line) goes to the full rebuild, which refuses as a cold
-        # hook does
-        from gitpar.core.progress import parse_progress
-        from gitpar.errors import GitparError
-
         for name, text in zip(changed, texts, strict=True):
-            try:
-                status = parse_progress(name[:-3], text).status
-            except GitparError:
-                return False
-            if status != known[name][1]:
+            status = progress_status(name, text)
+            if status is None or status != known[name][1]:
                 return False
             known[name] = [entries[name], status]
     data["progress"] = known
