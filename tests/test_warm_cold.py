@@ -91,6 +91,16 @@ def test_an_unreadable_plan_stops_work_everywhere(started: Path) -> None:
         assert guard.code == 2 and "no closing '---'" in guard.err, guard
         assert "nothing to enforce" not in guard.out + guard.err
         drop_caches(started)
+    git(api, "commit", "-qm", "loose", "--no-verify")
+    ci = gitpar(api, "check", "--range", "main..HEAD")  # what the CI check runs
+    assert ci.code == 2 and "no closing '---'" in ci.err, ci
+    import subprocess
+
+    remote = started.parent / "remote.git"
+    git(started, "init", "-q", "--bare", str(remote))
+    push = subprocess.run(["git", "push", "-q", str(remote), "HEAD:refs/heads/gitpar/api"], cwd=api,
+                          capture_output=True, text=True)
+    assert push.returncode != 0 and "no closing '---'" in push.stderr, push.stderr
 
 
 def _answers(repo: Path, api: Path, env: dict[str, str]) -> list[Result]:
