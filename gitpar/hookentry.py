@@ -23,8 +23,13 @@ if TYPE_CHECKING:
 
 
 def pre_commit(cwd: str) -> int:
-    """Judge the staged change: ``core.rules_cache.judge_staged``, as ``check --staged`` does."""
-    from gitpar.core.rules_cache import branch_of, judge_staged
+    """Judge the staged change: ``core.rules_cache.judge_staged``, as ``check --staged`` does.
+
+    The shim starts ``python -S`` (no site: it costs more than the check), which answers
+    only from a current cache; a rebuild (which loads the plugins) or a plugin that judges
+    paths runs in the normal interpreter, so a plugin installed with ``pip install -e`` (a
+    ``.pth`` file, which ``-S`` skips) counts the same whichever process built the cache."""
+    from gitpar.core.rules_cache import HandOver, branch_of, judge_staged
 
     gitdir = git_dir(cwd)
     stream = stream_of_branch(branch_of(gitdir))  # identity is the worktree's branch
@@ -35,7 +40,10 @@ def pre_commit(cwd: str) -> int:
         if fenced:
             print(f"gitpar: commit refused: {fenced}", file=sys.stderr)
             return 1
-    found = judge_staged(cwd, gitdir, stream)
+    try:
+        found = judge_staged(cwd, gitdir, stream, full=not sys.flags.no_site)
+    except HandOver:
+        return _in_full_interpreter("pre-commit")
     if found is None or not found.violations:
         return 0
     violations, paths = found.violations, found.paths
@@ -48,6 +56,19 @@ def pre_commit(cwd: str) -> int:
         print(f"  ... and {len(violations) - 50} more ('gitpar check --staged' lists them all)", file=sys.stderr)
     print("  (unstage them with 'git restore --staged PATH')", file=sys.stderr)
     return 1
+
+
+def _in_full_interpreter(hook: str) -> int:
+    """Run ``hook`` again in the normal interpreter (with site, so ``.pth`` files count):
+    this gitpar first on the path, as in the shim; its exit code."""
+    import subprocess
+
+    import gitpar
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(gitpar.__file__)))
+    code = (f"import sys; sys.path.insert(0, {here!r}); from gitpar.hookentry import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, hook], check=False).returncode
 
 
 def _fetch_state(repo: Any) -> None:
