@@ -196,6 +196,26 @@ def stream_of(repo: Repo, stream: str | None) -> str:
     return found
 
 
+def writer_of(repo: Repo, stream: str | None) -> tuple[str, str]:
+    """The stream a state write (lock, unlock, progress, finish) is made for, and who makes
+    it: ``""`` when it is the worktree's own stream, else ``"by the orchestrator in <path>"``.
+
+    Identity is the branch, for writes too: in a stream's worktree, ``--stream`` may name
+    only that stream (BadInput naming the worktree's stream otherwise). From the main
+    worktree (or any that is no stream's) naming a stream is the orchestrator's override,
+    recorded as such in the state commit."""
+    own = repo.current_stream()
+    name = stream_of(repo, stream)
+    if own is not None:
+        if name != own:
+            raise bad(None, "--stream", f"this is stream {own}'s worktree (branch gitpar/{own}): "
+                      f"it cannot write as stream {name} (identity is the branch)",
+                      f"run it in {name}'s worktree, or from the main worktree as the orchestrator "
+                      f"(recorded), or drop --stream to act for {own}")
+        return name, ""
+    return name, f"by the orchestrator in {repo.here or repo.main_root or repo.gitpar_dir}"
+
+
 # -- start ---------------------------------------------------------------------------
 
 
