@@ -51,6 +51,11 @@ def init(repo: Repo, base: str | None = None, remote: str | None = None) -> list
             base = "main"
     if remote is not None:
         StateStore(repo, remote=remote)  # an unknown remote is BadInput before anything is written
+    if plan_file.is_file():
+        base = planmod.parse_settings(plan_file.read_text(encoding="utf-8"))[0].base
+    # the branch the plan is read from, recorded where no stream's commit can move it
+    repo.record_base(base)
+    repo.__dict__.pop("_base", None)
     if not plan_file.exists():
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         plan_file.write_text(planmod.render_settings(base, remote), encoding="utf-8")
