@@ -318,7 +318,7 @@ def held_at(history: Mapping[str, Sequence[Held]], path: str, times: tuple[float
         return history.held_at(path, times, stream)
     other = None
     for held in history.get(path, ()):
-        if any(held.start - 1 <= t <= held.end + 1 for t in times):  # whole-second timestamps
+        if any(held.start - SLACK_S <= t <= held.end + SLACK_S for t in times):
             if held.stream == stream:
                 return stream
             other = other or held.stream
