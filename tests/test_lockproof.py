@@ -124,6 +124,8 @@ def test_forged_state_commits_dated_2000_and_2099_prove_nothing(remote: Path, ru
     assert any(second[:10] in p and "future" in p for p in found), found
     text_doctor = run(remote, "doctor")
     assert "date" in text_doctor.out + text_doctor.err
+    attention = json.loads(run(remote, "status", "--json", "--offline").out)["attention"]
+    assert any(a["kind"] == "suspect-state" and first[:10] in a["message"] for a in attention), attention
 
 
 def test_a_lock_whose_acquired_disagrees_with_its_commit_is_suspect(remote: Path, run) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from gitpar.core import cache_file, clock
 from gitpar.core.clock import CLOCK_SKEW_S
 from gitpar.core.locks import LOCKS_DIR, Lock, parse_lock
+from gitpar.core.locks.model import MAX_TTL_S
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -192,7 +193,6 @@ def lock_history(repo: Repo, now: float) -> LockHistory:
     return LockHistory(index, now)
 
 
-MAX_TTL_S = 30 * 86400.0  # the longest lock gitpar writes (--ttl, lock_ttl): a longer one is forged
 
 
 @dataclass
