@@ -96,3 +96,73 @@ def test_unreadable_progress_is_reported_by_name(planned: Path, run, text: str |
     assert res.code == 2, res
     assert "progress/api.md" in res.err and "fix:" in res.err
     assert git(planned, "rev-parse", "gitpar/_state") == before
+
+
+def _two_clones(tmp_path: Path, run) -> tuple[Path, Path, Path]:  # type: ignore[no-untyped-def]
+    """A bare origin with a two-stream plan (remote: origin), alice's clone and bob's."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    a = tmp_path / "alice"
+    a.mkdir()
+    git(a, "init", "-q", "-b", "main")
+    write(a / "src/api/a.py", "a = 1\n")
+    write(a / "src/ui/b.py", "b = 1\n")
+    write(a / "src/config.py", "x = 1\n")
+    git(a, "add", "-A")
+    git(a, "commit", "-qm", "init")
+    git(a, "remote", "add", "origin", str(origin))
+    git(a, "push", "-q", "origin", "main")
+    assert run(a, "init", "--remote", "origin", "--no-hooks").code == 0
+    for name in ("api", "ui"):
+        assert run(a, "stream", "add", name, "--owns", f"src/{name}/**", "--shares", "src/config.py").code == 0
+    git(a, "add", "-A")
+    git(a, "commit", "-qm", "plan")
+    git(a, "push", "-q", "origin", "main")
+    b = tmp_path / "bob"
+    git(tmp_path, "clone", "-q", str(origin), str(b))
+    assert run(b, "init", "--no-hooks").code == 0
+    return origin, a, b
+
+
+def test_a_rewound_remote_state_is_not_adopted(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    origin, a, b = _two_clones(tmp_path, run)
+    assert run(a, "start", "api").code == 0
+    assert run(b, "start", "ui").code == 0
+    old = git(origin, "rev-parse", "gitpar/_state").strip()
+    assert run(worktree_of(b, "ui"), "lock", "src/config.py").code == 0
+    assert run(a, "status").code == 0  # alice has seen bob's lock on origin
+    seen = git(a, "rev-parse", "gitpar/_state").strip()
+    git(origin, "update-ref", "refs/heads/gitpar/_state", old)  # the attacker's force-push back
+    aw = worktree_of(a, "api")
+    for args in (("lock", "src/config.py"), ("status",), ("progress", "--completion", "10")):
+        res = run(aw, *args)
+        assert res.code == 1, res
+        assert "origin's gitpar/_state was rewound" in res.err and "diverged" not in res.err
+        assert f"1 state commit this clone has seen there (newest {seen[:12]} 'lock src/config.py for ui')" in res.err
+        assert f"git push origin {seen}:refs/heads/gitpar/_state" in res.err
+        assert git(a, "rev-parse", "gitpar/_state").strip() == seen
+        assert git(origin, "rev-parse", "gitpar/_state").strip() == old
+    # the way out the message names: the clone's copy pushed back, and bob still holds the lock
+    git(a, "push", "-q", "origin", f"{seen}:refs/heads/gitpar/_state")
+    res = run(aw, "lock", "src/config.py")
+    assert res.code == 1 and "ui" in res.err and "rewound" not in res.err, res
+
+
+def test_a_rewound_and_advanced_remote_state_names_both_sides(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    origin, a, b = _two_clones(tmp_path, run)
+    assert run(a, "start", "api").code == 0
+    old = git(origin, "rev-parse", "gitpar/_state").strip()
+    assert run(worktree_of(a, "api"), "lock", "src/config.py").code == 0
+    seen = git(a, "rev-parse", "gitpar/_state").strip()
+    git(origin, "update-ref", "refs/heads/gitpar/_state", old)
+    # bob, who never saw alice's lock, takes it on the rewound state: a double grant at origin
+    assert run(b, "start", "ui").code == 0
+    assert run(worktree_of(b, "ui"), "lock", "src/config.py").code == 0
+    theirs = git(origin, "rev-parse", "gitpar/_state").strip()
+    res = run(worktree_of(a, "api"), "locks")
+    assert res.code == 1, res
+    assert "was rewound" in res.err and "diverged" not in res.err
+    assert f"origin has 2 commits made on the rewound state since (newest {theirs[:12]}" in res.err
+    assert (f"git push --force-with-lease=refs/heads/gitpar/_state:{theirs} origin "
+            f"{seen}:refs/heads/gitpar/_state") in res.err
+    assert git(a, "rev-parse", "gitpar/_state").strip() == seen
