@@ -249,6 +249,11 @@ def _extend(repo: Repo, index: _Index, tip: str) -> None:
     real_now = clock.real_now()  # the future is judged by the real clock, never GITPAR_NOW
 
     def suspect(sha: str, why: str) -> int:
+        if len(index.suspects) >= MAX_SUSPECTS:  # a history forged wholesale: keep the index small
+            if index.suspects[-1][0] != "(more)":
+                index.suspects.append(("(more)", f"one of many more suspect state commits after the first "
+                                           f"{MAX_SUSPECTS} (like {sha[:10]}: {why})"))
+            return len(index.suspects)
         index.suspects.append((sha, why))
         return len(index.suspects)
 
@@ -293,6 +298,7 @@ def _extend(repo: Repo, index: _Index, tip: str) -> None:
             close(path, index.current.pop(path), when, dated)
 
 
+MAX_SUSPECTS = 1000  # suspect state commits named one by one; the rest share one entry
 _INDEX_VERSION = 3  # 3: holds start at their state commit's date; suspect state commits
 
 
