@@ -76,7 +76,7 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
     from gitpar.errors import Refused
 
     repo = _repo()
-    name = streams.stream_of(repo, stream)
+    name, by = streams.writer_of(repo, stream)
     plan = repo.load_plan("base")  # what enforcement trusts; cached, so a lock costs the same at any size
     plan.stream(name)
     seconds = locks.check_ttl(ttl, plan.settings.lock_ttl)
@@ -109,7 +109,7 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
 
     result = locks.lock(repo, name, rel, ttl=seconds, reason=reason, agent=agent, wait=wait,
                         worktree=str(worktree or ""), on_wait=waiting, plan=plan,
-                        on_note=lambda note: o.err(f"waiting: {note}"), before_taking=before_taking)
+                        on_note=lambda note: o.err(f"waiting: {note}"), before_taking=before_taking, by=by)
     if brought and worktree is not None:
         chain_.bring_in(worktree, brought)
         chain_.save_record(repo, name, brought)
@@ -133,12 +133,12 @@ def unlock(paths: Annotated[list[str], typer.Argument(help="Paths to release.")]
 
     repo = _repo()
     if stream is None and repo.current_stream() is None and force:
-        name = "orchestrator"
+        name, by = "orchestrator", ""
     else:
-        name = streams.stream_of(repo, stream)
+        name, by = streams.writer_of(repo, stream)
     rel = _paths(repo, paths)
     sig = signature(repo.git)
-    released = locks.unlock(repo, name, rel, force=force, who=f"{sig.name} <{sig.email}>")
+    released = locks.unlock(repo, name, rel, force=force, who=f"{sig.name} <{sig.email}>", by=by)
     if not released:
         o.err("nothing to release")
     for path, held in released:

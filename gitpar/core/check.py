@@ -182,7 +182,7 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
     dating = commits if not hide or list(hide) == list(whole) else changes_between(repo, head, whole)
     net = net_paths(repo, target, head) if target is not None else None
     report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
-    history = lock_history(repo, clock.now())
+    history = lock_history(repo, clock.real_now())  # a verdict: the real clock
     last_change: dict[str, tuple[tuple[float, ...], str]] = {}
     seen_paths: set[str] = set()
     attribution = Attribution(repo)
@@ -193,11 +193,11 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
         return [v for v in found if net is None or v.path in net]
 
     for c in dating:
-        times = (float(c.author_time), float(c.commit_time))
+        times = commit_times(c)  # committer dates only (the notes come from the judged commits)
         for path in c.paths:
             last_change[path] = (times, c.sha)
     for c in commits:
-        times = (float(c.author_time), float(c.commit_time))
+        times = commit_times(c, report)
 
         def holder(path: str, times: tuple[float, ...] = times, who: str | None = stream) -> str | None:
             return held_at(history, path, times, who)
@@ -238,7 +238,26 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
             v.message += f" (the net change against {base}, what integration would apply, changes it)"
             report.violations.append(v)
     report.paths = len(seen_paths | (net or set()))
+    for sha, why in history.refused.items():
+        report.notes.append(f"state commit {sha[:10]} is {why}: the state branch's history there is "
+                            "suspect, so the hold it records proves no change ('gitpar doctor' lists it)")
     return report
+
+
+def commit_times(c: Any, report: Report | None = None) -> tuple[float, ...]:
+    """The time a commit proves a lock by: its committer date alone (the author date is
+    information, set freely with ``GIT_AUTHOR_DATE``), and none at all when that date goes
+    backwards from its parent's or lies in the future of the real clock by more than
+    :data:`~gitpar.core.clock.CLOCK_SKEW_S` (said in ``report``'s notes)."""
+    from gitpar.core.lock_history import date_doubt
+
+    t = float(c.commit_time)
+    why = date_doubt(t, float(c.parent_time), clock.real_now())
+    if why is None:
+        return (t,)
+    if report is not None:
+        report.notes.append(f"commit {c.sha[:10]}'s committer date {why}, so it proves no lock held")
+    return ()
 
 
 def _integration_merge(repo: Any, sha: str, paths: set[str], attribution: Any, failed: set[str]) -> bool:
@@ -273,10 +292,10 @@ def _landed_net(rules: Rules, path: str, last: tuple[tuple[float, ...], str] | N
 
 
 def last_change_default(commits: list[Any]) -> tuple[float, ...]:
-    """The times of the newest commit (for a path only a merge's result changed)."""
+    """The time of the newest commit (for a path only a merge's result changed)."""
     if not commits:
-        return (clock.now(),)
-    return (float(commits[-1].author_time), float(commits[-1].commit_time))
+        return (clock.real_now(),)
+    return commit_times(commits[-1])
 
 
 def _undone(rules: Rules, stream: str | None, dropped: tuple[tuple[str, str], ...], holder: Any,

@@ -352,6 +352,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
                                        + (f" (commit {v.commit})" if v.commit else "")
                                        + "; 'gitpar finish' and 'gitpar integrate' refuse it until fixed"))
     attention.extend(state_problems)
+    if snap.commit is not None:
+        attention.extend(suspect_state(repo))
     for name in sorted(set(progress) - set(plan.streams)):
         attention.append(Attention(name, "orphan", f"progress/{name}.md on the state branch "
                                    "belongs to no stream in the plan"))
@@ -442,6 +444,17 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
     if kept != known:
         cache_file.write(cache_path, {n: kept[n] for n in started if n in kept})
     return out
+
+
+def suspect_state(repo: Any) -> list[Attention]:
+    """State commits the lock proof cannot lean on (dated backwards or in the future, or a
+    lock disagreeing with its commit's date), from the lock-history index: see docs/lockproof.md."""
+    from gitpar.core.lock_history import lock_history
+
+    return [Attention("gitpar/_state", "suspect-state",
+                      f"state commit {s.commit[:10]} is {s.why}; no hold it records proves a change "
+                      "('gitpar doctor' says more)")
+            for s in lock_history(repo, clock.real_now()).suspects]
 
 
 def _attention(name: str, p: Progress, ev: Any, dirty: list[str] | None, last: float | None,

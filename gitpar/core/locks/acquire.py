@@ -121,8 +121,11 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
          agent: str = "", wait: float = 0.0, worktree: str = "",
          on_wait: Callable[[list[Lock]], None] | None = None, plan: Plan | None = None,
          on_note: Callable[[str], None] | None = None,
-         before_taking: Callable[[list[str]], None] | None = None) -> LockResult:
+         before_taking: Callable[[list[str]], None] | None = None, by: str = "") -> LockResult:
     """Take (or renew) the locks on ``paths`` for ``stream``: all of them or none.
+
+    ``by`` (``"by the orchestrator in ..."``) says in the state commit that someone other
+    than the stream's own worktree took them (:func:`gitpar.core.streams.writer_of`).
 
     ``before_taking`` hears the paths about to be taken (not those renewed) inside the
     state update, once no other stream blocks them; raising refuses the lock, changing
@@ -141,7 +144,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
     if _strategy_chosen(plan):
         return _lock_by_strategy(repo, store, why_stale, plan, stream, paths, ttl=ttl, reason=reason,
                                  agent=agent, wait=wait, worktree=worktree, on_wait=on_wait,
-                                 on_note=on_note, before_taking=before_taking)
+                                 on_note=on_note, before_taking=before_taking, by=by)
 
     def stale(lock: Lock) -> bool:
         return why_stale(lock) is not None
@@ -162,6 +165,8 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
         msg = f"{verb} {', '.join(paths)} for {stream}"
         if reason:
             msg += f": {reason}"
+        if by:
+            msg += f"\n\ntaken for {stream}, {by}"
         for path, old in taken_over:
             msg += f"\n\ntook over the stale lock on {path} held by {old.stream} (expired {old.expires})"
         return changes, msg
@@ -210,7 +215,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
                       stream: str, paths: list[str], *, ttl: float, reason: str, agent: str,
                       wait: float, worktree: str, on_wait: Callable[[list[Lock]], None] | None,
                       on_note: Callable[[str], None] | None,
-                      before_taking: Callable[[list[str]], None] | None = None) -> LockResult:
+                      before_taking: Callable[[list[str]], None] | None = None, by: str = "") -> LockResult:
     """:func:`lock` when the plan chooses a lock strategy: the strategy decides each contention.
 
     A path held by another stream, or free while other streams wait for it, is a
@@ -280,6 +285,8 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
         msg = f"{verb} {', '.join(paths)} for {stream}"
         if reason:
             msg += f": {reason}"
+        if by:
+            msg += f"\n\ntaken for {stream}, {by}"
         for path, old, why in taken_over:
             msg += (f"\n\ntook over the stale lock on {path} held by {old.stream} (expired {old.expires}); "
                     f"lock strategy {chosen}: {why}")
@@ -354,8 +361,10 @@ def _escalate(repo: Any, path: str, decision: Decision, holder: Lock | None) -> 
 
 
 def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
-           who: str = "") -> list[tuple[str, Lock]]:
-    """Release ``stream``'s locks on ``paths``; another stream's only with ``force`` (recorded)."""
+           who: str = "", by: str = "") -> list[tuple[str, Lock]]:
+    """Release ``stream``'s locks on ``paths``; another stream's only with ``force`` (recorded).
+
+    ``by`` (``"by the orchestrator in ..."``) records who released them for ``stream``."""
     store, _why_stale = _context(repo)
     paths = list(dict.fromkeys(paths))
     released: list[tuple[str, Lock]] = []
@@ -379,6 +388,8 @@ def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
         if not changes:
             return None
         msg = f"unlock {', '.join(p for p, _ in released)} for {stream}"
+        if by:
+            msg += f"\n\nreleased {stream}'s lock, {by}"
         if broken:
             msg = (f"break lock on {', '.join(b.path for b in broken)} held by "
                    f"{', '.join(sorted({b.stream for b in broken}))}, by {stream}"

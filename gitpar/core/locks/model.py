@@ -185,8 +185,16 @@ def check_lock_path(raw: str, cwd: Path, root: Path) -> str:
     return rel
 
 
+# The longest lock gitpar writes (--ttl, the plan's lock_ttl): a lock file on the state
+# branch claiming a longer one was not written by gitpar (the lock history calls it suspect).
+MAX_TTL_S = 30 * 86400.0
+
+
 def check_ttl(ttl: str | None, default: float) -> float:
     if ttl is None:
+        if default > MAX_TTL_S:
+            raise bad(".gitpar/plan.md", "lock_ttl", f"{default / 86400:g} days is longer than a lock may "
+                      f"last ({MAX_TTL_S / 86400:.0f} days)", "set a shorter lock_ttl (e.g. 2h) and renew locks")
         return default
     try:
         seconds = parse_duration(ttl)
@@ -194,6 +202,9 @@ def check_ttl(ttl: str | None, default: float) -> float:
         raise bad(None, "--ttl", str(exc), "give a duration like 30m, 2h or 1d") from None
     if seconds <= 0:
         raise bad(None, "--ttl", f"{ttl!r} is not a positive duration", "give a duration like 30m or 2h")
+    if seconds > MAX_TTL_S:
+        raise bad(None, "--ttl", f"{ttl!r} is longer than a lock may last ({MAX_TTL_S / 86400:.0f} days)",
+                  "give a shorter duration (e.g. 1d) and renew the lock when it runs out")
     return seconds
 
 
