@@ -23,7 +23,7 @@ import sys
 
 from gitpar.store.quickgit import common_dir
 
-CACHE_VERSION = 7  # of this cache and of the shape of Rules.to_json (the who cache in plan_cache uses it too)
+CACHE_VERSION = 8  # of this cache and of the shape of Rules.to_json (the who cache in plan_cache uses it too)
 STATE = "refs/heads/gitpar/_state"
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
@@ -91,16 +91,21 @@ def _progress_entries(cwd: str, tree: str) -> dict[str, str]:
 
 
 def _status_of(text: str) -> str | None:
-    """The ``status:`` of a progress file's frontmatter as gitpar writes it (None: not found)."""
+    """The claim status (``core.identity.claim_status``: the ``status:``, or ``integrated``) of a
+    progress file's frontmatter as gitpar writes it (None: not found)."""
+    from gitpar.core.identity import claim_status
+
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         return None
+    status, integrated = None, False
     for line in lines[1:]:
         if line.strip() == "---":
-            return None
+            return claim_status(status, integrated)
         if line.startswith("status:"):
-            value = line[len("status:"):].split("#")[0].strip()
-            return value or None
+            status = line[len("status:"):].split("#")[0].strip() or None
+        elif line.startswith("integrated:"):
+            integrated = bool(line[len("integrated:"):].split("#")[0].strip().strip("'\""))
     return None
 
 
@@ -168,15 +173,16 @@ def _load_cache(path: str) -> dict[str, Any] | None:
 def _rebuild(cwd: str) -> dict[str, Any]:
     """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
     from gitpar.core.check import base_rules
+    from gitpar.core.identity import claim_statuses
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.repo import open_repo
-    from gitpar.core.streams import statuses
+    from gitpar.core.streams import all_progress
     from gitpar.store.state import StateStore
 
     repo = open_repo(cwd)
     base = repo.configured_base()
     snap = StateStore(repo).snapshot()
-    status = statuses(snap) if snap.commit is not None else {}  # read once: rules and key
+    status = claim_statuses(all_progress(snap)) if snap.commit is not None else {}  # read once: rules and key
     if repo.load_plan_at_base(base) is None:
         # no plan committed yet (this may be the commit adding it): nothing to enforce
         rules_json = None
@@ -251,10 +257,11 @@ def live_holders(cwd: str, gitdir: str) -> dict[str, str]:
 class StagedJudgement:
     """What :func:`judge_staged` found: the base, the staged paths, the violations."""
 
-    __slots__ = ("base", "paths", "violations", "_rules")
+    __slots__ = ("base", "paths", "violations", "_rules", "note")
 
     def __init__(self, base: str, paths: list[str], violations: list[Any], rules: dict[str, Any]) -> None:
         self.base, self.paths, self.violations, self._rules = base, paths, violations, rules
+        self.note: str | None = None  # why a stream-named branch is judged as no stream's
 
     @property
     def streams(self) -> set[str]:
@@ -262,7 +269,8 @@ class StagedJudgement:
         return {p[0] for p in self._rules["patterns"]}
 
 
-def judge_staged(cwd: str, gitdir: str, stream: str | None) -> StagedJudgement | None:
+def judge_staged(cwd: str, gitdir: str, stream: str | None, branch: str | None = None,
+                 *, by_branch: bool = False) -> StagedJudgement | None:
     """The verdict on what is staged in the worktree at ``cwd`` when ``stream`` commits it
     (None: a branch of no stream), judged with the cached rules; None when the base branch
     has no plan (nothing to enforce). The one path of pre-commit and ``check --staged``."""
@@ -275,6 +283,15 @@ def judge_staged(cwd: str, gitdir: str, stream: str | None) -> StagedJudgement |
     paths = staged_paths(cwd)
     if not paths:
         return StagedJudgement(data["base"], paths, [], data["rules"])
-    violations = staged_verdict(cwd, Rules.from_json(data["rules"]), stream, paths, held_now(data).get,
+    rules = Rules.from_json(data["rules"])
+    note = None
+    if by_branch:  # identity from the worktree's branch: core.identity decides whose rules
+        from gitpar.core.identity import of_branch
+
+        who = of_branch(rules, branch, data["base"])
+        stream, rules, note = who.stream, who.rules, who.note
+    violations = staged_verdict(cwd, rules, stream, paths, held_now(data).get,
                                 data["base"], policies=bool(data.get("policies")))
-    return StagedJudgement(data["base"], paths, violations, data["rules"])
+    found = StagedJudgement(data["base"], paths, violations, data["rules"])
+    found.note = note
+    return found
