@@ -88,7 +88,8 @@ def check(args: list[str]) -> int | None:
     from gitpar.store.naming import stream_of_branch
 
     root, gitdir = found
-    report = staged_report(root, stream_of_branch(branch_of(gitdir)))
+    branch = branch_of(gitdir)
+    report = staged_report(root, stream_of_branch(branch), branch, by_branch=True)
     if report is None:
         return None  # no plan on the base: the full command says so
     return report_check.emit(report, fmt)

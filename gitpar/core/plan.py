@@ -33,6 +33,7 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "lock_chain": True,
     "stale_after": "4h",
     "unowned": "lock",
+    "other_branches": "strict",
     "setup": [],
     "copy": [],
     "port_base": 20000,
@@ -46,6 +47,7 @@ SETTING_COMMENTS = {
     "lock_chain": "a lock first merges in the last holder's version: edits in turns build on each other",
     "stale_after": "no commit and no progress for this long: needs attention",
     "unowned": "files no stream owns: deny | lock | allow",
+    "other_branches": "branches that are no stream's: strict (only .gitpar/ and unowned: allow) | active",
     "setup": "commands run in a new worktree",
     "copy": "untracked files copied into a new worktree",
     "port_base": "GITPAR_PORT of the first stream; each stream gets its own",
@@ -68,6 +70,7 @@ class Settings:
     lock_chain: bool = True  # gitpar lock brings in the previous holder's version (--chain/--no-chain)
     stale_after: float = 14400.0
     unowned: str = "lock"
+    other_branches: str = "strict"  # branches that are no stream's (core.identity)
     setup: tuple[str, ...] = ()
     copy: tuple[str, ...] = ()
     port_base: int = 20000
@@ -278,6 +281,11 @@ def _parse_settings(text: str, file: str) -> tuple[Settings, tuple[str, ...]]:
     if unowned not in UNOWNED_MODES:
         raise bad(file, "unowned", f"{unowned!r} is not one of {', '.join(UNOWNED_MODES)}",
                   "write unowned: lock (or deny, or allow)")
+    other_branches = meta.get("other_branches", "strict")
+    if other_branches not in ("strict", "active"):
+        raise bad(file, "other_branches", f"{other_branches!r} is not one of strict, active",
+                  "write other_branches: strict (a branch that is no stream's may change only .gitpar/ and "
+                  "files left 'unowned: allow') or active (only active streams' files and locked files are refused)")
     port_base = meta.get("port_base", 20000)
     if isinstance(port_base, bool) or not isinstance(port_base, int) or not 1024 <= port_base <= 65000:
         raise bad(file, "port_base", f"{port_base!r} is not a port number between 1024 and 65000",
@@ -301,6 +309,7 @@ def _parse_settings(text: str, file: str) -> tuple[Settings, tuple[str, ...]]:
         lock_chain=lock_chain,
         stale_after=_duration(meta.get("stale_after", "4h"), file, "stale_after"),
         unowned=unowned,
+        other_branches=other_branches,
         setup=_str_list(meta.get("setup"), file, "setup"),
         copy=_str_list(meta.get("copy"), file, "copy"),
         port_base=port_base,
