@@ -154,7 +154,8 @@ OPTION_CASES: list[Case] = [
     Case("sync-unknown", ["sync", "nosuch"], 2, ["nosuch"]),
     Case("integrate-unknown", ["integrate", "--streams", "nosuch"], 2, ["nosuch"]),
     Case("lock-unknown-stream", ["lock", "src/config.py", "--stream", "nosuch"], 2, ["nosuch"]),
-    Case("remove-no-worktree", ["remove", "ui"], 1, ["ui"], fix="worktree"),
+    Case("remove-no-worktree", ["remove", "ui"], 2, ["ui"], fix="worktree"),
+    Case("remove-ghost", ["remove", "ghost"], 2, ["ghost"], fix="worktree"),
     # invalid names
     Case("name-space", ["stream", "add", "Bad Name", "--owns", "x/**"], 2, ["stream name"]),
     Case("name-dotdot", ["stream", "add", "a..b", "--owns", "x/**"], 2, ["stream name"]),
