@@ -124,7 +124,8 @@ def _two_clones(tmp_path: Path, run) -> tuple[Path, Path, Path]:  # type: ignore
     return origin, a, b
 
 
-def test_a_rewound_remote_state_is_not_adopted(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("where", ["on the origin", "pushed from the clone"])
+def test_a_rewound_remote_state_is_not_adopted(tmp_path: Path, run, where: str) -> None:  # type: ignore[no-untyped-def]
     origin, a, b = _two_clones(tmp_path, run)
     assert run(a, "start", "api").code == 0
     assert run(b, "start", "ui").code == 0
@@ -132,7 +133,10 @@ def test_a_rewound_remote_state_is_not_adopted(tmp_path: Path, run) -> None:  # 
     assert run(worktree_of(b, "ui"), "lock", "src/config.py").code == 0
     assert run(a, "status").code == 0  # alice has seen bob's lock on origin
     seen = git(a, "rev-parse", "gitpar/_state").strip()
-    git(origin, "update-ref", "refs/heads/gitpar/_state", old)  # the attacker's force-push back
+    if where == "on the origin":  # the attacker's force-push back
+        git(origin, "update-ref", "refs/heads/gitpar/_state", old)
+    else:  # from alice's own clone: git moves its tracking ref back too
+        git(a, "push", "-q", "-f", "--no-verify", "origin", f"{old}:refs/heads/gitpar/_state")
     aw = worktree_of(a, "api")
     for args in (("lock", "src/config.py"), ("status",), ("progress", "--completion", "10")):
         res = run(aw, *args)
