@@ -170,3 +170,33 @@ def test_a_rewound_and_advanced_remote_state_names_both_sides(tmp_path: Path, ru
     assert (f"git push --force-with-lease=refs/heads/gitpar/_state:{theirs} origin "
             f"{seen}:refs/heads/gitpar/_state") in res.err
     assert git(a, "rev-parse", "gitpar/_state").strip() == seen
+
+
+def _forged(path: str, stream: str) -> str:
+    return (f"---\npath: {path}\nstream: {stream}\nagent: \"\"\nacquired: 2026-01-01T00:00:00Z\n"
+            "expires: 2999-01-01T00:00:00Z\nreason: mine now\nhost: h\npid: 1\nworktree: \"\"\n---\n")
+
+
+def test_a_lock_on_another_streams_owned_file_is_ignored_everywhere(planned: Path, run) -> None:  # type: ignore[no-untyped-def]
+    assert run(planned, "start", "api").code == 0
+    wt = worktree_of(planned, "api")
+    plant_state_file(planned, "locks/src/api/a.py.lock", _forged("src/api/a.py", "ui"))
+    plant_state_file(planned, "locks/.gitpar/plan.md.lock", _forged(".gitpar/plan.md", "api"))
+    res = run(wt, "who", "src/api/a.py")
+    assert res.code == 0 and "ignored" in res.err and "owned by stream api" in res.err, res
+    assert json.loads(run(wt, "who", "src/api/a.py", "--json").out)["paths"][0]["locked_by"] is None
+    res = run(wt, "guard", "src/api/a.py")
+    assert res.code == 0, res
+    write(wt / "src/api/a.py", "a = 2\n")
+    git(wt, "commit", "-qam", "the owner's work, through the hook")  # the hook passes it
+    res = run(wt, "check", "--base", "main", "--head", "HEAD")
+    assert res.code == 0, res
+    res = run(planned, "locks", "--json")
+    stale = {e["path"]: e["stale"] for e in json.loads(res.out)["locks"]}
+    assert "owned by stream api" in stale["src/api/a.py"] and "plan" in stale[".gitpar/plan.md"], stale
+    # doctor --fix breaks them (recorded), and the commit made meanwhile stays good
+    res = run(planned, "doctor", "--fix")
+    assert "src/api/a.py" in res.out + res.err, res
+    assert json.loads(run(planned, "locks", "--json").out)["locks"] == []
+    res = run(wt, "check", "--base", "main", "--head", "HEAD")
+    assert res.code == 0, res

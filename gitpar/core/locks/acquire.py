@@ -419,4 +419,20 @@ def list_locks(repo: Any) -> list[tuple[Lock, str | None]]:
     if snap.commit is None:
         return []
     locks = all_locks(snap.list(LOCKS_DIR))
-    return [(lk, stale_reason(lk, snap)) for _, lk in sorted(locks.items())]
+    found = [(lk, stale_reason(lk, snap)) for _, lk in sorted(locks.items())]
+    return [(lk, why or invalid_reason(repo, lk)) for lk, why in found]
+
+
+def invalid_reason(repo: Any, lock: Lock) -> str | None:
+    """Why ``lock`` is no lock at all: its stream may not lock its path (the plan, or a file
+    another stream owns; see ``Rules.lock_invalid``). Listed as stale, so 'doctor --fix'
+    breaks it; everything that judges a change ignores it."""
+    if lock.problem or not lock.stream:
+        return None
+    try:
+        plan = repo.load_plan_at_base()
+    except Exception:  # noqa: BLE001 — no readable plan: nothing to judge the lock by
+        return None
+    if plan is None:
+        return None
+    return _ownership_rules(plan).lock_invalid(lock.stream, lock.path)
