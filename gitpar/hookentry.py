@@ -44,16 +44,33 @@ def pre_commit(cwd: str) -> int:
 
 
 def _fetch_state(repo: Any) -> None:
-    """With a remote in the plan, fetch the state first: the lock proof must be current."""
+    """With a remote in the plan, fetch first (one fetch: the state, the base, the stream
+    branches): the lock proof and the base plan judged against must be the remote's."""
+    from gitpar.core.remote import refresh
     from gitpar.errors import GitparError
-    from gitpar.store.state import StateStore
 
     try:
-        store = StateStore(repo)
-        if store.remote is not None:
-            store.fetch()
+        refresh(repo)
     except GitparError as exc:
         print(f"gitpar: pre-push: judging with the last fetched state: {exc}", file=sys.stderr)
+
+
+def _base_of(repo: Any) -> tuple[Any, str, Any, list[Any]]:
+    """The rules from the base plan (the remote's base, when fetched and at or ahead of the
+    local one), the base's name, the target a stream's push is judged against, and the
+    base tips whose commits are not the stream's (local and remote)."""
+    from gitpar.core.check import base_rules
+    from gitpar.core.remote import remote_base
+
+    base = repo.configured_base()
+    local = repo.tip(f"refs/heads/{base}")
+    theirs_name = remote_base(repo)
+    theirs = repo.tip(f"refs/remotes/{theirs_name}") if theirs_name != base else None
+    if theirs is not None and (local is None or local == theirs or repo.git.descendant_of(theirs, local)):
+        rules, _ = base_rules(repo, theirs_name)
+        return rules, base, theirs, [t for t in (local, theirs) if t is not None]
+    rules, base = base_rules(repo)
+    return rules, base, local, [t for t in (local, theirs) if t is not None]
 
 
 def _is_zero(sha: str) -> bool:
@@ -66,15 +83,14 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
     HEAD:refs/heads/gitpar/api`` is judged as api), never a trailer."""
     import pygit2
 
-    from gitpar.core.check import base_rules, judge_range
+    from gitpar.core.check import judge_range
     from gitpar.core.repo import open_repo
 
     repo = open_repo(cwd)
     if repo.load_plan_at_base() is None:
         return 0  # no plan committed yet: nothing to enforce
     _fetch_state(repo)
-    rules, base = base_rules(repo)
-    base_tip = repo.tip(f"refs/heads/{base}")
+    rules, base, base_tip, base_tips = _base_of(repo)
     failures: list[tuple[str, str | None, Any]] = []
     notes: list[str] = []
     for line in stdin.splitlines():
@@ -98,7 +114,7 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
             hide = [pygit2.Oid(hex=remote_sha)]
         else:
             target = base_tip
-            hide = [base_tip] if base_tip is not None else []
+            hide = list(base_tips)
             if known_remote:
                 hide.append(pygit2.Oid(hex=remote_sha))
             else:

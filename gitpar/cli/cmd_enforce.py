@@ -101,6 +101,9 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
     def before_taking(taken: list[str]) -> None:
         if not chained or worktree is None or not worktree.exists():
             return
+        from gitpar.core.remote import refresh
+
+        refresh(repo)  # the last holder's branch may have been pushed from another clone
         found, said = chain_.plan_chain(repo, name, taken, worktree, time.time())
         brought[:], notes[:] = found, said
 

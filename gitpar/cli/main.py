@@ -280,11 +280,18 @@ def status(json_: JsonOpt = False,
 
 
 @app.command("next")
-def next_(json_: JsonOpt = False) -> None:
+def next_(json_: JsonOpt = False,
+          offline: Annotated[bool, typer.Option("--offline", help="Do not fetch the state from the plan's "
+                                                "remote first.")] = False) -> None:
     """List the streams ready to start (pending, every dependency completed)."""
     from gitpar.cli import render_status
+    from gitpar.core.remote import refresh
 
-    st = render_status.collect(_repo(), dirty="none")
+    repo = _repo()
+    note = refresh(repo, offline=offline)
+    if note:
+        o.err(note)
+    st = render_status.collect(repo, dirty="none")
     if json_:
         o.emit_json({"version": 1, "ready": st.ready})
     else:

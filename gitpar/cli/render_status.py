@@ -119,6 +119,9 @@ def run(*, json_: bool = False, markdown_: bool = False, watch_every: float | No
     if watch_every is not None and not (math.isfinite(watch_every) and 0.1 <= watch_every <= 86400):
         raise bad(None, "--watch", f"{watch_every} is not a refresh interval",
                   "give the seconds between refreshes, from 0.1 to 86400, e.g. --watch 2")
+    if offline and publish:
+        raise bad(None, "--offline", "--publish writes the status page to the remote's state branch, "
+                  "which --offline does not touch", "drop --offline to publish, or --publish to read offline")
     repo = _repo()
     note = refresh_state(repo, offline=offline)
     if note:

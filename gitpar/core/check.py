@@ -164,34 +164,62 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
     ``target`` (what integrating ``head`` into it would apply): a violation on a path the
     net change leaves as the base has it (a reverted slip) is dropped, and every path the
     net change does change must be the stream's, or shared with the lock held when it was
-    last changed. ``gitpar check`` and the pre-push hook both judge through here.
+    last changed — dated by the commit that made that change, also when ``hide`` hides it
+    (a commit the remote already has), so every push of a branch gets the verdict of
+    ``check --range`` over the whole branch.
+
+    A commit found wrong as ``stream``'s that was on stream X's branch when X was completed
+    or integrated (:mod:`gitpar.core.landed`) is judged as X's work instead, with X's locks;
+    a merge of such work (integration) is fine where it writes what its sides changed.
+    ``gitpar check`` and the pre-push hook both judge through here.
     """
+    from gitpar.core.landed import Attribution
     from gitpar.core.lock_history import held_at, lock_history
     from gitpar.store.commits import changes_between, net_paths
 
     commits = changes_between(repo, head, hide or ())
+    whole = [target] if target is not None else hide
+    dating = commits if not hide or list(hide) == list(whole) else changes_between(repo, head, whole)
     net = net_paths(repo, target, head) if target is not None else None
     report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
     history = lock_history(repo, clock.now())
-    last_change: dict[str, tuple[float, ...]] = {}
+    last_change: dict[str, tuple[tuple[float, ...], str]] = {}
     seen_paths: set[str] = set()
+    attribution = Attribution(repo)
+    integration_merges: set[str] = set()  # merges of landed work judged fine
+    failed: set[str] = set()
 
     def kept(found: list[Violation]) -> list[Violation]:
         return [v for v in found if net is None or v.path in net]
 
+    for c in dating:
+        times = (float(c.author_time), float(c.commit_time))
+        for path in c.paths:
+            last_change[path] = (times, c.sha)
     for c in commits:
         times = (float(c.author_time), float(c.commit_time))
 
-        def holder(path: str, times: tuple[float, ...] = times) -> str | None:
-            return held_at(history, path, times, stream)
+        def holder(path: str, times: tuple[float, ...] = times, who: str | None = stream) -> str | None:
+            return held_at(history, path, times, who)
 
         short = c.sha[:10]
         seen_paths.update(c.paths)
-        for path in c.paths:
-            last_change[path] = times
-        report.violations.extend(kept(judge_change(rules, stream, c.paths, holder, short, repo=repo, at=target)))
-        if c.dropped:
-            report.violations.extend(kept(_undone(rules, stream, c.dropped, holder, short, base)))
+        found = kept(judge_change(rules, stream, c.paths, holder, short, repo=repo, at=target))
+        undone = kept(_undone(rules, stream, c.dropped, holder, short, base)) if c.dropped else []
+        if found or undone:
+            owner = attribution.stream_of(c.sha)
+            if owner is not None and owner != stream:
+                def owners(path: str, times: tuple[float, ...] = times, who: str = owner) -> str | None:
+                    return held_at(history, path, times, who)
+
+                found = kept(judge_change(rules, owner, c.paths, owners, short, repo=repo, at=target))
+                undone = kept(_undone(rules, owner, c.dropped, owners, short, base)) if c.dropped else []
+            elif found and _integration_merge(repo, c.sha, {v.path for v in found}, attribution, failed):
+                integration_merges.add(c.sha)
+                found = []
+        if found or undone:
+            failed.add(c.sha)
+        report.violations.extend(found + undone)
         if c.stream_trailer is not None and c.stream_trailer != stream:
             report.notes.append(f"commit {short} says 'Gitpar-Stream: {c.stream_trailer}', but it is judged as "
                                 f"{'stream ' + stream if stream else 'a branch that is no stream'}: "
@@ -201,13 +229,47 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
         latest = last_change_default(commits)
 
         def holder_net(path: str) -> str | None:
-            return held_at(history, path, last_change.get(path, latest), stream)
+            return held_at(history, path, last_change[path][0] if path in last_change else latest, stream)
 
         for v in judge(rules, stream, sorted(net - reported), holder_net, commit="net"):
+            if _landed_net(rules, v.path, last_change.get(v.path), attribution, integration_merges,
+                           history, stream):
+                continue
             v.message += f" (the net change against {base}, what integration would apply, changes it)"
             report.violations.append(v)
     report.paths = len(seen_paths | (net or set()))
     return report
+
+
+def _integration_merge(repo: Any, sha: str, paths: set[str], attribution: Any, failed: set[str]) -> bool:
+    """Whether merge ``sha`` is one of landed streams' work (as ``integrate`` makes them): a
+    parent is a recorded stream's, no parent was found wrong, and the merge writes only
+    paths its merged sides changed (a conflict resolved, a shared file's union)."""
+    from gitpar.store.commits import merged_side_paths, parents_of
+
+    parents = parents_of(repo, sha)
+    if len(parents) < 2 or any(p in failed for p in parents):
+        return False
+    if not any(attribution.stream_of(p) is not None for p in parents):
+        return False
+    return paths <= merged_side_paths(repo, sha)
+
+
+def _landed_net(rules: Rules, path: str, last: tuple[tuple[float, ...], str] | None, attribution: Any,
+                integration_merges: set[str], history: Any, stream: str | None) -> bool:
+    """Whether the net change of ``path`` is landed work that is fine: its last change was made
+    by a recorded stream's commit that could make it then, or by an integration merge."""
+    from gitpar.core.lock_history import held_at
+
+    if last is None:
+        return False
+    times, sha = last
+    if sha in integration_merges:
+        return True
+    owner = attribution.stream_of(sha)
+    if owner is None or owner == stream:
+        return False
+    return not judge(rules, owner, [path], lambda p: held_at(history, p, times, owner), commit="net")
 
 
 def last_change_default(commits: list[Any]) -> tuple[float, ...]:

@@ -30,7 +30,7 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "base": "main",
     "worktrees": "../{repo}.gitpar/{stream}",
     "lock_ttl": "2h",
-    "lock_chain": False,
+    "lock_chain": True,
     "stale_after": "4h",
     "unowned": "lock",
     "setup": [],
@@ -65,7 +65,7 @@ class Settings:
     base: str = "main"
     worktrees: str = "../{repo}.gitpar/{stream}"
     lock_ttl: float = 7200.0
-    lock_chain: bool = False  # gitpar lock brings in the previous holder's version (--chain/--no-chain)
+    lock_chain: bool = True  # gitpar lock brings in the previous holder's version (--chain/--no-chain)
     stale_after: float = 14400.0
     unowned: str = "lock"
     setup: tuple[str, ...] = ()
@@ -286,7 +286,7 @@ def _parse_settings(text: str, file: str) -> tuple[Settings, tuple[str, ...]]:
     if remote is not None and (not isinstance(remote, str) or not _REMOTE.match(remote)):
         raise bad(file, "remote", f"{remote!r} is not a remote name",
                   "write the name of a git remote (e.g. remote: origin), or null")
-    lock_chain = meta.get("lock_chain", False)
+    lock_chain = meta.get("lock_chain", True)
     if not isinstance(lock_chain, bool):
         raise bad(file, "lock_chain", f"{lock_chain!r} is not true or false",
                   "write lock_chain: true (a lock brings in the previous holder's version) or false")

@@ -340,7 +340,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
                                     depends_on=list(stream.depends_on),
                                     agent=p.agent or stream.agent, evidence=evd,
                                     last_activity=_iso(last), violations=broken.get(name, [])))
-        attention.extend(_attention(name, p, ev, files, last, now, stale_after))
+        attention.extend(_attention(name, p, ev, files, last, now, stale_after,
+                                    remote=repo.state_remote() if name not in worktrees else None))
         if evd["worktree_missing"]:
             where = p.extra.get("worktree") or worktrees.get(name) or "its worktree"
             attention.append(Attention(name, "worktree", f"{p.status} but its worktree {where} is gone; "
@@ -444,7 +445,9 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
 
 
 def _attention(name: str, p: Progress, ev: Any, dirty: list[str] | None, last: float | None,
-               now: dt.datetime, stale_after: float) -> list[Attention]:
+               now: dt.datetime, stale_after: float, *, remote: str | None = None) -> list[Attention]:
+    """What needs a look about one stream; ``remote``: the plan's remote, when the stream has
+    no worktree in this clone (so it may be worked on in another one)."""
     out = []
     for item in p.blocked:
         out.append(Attention(name, "blocked", item))
@@ -466,6 +469,10 @@ def _attention(name: str, p: Progress, ev: Any, dirty: list[str] | None, last: f
         if p.status == "completed" and dirty:
             out.append(Attention(name, "unbacked",
                                  f"reported completed but its worktree has {len(dirty)} uncommitted files"))
-        if p.status != "pending" and not ev.branch_exists and not p.extra.get("integrated"):
+        if remote is not None and p.status in ("in_progress", "blocked") and not ev.branch_exists:
+            host = p.extra.get("host") or "another machine"
+            out.append(Attention(name, "coordination", f"started on {host} ({p.extra.get('worktree') or 'another clone'}), "
+                                 f"branch gitpar/{name} not on {remote} yet"))
+        elif p.status != "pending" and not ev.branch_exists and not p.extra.get("integrated"):
             out.append(Attention(name, "unbacked", f"reported {p.status} but gitpar/{name} does not exist"))
     return out

@@ -225,8 +225,11 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     the remote's ``gitpar/<name>``. Where only the remote has ``gitpar/<name>``, the new
     local branch starts from it, never afresh from the base.
     """
+    from gitpar.core.remote import refresh, remote_base
+
     plan = repo.load_plan()
     stream = plan.stream(name)
+    refresh(repo)  # another clone's claim, a dependency completed elsewhere, the remote's base
     base_plan = repo.load_plan_at_base(plan.settings.base)
     if base_plan is not None:
         check_overlaps(repo, base_plan)
@@ -262,7 +265,8 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
         raise Refused(f"gitpar/{name} is not on {remote or 'any remote'}, so its work cannot be taken "
                       f"over from here; push it there from {elsewhere.removeprefix('in progress ')} first "
                       f"('git push {remote or 'origin'} gitpar/{name}')")
-    start_commit = wt.create_branch(repo, name, plan.settings.base, from_tip=from_tip)
+    start_commit = wt.create_branch(repo, name, _start_base(repo, plan.settings.base, remote_base(repo)),
+                                    from_tip=from_tip)
     worktrees = repo.stream_worktrees()
     reused = name in worktrees and worktrees[name].exists()
     if name in worktrees and not reused:  # its folder was deleted: drop the stale entry
@@ -279,6 +283,10 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
             if isinstance(port, int):
                 ports[port] = other.stream
         current = read_progress(repo, name, snap) or Progress(stream=name)
+        raced = "" if take_over else claimed_elsewhere(repo, current)
+        if raced:  # another clone's start won the race since we read the state
+            raise Refused(f"stream {name!r} was just started {raced}; one worker at a time: ask "
+                          f"there, or continue it here with 'gitpar start {name} --take-over'")
         port = current.extra.get("port")
         if not isinstance(port, int) or ports.get(port, name) != name:
             port = plan.settings.port_base
@@ -312,6 +320,19 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
                                               blocked=(f"setup failed: {failed} (log: {log})",)),
                    what=f"setup failed: {failed}")
     return result
+
+
+def _start_base(repo: Repo, base: str, remote_base: str) -> str:
+    """Where a new stream branches from: the remote's base (``origin/main``) when it is at
+    or ahead of the local one (work landed from another clone), else the local base."""
+    from gitpar.store.merge import is_ancestor
+
+    if remote_base == base:
+        return base
+    local, there = repo.tip(base), repo.tip(f"refs/remotes/{remote_base}")
+    if there is None or (local is not None and not is_ancestor(repo, local, there)):
+        return base
+    return f"refs/remotes/{remote_base}"
 
 
 def claimed_elsewhere(repo: Repo, progress: Progress | None) -> str:
@@ -472,12 +493,22 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
         raise Refused(describe_violations(name, found) + "\n  fix: take those changes out of "
                       f"gitpar/{name} (revert them, or rewrite the commits), or change the plan "
                       "on the base branch; 'gitpar finish --force' finishes anyway (recorded)")
+    from gitpar.core.landed import landed_changes
     from gitpar.core.locks import release_changes
+    from gitpar.core.remote import remote_base
+
+    pushed = push_finished(repo, name)
+    tip = repo.tip(f"refs/heads/gitpar/{name}")
+    base_ref = remote_base(repo)
+    base_tip = repo.tip(base_ref) or repo.tip(f"refs/remotes/{base_ref}")
 
     def release(snap: Snapshot) -> dict[str, str | None]:
-        return release_changes(snap, name)
+        changes = release_changes(snap, name)
+        if tip is not None:  # its commits stay its work wherever they land
+            changes.update(landed_changes(snap, name, str(tip), str(base_tip) if base_tip else None))
+        return changes
 
-    what = "completed, its locks released"
+    what = "completed, its locks released" + (f"; pushed gitpar/{name} to {pushed}" if pushed else "")
     if found:
         paths = sorted({v.path for v in found})
         what += (f"; forced (--force) over {len(found)} ownership violation"
@@ -489,6 +520,34 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
 
     events.emit("stream.finished", repo=repo, stream=name)
     return progress
+
+
+def push_finished(repo: Repo, name: str) -> str | None:
+    """In a ``remote:`` plan, push ``gitpar/<name>`` before it is recorded completed, so that
+    nothing completed exists only in this clone; the remote's name when pushed (None: no
+    remote, or no local branch). Refused (exit 1) naming the unpushed commits and the command
+    when the remote (or the pre-push hook) refuses the push."""
+    from gitpar.store.commits import commits_between
+    from gitpar.store.state import push_branch
+
+    remote = StateStore(repo).remote
+    branch = f"gitpar/{name}"
+    tip = repo.tip(f"refs/heads/{branch}")
+    if remote is None or tip is None:
+        return None
+    there = repo.tip(f"refs/remotes/{remote}/{branch}")
+    if there == tip:
+        return remote
+    ok, why = push_branch(repo, remote, branch)
+    if ok:
+        return remote
+    unpushed = commits_between(repo, tip, [there] if there is not None else [repo.tip(repo.configured_base())])
+    shown = "; ".join(f"{str(c.id)[:10]} {(c.message or '').splitlines()[0] if c.message else ''}"
+                      for c in unpushed[:5]) + (" ..." if len(unpushed) > 5 else "")
+    raise Refused(f"stream {name!r} is not completed: {remote} refused the push of {branch}, which has "
+                  f"{len(unpushed)} commit{'s' if len(unpushed) != 1 else ''} not on {remote} ({shown}): "
+                  f"{why.strip() or 'git gave no reason'}\n  fix: push them ('git push {remote} {branch}'), "
+                  f"then 'gitpar finish {name}' again")
 
 
 @dataclass

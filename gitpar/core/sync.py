@@ -77,9 +77,12 @@ def sync(repo: Repo, names: Sequence[str], *, mode: str = "merge",
     """Sync each stream in ``names`` with the base; one result each, in order."""
     if mode not in MODES:
         raise bad(None, "mode", f"{mode!r} is not merge or rebase", "use --merge or --rebase")
+    from gitpar.core.remote import refresh, remote_base
+
     plan = repo.load_plan()
-    base = plan.settings.base
-    if repo.tip(base) is None:
+    refresh(repo)  # with a remote: sync to the remote's base (origin/main), fetched just now
+    base = remote_base(repo) if plan.settings.base == repo.configured_base() else plan.settings.base
+    if _base_tip(repo, base) is None:
         raise Refused(f"the base branch {base!r} does not exist")
     return [sync_one(repo, name, base, mode=mode, keep_conflict=keep_conflict) for name in names]
 
@@ -92,7 +95,7 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
 
     branch = f"gitpar/{name}"
     tip = repo.tip(f"refs/heads/{branch}")
-    base_tip = repo.tip(base)
+    base_tip = _base_tip(repo, base)
     assert base_tip is not None
     if tip is None:
         return SyncResult(name, "skipped", f"its branch {branch} does not exist")
@@ -163,6 +166,11 @@ def _conflict(repo: Repo, name: str, base: str, tip: Any, base_tip: Any,
         message = (f"conflict {how}: {files}; gitpar/{name} and {where} "
                    "(--keep-conflict leaves the conflict in the worktree to resolve)")
     return SyncResult(name, "conflict", message, str(tip), None, conflicts, sides, at, kept)
+
+
+def _base_tip(repo: Repo, base: str) -> Any:
+    """The base's commit: a local branch, or a remote's copy named ``origin/main``."""
+    return repo.tip(base) or repo.tip(f"refs/remotes/{base}")
 
 
 def _count(n: int, word: str) -> str:

@@ -321,3 +321,33 @@ def _range_paths(repo: Repo, tip: pygit2.Oid, hide: list[pygit2.Oid]) -> set[str
     for c in commits:
         found |= changed_paths(repo.git, c, differ)
     return found
+
+
+def reachable(repo: Repo, tip: str, hide: Iterable[str] = ()) -> set[str]:
+    """The ids of the commits reachable from ``tip`` and from none of ``hide`` (hex ids);
+    empty when this clone does not have ``tip`` (ids it does not have in ``hide`` are ignored)."""
+    git = repo.git
+    try:
+        if tip not in git:
+            return set()
+        return {str(c.id) for c in commits_between(
+            repo, pygit2.Oid(hex=tip), [pygit2.Oid(hex=h) for h in hide if h and h in git])}
+    except (KeyError, ValueError, pygit2.GitError):
+        return set()
+
+
+def parents_of(repo: Repo, sha: str) -> list[str]:
+    """The parents of commit ``sha`` (hex ids), first parent first."""
+    return [str(p) for p in repo.git[sha].peel(pygit2.Commit).parent_ids]
+
+
+def merged_side_paths(repo: Repo, sha: str) -> set[str]:
+    """The paths a merge's other parents (all but the first) changed since their merge base
+    with the first: what the merge brought in, where its own writing (a conflict resolved,
+    a union of a shared file) is legitimate."""
+    commit = repo.git[sha].peel(pygit2.Commit)
+    parents = list(commit.parent_ids)
+    out: set[str] = set()
+    for other in parents[1:]:
+        out |= net_paths(repo, parents[0], other) | net_paths(repo, other, parents[0])
+    return out

@@ -262,11 +262,21 @@ class Repo:
     def stream_tip(self, stream: str) -> pygit2.Oid | None:
         """The tip of ``gitpar/<stream>``: the local branch, else the remote's copy (the
         plan's remote, else origin) — another machine's stream seen from this clone or CI."""
+        found = None
         for prefix in self._stream_ref_prefixes():
-            found = self.tip(prefix + stream)
-            if found is not None:
-                return found
-        return None
+            tip = self.tip(prefix + stream)
+            if tip is not None:
+                found = self._newer(found, tip)
+        return found
+
+    def _newer(self, found: pygit2.Oid | None, tip: pygit2.Oid) -> pygit2.Oid:
+        """The first copy found, unless a later one (a remote's) is ahead of it: the work was
+        pushed from another clone, and this clone's branch is older."""
+        if found is None:
+            return tip
+        if found != tip and self.git.descendant_of(tip, found):
+            return tip
+        return found
 
     def _stream_ref_prefixes(self) -> list[str]:
         """Where a stream's branch is looked for, in order: the local branch, then the
@@ -281,10 +291,11 @@ class Repo:
         tips: dict[str, pygit2.Oid] = {}
         for prefix in self._stream_ref_prefixes():  # the first place that has the stream wins
             for name in names:
-                if name.startswith(prefix) and name[len(prefix):] not in tips:
+                if name.startswith(prefix):
                     tip = self.tip(name)
                     if tip is not None:
-                        tips[name[len(prefix):]] = tip
+                        stream = name[len(prefix):]
+                        tips[stream] = self._newer(tips.get(stream), tip)
         return tips
 
     def current_stream(self) -> str | None:

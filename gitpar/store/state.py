@@ -208,8 +208,33 @@ class StateStore:
         seen = self._ref_target(self.tracking_ref)  # the remote's tip the last time this clone saw it
         code, text = self._git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", self.remote,
                                 f"+{STATE_REF}:{self.tracking_ref}"])
+        return self._fetched(code, text, seen)
+
+    def fetch_all(self, base: str) -> pygit2.Oid | None:
+        """Fetch, in one ``git fetch`` of the remote, its state branch, its ``base`` branch
+        and every ``gitpar/*`` stream branch into ``refs/remotes/<remote>/``; then as
+        :meth:`fetch` (the state's tip; the local state branch follows it).
+
+        Stream branches deleted on the remote are pruned from the remote-tracking refs; a
+        remote without ``base`` is fetched without it.
+        """
+        assert self.remote is not None and self.tracking_ref is not None
+        seen = self._ref_target(self.tracking_ref)  # the remote's tip the last time this clone saw it
+        streams = f"+refs/heads/gitpar/*:refs/remotes/{self.remote}/gitpar/*"
+        base_spec = f"+refs/heads/{base}:refs/remotes/{self.remote}/{base}"
+        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--prune", self.remote]
+        code, text = self._git([*args, base_spec, streams])
+        if code != 0 and _missing_ref(text):
+            code, text = self._git([*args, streams])
+        if code == 0 and self._ref_target(self.tracking_ref) is None:
+            text = "couldn't find remote ref " + STATE_REF
+            code = 1
+        return self._fetched(code, text, seen)
+
+    def _fetched(self, code: int, text: str, seen: pygit2.Oid | None) -> pygit2.Oid | None:
+        assert self.remote is not None and self.tracking_ref is not None
         if code != 0:
-            if "couldn't find remote ref" in text or "could not find remote ref" in text:
+            if _missing_ref(text):
                 remote_tip = None
                 if self._ref_target(self.tracking_ref) is not None:
                     self.git.references.delete(self.tracking_ref)
@@ -510,6 +535,10 @@ def _summary(git_repo: pygit2.Repository, commit: pygit2.Oid) -> str:
     return (message.splitlines() or ["state"])[0]
 
 
+def _missing_ref(text: str) -> bool:
+    return "couldn't find remote ref" in text or "could not find remote ref" in text
+
+
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines()
              if line.strip() and not line.startswith("To ") and line.strip() != "Done"]
@@ -527,3 +556,18 @@ def _nest(changes: Changes) -> dict[str, object]:
             node = child
         node[parts[-1]] = value
     return root
+
+
+def push_branch(repo: Repo, remote: str, branch: str) -> tuple[bool, str]:
+    """``git push <remote> refs/heads/<branch>`` (the hooks run, as for any push): whether
+    the remote took it, and git's last words when it did not."""
+    proc = git(["push", "--quiet", "--porcelain", remote, f"refs/heads/{branch}:refs/heads/{branch}"],
+               repo.main_root or repo.common_dir, check=False)
+    if proc.returncode == 0:
+        tip = repo.git.references[f"refs/heads/{branch}"].peel(pygit2.Commit).id
+        repo.git.references.create(f"refs/remotes/{remote}/{branch}", tip, force=True)
+        return True, ""
+    text = (proc.stderr + proc.stdout).strip()
+    verdict = next((line for line in text.splitlines() if line.startswith("!")), "")
+    lines = [ln for ln in (proc.stderr or "").splitlines() if ln.strip()]
+    return False, (verdict.split("\t")[-1] if verdict else "") + ("\n" + "\n".join(lines[-12:]) if lines else "")

@@ -43,25 +43,27 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
     if not store.exists():
         raise Refused("no state branch gitpar/_state; run 'gitpar init' first")
 
-    def why_stale(lock: Lock) -> str | None:
-        return stale_reason(lock, store.snapshot())
+    def why_stale(lock: Lock) -> str | None:  # judged for a write: by the real clock
+        return stale_reason(lock, store.snapshot(), now=clock.real_now())
 
     return store, why_stale
 
 
-def stale_reason(lock: Lock, snap: Any) -> str | None:
+def stale_reason(lock: Lock, snap: Any, now: float | None = None) -> str | None:
     """Why ``lock`` is stale, or None when it is live.
 
     Stale: expired, or its stream is recorded completed, or it was taken on this machine
     from a worktree that is gone. Never because the holder's worktree is not on this disk:
     a lock taken on another machine is judged by its expiry and its stream's status.
     A lock whose file cannot be trusted (``lock.problem``) is never stale: fail closed.
+    ``now`` is the moment judged (default :func:`gitpar.core.clock.now`, a read); a write
+    (taking a lock over) passes the real clock, so ``GITPAR_NOW`` cannot make a lock stale.
     """
     from gitpar.core.progress import parse_progress, progress_path
 
     if lock.problem:
         return None
-    if lock.expired():
+    if lock.expired(now):
         return f"expired at {lock.expires}"
     text = snap.read(progress_path(lock.stream))
     if text is not None:
@@ -147,7 +149,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         locks = all_locks(snap.list(LOCKS_DIR))
-        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.now())
+        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.real_now())
         if holders:
             raise Contended(holders)
         if before_taking is not None:
@@ -231,7 +233,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
     chosen = manager.lock_strategy(plan).name  # an unknown name is bad input, contended or not
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
-        now = clock.now()
+        now = clock.real_now()
         locks = all_locks(snap.list(LOCKS_DIR))
         new: list[str] = []
         renewed: list[str] = []
@@ -288,7 +290,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             changes: dict[str, str | None] = {}
             for path in on:
                 changes.update(_waiting_change(snap, path, drop=stream, add=me if add else None,
-                                               now=clock.now()))
+                                               now=clock.real_now()))
             if not changes:
                 return None
             verb = "wait for" if add else "stop waiting for"

@@ -200,7 +200,7 @@ def check_ttl(ttl: str | None, default: float) -> float:
 def iso_in(seconds: float, now: float | None = None) -> str:
     """The time ``seconds`` from now, in whole seconds rounded up: the text keeps no
     fraction, and a lock must never last shorter than asked (a 1s TTL taken at .9 would)."""
-    t = math.ceil((now if now is not None else clock.now()) + seconds)
+    t = math.ceil((now if now is not None else clock.real_now()) + seconds)
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -330,7 +330,7 @@ def new_lock(path: str, stream: str, agent: str, ttl: float, reason: str, worktr
     from gitpar.core.progress import clean_text
 
     agent, reason = clean_text(agent), clean_text(reason)  # one line: no forged structure
-    now = clock.now()
+    now = clock.real_now()  # a write: GITPAR_NOW never stamps a lock
     return Lock(path=path, stream=stream, agent=agent, acquired=now_iso(), expires=iso_in(ttl, now),
                 reason=reason, host=socket.gethostname(), pid=os.getpid(), worktree=worktree)
 

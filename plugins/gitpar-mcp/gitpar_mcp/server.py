@@ -38,11 +38,18 @@ def _gitpar_errors() -> Iterator[None]:
         raise ToolError(f"gitpar: {exc}") from exc
 
 
-def _call(work: Callable[[Any], T], cwd: str) -> T:
+def _call(work: Callable[[Any], T], cwd: str, *, fetch: bool = False) -> T:
+    """``work`` on the repository at ``cwd``; ``fetch``: a read of remote state, so with a
+    ``remote:`` in the plan it fetches first (state, base, stream branches: one git fetch)."""
     from gitpar.core.repo import open_repo
 
     with _gitpar_errors():
-        return work(open_repo(cwd))
+        repo = open_repo(cwd)
+        if fetch:
+            from gitpar.core.remote import refresh
+
+            refresh(repo)
+        return work(repo)
 
 
 def _paths(repo: Any, raw: list[str], cwd: str) -> list[str]:
@@ -66,7 +73,7 @@ def build(cwd: str | None = None) -> FastMCP:
         """Every stream's status, progress and what git shows (commits, files, dirty)."""
         from gitpar.core.status import collect
 
-        return _call(lambda repo: collect(repo, repo.load_plan(), dirty="auto").to_dict(), here)
+        return _call(lambda repo: collect(repo, repo.load_plan(), dirty="auto").to_dict(), here, fetch=True)
 
     @server.tool(name="next")
     def next_() -> dict[str, Any]:
@@ -74,7 +81,7 @@ def build(cwd: str | None = None) -> FastMCP:
         from gitpar.core.status import collect
 
         return _call(lambda repo: {"version": 1, "ready": collect(repo, repo.load_plan(), dirty="none").ready},
-                     here)
+                     here, fetch=True)
 
     @server.tool()
     def brief(stream: str | None = None) -> dict[str, Any]:
@@ -162,7 +169,7 @@ def build(cwd: str | None = None) -> FastMCP:
         from gitpar.core import locks
 
         return _call(lambda repo: {"version": 1, "locks": [dict(lk.to_dict(), stale=why)
-                                                            for lk, why in locks.list_locks(repo)]}, here)
+                                                            for lk, why in locks.list_locks(repo)]}, here, fetch=True)
 
     @server.tool()
     def progress(status: str | None = None, completion: int | None = None, done: list[str] | None = None,
@@ -223,7 +230,7 @@ def build(cwd: str | None = None) -> FastMCP:
         """Forecast which active streams will conflict with each other and with the base."""
         from gitpar.core.conflicts import forecast
 
-        return _call(lambda repo: forecast(repo).to_dict(), here)
+        return _call(lambda repo: forecast(repo).to_dict(), here, fetch=True)
 
     @server.resource("gitpar://plan", name="plan", mime_type="text/markdown",
                      description="The plan on the base branch: settings and every stream's definition.")
