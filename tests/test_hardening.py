@@ -45,3 +45,16 @@ def test_remove_force_deletes_ignored_files_and_copies_are_not_work(planned: Pat
     assert run(planned, "remove", "api").code == 1
     assert run(planned, "remove", "api", "--force").code == 0
     assert not wt.exists() and (planned / ".env").read_text() == "SHARED=1\n"
+
+
+def test_sync_does_not_overwrite_an_ignored_file(planned: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """The base gains a tracked file where a stream's worktree has an ignored one: sync refuses."""
+    wt = _ignoring(planned, run)
+    write(wt / "conf/app.local", "my settings\n")
+    write(planned / "conf/app.local", "the team's settings\n")
+    git(planned, "add", "-f", "conf/app.local")
+    git(planned, "commit", "-qm", "a default app.local, tracked", "--no-verify")
+    res = run(planned, "sync", "api")
+    assert res.code != 0 or "skipped" in res.out + res.err, res
+    assert "conf/app.local" in res.out + res.err, res
+    assert (wt / "conf/app.local").read_text() == "my settings\n"

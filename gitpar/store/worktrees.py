@@ -127,6 +127,18 @@ def ignored_files(path: Path, main_root: Path | None = None) -> list[str]:
     return sorted(out)
 
 
+def files_in_the_way(path: Path, old: str, new: str) -> list[str]:
+    """Files that moving the worktree at ``path`` from commit ``old`` to ``new`` would
+    overwrite although git tracks them in neither the index nor ``old``: ignored files
+    (git treats them as expendable; they are someone's ``.env`` or local config)."""
+    proc = git(["diff", "--no-ext-diff", "--no-renames", "--name-only", "--diff-filter=A", "-z", old, new],
+               path, check=False)
+    if proc.returncode != 0:
+        return []
+    return sorted(rel for rel in proc.stdout.split("\0")
+                  if rel and os.path.lexists(path / rel) and not (path / rel).is_dir())
+
+
 def commits_on_no_other_branch(repo: Repo, branch: str) -> list[str]:
     """Commits of ``branch`` that no other local branch (or the state branch) contains."""
     tip = repo.tip(f"refs/heads/{branch}")
