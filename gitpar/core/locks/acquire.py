@@ -41,7 +41,8 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
 
     store = StateStore(repo)
     if not store.exists():
-        raise Refused("no state branch gitpar/_state; run 'gitpar init' first")
+        raise bad(None, None, "there is no state branch gitpar/_state to hold locks",
+                  "run 'gitpar init' first (with a remote, it adopts the remote's state branch)")
 
     def why_stale(lock: Lock) -> str | None:  # judged for a write: by the real clock
         return stale_reason(lock, store.snapshot(), now=clock.real_now())
