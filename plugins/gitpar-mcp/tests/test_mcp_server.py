@@ -114,3 +114,22 @@ def test_progress_brief_status_and_resources(wt: Path) -> None:
     assert "streams/api.md" in plan.text and "src/ui/**" in plan.text
     assert brief_text.text.startswith("# Stream api")
     assert check["ok"] is True and check["stream"] == "api"
+
+
+def test_the_servers_limits_are_the_command_lines(wt: Path) -> None:
+    """No lock on the plan, no huge wait holding the server, no megabyte of progress text."""
+    async def script(s: ClientSession) -> Any:
+        return (await s.call_tool("lock", {"paths": [".gitpar/plan.md"]}),
+                await s.call_tool("lock", {"paths": ["src/config.py"], "wait": 1e9}),
+                await s.call_tool("lock", {"paths": ["src/config.py"], "reason": "r" * 5000}),
+                await s.call_tool("progress", {"current": "x" * 1_500_000}),
+                await s.call_tool("progress", {"done": ["d" * 3000] * 10}),
+                await s.call_tool("locks", {}))
+
+    plan, wait, reason, huge, many, held = session(wt, script)
+    assert plan.isError and "part of the plan" in plan.content[0].text, plan
+    assert wait.isError and "wait" in wait.content[0].text and "600" in wait.content[0].text, wait
+    assert reason.isError and "reason" in reason.content[0].text, reason
+    assert huge.isError and "current" in huge.content[0].text, huge
+    assert many.isError and "16000" in many.content[0].text, many
+    assert data(held)["locks"] == []
