@@ -58,3 +58,36 @@ def test_sync_does_not_overwrite_an_ignored_file(planned: Path, run) -> None:  #
     assert res.code != 0 or "skipped" in res.out + res.err, res
     assert "conf/app.local" in res.out + res.err, res
     assert (wt / "conf/app.local").read_text() == "my settings\n"
+
+
+def test_the_job_summary_escapes_file_names_and_stays_under_githubs_limit(planned: Path, run,  # type: ignore[no-untyped-def]
+                                                                         tmp_path: Path) -> None:
+    from gitpar.cli.report_check import job_summary
+    from gitpar.core.check import check_range
+    from gitpar.core.repo import open_repo
+    from gitpar.testing import run_process
+
+    assert run(planned, "start", "api").code == 0
+    wt = worktree_of(planned, "api")
+    evil = "src/ui/`<img src=x onerror=alert(1)>` [click](https://evil.example) @team *b*.py"
+    write(wt / evil, "x\n")
+    for i in range(300):
+        write(wt / f"src/ui/many/{'n' * 60}{i}.py", "x\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", "api writes ui's files", "--no-verify")
+    summary = tmp_path / "summary.md"
+    summary.touch()
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_BASE_REF": "main",
+           "GITHUB_HEAD_REF": "gitpar/api"}
+    res = run_process(wt, "check", "--base", "main", "--head", "HEAD", "--format", "github", env=env)
+    assert res.code == 1, res
+    text = summary.read_text()
+    assert "<img" not in text and "[click](" not in text and "@team" not in text and "*b*" not in text
+    assert "&lt;img" in text and "&#64;team" in text  # shown as text
+    # a summary that would pass GitHub's limit is cut, saying how many rows are left out
+    report = check_range(open_repo(wt), "main", "HEAD", branch="gitpar/api")
+    assert len(report.violations) == 301
+    small = job_summary(report, limit=20_000)
+    assert len(small.encode()) <= 20_000
+    assert "more violations are not shown here" in small and "--format json" in small
+    assert len(job_summary(report).encode()) <= 1024 * 1024
