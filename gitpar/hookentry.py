@@ -98,8 +98,9 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
         if len(parts) != 4:
             continue
         local_ref, local_sha, remote_ref, remote_sha = parts
-        if _is_zero(local_sha) or local_ref.startswith("refs/heads/gitpar/_") \
-                or remote_ref.startswith("refs/heads/gitpar/_"):
+        # what is judged is where it lands: the local ref's name is the pusher's to choose
+        # (a local gitpar/_x pushed as gitpar/api is api's push)
+        if _is_zero(local_sha) or remote_ref.startswith("refs/heads/gitpar/_"):
             continue
         head = pygit2.Oid(hex=local_sha)
         known_remote = not _is_zero(remote_sha) and remote_sha in repo.git

@@ -272,3 +272,16 @@ def test_a_pull_request_into_a_new_branch_is_judged_by_the_base_plan(three: Path
     assert "owned by stream api" in res.out and "not the plan's base main" in res.out, res.out
     # the base itself is judged as before
     assert gitpar(wt, "check", "--base", "main", "--head", "HEAD").code == 1
+
+
+def test_pre_push_judges_a_push_from_a_local_ref_named_like_gitpars_own(three: Path, tmp_path: Path) -> None:
+    """A local branch named gitpar/_x pushed as gitpar/api is api's push, judged as such."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    api = worktree_of(three, "api")
+    git(api, "checkout", "-q", "-b", "gitpar/_x")
+    write(api / "src/ui/b.py", "not api's\n")
+    git(api, "commit", "-qam", "ui's file", "--no-verify")
+    res = try_git(api, "push", "-q", str(remote), "gitpar/_x:refs/heads/gitpar/api")
+    assert res.returncode != 0 and "src/ui/b.py" in res.stderr and "stream api" in res.stderr, res.stderr
+    assert try_git(three, "ls-remote", str(remote)).stdout == ""
