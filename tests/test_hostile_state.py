@@ -200,3 +200,22 @@ def test_a_lock_on_another_streams_owned_file_is_ignored_everywhere(planned: Pat
     assert json.loads(run(planned, "locks", "--json").out)["locks"] == []
     res = run(wt, "check", "--base", "main", "--head", "HEAD")
     assert res.code == 0, res
+
+
+def test_a_lock_of_a_worktree_moved_with_git_worktree_move_stays_live(planned: Path, run) -> None:  # type: ignore[no-untyped-def]
+    assert run(planned, "start", "api").code == 0
+    assert run(planned, "start", "ui", "--force").code == 0
+    wt = worktree_of(planned, "api")
+    assert run(wt, "lock", "src/config.py").code == 0
+    moved = wt.parent / "api-moved"
+    git(planned, "worktree", "move", str(wt), str(moved))
+    res = run(planned, "doctor", "--fix")
+    assert "src/config.py" not in res.out + res.err, res
+    (entry,) = json.loads(run(planned, "locks", "--json").out)["locks"]
+    assert entry["stream"] == "api" and entry["stale"] is None
+    res = run(worktree_of(planned, "ui"), "lock", "src/config.py")
+    assert res.code == 1 and "locked by stream api" in res.err, res
+    # a worktree really gone leaves a stale lock, as before
+    git(planned, "worktree", "remove", "--force", str(moved))
+    stale = json.loads(run(planned, "locks", "--json").out)["locks"][0]["stale"]
+    assert stale and "is gone" in stale

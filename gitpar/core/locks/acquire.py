@@ -45,12 +45,12 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
                   "run 'gitpar init' first (with a remote, it adopts the remote's state branch)")
 
     def why_stale(lock: Lock) -> str | None:  # judged for a write: by the real clock
-        return stale_reason(lock, store.snapshot(), now=clock.real_now())
+        return stale_reason(lock, store.snapshot(), now=clock.real_now(), repo=repo)
 
     return store, why_stale
 
 
-def stale_reason(lock: Lock, snap: Any, now: float | None = None) -> str | None:
+def stale_reason(lock: Lock, snap: Any, now: float | None = None, repo: Any = None) -> str | None:
     """Why ``lock`` is stale, or None when it is live.
 
     Stale: expired, or its stream is recorded completed, or it was taken on this machine
@@ -74,9 +74,22 @@ def stale_reason(lock: Lock, snap: Any, now: float | None = None) -> str | None:
             status = None
         if status == "completed":
             return f"stream {lock.stream} is completed"
-    if lock.worktree and lock.host == socket.gethostname() and not os.path.isdir(lock.worktree):
+    if lock.worktree and lock.host == socket.gethostname() and not os.path.isdir(lock.worktree) \
+            and not _moved(repo, lock):
         return f"its worktree {lock.worktree} on this machine is gone"
     return None
+
+
+def _moved(repo: Any, lock: Lock) -> bool:
+    """Whether the stream of ``lock`` still has a worktree here, elsewhere than where the lock
+    was taken ('git worktree move'): then the lock is live, not left by a deleted worktree."""
+    if repo is None:
+        return False
+    try:
+        path = repo.stream_worktrees().get(lock.stream)
+    except Exception:  # noqa: BLE001 — the worktree list cannot be read: the lock is judged as before
+        return False
+    return path is not None and os.path.isdir(path)
 
 
 _RULES: dict[int, tuple[Any, Any]] = {}  # id(plan) -> (plan, its ownership rules)
@@ -422,7 +435,7 @@ def list_locks(repo: Any) -> list[tuple[Lock, str | None]]:
     if snap.commit is None:
         return []
     locks = all_locks(snap.list(LOCKS_DIR))
-    found = [(lk, stale_reason(lk, snap)) for _, lk in sorted(locks.items())]
+    found = [(lk, stale_reason(lk, snap, repo=repo)) for _, lk in sorted(locks.items())]
     return [(lk, why or invalid_reason(repo, lk)) for lk, why in found]
 
 
