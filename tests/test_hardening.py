@@ -91,3 +91,18 @@ def test_the_job_summary_escapes_file_names_and_stays_under_githubs_limit(planne
     assert len(small.encode()) <= 20_000
     assert "more violations are not shown here" in small and "--format json" in small
     assert len(job_summary(report).encode()) <= 1024 * 1024
+
+
+def test_integrate_does_not_overwrite_an_ignored_file_in_the_targets_worktree(planned: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """main is checked out in the main worktree with an ignored src/api/db.local; api adds a tracked one."""
+    wt = _ignoring(planned, run)
+    write(planned / "src/api/db.local", "my local settings\n")
+    write(wt / "src/api/db.local", "the stream's defaults\n")
+    git(wt, "add", "-f", "src/api/db.local")
+    git(wt, "commit", "-qm", "api: default db.local")
+    assert run(wt, "finish").code == 0
+    before = git(planned, "rev-parse", "main").strip()
+    res = run(planned, "integrate", "--into", "main")
+    assert res.code != 0 and "src/api/db.local" in res.out + res.err, res
+    assert (planned / "src/api/db.local").read_text() == "my local settings\n"
+    assert git(planned, "rev-parse", "main").strip() == before
