@@ -285,3 +285,12 @@ def test_pre_push_judges_a_push_from_a_local_ref_named_like_gitpars_own(three: P
     res = try_git(api, "push", "-q", str(remote), "gitpar/_x:refs/heads/gitpar/api")
     assert res.returncode != 0 and "src/ui/b.py" in res.stderr and "stream api" in res.stderr, res.stderr
     assert try_git(three, "ls-remote", str(remote)).stdout == ""
+
+
+def test_a_lookalike_of_a_locked_path_cannot_be_locked(three: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """README.md is nobody's (unowned: lock): docs holds its lock, api asks for readme.MD."""
+    assert run(worktree_of(three, "docs"), "lock", "README.md").code == 0
+    res = run(worktree_of(three, "api"), "lock", "readme.MD")
+    assert res.code == 1 and "README.md" in res.err and "docs" in res.err, res
+    assert run(worktree_of(three, "docs"), "unlock", "README.md").code == 0
+    assert run(worktree_of(three, "api"), "lock", "readme.MD").code == 0

@@ -92,6 +92,17 @@ def _moved(repo: Any, lock: Lock) -> bool:
     return path is not None and os.path.isdir(path)
 
 
+def lookalike_holders(locks: dict[str, Lock], paths: Sequence[str], stream: str,
+                      stale: Callable[[Lock], bool]) -> list[Lock]:
+    """Live locks of other streams on a look-alike of one of ``paths`` (the same file on a
+    case-insensitive or normalising file system: ``docs/X.md`` and ``docs/x.md``)."""
+    from gitpar.core.rules import fold
+
+    wanted = {fold(p): p for p in paths}
+    return [lk for lk in locks.values() if lk.stream != stream and lk.path not in paths
+            and wanted.get(fold(lk.path)) is not None and not stale(lk)]
+
+
 _RULES: dict[int, tuple[Any, Any]] = {}  # id(plan) -> (plan, its ownership rules)
 
 
@@ -164,6 +175,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         locks = all_locks(snap.list(LOCKS_DIR))
         holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.real_now())
+        holders = holders or lookalike_holders(locks, paths, stream, stale)
         if holders:
             raise Contended(holders)
         if before_taking is not None:
