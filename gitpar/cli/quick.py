@@ -47,6 +47,9 @@ def print_who(rows: list[dict[str, Any]], json_: bool) -> None:
     o.table(["path", "owned by", "shared by", "locked by"],
             [[r["path"], ", ".join(r["owners"]) or ("(the plan)" if r["plan"] else "-"),
               ", ".join(r["shares"]) or "-", r["locked_by"] or "-"] for r in rows])
+    for r in rows:
+        if r.get("ignored_lock"):
+            o.err(f"warning: {r['ignored_lock']}")
 
 
 def _who_args(args: list[str]) -> tuple[list[str], bool] | None:

@@ -147,7 +147,8 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     """
     from gitpar.errors import bad
 
-    rules, base = base_rules(repo, base_rev)
+    plan_rev, plan_note = plan_base(repo, base_rev)
+    rules, base = base_rules(repo, plan_rev)
     head = repo.resolve_ci(head_rev)
     base_oid = repo.resolve_ci(base_rev) if base_rev else None
     if base_oid is not None and repo.git.merge_base(base_oid, head) is None and repo.git.is_shallow:
@@ -167,6 +168,8 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     _note_undefined(report, rules.streams, stream)
     if note:
         report.notes.insert(0, note)
+    if plan_note:
+        report.notes.append(plan_note)
     if target is not None:
         from gitpar.core.identity import review_notes
         from gitpar.store.commits import net_paths
@@ -181,6 +184,43 @@ def _base_name(base: str) -> str:
 
     name = short_branch(base) or base
     return name.partition("/")[2] if name.startswith("origin/") else name
+
+
+def plan_base(repo: Any, base_rev: str | None) -> tuple[str | None, str | None]:
+    """Where the plan a range is judged by comes from, and a note when that is not ``base_rev``.
+
+    A pull request into a branch its author just created (carrying the author's own
+    ``.gitpar/``) must not be judged by that plan: when ``base_rev`` names a branch other
+    than the configured base, the plan is read from the configured base instead (its copy
+    on origin when the target was named that way); BadInput when this clone has neither.
+    """
+    import re
+
+    from gitpar.errors import GitparError, bad
+
+    if base_rev is None or re.fullmatch(r"[0-9a-fA-F]{7,40}", base_rev):
+        return base_rev, None
+    name = base_rev
+    for prefix in ("refs/heads/", "refs/remotes/origin/", "remotes/origin/", "origin/"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    configured = repo.configured_base()
+    if name == configured or not repo.git.references.get(f"refs/heads/{name}") and \
+            not repo.git.references.get(f"refs/remotes/origin/{name}"):
+        return base_rev, None  # the base itself, or not a branch (a tag, HEAD~3): as given
+    remote_first = base_rev != name and not base_rev.startswith("refs/heads/")
+    candidates = ([f"origin/{configured}", configured] if remote_first else [configured, f"origin/{configured}"])
+    for candidate in candidates:
+        try:
+            repo.resolve_ci(candidate)
+        except GitparError:
+            continue
+        return candidate, (f"the change targets {name}, which is not the plan's base {configured}: it is "
+                           f"judged by the plan on {candidate}, never by a plan on {name}")
+    raise bad(None, "--base", f"{base_rev} is not the plan's base {configured}, and this clone has no "
+              f"{configured} to read the plan from", f"fetch {configured} (actions/checkout with "
+              f"fetch-depth: 0), or check changes into {configured} only")
 
 
 def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oid, *,

@@ -52,6 +52,7 @@ def diagnose(repo: Repo, *, fix: bool = False, offline: bool = False) -> Diagnos
     _hooks(repo, out, fix)
     _unpushed(repo, out)
     _forged_history(repo, out)
+    _temp_worktrees(repo, out)
     return out
 
 
@@ -211,6 +212,21 @@ def _hooks(repo: Repo, out: Diagnosis, fix: bool) -> None:
                                     fixed=fix))
     if fix and bad:
         hooks.install(repo)
+
+
+TEMP_WORKTREE_PREFIX = "gitpar-test-"  # store.merge.apply.add_temp_worktree's folders
+
+
+def _temp_worktrees(repo: Repo, out: Diagnosis) -> None:
+    """Temporary worktrees of integrate's gates (``<tmp>/gitpar-test-*/tree``) still there:
+    a run removes its own when it ends, so these are left by a run that was killed."""
+    for wt in repo.worktrees()[1:]:
+        if wt.branch is None and wt.path.name == "tree" and wt.path.parent.name.startswith(TEMP_WORKTREE_PREFIX) \
+                and wt.path.is_dir():
+            out.findings.append(Finding("temp-worktree", f"{wt.path} is a temporary worktree of an "
+                                        "integration run that did not end (killed?)",
+                                        f"once no 'gitpar integrate' is running: 'git worktree remove --force "
+                                        f"{wt.path}' and delete {wt.path.parent}"))
 
 
 def _unpushed(repo: Repo, out: Diagnosis) -> None:

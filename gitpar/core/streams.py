@@ -617,7 +617,8 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     planmod.check_name(name)
     path = repo.stream_worktrees().get(name)
     if path is None:
-        raise Refused(f"stream {name!r} has no worktree to remove")
+        raise bad(None, "NAME", f"stream {name!r} has no worktree to remove",
+                  "'gitpar status' lists the streams and their worktrees")
     if repo.main_root is not None and path == repo.main_root:
         raise Refused(f"gitpar/{name} is checked out in the main worktree; switch it to another branch instead")
     from gitpar.store import worktrees as wt
@@ -634,6 +635,11 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     if dirty:
         shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         problems.append(f"uncommitted or untracked files: {shown}")
+    ignored = wt.ignored_files(path, repo.main_root) if (path / ".git").exists() else []
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (" ..." if len(ignored) > 5 else "")
+        problems.append(f"ignored files git keeps no copy of: {shown} (move them out first, "
+                        "or --force deletes them)")
     # the branch is kept, but a branch holding the only copy of commits is one 'git branch -D'
     # away from losing them: removing its worktree waits until the work is merged somewhere
     unique = wt.commits_on_no_other_branch(repo, f"gitpar/{name}")

@@ -94,6 +94,7 @@ def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, messa
     and the worktree is as it was. Callers check the worktrees are clean first.
     """
     ref = f"refs/heads/{branch}"
+    _refuse_overwriting_ignored(branch, old, new, checked_out)
     with held_interrupts():
         # before the ref moves, so that nothing but starting read-tree lies between the two:
         # read-tree -m wants the index's file metadata current (a copied or touched
@@ -221,6 +222,22 @@ def finish_moves(repo: Repo, branch: str | None = None) -> list[PendingMove]:
     for name in done:
         _drop_record(_record_path(repo, name))
     return left
+
+
+def _refuse_overwriting_ignored(branch: str, old: pygit2.Oid, new: pygit2.Oid,
+                                checked_out: Sequence[Worktree]) -> None:
+    """Refused when the move would overwrite ignored files in a worktree of ``branch``:
+    read-tree replaces them without a word (git counts them expendable), and they are
+    someone's ``.env`` or local config, of which git keeps no copy."""
+    from gitpar.store.worktrees import files_in_the_way
+
+    for wt in checked_out:
+        found = files_in_the_way(wt.path, str(old), str(new))
+        if found:
+            shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
+            raise Refused(f"moving {branch} would overwrite ignored files in {wt.path} that git keeps no "
+                          f"copy of ({shown}); move them aside, then run the command again; {branch} "
+                          "and the worktree are unchanged")
 
 
 def add_temp_worktree(repo: Repo, commit: pygit2.Oid) -> Path:
