@@ -1,0 +1,126 @@
+"""Locks on resources that are not files (``gitpar lock --resource``): the same holds, TTL,
+``--wait``, take-over of a stale holder, audit log and remote coordination as file locks.
+
+Real repositories, real worktrees, the state branch read with git; the remote is a real bare
+repository that two clones push to.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import git, worktree_of
+
+from gitpar.testing_servers import serve
+
+STATE = "refs/heads/gitpar/_state"
+
+
+def gitpar_proc(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gitpar", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def state_tip(repo: Path) -> str:
+    return git(repo, "rev-parse", STATE).strip()
+
+
+def test_a_resource_has_one_holder_at_a_time_and_the_log_says_who(started: Path, run) -> None:  # type: ignore[no-untyped-def]
+    api, ui = worktree_of(started, "api"), worktree_of(started, "ui")
+    assert run(api, "lock", "--resource", "gpu:0", "--reason", "training").code == 0
+    refused = run(ui, "lock", "--resource", "gpu:0")
+    assert refused.code == 1, refused.text
+    assert "resource gpu:0 is held by stream api" in refused.err and "--resource gpu:0" in refused.err
+    text = git(started, "show", f"{STATE}:resources/gpu:0.lock")
+    assert 'resource: "gpu:0"' in text and "stream: api" in text and "reason: training" in text
+    assert run(api, "lock", "--resource", "gpu:0", "--reason", "training").code == 0  # its holder renews it
+    data = json.loads(run(started, "locks", "--json").out)
+    assert data["locks"] == [] and [(r["resource"], r["stream"]) for r in data["resources"]] == [("gpu:0", "api")]
+    assert "resource gpu:0" in run(started, "locks").out
+    # the ui stream's files are untouched by it: a resource is no path
+    assert run(ui, "lock", "src/config.py").code == 0
+    refused = run(ui, "unlock", "--resource", "gpu:0")
+    assert refused.code == 1 and "held by stream api" in refused.err
+    assert run(ui, "unlock", "--resource", "gpu:0", "--force").code == 0
+    log = git(started, "log", "--format=%s", STATE)
+    assert "lock resource gpu:0 for api: training" in log
+    assert "break resource gpu:0 (held by api)" in log and "as ui" in log
+    assert run(ui, "lock", "--resource", "gpu:0", "--resource", "db:dev").code == 0  # all or none, one commit
+    assert git(started, "log", "-1", "--format=%s", STATE).strip() == "lock resource gpu:0, db:dev for ui"
+
+
+def test_wait_takes_the_resource_when_its_holder_releases_it(started: Path) -> None:
+    api, ui = worktree_of(started, "api"), worktree_of(started, "ui")
+    assert gitpar_proc(api, "lock", "--resource", "port:8080").returncode == 0
+
+    def release() -> None:
+        time.sleep(1.0)
+        gitpar_proc(api, "unlock", "--resource", "port:8080")
+
+    t = threading.Thread(target=release)
+    t.start()
+    waited = gitpar_proc(ui, "lock", "--resource", "port:8080", "--wait", "30")
+    t.join()
+    assert waited.returncode == 0, waited
+    assert "waiting: resource port:8080 is held by api" in waited.stderr
+    assert "stream: ui" in git(started, "show", f"{STATE}:resources/port:8080.lock")
+
+
+def test_an_expired_hold_is_taken_over_and_said_so(started: Path) -> None:
+    api, ui = worktree_of(started, "api"), worktree_of(started, "ui")
+    assert gitpar_proc(api, "lock", "--resource", "db:dev", "--ttl", "1s").returncode == 0
+    time.sleep(2.5)  # expiry times are whole seconds, rounded up
+    took = gitpar_proc(ui, "lock", "--resource", "db:dev")
+    assert took.returncode == 0 and "took over the stale hold on resource db:dev from api" in took.stderr
+    assert "took over the stale hold on resource db:dev held by api" in git(started, "log", "-1", "--format=%B", STATE)
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "..", "x..y", "../etc", "a b", "-x", "é"])
+def test_bad_resource_names_are_bad_input_and_change_nothing(started: Path, name: str) -> None:
+    api = worktree_of(started, "api")
+    before = state_tip(started)
+    for args in (["lock", "--resource", name], ["unlock", "--resource", name]):
+        r = gitpar_proc(api, *args)
+        assert r.returncode == 2, r
+        assert "--resource" in r.stderr and "Traceback" not in r.stderr
+    assert state_tip(started) == before
+    r = gitpar_proc(api, "lock", "src/api/a.py", "--resource", "gpu:0")
+    assert r.returncode == 2 and "two 'gitpar lock' calls" in r.stderr
+    assert state_tip(started) == before
+
+
+def test_two_clones_coordinate_a_resource_through_the_remote(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    with serve("file", tmp_path / "server") as url:
+        a = tmp_path / "alice"
+        a.mkdir()
+        git(a, "init", "-q", "-b", "main")
+        (a / "src").mkdir()
+        (a / "src/x.py").write_text("x\n")
+        git(a, "add", "-A")
+        git(a, "commit", "-qm", "init")
+        git(a, "remote", "add", "origin", url)
+        git(a, "push", "-q", "origin", "main")
+        assert run(a, "init", "--remote", "origin", "--no-hooks").code == 0
+        for name in ("api", "ui"):
+            assert run(a, "stream", "add", name, "--owns", f"src/{name}/**").code == 0
+        git(a, "add", "-A")
+        git(a, "commit", "-qm", "plan")
+        git(a, "push", "-q", "origin", "main")
+        assert run(a, "start", "api").code == 0
+        b = tmp_path / "bob"
+        git(tmp_path, "clone", "-q", url, str(b))
+        assert run(b, "init", "--no-hooks").code == 0
+        assert run(b, "start", "ui").code == 0
+        aw, bw = worktree_of(a, "api"), worktree_of(b, "ui")
+        assert run(aw, "lock", "--resource", "gpu:0").code == 0
+        refused = run(bw, "lock", "--resource", "gpu:0")
+        assert refused.code == 1 and "held by stream api" in refused.err, refused.text
+        assert run(aw, "unlock", "--resource", "gpu:0").code == 0
+        assert run(bw, "lock", "--resource", "gpu:0").code == 0
+        held = json.loads(run(a, "locks", "--json").out)["resources"]
+        assert [(r["resource"], r["stream"]) for r in held] == [("gpu:0", "ui")], "alice does not see bob's hold"
