@@ -124,3 +124,68 @@ def test_two_clones_coordinate_a_resource_through_the_remote(tmp_path: Path, run
         assert run(bw, "lock", "--resource", "gpu:0").code == 0
         held = json.loads(run(a, "locks", "--json").out)["resources"]
         assert [(r["resource"], r["stream"]) for r in held] == [("gpu:0", "ui")], "alice does not see bob's hold"
+
+
+# -- resources: in stream files, and the scheduler -----------------------------------------------
+
+
+@pytest.fixture
+def gpu_plan(repo: Path, run) -> Path:  # type: ignore[no-untyped-def]
+    """Streams a, b, c (1h each, independent); a and b need gpu:0, c needs nothing."""
+    from conftest import commit_plan, write
+
+    assert run(repo, "init", "--no-hooks").code == 0
+    for name, res in (("a", ["gpu:0"]), ("b", ["gpu:0", "db:dev"]), ("c", [])):
+        write(repo / f".gitpar/streams/{name}.md",
+              f'---\nowns: ["{name}/**"]\nestimate: 1h\nresources: {json.dumps(res)}\n---\nDo {name}.\n')
+    commit_plan(repo)
+    return repo
+
+
+def test_the_schedule_never_runs_two_streams_needing_one_resource_at_once(gpu_plan: Path, run) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(run(gpu_plan, "plan", "--workers", "3", "--json").out)
+    slots = {s["name"]: (s["start_s"], s["finish_s"]) for s in data["streams"]}
+    (a0, a1), (b0, b1) = slots["a"], slots["b"]
+    assert a1 <= b0 or b1 <= a0, slots  # a and b one after the other
+    assert data["makespan_s"] == 7200 and data["lower_bound_s"] == 7200  # and c beside them
+
+
+def test_a_plan_without_resources_schedules_as_before() -> None:
+    from gitpar.core import schedule as sch
+
+    tasks = [sch.Task("a", 3), sch.Task("b", 3), sch.Task("c", 1), sch.Task("d", 2, ("c",))]
+    assert sch.Graph.build(tasks).res is None
+    assert sch.makespan(tasks, 2) == 5.0
+    same = [sch.Task(t.name, t.duration, t.deps, t.priority, ("gpu",) if t.name in "ab" else ()) for t in tasks]
+    assert sch.makespan(same, 4) == 6.0 and sch.lower_bound(same, 4) == 6.0
+
+
+@pytest.mark.parametrize(("value", "said"), [("5", "must be a list of resource names"),
+                                            ('["a/b"]', "not a path"), ('[""]', "empty"),
+                                            ('["..x"]', "not a path"), ("gpu", "must be a list")])
+def test_bad_resources_in_a_stream_file_are_a_plan_error(repo: Path, run, value: str, said: str) -> None:  # type: ignore[no-untyped-def]
+    from conftest import write
+
+    assert run(repo, "init", "--no-hooks").code == 0
+    write(repo / ".gitpar/streams/a.md", f'---\nowns: ["a/**"]\nresources: {value}\n---\n')
+    r = run(repo, "plan")
+    assert r.code == 2 and ".gitpar/streams/a.md" in r.err and "resources" in r.err and said in r.err, r
+
+
+def test_gitpar_run_never_runs_two_streams_needing_one_resource_at_once(gpu_plan: Path, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "events.log"
+    held = tmp_path / "gpu-held"
+    # each command takes the GPU "by hand": mkdir fails if another holds it
+    cmd = ["sh", "-c", f"echo start {{stream}} $(date +%s.%N) >> {log}; "
+                       f"case {{stream}} in a|b) mkdir {held} || exit 7;; esac; sleep 0.4; "
+                       f"case {{stream}} in a|b) rmdir {held};; esac; echo end {{stream}} $(date +%s.%N) >> {log}"]
+    res = run(gpu_plan, "run", "-j", "3", "--all", "--", *cmd)
+    assert res.code == 0, res
+    ev: dict[str, dict[str, float]] = {"start": {}, "end": {}}
+    for line in log.read_text().splitlines():
+        kind, name, at = line.split()
+        ev[kind][name] = float(at)
+    assert set(ev["end"]) == {"a", "b", "c"}
+    first, second = sorted("ab", key=lambda n: ev["start"][n])
+    assert ev["start"][second] >= ev["end"][first]
+    assert ev["start"]["c"] < ev["end"][first]  # c needs no resource: it ran beside them

@@ -32,20 +32,15 @@ from gitpar.core.locks.model import (
 from gitpar.errors import bad
 
 RESOURCES_DIR = "resources"
-NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@+=-")
-MAX_NAME = 100
 
 
 def check_resource_name(name: str) -> str:
     """``name`` when it names a resource; BadInput (exit 2, naming ``--resource``) otherwise."""
-    fix = ("name it with letters, digits and . _ : @ + = -, e.g. --resource gpu:0, --resource db:dev, "
-           "--resource port:8080 (no '/', no '..', at most 100 characters)")
-    if not name:
-        raise bad(None, "--resource", "the resource name is empty", fix)
-    if "/" in name or "\\" in name or ".." in name:
-        raise bad(None, "--resource", f"{name!r} holds '/' or '..': a resource is a name, not a path", fix)
-    if len(name) > MAX_NAME or name[0] in ".-" or any(c not in NAME_CHARS for c in name):
-        raise bad(None, "--resource", f"{name!r} is not a resource name", fix)
+    from gitpar.core.plan import RESOURCE_NAME_FIX, resource_name_problem
+
+    problem = resource_name_problem(name)
+    if problem:
+        raise bad(None, "--resource", problem, "--resource " + RESOURCE_NAME_FIX.replace("like ", "like --resource ", 1))
     return name
 
 
