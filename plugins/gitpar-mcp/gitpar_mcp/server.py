@@ -165,11 +165,21 @@ def build(cwd: str | None = None) -> FastMCP:
 
     @server.tool(name="locks")
     def locks_() -> dict[str, Any]:
-        """Every lock: holder, until when, why, and why it is stale (expired, finished, worktree gone)."""
+        """Every lock: holder, until when, why, and why it is stale (expired, finished, worktree gone);
+        ``resources``: the holds on resources that are not files (``gitpar lock --resource``)."""
         from gitpar.core import locks
+        from gitpar.core.locks.resources import list_resources
 
-        return _call(lambda repo: {"version": 1, "locks": [dict(lk.to_dict(), stale=why)
-                                                            for lk, why in locks.list_locks(repo)]}, here, fetch=True)
+        def work(repo: Any) -> dict[str, Any]:
+            held = []
+            for lk, why in list_resources(repo):
+                data = lk.to_dict()
+                data["resource"] = data.pop("path")
+                held.append(dict(data, stale=why))
+            return {"version": 1, "locks": [dict(lk.to_dict(), stale=why) for lk, why in locks.list_locks(repo)],
+                    "resources": held}
+
+        return _call(work, here, fetch=True)
 
     @server.tool()
     def progress(status: str | None = None, completion: int | None = None, done: list[str] | None = None,

@@ -114,3 +114,13 @@ def test_progress_brief_status_and_resources(wt: Path) -> None:
     assert "streams/api.md" in plan.text and "src/ui/**" in plan.text
     assert brief_text.text.startswith("# Stream api")
     assert check["ok"] is True and check["stream"] == "api"
+
+
+def test_the_locks_tool_shows_resources(wt: Path) -> None:
+    assert run(wt, "lock", "--resource", "gpu:0", "--reason", "training").code == 0
+
+    async def script(s: ClientSession) -> Any:
+        return data(await s.call_tool("locks", {}))
+
+    held = session(wt, script)
+    assert [(r["resource"], r["stream"], r["reason"]) for r in held["resources"]] == [("gpu:0", "api", "training")]
