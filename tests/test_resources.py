@@ -189,3 +189,47 @@ def test_gitpar_run_never_runs_two_streams_needing_one_resource_at_once(gpu_plan
     first, second = sorted("ab", key=lambda n: ev["start"][n])
     assert ev["start"][second] >= ev["end"][first]
     assert ev["start"]["c"] < ev["end"][first]  # c needs no resource: it ran beside them
+
+
+# -- a dead holder is noticed --------------------------------------------------------------------
+
+
+def test_a_lock_whose_holder_process_ended_is_taken_over_at_once(started: Path) -> None:
+    import os
+
+    api, ui = worktree_of(started, "api"), worktree_of(started, "ui")
+    holder = subprocess.Popen(["sleep", "60"])
+    env = dict(os.environ, GITPAR_HOLDER_PID=str(holder.pid))
+    for args in (["lock", "src/config.py"], ["lock", "--resource", "gpu:0"]):
+        r = subprocess.run([sys.executable, "-m", "gitpar", *args], cwd=api, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r
+    text = git(started, "show", f"{STATE}:locks/src/config.py.lock")
+    assert f"holder_pid: {holder.pid}" in text and "holder_started:" in text
+    assert gitpar_proc(ui, "lock", "src/config.py").returncode == 1  # alive: held
+    data = json.loads(gitpar_proc(started, "locks", "--json").stdout)
+    assert [lk["stale"] for lk in data["locks"] + data["resources"]] == [None, None]
+    holder.kill()
+    holder.wait()
+    data = json.loads(gitpar_proc(started, "locks", "--json").stdout)
+    assert all("holder gone" in (lk["stale"] or "") for lk in data["locks"] + data["resources"]), data
+    assert "holder gone" in gitpar_proc(started, "locks").stdout
+    for args in (["lock", "src/config.py"], ["lock", "--resource", "gpu:0"]):
+        took = gitpar_proc(ui, *args)
+        assert took.returncode == 0 and "took over the stale" in took.stderr, took
+    assert "held by api" in git(started, "log", "-1", "--format=%B", STATE)
+
+
+def test_a_reused_pid_is_not_the_holder() -> None:
+    import os
+    import socket
+
+    from gitpar.core.locks.holders import holder_gone, process_start
+    from gitpar.core.locks.model import Lock
+
+    me = os.getpid()
+    alive = Lock("p", "api", "", "", "", host=socket.gethostname(), holder_pid=me, holder_started=process_start(me) or "")
+    assert holder_gone(alive) is None
+    reused = Lock("p", "api", "", "", "", host=socket.gethostname(), holder_pid=me, holder_started="1")
+    assert "another process" in (holder_gone(reused) or "")
+    elsewhere = Lock("p", "api", "", "", "", host="another-host", holder_pid=999_999_999)
+    assert holder_gone(elsewhere) is None  # only this host's processes can be asked

@@ -75,7 +75,9 @@ def stale_reason(lock: Lock, snap: Any, now: float | None = None) -> str | None:
             return f"stream {lock.stream} is completed"
     if lock.worktree and lock.host == socket.gethostname() and not os.path.isdir(lock.worktree):
         return f"its worktree {lock.worktree} on this machine is gone"
-    return None
+    from gitpar.core.locks.holders import holder_gone
+
+    return holder_gone(lock)
 
 
 _RULES: dict[int, tuple[Any, Any]] = {}  # id(plan) -> (plan, its ownership rules)

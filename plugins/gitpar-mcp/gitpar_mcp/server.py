@@ -266,5 +266,12 @@ def build(cwd: str | None = None) -> FastMCP:
 
 
 def serve() -> None:
-    """Run the server on stdin/stdout until the client closes it."""
+    """Run the server on stdin/stdout until the client closes it.
+
+    The locks its tools take are held by this process (``GITPAR_HOLDER_PID``, unless the
+    harness named another): when the session ends, they show as "holder gone" and the next
+    stream to ask takes them over without waiting for their TTL."""
+    import os
+
+    os.environ.setdefault("GITPAR_HOLDER_PID", str(os.getpid()))
     build().run("stdio")
