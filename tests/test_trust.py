@@ -220,3 +220,28 @@ def test_a_normal_merge_of_the_base_passes(three: Path, run) -> None:  # type: i
     r = run(three, "integrate", "--into", "main", "--streams", "ui")
     assert r.code == 0, r
     assert git(three, "show", "main:src/api/a.py") == "a = 2\n"
+
+
+@pytest.mark.parametrize("lookalike", ["src/UI/b.py", "SRC/ui/new.py", "src/Ui/New.py", "src/cafe\u0301.py"])
+def test_a_case_or_unicode_lookalike_of_an_owned_path_is_judged_as_it(three: Path, run,  # type: ignore[no-untyped-def]
+                                                                       lookalike: str) -> None:
+    """``src/UI/b.py`` is ui's ``src/ui/b.py`` on macOS and Windows: api may neither lock nor commit it."""
+    if "cafe" in lookalike:  # ui owns an NFC name; api writes its NFD spelling
+        spec = three / ".gitpar/streams/ui.md"
+        spec.write_text(spec.read_text().replace('"src/ui/**"', '"src/ui/**", "src/caf\u00e9.py"'))
+        assert "caf\u00e9" in spec.read_text()
+        commit_plan(three)
+    wt = worktree_of(three, "api")
+    res = run(wt, "lock", lookalike)
+    assert res.code == 1 and "differs only by case" in res.err and "ui" in res.err, res
+    write(wt / lookalike, "x = 1\n")
+    res = run(wt, "who", lookalike, "--json")
+    assert res.code == 0 and '"ui"' in res.out, res
+    res = run(wt, "guard", lookalike)
+    assert res.code != 0 and "ui" in res.err + res.out, res
+    git(wt, "add", lookalike)
+    proc = try_git(wt, "commit", "-qm", "look-alike")
+    assert proc.returncode != 0 and "owned by stream ui" in proc.stderr, proc.stderr
+    git(wt, "commit", "-qm", "look-alike", "--no-verify")
+    res = run(wt, "check", "--base", "main", "--head", "HEAD")
+    assert res.code == 1 and "owned by stream ui" in res.out + res.err, res

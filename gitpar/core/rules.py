@@ -23,6 +23,15 @@ FEW = 16  # paths (or calls) below which Rules.index_for builds a partial index
 ACTIVE = ("in_progress", "blocked")
 
 
+def fold(path: str) -> str:
+    """``path`` as a case-insensitive, normalising file system sees it (NFC, casefolded)."""
+    if path.isascii():
+        return path.lower()
+    import unicodedata
+
+    return unicodedata.normalize("NFC", path).casefold()
+
+
 class Violation:
     """One changed path a stream may not change, with who owns or holds it and the fix.
 
@@ -62,6 +71,7 @@ class Rules:
         self.dirs = dirs
         self._index: OwnershipIndex | None = None
         self._subsets = 0  # indexes built by index_for
+        self._folded: OwnershipIndex | None = None  # the patterns whose folded form differs
 
     @property
     def streams(self) -> set[str]:
@@ -104,6 +114,45 @@ class Rules:
             return self.index
         return OwnershipIndex(Rule(s, k, p) for s, k, p in keep)
 
+    def match_many(self, paths: Sequence[str]) -> dict[str, list[Rule]]:
+        """The rules matching each of ``paths``, look-alikes included (see :meth:`lookalikes`)."""
+        matched = self.index_for(paths).match_many(paths)
+        for path, extra in self.lookalikes(paths).items():
+            matched[path] = matched[path] + extra
+        return matched
+
+    def lookalikes(self, paths: Sequence[str]) -> dict[str, list[Rule]]:
+        """The rules that match a path only once case and Unicode normalisation are ignored.
+
+        ``src/B/y.py`` is ``src/b/y.py`` in a macOS or Windows checkout (and ``café`` in NFD
+        is ``café`` in NFC on macOS), so a stream writing it overwrites the owner's file: a
+        path is judged as every path it folds onto (:func:`fold`). Costs nothing for paths
+        and patterns that are already folded (lowercase ASCII, the usual case).
+        """
+        out: dict[str, list[Rule]] = {}
+        folded = {p: fold(p) for p in paths}
+        changed = [f for p, f in folded.items() if f != p]
+        exact = self.index_for(changed).match_many(changed) if changed else {}
+        odd = self._folded_index()
+        for path, f in folded.items():
+            extra = list(exact.get(f, ())) if f != path else []
+            if odd is not None:
+                extra += odd.match(f)
+            if extra:
+                have = {(r.stream, r.kind) for r in self.index_for([path]).match(path)}
+                extra = [r for r in dict.fromkeys(extra) if (r.stream, r.kind) not in have]
+                if extra:
+                    out[path] = extra
+        return out
+
+    def _folded_index(self) -> OwnershipIndex | None:
+        if self._folded is None:
+            odd = [(s, k, p) for s, k, p in self.patterns if fold(p) != p]
+            if not odd:
+                return None
+            self._folded = OwnershipIndex(Rule(s, k, fold(p)) for s, k, p in odd)
+        return self._folded
+
     @classmethod
     def from_plan(cls, plan: Any, statuses: dict[str, str] | None = None) -> Rules:
         patterns, dirs = plan.patterns_and_dirs()  # shared, never changed: Rules only reads them
@@ -130,7 +179,7 @@ def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: Holder
     """The violations among ``paths`` changed by ``stream`` (None: not a stream's branch)."""
     out: list[Violation] = []
     paths = list(paths)
-    matched = rules.index_for(paths).match_many(paths)
+    matched = rules.match_many(paths)
     for path, found in matched.items():
         v = (_judge_stream(rules, stream, path, found, holder) if stream is not None
              else _judge_main(rules, path, found, holder))
@@ -232,7 +281,7 @@ def _judge_main(rules: Rules, path: str, found: list[Rule], holder: HolderAt) ->
 def who(rules: Rules, paths: Sequence[str], holders: dict[str, str]) -> list[dict[str, Any]]:
     """Who owns, shares and has locked each of ``paths`` (repository paths): ``gitpar who``."""
     paths = list(paths)
-    matched = rules.index_for(paths).match_many(paths)
+    matched = rules.match_many(paths)
     rows: list[dict[str, Any]] = []
     for path in paths:
         owns = sorted({r.stream for r in matched[path] if r.kind == "owns"})

@@ -97,8 +97,19 @@ def _ownership_rules(plan: Any) -> Any:
 
 
 def check_lockable(plan: Any, stream: str, paths: Sequence[str]) -> None:
-    """Refuse to lock a path another stream owns: only its owner may change it."""
+    """Refuse to lock a path another stream owns: only its owner may change it.
+
+    A look-alike of a stream's path (differing only by case or Unicode normalisation) is
+    refused too: it is that path in a macOS or Windows checkout, so lock the real one.
+    """
     rules = _ownership_rules(plan)
+    paths = list(paths)
+    for path, found in rules.lookalikes(paths).items():
+        r = found[0]
+        raise Refused(f"{path} differs only by case or Unicode normalisation from a path of stream "
+                      f"{r.stream}'s {r.kind!r} ({r.pattern}), and is that file in a macOS or Windows "
+                      "checkout; it is judged as that path, so it is not locked: spell the path as "
+                      "the plan does")
     matched = rules.index_for(paths).match_many(paths)
     for path in paths:
         owners = [r.stream for r in matched[path] if r.kind == "owns" and r.stream != stream]
