@@ -213,6 +213,8 @@ def test_a_lock_whose_holder_process_ended_is_taken_over_at_once(started: Path) 
     data = json.loads(gitpar_proc(started, "locks", "--json").stdout)
     assert all("holder gone" in (lk["stale"] or "") for lk in data["locks"] + data["resources"]), data
     assert "holder gone" in gitpar_proc(started, "locks").stdout
+    status = gitpar_proc(started, "status", "--json").stdout
+    assert "src/config.py: holder gone" in status and "resource gpu:0: holder gone" in status
     for args in (["lock", "src/config.py"], ["lock", "--resource", "gpu:0"]):
         took = gitpar_proc(ui, *args)
         assert took.returncode == 0 and "took over the stale" in took.stderr, took
