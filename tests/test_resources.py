@@ -235,3 +235,27 @@ def test_a_reused_pid_is_not_the_holder() -> None:
     assert "another process" in (holder_gone(reused) or "")
     elsewhere = Lock("p", "api", "", "", "", host="another-host", holder_pid=999_999_999)
     assert holder_gone(elsewhere) is None  # only this host's processes can be asked
+
+
+def test_a_lock_not_renewed_within_the_plans_heartbeat_has_a_holder_gone(started: Path) -> None:
+    from conftest import commit_plan
+
+    plan = started / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("lock_ttl: 2h", "lock_ttl: 2h\nlock_heartbeat: 2s"))
+    assert "lock_heartbeat: 2s" in plan.read_text()
+    commit_plan(started)
+    api, ui = worktree_of(started, "api"), worktree_of(started, "ui")
+    assert gitpar_proc(api, "lock", "--resource", "db:dev").returncode == 0
+    assert gitpar_proc(ui, "lock", "--resource", "db:dev").returncode == 1  # renewed just now: held
+    time.sleep(3.2)
+    held = json.loads(gitpar_proc(started, "locks", "--json").stdout)["resources"]
+    assert "not renewed" in (held[0]["stale"] or "") and "lock_heartbeat" in held[0]["stale"], held
+    took = gitpar_proc(ui, "lock", "--resource", "db:dev")
+    assert took.returncode == 0 and "took over the stale hold on resource db:dev from api" in took.stderr, took
+
+
+def test_a_bad_heartbeat_is_a_plan_error(planned: Path) -> None:
+    plan = planned / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("lock_ttl: 2h", "lock_ttl: 2h\nlock_heartbeat: often"))
+    r = gitpar_proc(planned, "plan")
+    assert r.returncode == 2 and "lock_heartbeat" in r.stderr and "Traceback" not in r.stderr, r

@@ -53,7 +53,7 @@ SETTING_COMMENTS = {
     "test": "integrate's test gate, run in each merged tree ({worktree}); --test overrides",
 }
 # Settings read by later features; known so they are not warned about.
-EXTRA_SETTINGS = {"main_worktree", "plugins", "integration_branch"}
+EXTRA_SETTINGS = {"main_worktree", "plugins", "integration_branch", "lock_heartbeat"}
 DEFAULT_INTEGRATION_BRANCH = "gitpar/_integration"
 STREAM_FIELDS = ("description", "owns", "shares", "depends_on", "agent", "priority", "estimate", "resources")
 RESOURCE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@+=-")
@@ -88,6 +88,8 @@ class Settings:
     copy: tuple[str, ...] = ()
     port_base: int = 20000
     remote: str | None = None
+    # a lock not renewed within this many seconds has a holder gone (None: no heartbeats asked)
+    lock_heartbeat: float | None = None
     test: str | None = None  # the default of ``gitpar integrate --test``
     goal: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -323,6 +325,8 @@ def _parse_settings(text: str, file: str) -> tuple[Settings, tuple[str, ...]]:
         port_base=port_base,
         remote=remote,
         test=test,
+        lock_heartbeat=None if meta.get("lock_heartbeat") is None
+        else _duration(meta["lock_heartbeat"], file, "lock_heartbeat"),
         goal=body.strip(),
         extra={k: v for k, v in meta.items() if k in EXTRA_SETTINGS},
     )

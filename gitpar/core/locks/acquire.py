@@ -43,8 +43,13 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
     if not store.exists():
         raise Refused("no state branch gitpar/_state; run 'gitpar init' first")
 
+    heartbeat = _heartbeat(repo)
+
     def why_stale(lock: Lock) -> str | None:  # judged for a write: by the real clock
-        return stale_reason(lock, store.snapshot(), now=clock.real_now())
+        from gitpar.core.locks.holders import heartbeat_gone
+
+        now = clock.real_now()
+        return stale_reason(lock, store.snapshot(), now=now) or heartbeat_gone(lock, heartbeat, now)
 
     return store, why_stale
 
@@ -422,5 +427,16 @@ def list_locks(repo: Any) -> list[tuple[Lock, str | None]]:
     snap = StateStore(repo).snapshot()
     if snap.commit is None:
         return []
+    from gitpar.core.locks.holders import heartbeat_gone
+
     locks = all_locks(snap.list(LOCKS_DIR))
-    return [(lk, stale_reason(lk, snap)) for _, lk in sorted(locks.items())]
+    heartbeat, now = _heartbeat(repo), clock.now()
+    return [(lk, stale_reason(lk, snap) or heartbeat_gone(lk, heartbeat, now)) for _, lk in sorted(locks.items())]
+
+
+def _heartbeat(repo: Any) -> float | None:
+    """The plan's ``lock_heartbeat:`` in seconds (None: not asked, or no plan to read)."""
+    try:
+        return repo.load_plan("base").settings.lock_heartbeat  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 — no readable plan: no heartbeats asked (the TTL still holds)
+        return None

@@ -45,6 +45,18 @@ def holder_process() -> tuple[int, str]:
     return (int(raw), started) if started is not None else (0, "")
 
 
+def heartbeat_gone(lock: Lock, heartbeat: float | None, now: float) -> str | None:
+    """Why ``lock``'s holder is gone by the plan's ``lock_heartbeat:`` (its holder renews it,
+    ``gitpar lock PATH`` again, at least that often; a renewal stamps ``acquired``), or None."""
+    if heartbeat is None or lock.problem:
+        return None
+    since = now - lock.acquired_at()
+    if lock.acquired_at() and since > heartbeat:
+        return (f"holder gone: not renewed for {int(since)}s, longer than the plan's lock_heartbeat "
+                f"({int(heartbeat)}s)")
+    return None
+
+
 def holder_gone(lock: Lock) -> str | None:
     """Why ``lock``'s holder is gone, or None (alive, on another host, or no process claimed)."""
     pid = lock.holder_pid

@@ -178,5 +178,10 @@ def list_resources(repo: Any) -> list[tuple[Lock, str | None]]:
     store = StateStore(repo)
     if not store.exists():
         return []
+    from gitpar.core.locks.acquire import _heartbeat
+    from gitpar.core.locks.holders import heartbeat_gone
+
     snap = store.snapshot()
-    return [(lk, stale_reason(lk, snap)) for _, lk in sorted(all_resources(snap.list(RESOURCES_DIR)).items())]
+    heartbeat, now = _heartbeat(repo), clock.now()
+    return [(lk, stale_reason(lk, snap) or heartbeat_gone(lk, heartbeat, now))
+            for _, lk in sorted(all_resources(snap.list(RESOURCES_DIR)).items())]
