@@ -42,6 +42,9 @@ def test_a_resource_has_one_holder_at_a_time_and_the_log_says_who(started: Path,
     data = json.loads(run(started, "locks", "--json").out)
     assert data["locks"] == [] and [(r["resource"], r["stream"]) for r in data["resources"]] == [("gpu:0", "api")]
     assert "resource gpu:0" in run(started, "locks").out
+    who = json.loads(run(ui, "who", "--resource", "gpu:0", "--resource", "port:1", "--json").out)["resources"]
+    assert [(r["resource"], r["held_by"]) for r in who] == [("gpu:0", "api"), ("port:1", None)]
+    assert run(ui, "who", "--resource", "a/b").code == 2
     # the ui stream's files are untouched by it: a resource is no path
     assert run(ui, "lock", "src/config.py").code == 0
     refused = run(ui, "unlock", "--resource", "gpu:0")

@@ -30,10 +30,19 @@ def _paths(repo: Any, raw: list[str]) -> list[str]:
 
 
 @app.command()
-def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to where you are.")],
+def who(paths: Annotated[list[str] | None, typer.Argument(help="Paths, relative to where you are.")] = None,
+        resource: Annotated[list[str] | None, typer.Option(
+            "--resource", help="Say who holds this resource instead (see 'gitpar lock --resource'); repeatable.")] = None,
         json_: JsonOpt = False) -> None:
-    """Say which stream owns, shares or has locked each path."""
+    """Say which stream owns, shares or has locked each path (or holds each --resource)."""
     from gitpar.cli.quick import print_who
+    from gitpar.errors import bad
+
+    if resource is not None:
+        _who_resources(resource, json_)
+        return
+    if not paths:
+        raise bad(None, "PATH", "nothing to ask about", "name the paths, or a resource with --resource NAME")
     from gitpar.core import plan_cache
     from gitpar.core.check import live_holders
     from gitpar.core.rules import Rules
@@ -48,6 +57,30 @@ def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to wher
         # what the next 'gitpar who' reads without loading the command line (cli/quick.py)
         plan_cache.write_rules(repo.gitpar_dir, key, rules.to_json())
     print_who(who_rows(rules, _paths(repo, paths), live_holders(repo)), json_)
+
+
+def _who_resources(names: list[str], json_: bool) -> None:
+    from gitpar.core.locks.resources import check_resource_name, list_resources
+    from gitpar.core.remote import refresh_state
+
+    for n in names:
+        check_resource_name(n)
+    repo = _repo()
+    note = refresh_state(repo, offline=False)
+    if note:
+        o.err(note)
+    held = {lk.path: (lk, why) for lk, why in list_resources(repo)}
+    rows = []
+    for n in dict.fromkeys(names):
+        lk, why = held.get(n, (None, None))
+        rows.append({"resource": n, "held_by": lk.stream if lk else None, "until": lk.expires if lk else None,
+                     "reason": lk.reason if lk else None, "stale": why})
+    if json_:
+        o.emit_json({"version": 1, "resources": rows})
+        return
+    o.table(["resource", "held by", "until", "reason", "stale"],
+            [[r["resource"], r["held_by"] or "-", r["until"] or "-", r["reason"] or "", r["stale"] or ""]
+             for r in rows])
 
 
 @app.command()
