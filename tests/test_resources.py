@@ -262,3 +262,28 @@ def test_a_bad_heartbeat_is_a_plan_error(planned: Path) -> None:
     plan.write_text(plan.read_text().replace("lock_ttl: 2h", "lock_ttl: 2h\nlock_heartbeat: often"))
     r = gitpar_proc(planned, "plan")
     assert r.returncode == 2 and "lock_heartbeat" in r.stderr and "Traceback" not in r.stderr, r
+
+
+def test_a_holder_taken_over_that_comes_back_is_refused_by_the_fencing_number(started: Path) -> None:
+    import os
+
+    api, ui = worktree_of(started, "api"), worktree_of(started, "ui")
+    holder = subprocess.Popen(["sleep", "60"])
+    env = dict(os.environ, GITPAR_HOLDER_PID=str(holder.pid))
+    r = subprocess.run([sys.executable, "-m", "gitpar", "lock", "--resource", "db:dev"], cwd=api, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "db:dev (fence 1)" in r.stderr, r
+    assert "fence: 1" in git(started, "show", f"{STATE}:resources/db:dev.lock")
+    holder.kill()
+    holder.wait()  # api's worker looks dead: ui takes the database over
+    took = gitpar_proc(ui, "lock", "--resource", "db:dev")
+    assert took.returncode == 0 and "(fence 2)" in took.stderr, took
+    assert gitpar_proc(ui, "unlock", "--resource", "db:dev").returncode == 0
+    assert git(started, "show", f"{STATE}:resources/db:dev.fence").strip() == "2"  # outlives the hold
+    # api's worker was only paused; it comes back and renews "its" hold: refused, not renewed
+    back = gitpar_proc(api, "lock", "--resource", "db:dev")
+    assert back.returncode == 1 and "taken over since this worker took it (its fence 1" in back.stderr, back
+    assert "resources/db:dev.lock" not in git(started, "ls-tree", "-r", "--name-only", STATE)
+    assert gitpar_proc(api, "unlock", "--resource", "db:dev").returncode == 0  # drops its claim
+    again = gitpar_proc(api, "lock", "--resource", "db:dev")
+    assert again.returncode == 0 and "(fence 3)" in again.stderr, again

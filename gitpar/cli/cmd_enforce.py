@@ -187,8 +187,8 @@ def _lock_resources(repo: Any, name: str, resources: list[str], seconds: float, 
                             worktree=str(worktree or ""), on_wait=waiting)
     for res, old in result.took_over:
         o.err(f"took over the stale hold on resource {res} from {old.stream} (expired {old.expires})")
-    o.err(f"{name} holds resource {', '.join(resources)} for {locks.describe_ttl(seconds)}"
-          + (" (renewed)" if result.renewed and not result.taken else ""))
+    o.err(f"{name} holds resource {', '.join(f'{r} (fence {result.fences[r]})' for r in resources)} "
+          f"for {locks.describe_ttl(seconds)}" + (" (renewed)" if result.renewed and not result.taken else ""))
 
 
 @app.command()

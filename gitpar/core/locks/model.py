@@ -53,6 +53,8 @@ class Lock:
     # the process holding it, when one was named (locks/holders.py): its pid and start time
     holder_pid: int = 0
     holder_started: str = ""
+    # a resource hold's fencing number (locks/resources.py): higher with every new holder
+    fence: int = 0
     # Why the file cannot be trusted (unreadable, fields missing, no expiry time): such a
     # lock counts as held, never as expired or stale (fail closed), until broken with
     # 'gitpar unlock --force'. Empty for a sound lock.
@@ -80,6 +82,8 @@ class Lock:
             "host": self.host, "pid": self.pid, "worktree": self.worktree}
         if self.holder_pid:
             out["holder_pid"], out["holder_started"] = self.holder_pid, self.holder_started
+        if self.fence:
+            out["fence"] = self.fence
         if self.problem:
             out["problem"] = self.problem
         if self.warning:
@@ -139,6 +143,7 @@ def parse_lock(file: str, text: str) -> Lock:
                 pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else 0,
                 worktree=text_of("worktree"),
                 holder_pid=_whole(meta.get("holder_pid")), holder_started=text_of("holder_started"),
+                fence=_whole(meta.get("fence")),
                 problem=(f"{where}: {', '.join(problems)} (the lock counts as held; {UNREADABLE_FIX})"
                          if problems else ""),
                 warning=warning)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from gitpar.core import clock
@@ -29,7 +30,7 @@ from gitpar.core.locks.model import (
     plan_lock,
     render_lock,
 )
-from gitpar.errors import bad
+from gitpar.errors import Refused, bad
 
 RESOURCES_DIR = "resources"
 
@@ -46,6 +47,42 @@ def check_resource_name(name: str) -> str:
 
 def resource_file(name: str) -> str:
     return f"{RESOURCES_DIR}/{name}.lock"
+
+
+def fence_file(name: str) -> str:
+    """The last fencing number given for ``name``: it outlives the hold, so numbers only grow."""
+    return f"{RESOURCES_DIR}/{name}.fence"
+
+
+def _last_fence(snap: Any, name: str) -> int:
+    text = snap.read(fence_file(name))
+    try:
+        return max(0, int((text or "0").strip()))
+    except ValueError:
+        return 0
+
+
+def _record(repo: Any, stream: str, name: str) -> Path:
+    """Where this clone keeps the fencing number of a hold its stream's worker took."""
+    return Path(repo.gitpar_dir) / "fences" / stream / name
+
+
+def _recorded(repo: Any, stream: str, name: str) -> int | None:
+    try:
+        return int(_record(repo, stream, name).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class ResourceResult(LockResult):
+    """What :func:`lock_resources` did, and the fencing number of each hold."""
+
+    fences: dict[str, int] = field(default_factory=dict)
+
+
+class TakenOver(Refused):
+    """This worker's hold was taken over while it was away: refused (exit 1), not renewed."""
 
 
 def render_resource(lock: Lock) -> str:
@@ -93,7 +130,7 @@ def _store(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
 
 def lock_resources(repo: Any, stream: str, names: Sequence[str], *, ttl: float, reason: str = "",
                    agent: str = "", wait: float = 0.0, worktree: str = "",
-                   on_wait: Callable[[list[Lock]], None] | None = None) -> LockResult:
+                   on_wait: Callable[[list[Lock]], None] | None = None) -> ResourceResult:
     """Take (or renew) ``names`` for ``stream``: all of them or none, in one state commit.
 
     With ``wait``, poll with exponential backoff and jitter for up to that many seconds;
@@ -101,6 +138,9 @@ def lock_resources(repo: Any, stream: str, names: Sequence[str], *, ttl: float, 
     names = [check_resource_name(n) for n in dict.fromkeys(names)]
     store, why_stale = _store(repo)
     result = LockResult([], [], [])
+    fences: dict[str, int] = {}
+
+    recorded = {n: _recorded(repo, stream, n) for n in names}
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         held = all_resources(snap.list(RESOURCES_DIR))
@@ -108,8 +148,24 @@ def lock_resources(repo: Any, stream: str, names: Sequence[str], *, ttl: float, 
                                                       now=clock.real_now())
         if holders:
             raise Contended(holders)
-        changes: dict[str, str | None] = {
-            resource_file(n): render_resource(new_lock(n, stream, agent, ttl, reason, worktree)) for n in names}
+        changes: dict[str, str | None] = {}
+        fences.clear()
+        for n in names:
+            last = _last_fence(snap, n)
+            mine = recorded[n]
+            if mine is not None and mine != last:
+                # this worker held it (fence `mine`); since then another took it: what it did with
+                # the resource meanwhile may have collided, so it is told, not renewed
+                raise TakenOver(f"resource {n} was taken over since this worker took it (its fence {mine}, "
+                                f"the resource's is now {last}); release the claim with 'gitpar unlock "
+                                f"--resource {n}', check what you did with it meanwhile, then lock it again")
+            current = held.get(n)
+            fence = current.fence if n in renewed and current is not None and current.fence else last + 1
+            fences[n] = fence
+            if fence != last:
+                changes[fence_file(n)] = f"{fence}\n"
+            changes[resource_file(n)] = render_resource(replace(new_lock(n, stream, agent, ttl, reason, worktree),
+                                                                fence=fence))
         result.taken, result.renewed, result.took_over = new, renewed, taken_over
         verb = "lock resource" if new or taken_over else "renew resource"
         msg = f"{verb} {', '.join(names)} for {stream}" + (f": {reason}" if reason else "")
@@ -121,7 +177,11 @@ def lock_resources(repo: Any, stream: str, names: Sequence[str], *, ttl: float, 
     while True:
         try:
             store.update(change)
-            return result
+            for n, fence in fences.items():
+                record = _record(repo, stream, n)
+                record.parent.mkdir(parents=True, exist_ok=True)
+                record.write_text(f"{fence}\n", encoding="utf-8")
+            return ResourceResult(result.taken, result.renewed, result.took_over, dict(fences))
         except Contended as exc:
             pause = next(waits, None)
             if pause is None:
@@ -140,6 +200,7 @@ def unlock_resources(repo: Any, stream: str, names: Sequence[str], *, force: boo
     names = [check_resource_name(n) for n in dict.fromkeys(names)]
     store, _ = _store(repo)
     released: list[tuple[str, Lock]] = []
+    recorded = {n: _recorded(repo, stream, n) for n in names}
 
     def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
         held = all_resources(snap.list(RESOURCES_DIR))
@@ -149,6 +210,8 @@ def unlock_resources(repo: Any, stream: str, names: Sequence[str], *, force: boo
             if lk is None:
                 continue
             if lk.stream != stream and not force:
+                if recorded[n] is not None:
+                    continue  # taken over from this worker: its claim is dropped, the new hold stays
                 raise Refused(f"resource {n} is held by stream {lk.stream}, not {stream}; "
                               f"'gitpar unlock --resource {n} --force' breaks it (recorded)")
             released.append((n, lk))
@@ -161,6 +224,8 @@ def unlock_resources(repo: Any, stream: str, names: Sequence[str], *, force: boo
         return {resource_file(n): None for n, _ in released}, msg
 
     store.update(change)
+    for n in names:
+        _record(repo, stream, n).unlink(missing_ok=True)  # this worker no longer claims it
     return released
 
 
