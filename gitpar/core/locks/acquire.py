@@ -44,8 +44,13 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
         raise bad(None, None, "there is no state branch gitpar/_state to hold locks",
                   "run 'gitpar init' first (with a remote, it adopts the remote's state branch)")
 
+    heartbeat = _heartbeat(repo)
+
     def why_stale(lock: Lock) -> str | None:  # judged for a write: by the real clock
-        return stale_reason(lock, store.snapshot(), now=clock.real_now(), repo=repo)
+        from gitpar.core.locks.holders import heartbeat_gone
+
+        now = clock.real_now()
+        return stale_reason(lock, store.snapshot(), now=now, repo=repo) or heartbeat_gone(lock, heartbeat, now)
 
     return store, why_stale
 
@@ -77,7 +82,9 @@ def stale_reason(lock: Lock, snap: Any, now: float | None = None, repo: Any = No
     if lock.worktree and lock.host == socket.gethostname() and not os.path.isdir(lock.worktree) \
             and not _moved(repo, lock):
         return f"its worktree {lock.worktree} on this machine is gone"
-    return None
+    from gitpar.core.locks.holders import holder_gone
+
+    return holder_gone(lock)
 
 
 def _moved(repo: Any, lock: Lock) -> bool:
@@ -457,8 +464,12 @@ def list_locks(repo: Any) -> list[tuple[Lock, str | None]]:
     snap = StateStore(repo).snapshot()
     if snap.commit is None:
         return []
+    from gitpar.core.locks.holders import heartbeat_gone
+
     locks = all_locks(snap.list(LOCKS_DIR))
-    found = [(lk, stale_reason(lk, snap, repo=repo)) for _, lk in sorted(locks.items())]
+    heartbeat, now = _heartbeat(repo), clock.now()
+    found = [(lk, stale_reason(lk, snap, repo=repo) or heartbeat_gone(lk, heartbeat, now))
+             for _, lk in sorted(locks.items())]
     return [(lk, why or invalid_reason(repo, lk)) for lk, why in found]
 
 
@@ -475,3 +486,11 @@ def invalid_reason(repo: Any, lock: Lock) -> str | None:
     if plan is None:
         return None
     return _ownership_rules(plan).lock_invalid(lock.stream, lock.path)
+
+
+def _heartbeat(repo: Any) -> float | None:
+    """The plan's ``lock_heartbeat:`` in seconds (None: not asked, or no plan to read)."""
+    try:
+        return repo.load_plan("base").settings.lock_heartbeat  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 — no readable plan: no heartbeats asked (the TTL still holds)
+        return None

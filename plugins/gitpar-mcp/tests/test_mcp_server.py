@@ -162,3 +162,13 @@ def test_the_servers_limits_are_the_command_lines(wt: Path) -> None:
     assert huge.isError and "current" in huge.content[0].text, huge
     assert many.isError and "16000" in many.content[0].text, many
     assert data(held)["locks"] == []
+
+
+def test_the_locks_tool_shows_resources(wt: Path) -> None:
+    assert run(wt, "lock", "--resource", "gpu:0", "--reason", "training").code == 0
+
+    async def script(s: ClientSession) -> Any:
+        return data(await s.call_tool("locks", {}))
+
+    held = session(wt, script)
+    assert [(r["resource"], r["stream"], r["reason"]) for r in held["resources"]] == [("gpu:0", "api", "training")]
