@@ -240,12 +240,19 @@ def _refuse_overwriting_ignored(branch: str, old: pygit2.Oid, new: pygit2.Oid,
                           "and the worktree are unchanged")
 
 
+# gates run in threads (the merge queue's -j): git's worktree bookkeeping (.git/worktrees,
+# prune) is not meant for concurrent add/remove/prune in one repository, so they take turns
+_WORKTREE_TURNS = threading.Lock()
+
+
 def add_temp_worktree(repo: Repo, commit: pygit2.Oid) -> Path:
-    """A detached worktree of ``commit`` in a new temporary folder (see remove_temp_worktree)."""
+    """A detached worktree of ``commit`` in a new temporary folder (see remove_temp_worktree).
+    Safe to call from several threads at once."""
     parent = Path(tempfile.mkdtemp(prefix="gitpar-test-"))
     path = parent / "tree"
-    proc = _git_shielded(["worktree", "add", "--detach", "--quiet", str(path), str(commit)],
-                         repo.common_dir)
+    with _WORKTREE_TURNS:
+        proc = _git_shielded(["worktree", "add", "--detach", "--quiet", str(path), str(commit)],
+                             repo.common_dir)
     if proc.returncode != 0:
         shutil.rmtree(parent, ignore_errors=True)
         raise GitparError(f"cannot create a temporary worktree for {str(commit)[:10]}: "
@@ -254,10 +261,11 @@ def add_temp_worktree(repo: Repo, commit: pygit2.Oid) -> Path:
 
 
 def remove_temp_worktree(repo: Repo, path: Path) -> None:
-    """Remove a worktree made by ``add_temp_worktree`` and its folder."""
-    _git_shielded(["worktree", "remove", "--force", "--force", str(path)], repo.common_dir)
-    shutil.rmtree(path.parent, ignore_errors=True)
-    _git_shielded(["worktree", "prune"], repo.common_dir)
+    """Remove a worktree made by ``add_temp_worktree`` and its folder (thread-safe too)."""
+    with _WORKTREE_TURNS:
+        _git_shielded(["worktree", "remove", "--force", "--force", str(path)], repo.common_dir)
+        shutil.rmtree(path.parent, ignore_errors=True)
+        _git_shielded(["worktree", "prune"], repo.common_dir)
 
 
 def keep_conflict(wt: Worktree, mode: str, onto: str) -> str:
