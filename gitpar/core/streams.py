@@ -51,6 +51,11 @@ def init(repo: Repo, base: str | None = None, remote: str | None = None) -> list
             base = "main"
     if remote is not None:
         StateStore(repo, remote=remote)  # an unknown remote is BadInput before anything is written
+    if plan_file.is_file():
+        base = planmod.parse_settings(plan_file.read_text(encoding="utf-8"))[0].base
+    # the branch the plan is read from, recorded where no stream's commit can move it
+    repo.record_base(base)
+    repo.__dict__.pop("_base", None)
     if not plan_file.exists():
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         plan_file.write_text(planmod.render_settings(base, remote), encoding="utf-8")
@@ -194,6 +199,26 @@ def stream_of(repo: Repo, stream: str | None) -> str:
         raise bad(None, "stream", "not inside a stream's worktree (its branch is not gitpar/<name>)",
                   "run this in the stream's worktree, or name the stream with --stream NAME")
     return found
+
+
+def writer_of(repo: Repo, stream: str | None) -> tuple[str, str]:
+    """The stream a state write (lock, unlock, progress, finish) is made for, and who makes
+    it: ``""`` when it is the worktree's own stream, else ``"by the orchestrator in <path>"``.
+
+    Identity is the branch, for writes too: in a stream's worktree, ``--stream`` may name
+    only that stream (BadInput naming the worktree's stream otherwise). From the main
+    worktree (or any that is no stream's) naming a stream is the orchestrator's override,
+    recorded as such in the state commit."""
+    own = repo.current_stream()
+    name = stream_of(repo, stream)
+    if own is not None:
+        if name != own:
+            raise bad(None, "--stream", f"this is stream {own}'s worktree (branch gitpar/{own}): "
+                      f"it cannot write as stream {name} (identity is the branch)",
+                      f"run it in {name}'s worktree, or from the main worktree as the orchestrator "
+                      f"(recorded), or drop --stream to act for {own}")
+        return name, ""
+    return name, f"by the orchestrator in {repo.here or repo.main_root or repo.gitpar_dir}"
 
 
 # -- start ---------------------------------------------------------------------------
@@ -594,7 +619,8 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     planmod.check_name(name)
     path = repo.stream_worktrees().get(name)
     if path is None:
-        raise Refused(f"stream {name!r} has no worktree to remove")
+        raise bad(None, "NAME", f"stream {name!r} has no worktree to remove",
+                  "'gitpar status' lists the streams and their worktrees")
     if repo.main_root is not None and path == repo.main_root:
         raise Refused(f"gitpar/{name} is checked out in the main worktree; switch it to another branch instead")
     from gitpar.store import worktrees as wt
@@ -611,6 +637,11 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     if dirty:
         shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         problems.append(f"uncommitted or untracked files: {shown}")
+    ignored = wt.ignored_files(path, repo.main_root) if (path / ".git").exists() else []
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (" ..." if len(ignored) > 5 else "")
+        problems.append(f"ignored files git keeps no copy of: {shown} (move them out first, "
+                        "or --force deletes them)")
     # the branch is kept, but a branch holding the only copy of commits is one 'git branch -D'
     # away from losing them: removing its worktree waits until the work is merged somewhere
     unique = wt.commits_on_no_other_branch(repo, f"gitpar/{name}")

@@ -143,3 +143,32 @@ def test_locks_and_status_fetch_the_other_clones_state(gitpar_repo: Path, tmp_pa
     assert [(lk["path"], lk["stream"]) for lk in held["locks"]] == [("src/config.py", "api")]
     api = next(x for x in status["streams"] if x["stream"] == "api")
     assert api["status"] == "in_progress"
+
+
+def test_the_servers_limits_are_the_command_lines(wt: Path) -> None:
+    """No lock on the plan, no huge wait holding the server, no megabyte of progress text."""
+    async def script(s: ClientSession) -> Any:
+        return (await s.call_tool("lock", {"paths": [".gitpar/plan.md"]}),
+                await s.call_tool("lock", {"paths": ["src/config.py"], "wait": 1e9}),
+                await s.call_tool("lock", {"paths": ["src/config.py"], "reason": "r" * 5000}),
+                await s.call_tool("progress", {"current": "x" * 1_500_000}),
+                await s.call_tool("progress", {"done": ["d" * 3000] * 10}),
+                await s.call_tool("locks", {}))
+
+    plan, wait, reason, huge, many, held = session(wt, script)
+    assert plan.isError and "part of the plan" in plan.content[0].text, plan
+    assert wait.isError and "wait" in wait.content[0].text and "600" in wait.content[0].text, wait
+    assert reason.isError and "reason" in reason.content[0].text, reason
+    assert huge.isError and "current" in huge.content[0].text, huge
+    assert many.isError and "16000" in many.content[0].text, many
+    assert data(held)["locks"] == []
+
+
+def test_the_locks_tool_shows_resources(wt: Path) -> None:
+    assert run(wt, "lock", "--resource", "gpu:0", "--reason", "training").code == 0
+
+    async def script(s: ClientSession) -> Any:
+        return data(await s.call_tool("locks", {}))
+
+    held = session(wt, script)
+    assert [(r["resource"], r["stream"], r["reason"]) for r in held["resources"]] == [("gpu:0", "api", "training")]
