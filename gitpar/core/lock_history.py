@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitpar.core import cache_file
 from gitpar.core.locks import LOCKS_DIR, Lock, parse_lock
+from gitpar.store import cache as cache_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
