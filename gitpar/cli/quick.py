@@ -47,6 +47,9 @@ def print_who(rows: list[dict[str, Any]], json_: bool) -> None:
     o.table(["path", "owned by", "shared by", "locked by"],
             [[r["path"], ", ".join(r["owners"]) or ("(the plan)" if r["plan"] else "-"),
               ", ".join(r["shares"]) or "-", r["locked_by"] or "-"] for r in rows])
+    for r in rows:
+        if r.get("ignored_lock"):
+            o.err(f"warning: {r['ignored_lock']}")
 
 
 def _who_args(args: list[str]) -> tuple[list[str], bool] | None:
@@ -88,7 +91,8 @@ def check(args: list[str]) -> int | None:
     from gitpar.store.naming import stream_of_branch
 
     root, gitdir = found
-    report = staged_report(root, stream_of_branch(branch_of(gitdir)))
+    branch = branch_of(gitdir)
+    report = staged_report(root, stream_of_branch(branch), branch, by_branch=True)
     if report is None:
         return None  # no plan on the base: the full command says so
     return report_check.emit(report, fmt)

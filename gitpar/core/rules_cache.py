@@ -92,7 +92,8 @@ PROGRESS_STATUSES = ("pending", "in_progress", "blocked", "completed", "failed")
 
 
 def progress_status(name: str, text: str) -> str | None:
-    """The status of ``progress/<name>`` as :func:`gitpar.core.progress.parse_progress` reads
+    """The claim status (``core.identity.claim_status``: the ``status:``, or ``integrated``)
+    of ``progress/<name>`` as :func:`gitpar.core.progress.parse_progress` reads
     it (through the one frontmatter reader, with the same checks), None where that one
     raises: the full rebuild then refuses as a cold hook does. Not parse_progress itself:
     importing it (dataclasses) costs more than the whole hook (tests/test_warm_cold.py holds
@@ -108,7 +109,9 @@ def progress_status(name: str, text: str) -> str | None:
     if not meta or status not in PROGRESS_STATUSES or isinstance(completion, bool) \
             or not isinstance(completion, (int, float)) or not 0 <= completion <= 100:
         return None
-    return str(status)
+    from gitpar.core.identity import claim_status
+
+    return claim_status(str(status), bool(meta.get("integrated")))
 
 
 def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
@@ -178,15 +181,16 @@ def _load_cache(path: str) -> dict[str, Any] | None:
 def _rebuild(cwd: str) -> dict[str, Any]:
     """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
     from gitpar.core.check import base_rules
+    from gitpar.core.identity import claim_statuses
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.repo import open_repo
-    from gitpar.core.streams import statuses
+    from gitpar.core.streams import all_progress
     from gitpar.store.state import StateStore
 
     repo = open_repo(cwd)
     base = repo.configured_base()
     snap = StateStore(repo).snapshot()
-    status = statuses(snap) if snap.commit is not None else {}  # read once: rules and key
+    status = claim_statuses(all_progress(snap)) if snap.commit is not None else {}  # read once: rules and key
     if repo.load_plan_at_base(base) is None:
         # no plan committed yet (this may be the commit adding it): nothing to enforce
         rules_json = None
@@ -271,10 +275,11 @@ def live_holders(cwd: str, gitdir: str) -> dict[str, str]:
 class StagedJudgement:
     """What :func:`judge_staged` found: the base, the staged paths, the violations."""
 
-    __slots__ = ("base", "paths", "violations", "_rules")
+    __slots__ = ("base", "paths", "violations", "_rules", "note")
 
     def __init__(self, base: str, paths: list[str], violations: list[Any], rules: dict[str, Any]) -> None:
         self.base, self.paths, self.violations, self._rules = base, paths, violations, rules
+        self.note: str | None = None  # why a stream-named branch is judged as no stream's
 
     @property
     def streams(self) -> set[str]:
@@ -282,7 +287,8 @@ class StagedJudgement:
         return {p[0] for p in self._rules["patterns"]}
 
 
-def judge_staged(cwd: str, gitdir: str, stream: str | None, *, full: bool = True) -> StagedJudgement | None:
+def judge_staged(cwd: str, gitdir: str, stream: str | None, branch: str | None = None,
+                 *, by_branch: bool = False, full: bool = True) -> StagedJudgement | None:
     """The verdict on what is staged in the worktree at ``cwd`` when ``stream`` commits it
     (None: a branch of no stream), judged with the cached rules; None when the base branch
     has no plan (nothing to enforce). The one path of pre-commit and ``check --staged``.
@@ -300,6 +306,15 @@ def judge_staged(cwd: str, gitdir: str, stream: str | None, *, full: bool = True
     paths = staged_paths(cwd)
     if not paths:
         return StagedJudgement(data["base"], paths, [], data["rules"])
-    violations = staged_verdict(cwd, Rules.from_json(data["rules"]), stream, paths, held_now(data).get,
+    rules = Rules.from_json(data["rules"])
+    note = None
+    if by_branch:  # identity from the worktree's branch: core.identity decides whose rules
+        from gitpar.core.identity import of_branch
+
+        who = of_branch(rules, branch, data["base"])
+        stream, rules, note = who.stream, who.rules, who.note
+    violations = staged_verdict(cwd, rules, stream, paths, held_now(data).get,
                                 data["base"], policies=bool(data.get("policies")))
-    return StagedJudgement(data["base"], paths, violations, data["rules"])
+    found = StagedJudgement(data["base"], paths, violations, data["rules"])
+    found.note = note
+    return found
