@@ -100,7 +100,7 @@ def test_outside_a_repository_the_crash_log_is_per_user(tmp_path: Path, monkeypa
 def test_a_crash_inside_a_hook_prints_one_line_and_the_log(tmp_path: Path) -> None:
     import subprocess
 
-    from gitpar.core import cache_file
+    from gitpar.store import cache as cache_file
     from gitpar.testing import git, hermetic, make_repo, run, worktree_of
 
     with hermetic(tmp_path / "home"):
