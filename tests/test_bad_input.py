@@ -155,7 +155,8 @@ OPTION_CASES: list[Case] = [
     Case("sync-unknown", ["sync", "nosuch"], 2, ["nosuch"]),
     Case("integrate-unknown", ["integrate", "--streams", "nosuch"], 2, ["nosuch"]),
     Case("lock-unknown-stream", ["lock", "src/config.py", "--stream", "nosuch"], 2, ["nosuch"]),
-    Case("remove-no-worktree", ["remove", "ui"], 1, ["ui"], fix="worktree"),
+    Case("remove-no-worktree", ["remove", "ui"], 2, ["ui"], fix="worktree"),
+    Case("remove-ghost", ["remove", "ghost"], 2, ["ghost"], fix="worktree"),
     # invalid names
     Case("name-space", ["stream", "add", "Bad Name", "--owns", "x/**"], 2, ["stream name"]),
     Case("name-dotdot", ["stream", "add", "a..b", "--owns", "x/**"], 2, ["stream name"]),
@@ -351,3 +352,21 @@ def test_bad_input(case: Case, copy: Callable[[], tuple[Path, Path]]) -> None:
         assert needle in res.err, (needle, res)
     assert case.fix in res.err, res
     assert fingerprint(repo, api) == before, "the command changed something"
+
+
+def test_exit_2_for_what_is_bad_input_not_a_refusal(tmp_path: Path) -> None:
+    """remove of a stream with no worktree, init in a bare repository, a lock without a state
+    branch and integrate --continue with nothing stopped: exit 2 with the fix, nothing changed."""
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    res = run(bare, "init")
+    assert res.code == 2 and "bare repository" in res.err and "fix:" in res.err, res
+    assert not (bare / ".gitpar").exists()
+    r = make_repo(tmp_path / "r", streams={"api": {"owns": ["src/api/**"], "shares": ["src/config.py"]}})
+    for args, needle in ((["remove", "ghost"], "ghost"), (["integrate", "--continue"], "--continue")):
+        res = run(r, *args)
+        assert res.code == 2 and needle in res.err and "fix:" in res.err and "Traceback" not in res.err, res
+    subprocess.run(["git", "branch", "-q", "-D", "gitpar/_state"], cwd=r, check=True)
+    res = run(r, "lock", "src/config.py", "--stream", "api")
+    assert res.code == 2 and "gitpar/_state" in res.err and "gitpar init" in res.err, res
+    assert subprocess.run(["git", "rev-parse", "-q", "--verify", "gitpar/_state"], cwd=r).returncode != 0

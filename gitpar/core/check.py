@@ -43,7 +43,6 @@ def base_rules(repo: Any, base_rev: str | None = None,
                status: dict[str, str] | None = None) -> tuple[Rules, str]:
     """The rules from the plan on the base branch (``base_rev`` if given, as CI names it) and
     the stream statuses (``status`` when the caller has read them already), and the base's name."""
-    from gitpar.core.streams import statuses
     from gitpar.errors import bad
     from gitpar.store.state import StateStore
 
@@ -57,8 +56,11 @@ def base_rules(repo: Any, base_rev: str | None = None,
         raise bad(".gitpar/", None, f"no plan committed on the base branch {base!r}",
                   "commit .gitpar/ to the base branch (the check never reads a stream's own copy)")
     if status is None:
+        from gitpar.core.identity import claim_statuses
+        from gitpar.core.streams import all_progress
+
         snap = StateStore(repo).snapshot()
-        status = statuses(snap) if snap.commit else {}
+        status = claim_statuses(all_progress(snap)) if snap.commit else {}
     return Rules.from_plan(plan, status), base
 
 
@@ -95,14 +97,18 @@ def check_staged(repo: Any, stream: str | None = None) -> Report:
     from gitpar.errors import bad
 
     cwd = str(repo.here or repo.main_root)
-    report = staged_report(cwd, repo.current_stream() if stream is None else stream)
+    if stream is None:
+        report = staged_report(cwd, repo.current_stream(), repo.current_branch(), by_branch=True)
+    else:
+        report = staged_report(cwd, stream)
     if report is None:
         raise bad(".gitpar/", None, f"no plan committed on the base branch {repo.configured_base()!r}",
                   "commit .gitpar/ to the base branch (the check never reads a stream's own copy)")
     return report
 
 
-def staged_report(cwd: str, stream: str | None) -> Report | None:
+def staged_report(cwd: str, stream: str | None, branch: str | None = None, *,
+                  by_branch: bool = False) -> Report | None:
     """The report on what is staged in the worktree at ``cwd``, judged as the pre-commit hook
     judges it (:func:`gitpar.core.rules_cache.judge_staged`); None when the base branch has
     no plan. Needs no pygit2 while the hook's cache is current: ``gitpar check --staged``
@@ -110,12 +116,16 @@ def staged_report(cwd: str, stream: str | None) -> Report | None:
     from gitpar.core.rules_cache import judge_staged
     from gitpar.store.quickgit import git_dir
 
-    found = judge_staged(cwd, git_dir(cwd), stream)
+    found = judge_staged(cwd, git_dir(cwd), stream, branch, by_branch=by_branch)
     if found is None:
         return None
+    if found.note:
+        stream = None
     report = Report(stream=stream, scope="staged", base=found.base, paths=len(found.paths),
                     violations=found.violations)
     _note_undefined(report, found.streams, stream)
+    if found.note:
+        report.notes.insert(0, found.note)
     return report
 
 
@@ -136,23 +146,81 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     is no stream's. ``Gitpar-Stream`` trailers are information, never identity.
     """
     from gitpar.errors import bad
-    from gitpar.store.repo import stream_of_branch
 
-    rules, base = base_rules(repo, base_rev)
+    plan_rev, plan_note = plan_base(repo, base_rev)
+    rules, base = base_rules(repo, plan_rev)
     head = repo.resolve_ci(head_rev)
     base_oid = repo.resolve_ci(base_rev) if base_rev else None
     if base_oid is not None and repo.git.merge_base(base_oid, head) is None and repo.git.is_shallow:
         raise bad(None, "--base", f"this clone is shallow and holds no common ancestor of {base_rev} and "
                   f"{head_rev}, so the commits of the change cannot be told apart",
                   "fetch the whole history (actions/checkout with fetch-depth: 0, or git fetch --unshallow)")
+    note = None
     if stream is None:
-        stream = stream_of_branch(branch)
+        from gitpar.core.identity import of_branch
+
+        who = of_branch(rules, branch, _base_name(base))
+        stream, rules, note = who.stream, who.rules, who.note
     target = base_oid if base_oid is not None else repo.tip(f"refs/heads/{base}")
     report = judge_range(repo, rules, base, stream, head, target=target,
                          hide=[base_oid] if base_oid is not None else [],
                          scope=f"{base_rev or ''}..{head_rev}")
     _note_undefined(report, rules.streams, stream)
+    if note:
+        report.notes.insert(0, note)
+    if plan_note:
+        report.notes.append(plan_note)
+    if target is not None:
+        from gitpar.core.identity import review_notes
+        from gitpar.store.commits import net_paths
+
+        report.notes.extend(review_notes(net_paths(repo, target, head)))
     return report
+
+
+def _base_name(base: str) -> str:
+    """The base branch's name from how CI names it (``origin/main``, ``refs/remotes/origin/main``)."""
+    from gitpar.core.identity import short_branch
+
+    name = short_branch(base) or base
+    return name.partition("/")[2] if name.startswith("origin/") else name
+
+
+def plan_base(repo: Any, base_rev: str | None) -> tuple[str | None, str | None]:
+    """Where the plan a range is judged by comes from, and a note when that is not ``base_rev``.
+
+    A pull request into a branch its author just created (carrying the author's own
+    ``.gitpar/``) must not be judged by that plan: when ``base_rev`` names a branch other
+    than the configured base, the plan is read from the configured base instead (its copy
+    on origin when the target was named that way); BadInput when this clone has neither.
+    """
+    import re
+
+    from gitpar.errors import GitparError, bad
+
+    if base_rev is None or re.fullmatch(r"[0-9a-fA-F]{7,40}", base_rev):
+        return base_rev, None
+    name = base_rev
+    for prefix in ("refs/heads/", "refs/remotes/origin/", "remotes/origin/", "origin/"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    configured = repo.configured_base()
+    if name == configured or not repo.git.references.get(f"refs/heads/{name}") and \
+            not repo.git.references.get(f"refs/remotes/origin/{name}"):
+        return base_rev, None  # the base itself, or not a branch (a tag, HEAD~3): as given
+    remote_first = base_rev != name and not base_rev.startswith("refs/heads/")
+    candidates = ([f"origin/{configured}", configured] if remote_first else [configured, f"origin/{configured}"])
+    for candidate in candidates:
+        try:
+            repo.resolve_ci(candidate)
+        except GitparError:
+            continue
+        return candidate, (f"the change targets {name}, which is not the plan's base {configured}: it is "
+                           f"judged by the plan on {candidate}, never by a plan on {name}")
+    raise bad(None, "--base", f"{base_rev} is not the plan's base {configured}, and this clone has no "
+              f"{configured} to read the plan from", f"fetch {configured} (actions/checkout with "
+              f"fetch-depth: 0), or check changes into {configured} only")
 
 
 def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oid, *,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class Repo(store.Repo):
     """A repository as gitpar sees it, with its plan."""
 
-    worktree_plan_key: str | None = None  # the cache key of the main worktree's plan, once read
+    worktree_plan_key: str | None = None  # the cache key of the main worktree's plan, once read (None: dirty)
 
     def load_plan_at(self, commit: Oid) -> Plan | None:
         """The plan committed in ``commit`` (None when it has none).
@@ -56,12 +56,13 @@ class Repo(store.Repo):
         """
         root = self.main_root
         self.configured_base()  # a committed base: that names no branch stops every command
-        if source == "worktree" and root is not None:
-            key = plan_cache.folder_key(root / PLAN_DIR)
+        if source == "worktree" and root is not None and (root / PLAN_DIR).is_dir():
+            key = plan_cache.worktree_key(str(root))
             self.worktree_plan_key = key
-            found: Plan | None = None
             if key is not None:
                 found = plan_cache.get(self, key, lambda: self._parse(self.plan_files_in_dir(root)))
+            else:  # edited and not committed: parsed, never cached
+                found = self._parse(self.plan_files_in_dir(root))
             if found is not None:
                 return self._noted(found)
         plan = self.load_plan_at_base()

@@ -29,7 +29,7 @@ from typing import Protocol, TypeVar
 
 import pygit2
 
-from gitpar.errors import GitparError, Refused, bad
+from gitpar.errors import GitparError, bad
 from gitpar.store.naming import stream_of_branch as stream_of_branch  # the one parser, re-exported
 from gitpar.store.quickgit import common_dir
 
@@ -527,5 +527,6 @@ def open_repo(cwd: Path | str | None = None, factory: type[R] = Repo) -> R:  # t
 
 def require_main_root(repo: Repo) -> Path:
     if repo.main_root is None:
-        raise Refused("this is a bare repository; run this command in a repository with a worktree")
+        raise bad(None, None, "this is a bare repository, which has no worktree for streams",
+                  "run this command in a clone with a worktree ('git clone' it, or 'git worktree add')")
     return repo.main_root
