@@ -209,6 +209,14 @@ def test_a_committed_base_naming_no_branch_fails_closed(started: Path, run, base
     assert done.returncode != 0 and base in done.stdout + done.stderr
     guard = subprocess.run(["gitpar", "guard", "src/ui/b.py"], cwd=api, capture_output=True, text=True)
     assert guard.returncode != 0
+    git(api, "commit", "-qm", "reach", "--no-verify")
+    res = run(api, "check", "--range", "main..HEAD")
+    assert res.code == 2 and base in res.err, res
+    bare = started.parent / "origin.git"
+    git(started.parent, "init", "-q", "--bare", str(bare))
+    git(started, "remote", "add", "origin", str(bare))
+    pushed = push(api, "gitpar/api")
+    assert pushed.returncode != 0 and base in pushed.stderr, pushed.stderr
 
 
 def test_a_clone_without_the_record_reads_origins_default_branch(started: Path, run, tmp_path: Path) -> None:
