@@ -157,6 +157,9 @@ def test_gitpar_now_never_moves_a_write(remote: Path, run, monkeypatch: pytest.M
     assert run(api, "lock", "src/config.py", "--ttl", "30d").code == 0
     text = git(remote, "show", "gitpar/_state:locks/src/config.py.lock")
     assert "2000-" not in text and "2099-" not in text, text
+    monkeypatch.setenv("GITPAR_NOW", "2099-01-01T00:00:00Z")
+    assert run(api, "progress", "--completion", "20").code == 0  # progress is stamped by the real clock too
+    assert "2099-" not in git(remote, "show", "gitpar/_state:progress/api.md")
 
 
 def test_another_streams_name_is_refused_from_a_streams_worktree(remote: Path, run) -> None:
