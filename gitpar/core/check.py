@@ -84,6 +84,7 @@ def check_paths(rules: Rules, stream: str | None, paths: list[str], holders: dic
     """Judge ``paths`` changed by ``stream`` now, with the locks held now (no git involved)."""
     report = Report(stream=stream, scope=scope, base=base, paths=len(paths))
     report.violations = judge_change(rules, stream, paths, holders.get)
+    report.notes.extend(sorted(set(rules.ignored_locks.values())))
     return report
 
 
@@ -155,6 +156,7 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     _note_undefined(report, rules.streams, stream)
     if note:
         report.notes.append(note)
+    report.notes.extend(sorted(set(rules.ignored_locks.values())))
     return report
 
 
