@@ -23,14 +23,33 @@ if TYPE_CHECKING:
 
 
 def pre_commit(cwd: str) -> int:
-    """Judge the staged change: ``core.rules_cache.judge_staged``, as ``check --staged`` does."""
-    from gitpar.core.rules_cache import branch_of, judge_staged
+    """Judge the staged change: ``core.rules_cache.judge_staged``, as ``check --staged`` does.
+
+    The shim starts ``python -S`` (no site: it costs more than the check), which answers
+    only from a current cache; a rebuild (which loads the plugins) or a plugin that judges
+    paths runs in the normal interpreter, so a plugin installed with ``pip install -e`` (a
+    ``.pth`` file, which ``-S`` skips) counts the same whichever process built the cache."""
+    from gitpar.core.rules_cache import HandOver, branch_of, judge_staged
 
     gitdir = git_dir(cwd)
-    stream = stream_of_branch(branch_of(gitdir))  # identity is the worktree's branch
-    found = judge_staged(cwd, gitdir, stream)
+    branch = branch_of(gitdir)  # identity is the worktree's branch (core.identity.of_branch)
+    stream = stream_of_branch(branch)
+    if stream is not None:
+        from gitpar.core.claim import check_commit
+
+        fenced = check_commit(cwd, gitdir, stream)
+        if fenced:
+            print(f"gitpar: commit refused: {fenced}", file=sys.stderr)
+            return 1
+    try:
+        found = judge_staged(cwd, gitdir, stream, branch, by_branch=True, full=not sys.flags.no_site)
+    except HandOver:
+        return _in_full_interpreter("pre-commit")
     if found is None or not found.violations:
         return 0
+    if found.note:
+        stream = None
+        print(f"gitpar: {found.note}", file=sys.stderr)
     violations, paths = found.violations, found.paths
     who = f"stream {stream}" if stream else "this branch (no stream)"
     print(f"gitpar: commit refused: {len(violations)} of {len(paths)} staged paths may not be "
@@ -41,6 +60,19 @@ def pre_commit(cwd: str) -> int:
         print(f"  ... and {len(violations) - 50} more ('gitpar check --staged' lists them all)", file=sys.stderr)
     print("  (unstage them with 'git restore --staged PATH')", file=sys.stderr)
     return 1
+
+
+def _in_full_interpreter(hook: str) -> int:
+    """Run ``hook`` again in the normal interpreter (with site, so ``.pth`` files count):
+    this gitpar first on the path, as in the shim; its exit code."""
+    import subprocess
+
+    import gitpar
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(gitpar.__file__)))
+    code = (f"import sys; sys.path.insert(0, {here!r}); from gitpar.hookentry import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, hook], check=False).returncode
 
 
 def _fetch_state(repo: Any) -> None:
@@ -73,6 +105,22 @@ def _base_of(repo: Any) -> tuple[Any, str, Any, list[Any]]:
     return rules, base, local, [t for t in (local, theirs) if t is not None]
 
 
+def _fenced(repo: Any, stream: str | None) -> str | None:
+    """A push of ``stream`` from this clone whose worktree's claim was taken over elsewhere
+    (by the state just fetched): the refusal, else None."""
+    if stream is None:
+        return None
+    from gitpar.core.claim import claim_in_progress, gitdir_of, superseded, worktree_claim
+    from gitpar.store.state import StateStore
+
+    path = repo.stream_worktrees().get(stream)
+    mine = worktree_claim(gitdir_of(str(path))) if path is not None and path.exists() else None
+    if mine is None:
+        return None
+    claim, taken = claim_in_progress(StateStore(repo).snapshot().read(f"progress/{stream}.md"))
+    return superseded(stream, mine, claim, taken)
+
+
 def _is_zero(sha: str) -> bool:
     return set(sha) == {"0"}
 
@@ -84,6 +132,7 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
     import pygit2
 
     from gitpar.core.check import judge_range
+    from gitpar.core.identity import of_branch
     from gitpar.core.repo import open_repo
 
     repo = open_repo(cwd)
@@ -91,6 +140,7 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
         return 0  # no plan committed yet: nothing to enforce
     _fetch_state(repo)
     rules, base, base_tip, base_tips = _base_of(repo)
+    own = {"refs/heads/gitpar/_state", f"refs/heads/{repo.load_plan_at_base().settings.integration_branch}"}
     failures: list[tuple[str, str | None, Any]] = []
     notes: list[str] = []
     for line in stdin.splitlines():
@@ -98,10 +148,8 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
         if len(parts) != 4:
             continue
         local_ref, local_sha, remote_ref, remote_sha = parts
-        # what is judged is where it lands: the local ref's name is the pusher's to choose
-        # (a local gitpar/_x pushed as gitpar/api is api's push)
-        if _is_zero(local_sha) or remote_ref.startswith("refs/heads/gitpar/_"):
-            continue
+        if _is_zero(local_sha) or remote_ref in own:
+            continue  # gitpar's own branches (the state, the integration branch); any other gitpar/_* is judged
         head = pygit2.Oid(hex=local_sha)
         known_remote = not _is_zero(remote_sha) and remote_sha in repo.git
         if remote_ref == f"refs/heads/{base}":
@@ -121,9 +169,16 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
             else:
                 hide.extend(repo.git.references[ref].peel(pygit2.Commit).id for ref in repo.git.references
                             if ref.startswith(f"refs/remotes/{remote}/"))
-        stream = stream_of_branch(remote_ref)
-        report = judge_range(repo, rules, base, stream, head, target=target, hide=hide,
+        who = of_branch(rules, remote_ref, base)  # the pushed ref's name says whose (core.identity)
+        stream = who.stream
+        fenced = _fenced(repo, stream)
+        if fenced:
+            print(f"gitpar: push refused: {fenced}", file=sys.stderr)
+            return 1
+        report = judge_range(repo, who.rules, base, stream, head, target=target, hide=hide,
                              scope=f"{remote_ref}")
+        if who.note:
+            notes.append(who.note)
         failures.extend((remote_ref, stream, v) for v in report.violations)
         notes.extend(report.notes)
     if not failures:

@@ -48,6 +48,7 @@ class Case:
     state: dict[str, str | bytes] = field(default_factory=dict)  # state-branch files to plant
     symlinks: dict[str, str] = field(default_factory=dict)
     fix: str = "fix:"  # what says how to fix it
+    commit: bool = False  # commit the written files to main (a committed plan) first
 
 
 PLAN = ".gitpar/plan.md"
@@ -243,7 +244,31 @@ def _all_cases() -> list[Case]:
     for kid, text, needle in HISTORY_BAD:
         cases.append(Case(f"history-{kid}", ["plan"], 2, [needle], state={HISTORY: text}))
     cases.extend(OPTION_CASES)
+    cases.extend(LOCKPROOF_CASES)
     return cases
+
+
+# the lock proof (issue 26): identity is the branch for writes, a bounded TTL, a trusted base
+NO_BASE = "---\nbase: nosuch\nworktrees: ../{repo}.gitpar/{stream}\n---\n"
+STREAM_BASE = "---\nbase: gitpar/api\nworktrees: ../{repo}.gitpar/{stream}\n---\n"
+LOCKPROOF_CASES: list[Case] = [
+    Case("identity-lock", ["lock", "src/config.py", "--stream", "ui"], 2, ["--stream", "stream api's worktree"],
+         where="api"),
+    Case("identity-unlock", ["unlock", "src/config.py", "--stream", "ui"], 2, ["--stream", "api"], where="api"),
+    Case("identity-progress", ["progress", "--stream", "ui", "--completion", "9"], 2, ["--stream", "api"],
+         where="api"),
+    Case("identity-finish", ["finish", "ui"], 2, ["--stream", "api"], where="api"),
+    Case("ttl-too-long", ["lock", "src/config.py", "--ttl", "31d"], 2, ["--ttl", "30 days"], where="api"),
+    Case("plan-lock-ttl-too-long", ["lock", "src/config.py"], 2, ["lock_ttl"], where="api",
+         files={PLAN: "---\nbase: main\nworktrees: ../{repo}.gitpar/{stream}\nlock_ttl: 60d\n---\n"},
+         commit=True),
+    *[Case(f"base-nosuch-{'-'.join(args)}", args, 2, [PLAN, "nosuch"], where=where, files={PLAN: NO_BASE},
+           commit=True)
+      for args, where in ((["status"], "main"), (["plan"], "main"), (["who", "src/config.py"], "main"),
+                          (["lock", "src/config.py"], "api"), (["progress", "--completion", "5"], "api"))],
+    Case("base-stream-branch-status", ["status"], 2, [PLAN, "gitpar/api"], files={PLAN: STREAM_BASE},
+         commit=True),
+]
 
 
 CASES = _all_cases()
@@ -312,6 +337,8 @@ def test_bad_input(case: Case, copy: Callable[[], tuple[Path, Path]]) -> None:
             target.write_bytes(text)
         else:
             target.write_text(text)
+    if case.commit:
+        _git(repo, "commit", "-qam", "plan change", "--no-verify")
     for rel, text in case.state.items():
         plant_state_file(repo, rel, text)
     cwd = api if case.where == "api" else repo

@@ -98,9 +98,9 @@ def test_outside_a_repository_the_crash_log_is_per_user(tmp_path: Path, monkeypa
 
 
 def test_a_crash_inside_a_hook_prints_one_line_and_the_log(tmp_path: Path) -> None:
-    import marshal
     import subprocess
 
+    from gitpar.core import cache_file
     from gitpar.testing import git, hermetic, make_repo, run, worktree_of
 
     with hermetic(tmp_path / "home"):
@@ -113,9 +113,9 @@ def test_a_crash_inside_a_hook_prints_one_line_and_the_log(tmp_path: Path) -> No
         git(wt, "commit", "-qam", "warm the hook's cache")
         # a cache that loads but holds the wrong shape: a bug the hook did not foresee
         cache = repo / ".git/gitpar/cache/hook-rules.marshal"
-        data = marshal.loads(cache.read_bytes())
+        data = cache_file.read_marshal(cache)
         data["locks"] = 5
-        cache.write_bytes(marshal.dumps(data))
+        cache_file.write_marshal(cache, data)
         (wt / "src/api/a.py").write_text("a = 3\n")
         proc = subprocess.run(["git", "commit", "-qam", "crash"], cwd=wt, capture_output=True, text=True)
         log = repo / ".git/gitpar/crash.log"

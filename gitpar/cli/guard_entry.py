@@ -161,7 +161,6 @@ def verdicts_at(cwd: str, paths: list[str], stream: str | None = None, *, harnes
     to enforce). ``shell``: paths read from a shell command, whose writes outside every
     worktree of the repository (``/tmp``, ``/dev/null``) are not the plan's business."""
     from gitpar.core.guard import decide
-    from gitpar.core.rules import Rules
     from gitpar.core.rules_cache import held_now
 
     place = locate(cwd, stream, harness=harness)
@@ -175,9 +174,9 @@ def verdicts_at(cwd: str, paths: list[str], stream: str | None = None, *, harnes
 
         paths = [p for p in paths if worktree_path(p, cwd, place.root) is not None
                  or same_repository(os.path.join(cwd, p), place)]
-    rules = Rules.from_json(data["rules"])
-    return decide(rules, place.stream, paths, cwd, place.root, held_now(data), policies=bool(data.get("policies")),
-                  base=data["base"]), place.stream
+    rules, judged = _identity(place, data)
+    return decide(rules, judged, paths, cwd, place.root, held_now(data), policies=bool(data.get("policies")),
+                  base=data["base"]), judged
 
 
 def changed_at(cwd: str, stream: str | None = None, *, harness: bool = False,
@@ -196,7 +195,6 @@ def changed_at(cwd: str, stream: str | None = None, *, harness: bool = False,
         place = found
         pending = start_worktree_changes(place.root)  # git walks the worktree while the rules are read
     from gitpar.core.guard import judge_changed
-    from gitpar.core.rules import Rules
     from gitpar.core.rules_cache import held_now
 
     data = _rules_at(place)
@@ -218,9 +216,21 @@ def changed_at(cwd: str, stream: str | None = None, *, harness: bool = False,
             same |= worktree_equal_to(place.root, fork, [p for p in paths if p not in same])
         return same
 
-    verdicts = judge_changed(Rules.from_json(data["rules"]), place.stream, changes, held_now(data), excused,
+    rules, judged = _identity(place, data)
+    verdicts = judge_changed(rules, judged, changes, held_now(data), excused,
                              policies=bool(data.get("policies")), base=data["base"])
-    return verdicts, place.stream
+    return verdicts, judged
+
+
+def _identity(place: Place, data: dict[str, Any]) -> tuple[Any, str | None]:
+    """The rules and the stream a write in ``place`` is judged as: its worktree's branch, as
+    the commit hook judges it (core.identity.of_branch: a stream nobody started is no stream's)."""
+    from gitpar.core.identity import of_branch
+    from gitpar.core.rules import Rules
+    from gitpar.core.rules_cache import branch_of
+
+    who = of_branch(Rules.from_json(data["rules"]), branch_of(place.gitdir), data["base"])
+    return who.rules, who.stream
 
 
 def _ref_value(common: str, ref: str) -> str | None:

@@ -43,7 +43,6 @@ def base_rules(repo: Any, base_rev: str | None = None,
                status: dict[str, str] | None = None) -> tuple[Rules, str]:
     """The rules from the plan on the base branch (``base_rev`` if given, as CI names it) and
     the stream statuses (``status`` when the caller has read them already), and the base's name."""
-    from gitpar.core.streams import statuses
     from gitpar.errors import bad
     from gitpar.store.state import StateStore
 
@@ -57,8 +56,11 @@ def base_rules(repo: Any, base_rev: str | None = None,
         raise bad(".gitpar/", None, f"no plan committed on the base branch {base!r}",
                   "commit .gitpar/ to the base branch (the check never reads a stream's own copy)")
     if status is None:
+        from gitpar.core.identity import claim_statuses
+        from gitpar.core.streams import all_progress
+
         snap = StateStore(repo).snapshot()
-        status = statuses(snap) if snap.commit else {}
+        status = claim_statuses(all_progress(snap)) if snap.commit else {}
     return Rules.from_plan(plan, status), base
 
 
@@ -96,14 +98,18 @@ def check_staged(repo: Any, stream: str | None = None) -> Report:
     from gitpar.errors import bad
 
     cwd = str(repo.here or repo.main_root)
-    report = staged_report(cwd, repo.current_stream() if stream is None else stream)
+    if stream is None:
+        report = staged_report(cwd, repo.current_stream(), repo.current_branch(), by_branch=True)
+    else:
+        report = staged_report(cwd, stream)
     if report is None:
         raise bad(".gitpar/", None, f"no plan committed on the base branch {repo.configured_base()!r}",
                   "commit .gitpar/ to the base branch (the check never reads a stream's own copy)")
     return report
 
 
-def staged_report(cwd: str, stream: str | None) -> Report | None:
+def staged_report(cwd: str, stream: str | None, branch: str | None = None, *,
+                  by_branch: bool = False) -> Report | None:
     """The report on what is staged in the worktree at ``cwd``, judged as the pre-commit hook
     judges it (:func:`gitpar.core.rules_cache.judge_staged`); None when the base branch has
     no plan. Needs no pygit2 while the hook's cache is current: ``gitpar check --staged``
@@ -111,12 +117,16 @@ def staged_report(cwd: str, stream: str | None) -> Report | None:
     from gitpar.core.rules_cache import judge_staged
     from gitpar.store.quickgit import git_dir
 
-    found = judge_staged(cwd, git_dir(cwd), stream)
+    found = judge_staged(cwd, git_dir(cwd), stream, branch, by_branch=by_branch)
     if found is None:
         return None
+    if found.note:
+        stream = None
     report = Report(stream=stream, scope="staged", base=found.base, paths=len(found.paths),
                     violations=found.violations)
     _note_undefined(report, found.streams, stream)
+    if found.note:
+        report.notes.insert(0, found.note)
     return report
 
 
@@ -137,9 +147,8 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     is no stream's. ``Gitpar-Stream`` trailers are information, never identity.
     """
     from gitpar.errors import bad
-    from gitpar.store.repo import stream_of_branch
 
-    plan_rev, note = plan_base(repo, base_rev)
+    plan_rev, plan_note = plan_base(repo, base_rev)
     rules, base = base_rules(repo, plan_rev)
     head = repo.resolve_ci(head_rev)
     base_oid = repo.resolve_ci(base_rev) if base_rev else None
@@ -147,17 +156,36 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
         raise bad(None, "--base", f"this clone is shallow and holds no common ancestor of {base_rev} and "
                   f"{head_rev}, so the commits of the change cannot be told apart",
                   "fetch the whole history (actions/checkout with fetch-depth: 0, or git fetch --unshallow)")
+    note = None
     if stream is None:
-        stream = stream_of_branch(branch)
+        from gitpar.core.identity import of_branch
+
+        who = of_branch(rules, branch, _base_name(base))
+        stream, rules, note = who.stream, who.rules, who.note
     target = base_oid if base_oid is not None else repo.tip(f"refs/heads/{base}")
     report = judge_range(repo, rules, base, stream, head, target=target,
                          hide=[base_oid] if base_oid is not None else [],
                          scope=f"{base_rev or ''}..{head_rev}")
     _note_undefined(report, rules.streams, stream)
     if note:
-        report.notes.append(note)
+        report.notes.insert(0, note)
+    if plan_note:
+        report.notes.append(plan_note)
     report.notes.extend(sorted(set(rules.ignored_locks.values())))
+    if target is not None:
+        from gitpar.core.identity import review_notes
+        from gitpar.store.commits import net_paths
+
+        report.notes.extend(review_notes(net_paths(repo, target, head)))
     return report
+
+
+def _base_name(base: str) -> str:
+    """The base branch's name from how CI names it (``origin/main``, ``refs/remotes/origin/main``)."""
+    from gitpar.core.identity import short_branch
+
+    name = short_branch(base) or base
+    return name.partition("/")[2] if name.startswith("origin/") else name
 
 
 def plan_base(repo: Any, base_rev: str | None) -> tuple[str | None, str | None]:
@@ -224,7 +252,7 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
     dating = commits if not hide or list(hide) == list(whole) else changes_between(repo, head, whole)
     net = net_paths(repo, target, head) if target is not None else None
     report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
-    history = lock_history(repo, clock.now())
+    history = lock_history(repo, clock.real_now())  # a verdict: the real clock
     last_change: dict[str, tuple[tuple[float, ...], str]] = {}
     seen_paths: set[str] = set()
     attribution = Attribution(repo)
@@ -235,11 +263,11 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
         return [v for v in found if net is None or v.path in net]
 
     for c in dating:
-        times = (float(c.author_time), float(c.commit_time))
+        times = commit_times(c)  # committer dates only (the notes come from the judged commits)
         for path in c.paths:
             last_change[path] = (times, c.sha)
     for c in commits:
-        times = (float(c.author_time), float(c.commit_time))
+        times = commit_times(c, report)
 
         def holder(path: str, times: tuple[float, ...] = times, who: str | None = stream) -> str | None:
             return held_at(history, path, times, who)
@@ -280,7 +308,26 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
             v.message += f" (the net change against {base}, what integration would apply, changes it)"
             report.violations.append(v)
     report.paths = len(seen_paths | (net or set()))
+    for sha, why in history.refused.items():
+        report.notes.append(f"state commit {sha[:10]} is {why}: the state branch's history there is "
+                            "suspect, so the hold it records proves no change ('gitpar doctor' lists it)")
     return report
+
+
+def commit_times(c: Any, report: Report | None = None) -> tuple[float, ...]:
+    """The time a commit proves a lock by: its committer date alone (the author date is
+    information, set freely with ``GIT_AUTHOR_DATE``), and none at all when that date goes
+    backwards from its parent's or lies in the future of the real clock by more than
+    :data:`~gitpar.core.clock.CLOCK_SKEW_S` (said in ``report``'s notes)."""
+    from gitpar.core.lock_history import date_doubt
+
+    t = float(c.commit_time)
+    why = date_doubt(t, float(c.parent_time), clock.real_now())
+    if why is None:
+        return (t,)
+    if report is not None:
+        report.notes.append(f"commit {c.sha[:10]}'s committer date {why}, so it proves no lock held")
+    return ()
 
 
 def _integration_merge(repo: Any, sha: str, paths: set[str], attribution: Any, failed: set[str]) -> bool:
@@ -315,10 +362,10 @@ def _landed_net(rules: Rules, path: str, last: tuple[tuple[float, ...], str] | N
 
 
 def last_change_default(commits: list[Any]) -> tuple[float, ...]:
-    """The times of the newest commit (for a path only a merge's result changed)."""
+    """The time of the newest commit (for a path only a merge's result changed)."""
     if not commits:
-        return (clock.now(),)
-    return (float(commits[-1].author_time), float(commits[-1].commit_time))
+        return (clock.real_now(),)
+    return commit_times(commits[-1])
 
 
 def _undone(rules: Rules, stream: str | None, dropped: tuple[tuple[str, str], ...], holder: Any,

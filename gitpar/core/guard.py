@@ -143,8 +143,11 @@ def guard(repo: Any, paths: list[str], cwd: str | None = None) -> list[Verdict]:
     root = repo.here or repo.main_root
     if root is None:
         raise Refused("this repository has no worktree to write paths in")
+    from gitpar.core.identity import of_branch
+
     rules, base = base_rules(repo)
-    return decide(rules, repo.current_stream(), paths, cwd or os.getcwd(), str(root),
+    who = of_branch(rules, repo.current_branch(), base)  # as the commit hook judges it
+    return decide(who.rules, who.stream, paths, cwd or os.getcwd(), str(root),
                   live_holders(repo), policies=True, base=base)
 
 

@@ -61,11 +61,15 @@ class Rules:
 
     def __init__(self, patterns: list[tuple[str, str, str]], unowned: str = "lock",
                  main_worktree: str = "protect", active: frozenset[str] = frozenset(),
-                 dirs: list[str] | None = None) -> None:
+                 dirs: list[str] | None = None, *, other_branches: str = "strict",
+                 statuses: dict[str, str] | None = None, other: bool = False) -> None:
         self.patterns = patterns  # (stream, kind, pattern)
         self.unowned = unowned
         self.main_worktree = main_worktree  # protect | allow
         self.active = active
+        self.other_branches = other_branches  # strict | active: branches that are no stream's
+        self.statuses = statuses or {}  # stream -> claim status (core.identity.claim_status)
+        self.other = other  # judging a branch that is no stream's (core.identity.of_branch)
         # each pattern's literal leading directory (``literal_dir``), when known: lets
         # ``index_for`` skip the patterns that cannot own the paths judged
         self.dirs = dirs
@@ -78,6 +82,20 @@ class Rules:
     def streams(self) -> set[str]:
         """The streams the plan defines (those with at least one pattern)."""
         return {s for s, _, _ in self.patterns}
+
+    @property
+    def claimed(self) -> set[str]:
+        """The streams whose ``gitpar/<name>`` branch counts as theirs (core.identity)."""
+        from gitpar.core.identity import CLAIMED
+
+        return {n for n, st in self.statuses.items() if st in CLAIMED}
+
+    def as_other_branch(self) -> Rules:
+        """These rules for judging a branch that is no stream's (``other_branches:``)."""
+        made = Rules(self.patterns, self.unowned, self.main_worktree, self.active, self.dirs,
+                     other_branches=self.other_branches, statuses=self.statuses, other=True)
+        made._index = self._index
+        return made
 
     @property
     def index(self) -> OwnershipIndex:
@@ -192,18 +210,21 @@ class Rules:
         active = frozenset(n for n, st in (statuses or {}).items() if st in ACTIVE and n in plan.streams)
         return cls(patterns=patterns, unowned=plan.settings.unowned,
                    main_worktree=main_mode if main_mode in ("protect", "allow") else "protect",
-                   active=active, dirs=dirs)
+                   active=active, dirs=dirs, other_branches=plan.settings.other_branches,
+                   statuses={n: st for n, st in (statuses or {}).items() if n in plan.streams})
 
     def to_json(self) -> dict[str, Any]:
         dirs = self.dirs if self.dirs is not None else [literal_dir(p) for _, _, p in self.patterns]
         return {"patterns": self.patterns, "unowned": self.unowned, "main_worktree": self.main_worktree,
-                "active": sorted(self.active), "dirs": dirs}
+                "active": sorted(self.active), "dirs": dirs, "other_branches": self.other_branches,
+                "statuses": self.statuses}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Rules:
         return cls(patterns=[(p[0], p[1], p[2]) for p in data["patterns"]],
                    unowned=data["unowned"], main_worktree=data["main_worktree"],
-                   active=frozenset(data["active"]), dirs=data.get("dirs"))
+                   active=frozenset(data["active"]), dirs=data.get("dirs"),
+                   other_branches=data.get("other_branches", "strict"), statuses=data.get("statuses"))
 
 
 def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: HolderAt,
@@ -296,6 +317,8 @@ def _judge_stream(rules: Rules, stream: str, path: str, found: list[Rule], holde
 
 
 def _judge_main(rules: Rules, path: str, found: list[Rule], holder: HolderAt) -> Violation | None:
+    if rules.other and rules.other_branches == "strict":
+        return _judge_other(rules, path, found, holder)
     if rules.main_worktree == "allow" or path.startswith(PLAN_PREFIX):
         return None
     held_by = rules._holder(holder, path, found)
@@ -308,6 +331,36 @@ def _judge_main(rules: Rules, path: str, found: list[Rule], holder: HolderAt) ->
                          f"make the change in {owners[0]}'s worktree, or wait until it is completed "
                          "(or set main_worktree: allow in .gitpar/plan.md)", owner=owners[0])
     return None
+
+
+def _judge_other(rules: Rules, path: str, found: list[Rule], holder: HolderAt) -> Violation | None:
+    """``other_branches: strict``: a branch that is no stream's may change the plan and what the
+    plan leaves ``unowned: allow``; nothing owned, shared, locked or otherwise unowned."""
+    if path.startswith(PLAN_PREFIX):
+        return None  # a plan pull request: reviewed like code
+    fix_mode = "or, if the plan means to allow it, set other_branches: active in .gitpar/plan.md"
+    held_by = holder(path)
+    if held_by is not None:
+        return Violation(path, "locked", f"{path} is locked by stream {held_by}; a branch that is no "
+                         "stream's may not change it", f"leave it to {held_by}", owner=held_by)
+    owners = sorted({r.stream for r in found if r.kind == "owns"})
+    if owners:
+        return Violation(path, "owned", f"{path} is owned by stream {', '.join(owners)}; a branch that is "
+                         "no stream's may not change it",
+                         f"make the change on gitpar/{owners[0]} (gitpar start {owners[0]}), {fix_mode}",
+                         owner=owners[0])
+    sharers = sorted({r.stream for r in found if r.kind == "shares"})
+    if sharers:
+        return Violation(path, "shared-by-others", f"{path} is shared by {', '.join(sharers)}; only those "
+                         "streams may change it, each holding its lock, not a branch that is no stream's",
+                         f"make the change on a sharing stream's branch with the lock held, {fix_mode}",
+                         owner=sharers[0])
+    if rules.unowned == "allow":
+        return None
+    return Violation(path, "unowned", f"{path} is owned by no stream and the plan's 'unowned' is "
+                     f"{rules.unowned!r}: a branch that is no stream's may change only .gitpar/ and files "
+                     "the plan leaves 'unowned: allow'",
+                     f"give it to a stream and change it there, {fix_mode}")
 
 
 def who(rules: Rules, paths: Sequence[str], holders: dict[str, str]) -> list[dict[str, Any]]:

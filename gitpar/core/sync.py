@@ -99,6 +99,9 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
     assert base_tip is not None
     if tip is None:
         return SyncResult(name, "skipped", f"its branch {branch} does not exist")
+    unfinished = _finish_interrupted(repo, branch)
+    if unfinished is not None:
+        return SyncResult(name, "skipped", unfinished, old=str(tip))
     checked_out = m.worktrees_on(repo, branch)
     for wt in checked_out:
         busy = m.operation_in_progress(wt)
@@ -144,6 +147,22 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
     m.move_branch(repo, branch, tip, new, f"gitpar sync: {what}", checked_out)
     where = f" and its worktree {checked_out[0].path}" if checked_out else ""
     return SyncResult(name, outcome, f"{branch}{where}: {what}", str(tip), str(new))
+
+
+def _finish_interrupted(repo: Repo, branch: str) -> str | None:
+    """Finish a move of ``branch`` an earlier gitpar was killed in the middle of (the ref moved,
+    its worktree not yet updated); None when there was none or it is finished now, else why not."""
+    from gitpar.store.merge.apply import finish_moves
+
+    left = finish_moves(repo, branch)
+    if not left:
+        return None
+    move = left[0]
+    return (f"an earlier sync moved {branch} to {move.new[:10]} but was stopped before updating "
+            f"{move.worktree}, and its index has changed since (neither {move.old[:10]} nor "
+            f"{move.new[:10]}): committing what is staged there could revert the base's changes; "
+            f"look with 'git -C {move.worktree} diff --cached {move.new[:10]}', then "
+            f"'git -C {move.worktree} read-tree -m -u {move.old[:10]} {move.new[:10]}' or reset it yourself")
 
 
 def _conflict(repo: Repo, name: str, base: str, tip: Any, base_tip: Any,

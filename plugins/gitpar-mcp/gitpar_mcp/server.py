@@ -179,11 +179,21 @@ def build(cwd: str | None = None) -> FastMCP:
 
     @server.tool(name="locks")
     def locks_() -> dict[str, Any]:
-        """Every lock: holder, until when, why, and why it is stale (expired, finished, worktree gone)."""
+        """Every lock: holder, until when, why, and why it is stale (expired, finished, worktree gone);
+        ``resources``: the holds on resources that are not files (``gitpar lock --resource``)."""
         from gitpar.core import locks
+        from gitpar.core.locks.resources import list_resources
 
-        return _call(lambda repo: {"version": 1, "locks": [dict(lk.to_dict(), stale=why)
-                                                            for lk, why in locks.list_locks(repo)]}, here, fetch=True)
+        def work(repo: Any) -> dict[str, Any]:
+            held = []
+            for lk, why in list_resources(repo):
+                data = lk.to_dict()
+                data["resource"] = data.pop("path")
+                held.append(dict(data, stale=why))
+            return {"version": 1, "locks": [dict(lk.to_dict(), stale=why) for lk, why in locks.list_locks(repo)],
+                    "resources": held}
+
+        return _call(work, here, fetch=True)
 
     @server.tool()
     def progress(status: str | None = None, completion: int | None = None, done: list[str] | None = None,
@@ -281,5 +291,12 @@ def build(cwd: str | None = None) -> FastMCP:
 
 
 def serve() -> None:
-    """Run the server on stdin/stdout until the client closes it."""
+    """Run the server on stdin/stdout until the client closes it.
+
+    The locks its tools take are held by this process (``GITPAR_HOLDER_PID``, unless the
+    harness named another): when the session ends, they show as "holder gone" and the next
+    stream to ask takes them over without waiting for their TTL."""
+    import os
+
+    os.environ.setdefault("GITPAR_HOLDER_PID", str(os.getpid()))
     build().run("stdio")
