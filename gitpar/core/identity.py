@@ -3,7 +3,9 @@
 Identity is the branch (the worktree's, the pushed ref's, the pull request's head). A
 ``gitpar/<name>`` branch counts as stream ``name``'s only while the state branch holds a
 claim for it (started and not yet integrated: in progress, blocked, failed, or completed
-and waiting to be integrated). Every other branch — ``feature``, ``gitpar/_x``, or the
+and waiting to be integrated) — once the state branch records any stream's progress; before
+any stream was ever started (or with no state branch) there is no claim to ask for, and a
+stream branch is judged as its stream's. Every other branch — ``feature``, ``gitpar/_x``, or the
 branch of a stream nobody started — is no stream's, and the plan's ``other_branches:``
 decides what it may change: ``strict`` (the default) allows only ``.gitpar/**`` (plan pull
 requests, reviewed like code) and what the plan leaves ``unowned: allow``; ``active`` is the
@@ -80,8 +82,10 @@ def of_branch(rules: Rules, branch: str | None, base: str) -> Identity:
     plan's base branch named ``base``."""
     stream = stream_of_branch(branch)
     if stream is not None:
-        if stream in rules.claimed or stream not in rules.streams:
-            # not in the plan: judged as a stream that owns nothing (core.check notes it)
+        if stream in rules.claimed or stream not in rules.streams or not rules.statuses:
+            # not in the plan: judged as a stream that owns nothing (core.check notes it); no
+            # progress recorded for any stream (no state branch, or nothing ever started): the
+            # plan is not run through the state branch, so there is no claim to ask for
             return Identity(stream, rules)
         why = (f"gitpar/{stream} is judged as a branch that is no stream's: stream {stream} has no claim "
                f"on the state branch ({_unclaimed(rules, stream)}), so its branch counts for no stream "
