@@ -23,13 +23,28 @@ if TYPE_CHECKING:
 
 
 def pre_commit(cwd: str) -> int:
-    """Judge the staged change: ``core.rules_cache.judge_staged``, as ``check --staged`` does."""
-    from gitpar.core.rules_cache import branch_of, judge_staged
+    """Judge the staged change: ``core.rules_cache.judge_staged``, as ``check --staged`` does.
+
+    The shim starts ``python -S`` (no site: it costs more than the check), which answers
+    only from a current cache; a rebuild (which loads the plugins) or a plugin that judges
+    paths runs in the normal interpreter, so a plugin installed with ``pip install -e`` (a
+    ``.pth`` file, which ``-S`` skips) counts the same whichever process built the cache."""
+    from gitpar.core.rules_cache import HandOver, branch_of, judge_staged
 
     gitdir = git_dir(cwd)
     branch = branch_of(gitdir)  # identity is the worktree's branch (core.identity.of_branch)
     stream = stream_of_branch(branch)
-    found = judge_staged(cwd, gitdir, stream, branch, by_branch=True)
+    if stream is not None:
+        from gitpar.core.claim import check_commit
+
+        fenced = check_commit(cwd, gitdir, stream)
+        if fenced:
+            print(f"gitpar: commit refused: {fenced}", file=sys.stderr)
+            return 1
+    try:
+        found = judge_staged(cwd, gitdir, stream, branch, by_branch=True, full=not sys.flags.no_site)
+    except HandOver:
+        return _in_full_interpreter("pre-commit")
     if found is None or not found.violations:
         return 0
     if found.note:
@@ -45,6 +60,19 @@ def pre_commit(cwd: str) -> int:
         print(f"  ... and {len(violations) - 50} more ('gitpar check --staged' lists them all)", file=sys.stderr)
     print("  (unstage them with 'git restore --staged PATH')", file=sys.stderr)
     return 1
+
+
+def _in_full_interpreter(hook: str) -> int:
+    """Run ``hook`` again in the normal interpreter (with site, so ``.pth`` files count):
+    this gitpar first on the path, as in the shim; its exit code."""
+    import subprocess
+
+    import gitpar
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(gitpar.__file__)))
+    code = (f"import sys; sys.path.insert(0, {here!r}); from gitpar.hookentry import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, hook], check=False).returncode
 
 
 def _fetch_state(repo: Any) -> None:
@@ -75,6 +103,22 @@ def _base_of(repo: Any) -> tuple[Any, str, Any, list[Any]]:
         return rules, base, theirs, [t for t in (local, theirs) if t is not None]
     rules, base = base_rules(repo)
     return rules, base, local, [t for t in (local, theirs) if t is not None]
+
+
+def _fenced(repo: Any, stream: str | None) -> str | None:
+    """A push of ``stream`` from this clone whose worktree's claim was taken over elsewhere
+    (by the state just fetched): the refusal, else None."""
+    if stream is None:
+        return None
+    from gitpar.core.claim import claim_in_progress, gitdir_of, superseded, worktree_claim
+    from gitpar.store.state import StateStore
+
+    path = repo.stream_worktrees().get(stream)
+    mine = worktree_claim(gitdir_of(str(path))) if path is not None and path.exists() else None
+    if mine is None:
+        return None
+    claim, taken = claim_in_progress(StateStore(repo).snapshot().read(f"progress/{stream}.md"))
+    return superseded(stream, mine, claim, taken)
 
 
 def _is_zero(sha: str) -> bool:
@@ -127,6 +171,10 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
                             if ref.startswith(f"refs/remotes/{remote}/"))
         who = of_branch(rules, remote_ref, base)  # the pushed ref's name says whose (core.identity)
         stream = who.stream
+        fenced = _fenced(repo, stream)
+        if fenced:
+            print(f"gitpar: push refused: {fenced}", file=sys.stderr)
+            return 1
         report = judge_range(repo, who.rules, base, stream, head, target=target, hide=hide,
                              scope=f"{remote_ref}")
         if who.note:

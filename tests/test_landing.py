@@ -270,3 +270,59 @@ def test_next_start_and_sync_follow_work_landed_from_another_clone(tmp_path: Pat
         assert git(b, "rev-parse", "main").strip() != moved
         assert run(b, "start", "ui").code == 0
         assert git(b, "rev-parse", "gitpar/ui").strip() == moved
+
+
+def test_take_over_fences_off_the_old_worker(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    with serve("file", tmp_path / "server") as url:
+        _alice(tmp_path, url, run)
+        b = _clone(tmp_path, url, "bob", run)
+        k = _clone(tmp_path, url, "carol", run)
+        assert run(b, "start", "api").code == 0
+        bw = worktree_of(b, "api")
+        _commit(bw, "src/api/a.py", "a = 2\n", "api: bob's work")
+        assert _push(bw, "-u", "origin", "gitpar/api").returncode == 0
+        took = run(k, "start", "api", "--take-over")
+        assert took.code == 0, took.text
+        kw = worktree_of(k, "api")
+        assert (kw / "src/api/a.py").read_text() == "a = 1\na = 2\n"
+        # bob's progress, push and (once his clone has seen the state) commits are refused
+        said = run(bw, "progress", "--completion", "50")
+        assert said.code == 1 and "taken over" in said.err and "--take-over" in said.err, said.text
+        write(bw / "src/api/a.py", "a = 3\n")
+        commit = subprocess.run(["git", "commit", "-qam", "bob goes on"], cwd=bw, capture_output=True, text=True)
+        assert commit.returncode != 0 and "taken over" in commit.stderr, commit.stderr
+        git(bw, "commit", "-qam", "bob goes on anyway", "--no-verify")
+        pushed = _push(bw, "origin", "gitpar/api")
+        assert pushed.returncode != 0 and "taken over" in pushed.stderr, pushed.stderr
+        # carol, the new worker, carries on
+        assert run(kw, "progress", "--completion", "60").code == 0
+        _commit(kw, "src/api/a.py", "a = 4\n", "api: carol's work")
+        assert _push(kw, "origin", "gitpar/api").returncode == 0
+        shown = json.loads(run(k, "status", "--json").out)
+        assert next(s for s in shown["streams"] if s["stream"] == "api")["completion"] == 60
+
+
+def test_pre_push_judges_against_the_remotes_base_plan(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    with serve("file", tmp_path / "server") as url:
+        _alice(tmp_path, url, run)
+        b = _clone(tmp_path, url, "bob", run)
+        assert run(b, "start", "api").code == 0
+        # the plan on origin's main gives api a new folder; bob's clone has not fetched it
+        p = tmp_path / "plain"
+        git(tmp_path, "clone", "-q", url, str(p))
+        spec = p / ".gitpar/streams/api.md"
+        spec.write_text(spec.read_text().replace('"src/api/**"', '"src/api/**", "src/new/**"'))
+        git(p, "commit", "-qam", "plan: api owns src/new")
+        git(p, "push", "-q", "origin", "main")
+        bw = worktree_of(b, "api")
+        write(bw / "src/new/n.py", "n = 1\n")
+        git(bw, "add", "-A")
+        git(bw, "commit", "-qm", "api: src/new", "--no-verify")  # bob's local plan does not know it yet
+        pushed = _push(bw, "-u", "origin", "gitpar/api")
+        assert pushed.returncode == 0, pushed.stderr
+        # and a file the remote's plan gives no one is still refused
+        write(bw / "src/other/o.py", "o = 1\n")
+        git(bw, "add", "-A")
+        git(bw, "commit", "-qm", "api: src/other", "--no-verify")
+        refused = _push(bw, "origin", "gitpar/api")
+        assert refused.returncode != 0 and "src/other/o.py" in refused.stderr, refused.stderr

@@ -147,7 +147,8 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     """
     from gitpar.errors import bad
 
-    rules, base = base_rules(repo, base_rev)
+    plan_rev, plan_note = plan_base(repo, base_rev)
+    rules, base = base_rules(repo, plan_rev)
     head = repo.resolve_ci(head_rev)
     base_oid = repo.resolve_ci(base_rev) if base_rev else None
     if base_oid is not None and repo.git.merge_base(base_oid, head) is None and repo.git.is_shallow:
@@ -167,6 +168,8 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
     _note_undefined(report, rules.streams, stream)
     if note:
         report.notes.insert(0, note)
+    if plan_note:
+        report.notes.append(plan_note)
     if target is not None:
         from gitpar.core.identity import review_notes
         from gitpar.store.commits import net_paths
@@ -181,6 +184,43 @@ def _base_name(base: str) -> str:
 
     name = short_branch(base) or base
     return name.partition("/")[2] if name.startswith("origin/") else name
+
+
+def plan_base(repo: Any, base_rev: str | None) -> tuple[str | None, str | None]:
+    """Where the plan a range is judged by comes from, and a note when that is not ``base_rev``.
+
+    A pull request into a branch its author just created (carrying the author's own
+    ``.gitpar/``) must not be judged by that plan: when ``base_rev`` names a branch other
+    than the configured base, the plan is read from the configured base instead (its copy
+    on origin when the target was named that way); BadInput when this clone has neither.
+    """
+    import re
+
+    from gitpar.errors import GitparError, bad
+
+    if base_rev is None or re.fullmatch(r"[0-9a-fA-F]{7,40}", base_rev):
+        return base_rev, None
+    name = base_rev
+    for prefix in ("refs/heads/", "refs/remotes/origin/", "remotes/origin/", "origin/"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    configured = repo.configured_base()
+    if name == configured or not repo.git.references.get(f"refs/heads/{name}") and \
+            not repo.git.references.get(f"refs/remotes/origin/{name}"):
+        return base_rev, None  # the base itself, or not a branch (a tag, HEAD~3): as given
+    remote_first = base_rev != name and not base_rev.startswith("refs/heads/")
+    candidates = ([f"origin/{configured}", configured] if remote_first else [configured, f"origin/{configured}"])
+    for candidate in candidates:
+        try:
+            repo.resolve_ci(candidate)
+        except GitparError:
+            continue
+        return candidate, (f"the change targets {name}, which is not the plan's base {configured}: it is "
+                           f"judged by the plan on {candidate}, never by a plan on {name}")
+    raise bad(None, "--base", f"{base_rev} is not the plan's base {configured}, and this clone has no "
+              f"{configured} to read the plan from", f"fetch {configured} (actions/checkout with "
+              f"fetch-depth: 0), or check changes into {configured} only")
 
 
 def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oid, *,
@@ -210,7 +250,7 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
     dating = commits if not hide or list(hide) == list(whole) else changes_between(repo, head, whole)
     net = net_paths(repo, target, head) if target is not None else None
     report = Report(stream=stream, scope=scope, base=base, commits=len(commits))
-    history = lock_history(repo, clock.now())
+    history = lock_history(repo, clock.real_now())  # a verdict: the real clock
     last_change: dict[str, tuple[tuple[float, ...], str]] = {}
     seen_paths: set[str] = set()
     attribution = Attribution(repo)
@@ -221,11 +261,11 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
         return [v for v in found if net is None or v.path in net]
 
     for c in dating:
-        times = (float(c.author_time), float(c.commit_time))
+        times = commit_times(c)  # committer dates only (the notes come from the judged commits)
         for path in c.paths:
             last_change[path] = (times, c.sha)
     for c in commits:
-        times = (float(c.author_time), float(c.commit_time))
+        times = commit_times(c, report)
 
         def holder(path: str, times: tuple[float, ...] = times, who: str | None = stream) -> str | None:
             return held_at(history, path, times, who)
@@ -266,7 +306,26 @@ def judge_range(repo: Any, rules: Rules, base: str, stream: str | None, head: Oi
             v.message += f" (the net change against {base}, what integration would apply, changes it)"
             report.violations.append(v)
     report.paths = len(seen_paths | (net or set()))
+    for sha, why in history.refused.items():
+        report.notes.append(f"state commit {sha[:10]} is {why}: the state branch's history there is "
+                            "suspect, so the hold it records proves no change ('gitpar doctor' lists it)")
     return report
+
+
+def commit_times(c: Any, report: Report | None = None) -> tuple[float, ...]:
+    """The time a commit proves a lock by: its committer date alone (the author date is
+    information, set freely with ``GIT_AUTHOR_DATE``), and none at all when that date goes
+    backwards from its parent's or lies in the future of the real clock by more than
+    :data:`~gitpar.core.clock.CLOCK_SKEW_S` (said in ``report``'s notes)."""
+    from gitpar.core.lock_history import date_doubt
+
+    t = float(c.commit_time)
+    why = date_doubt(t, float(c.parent_time), clock.real_now())
+    if why is None:
+        return (t,)
+    if report is not None:
+        report.notes.append(f"commit {c.sha[:10]}'s committer date {why}, so it proves no lock held")
+    return ()
 
 
 def _integration_merge(repo: Any, sha: str, paths: set[str], attribution: Any, failed: set[str]) -> bool:
@@ -301,10 +360,10 @@ def _landed_net(rules: Rules, path: str, last: tuple[tuple[float, ...], str] | N
 
 
 def last_change_default(commits: list[Any]) -> tuple[float, ...]:
-    """The times of the newest commit (for a path only a merge's result changed)."""
+    """The time of the newest commit (for a path only a merge's result changed)."""
     if not commits:
-        return (clock.now(),)
-    return (float(commits[-1].author_time), float(commits[-1].commit_time))
+        return (clock.real_now(),)
+    return commit_times(commits[-1])
 
 
 def _undone(rules: Rules, stream: str | None, dropped: tuple[tuple[str, str], ...], holder: Any,

@@ -19,6 +19,11 @@ import time
 
 ENV = "GITPAR_NOW"
 
+# How far two clocks may disagree before a date counts as out of order: a commit dated this
+# much before its parent (backwards) or after the check's own real clock (the future), or a
+# lock whose ``acquired`` is this far from its state commit's date, cannot prove a hold.
+CLOCK_SKEW_S = 120.0
+
 
 def now() -> float:
     """The current time in epoch seconds (``GITPAR_NOW`` when set)."""

@@ -17,7 +17,7 @@ from gitpar.errors import GitparError
 
 @dataclass
 class Finding:
-    check: str  # stale-lock | orphaned-worktree | hooks | state | remote | unpushed
+    check: str  # stale-lock | orphaned-worktree | hooks | state | remote | unpushed | state-history
     problem: str
     fix: str
     fixable: bool = False
@@ -51,7 +51,28 @@ def diagnose(repo: Repo, *, fix: bool = False, offline: bool = False) -> Diagnos
     _half_moved(repo, out, fix)
     _hooks(repo, out, fix)
     _unpushed(repo, out)
+    _forged_history(repo, out)
+    _temp_worktrees(repo, out)
     return out
+
+
+def _forged_history(repo: Repo, out: Diagnosis) -> None:
+    """State commits the lock proof cannot lean on: dated backwards or in the future, or
+    writing a lock whose ``acquired``/TTL disagree with the commit's date (docs/lockproof.md)."""
+    from gitpar.core import clock
+    from gitpar.core.lock_history import lock_history
+
+    out.checked.append("state-history")
+    try:
+        suspects = lock_history(repo, clock.real_now()).suspects
+    except GitparError:
+        return  # an unreadable state branch is reported by the state check
+    for s in suspects:
+        out.findings.append(Finding(
+            "state-history", f"state commit {s.commit[:10]} is {s.why}: the lock history there is suspect "
+            "(forged or made with a wrong clock), so no hold it records proves a change",
+            "find who pushed it (git log gitpar/_state); protect gitpar/_state from force-pushes "
+            "and direct pushes (docs/lockproof.md); changes it alone would prove are refused"))
 
 
 def _state(repo: Repo, out: Diagnosis, offline: bool) -> None:
@@ -191,6 +212,21 @@ def _hooks(repo: Repo, out: Diagnosis, fix: bool) -> None:
                                     fixed=fix))
     if fix and bad:
         hooks.install(repo)
+
+
+TEMP_WORKTREE_PREFIX = "gitpar-test-"  # store.merge.apply.add_temp_worktree's folders
+
+
+def _temp_worktrees(repo: Repo, out: Diagnosis) -> None:
+    """Temporary worktrees of integrate's gates (``<tmp>/gitpar-test-*/tree``) still there:
+    a run removes its own when it ends, so these are left by a run that was killed."""
+    for wt in repo.worktrees()[1:]:
+        if wt.branch is None and wt.path.name == "tree" and wt.path.parent.name.startswith(TEMP_WORKTREE_PREFIX) \
+                and wt.path.is_dir():
+            out.findings.append(Finding("temp-worktree", f"{wt.path} is a temporary worktree of an "
+                                        "integration run that did not end (killed?)",
+                                        f"once no 'gitpar integrate' is running: 'git worktree remove --force "
+                                        f"{wt.path}' and delete {wt.path.parent}"))
 
 
 def _unpushed(repo: Repo, out: Diagnosis) -> None:

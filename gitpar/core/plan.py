@@ -55,9 +55,25 @@ SETTING_COMMENTS = {
     "test": "integrate's test gate, run in each merged tree ({worktree}); --test overrides",
 }
 # Settings read by later features; known so they are not warned about.
-EXTRA_SETTINGS = {"main_worktree", "plugins", "integration_branch"}
+EXTRA_SETTINGS = {"main_worktree", "plugins", "integration_branch", "lock_heartbeat"}
 DEFAULT_INTEGRATION_BRANCH = "gitpar/_integration"
-STREAM_FIELDS = ("description", "owns", "shares", "depends_on", "agent", "priority", "estimate")
+STREAM_FIELDS = ("description", "owns", "shares", "depends_on", "agent", "priority", "estimate", "resources")
+RESOURCE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@+=-")
+RESOURCE_NAME_FIX = ("name it with letters, digits and . _ : @ + = -, like gpu:0, db:dev or port:8080 "
+                     "(no '/', no '..', at most 100 characters)")
+
+
+def resource_name_problem(name: object) -> str | None:
+    """What is wrong with ``name`` as a resource's name (``resources:``, ``--resource``); None: nothing."""
+    if not isinstance(name, str):
+        return f"{name!r} is not a name"
+    if not name:
+        return "the resource name is empty"
+    if "/" in name or "\\" in name or ".." in name:
+        return f"{name!r} holds '/' or '..': a resource is a name, not a path"
+    if len(name) > 100 or name[0] in ".-" or any(c not in RESOURCE_NAME_CHARS for c in name):
+        return f"{name!r} is not a resource name"
+    return None
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,8 @@ class Settings:
     copy: tuple[str, ...] = ()
     port_base: int = 20000
     remote: str | None = None
+    # a lock not renewed within this many seconds has a holder gone (None: no heartbeats asked)
+    lock_heartbeat: float | None = None
     test: str | None = None  # the default of ``gitpar integrate --test``
     goal: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -100,6 +118,7 @@ class Stream:
     priority: int = 0
     estimate: float | None = None
     brief: str = ""
+    resources: tuple[str, ...] = ()  # exclusive resources its worker needs: never two such streams at once
 
     @property
     def file(self) -> str:
@@ -315,6 +334,8 @@ def _parse_settings(text: str, file: str) -> tuple[Settings, tuple[str, ...]]:
         port_base=port_base,
         remote=remote,
         test=test,
+        lock_heartbeat=None if meta.get("lock_heartbeat") is None
+        else _duration(meta["lock_heartbeat"], file, "lock_heartbeat"),
         goal=body.strip(),
         extra={k: v for k, v in meta.items() if k in EXTRA_SETTINGS},
     )
@@ -348,6 +369,14 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
     for key, patterns in (("owns", owns), ("shares", shares)):
         for pattern in patterns:
             check_pattern(pattern, file, key)
+    resources = meta.get("resources")
+    if resources is not None and not (isinstance(resources, list) and all(isinstance(r, str) for r in resources)):
+        raise bad(file, "resources", f"must be a list of resource names, got {resources!r}",
+                  'write it like resources: ["gpu:0", "db:dev"]')
+    for res in resources or []:
+        problem = resource_name_problem(res)
+        if problem:
+            raise bad(file, "resources", problem, RESOURCE_NAME_FIX)
     depends_on = _str_list(meta.get("depends_on"), file, "depends_on")
     for dep in depends_on:
         if dep == name:
@@ -369,6 +398,7 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
         priority=priority,
         estimate=None if estimate is None else _duration(estimate, file, "estimate"),
         brief=body.strip(),
+        resources=tuple(dict.fromkeys(resources or [])),
     )
     return stream, warnings
 
@@ -398,6 +428,8 @@ def render_stream(stream: Stream) -> str:
         meta["priority"] = stream.priority
     if stream.estimate is not None:
         meta["estimate"] = format_duration(stream.estimate)
+    if stream.resources:
+        meta["resources"] = list(stream.resources)
     return markdown.render(meta, stream.brief)
 
 

@@ -76,6 +76,7 @@ class Rules:
         self._index: OwnershipIndex | None = None
         self._subsets = 0  # indexes built by index_for
         self._folded: OwnershipIndex | None = None  # the patterns whose folded form differs
+        self.ignored_locks: dict[str, str] = {}  # path -> why its lock was ignored (lock_invalid)
 
     @property
     def streams(self) -> set[str]:
@@ -171,6 +172,37 @@ class Rules:
             self._folded = OwnershipIndex(Rule(s, k, fold(p)) for s, k, p in odd)
         return self._folded
 
+    def lock_invalid(self, stream: str, path: str, found: list[Rule] | None = None) -> str | None:
+        """Why a lock ``stream`` holds on ``path`` is no lock at all (None: it may hold it).
+
+        A stream may not lock the plan (``.gitpar/**``) nor a file another stream owns (or a
+        look-alike of one): such a lock, planted on the state branch by hand, is ignored
+        wherever it is read, so it never refuses the owner. ``found``: the rules matching
+        ``path`` when the caller has them (:meth:`match_many`).
+        """
+        if path == PLAN_PREFIX.rstrip("/") or path.startswith(PLAN_PREFIX):
+            return f"the lock on {path} held by {stream} is ignored: the plan (.gitpar/) is no stream's to lock"
+        if found is None:
+            found = self.match_many([path])[path]
+        owners = sorted({r.stream for r in found if r.kind == "owns" and r.stream != stream})
+        if owners:
+            return (f"the lock on {path} held by {stream} is ignored: the file is owned by stream "
+                    f"{owners[0]}, which no other stream may lock ('gitpar unlock --force {path}' "
+                    "removes it)")
+        return None
+
+    def _holder(self, holder: HolderAt, path: str, found: list[Rule]) -> str | None:
+        """``holder(path)``, unless that lock is invalid (:meth:`lock_invalid`): then None,
+        the reason kept in :attr:`ignored_locks` for the command line to warn about."""
+        held_by = holder(path)
+        if held_by is None:
+            return None
+        why = self.lock_invalid(held_by, path, found)
+        if why is None:
+            return held_by
+        self.ignored_locks[path] = why
+        return None
+
     @classmethod
     def from_plan(cls, plan: Any, statuses: dict[str, str] | None = None) -> Rules:
         patterns, dirs = plan.patterns_and_dirs()  # shared, never changed: Rules only reads them
@@ -252,7 +284,7 @@ def _judge_stream(rules: Rules, stream: str, path: str, found: list[Rule], holde
     if path.startswith(PLAN_PREFIX):
         return Violation(path, "plan", f"{path} is part of the plan, which no stream may change",
                          "ask the orchestrator to change the plan on the base branch")
-    held_by = holder(path)
+    held_by = rules._holder(holder, path, found)
     if held_by is not None and held_by != stream:
         return Violation(path, "locked", f"{path} is locked by stream {held_by}",
                          f"leave it until {held_by} releases the lock ('gitpar locks' shows until when)",
@@ -289,7 +321,7 @@ def _judge_main(rules: Rules, path: str, found: list[Rule], holder: HolderAt) ->
         return _judge_other(rules, path, found, holder)
     if rules.main_worktree == "allow" or path.startswith(PLAN_PREFIX):
         return None
-    held_by = holder(path)
+    held_by = rules._holder(holder, path, found)
     if held_by is not None:
         return Violation(path, "locked", f"{path} is locked by stream {held_by}",
                          f"wait until {held_by} releases it", owner=held_by)
@@ -339,6 +371,8 @@ def who(rules: Rules, paths: Sequence[str], holders: dict[str, str]) -> list[dic
     for path in paths:
         owns = sorted({r.stream for r in matched[path] if r.kind == "owns"})
         shares = sorted({r.stream for r in matched[path] if r.kind == "shares"})
-        rows.append({"path": path, "owners": owns, "shares": shares, "locked_by": holders.get(path),
+        held_by = rules._holder(holders.get, path, matched[path])
+        rows.append({"path": path, "owners": owns, "shares": shares, "locked_by": held_by,
+                     "ignored_lock": rules.ignored_locks.get(path),
                      "plan": path.startswith(PLAN_PREFIX)})
     return rows

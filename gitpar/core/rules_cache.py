@@ -17,13 +17,11 @@ import cost; a cache from another interpreter version simply fails to load and i
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
 
 from gitpar.store.quickgit import common_dir
 
-CACHE_VERSION = 8  # of this cache and of the shape of Rules.to_json (the who cache in plan_cache uses it too)
 STATE = "refs/heads/gitpar/_state"
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
@@ -90,23 +88,30 @@ def _progress_entries(cwd: str, tree: str) -> dict[str, str]:
     return entries
 
 
-def _status_of(text: str) -> str | None:
-    """The claim status (``core.identity.claim_status``: the ``status:``, or ``integrated``) of a
-    progress file's frontmatter as gitpar writes it (None: not found)."""
+PROGRESS_STATUSES = ("pending", "in_progress", "blocked", "completed", "failed")  # core.progress.STATUSES
+
+
+def progress_status(name: str, text: str) -> str | None:
+    """The claim status (``core.identity.claim_status``: the ``status:``, or ``integrated``)
+    of ``progress/<name>`` as :func:`gitpar.core.progress.parse_progress` reads
+    it (through the one frontmatter reader, with the same checks), None where that one
+    raises: the full rebuild then refuses as a cold hook does. Not parse_progress itself:
+    importing it (dataclasses) costs more than the whole hook (tests/test_warm_cold.py holds
+    the two together)."""
+    from gitpar.core.markdown import parse
+    from gitpar.errors import GitparError
+
+    try:
+        meta, _ = parse(text, f"gitpar/_state:progress/{name}")
+    except GitparError:
+        return None
+    status, completion = meta.get("status", "pending"), meta.get("completion", 0) or 0
+    if not meta or status not in PROGRESS_STATUSES or isinstance(completion, bool) \
+            or not isinstance(completion, (int, float)) or not 0 <= completion <= 100:
+        return None
     from gitpar.core.identity import claim_status
 
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
-        return None
-    status, integrated = None, False
-    for line in lines[1:]:
-        if line.strip() == "---":
-            return claim_status(status, integrated)
-        if line.startswith("status:"):
-            status = line[len("status:"):].split("#")[0].strip() or None
-        elif line.startswith("integrated:"):
-            integrated = bool(line[len("integrated:"):].split("#")[0].strip().strip("'\""))
-    return None
+    return claim_status(str(status), bool(meta.get("integrated")))
 
 
 def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
@@ -134,10 +139,13 @@ def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
             if len(parts) != 3:
                 return False
             size = int(parts[2])
-            texts.append(rest[:size].decode("utf-8", "replace"))
+            try:
+                texts.append(rest[:size].decode("utf-8"))
+            except UnicodeDecodeError:
+                return False  # the full rebuild says what is wrong with it
             rest = rest[size + 1:]
         for name, text in zip(changed, texts, strict=True):
-            status = _status_of(text)
+            status = progress_status(name, text)
             if status is None or status != known[name][1]:
                 return False
             known[name] = [entries[name], status]
@@ -167,7 +175,7 @@ def _load_cache(path: str) -> dict[str, Any] | None:
     from gitpar.core.cache_file import read_marshal
 
     data = read_marshal(path)
-    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
+    return data if isinstance(data, dict) and "trees" in data else None  # the store checks the format
 
 
 def _rebuild(cwd: str) -> dict[str, Any]:
@@ -199,21 +207,29 @@ def _rebuild(cwd: str) -> dict[str, Any]:
     trees = _tree_ids(cwd, base, plugin_files)
     progress = {name: [blob, status.get(name[:-3], "")]
                 for name, blob in _progress_entries(cwd, trees[2]).items() if name.endswith(".md")}
-    data = {"version": CACHE_VERSION, "base": base, "trees": trees,
+    data = {"base": base, "trees": trees,
             "plugin_files": plugin_files, "plugins": _plugin_set(), "progress": progress,
             "rules": rules_json, "locks": locks, "policies": policies}
     return data
 
 
 def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
-    from gitpar.core.cache_file import write_bytes
+    from gitpar.core.cache_file import write_marshal
 
-    write_bytes(cache_path, marshal.dumps(data))
+    write_marshal(cache_path, data)
 
 
-def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
+class HandOver(Exception):
+    """The answer needs the full interpreter: the cache must be rebuilt (plugins are loaded
+    then), or a plugin judges paths. The commit hook's ``python -S`` process (no site, so
+    no ``.pth`` file and no editable install is seen) raises it instead of answering, and
+    runs itself again in the normal interpreter (:func:`gitpar.hookentry.pre_commit`)."""
+
+
+def cached_rules(cwd: str, gitdir: str, *, rebuild: bool = True) -> dict[str, Any]:
     """What a check needs (rules, locks, whether plugins have path policies), from the cache
-    when it is still exact, else rebuilt. Shared by pre-commit and ``gitpar guard``."""
+    when it is still exact, else rebuilt (with ``rebuild=False``: :class:`HandOver` instead).
+    Shared by pre-commit and ``gitpar guard``."""
     common = common_dir(gitdir)
     cache_path = os.path.join(common, "gitpar", "cache", "hook-rules.marshal")
     data = _load_cache(cache_path)
@@ -227,6 +243,8 @@ def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
         trees = _tree_ids(cwd, data["base"], data["plugin_files"]) if data is not None else None
         changed = data is None or trees is None or trees != data["trees"]
         if data is None or trees is None or (trees != data["trees"] and not _same_statuses(cwd, data, trees)):
+            if not rebuild:
+                raise HandOver
             data = _rebuild(cwd)
         else:
             data["trees"] = trees  # at most progress reports changed, no stream's status: the rules hold
@@ -270,14 +288,19 @@ class StagedJudgement:
 
 
 def judge_staged(cwd: str, gitdir: str, stream: str | None, branch: str | None = None,
-                 *, by_branch: bool = False) -> StagedJudgement | None:
+                 *, by_branch: bool = False, full: bool = True) -> StagedJudgement | None:
     """The verdict on what is staged in the worktree at ``cwd`` when ``stream`` commits it
     (None: a branch of no stream), judged with the cached rules; None when the base branch
-    has no plan (nothing to enforce). The one path of pre-commit and ``check --staged``."""
+    has no plan (nothing to enforce). The one path of pre-commit and ``check --staged``.
+
+    ``full=False`` (the hook's ``python -S``): :class:`HandOver` when the answer needs the
+    full interpreter (a rebuild, or a plugin with path policies)."""
     from gitpar.core.rules import Rules, staged_verdict
     from gitpar.store.staged import staged_paths
 
-    data = cached_rules(cwd, gitdir)
+    data = cached_rules(cwd, gitdir, rebuild=full)
+    if data["rules"] is not None and data.get("policies") and not full:
+        raise HandOver
     if data["rules"] is None:
         return None
     paths = staged_paths(cwd)

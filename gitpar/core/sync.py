@@ -141,6 +141,9 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
         what = f"rebased {_count(len(commits), 'commit')} onto {base} ({m.short(base_tip)})"
         if replayed.dropped:
             what += f"; {_count(len(replayed.dropped), 'commit')} became empty and were dropped (already in {base})"
+    kept = _ignored_in_the_way(checked_out, tip, new)
+    if kept:
+        return SyncResult(name, "skipped", kept, old=str(tip))
     m.move_branch(repo, branch, tip, new, f"gitpar sync: {what}", checked_out)
     where = f" and its worktree {checked_out[0].path}" if checked_out else ""
     return SyncResult(name, outcome, f"{branch}{where}: {what}", str(tip), str(new))
@@ -185,6 +188,19 @@ def _conflict(repo: Repo, name: str, base: str, tip: Any, base_tip: Any,
         message = (f"conflict {how}: {files}; gitpar/{name} and {where} "
                    "(--keep-conflict leaves the conflict in the worktree to resolve)")
     return SyncResult(name, "conflict", message, str(tip), None, conflicts, sides, at, kept)
+
+
+def _ignored_in_the_way(checked_out: Sequence[Any], tip: Any, new: Any) -> str | None:
+    """Why the sync would overwrite ignored files in a worktree (None: it would not)."""
+    from gitpar.store.worktrees import files_in_the_way
+
+    for wt in checked_out:
+        found = files_in_the_way(wt.path, str(tip), str(new))
+        if found:
+            shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
+            return (f"the base adds files that {wt.path} has as ignored files git keeps no copy of "
+                    f"({shown}); move them aside, then sync again")
+    return None
 
 
 def _base_tip(repo: Repo, base: str) -> Any:

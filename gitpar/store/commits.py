@@ -25,6 +25,7 @@ class CommitChange:
     # a merge's paths where one side's work is undone: the result is that side's merge base
     # version again (``git merge -s ours``, a plumbing merge); (path, the side's commit)
     dropped: tuple[tuple[str, str], ...] = ()
+    parent_time: int = 0  # the newest committer date among its parents (0 for a root commit)
 
 
 _ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.S)
@@ -240,7 +241,8 @@ def changes_between(repo: Repo, tip: pygit2.Oid, hide: Iterable[pygit2.Oid | Non
                                 author_time=int(c.author.time), commit_time=int(c.commit_time),
                                 paths=tuple(sorted(changed_paths(repo.git, c, differ))),
                                 stream_trailer=trailer[-1] if trailer else None,
-                                dropped=tuple(dropped_paths(repo.git, c))))
+                                dropped=tuple(dropped_paths(repo.git, c)),
+                                parent_time=max((int(repo.git[p].commit_time) for p in c.parent_ids), default=0)))
     return out
 
 def state_tip(repo: Repo) -> str | None:
@@ -282,6 +284,29 @@ def folder_versions(repo: Repo, folder: str, tip: str, since: str | None = None,
         last = tree_id
         files = {} if tree_id is None else {p: str(oid) for p, oid in walk_files(repo.git, tree_id, folder)}
         yield int(commit.commit_time), files
+
+
+def dated_folder_versions(repo: Repo, folder: str, tip: str, since: str | None = None,
+                          last_tree: str | None = None) -> Iterator[tuple[str, int, dict[str, str] | None]]:
+    """Every state commit after ``since`` up to ``tip``, oldest first, as
+    ``(commit id, committer time, {file path: blob id} of ``folder``)`` — the files None where
+    the folder did not change (its dates still count: the lock history checks their order)."""
+    walker = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    if since is not None:
+        walker.hide(pygit2.Oid(hex=since))
+    last: pygit2.Oid | None | bool = False if since is None else (
+        pygit2.Oid(hex=last_tree) if last_tree else None)
+    for commit in walker:
+        try:
+            tree_id: pygit2.Oid | None = commit.tree[folder].id
+        except KeyError:
+            tree_id = None
+        if tree_id == last:
+            yield str(commit.id), int(commit.commit_time), None
+            continue
+        last = tree_id
+        files = {} if tree_id is None else {p: str(oid) for p, oid in walk_files(repo.git, tree_id, folder)}
+        yield str(commit.id), int(commit.commit_time), files
 
 
 def blob_text(repo: Repo, blob_id: str) -> str:

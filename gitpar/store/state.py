@@ -260,19 +260,30 @@ class StateStore:
         """StateRewound when the remote no longer has a state this clone has seen there.
 
         Every state change with a remote is pushed before the local branch moves, so the
-        remote's branch only ever moves forward; a tip that is not a descendant of the one
-        last fetched (or pushed) means someone force-pushed it back (or replaced it). That
-        state is not adopted: it could grant a lock a second time and erase the proof of
-        work done under it. The tracking ref is put back, so every command keeps saying so
-        until the clone's copy is pushed back.
+        remote's branch only ever moves forward: a tip that is not a descendant of the one
+        last fetched (or pushed), or of the local branch when the two share history, means
+        someone force-pushed it back (a push from this clone moves the tracking ref too, so
+        the local branch is the record that counts). That state is not adopted: it could
+        grant a lock a second time and erase the proof of work done under it. The tracking
+        ref is put back, so every command keeps saying so until the copy is pushed back.
         """
         assert self.tracking_ref is not None
-        if seen is None or seen == remote_tip or self.git.descendant_of(remote_tip, seen):
-            return
+        known = None
+        if seen is not None and seen != remote_tip and not self.git.descendant_of(remote_tip, seen):
+            known = seen
         local = self.local_tip()
-        # the latest state this clone knows: its local branch when that contains what it saw
-        known = local if local is not None and (local == seen or self.git.descendant_of(local, seen)) else seen
-        self.git.references.create(self.tracking_ref, seen, force=True)
+        if (local is not None and local != remote_tip and not self.git.descendant_of(remote_tip, local)
+                and (known is None or local == known or self.git.descendant_of(local, known))):
+            try:
+                related = self.git.merge_base(local, remote_tip) is not None
+            except (pygit2.GitError, KeyError):
+                related = False
+            if related or known is not None:
+                known = local  # unrelated roots: _follow's "diverged"
+        if known is None:
+            return
+        if seen is not None:
+            self.git.references.create(self.tracking_ref, seen, force=True)
         raise StateRewound(rewound_message(self.git, self.remote or "origin", remote_tip, known))
 
     def _follow(self, remote_tip: pygit2.Oid) -> None:

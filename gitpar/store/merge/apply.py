@@ -94,6 +94,7 @@ def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, messa
     and the worktree is as it was. Callers check the worktrees are clean first.
     """
     ref = f"refs/heads/{branch}"
+    _refuse_overwriting_ignored(branch, old, new, checked_out)
     with held_interrupts():
         # before the ref moves, so that nothing but starting read-tree lies between the two:
         # read-tree -m wants the index's file metadata current (a copied or touched
@@ -223,12 +224,35 @@ def finish_moves(repo: Repo, branch: str | None = None) -> list[PendingMove]:
     return left
 
 
+def _refuse_overwriting_ignored(branch: str, old: pygit2.Oid, new: pygit2.Oid,
+                                checked_out: Sequence[Worktree]) -> None:
+    """Refused when the move would overwrite ignored files in a worktree of ``branch``:
+    read-tree replaces them without a word (git counts them expendable), and they are
+    someone's ``.env`` or local config, of which git keeps no copy."""
+    from gitpar.store.worktrees import files_in_the_way
+
+    for wt in checked_out:
+        found = files_in_the_way(wt.path, str(old), str(new))
+        if found:
+            shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
+            raise Refused(f"moving {branch} would overwrite ignored files in {wt.path} that git keeps no "
+                          f"copy of ({shown}); move them aside, then run the command again; {branch} "
+                          "and the worktree are unchanged")
+
+
+# gates run in threads (the merge queue's -j): git's worktree bookkeeping (.git/worktrees,
+# prune) is not meant for concurrent add/remove/prune in one repository, so they take turns
+_WORKTREE_TURNS = threading.Lock()
+
+
 def add_temp_worktree(repo: Repo, commit: pygit2.Oid) -> Path:
-    """A detached worktree of ``commit`` in a new temporary folder (see remove_temp_worktree)."""
+    """A detached worktree of ``commit`` in a new temporary folder (see remove_temp_worktree).
+    Safe to call from several threads at once."""
     parent = Path(tempfile.mkdtemp(prefix="gitpar-test-"))
     path = parent / "tree"
-    proc = _git_shielded(["worktree", "add", "--detach", "--quiet", str(path), str(commit)],
-                         repo.common_dir)
+    with _WORKTREE_TURNS:
+        proc = _git_shielded(["worktree", "add", "--detach", "--quiet", str(path), str(commit)],
+                             repo.common_dir)
     if proc.returncode != 0:
         shutil.rmtree(parent, ignore_errors=True)
         raise GitparError(f"cannot create a temporary worktree for {str(commit)[:10]}: "
@@ -237,10 +261,11 @@ def add_temp_worktree(repo: Repo, commit: pygit2.Oid) -> Path:
 
 
 def remove_temp_worktree(repo: Repo, path: Path) -> None:
-    """Remove a worktree made by ``add_temp_worktree`` and its folder."""
-    _git_shielded(["worktree", "remove", "--force", "--force", str(path)], repo.common_dir)
-    shutil.rmtree(path.parent, ignore_errors=True)
-    _git_shielded(["worktree", "prune"], repo.common_dir)
+    """Remove a worktree made by ``add_temp_worktree`` and its folder (thread-safe too)."""
+    with _WORKTREE_TURNS:
+        _git_shielded(["worktree", "remove", "--force", "--force", str(path)], repo.common_dir)
+        shutil.rmtree(path.parent, ignore_errors=True)
+        _git_shielded(["worktree", "prune"], repo.common_dir)
 
 
 def keep_conflict(wt: Worktree, mode: str, onto: str) -> str:
