@@ -116,10 +116,10 @@ def test_a_started_stream_keeps_its_identity_until_integrated(origin: tuple[Path
     assert res.code == 0, res  # completed, not yet integrated (finish comes before the PR): still its own
     git(repo, "merge", "-q", "--no-ff", "--no-verify", "gitpar/a", "-m", "land a")
     # the state branch records a as integrated: its branch claims nothing any more
-    from gitpar.core.integrate.stream import _mark
+    from gitpar.core.integrate.stream import mark
     from gitpar.core.repo import open_repo
 
-    _mark(open_repo(repo), "a", "main", open_repo(repo).tip("refs/heads/main"))
+    mark(open_repo(repo), "a", "main", open_repo(repo).tip("refs/heads/main"))
     push_state(repo)
     git(repo, "push", "-q", "--no-verify", "origin", "main")
     write(a / "src/a/x.py", "after integration\n")
