@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 OTHER_BRANCHES_MODES = ("strict", "active")
 CLAIMED = ("in_progress", "blocked", "failed", "completed")
 INTEGRATED = "integrated"  # the claim status of a completed stream recorded as integrated
-REVIEW_PREFIXES = (".github/workflows/", ".gitpar/")
+STATE_BRANCH = "gitpar/_state"
 
 
 def claim_status(status: str | None, integrated: bool) -> str | None:
@@ -91,8 +91,8 @@ def of_branch(rules: Rules, branch: str | None, base: str) -> Identity:
                f"on the state branch ({_unclaimed(rules, stream)}), so its branch counts for no stream "
                f"(other_branches: {rules.other_branches}); 'gitpar start {stream}' claims it")
         return Identity(None, rules.as_other_branch(), why)
-    if branch and _is_base(branch, base):
-        return Identity(None, rules)
+    if branch and (_is_base(branch, base) or short_branch(branch) == STATE_BRANCH):
+        return Identity(None, rules)  # the base, and a hand edit of the state branch: the main worktree's rule
     name = short_branch(branch)
     if name and name.startswith(STREAM_BRANCH_PREFIX + "_"):
         why = (f"{name} is in gitpar's own namespace (gitpar/_*), no stream's: judged as a branch that is "
