@@ -24,6 +24,8 @@ from gitpar.store.naming import STREAM_BRANCH_PREFIX, stream_of_branch
 
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from gitpar.core.rules import Rules
 
 OTHER_BRANCHES_MODES = ("strict", "active")
@@ -38,7 +40,7 @@ def claim_status(status: str | None, integrated: bool) -> str | None:
     return INTEGRATED if integrated and status == "completed" else status
 
 
-def claim_statuses(progress: dict[str, object]) -> dict[str, str]:
+def claim_statuses(progress: Mapping[str, object]) -> dict[str, str]:
     """Stream -> :func:`claim_status` of each progress record (``core.progress.Progress``)."""
     out = {}
     for name, p in progress.items():
