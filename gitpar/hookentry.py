@@ -33,6 +33,8 @@ def pre_commit(cwd: str) -> int:
 
     gitdir = git_dir(cwd)
     branch = branch_of(gitdir)  # identity is the worktree's branch (core.identity.of_branch)
+    if branch == "gitpar/_state":
+        return 0  # gitpar's own branch, not the project's tree (pre-push skips it too)
     stream = stream_of_branch(branch)
     if stream is not None:
         from gitpar.core.claim import check_commit

@@ -45,10 +45,14 @@ def test_another_streams_progress_keeps_the_cache_a_status_change_does_not(plann
 
 def test_the_verdict_follows_a_status_change_after_the_cache_was_kept(planned: Path, run) -> None:  # type: ignore[no-untyped-def]
     """A non-stream branch may not change files of a stream in progress: the cache must see
-    the stream start even though the plan and the locks did not change."""
-    plan = planned / ".gitpar/plan.md"  # today's rule for such branches (the default is strict)
-    write(plan, plan.read_text().replace("other_branches: strict", "other_branches: active"))
-    git(planned, "commit", "-q", "--no-verify", "-am", "other_branches: active")
+    the stream start even though the plan and the locks did not change. (Under the default
+    ``other_branches: strict`` a pending stream's file is refused too; ``active`` is the rule
+    that follows the statuses.)"""
+    plan = planned / ".gitpar/plan.md"
+    text = plan.read_text()
+    assert "other_branches: strict" in text
+    plan.write_text(text.replace("other_branches: strict", "other_branches: active", 1))
+    git(planned, "commit", "-qam", "other branches: active")
     git(planned, "checkout", "-q", "-b", "feature")
     _commit(planned, "src/ui/b.py", "b = 2\n")  # ui pending: allowed, the cache built
     git(planned, "checkout", "-q", "main")
