@@ -29,6 +29,8 @@ def conflicts(json_: JsonOpt = False) -> None:
 
 def _print_forecast(fc) -> None:  # type: ignore[no-untyped-def]
     def other(p) -> str:  # type: ignore[no-untyped-def]
+        if getattr(p, "with_integration", False):
+            return f"{p.b} (merged streams waiting to land)"
         return f"{p.b} (base)" if p.with_base else p.b
 
     if fc.conflicting:
