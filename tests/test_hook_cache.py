@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import marshal
 from pathlib import Path
 
 from conftest import git, worktree_of, write
+
+from gitpar.core import cache_file
 
 
 def _cache(repo: Path) -> Path:
@@ -13,13 +14,13 @@ def _cache(repo: Path) -> Path:
 
 
 def _mark(repo: Path) -> None:
-    data = marshal.loads(_cache(repo).read_bytes())
+    data = cache_file.read_marshal(_cache(repo))
     data["sentinel"] = 1
-    _cache(repo).write_bytes(marshal.dumps(data))
+    cache_file.write_marshal(_cache(repo), data)
 
 
 def _marked(repo: Path) -> bool:
-    return "sentinel" in marshal.loads(_cache(repo).read_bytes())
+    return "sentinel" in cache_file.read_marshal(_cache(repo))
 
 
 def _commit(wt: Path, path: str, text: str) -> None:

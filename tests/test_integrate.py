@@ -87,7 +87,7 @@ def test_continue_after_the_fix(xyz: Path, run) -> None:
     assert git(xyz, "show", f"{T}:z/bad") == "z\n"
     assert not (xyz / ".git/gitpar/integrate.json").exists()
     res = run(xyz, "integrate", "--continue")
-    assert res.code == 1 and "no stopped integration" in res.err
+    assert res.code == 2 and "no stopped integration" in res.err
 
 
 def test_the_test_gate_names_the_stream_that_breaks_it(xyz: Path, run) -> None:

@@ -11,14 +11,21 @@ from gitpar.cli.app import JsonOpt, _repo, app
 
 
 @app.command()
-def conflicts(json_: JsonOpt = False) -> None:
+def conflicts(json_: JsonOpt = False,
+              offline: Annotated[bool, typer.Option("--offline", help="Do not fetch the state and the stream "
+                                                    "branches from the plan's remote first.")] = False) -> None:
     """Forecast the conflicts between active streams, and with the base, touching no worktree.
 
     Exit 1 when a conflict is forecast, 0 otherwise.
     """
     from gitpar.core.conflicts import forecast
+    from gitpar.core.remote import refresh
 
-    fc = forecast(_repo())
+    repo = _repo()
+    note = refresh(repo, offline=offline)
+    if note:
+        o.err(note)
+    fc = forecast(repo)
     if json_:
         o.emit_json(fc.to_dict())
     else:
@@ -118,10 +125,14 @@ def integrate(
     ejected or the run stopped, 130 when interrupted.
     """
     from gitpar.core.integrate import integrate as run_integration
+    from gitpar.core.remote import refresh
 
-    run = run_integration(_repo(), into=into, test=test, streams=streams, dry_run=dry_run,
+    jobs_n, retries_n = _whole(jobs, "-j/--jobs", "-j 4"), _whole(retries, "--retries", "--retries 2")
+    repo = _repo()
+    refresh(repo)  # the other clones' finished streams and pushed commits, fetched once
+    run = run_integration(repo, into=into, test=test, streams=streams, dry_run=dry_run,
                           resume=continue_, cleanup=cleanup, progress=None if json_ else o.err,
-                          jobs=_whole(jobs, "-j/--jobs", "-j 4"), retries=_whole(retries, "--retries", "--retries 2"))
+                          jobs=jobs_n, retries=retries_n)
     if json_:
         o.emit_json(run.to_dict())
     else:

@@ -43,7 +43,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     if resume:
         saved = saved_run(repo)
         if saved is None:
-            raise Refused("there is no stopped integration to continue; run 'gitpar integrate' to start one")
+            raise bad(None, "--continue", "there is no stopped integration to continue",
+                      "run 'gitpar integrate' (without --continue) to start one")
         if into is not None and into != saved["target"]:
             raise bad(None, "--into", f"the stopped integration is into {saved['target']}, not {into}",
                       "drop --into with --continue, or start a new run without --continue")
