@@ -184,3 +184,70 @@ def test_conflicts_forecasts_against_streams_waiting_in_the_integration_branch(r
     assert [(p["a"], p["b"], p["with_integration"]) for p in pairs] == [("b", "gitpar/_integration", True)]
     res = run(repo, "conflicts")
     assert "b <> gitpar/_integration (merged streams waiting to land)" in res.out
+
+
+def test_fresh_starts_again_from_a_moved_base(eight: Path, run) -> None:
+    assert run(eight, "integrate", "--streams", "s1", "--test", GATE).code == 0
+    (eight / "base.txt").write_text("moved\n")
+    git(eight, "add", "base.txt")
+    git(eight, "commit", "-qm", "base moves on")
+    res = run(eight, "integrate", "--fresh", "--streams", "s2", "--test", GATE)
+    assert res.code == 0, res
+    assert "started gitpar/_integration afresh from main" in res.err
+    assert git(eight, "rev-parse", "gitpar/_integration^1").strip() == git(eight, "rev-parse", "main").strip()
+    # a commit only the integration branch has is never thrown away
+    git(eight, "update-ref", "refs/heads/gitpar/_integration",
+        git(eight, "commit-tree", "-p", "gitpar/_integration", "-m", "hand-made", "gitpar/_integration^{tree}").strip())
+    res = run(eight, "integrate", "--fresh", "--streams", "s4", "--test", GATE)
+    assert res.code == 1 and "hand-made" in res.err and "would lose" in res.err, res
+
+
+def test_land_without_a_remote_moves_the_base_and_its_worktree(eight: Path, run) -> None:
+    res = run(eight, "integrate", "-j", "2", "--land", "--test", GATE)
+    assert res.code == 1, res  # s3 ejected; the rest landed
+    assert git(eight, "rev-parse", "main") == git(eight, "rev-parse", "gitpar/_integration")
+    assert (eight / "q1/f.txt").is_file() and not (eight / "q3/f.txt").exists()
+    assert git(eight, "status", "--porcelain") == ""
+
+
+def test_land_through_a_remote_merges_a_moved_base_and_never_overwrites(eight: Path, run, tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(eight, "remote", "add", "origin", str(origin))
+    git(eight, "push", "-q", "origin", "main")
+    plan = eight / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("remote: null", "remote: origin", 1))
+    git(eight, "commit", "-qam", "plan: remote origin")
+    git(eight, "push", "-q", "origin", "main")
+    res = run(eight, "integrate", "--streams", "s1,s2", "--land", "--test", GATE)
+    assert res.code == 0, res
+    assert git(origin, "rev-parse", "main") == git(eight, "rev-parse", "gitpar/_integration")
+    assert git(eight, "rev-parse", "main") == git(eight, "rev-parse", "gitpar/_integration")  # followed
+    # someone else lands a commit on origin's main: the next landing merges it in, never over it
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(origin), str(other))
+    (other / "theirs.txt").write_text("theirs\n")
+    git(other, "add", "theirs.txt")
+    git(other, "commit", "-qm", "theirs")
+    git(other, "push", "-q", "origin", "main")
+    theirs = git(other, "rev-parse", "HEAD").strip()
+    res = run(eight, "integrate", "--streams", "s4", "--land", "--test", GATE)
+    assert res.code == 0, res
+    assert "merged the moved main into gitpar/_integration" in res.err
+    tip = git(origin, "rev-parse", "main").strip()
+    assert subprocess.run(["git", "merge-base", "--is-ancestor", theirs, tip], cwd=origin).returncode == 0
+    assert git(origin, "show", f"{tip}:q4/f.txt") == "ok\n" and git(origin, "show", f"{tip}:theirs.txt") == "theirs\n"
+
+
+def test_land_with_no_base_on_the_remote_is_bad_input(eight: Path, run, tmp_path: Path) -> None:
+    origin = tmp_path / "empty.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(eight, "remote", "add", "origin", str(origin))
+    plan = eight / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("remote: null", "remote: origin", 1))
+    git(eight, "commit", "-qam", "plan: remote origin")
+    refs = git(eight, "for-each-ref", "refs/heads")
+    res = run(eight, "integrate", "--land", "--test", GATE)
+    assert res.code == 2, res
+    assert "--land" in res.err and "git push origin main" in res.err
+    assert git(eight, "for-each-ref", "refs/heads") == refs
