@@ -117,6 +117,8 @@ def test_the_culprit_is_ejected_its_dependent_held_and_the_rest_land(eight: Path
     assert "ejected 2 of 5" not in res.err and "ejected 1 of 5: s3 (broke the tests, log " in res.err
     assert "s3.log" in res.err
     assert _landed_order(eight, "gitpar/_integration") == ["s1", "s2", "s4"]
+    # each landed stream's branch is recorded as its work (core.landed) in the same state commit
+    assert git(eight, "rev-parse", "gitpar/s1").strip() in git(eight, "show", "gitpar/_state:landed/s1.txt")
 
 
 def test_a_flaky_gate_passes_with_retries(eight: Path, run, tmp_path: Path) -> None:
