@@ -119,6 +119,12 @@ def test_the_culprit_is_ejected_its_dependent_held_and_the_rest_land(eight: Path
     assert _landed_order(eight, "gitpar/_integration") == ["s1", "s2", "s4"]
     # each landed stream's branch is recorded as its work (core.landed) in the same state commit
     assert git(eight, "rev-parse", "gitpar/s1").strip() in git(eight, "show", "gitpar/_state:landed/s1.txt")
+    # status shows the queue: what waits, what was ejected and why, with its log
+    res = run(eight, "status")
+    assert "queue: 1 waiting (s9)" in res.out and "ejected s3 (broke the tests)" in res.out and "s3.log" in res.out
+    queue = json.loads(run(eight, "status", "--json").out)["queue"]
+    assert queue["waiting"] == ["s9"] and [e["stream"] for e in queue["ejected"]] == ["s3"]
+    assert queue["gate_seconds"] is not None and queue["eta_seconds"] is not None
 
 
 def test_a_flaky_gate_passes_with_retries(eight: Path, run, tmp_path: Path) -> None:
