@@ -36,6 +36,8 @@ def conflicts(json_: JsonOpt = False,
 
 def _print_forecast(fc) -> None:  # type: ignore[no-untyped-def]
     def other(p) -> str:  # type: ignore[no-untyped-def]
+        if getattr(p, "with_integration", False):
+            return f"{p.b} (merged streams waiting to land)"
         return f"{p.b} (base)" if p.with_base else p.b
 
     if fc.conflicting:
@@ -113,6 +115,11 @@ def integrate(
                                       "of exactly the tree that would land (default 1: one at a time).")] = "1",
     retries: Annotated[str, typer.Option("--retries", help="Rerun a failing gate up to K times before it counts "
                                          "(a flaky test is no reason to eject a stream; default 0).")] = "0",
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start the target again from the base's tip (a leftover "
+                                        "integration branch older than the base), refused if that would lose a commit.")] = False,
+    land: Annotated[bool, typer.Option("--land", help="After the queue, land the result on the base: pushed to the "
+                                       "remote's base by compare-and-swap (a base that moved is merged in and gated "
+                                       "again), or the local base moved without a remote.")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """The merge queue: completed streams, in dependency order then priority, into a target branch.
@@ -130,7 +137,7 @@ def integrate(
     refresh(repo)  # the other clones' finished streams and pushed commits, fetched once
     run = run_integration(repo, into=into, test=test, streams=streams, dry_run=dry_run,
                           resume=continue_, cleanup=cleanup, progress=None if json_ else o.err,
-                          jobs=jobs_n, retries=retries_n)
+                          jobs=jobs_n, retries=retries_n, fresh=fresh, land=land)
     if json_:
         o.emit_json(run.to_dict())
     else:

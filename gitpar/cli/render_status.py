@@ -59,6 +59,11 @@ def terminal(st: Status) -> None:
         o.out("needs attention:")
         for a in st.attention:
             o.out(f"  - {a.stream} [{a.kind}]: {a.message}")
+    if st.queue:
+        from gitpar.core.integrate.view import describe
+
+        for line in describe(st.queue):
+            o.out(line)
     for note in st.notes:
         o.err(f"note: {note}")
 

@@ -38,9 +38,12 @@ class PairForecast:
     with_base: bool
     overlapping: list[str]
     conflicts: list[FileConflict]
+    # ``b`` is the integration branch: streams waiting to land there (``with_base`` too)
+    with_integration: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "with_base": self.with_base,
+                "with_integration": self.with_integration,
                 "overlapping": self.overlapping,
                 "conflicts": [c.to_dict() for c in self.conflicts]}
 
@@ -167,12 +170,46 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
             merged += 1
             if pair is not None:
                 result.pairs.append(pair)
+    merged += _against_integration(repo, plan, result, tips, fork, changes, differ, base_tip)
     count = len(tips)
     result.stats = {"streams": count,
                     "pairs": count * (count - 1) // 2 + (count if base_tip is not None else 0),
                     "pairs_merged": merged,
                     "files_changed": sum(len(c) for c in changes.values())}
     return result
+
+
+def _against_integration(repo: Repo, plan: Plan, result: Forecast, tips: Mapping[str, Oid],
+                         fork: Mapping[str, Oid | None], changes: Mapping[str, Mapping[str, str]],
+                         differ: Any, base_tip: Oid | None) -> int:
+    """Each stream against the integration branch, when it holds streams the base does not
+    have yet (merged by ``gitpar integrate``, waiting to land): a stream that collides with
+    one of them would stop at integration though the base and the active streams say
+    nothing. Pairs already forecast against the base (same conflicting paths) are not
+    repeated. The number of merges made."""
+    from gitpar.store.merge import is_ancestor, merge_base
+
+    branch = plan.settings.integration_branch
+    tip = repo.tip(f"refs/heads/{branch}")
+    if tip is None or (base_tip is not None and is_ancestor(repo, tip, base_tip)):
+        return 0
+    seen = {(p.a, tuple(sorted(c.path for c in p.conflicts))) for p in result.pairs if p.with_base}
+    merged = 0
+    for n, t in tips.items():
+        if is_ancestor(repo, t, tip):
+            continue  # in the integration branch already
+        mb = merge_base(repo, t, tip)
+        theirs = differ.changes(mb, tip)
+        if not theirs or not _meeting({n: changes[n]}, {"": theirs}):
+            continue
+        mine = changes[n] if mb == fork[n] else differ.changes(mb, t)
+        pair = _forecast_pair(repo, n, branch, True, mb, t, tip, mine, theirs, plan)
+        merged += 1
+        if pair is None or (n, tuple(sorted(c.path for c in pair.conflicts))) in seen:
+            continue
+        pair.with_integration = True
+        result.pairs.append(pair)
+    return merged
 
 
 def _meeting(left: Mapping[str, Mapping[str, str]],

@@ -149,6 +149,7 @@ class Status:
     state_branch: bool = True
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    queue: dict[str, Any] | None = None  # the merge queue (core.integrate.view)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -178,6 +179,7 @@ class Status:
             "attention": [a.to_dict() for a in self.attention],
             "warnings": self.warnings,
             "notes": self.notes,
+            "queue": self.queue,
         }
 
     def to_json(self) -> str:
@@ -190,7 +192,7 @@ class Status:
         head = {"version": SCHEMA_VERSION, "generated": self.generated, "base": self.base,
                 "state_branch": self.state_branch, "summary": self.summary, "ready": self.ready}
         tail = {"attention": [a.to_dict() for a in self.attention], "warnings": self.warnings,
-                "notes": self.notes}
+                "notes": self.notes, "queue": self.queue}
         return "{" + ", ".join([*(f"{dumps(k)}: {dumps(v)}" for k, v in head.items()),
                                 f'"streams": [{rows}]',
                                 *(f"{dumps(k)}: {dumps(v)}" for k, v in tail.items())]) + "}"
@@ -388,9 +390,12 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
                      "(dirty: null); 'gitpar status --dirty all' scans every one")
     for w in plan.warnings:
         repo.warn(w)
+    from gitpar.core.integrate.view import queue_view
+
+    queue = queue_view(repo, plan, progress)
     return Status(base=base, generated=now.strftime("%Y-%m-%dT%H:%M:%SZ"), streams=streams,
                   attention=attention, state_branch=snap.commit is not None,
-                  warnings=list(repo.warnings), notes=notes)  # the one channel (store/repo.py)
+                  warnings=list(repo.warnings), notes=notes, queue=queue)  # the one channel (store/repo.py)
 
 
 # the git evidence of a stream with no progress file, no branch and no worktree here

@@ -23,12 +23,13 @@ from gitpar.errors import Refused, bad
 
 if TYPE_CHECKING:
     from gitpar.core.repo import Repo
+    from gitpar.store.repo import Oid
 
 
 def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
               streams: Sequence[str] | None = None, dry_run: bool = False, resume: bool = False,
               cleanup: bool = False, progress: Progress | None = None, jobs: int = 1,
-              retries: int = 0) -> Integration:
+              retries: int = 0, fresh: bool = False, land: bool = False) -> Integration:
     """Merge completed streams into the target; see the module's docstring for the rules."""
     from gitpar.core.streams import all_progress
     from gitpar.store import merge as m
@@ -67,10 +68,19 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
         plan.stream(n)
     names = list(dict.fromkeys(names))
 
+    if fresh and resume:
+        raise bad(None, "--fresh", "--fresh starts again from the base, --continue resumes",
+                  "give one of them")
+    if land and not dry_run:
+        from gitpar.core.integrate.land import check_land
+
+        check_land(repo, plan, target)
     snap = StateStore(repo).snapshot()
     prog = all_progress(snap)
     base_tip = repo.tip(base)
     target_tip = repo.tip(f"refs/heads/{target}")
+    if fresh and target_tip is not None and base_tip is not None and target_tip != base_tip:
+        target_tip = _start_afresh(repo, target, base, target_tip, base_tip, dry_run, say)
     start = target_tip or base_tip
     if start is None:
         raise Refused(f"neither {target} nor the base branch {base!r} exists; commit to {base} first")
@@ -156,6 +166,10 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     if not dry_run:
         save_queue_state(repo, run, {})
     run.end = str(current)
+    if land and not dry_run and not run.interrupted and run.stopped is None:
+        from gitpar.core.integrate.land import land as land_run
+
+        run.landed = land_run(repo, plan, run, say)
     if not dry_run:
         from gitpar.plugins import events
 
@@ -166,6 +180,34 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     if cleanup:
         _cleanup(repo, run, dry_run=dry_run)
     return _done(repo, run)
+
+
+def _start_afresh(repo: Repo, target: str, base: str, target_tip: Oid, base_tip: Oid,
+                  dry_run: bool, say: Progress) -> Oid:
+    """--fresh: the target back at the base's tip (a leftover integration branch older than
+    the base refuses streams as "would undo work"). Refused when the target holds a commit
+    that no other branch has besides the queue's own merges: nothing is lost."""
+    from gitpar.store import merge as m
+    from gitpar.store.repo import swap_ref
+    from gitpar.store.worktrees import commits_on_no_other_branch
+
+    if target == base:
+        raise bad(None, "--fresh", f"the target is the base {base} itself", "drop --fresh")
+    own = [c for c in commits_on_no_other_branch(repo, target)
+           if not c.split(" ", 1)[-1].startswith(("Merge stream '", f"Merge {base} into {target}"))]
+    if own:
+        raise Refused(f"{target} has commits no other branch has: {', '.join(own[:5])}; starting afresh "
+                      f"would lose them. Put them on a branch first (git branch keep {target}), then --fresh")
+    if m.worktrees_on(repo, target):
+        raise Refused(f"{target} is checked out; --fresh does not move a checked-out branch")
+    if dry_run:
+        say(f"would start {target} afresh from {base} ({m.short(base_tip)})")
+        return base_tip
+    if not swap_ref(repo, f"refs/heads/{target}", base_tip, target_tip,
+                    f"gitpar integrate --fresh: {target} from {base}"):
+        raise Refused(f"{target} moved while gitpar was resetting it; run the command again")
+    say(f"started {target} afresh from {base} ({m.short(base_tip)}); it was at {m.short(target_tip)}")
+    return base_tip
 
 
 def check_jobs(jobs: int, retries: int) -> None:

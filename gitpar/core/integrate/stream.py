@@ -26,6 +26,7 @@ class Merge:
     parent: Oid
     commit: Oid
     review: _Review | None = None
+    tip: Oid | None = None  # gitpar/<name> merged
 
 
 def prepare(repo: Repo, plan: Plan, target: str, name: str, current: Oid) -> Step | Merge:
@@ -79,7 +80,7 @@ def prepare(repo: Repo, plan: Plan, target: str, name: str, current: Oid) -> Ste
                     f"merge); {target} stays at {m.short(current)}. Redo that merge on gitpar/{name} "
                     f"keeping {target}'s changes (or revert it), then run 'gitpar integrate --continue' "
                     f"(or 'gitpar integrate --fresh' to start again from the base)")
-    return Merge(name, current, new, review)
+    return Merge(name, current, new, review, tip)
 
 
 def would_merge_step(merge: Merge, test: str | None) -> Step:
@@ -112,8 +113,9 @@ def publish(repo: Repo, target: str, current: Oid, new: Oid, merges: Sequence[Me
     names = ", ".join(x.name for x in merges)
     with m.held_interrupts():
         m.move_branch(repo, target, current, new, f"gitpar integrate: merge {names}", checked_out)
+        base_tip = repo.tip(repo.configured_base())
         for x in merges:
-            mark(repo, x.name, target, x.commit, review=x.review)
+            mark(repo, x.name, target, x.commit, review=x.review, tip=x.tip, base_tip=base_tip)
     for x in merges:
         say(f"merged {x.name} into {target} ({m.short(x.commit)})" + (f"; {x.review.note}" if x.review else ""))
 
@@ -210,8 +212,11 @@ def _who_wrote(repo: Repo, current: Oid, tip: Oid, path: str) -> list[str]:
     return who
 
 
-def mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None = None) -> None:
-    """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit).
+def mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None = None,
+         tip: Oid | None = None, base_tip: Oid | None = None) -> None:
+    """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit),
+    with ``tip`` (its branch merged) as its landed work (core.landed), so the commits are
+    judged as ``name``'s on whatever branch they reach.
 
     A merge that took the stream's side of a conflict also gets a coordination item in the
     stream's progress, so ``gitpar status`` lists it as needing attention until reviewed.
@@ -233,13 +238,17 @@ def mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None
     need = (f"review merge {str(commit)[:10]} into {target}: {review.note}",) if review else ()
 
     def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
+        from gitpar.core.landed import landed_changes
+
+        landed = landed_changes(snap, name, str(tip), str(base_tip) if base_tip else None) if tip else {}
         current = read_progress(repo, name, snap) or Progress(stream=name)
-        if current.extra.get("integrated") == value and all(n in current.coordination for n in need):
+        if current.extra.get("integrated") == value and all(n in current.coordination for n in need) \
+                and not landed:
             return None
         new = replace(current, updated=now_iso(), extra={**current.extra, "integrated": value})
         if need:
             new = apply_update(new, ProgressUpdate(need=need), now_iso())
-        return ({progress_path(name): render_progress(new)},
+        return ({progress_path(name): render_progress(new), **landed},
                 f"integrate {name}: merged into {target} at {str(commit)[:10]}"
                 + (f" (review: {review.note})" if review else ""))
 

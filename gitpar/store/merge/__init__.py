@@ -26,11 +26,13 @@ Their public names are importable from here.
 from gitpar.store.merge.apply import (
     INDEX_WAIT_S,
     add_temp_worktree,
+    fetch_branch,
     held_interrupts,
     keep_conflict,
     merge_head,
     move_branch,
     operation_in_progress,
+    push_with_lease,
     remove_temp_worktree,
     worktrees,
     worktrees_on,
@@ -62,6 +64,8 @@ from gitpar.store.merge.trees import (
 
 __all__ = [
     "INDEX_WAIT_S",
+    "fetch_branch",
+    "push_with_lease",
     "CommitInfo",
     "FileConflict",
     "FileRule",

@@ -285,3 +285,26 @@ def merge_head(worktree: Path) -> pygit2.Oid | None:
     """The commit a merge left unfinished in ``worktree`` is bringing in, if any."""
     proc = git(["rev-parse", "-q", "--verify", "MERGE_HEAD^{commit}"], worktree, check=False)
     return pygit2.Oid(hex=proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+def push_with_lease(repo: Repo, remote: str, commit: pygit2.Oid, branch: str,
+                    old: pygit2.Oid) -> tuple[bool, str]:
+    """Push ``commit`` to ``remote``'s ``branch`` only if it is still at ``old`` (compare and
+    swap: ``--force-with-lease``; the push is a fast-forward, the lease makes it atomic).
+    Whether it landed, and git's message. The pre-push hook runs as for any push."""
+    ref = f"refs/heads/{branch}"
+    proc = git(["push", "--porcelain", f"--force-with-lease={ref}:{old}", remote, f"{commit}:{ref}"],
+               repo.common_dir, check=False)
+    return proc.returncode == 0, (proc.stderr or proc.stdout).strip()
+
+
+def fetch_branch(repo: Repo, remote: str, branch: str) -> pygit2.Oid | None:
+    """Fetch ``remote``'s ``branch`` into ``refs/remotes/<remote>/<branch>``; its tip (None:
+    the remote has no such branch)."""
+    ref = f"refs/remotes/{remote}/{branch}"
+    proc = git(["fetch", "--quiet", remote, f"+refs/heads/{branch}:{ref}"], repo.common_dir, check=False)
+    if proc.returncode != 0:
+        if "couldn't find remote ref" in proc.stderr:
+            return None
+        raise GitparError(f"cannot fetch {branch} from {remote}: {proc.stderr.strip()}")
+    return repo.tip(ref)
