@@ -22,7 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_status import PLUMBING, build  # noqa: E402
-from benchlib import SameWork, add_smoke, alternate, bench_env, describe, emit, gitpar_command, process  # noqa: E402
+from benchlib import (  # noqa: E402
+    SameWork,
+    add_smoke,
+    alternate,
+    bench_env,
+    describe,
+    emit,
+    gitpar_command,
+    process,
+)
 
 HISTORY = "git log --name-only --format=%H%x00%ct%x00%s gitpar/_state >/dev/null"
 
