@@ -67,6 +67,11 @@ def main() -> int:
     args = ap.parse_args()
     runs = 1 if args.smoke else args.runs
     work = SameWork()
+    import importlib.util
+    if importlib.util.find_spec("gitpar_mcp") is None:
+        print("bench_mcp: skipped, plugins/gitpar-mcp is not installed (pip install plugins/gitpar-mcp)")
+        emit({"bench": "mcp", "skipped": "gitpar-mcp not installed", "smoke": args.smoke})
+        return 0
     gitpar = gitpar_command()
     env = bench_env()
     tmp = Path(tempfile.mkdtemp(prefix="gitpar-bench-mcp-"))
