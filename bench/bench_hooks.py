@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import Contender, alternate, bench_env, drop_hook_cache, emit, gitpar_command, process, run, verdict  # noqa: E402, I001
+from benchlib import Contender, SameWork, add_smoke, smoke_exit, alternate, bench_env, drop_hook_cache, emit, gitpar_command, process, run, verdict  # noqa: E402, I001
 
 STREAMS = 200
 FILES = 20_000
@@ -109,9 +109,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=11)
     ap.add_argument("--quick", action="store_true", help="3 rounds")
+    add_smoke(ap)
     args = ap.parse_args()
     if args.quick:
         args.runs = 3
+    global STREAMS, FILES, BIG
+    if args.smoke:
+        args.runs, STREAMS, FILES, BIG = 1, 5, 100, 20
     if shutil.which("pre-commit") is None:
         print("pre-commit is not installed: pip install pre-commit")
         return 2
@@ -120,6 +124,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="gitpar-bench-hooks-"))
     env["PRE_COMMIT_HOME"] = str(tmp / "pre-commit-home")
     results: dict[int, dict[str, float]] = {}
+    work = SameWork()
     try:
         t = time.perf_counter()
         repo, worktree = build(tmp, env, gitpar)
@@ -132,7 +137,12 @@ def main() -> int:
             (empty / hook).chmod(0o755)
         sh(["git", "update-index", "--assume-unchanged", ".pre-commit-config.yaml"], worktree, env)
         for nfiles in (1, BIG):
-            figures = alternate(setups(worktree, env, nfiles, tmp / "framework-hooks"), args.runs)
+            before = int(run(["git", "rev-list", "--count", "HEAD"], worktree, env))
+            figures = alternate(setups(worktree, env, nfiles, tmp / "framework-hooks"), args.runs,
+                                warmup=0 if args.smoke else 1)
+            made = int(run(["git", "rev-list", "--count", "HEAD"], worktree, env)) - before
+            work.check(f"commits made of {nfiles} files (one per contender per round)", made,
+                       len(figures.samples) * (args.runs + (0 if args.smoke else 1)))
             base = figures.median("no-verify")
             row = {name: (figures.median(name) - base) * 1000 for name in figures.samples}
             row["no-verify"] = base * 1000
@@ -166,8 +176,8 @@ def main() -> int:
         ok = verdict(f"gitpar's hooks, warm, commit of {n} files: added ms", row["gitpar warm"], 60, " ms") and ok
         ok = verdict(f"gitpar's hooks, warm, commit of {n} files: share of the framework's cost",
                      row["gitpar warm"] / fw, 0.25) and ok
-    emit(out)
-    return 0 if ok else 1
+    emit({**out, "smoke": args.smoke, **work.record()})
+    return smoke_exit(work, ok, args.smoke)
 
 
 if __name__ == "__main__":
