@@ -45,7 +45,10 @@ COMMANDS: dict[str, tuple[list[str], str]] = {  # name -> (arguments, where it r
     "integrate": (["integrate", "--into", "main", "--streams", "done"], "main"),
 }
 # Outcomes of running a command again that are not failures: the first run got through.
-AGAIN_OK = {"remove": (0, 1)}
+# remove again after a removal that got through: "has no worktree to remove" (exit 2, as for a
+# stream never started); any other exit 2 is a failure
+AGAIN_OK = {"remove": (0, 1, 2)}
+AGAIN_SAYS = {("remove", 2): "has no worktree to remove"}
 STREAMS = ("api", "ui", "done")
 WORK = {  # what must never be lost
     "committed": ("api", "src/api/committed.py", "committed = 1\n"),
@@ -268,7 +271,8 @@ def trial(template: Path, work: Path, env: dict[str, str], name: str, delay: flo
     if st.code != 0:
         t.problems.append(f"status after the crash: exit {st.code}: {st.err.strip()}")
     again = gitpar(cwd_of(where, repo, trees), env, *args, check=False)  # a real next process
-    if again.returncode not in AGAIN_OK.get(name, (0,)):
+    says = AGAIN_SAYS.get((name, again.returncode))
+    if again.returncode not in AGAIN_OK.get(name, (0,)) or (says is not None and says not in again.stderr):
         t.problems.append(f"gitpar {' '.join(args)} again: exit {again.returncode}: {again.stderr.strip()}")
     t.problems += check_state(repo)
     shutil.rmtree(dest, ignore_errors=True)

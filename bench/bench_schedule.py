@@ -1,6 +1,6 @@
 """Benchmark gitpar's scheduler on the Standard Task Graph set (Kasahara lab).
 
-Usage: python bench/bench_schedule.py [--stg DIR] [--budget SECONDS] [--limit N]
+Usage: python bench/bench_schedule.py [--stg DIR] [--budget SECONDS] [--limit N] [--no-resources]
 
 DIR defaults to ../shared/bench-data/stg next to the project folder.  For every
 50-task graph and m = 2, 4, 8, 16 workers whose optimal schedule length is
@@ -14,6 +14,18 @@ the optimum:
 
 The two baselines live here, not in gitpar: they exist only to be compared against
 (``tests/test_schedule.py`` checks them too).
+
+Then, with exclusive resources (streams' ``resources:``): each STG graph's tasks get random
+labels (seeded; three resources, each task needing each with probability 0.15), and
+
+* on the first 8 tasks of the first 40 graphs (their dependencies among them kept), for m = 2 and 4, gitpar's
+  schedule against the optimum found by a brute force (every topological order through a
+  serial schedule generator, which reaches an optimal active schedule);
+* on the whole 50-task graph, gitpar's schedule against its lower bound (an upper bound on
+  the distance from the optimum, which is not known there).
+
+The figures without resources above are computed as before (the resource search is only
+taken for graphs that have resources).
 
 and ends with one JSON line.  Exits 0 with a "skipped" message if DIR is absent.
 """
@@ -147,11 +159,134 @@ def check(tasks: list[Task], sched: Schedule, m: int) -> None:
             assert s2 >= f1 - 1e-9
 
 
+# -- resources -----------------------------------------------------------------------------
+
+RESOURCES = ("r0", "r1", "r2")
+LABEL_P = 0.15
+SMALL = 8
+BRUTE_GRAPHS = 40  # the brute force is exponential: the first 40 graphs' prefixes
+
+
+def labelled(tasks: list[Task], seed: int) -> list[Task]:
+    """``tasks`` with random resource labels (seeded: the same every run)."""
+    import random
+
+    rng = random.Random(seed)
+    return [Task(t.name, t.duration, t.deps, t.priority, tuple(r for r in RESOURCES if rng.random() < LABEL_P))
+            for t in tasks]
+
+
+def prefix(tasks: list[Task], n: int) -> list[Task]:
+    """The first ``n`` tasks (by name: STG numbers them in a topological order) and their
+    dependencies among themselves."""
+    kept = sorted(tasks, key=lambda t: t.name)[:n]
+    names = {t.name for t in kept}
+    return [Task(t.name, t.duration, tuple(d for d in t.deps if d in names), t.priority, t.resources) for t in kept]
+
+
+def brute_force(tasks: list[Task], m: int) -> float:
+    """The optimal makespan with workers and exclusive resources: every topological order
+    through the serial schedule generator (each task at the earliest time its dependencies,
+    a worker and its resources allow), pruned by the best found."""
+    by = {t.name: t for t in tasks}
+    best = [float("inf")]
+    placed: list[tuple[float, float, frozenset[str]]] = []
+    finish: dict[str, float] = {}
+
+    def earliest(t: Task) -> float:
+        est = max((finish[d] for d in t.deps), default=0.0)
+        need = frozenset(t.resources)
+        for cand in sorted({est, *(e for _, e, _ in placed if e > est)}):
+            end = cand + t.duration
+            over = [(s, e, r) for s, e, r in placed if s < end and e > cand] if t.duration > 0 else []
+            if any(r & need for _, _, r in over):
+                continue
+            # workers: the most intervals running at once within [cand, end)
+            points = sorted({cand, *(s for s, _, _ in over if s > cand)})
+            if all(sum(1 for s, e, _ in over if s <= p < e) < m for p in points):
+                return cand
+        raise AssertionError("no place")  # pragma: no cover
+
+    def dfs(done: set[str], span: float) -> None:
+        if span >= best[0]:
+            return
+        if len(done) == len(tasks):
+            best[0] = span
+            return
+        for t in tasks:
+            if t.name in done or any(d not in done for d in t.deps):
+                continue
+            start = earliest(t)
+            placed.append((start, start + t.duration, frozenset(t.resources)))
+            finish[t.name] = start + t.duration
+            done.add(t.name)
+            dfs(done, max(span, start + t.duration))
+            done.discard(t.name)
+            del finish[t.name]
+            placed.pop()
+
+    dfs(set(), 0.0)
+    del by
+    return best[0]
+
+
+def check_resources(tasks: list[Task], sched: Schedule) -> None:
+    """Raise AssertionError if two tasks needing one resource overlap."""
+    for a in tasks:
+        for b in tasks:
+            if a.name < b.name and set(a.resources) & set(b.resources):
+                sa, sb = sched.slots[a.name], sched.slots[b.name]
+                if sa.finish > sa.start and sb.finish > sb.start:
+                    assert sa.finish <= sb.start + 1e-9 or sb.finish <= sa.start + 1e-9, (a.name, b.name)
+
+
+def resource_figures(stg: Path, rows: list[tuple[str, int, float]], kwargs: dict[str, float]) -> dict[str, float]:
+    from gitpar.core.schedule import lower_bound
+
+    files = sorted({rel for rel, _, _ in rows})
+    small: list[float] = []
+    large: list[float] = []
+    secs = 0.0
+    calls = 0
+    for k, rel in enumerate(files):
+        tasks = labelled(load_stg(stg / rel), seed=k)
+        part = prefix(tasks, SMALL)
+        for m in ((2, 4) if k < BRUTE_GRAPHS else ()):
+            opt = brute_force(part, m)
+            sched = schedule(part, m, **kwargs)
+            check(part, sched, m)
+            check_resources(part, sched)
+            small.append(100.0 * (sched.makespan / opt - 1.0) if opt else 0.0)
+        for m in WORKERS:
+            t0 = time.perf_counter()
+            sched = schedule(tasks, m, **kwargs)
+            secs += time.perf_counter() - t0
+            calls += 1
+            check(tasks, sched, m)
+            check_resources(tasks, sched)
+            lb = lower_bound(tasks, m)
+            large.append(100.0 * (sched.makespan / lb - 1.0) if lb else 0.0)
+    print(f"with random resource labels ({len(RESOURCES)} resources, p={LABEL_P} each):")
+    print(f"  {SMALL}-task prefixes, m in (2, 4), against a brute-force optimum: {len(small)} cases, "
+          f"mean excess {sum(small) / len(small):.3f}%, worst {max(small):.2f}%, "
+          f"optimal {sum(1 for e in small if e < 1e-9)}")
+    print(f"  50-task graphs, m in {WORKERS}, against the lower bound (an upper bound on the excess): "
+          f"{len(large)} cases, mean {sum(large) / len(large):.3f}%, worst {max(large):.2f}%, "
+          f"at the bound {sum(1 for e in large if e < 1e-9)}, {1000 * secs / calls:.1f} ms/call")
+    return {"resources_small_cases": len(small), "resources_small_mean_pct": round(sum(small) / len(small), 4),
+            "resources_small_worst_pct": round(max(small), 4),
+            "resources_small_optimal": sum(1 for e in small if e < 1e-9),
+            "resources_cases": len(large), "resources_mean_over_bound_pct": round(sum(large) / len(large), 4),
+            "resources_worst_over_bound_pct": round(max(large), 4),
+            "resources_ms_per_call": round(1000 * secs / calls, 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stg", type=Path, default=DEFAULT_STG, help="STG data directory")
     ap.add_argument("--budget", type=float, default=None, help="budget_s for schedule()")
     ap.add_argument("--limit", type=int, default=0, help="only the first N rows (0 = all)")
+    ap.add_argument("--no-resources", action="store_true", help="skip the figures with resource labels")
     args = ap.parse_args(argv)
     stg: Path = args.stg
     if not (stg / "Case50_2_OPT.csv").is_file():
@@ -226,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         "wave_worst_pct": round(stats["wave"][1], 4),
         "gitpar_ms_per_call": round(1000 * secs["gitpar"] / n, 2),
     }
+    if not args.no_resources:
+        result.update(resource_figures(stg, rows, kwargs))
     print(json.dumps(result))
     return 0
 

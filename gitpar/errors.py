@@ -52,6 +52,16 @@ class BadState(GitparError):
     exit_code = 2
 
 
+class StateRewound(BadState):
+    """The remote's state branch lost commits this clone has seen there (force-pushed back).
+
+    Not adopted; the message names the missing commits and the push that restores them.
+    Exit 1: refused to protect work (the locks and their record).
+    """
+
+    exit_code = 1
+
+
 def bad(file: str | None, field: str | None, problem: str, fix: str) -> BadInput:
     """Build a BadInput whose message names the file, the field, the problem and the fix."""
     where = ""

@@ -23,14 +23,35 @@ if TYPE_CHECKING:
 
 
 def pre_commit(cwd: str) -> int:
-    """Judge the staged change: ``core.rules_cache.judge_staged``, as ``check --staged`` does."""
-    from gitpar.core.rules_cache import branch_of, judge_staged
+    """Judge the staged change: ``core.rules_cache.judge_staged``, as ``check --staged`` does.
+
+    The shim starts ``python -S`` (no site: it costs more than the check), which answers
+    only from a current cache; a rebuild (which loads the plugins) or a plugin that judges
+    paths runs in the normal interpreter, so a plugin installed with ``pip install -e`` (a
+    ``.pth`` file, which ``-S`` skips) counts the same whichever process built the cache."""
+    from gitpar.core.rules_cache import HandOver, branch_of, judge_staged
 
     gitdir = git_dir(cwd)
-    stream = stream_of_branch(branch_of(gitdir))  # identity is the worktree's branch
-    found = judge_staged(cwd, gitdir, stream)
+    branch = branch_of(gitdir)  # identity is the worktree's branch (core.identity.of_branch)
+    if branch == "gitpar/_state":
+        return 0  # gitpar's own branch, not the project's tree (pre-push skips it too)
+    stream = stream_of_branch(branch)
+    if stream is not None:
+        from gitpar.core.claim import check_commit
+
+        fenced = check_commit(cwd, gitdir, stream)
+        if fenced:
+            print(f"gitpar: commit refused: {fenced}", file=sys.stderr)
+            return 1
+    try:
+        found = judge_staged(cwd, gitdir, stream, branch, by_branch=True, full=not sys.flags.no_site)
+    except HandOver:
+        return _in_full_interpreter("pre-commit")
     if found is None or not found.violations:
         return 0
+    if found.note:
+        stream = None
+        print(f"gitpar: {found.note}", file=sys.stderr)
     violations, paths = found.violations, found.paths
     who = f"stream {stream}" if stream else "this branch (no stream)"
     print(f"gitpar: commit refused: {len(violations)} of {len(paths)} staged paths may not be "
@@ -43,17 +64,63 @@ def pre_commit(cwd: str) -> int:
     return 1
 
 
+def _in_full_interpreter(hook: str) -> int:
+    """Run ``hook`` again in the normal interpreter (with site, so ``.pth`` files count):
+    this gitpar first on the path, as in the shim; its exit code."""
+    import subprocess
+
+    import gitpar
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(gitpar.__file__)))
+    code = (f"import sys; sys.path.insert(0, {here!r}); from gitpar.hookentry import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, hook], check=False).returncode
+
+
 def _fetch_state(repo: Any) -> None:
-    """With a remote in the plan, fetch the state first: the lock proof must be current."""
+    """With a remote in the plan, fetch first (one fetch: the state, the base, the stream
+    branches): the lock proof and the base plan judged against must be the remote's."""
+    from gitpar.core.remote import refresh
     from gitpar.errors import GitparError
-    from gitpar.store.state import StateStore
 
     try:
-        store = StateStore(repo)
-        if store.remote is not None:
-            store.fetch()
+        refresh(repo)
     except GitparError as exc:
         print(f"gitpar: pre-push: judging with the last fetched state: {exc}", file=sys.stderr)
+
+
+def _base_of(repo: Any) -> tuple[Any, str, Any, list[Any]]:
+    """The rules from the base plan (the remote's base, when fetched and at or ahead of the
+    local one), the base's name, the target a stream's push is judged against, and the
+    base tips whose commits are not the stream's (local and remote)."""
+    from gitpar.core.check import base_rules
+    from gitpar.core.remote import remote_base
+
+    base = repo.configured_base()
+    local = repo.tip(f"refs/heads/{base}")
+    theirs_name = remote_base(repo)
+    theirs = repo.tip(f"refs/remotes/{theirs_name}") if theirs_name != base else None
+    if theirs is not None and (local is None or local == theirs or repo.git.descendant_of(theirs, local)):
+        rules, _ = base_rules(repo, theirs_name)
+        return rules, base, theirs, [t for t in (local, theirs) if t is not None]
+    rules, base = base_rules(repo)
+    return rules, base, local, [t for t in (local, theirs) if t is not None]
+
+
+def _fenced(repo: Any, stream: str | None) -> str | None:
+    """A push of ``stream`` from this clone whose worktree's claim was taken over elsewhere
+    (by the state just fetched): the refusal, else None."""
+    if stream is None:
+        return None
+    from gitpar.core.claim import claim_in_progress, gitdir_of, superseded, worktree_claim
+    from gitpar.store.state import StateStore
+
+    path = repo.stream_worktrees().get(stream)
+    mine = worktree_claim(gitdir_of(str(path))) if path is not None and path.exists() else None
+    if mine is None:
+        return None
+    claim, taken = claim_in_progress(StateStore(repo).snapshot().read(f"progress/{stream}.md"))
+    return superseded(stream, mine, claim, taken)
 
 
 def _is_zero(sha: str) -> bool:
@@ -66,15 +133,16 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
     HEAD:refs/heads/gitpar/api`` is judged as api), never a trailer."""
     import pygit2
 
-    from gitpar.core.check import base_rules, judge_range
+    from gitpar.core.check import judge_range
+    from gitpar.core.identity import of_branch
     from gitpar.core.repo import open_repo
 
     repo = open_repo(cwd)
     if repo.load_plan_at_base() is None:
         return 0  # no plan committed yet: nothing to enforce
     _fetch_state(repo)
-    rules, base = base_rules(repo)
-    base_tip = repo.tip(f"refs/heads/{base}")
+    rules, base, base_tip, base_tips = _base_of(repo)
+    own = {"refs/heads/gitpar/_state", f"refs/heads/{repo.load_plan_at_base().settings.integration_branch}"}
     failures: list[tuple[str, str | None, Any]] = []
     notes: list[str] = []
     for line in stdin.splitlines():
@@ -82,9 +150,8 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
         if len(parts) != 4:
             continue
         local_ref, local_sha, remote_ref, remote_sha = parts
-        if _is_zero(local_sha) or local_ref.startswith("refs/heads/gitpar/_") \
-                or remote_ref.startswith("refs/heads/gitpar/_"):
-            continue
+        if _is_zero(local_sha) or remote_ref in own:
+            continue  # gitpar's own branches (the state, the integration branch); any other gitpar/_* is judged
         head = pygit2.Oid(hex=local_sha)
         known_remote = not _is_zero(remote_sha) and remote_sha in repo.git
         if remote_ref == f"refs/heads/{base}":
@@ -98,15 +165,22 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
             hide = [pygit2.Oid(hex=remote_sha)]
         else:
             target = base_tip
-            hide = [base_tip] if base_tip is not None else []
+            hide = list(base_tips)
             if known_remote:
                 hide.append(pygit2.Oid(hex=remote_sha))
             else:
                 hide.extend(repo.git.references[ref].peel(pygit2.Commit).id for ref in repo.git.references
                             if ref.startswith(f"refs/remotes/{remote}/"))
-        stream = stream_of_branch(remote_ref)
-        report = judge_range(repo, rules, base, stream, head, target=target, hide=hide,
+        who = of_branch(rules, remote_ref, base)  # the pushed ref's name says whose (core.identity)
+        stream = who.stream
+        fenced = _fenced(repo, stream)
+        if fenced:
+            print(f"gitpar: push refused: {fenced}", file=sys.stderr)
+            return 1
+        report = judge_range(repo, who.rules, base, stream, head, target=target, hide=hide,
                              scope=f"{remote_ref}")
+        if who.note:
+            notes.append(who.note)
         failures.extend((remote_ref, stream, v) for v in report.violations)
         notes.extend(report.notes)
     if not failures:

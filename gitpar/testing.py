@@ -142,8 +142,10 @@ def _add_settings(path: Path, settings: Mapping[str, Any]) -> None:
     plan = path / ".gitpar" / "plan.md"
     text = plan.read_text()
     head, sep, rest = text[4:].partition("\n---")
+    # a key init already wrote is replaced, not written twice (a duplicate key is a plan error)
+    kept = [line for line in head.splitlines() if line.partition(":")[0].strip() not in settings]
     extra = yaml.safe_dump(dict(settings), sort_keys=False, default_flow_style=None)
-    plan.write_text("---\n" + head.rstrip("\n") + "\n" + extra + "---" + rest)
+    plan.write_text("---\n" + "\n".join(kept).rstrip("\n") + "\n" + extra + "---" + rest)
 
 
 def _ok(result: Result) -> None:

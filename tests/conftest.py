@@ -125,16 +125,16 @@ def work(repo: Path, run, name: str, files: dict[str, str], config: tuple[int, s
          finish: bool = True, chain: bool = False) -> Path:
     """Start ``name``, commit ``files`` (and a config line) in its worktree, finish it.
 
-    The config line is edited on the base's version of the file (the plan's default), or
-    with ``chain`` on the previous holder's version, which the lock then brings in first (so
-    the streams do not conflict).
+    The config line is edited on the base's version of the file (the lock taken with
+    ``--no-chain``, so streams that edit the same line conflict), or with ``chain`` on the
+    previous holder's version, which the lock then brings in first (the plan's default).
     """
     assert run(repo, "start", name).code == 0
     wt = worktree_of(repo, name)
     for path, text in files.items():
         write(wt / path, text)
     if config:  # a shared file: changed under its lock, as the rules want (finish releases it)
-        assert run(wt, "lock", "src/config.py", *(("--chain",) if chain else ())).code == 0
+        assert run(wt, "lock", "src/config.py", "--chain" if chain else "--no-chain").code == 0
         edit_config(wt, *config)
     git(wt, "add", "-A")
     git(wt, "commit", "-qm", f"{name}: work")

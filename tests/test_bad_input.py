@@ -48,6 +48,7 @@ class Case:
     state: dict[str, str | bytes] = field(default_factory=dict)  # state-branch files to plant
     symlinks: dict[str, str] = field(default_factory=dict)
     fix: str = "fix:"  # what says how to fix it
+    commit: bool = False  # commit the written files to main (a committed plan) first
 
 
 PLAN = ".gitpar/plan.md"
@@ -154,7 +155,8 @@ OPTION_CASES: list[Case] = [
     Case("sync-unknown", ["sync", "nosuch"], 2, ["nosuch"]),
     Case("integrate-unknown", ["integrate", "--streams", "nosuch"], 2, ["nosuch"]),
     Case("lock-unknown-stream", ["lock", "src/config.py", "--stream", "nosuch"], 2, ["nosuch"]),
-    Case("remove-no-worktree", ["remove", "ui"], 1, ["ui"], fix="worktree"),
+    Case("remove-no-worktree", ["remove", "ui"], 2, ["ui"], fix="worktree"),
+    Case("remove-ghost", ["remove", "ghost"], 2, ["ghost"], fix="worktree"),
     # invalid names
     Case("name-space", ["stream", "add", "Bad Name", "--owns", "x/**"], 2, ["stream name"]),
     Case("name-dotdot", ["stream", "add", "a..b", "--owns", "x/**"], 2, ["stream name"]),
@@ -242,7 +244,31 @@ def _all_cases() -> list[Case]:
     for kid, text, needle in HISTORY_BAD:
         cases.append(Case(f"history-{kid}", ["plan"], 2, [needle], state={HISTORY: text}))
     cases.extend(OPTION_CASES)
+    cases.extend(LOCKPROOF_CASES)
     return cases
+
+
+# the lock proof (issue 26): identity is the branch for writes, a bounded TTL, a trusted base
+NO_BASE = "---\nbase: nosuch\nworktrees: ../{repo}.gitpar/{stream}\n---\n"
+STREAM_BASE = "---\nbase: gitpar/api\nworktrees: ../{repo}.gitpar/{stream}\n---\n"
+LOCKPROOF_CASES: list[Case] = [
+    Case("identity-lock", ["lock", "src/config.py", "--stream", "ui"], 2, ["--stream", "stream api's worktree"],
+         where="api"),
+    Case("identity-unlock", ["unlock", "src/config.py", "--stream", "ui"], 2, ["--stream", "api"], where="api"),
+    Case("identity-progress", ["progress", "--stream", "ui", "--completion", "9"], 2, ["--stream", "api"],
+         where="api"),
+    Case("identity-finish", ["finish", "ui"], 2, ["--stream", "api"], where="api"),
+    Case("ttl-too-long", ["lock", "src/config.py", "--ttl", "31d"], 2, ["--ttl", "30 days"], where="api"),
+    Case("plan-lock-ttl-too-long", ["lock", "src/config.py"], 2, ["lock_ttl"], where="api",
+         files={PLAN: "---\nbase: main\nworktrees: ../{repo}.gitpar/{stream}\nlock_ttl: 60d\n---\n"},
+         commit=True),
+    *[Case(f"base-nosuch-{'-'.join(args)}", args, 2, [PLAN, "nosuch"], where=where, files={PLAN: NO_BASE},
+           commit=True)
+      for args, where in ((["status"], "main"), (["plan"], "main"), (["who", "src/config.py"], "main"),
+                          (["lock", "src/config.py"], "api"), (["progress", "--completion", "5"], "api"))],
+    Case("base-stream-branch-status", ["status"], 2, [PLAN, "gitpar/api"], files={PLAN: STREAM_BASE},
+         commit=True),
+]
 
 
 CASES = _all_cases()
@@ -311,6 +337,8 @@ def test_bad_input(case: Case, copy: Callable[[], tuple[Path, Path]]) -> None:
             target.write_bytes(text)
         else:
             target.write_text(text)
+    if case.commit:
+        _git(repo, "commit", "-qam", "plan change", "--no-verify")
     for rel, text in case.state.items():
         plant_state_file(repo, rel, text)
     cwd = api if case.where == "api" else repo
@@ -324,3 +352,21 @@ def test_bad_input(case: Case, copy: Callable[[], tuple[Path, Path]]) -> None:
         assert needle in res.err, (needle, res)
     assert case.fix in res.err, res
     assert fingerprint(repo, api) == before, "the command changed something"
+
+
+def test_exit_2_for_what_is_bad_input_not_a_refusal(tmp_path: Path) -> None:
+    """remove of a stream with no worktree, init in a bare repository, a lock without a state
+    branch and integrate --continue with nothing stopped: exit 2 with the fix, nothing changed."""
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    res = run(bare, "init")
+    assert res.code == 2 and "bare repository" in res.err and "fix:" in res.err, res
+    assert not (bare / ".gitpar").exists()
+    r = make_repo(tmp_path / "r", streams={"api": {"owns": ["src/api/**"], "shares": ["src/config.py"]}})
+    for args, needle in ((["remove", "ghost"], "ghost"), (["integrate", "--continue"], "--continue")):
+        res = run(r, *args)
+        assert res.code == 2 and needle in res.err and "fix:" in res.err and "Traceback" not in res.err, res
+    subprocess.run(["git", "branch", "-q", "-D", "gitpar/_state"], cwd=r, check=True)
+    res = run(r, "lock", "src/config.py", "--stream", "api")
+    assert res.code == 2 and "gitpar/_state" in res.err and "gitpar init" in res.err, res
+    assert subprocess.run(["git", "rev-parse", "-q", "--verify", "gitpar/_state"], cwd=r).returncode != 0

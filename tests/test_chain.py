@@ -20,7 +20,7 @@ def abc(repo: Path, run) -> Path:  # type: ignore[no-untyped-def]
     git(repo, "commit", "-qm", "changelog")
     assert run(repo, "init", "--no-hooks").code == 0
     plan = repo / ".gitpar/plan.md"
-    plan.write_text(plan.read_text().replace("lock_chain: false", "lock_chain: true", 1))
+    assert "lock_chain: true" in plan.read_text()  # the default gitpar init writes
     for name in "abc":
         assert run(repo, "stream", "add", name, "--owns", f"{name}/**", "--shares", LOG).code == 0
     commit_plan(repo)
@@ -33,9 +33,9 @@ def _without_chain_setting(repo: Path) -> None:
     git(repo, "commit", "-qam", "plan: no lock chain")
 
 
-def test_by_default_a_lock_brings_nothing_in_and_chain_asks_for_it(abc: Path, run) -> None:
-    # lock_chain is off unless the plan turns it on: two streams editing the file in turns
-    # then conflict at integration as before; --chain asks for the chain on one lock
+def test_lock_chain_false_brings_nothing_in_and_chain_asks_for_it(abc: Path, run) -> None:
+    # with lock_chain: false two streams editing the file in turns conflict at integration,
+    # as before the chain was the default; --chain asks for the chain on one lock
     _without_chain_setting(abc)
     for name in "ab":
         _, said = append_under_lock(abc, run, name)
@@ -93,6 +93,18 @@ def test_edits_in_turns_integrate_in_any_order(abc: Path, run) -> None:
         res = run(abc, "integrate", "--streams", name)
         assert res.code == 0, res
     assert git(abc, "show", f"{T}:{LOG}").endswith("- a: a change\n- b: a change\n- c: a change\n")
+
+
+def test_a_plan_without_the_key_chains(abc: Path, run) -> None:
+    # lock_chain defaults to true: a plan that never names it chains locks
+    plan = abc / ".gitpar/plan.md"
+    plan.write_text("".join(line for line in plan.read_text().splitlines(keepends=True)
+                            if not line.startswith("lock_chain:")))
+    git(abc, "commit", "-qam", "plan: lock_chain left out")
+    append_under_lock(abc, run, "a")
+    _, said = append_under_lock(abc, run, "b")
+    assert said == f"{LOG}: brought in a's version (3-way merge)\n"
+    assert run(abc, "integrate").code == 0
 
 
 def test_without_the_chain_the_same_edits_conflict(abc: Path, run) -> None:

@@ -98,9 +98,9 @@ def test_outside_a_repository_the_crash_log_is_per_user(tmp_path: Path, monkeypa
 
 
 def test_a_crash_inside_a_hook_prints_one_line_and_the_log(tmp_path: Path) -> None:
-    import marshal
     import subprocess
 
+    from gitpar.core import cache_file
     from gitpar.testing import git, hermetic, make_repo, run, worktree_of
 
     with hermetic(tmp_path / "home"):
@@ -113,9 +113,9 @@ def test_a_crash_inside_a_hook_prints_one_line_and_the_log(tmp_path: Path) -> No
         git(wt, "commit", "-qam", "warm the hook's cache")
         # a cache that loads but holds the wrong shape: a bug the hook did not foresee
         cache = repo / ".git/gitpar/cache/hook-rules.marshal"
-        data = marshal.loads(cache.read_bytes())
+        data = cache_file.read_marshal(cache)
         data["locks"] = 5
-        cache.write_bytes(marshal.dumps(data))
+        cache_file.write_marshal(cache, data)
         (wt / "src/api/a.py").write_text("a = 3\n")
         proc = subprocess.run(["git", "commit", "-qam", "crash"], cwd=wt, capture_output=True, text=True)
         log = repo / ".git/gitpar/crash.log"
@@ -125,3 +125,25 @@ def test_a_crash_inside_a_hook_prints_one_line_and_the_log(tmp_path: Path) -> No
         assert lines[0].startswith("gitpar (pre-commit): internal error: TypeError") and str(log) in lines[0]
         text = log.read_text()
         assert "gitpar-hook pre-commit" in text and "Traceback" in text and "- libgit2: " in text
+
+
+def test_doctor_reports_a_killed_integrations_temporary_worktree(tmp_path: Path) -> None:
+    from gitpar.testing import git, hermetic, make_repo, run, run_process, worktree_of
+
+    with hermetic(tmp_path / "home"):
+        r = make_repo(tmp_path / "r", streams={"api": {"owns": ["src/api/**"]}})
+        assert run(r, "start", "api").code == 0
+        wt = worktree_of(r, "api")
+        (wt / "src/api/a.py").write_text("a = 2\n")
+        git(wt, "commit", "-qam", "api work")
+        assert run(wt, "finish").code == 0
+        # the gate's test kills the integrate process itself, as a kill -9 of the run would
+        res = run_process(r, "integrate", "--test", "kill -9 $PPID; sleep 5")
+        assert res.code != 0
+        left = [line.split()[1] for line in git(r, "worktree", "list", "--porcelain").splitlines()
+                if line.startswith("worktree ") and "gitpar-test-" in line]
+        assert left, "the killed run left no temporary worktree to find"
+        res = run(r, "doctor", "--json")
+        found = [f for f in __import__("json").loads(res.out)["findings"] if f["check"] == "temp-worktree"]
+        assert [f for f in found if left[0] in f["problem"]], found
+        assert "git worktree remove --force" in found[0]["fix"]

@@ -251,9 +251,14 @@ def test_all_or_none(started: Path, run) -> None:
 
 def test_expired_and_stale_locks(started: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(started, "lock", "src/config.py", "--stream", "api", "--ttl", "1s").code == 0
-    monkeypatch.setenv("GITPAR_NOW", str(time.time() + 3))  # the clock steps past the expiry
+    expires = json.loads(run(started, "locks", "--json").out)["locks"][0]["expires"]
+    monkeypatch.setenv("GITPAR_NOW", str(time.time() + 3))  # a read steps past the expiry
     stale = json.loads(run(started, "locks", "--stale", "--json").out)["locks"]
     assert stale and "expired" in stale[0]["stale"]
+    res = run(started, "lock", "src/config.py", "--stream", "ui")  # a write judges by the real clock
+    assert res.code == 1 and "locked by stream api" in res.err, res
+    monkeypatch.delenv("GITPAR_NOW")
+    wait_until(expires)
     res = run(started, "lock", "src/config.py", "--stream", "ui")
     assert res.code == 0 and "took over the stale lock" in res.err
     assert "took over the stale lock" in git(started, "log", "-1", "--format=%B", "gitpar/_state")
@@ -350,10 +355,27 @@ def test_racing_lockers_never_share_a_lock(repo: Path, run, tmp_path: Path) -> N
 
 
 def test_the_clock_gitpar_judges_locks_by(started: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GITPAR_NOW moves reads (what-ifs), never a write: the lock is stamped by the real clock."""
     monkeypatch.setenv("GITPAR_NOW", "2099-01-01T00:00:00Z")
+    before = time.time()
     assert run(started, "lock", "src/config.py", "--stream", "api", "--ttl", "1h").code == 0
     (lock,) = json.loads(run(started, "locks", "--json").out)["locks"]
-    assert lock["expires"] == "2099-01-01T01:00:00Z"
+    assert lock["expires"] != "2099-01-01T01:00:00Z"
+    assert abs(parse_iso(lock["acquired"]) - before) < 5 and abs(parse_iso(lock["expires"]) - before - 3600) < 5
+    assert "2099" not in git(started, "show", "gitpar/_state:locks/src/config.py.lock")
+    stale = json.loads(run(started, "locks", "--stale", "--json").out)["locks"]  # a read: 2099 is past it
+    assert stale and "expired" in stale[0]["stale"]
     monkeypatch.setenv("GITPAR_NOW", "soon")
     res = run(started, "locks")
     assert res.code == 2 and "GITPAR_NOW" in res.err and "ISO time" in res.err and "Traceback" not in res.err
+
+
+def parse_iso(text: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def wait_until(iso: str) -> None:
+    """Sleep until the real clock passes ``iso`` (a lock's expiry: writes judge by the real clock)."""
+    time.sleep(max(0.0, parse_iso(iso) - time.time() + 0.05))

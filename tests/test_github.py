@@ -41,6 +41,9 @@ def prs(repo: Path, run) -> Path:
     write(repo / "docs/x.md", "docs\n")
     git(repo, "commit", "-qam", "docs")
     git(repo, "checkout", "-q", "main")
+    # a stream branch counts as its stream's only once the stream is started (core.identity)
+    assert run(repo, "start", "api", "--force").code == 0
+    assert run(repo, "start", "ui", "--force").code == 0
     return repo
 
 
@@ -81,10 +84,17 @@ def test_the_plan_comes_from_the_base(prs: Path, tmp_path: Path) -> None:
 
 
 def test_a_branch_that_is_no_stream(prs: Path, run, tmp_path: Path) -> None:
+    # other_branches: strict (the default): an unowned file under 'unowned: lock' is refused
+    res = gitpar(prs, "check", "--base", "main", "--head", "feature", "--json")
+    assert res.code == 1, res
+    v = json.loads(res.out)["violations"]
+    assert [(x["path"], x["rule"]) for x in v] == [("docs/x.md", "unowned")]
+    # the plan's explicit choice of today's looser rule: only active streams' files are refused
+    write(prs / ".gitpar/plan.md", (prs / ".gitpar/plan.md").read_text().replace(
+        "other_branches: strict", "other_branches: active"))
+    git(prs, "commit", "-qam", "looser", "--no-verify")
     res = gitpar(prs, "check", "--base", "main", "--head", "feature", "--json")
     assert res.code == 0, res
-    # once ui is in progress, nobody else may touch its files
-    assert run(prs, "start", "ui", "--force").code == 0
     git(prs, "checkout", "-q", "feature")
     write(prs / "src/ui/b.py", "from a feature branch\n")
     git(prs, "commit", "-q", "--no-verify", "-am", "feature edits ui")
@@ -96,7 +106,7 @@ def test_a_branch_that_is_no_stream(prs: Path, run, tmp_path: Path) -> None:
 
 
 def test_event_payload(prs: Path, tmp_path: Path) -> None:
-    git(prs, "checkout", "-q", "gitpar/ui")
+    git(prs, "checkout", "-q", "--detach", "gitpar/ui")  # as actions/checkout leaves it
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"base": {"ref": "main"}, "head": {"ref": "gitpar/ui"}}}))
     env = actions_env(tmp_path, "gitpar/ui", GITHUB_EVENT_PATH=str(event), GITHUB_EVENT_NAME="pull_request")

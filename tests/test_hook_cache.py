@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import marshal
 from pathlib import Path
 
 from conftest import git, worktree_of, write
+
+from gitpar.core import cache_file
 
 
 def _cache(repo: Path) -> Path:
@@ -13,13 +14,13 @@ def _cache(repo: Path) -> Path:
 
 
 def _mark(repo: Path) -> None:
-    data = marshal.loads(_cache(repo).read_bytes())
+    data = cache_file.read_marshal(_cache(repo))
     data["sentinel"] = 1
-    _cache(repo).write_bytes(marshal.dumps(data))
+    cache_file.write_marshal(_cache(repo), data)
 
 
 def _marked(repo: Path) -> bool:
-    return "sentinel" in marshal.loads(_cache(repo).read_bytes())
+    return "sentinel" in cache_file.read_marshal(_cache(repo))
 
 
 def _commit(wt: Path, path: str, text: str) -> None:
@@ -44,7 +45,14 @@ def test_another_streams_progress_keeps_the_cache_a_status_change_does_not(plann
 
 def test_the_verdict_follows_a_status_change_after_the_cache_was_kept(planned: Path, run) -> None:  # type: ignore[no-untyped-def]
     """A non-stream branch may not change files of a stream in progress: the cache must see
-    the stream start even though the plan and the locks did not change."""
+    the stream start even though the plan and the locks did not change. (Under the default
+    ``other_branches: strict`` a pending stream's file is refused too; ``active`` is the rule
+    that follows the statuses.)"""
+    plan = planned / ".gitpar/plan.md"
+    text = plan.read_text()
+    assert "other_branches: strict" in text
+    plan.write_text(text.replace("other_branches: strict", "other_branches: active", 1))
+    git(planned, "commit", "-qam", "other branches: active")
     git(planned, "checkout", "-q", "-b", "feature")
     _commit(planned, "src/ui/b.py", "b = 2\n")  # ui pending: allowed, the cache built
     git(planned, "checkout", "-q", "main")

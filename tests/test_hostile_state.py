@@ -96,3 +96,126 @@ def test_unreadable_progress_is_reported_by_name(planned: Path, run, text: str |
     assert res.code == 2, res
     assert "progress/api.md" in res.err and "fix:" in res.err
     assert git(planned, "rev-parse", "gitpar/_state") == before
+
+
+def _two_clones(tmp_path: Path, run) -> tuple[Path, Path, Path]:  # type: ignore[no-untyped-def]
+    """A bare origin with a two-stream plan (remote: origin), alice's clone and bob's."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    a = tmp_path / "alice"
+    a.mkdir()
+    git(a, "init", "-q", "-b", "main")
+    write(a / "src/api/a.py", "a = 1\n")
+    write(a / "src/ui/b.py", "b = 1\n")
+    write(a / "src/config.py", "x = 1\n")
+    git(a, "add", "-A")
+    git(a, "commit", "-qm", "init")
+    git(a, "remote", "add", "origin", str(origin))
+    git(a, "push", "-q", "origin", "main")
+    assert run(a, "init", "--remote", "origin", "--no-hooks").code == 0
+    for name in ("api", "ui"):
+        assert run(a, "stream", "add", name, "--owns", f"src/{name}/**", "--shares", "src/config.py").code == 0
+    git(a, "add", "-A")
+    git(a, "commit", "-qm", "plan")
+    git(a, "push", "-q", "origin", "main")
+    b = tmp_path / "bob"
+    git(tmp_path, "clone", "-q", str(origin), str(b))
+    assert run(b, "init", "--no-hooks").code == 0
+    return origin, a, b
+
+
+@pytest.mark.parametrize("where", ["on the origin", "pushed from the clone"])
+def test_a_rewound_remote_state_is_not_adopted(tmp_path: Path, run, where: str) -> None:  # type: ignore[no-untyped-def]
+    origin, a, b = _two_clones(tmp_path, run)
+    assert run(a, "start", "api").code == 0
+    assert run(b, "start", "ui").code == 0
+    old = git(origin, "rev-parse", "gitpar/_state").strip()
+    assert run(worktree_of(b, "ui"), "lock", "src/config.py").code == 0
+    assert run(a, "status").code == 0  # alice has seen bob's lock on origin
+    seen = git(a, "rev-parse", "gitpar/_state").strip()
+    if where == "on the origin":  # the attacker's force-push back
+        git(origin, "update-ref", "refs/heads/gitpar/_state", old)
+    else:  # from alice's own clone: git moves its tracking ref back too
+        git(a, "push", "-q", "-f", "--no-verify", "origin", f"{old}:refs/heads/gitpar/_state")
+    aw = worktree_of(a, "api")
+    for args in (("lock", "src/config.py"), ("status",), ("progress", "--completion", "10")):
+        res = run(aw, *args)
+        assert res.code == 1, res
+        assert "origin's gitpar/_state was rewound" in res.err and "diverged" not in res.err
+        assert f"1 state commit this clone has seen there (newest {seen[:12]} 'lock src/config.py for ui')" in res.err
+        assert f"git push origin {seen}:refs/heads/gitpar/_state" in res.err
+        assert git(a, "rev-parse", "gitpar/_state").strip() == seen
+        assert git(origin, "rev-parse", "gitpar/_state").strip() == old
+    # the way out the message names: the clone's copy pushed back, and bob still holds the lock
+    git(a, "push", "-q", "origin", f"{seen}:refs/heads/gitpar/_state")
+    res = run(aw, "lock", "src/config.py")
+    assert res.code == 1 and "ui" in res.err and "rewound" not in res.err, res
+
+
+def test_a_rewound_and_advanced_remote_state_names_both_sides(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    origin, a, b = _two_clones(tmp_path, run)
+    assert run(a, "start", "api").code == 0
+    old = git(origin, "rev-parse", "gitpar/_state").strip()
+    assert run(worktree_of(a, "api"), "lock", "src/config.py").code == 0
+    seen = git(a, "rev-parse", "gitpar/_state").strip()
+    git(origin, "update-ref", "refs/heads/gitpar/_state", old)
+    # bob, who never saw alice's lock, takes it on the rewound state: a double grant at origin
+    assert run(b, "start", "ui").code == 0
+    assert run(worktree_of(b, "ui"), "lock", "src/config.py").code == 0
+    theirs = git(origin, "rev-parse", "gitpar/_state").strip()
+    res = run(worktree_of(a, "api"), "locks")
+    assert res.code == 1, res
+    assert "was rewound" in res.err and "diverged" not in res.err
+    assert f"origin has 2 commits made on the rewound state since (newest {theirs[:12]}" in res.err
+    assert (f"git push --force-with-lease=refs/heads/gitpar/_state:{theirs} origin "
+            f"{seen}:refs/heads/gitpar/_state") in res.err
+    assert git(a, "rev-parse", "gitpar/_state").strip() == seen
+
+
+def _forged(path: str, stream: str) -> str:
+    return (f"---\npath: {path}\nstream: {stream}\nagent: \"\"\nacquired: 2026-01-01T00:00:00Z\n"
+            "expires: 2999-01-01T00:00:00Z\nreason: mine now\nhost: h\npid: 1\nworktree: \"\"\n---\n")
+
+
+def test_a_lock_on_another_streams_owned_file_is_ignored_everywhere(planned: Path, run) -> None:  # type: ignore[no-untyped-def]
+    assert run(planned, "start", "api").code == 0
+    wt = worktree_of(planned, "api")
+    plant_state_file(planned, "locks/src/api/a.py.lock", _forged("src/api/a.py", "ui"))
+    plant_state_file(planned, "locks/.gitpar/plan.md.lock", _forged(".gitpar/plan.md", "api"))
+    res = run(wt, "who", "src/api/a.py")
+    assert res.code == 0 and "ignored" in res.err and "owned by stream api" in res.err, res
+    assert json.loads(run(wt, "who", "src/api/a.py", "--json").out)["paths"][0]["locked_by"] is None
+    res = run(wt, "guard", "src/api/a.py")
+    assert res.code == 0, res
+    write(wt / "src/api/a.py", "a = 2\n")
+    git(wt, "commit", "-qam", "the owner's work, through the hook")  # the hook passes it
+    res = run(wt, "check", "--base", "main", "--head", "HEAD")
+    assert res.code == 0, res
+    res = run(planned, "locks", "--json")
+    stale = {e["path"]: e["stale"] for e in json.loads(res.out)["locks"]}
+    assert "owned by stream api" in stale["src/api/a.py"] and "plan" in stale[".gitpar/plan.md"], stale
+    # doctor --fix breaks them (recorded), and the commit made meanwhile stays good
+    res = run(planned, "doctor", "--fix")
+    assert "src/api/a.py" in res.out + res.err, res
+    assert json.loads(run(planned, "locks", "--json").out)["locks"] == []
+    res = run(wt, "check", "--base", "main", "--head", "HEAD")
+    assert res.code == 0, res
+
+
+def test_a_lock_of_a_worktree_moved_with_git_worktree_move_stays_live(planned: Path, run) -> None:  # type: ignore[no-untyped-def]
+    assert run(planned, "start", "api").code == 0
+    assert run(planned, "start", "ui", "--force").code == 0
+    wt = worktree_of(planned, "api")
+    assert run(wt, "lock", "src/config.py").code == 0
+    moved = wt.parent / "api-moved"
+    git(planned, "worktree", "move", str(wt), str(moved))
+    res = run(planned, "doctor", "--fix")
+    assert "src/config.py" not in res.out + res.err, res
+    (entry,) = json.loads(run(planned, "locks", "--json").out)["locks"]
+    assert entry["stream"] == "api" and entry["stale"] is None
+    res = run(worktree_of(planned, "ui"), "lock", "src/config.py")
+    assert res.code == 1 and "locked by stream api" in res.err, res
+    # a worktree really gone leaves a stale lock, as before
+    git(planned, "worktree", "remove", "--force", str(moved))
+    stale = json.loads(run(planned, "locks", "--json").out)["locks"][0]["stale"]
+    assert stale and "is gone" in stale

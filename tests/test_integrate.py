@@ -20,8 +20,11 @@ T = "gitpar/_integration"
 
 @pytest.fixture
 def xyz(repo: Path, run) -> Path:  # type: ignore[no-untyped-def]
-    """The acceptance scenario: x and y change line 5 of src/config.py; z depends on x."""
+    """The acceptance scenario: x and y change line 5 of src/config.py; z depends on x.
+    Without the lock chain (the default since issue 24), so that x and y conflict."""
     assert run(repo, "init", "--no-hooks").code == 0
+    plan = repo / ".gitpar/plan.md"
+    plan.write_text(plan.read_text().replace("lock_chain: true", "lock_chain: false", 1))
     assert run(repo, "stream", "add", "x", "--owns", "x/**", "--shares", "src/config.py").code == 0
     assert run(repo, "stream", "add", "y", "--owns", "y/**", "--shares", "src/config.py").code == 0
     assert run(repo, "stream", "add", "z", "--owns", "z/**", "--depends-on", "x").code == 0
@@ -40,23 +43,26 @@ def worktree_count(repo: Path) -> int:
     return git(repo, "worktree", "list", "--porcelain").count("worktree ")
 
 
-def test_stops_at_the_conflict_naming_file_and_the_other_side(xyz: Path, run) -> None:
+def test_ejects_the_conflict_naming_file_and_the_other_side_and_goes_on(xyz: Path, run) -> None:
     main_before = git(xyz, "rev-parse", "main")
     y_before = git(xyz, "rev-parse", "gitpar/y")
     res = run(xyz, "integrate")
     assert res.code == 1, res
     assert "src/config.py" in res.err and "stream x" in res.err
     rows = {line.split()[0]: line for line in res.out.splitlines()[2:]}
-    assert "merged" in rows["x"] and "conflicted" in rows["y"] and "not reached" in rows["z"]
+    # y is ejected; z, which depends on x and not on y, lands after it
+    assert "merged" in rows["x"] and "conflicted" in rows["y"] and "merged" in rows["z"]
+    assert "ejected 1 of 3: y (conflicted)" in res.err
     assert git(xyz, "rev-parse", "main") == main_before
     assert git(xyz, "rev-parse", "gitpar/y") == y_before
     config = git(xyz, "show", f"{T}:src/config.py")
     assert "XX" in config and "YY" not in config and "<<<<<<<" not in config
-    assert git(xyz, "rev-parse", f"{T}^2").strip() == git(xyz, "rev-parse", "gitpar/x").strip()
+    assert git(xyz, "rev-parse", f"{T}^1^2").strip() == git(xyz, "rev-parse", "gitpar/x").strip()
+    assert git(xyz, "rev-parse", f"{T}^2").strip() == git(xyz, "rev-parse", "gitpar/z").strip()
     marked = next(line for line in state_progress(xyz, "x").splitlines() if line.startswith("integrated:"))
-    assert f"{T}@{git(xyz, 'rev-parse', T).strip()}" in marked
+    assert f"{T}@{git(xyz, 'rev-parse', T + '^1').strip()}" in marked
     assert "integrated" not in state_progress(xyz, "y")
-    assert "integrate x: merged into" in git(xyz, "log", "-1", "--format=%s", "gitpar/_state")
+    assert "integrate x: merged into" in git(xyz, "log", "-2", "--format=%s", "gitpar/_state")
     for name in ("x", "y", "z"):
         assert git(worktree_of(xyz, name), "status", "--porcelain") == ""
 
@@ -81,7 +87,7 @@ def test_continue_after_the_fix(xyz: Path, run) -> None:
     assert git(xyz, "show", f"{T}:z/bad") == "z\n"
     assert not (xyz / ".git/gitpar/integrate.json").exists()
     res = run(xyz, "integrate", "--continue")
-    assert res.code == 1 and "no stopped integration" in res.err
+    assert res.code == 2 and "no stopped integration" in res.err
 
 
 def test_the_test_gate_names_the_stream_that_breaks_it(xyz: Path, run) -> None:
@@ -201,7 +207,8 @@ def test_json_output(xyz: Path, run) -> None:
     data = json.loads(res.out)
     assert data["target"] == T and data["created"] is True and data["ok"] is False
     assert [(s["stream"], s["outcome"]) for s in data["steps"]] == [
-        ("x", "merged"), ("y", "conflicted"), ("z", "not reached")]
+        ("x", "merged"), ("y", "conflicted"), ("z", "merged")]
+    assert [e["stream"] for e in data["ejected"]] == ["y"] and data["steps"][1]["ejected"] is True
     assert data["steps"][1]["conflicts"][0]["path"] == "src/config.py"
     assert any("stream x" in w for w in data["steps"][1]["other_side"]["src/config.py"])
     assert os.path.exists(xyz / ".git/gitpar/integrate.json")

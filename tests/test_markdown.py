@@ -8,6 +8,7 @@ import frontmatter
 import pytest
 
 from gitpar.core import markdown
+from gitpar.errors import BadInput
 
 TOKENS = ["x # c", "\"a # b\" # c", "[a, b] # c", "#x", "a#b", "api", "a-b", "in_progress", "2h", "1h30m", "90s", "0", "7", "-5", "010", "1e3", "12.5",
           "yes", "no", "on", "off", "y", "n", "~", "null", "true", "false", "True", "NULL", "0x1f",
@@ -17,8 +18,12 @@ TOKENS = ["x # c", "\"a # b\" # c", "[a, b] # c", "#x", "a#b", "api", "a-b", "in
 
 
 def reference(text: str) -> tuple[dict[str, object], str]:
+    """What YAML reads (the reader's own PyYAML path), checked against python-frontmatter
+    where that one has an answer (it keeps the last of a repeated key; gitpar refuses)."""
+    meta, body = markdown._parse_yaml(text, "f.md")
     post = frontmatter.loads(text)
-    return {k: markdown._normalise(v) for k, v in post.metadata.items()}, post.content
+    assert ({k: markdown._normalise(v) for k, v in post.metadata.items()}, post.content) == (meta, body)
+    return meta, body
 
 
 def random_doc(rng: random.Random) -> str:
@@ -28,7 +33,8 @@ def random_doc(rng: random.Random) -> str:
             value = "[" + ", ".join(rng.choice(TOKENS) for _ in range(rng.randint(0, 3))) + "]"
         else:
             value = rng.choice(TOKENS)
-        lines.append(f"k{i}: {value}")
+        key = f"k{rng.randint(0, i)}" if rng.random() < 0.1 else f"k{i}"  # sometimes a repeated key
+        lines.append(f"{key}: {value}")
     return "---\n" + "\n".join(lines) + "\n---\nbody " + rng.choice(TOKENS) + "\n"
 
 
@@ -64,3 +70,64 @@ def test_one_table_writer_escapes_every_cell() -> None:
 
     lines = table(["path", "why"], [[code("a|b.py"), "two\nlines | and a pipe"], ["x", None]])
     assert lines == ["| path | why |", "|---|---|", "| `a\\|b.py` | two lines \\| and a pipe |", "| x |  |"]
+
+
+def test_a_repeated_key_is_refused_by_both_paths() -> None:
+    fast_shape = "---\nstream: ui\nstatus: pending\nstatus: in_progress\n---\n"
+    slow_shape = "---\nstream: ui\nstatus: pending # first\nstatus: in_progress\n---\n"
+    assert markdown._parse_fast(fast_shape) is None  # steps aside, so YAML's refusal holds
+    for text in (fast_shape, slow_shape):
+        with pytest.raises(BadInput, match=r"p\.md: frontmatter: the key 'status' is written twice \(line 4\)"):
+            markdown.parse(text, "p.md")
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("---\nbase: main\nunowned: deny\n", "no closing '---' line"),
+    ("notes\n---\nbase: main\n---\n", "text before the opening '---'"),
+    ("---\nbase: main\n...\nbody\n", "ends with '...'"),
+    ("+++\nbase = 'main'\n+++\n", "TOML"),
+    ('{"base": "main"}\n', "JSON"),
+    ("base: main\nunowned: deny\n", "no opening '---' line"),
+], ids=["unclosed", "text-before", "dots", "toml", "json", "no-opening"])
+def test_an_unreadable_block_is_bad_input_naming_file_problem_fix(text: str, problem: str) -> None:
+    with pytest.raises(BadInput) as info:
+        markdown.parse(text, ".gitpar/plan.md")
+    message = str(info.value)
+    assert message.startswith(".gitpar/plan.md: frontmatter: ") and problem in message, message
+    assert "fix: " in message, message
+    assert info.value.exit_code == 2
+
+
+def test_a_byte_order_mark_is_read_as_nothing() -> None:
+    text = '---\nowns: ["src/ui/**"]\ndescription: "x # y"\n---\nbody\n'
+    assert markdown.parse("\ufeff" + text, "s.md") == markdown.parse(text, "s.md") == (
+        {"owns": ["src/ui/**"], "description": "x # y"}, "body")
+    slow = "---\nowns:\n  - src/ui/**\n---\n"  # a block list: PyYAML's path
+    assert markdown.parse("\ufeff" + slow, "s.md") == ({"owns": ["src/ui/**"]}, "")
+
+
+def test_a_file_with_no_frontmatter_at_all_is_its_text() -> None:
+    assert markdown.parse("just prose\n\nmore\n", "n.md") == ({}, "just prose\n\nmore")
+    assert markdown.parse("", "n.md") == ({}, "")
+
+
+def test_the_history_files_fast_reader_agrees_with_the_one_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """history.py's fast path (a file exactly as gitpar writes it) reads what the one
+    frontmatter reader reads, also for hand edits that still look like gitpar's lines."""
+    from gitpar.core import history
+
+    rng = random.Random(7)
+    starts = ["2026-11-24T15:33:19Z", "2026-11-24T15:33:19+02:00", "2026-11-24T15:33:19.5Z", "2026-11-24"]
+    texts = []
+    for _ in range(200):
+        runs = [history.RunRecord(started=rng.choice(starts), duration_s=rng.choice([0.0, 1.5, 12, 1e3, -1.0]),
+                                  exit=rng.choice([0, 1, -9]), command=rng.choice(["make test", 'a "q"', "é # x", ""]),
+                                  outcome=rng.choice(["ok", "failed", "timeout"]), finish=rng.random() < 0.3)
+                for _ in range(rng.randint(0, 3))]
+        texts.append(history.render_history("api", runs))
+    fast = [history._fast_parse(t) for t in texts]
+    assert sum(f is not None for f in fast) > 40  # the fast path is really exercised
+    monkeypatch.setattr(history, "_fast_parse", lambda _text: None)
+    for text, got in zip(texts, fast, strict=True):
+        if got is not None:
+            assert got == history.parse_history("api", text), text

@@ -294,14 +294,26 @@ def test_invalid_patterns_are_rejected(pattern: str, message: str) -> None:
         OwnershipIndex([Rule("s", "owns", pattern)])
 
 
-@pytest.mark.parametrize("pattern", [
-    "src/api/**", "/src/**", "*.py", "Makefile", "docs/", "/docs/", "**/logs", "docs/*",
-    "a/**/b", "src/?.py", "\\#file", "docs/#x", "a b/c", "a**b", "src/ünï/**", "/etc/passwd",
-    "app/[slug]/page.tsx", "*.[ch]", "src/\\*.py", "src/\\?", "\\[x\\]", "\\!x", "a\\ b", "a\\\\b",
-    "foo/**/",
+@pytest.mark.parametrize(("pattern", "hit", "miss"), [
+    ("src/api/**", "src/api/a.py", "src/ui/a.py"), ("/src/**", "src/a.py", "lib/src/a.py"),
+    ("*.py", "deep/x/a.py", "a.pyc"), ("Makefile", "sub/Makefile", "Makefile.am"),
+    ("docs/", "x/docs/a.md", "docsx/a.md"), ("/docs/", "docs/a/b.md", "x/docs/a.md"),
+    ("**/logs", "a/b/logs/x.txt", "a/logsx"), ("docs/*", "docs/a.md", "docs/a/b.md"),
+    ("a/**/b", "a/x/y/b", "a/x/c"), ("src/?.py", "src/a.py", "src/ab.py"), ("\\#file", "#file", "file"),
+    ("docs/#x", "docs/#x", "docs/x"), ("a b/c", "a b/c", "a/c"), ("a**b", "axyb", "ba"),
+    ("src/ünï/**", "src/ünï/a", "src/uni/a"), ("/etc/passwd", "etc/passwd", "etc/shadow"),
+    ("app/[slug]/page.tsx", "app/[slug]/page.tsx", "app/s/page.tsx"),
+    ("*.[ch]", "x/a.[ch]", "a.c"),  # brackets are text, as in CODEOWNERS: no character classes
+    ("src/\\*.py", "src/*.py", "src/a.py"), ("src/\\?", "src/?", "src/a"), ("\\[x\\]", "[x]", "x"),
+    ("\\!x", "!x", "x"), ("a\\ b", "a b", "ab"), ("a\\\\b", "a\\b", "ab"),
+    ("foo/**/", "foo/x/y.txt", "bar/x/y.txt"),
 ])
-def test_valid_patterns(pattern: str) -> None:
-    validate_pattern(pattern)
+def test_valid_patterns(pattern: str, hit: str, miss: str) -> None:
+    validate_pattern(pattern)  # accepted, and it means what CODEOWNERS means
+    assert matches(pattern, hit)
+    assert not matches(pattern, miss)
+    index = OwnershipIndex([Rule("s", "owns", pattern)])  # the index the rules use agrees
+    assert [r.stream for r in index.match(hit)] == ["s"] and index.match(miss) == []
 
 
 def test_non_string_pattern_rejected() -> None:

@@ -15,7 +15,7 @@ from conftest import ROOT, git, gitpar
 
 from gitpar.core.locks import Lock
 from gitpar.plugins import hookimpl, hookspecs, manager
-from gitpar.plugins.hookspecs import ConflictCase, Contention, Decision, Proposal, Resolution
+from gitpar.plugins.hookspecs import ConflictCase, Contention, Proposal, Resolution
 from gitpar.testing import plugin_registered
 from gitpar.testing import run as run_with_plugins
 
@@ -436,6 +436,28 @@ def test_the_builtin_hooks_are_the_ones_the_builtins_implement(planned: Path, mo
     assert implemented == HOOKS
 
 
+def _without_this_machines_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plugins looked up as on a machine where none is installed: the folders on sys.path
+    that hold an installed plugin's entry point are left out of the lookup (and only of it:
+    their modules stay importable), so a folder a test prepends still counts."""
+    import os
+    import sys
+
+    from gitpar.plugins import discovery, loading
+
+    find = discovery.find_entry_points
+    mine = {p for p in sys.path if find(path=[p])}
+    monkeypatch.delenv("GITPAR_DISABLED_PLUGINS", raising=False)
+
+    def isolated(group: str = discovery.ENTRY_POINT_GROUP, path=None):  # type: ignore[no-untyped-def]
+        return find(group, [p for p in sys.path if p not in mine and (p or os.getcwd()) not in mine]
+                    if path is None else path)
+    monkeypatch.setattr(discovery, "find_entry_points", isolated)
+    monkeypatch.setattr(loading, "find_entry_points", isolated)
+    manager.reset()
+    assert not discovery.find_entry_points()
+
+
 def test_only_builtins_answers_without_loading_and_knows_when_others_may_answer(
         planned: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """With nothing but gitpar's own plugins loadable, the path policies and the estimates
@@ -444,8 +466,7 @@ def test_only_builtins_answers_without_loading_and_knows_when_others_may_answer(
     from gitpar.core.rules import Rules
     from gitpar.plugins import loading
 
-    if manager.find_entry_points():
-        pytest.skip("plugins are installed on this machine")
+    _without_this_machines_plugins(monkeypatch)
     monkeypatch.chdir(planned)
     monkeypatch.delenv("GITPAR_DISABLED_PLUGINS", raising=False)
     plan, rules = plan_of(planned), Rules.from_plan(plan_of(planned))
@@ -465,9 +486,10 @@ def test_only_builtins_answers_without_loading_and_knows_when_others_may_answer(
     set_plugins(planned, "load: [.gitpar/plugins/team.py]")
     assert manager.only_builtins()  # opted in on disk only: the base has not
     commit_all(planned)
-    assert manager.only_builtins()  # asked here before: answered once per folder, as load() is
-    manager.reset()  # a new command
+    # keyed by the base commit, not by the folder or the process: the same process (a
+    # long-lived one, like the MCP server) sees the opt-in at once, and loads the plugin
     assert not manager.only_builtins()
+    assert "team.py" in " ".join(manager.load().infos)
     assert manager.estimates(plan_of(planned), {})["api"].seconds == 7  # type: ignore[union-attr]
     (planned / ".gitpar/plan.md").write_text(before)
     commit_all(planned, "no repository plugins")
@@ -708,11 +730,34 @@ def test_every_hook_is_in_the_reference() -> None:
 
 
 def test_builtins_are_typed_like_the_specs() -> None:
-    # a built-in answering with a type the guard refuses would fail every command
-    assert isinstance(Decision("wait", "x"), Decision)
+    """A built-in answering with a type the guard refuses would fail every command: each
+    built-in hook takes only the spec's arguments and returns only types the spec allows, and the strategy lists hold the specs' classes."""
+    import importlib
+    import inspect
+
     from gitpar.plugins.builtin import DEFAULT_PLUGINS
 
     assert [name for _, name in DEFAULT_PLUGINS] == BUILTINS
+    checked = 0
+    for module, _name in DEFAULT_PLUGINS:
+        for hook, impl in vars(importlib.import_module(module)).items():
+            if not hook.startswith("gitpar_") or not callable(impl):
+                continue
+            spec = getattr(hookspecs, hook)
+            assert set(inspect.signature(impl).parameters) <= set(inspect.signature(spec).parameters), hook
+            def members(annotation: str) -> set[str]:
+                return {m.strip() for m in annotation.split(" | ")}
+            # each type the built-in may return is one the spec allows
+            assert members(impl.__annotations__["return"]) <= members(spec.__annotations__["return"]), hook
+            checked += 1
+    assert checked == 4
+    from gitpar.plugins.strategies import conflict_strategies, lock_strategies
+
+    for strategies, method in ((lock_strategies(), "decide"), (conflict_strategies(), "resolve")):
+        assert strategies
+        for name, (_plugin, strategy) in strategies.items():
+            assert strategy.name == name and isinstance(strategy.description, str) and strategy.description
+            assert callable(getattr(strategy, method)), name
 
 
 class Listener:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, git, worktree_of, write
 
-pytestmark = pytest.mark.skipif(shutil.which("pre-commit") is None, reason="pre-commit is not installed")
+# pre-commit is a test dependency: run as this interpreter's module, never skipped because
+# a 'pre-commit' script is not on PATH
+PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 
 
 @pytest.mark.slow
@@ -20,14 +22,14 @@ def test_pre_commit_try_repo(started_plain: Path, tmp_path_factory: pytest.TempP
     env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path_factory.getbasetemp() / "pre-commit-cache"))
     write(api / "src/ui/b.py", "not mine\n")
     git(api, "add", "-A")
-    res = subprocess.run(["pre-commit", "try-repo", str(ROOT), "gitpar-check"], cwd=api, env=env,
+    res = subprocess.run([*PRE_COMMIT, "try-repo", str(ROOT), "gitpar-check"], cwd=api, env=env,
                          capture_output=True, text=True, timeout=900)
     assert res.returncode == 1, res.stdout + res.stderr
     assert "src/ui/b.py" in res.stdout and "owned by stream ui" in res.stdout
     git(api, "reset", "-q", "--hard")
     write(api / "src/api/a.py", "mine\n")
     git(api, "add", "-A")
-    res = subprocess.run(["pre-commit", "try-repo", str(ROOT), "gitpar-check"], cwd=api, env=env,
+    res = subprocess.run([*PRE_COMMIT, "try-repo", str(ROOT), "gitpar-check"], cwd=api, env=env,
                          capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stdout + res.stderr
 

@@ -61,7 +61,11 @@ def test_who_follows_an_uncommitted_plan_edit(started: Path) -> None:
     got, _ = fast(started, "who", "docs/x.md", "--json")
     assert json.loads(got.out)["paths"][0]["owners"] == ["ui"], ui.read_text()
     again, modules = fast(started, "who", "docs/x.md", "--json")
-    assert again == got and light(modules)
+    assert again == got and not light(modules)  # an edited plan folder is parsed, never cached
+    git(started, "commit", "-qm", "docs to ui", "--", ".gitpar")
+    fast(started, "who", "docs/x.md", "--json")  # the first one fills the cache
+    third, modules = fast(started, "who", "docs/x.md", "--json")
+    assert third == got and light(modules)  # committed: keyed by its tree id, cached
 
 
 def test_who_keeps_showing_plan_warnings(started: Path) -> None:

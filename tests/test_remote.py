@@ -289,12 +289,14 @@ def test_stream_tips_in_one_listing_agree_with_asking_each_stream(tmp_path: Path
     one = git(r, "rev-parse", "HEAD").strip()
     git(r, "commit", "-q", "--allow-empty", "-m", "two")
     two = git(r, "rev-parse", "HEAD").strip()
-    git(r, "branch", "gitpar/local", one)
-    git(r, "update-ref", "refs/remotes/origin/gitpar/local", two)  # the local branch wins
+    git(r, "branch", "gitpar/local", two)
+    git(r, "update-ref", "refs/remotes/origin/gitpar/local", one)  # the local branch is ahead: it wins
+    git(r, "branch", "gitpar/older", one)
+    git(r, "update-ref", "refs/remotes/origin/gitpar/older", two)  # pushed from another clone: newer
     git(r, "update-ref", "refs/remotes/origin/gitpar/remote-only", two)
     git(r, "update-ref", "refs/remotes/other/gitpar/elsewhere", two)  # not a remote gitpar reads
     repo = open_repo(r)
     tips = repo.stream_tips()
-    assert {n: str(t) for n, t in tips.items()} == {"local": one, "remote-only": two}
-    for name in ("local", "remote-only", "elsewhere", "missing"):
+    assert {n: str(t) for n, t in tips.items()} == {"local": two, "older": two, "remote-only": two}
+    for name in ("local", "older", "remote-only", "elsewhere", "missing"):
         assert tips.get(name) == repo.stream_tip(name)

@@ -220,3 +220,77 @@ def test_a_normal_merge_of_the_base_passes(three: Path, run) -> None:  # type: i
     r = run(three, "integrate", "--into", "main", "--streams", "ui")
     assert r.code == 0, r
     assert git(three, "show", "main:src/api/a.py") == "a = 2\n"
+
+
+@pytest.mark.parametrize("lookalike", ["src/UI/b.py", "SRC/ui/new.py", "src/Ui/New.py", "src/cafe\u0301.py"])
+def test_a_case_or_unicode_lookalike_of_an_owned_path_is_judged_as_it(three: Path, run,  # type: ignore[no-untyped-def]
+                                                                       lookalike: str) -> None:
+    """``src/UI/b.py`` is ui's ``src/ui/b.py`` on macOS and Windows: api may neither lock nor commit it."""
+    if "cafe" in lookalike:  # ui owns an NFC name; api writes its NFD spelling
+        spec = three / ".gitpar/streams/ui.md"
+        spec.write_text(spec.read_text().replace('"src/ui/**"', '"src/ui/**", "src/caf\u00e9.py"'))
+        assert "caf\u00e9" in spec.read_text()
+        commit_plan(three)
+    wt = worktree_of(three, "api")
+    res = run(wt, "lock", lookalike)
+    assert res.code == 1 and "differs only by case" in res.err and "ui" in res.err, res
+    write(wt / lookalike, "x = 1\n")
+    res = run(wt, "who", lookalike, "--json")
+    assert res.code == 0 and '"ui"' in res.out, res
+    res = run(wt, "guard", lookalike)
+    assert res.code != 0 and "ui" in res.err + res.out, res
+    git(wt, "add", lookalike)
+    proc = try_git(wt, "commit", "-qm", "look-alike")
+    assert proc.returncode != 0 and "owned by stream ui" in proc.stderr, proc.stderr
+    git(wt, "commit", "-qm", "look-alike", "--no-verify")
+    res = run(wt, "check", "--base", "main", "--head", "HEAD")
+    assert res.code == 1 and "owned by stream ui" in res.out + res.err, res
+
+
+@pytest.mark.parametrize("target", ["evil", "origin/evil"])
+def test_a_pull_request_into_a_new_branch_is_judged_by_the_base_plan(three: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                     target: str) -> None:
+    """ui's author creates 'evil' with a plan granting ui src/api/**, and opens a pull request into it."""
+    wt = worktree_of(three, "ui")
+    git(wt, "checkout", "-q", "-b", "evil", "main")
+    spec = wt / ".gitpar/streams/ui.md"
+    spec.write_text(spec.read_text().replace('"src/ui/**"', '"src/ui/**", "src/api/**"'))
+    git(wt, "commit", "-qam", "ui owns the api now", "--no-verify")
+    git(wt, "checkout", "-q", "gitpar/ui")
+    git(wt, "reset", "-q", "--hard", "evil")
+    write(wt / "src/api/a.py", "stolen = 1\n")
+    git(wt, "commit", "-qam", "ui changes api's file", "--no-verify")
+    if target.startswith("origin/"):
+        origin = tmp_path / "origin.git"
+        git(tmp_path, "init", "-q", "--bare", str(origin))
+        git(three, "remote", "add", "origin", str(origin))
+        git(three, "push", "-q", "origin", "main", "evil")
+        git(three, "fetch", "-q", "origin")
+        git(three, "branch", "-q", "-D", "evil")
+    res = gitpar(wt, "check", "--base", target, "--head", "HEAD", "--format", "json")
+    assert res.code == 1, res
+    assert "owned by stream api" in res.out and "not the plan's base main" in res.out, res.out
+    # the base itself is judged as before
+    assert gitpar(wt, "check", "--base", "main", "--head", "HEAD").code == 1
+
+
+def test_pre_push_judges_a_push_from_a_local_ref_named_like_gitpars_own(three: Path, tmp_path: Path) -> None:
+    """A local branch named gitpar/_x pushed as gitpar/api is api's push, judged as such."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    api = worktree_of(three, "api")
+    git(api, "checkout", "-q", "-b", "gitpar/_x")
+    write(api / "src/ui/b.py", "not api's\n")
+    git(api, "commit", "-qam", "ui's file", "--no-verify")
+    res = try_git(api, "push", "-q", str(remote), "gitpar/_x:refs/heads/gitpar/api")
+    assert res.returncode != 0 and "src/ui/b.py" in res.stderr and "stream api" in res.stderr, res.stderr
+    assert try_git(three, "ls-remote", str(remote)).stdout == ""
+
+
+def test_a_lookalike_of_a_locked_path_cannot_be_locked(three: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """README.md is nobody's (unowned: lock): docs holds its lock, api asks for readme.MD."""
+    assert run(worktree_of(three, "docs"), "lock", "README.md").code == 0
+    res = run(worktree_of(three, "api"), "lock", "readme.MD")
+    assert res.code == 1 and "README.md" in res.err and "docs" in res.err, res
+    assert run(worktree_of(three, "docs"), "unlock", "README.md").code == 0
+    assert run(worktree_of(three, "api"), "lock", "readme.MD").code == 0

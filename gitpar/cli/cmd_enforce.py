@@ -30,10 +30,19 @@ def _paths(repo: Any, raw: list[str]) -> list[str]:
 
 
 @app.command()
-def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to where you are.")],
+def who(paths: Annotated[list[str] | None, typer.Argument(help="Paths, relative to where you are.")] = None,
+        resource: Annotated[list[str] | None, typer.Option(
+            "--resource", help="Say who holds this resource instead (see 'gitpar lock --resource'); repeatable.")] = None,
         json_: JsonOpt = False) -> None:
-    """Say which stream owns, shares or has locked each path."""
+    """Say which stream owns, shares or has locked each path (or holds each --resource)."""
     from gitpar.cli.quick import print_who
+    from gitpar.errors import bad
+
+    if resource is not None:
+        _who_resources(resource, json_)
+        return
+    if not paths:
+        raise bad(None, "PATH", "nothing to ask about", "name the paths, or a resource with --resource NAME")
     from gitpar.core import plan_cache
     from gitpar.core.check import live_holders
     from gitpar.core.rules import Rules
@@ -50,8 +59,34 @@ def who(paths: Annotated[list[str], typer.Argument(help="Paths, relative to wher
     print_who(who_rows(rules, _paths(repo, paths), live_holders(repo)), json_)
 
 
+def _who_resources(names: list[str], json_: bool) -> None:
+    from gitpar.core.locks.resources import check_resource_name, list_resources
+    from gitpar.core.remote import refresh_state
+
+    for n in names:
+        check_resource_name(n)
+    repo = _repo()
+    note = refresh_state(repo, offline=False)
+    if note:
+        o.err(note)
+    held = {lk.path: (lk, why) for lk, why in list_resources(repo)}
+    rows = []
+    for n in dict.fromkeys(names):
+        lk, why = held.get(n, (None, None))
+        rows.append({"resource": n, "held_by": lk.stream if lk else None, "until": lk.expires if lk else None,
+                     "reason": lk.reason if lk else None, "stale": why})
+    if json_:
+        o.emit_json({"version": 1, "resources": rows})
+        return
+    o.table(["resource", "held by", "until", "reason", "stale"],
+            [[r["resource"], r["held_by"] or "-", r["until"] or "-", r["reason"] or "", r["stale"] or ""]
+             for r in rows])
+
+
 @app.command()
-def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of them or none.")],
+def lock(paths: Annotated[list[str] | None, typer.Argument(help="Paths to lock: all of them or none.")] = None,
+         resource: Annotated[list[str] | None, typer.Option(
+             "--resource", help="Lock a resource that is not a file instead (a port, db:dev, gpu:0); repeatable.")] = None,
          ttl: Annotated[str | None, typer.Option(help="How long (default: the plan's lock_ttl).")] = None,
          reason: Annotated[str, typer.Option(help="Why, for the others.")] = "",
          wait: Annotated[float, typer.Option(help="Wait up to SECONDS for a held lock.")] = 0.0,
@@ -73,15 +108,29 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
     from gitpar.core import chain as chain_
     from gitpar.core import locks, streams
     from gitpar.core.progress import check_text
-    from gitpar.errors import Refused
+    from gitpar.errors import Refused, bad
 
+    if resource is not None:
+        from gitpar.core.locks.resources import check_resource_name
+
+        for r in resource:
+            check_resource_name(r)  # before anything is read: bad input changes nothing
+        if paths:
+            raise bad(None, "--resource", "paths and --resource in one call",
+                      "lock the files and the resources with two 'gitpar lock' calls")
+    elif not paths:
+        raise bad(None, "PATH", "nothing to lock", "name the paths, or a resource with --resource NAME")
     repo = _repo()
-    name = streams.stream_of(repo, stream)
+    name, by = streams.writer_of(repo, stream)
     plan = repo.load_plan("base")  # what enforcement trusts; cached, so a lock costs the same at any size
     plan.stream(name)
     seconds = locks.check_ttl(ttl, plan.settings.lock_ttl)
     locks.check_wait(wait)
     reason, agent = check_text(reason, "--reason"), check_text(agent, "--agent")
+    if resource is not None:
+        _lock_resources(repo, name, resource, seconds, reason, agent, wait)
+        return
+    paths = paths or []
     root = repo.here or repo.main_root
     if root is None:
         raise Refused("this repository has no worktree to name paths in")
@@ -101,12 +150,15 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
     def before_taking(taken: list[str]) -> None:
         if not chained or worktree is None or not worktree.exists():
             return
+        from gitpar.core.remote import refresh
+
+        refresh(repo)  # the last holder's branch may have been pushed from another clone
         found, said = chain_.plan_chain(repo, name, taken, worktree, time.time())
         brought[:], notes[:] = found, said
 
     result = locks.lock(repo, name, rel, ttl=seconds, reason=reason, agent=agent, wait=wait,
                         worktree=str(worktree or ""), on_wait=waiting, plan=plan,
-                        on_note=lambda note: o.err(f"waiting: {note}"), before_taking=before_taking)
+                        on_note=lambda note: o.err(f"waiting: {note}"), before_taking=before_taking, by=by)
     if brought and worktree is not None:
         chain_.bring_in(worktree, brought)
         chain_.save_record(repo, name, brought)
@@ -120,22 +172,64 @@ def lock(paths: Annotated[list[str], typer.Argument(help="Paths to lock: all of 
           + (" (renewed)" if result.renewed and not result.taken else ""))
 
 
+def _lock_resources(repo: Any, name: str, resources: list[str], seconds: float, reason: str, agent: str,
+                    wait: float) -> None:
+    from gitpar.core import locks
+    from gitpar.core.locks.resources import lock_resources
+
+    def waiting(holders: list[locks.Lock]) -> None:
+        for h in holders:
+            o.err(f"waiting: resource {h.path} is held by {h.stream} until {h.expires}"
+                  + (f" ({h.reason})" if h.reason else ""))
+
+    worktree = repo.stream_worktrees().get(name)
+    result = lock_resources(repo, name, resources, ttl=seconds, reason=reason, agent=agent, wait=wait,
+                            worktree=str(worktree or ""), on_wait=waiting)
+    for res, old in result.took_over:
+        o.err(f"took over the stale hold on resource {res} from {old.stream} (expired {old.expires})")
+    o.err(f"{name} holds resource {', '.join(f'{r} (fence {result.fences[r]})' for r in resources)} "
+          f"for {locks.describe_ttl(seconds)}" + (" (renewed)" if result.renewed and not result.taken else ""))
+
+
 @app.command()
-def unlock(paths: Annotated[list[str], typer.Argument(help="Paths to release.")],
+def unlock(paths: Annotated[list[str] | None, typer.Argument(help="Paths to release.")] = None,
+           resource: Annotated[list[str] | None, typer.Option(
+               "--resource", help="Release a resource instead (see 'gitpar lock --resource'); repeatable.")] = None,
            force: Annotated[bool, typer.Option(help="Break another stream's lock (recorded).")] = False,
            stream: StreamOpt = None) -> None:
     """Release locks; --force breaks another stream's lock and records who did it."""
     from gitpar.core import locks, streams
+    from gitpar.errors import bad
     from gitpar.store.repo import signature
 
+    if resource is not None:
+        from gitpar.core.locks.resources import check_resource_name
+
+        for r in resource:
+            check_resource_name(r)
+        if paths:
+            raise bad(None, "--resource", "paths and --resource in one call", "release them with two calls")
+    elif not paths:
+        raise bad(None, "PATH", "nothing to release", "name the paths, or a resource with --resource NAME")
     repo = _repo()
     if stream is None and repo.current_stream() is None and force:
-        name = "orchestrator"
+        name, by = "orchestrator", ""
     else:
-        name = streams.stream_of(repo, stream)
+        name, by = streams.writer_of(repo, stream)
+    if resource is not None:
+        from gitpar.core.locks.resources import unlock_resources
+
+        sig = signature(repo.git)
+        freed = unlock_resources(repo, name, resource, force=force, who=f"{sig.name} <{sig.email}>")
+        if not freed:
+            o.err("nothing to release")
+        for res, held in freed:
+            o.err(f"released resource {res}" + (f" (was held by {held.stream})" if held.stream != name else ""))
+        return
+    paths = paths or []
     rel = _paths(repo, paths)
     sig = signature(repo.git)
-    released = locks.unlock(repo, name, rel, force=force, who=f"{sig.name} <{sig.email}>")
+    released = locks.unlock(repo, name, rel, force=force, who=f"{sig.name} <{sig.email}>", by=by)
     if not released:
         o.err("nothing to release")
     for path, held in released:
@@ -155,19 +249,31 @@ def locks_cmd(stale: Annotated[bool, typer.Option("--stale", help="Only stale lo
     note = refresh_state(repo, offline=offline)
     if note:
         o.err(note)
+    from gitpar.core.locks.resources import list_resources
+
     found = [(lk, why) for lk, why in locks.list_locks(repo) if why or not stale]
+    held = [(lk, why) for lk, why in list_resources(repo) if why or not stale]
     if json_:
-        o.emit_json({"version": 1, "locks": [dict(lk.to_dict(), stale=why) for lk, why in found]})
+        o.emit_json({"version": 1, "locks": [dict(lk.to_dict(), stale=why) for lk, why in found],
+                     "resources": [dict(_resource_dict(lk), stale=why) for lk, why in held]})
         return
-    if not found:
+    if not found and not held:
         o.err("no locks" if not stale else "no stale locks")
         return
     o.table(["path", "stream", "agent", "until", "reason", "stale"],
             [[lk.path, lk.stream or "?", lk.agent, "held (unreadable)" if lk.problem else lk.expires,
-              lk.reason, why or ""] for lk, why in found])
-    for lk, _why in found:
+              lk.reason, why or ""] for lk, why in found]
+            + [[f"resource {lk.path}", lk.stream or "?", lk.agent, "held (unreadable)" if lk.problem else lk.expires,
+                lk.reason, why or ""] for lk, why in held])
+    for lk, _why in found + held:
         if lk.problem or lk.warning:
             repo.warn(lk.problem or lk.warning)
+
+
+def _resource_dict(lk: Any) -> dict[str, Any]:
+    data = lk.to_dict()
+    data["resource"] = data.pop("path")
+    return dict(data)
 
 
 @app.command()

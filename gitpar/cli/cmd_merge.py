@@ -11,14 +11,21 @@ from gitpar.cli.app import JsonOpt, _repo, app
 
 
 @app.command()
-def conflicts(json_: JsonOpt = False) -> None:
+def conflicts(json_: JsonOpt = False,
+              offline: Annotated[bool, typer.Option("--offline", help="Do not fetch the state and the stream "
+                                                    "branches from the plan's remote first.")] = False) -> None:
     """Forecast the conflicts between active streams, and with the base, touching no worktree.
 
     Exit 1 when a conflict is forecast, 0 otherwise.
     """
     from gitpar.core.conflicts import forecast
+    from gitpar.core.remote import refresh
 
-    fc = forecast(_repo())
+    repo = _repo()
+    note = refresh(repo, offline=offline)
+    if note:
+        o.err(note)
+    fc = forecast(repo)
     if json_:
         o.emit_json(fc.to_dict())
     else:
@@ -102,18 +109,28 @@ def integrate(
     cleanup: Annotated[bool, typer.Option("--cleanup", help="Remove the worktrees and branches of the streams integrated "
                                           "into the target, in this run or before (with gitpar remove's safety; "
                                           "--dry-run says what it would do).")] = False,
+    jobs: Annotated[str, typer.Option("-j", "--jobs", help="Gates run at once, each in its own temporary worktree "
+                                      "of exactly the tree that would land (default 1: one at a time).")] = "1",
+    retries: Annotated[str, typer.Option("--retries", help="Rerun a failing gate up to K times before it counts "
+                                         "(a flaky test is no reason to eject a stream; default 0).")] = "0",
     json_: JsonOpt = False,
 ) -> None:
-    """Merge completed streams, in dependency order, into a target branch.
+    """The merge queue: completed streams, in dependency order then priority, into a target branch.
 
-    Each merge is forecast in memory first; a conflict or a failing --test stops the run
-    with the target at its last good merge. Exit 0 when every stream merged, 1 when the
-    run stopped, 130 when interrupted.
+    Each merge is forecast in memory first and the gate (--test) runs on exactly the tree
+    that lands; a stream that conflicts or breaks the gate is ejected (its dependents held)
+    and the queue goes on with the rest. Exit 0 when every stream merged, 1 when any was
+    ejected or the run stopped, 130 when interrupted.
     """
     from gitpar.core.integrate import integrate as run_integration
+    from gitpar.core.remote import refresh
 
-    run = run_integration(_repo(), into=into, test=test, streams=streams, dry_run=dry_run,
-                          resume=continue_, cleanup=cleanup, progress=None if json_ else o.err)
+    jobs_n, retries_n = _whole(jobs, "-j/--jobs", "-j 4"), _whole(retries, "--retries", "--retries 2")
+    repo = _repo()
+    refresh(repo)  # the other clones' finished streams and pushed commits, fetched once
+    run = run_integration(repo, into=into, test=test, streams=streams, dry_run=dry_run,
+                          resume=continue_, cleanup=cleanup, progress=None if json_ else o.err,
+                          jobs=jobs_n, retries=retries_n)
     if json_:
         o.emit_json(run.to_dict())
     else:
@@ -122,6 +139,16 @@ def integrate(
         raise typer.Exit(130)
     if not run.ok:
         raise typer.Exit(1)
+
+
+def _whole(value: str, option: str, example: str) -> int:
+    """A whole-number option, or bad input naming it (typer's own message would not say the fix)."""
+    from gitpar.errors import bad
+
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise bad(None, option, f"{value!r} is not a whole number", f"give a number, e.g. {example}") from None
 
 
 def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
@@ -147,6 +174,13 @@ def _print_integration(run) -> None:  # type: ignore[no-untyped-def]
                     o.err(f"  | {line}")
         elif s.outcome.endswith("(review)"):  # a side taken by the plan's strategy: never silent
             o.err(f"{s.stream}: needs review: {s.detail}")
+    ejected = run.ejected
+    if ejected:
+        o.err(f"ejected {len(ejected)} of {len(run.steps)}: " + "; ".join(
+            f"{s.stream} ({s.outcome}" + (f", log {s.log}" if s.log else "") + ")" for s in ejected)
+            + f"; the rest landed in {run.target}; after fixing, 'gitpar integrate' again")
+    if run.test and not run.dry_run:
+        o.err(f"{run.gate_runs} gate runs, -j {run.jobs}")
     if run.interrupted:
         o.err(f"gitpar: {run.stopped}; 'gitpar integrate --continue' resumes")
     elif run.stopped:

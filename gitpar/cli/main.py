@@ -213,11 +213,11 @@ def progress(
     current = None if current is None else check_text(current, "--current")
     agent = None if agent is None else check_text(agent, "--agent")
     repo = _repo()
-    name = streams.stream_of(repo, stream)
+    name, by = streams.writer_of(repo, stream)
     update = ProgressUpdate(status=status, completion=completion, done=tuple(done), current=current,
                             blocked=tuple(blocked), next=tuple(next_), need=tuple(need), agent=agent,
                             clear=tuple(clear))
-    p = streams.report(repo, name, update)
+    p = streams.report(repo, name, update, what=f"{update.describe()}\n\nreported for {name}, {by}" if by else None)
     if json_:
         o.emit_json(p.to_dict())
     else:
@@ -233,7 +233,7 @@ def finish(name: Annotated[str | None, typer.Argument(help="The stream (default:
     from gitpar.core import streams
 
     repo = _repo()
-    stream = streams.stream_of(repo, name)
+    stream, _by = streams.writer_of(repo, name)  # a stream's worktree finishes only its own stream
     p = streams.finish(repo, stream, force=force)
     o.err(f"{stream}: {p.status}")
 
@@ -280,11 +280,18 @@ def status(json_: JsonOpt = False,
 
 
 @app.command("next")
-def next_(json_: JsonOpt = False) -> None:
+def next_(json_: JsonOpt = False,
+          offline: Annotated[bool, typer.Option("--offline", help="Do not fetch the state from the plan's "
+                                                "remote first.")] = False) -> None:
     """List the streams ready to start (pending, every dependency completed)."""
     from gitpar.cli import render_status
+    from gitpar.core.remote import refresh
 
-    st = render_status.collect(_repo(), dirty="none")
+    repo = _repo()
+    note = refresh(repo, offline=offline)
+    if note:
+        o.err(note)
+    st = render_status.collect(repo, dirty="none")
     if json_:
         o.emit_json({"version": 1, "ready": st.ready})
     else:

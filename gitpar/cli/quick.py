@@ -13,8 +13,8 @@ through the same functions, so the two cannot drift apart:
 - ``guard PATH... [--format F | --json]``: :mod:`gitpar.cli.guard_entry`;
 - ``check [--staged] [--format F | --json]``: the verdict of the pre-commit hook
   (:func:`gitpar.core.check.staged_report`, from the hook's rules cache);
-- ``who PATH... [--json]``: the rules of the main worktree's plan, cached by the plan
-  folder's file names, sizes and times (:mod:`gitpar.core.plan_cache`; written by the
+- ``who PATH... [--json]``: the rules of the main worktree's plan, cached by its ``.gitpar``
+  tree id when git says the folder is clean (:mod:`gitpar.core.plan_cache`; written by the
   full command the first time), and the live locks from the hook's cache. A plan with a
   ``remote:`` (whose reads say how old the fetched state is) or with warnings goes to the
   full command;
@@ -47,6 +47,9 @@ def print_who(rows: list[dict[str, Any]], json_: bool) -> None:
     o.table(["path", "owned by", "shared by", "locked by"],
             [[r["path"], ", ".join(r["owners"]) or ("(the plan)" if r["plan"] else "-"),
               ", ".join(r["shares"]) or "-", r["locked_by"] or "-"] for r in rows])
+    for r in rows:
+        if r.get("ignored_lock"):
+            o.err(f"warning: {r['ignored_lock']}")
 
 
 def _who_args(args: list[str]) -> tuple[list[str], bool] | None:
@@ -88,7 +91,8 @@ def check(args: list[str]) -> int | None:
     from gitpar.store.naming import stream_of_branch
 
     root, gitdir = found
-    report = staged_report(root, stream_of_branch(branch_of(gitdir)))
+    branch = branch_of(gitdir)
+    report = staged_report(root, stream_of_branch(branch), branch, by_branch=True)
     if report is None:
         return None  # no plan on the base: the full command says so
     return report_check.emit(report, fmt)
@@ -113,7 +117,7 @@ def who(args: list[str]) -> int | None:
     common = common_dir(gitdir)
     if os.path.basename(common) != ".git":
         return None  # a bare repository, or a git directory kept elsewhere
-    key = plan_cache.folder_key(Path(os.path.dirname(common)) / ".gitpar")
+    key = plan_cache.worktree_key(os.path.dirname(common))
     cached = plan_cache.read_rules(Path(common) / "gitpar", key) if key is not None else None
     if cached is None:
         return None

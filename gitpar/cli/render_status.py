@@ -72,7 +72,9 @@ def markdown(st: Status) -> str:
     lines.append(f"**Ready to start:** {', '.join(st.ready) or 'none'}")
     if st.attention:
         lines += ["", "### Needs attention", ""]
-        lines += [f"- **{cell(a.stream)}** ({a.kind}): {cell(a.message)}" for a in st.attention]
+        from gitpar.cli.report_check import plain  # a message names files: text, never markdown
+
+        lines += [f"- **{cell(a.stream)}** ({a.kind}): {plain(a.message)}" for a in st.attention]
     return "\n".join(lines) + "\n"
 
 
@@ -119,6 +121,9 @@ def run(*, json_: bool = False, markdown_: bool = False, watch_every: float | No
     if watch_every is not None and not (math.isfinite(watch_every) and 0.1 <= watch_every <= 86400):
         raise bad(None, "--watch", f"{watch_every} is not a refresh interval",
                   "give the seconds between refreshes, from 0.1 to 86400, e.g. --watch 2")
+    if offline and publish:
+        raise bad(None, "--offline", "--publish writes the status page to the remote's state branch, "
+                  "which --offline does not touch", "drop --offline to publish, or --publish to read offline")
     repo = _repo()
     note = refresh_state(repo, offline=offline)
     if note:

@@ -9,6 +9,8 @@ from gitpar.cli import output as o
 
 # GitHub shows at most 10 error annotations per step; the rest go in one summary line.
 GITHUB_MAX_ERRORS = 10
+# GitHub refuses a step's job summary over 1 MiB (and shows none of it): stay well below.
+SUMMARY_MAX_BYTES = 1024 * 1024 - 64 * 1024
 
 
 def emit(report: Any, fmt: str) -> int:
@@ -71,21 +73,68 @@ def github(report: Any) -> None:
             f.write(job_summary(report))
 
 
-def job_summary(report: Any) -> str:
-    from gitpar.core.markdown import cell, code, table
+def job_summary(report: Any, *, limit: int = SUMMARY_MAX_BYTES) -> str:
+    """The markdown job summary: verdict, violations, notes, the streams' status. Every file
+    name and message is escaped (a path is data, never markdown or HTML), and the table is
+    cut, saying how many rows were left out, so the whole stays under ``limit`` bytes."""
+    from gitpar.core.markdown import Raw, table
 
     verdict = "✅ gitpar check passed" if report.ok else f"❌ gitpar check: {len(report.violations)} violations"
-    lines = [f"## {verdict}", "", f"Judged {_who(report)} against the plan on `{report.base}` "
-             f"({report.commits} commits, {report.paths} paths).", ""]
-    if report.violations:
-        lines += table(["path", "rule", "problem", "fix", "commit"],
-                       [[code(v.path), v.rule, v.message, v.fix, v.commit] for v in report.violations])
-        lines.append("")
-    lines += [f"> {cell(note)}" for note in report.notes]
+    head = [f"## {verdict}", "", f"Judged {_who(report)} against the plan on {_inline(report.base)} "
+            f"({report.commits} commits, {report.paths} paths).", ""]
+    tail = [f"> {plain(note)}" for note in report.notes]
     if report.notes:
-        lines.append("")
-    lines += _status_section()
-    return "\n".join(lines) + "\n"
+        tail.append("")
+    tail += _status_section()
+    room = limit - _size(head) - _size(tail) - 512
+    rows: list[str] = []
+    if report.violations:
+        lines = table(["path", "rule", "problem", "fix", "commit"],
+                      [[Raw(_inline(v.path)), Raw(plain(v.rule)), Raw(plain(v.message)), Raw(plain(v.fix)),
+                        Raw(plain(v.commit or ""))] for v in report.violations])
+        rows = lines[:2]
+        room -= _size(rows)
+        for n, line in enumerate(lines[2:]):
+            if _size([line]) > room:
+                rows += ["", f"{len(lines) - 2 - n} more violations are not shown here (GitHub keeps a job "
+                         "summary under 1 MiB); 'gitpar check --format json' lists them all"]
+                break
+            rows.append(line)
+            room -= _size([line])
+        rows.append("")
+    text = "\n".join(head + rows + tail) + "\n"
+    if len(text.encode("utf-8")) > limit:  # the status section alone is too big: leave it out
+        text = "\n".join(head + rows) + "\n"
+    return text
+
+
+def _size(lines: list[str]) -> int:
+    return sum(len(line.encode("utf-8")) + 1 for line in lines)
+
+
+def plain(value: str) -> str:
+    """``value`` as literal text in markdown (a table cell too): HTML and markdown syntax,
+    mentions and line breaks neutralised."""
+    import html
+
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    out = []
+    for ch in text:
+        if ch in "\\`*_[]#!|~<>@":
+            out.append("&#" + str(ord(ch)) + ";")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _inline(value: str) -> str:
+    """``value`` (a path, a ref) as code: a markdown code span (its text is literal), or an
+    HTML code element of escaped text when the name holds a backtick, which would end it."""
+    from gitpar.core.markdown import code
+
+    if "`" not in value and "\n" not in value and "\r" not in value:
+        return code(value).text
+    return f"<code>{plain(value)}</code>"
 
 
 def _status_section() -> list[str]:

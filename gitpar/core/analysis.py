@@ -250,10 +250,10 @@ def analyse(plan: Plan, *, workers: int, progress: Mapping[str, Progress] | None
     open_ = [n for n in plan.streams if status[n] != "completed"]
     tasks = [sch.Task(n, remaining[n], tuple(d for d in plan.streams[n].depends_on
                                              if status[d] != "completed"),
-                      plan.streams[n].priority) for n in open_]
+                      plan.streams[n].priority, plan.streams[n].resources) for n in open_]
     # nothing completed: the waves are those of the same streams and dependencies
     all_tasks = None if len(open_) == len(plan.streams) else [
-        sch.Task(n, est[n].seconds, s.depends_on, s.priority) for n, s in plan.streams.items()]
+        sch.Task(n, est[n].seconds, s.depends_on, s.priority, s.resources) for n, s in plan.streams.items()]
     waves, path, path_s, plan_s, bound, neck = _graph_figures(tasks, all_tasks, workers, budget_s, memo)
     on_path = set(path)
     streams: dict[str, StreamPlan] = {}
@@ -291,8 +291,9 @@ def _graph_figures(tasks: list[Task], all_tasks: list[Task] | None, workers: int
     if memo is not None:
         import hashlib
 
-        shape = [(t.name, t.duration, t.deps, t.priority) for t in tasks]
-        whole = None if all_tasks is None else [(t.name, t.duration, t.deps, t.priority) for t in all_tasks]
+        shape = [(t.name, t.duration, t.deps, t.priority, t.resources) for t in tasks]
+        whole = None if all_tasks is None else [(t.name, t.duration, t.deps, t.priority, t.resources)
+                                                for t in all_tasks]
         from gitpar import __version__
 
         key = repr((__version__, FIGURES_VERSION, workers, budget_s, shape, whole)).encode()

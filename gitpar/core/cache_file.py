@@ -1,11 +1,18 @@
-"""Files in ``<git dir>/gitpar/cache/``: pickled or marshalled values, written atomically.
+"""The one owner of ``<git dir>/gitpar/cache/``: every cache file is written and read here.
 
-A cache file that is missing, truncated or from another version reads as None, and one
-that cannot be written only costs time: gitpar then recomputes what it held. These files
-are as trusted as the repository's own hooks (they live in the same git directory).
+Each file starts with one header line, ``gitpar-cache <FORMAT> <fingerprint>``: the store's
+one format number and a fingerprint of the gitpar code that shapes what the caches hold
+(its version and the files of the modules that write them). A file with another header
+(another gitpar, an edited checkout, an older format) reads as None and is deleted, so no
+cache keeps its own version constant. Values are marshalled (plain data) or pickled; a
+file is written by ``mkstemp`` + ``os.replace`` (readers see the old file or the new one).
 
-Only ``os`` is imported at load time: the commit hook's cache (``core/rules_cache``) writes
-through :func:`write_bytes` too.
+A cache file that is missing, truncated or stale reads as None, and one that cannot be
+written only costs time: gitpar then recomputes what it held. These files are as trusted
+as the repository's own hooks (they live in the same git directory).
+
+Only ``os`` is imported at load time: the commit hook's cache (``core/rules_cache``) is
+kept here too.
 """
 
 from __future__ import annotations
@@ -17,16 +24,63 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-_UNREADABLE = (OSError, EOFError, AttributeError, ImportError, TypeError, ValueError)
+FORMAT = 1  # the layout of every cache file; the fingerprint covers what each one holds
+_UNREADABLE = (OSError, EOFError, AttributeError, ImportError, TypeError, ValueError, IndexError)
+# the modules whose code decides what a cache holds (plan shapes, the rules' JSON, the hook's data)
+_SHAPERS = ("core/cache_file.py", "core/plan.py", "core/plan_cache.py", "core/rules.py", "core/rules_cache.py",
+            "core/status.py", "core/analysis.py", "core/lock_history.py", "core/locks/model.py")
+_header: bytes | None = None
+
+
+def header() -> bytes:
+    """This gitpar's header line: the format and the fingerprint (computed once a process)."""
+    global _header
+    if _header is None:
+        here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+        marks = [here]
+        try:
+            from gitpar import __version__ as version
+        except ImportError:
+            version = "?"
+        marks.append(version)
+        for rel in _SHAPERS:
+            try:
+                st = os.stat(os.path.join(here, rel))
+                marks.append(f"{rel}:{st.st_size}:{st.st_mtime_ns}")
+            except OSError:
+                marks.append(f"{rel}:-")
+        from zlib import crc32
+
+        text = "\0".join(marks).encode("utf-8", "surrogateescape")
+        _header = f"gitpar-cache {FORMAT} {crc32(text):08x}{len(text):x}\n".encode()
+    return _header
+
+
+def read_bytes(path: Path | str) -> bytes | None:
+    """What :func:`write_bytes` wrote to ``path`` with this header; None (and the file
+    deleted) when it is missing or was written by another format or code."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    mark = header()
+    if not data.startswith(mark):
+        try:
+            os.unlink(path)  # no gitpar with this code reads it again
+        except OSError:
+            pass
+        return None
+    return data[len(mark):]
 
 
 def read(path: Path) -> Any:
     """The value pickled in ``path``, or None when there is none to read."""
     import pickle
 
+    data = read_bytes(path)
     try:
-        with open(path, "rb") as f:
-            return pickle.load(f)
+        return None if data is None else pickle.loads(data)
     except (*_UNREADABLE, pickle.PickleError):
         return None
 
@@ -42,15 +96,22 @@ def read_marshal(path: Path | str) -> Any:
     """The value marshalled in ``path``, or None when there is none to read."""
     import marshal
 
+    data = read_bytes(path)
     try:
-        with open(path, "rb") as f:
-            return marshal.loads(f.read())  # marshal.load(f) reads each object apart: far slower
+        return None if data is None else marshal.loads(data)
     except _UNREADABLE:
         return None
 
 
+def write_marshal(path: Path | str, value: Any, *, keep: int | None = None) -> None:
+    """Marshal ``value`` (plain data) into ``path`` (:func:`write_bytes`)."""
+    import marshal
+
+    write_bytes(path, marshal.dumps(value), keep=keep)
+
+
 def write_bytes(path: Path | str, data: bytes, *, keep: int | None = None) -> None:
-    """Write ``data`` to ``path`` by a rename (readers see the old file or the new one).
+    """Write the header and ``data`` to ``path`` by a rename of a ``mkstemp`` file.
 
     With ``keep``, only the ``keep`` newest files of the folder with ``path``'s suffix are kept.
     """
@@ -58,10 +119,20 @@ def write_bytes(path: Path | str, data: bytes, *, keep: int | None = None) -> No
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(header())
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
         if keep is not None:
             suffix = os.path.splitext(path)[1]
             with os.scandir(folder) as entries:
@@ -73,3 +144,21 @@ def write_bytes(path: Path | str, data: bytes, *, keep: int | None = None) -> No
                     pass
     except OSError:
         pass  # a read-only git directory only costs speed
+
+
+def gc(cache_dir: Path | str) -> int:
+    """Delete every file under ``cache_dir`` that this gitpar cannot read (another header,
+    a temporary file left by a killed writer); how many were deleted."""
+    mark, gone = header(), 0
+    for top, _dirs, files in os.walk(cache_dir):
+        for name in files:
+            path = os.path.join(top, name)
+            try:
+                with open(path, "rb") as f:
+                    stale = name.endswith(".part") or f.read(len(mark)) != mark
+                if stale:
+                    os.unlink(path)
+                    gone += 1
+            except OSError:
+                continue
+    return gone

@@ -17,7 +17,7 @@ from gitpar.errors import GitparError
 
 @dataclass
 class Finding:
-    check: str  # stale-lock | orphaned-worktree | hooks | state | remote | unpushed
+    check: str  # stale-lock | orphaned-worktree | hooks | state | remote | unpushed | state-history
     problem: str
     fix: str
     fixable: bool = False
@@ -48,9 +48,31 @@ def diagnose(repo: Repo, *, fix: bool = False, offline: bool = False) -> Diagnos
     _state(repo, out, offline)
     _locks(repo, out, fix)
     _worktrees(repo, out, fix)
+    _half_moved(repo, out, fix)
     _hooks(repo, out, fix)
     _unpushed(repo, out)
+    _forged_history(repo, out)
+    _temp_worktrees(repo, out)
     return out
+
+
+def _forged_history(repo: Repo, out: Diagnosis) -> None:
+    """State commits the lock proof cannot lean on: dated backwards or in the future, or
+    writing a lock whose ``acquired``/TTL disagree with the commit's date (docs/lockproof.md)."""
+    from gitpar.core import clock
+    from gitpar.core.lock_history import lock_history
+
+    out.checked.append("state-history")
+    try:
+        suspects = lock_history(repo, clock.real_now()).suspects
+    except GitparError:
+        return  # an unreadable state branch is reported by the state check
+    for s in suspects:
+        out.findings.append(Finding(
+            "state-history", f"state commit {s.commit[:10]} is {s.why}: the lock history there is suspect "
+            "(forged or made with a wrong clock), so no hold it records proves a change",
+            "find who pushed it (git log gitpar/_state); protect gitpar/_state from force-pushes "
+            "and direct pushes (docs/lockproof.md); changes it alone would prove are refused"))
 
 
 def _state(repo: Repo, out: Diagnosis, offline: bool) -> None:
@@ -142,6 +164,43 @@ def _worktrees(repo: Repo, out: Diagnosis, fix: bool) -> None:
                                             f"worktree with 'git worktree remove {path}' once its work is safe"))
 
 
+def _half_moved(repo: Repo, out: Diagnosis, fix: bool) -> None:
+    """A stream worktree a killed sync left half-moved: its branch moved (a recorded pending
+    move), or its HEAD is a merge, while its index is still the old side — a staged revert of
+    what came in, which a commit would land. ``fix`` finishes a recorded move."""
+    from gitpar.store.merge.apply import finish_moves, pending_moves, unmerged_index
+
+    out.checked.append("half-moved")
+    recorded = {m.worktree for m in pending_moves(repo)}
+    left = {m.worktree: m for m in finish_moves(repo)} if fix else None
+    for move in pending_moves(repo) if not fix else []:
+        if move.state == "finished":
+            continue
+        out.findings.append(Finding(
+            "half-moved", f"{move.worktree}: {move.branch} was moved to {move.new[:10]} but the worktree was "
+            f"not updated (a gitpar command was stopped half-way); its index is a staged revert of the change",
+            "'gitpar doctor --fix' (or 'gitpar sync') finishes it", fixable=move.state == "half-moved"))
+    for path in recorded:
+        if left is not None:
+            move = left.get(path)
+            out.findings.append(Finding(
+                "half-moved", f"{path}: a move of its branch stopped half-way"
+                + (" could not be finished: its index changed since" if move else ""),
+                "'gitpar doctor --fix' finishes it" if not move else
+                f"look with 'git -C {path} diff --cached HEAD' and reset the index yourself",
+                fixable=True, fixed=move is None))
+    for name, path in sorted(repo.stream_worktrees().items()):
+        if str(path) in recorded or not path.exists():
+            continue
+        side = unmerged_index(path)
+        if side is not None:
+            out.findings.append(Finding(
+                "half-moved", f"{path}: the index of gitpar/{name} is the tree of {side[:10]}, a parent of its "
+                "last merge, not the merge itself: committing it would revert what the merge brought in",
+                f"'git -C {path} read-tree -m -u {side[:10]} HEAD' updates it (after checking 'git -C {path} "
+                "diff --cached HEAD')"))
+
+
 def _hooks(repo: Repo, out: Diagnosis, fix: bool) -> None:
     from gitpar.store import hooks
 
@@ -153,6 +212,21 @@ def _hooks(repo: Repo, out: Diagnosis, fix: bool) -> None:
                                     fixed=fix))
     if fix and bad:
         hooks.install(repo)
+
+
+TEMP_WORKTREE_PREFIX = "gitpar-test-"  # store.merge.apply.add_temp_worktree's folders
+
+
+def _temp_worktrees(repo: Repo, out: Diagnosis) -> None:
+    """Temporary worktrees of integrate's gates (``<tmp>/gitpar-test-*/tree``) still there:
+    a run removes its own when it ends, so these are left by a run that was killed."""
+    for wt in repo.worktrees()[1:]:
+        if wt.branch is None and wt.path.name == "tree" and wt.path.parent.name.startswith(TEMP_WORKTREE_PREFIX) \
+                and wt.path.is_dir():
+            out.findings.append(Finding("temp-worktree", f"{wt.path} is a temporary worktree of an "
+                                        "integration run that did not end (killed?)",
+                                        f"once no 'gitpar integrate' is running: 'git worktree remove --force "
+                                        f"{wt.path}' and delete {wt.path.parent}"))
 
 
 def _unpushed(repo: Repo, out: Diagnosis) -> None:

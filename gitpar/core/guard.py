@@ -30,6 +30,10 @@ CLAUDE_TOOLS = {"Edit": "file_path", "MultiEdit": "file_path", "Write": "file_pa
 GEMINI_TOOLS = {"write_file": "file_path", "replace": "file_path"}
 CODEX_PATCH_TOOL = "apply_patch"  # Codex's one edit tool; the patch is in tool_input.command
 PATCH_HEADERS = ("*** Add File: ", "*** Update File: ", "*** Delete File: ", "*** Move to: ")
+# the shell tool, per harness (Codex names its shell tool Bash in hooks); the command is tool_input.command
+SHELL_TOOLS = {"claude": "Bash", "codex": "Bash", "gemini": "run_shell_command"}
+# the event after a tool call, per harness: the worktree is checked then (guard --changed)
+AFTER_EVENTS = {"claude": "PostToolUse", "codex": "PostToolUse", "gemini": "AfterTool"}
 FORMATS = ("text", "json", "claude", "codex", "gemini")
 HARNESSES = ("claude", "codex", "gemini")
 
@@ -139,16 +143,60 @@ def guard(repo: Any, paths: list[str], cwd: str | None = None) -> list[Verdict]:
     root = repo.here or repo.main_root
     if root is None:
         raise Refused("this repository has no worktree to write paths in")
+    from gitpar.core.identity import of_branch
+
     rules, base = base_rules(repo)
-    return decide(rules, repo.current_stream(), paths, cwd or os.getcwd(), str(root),
+    who = of_branch(rules, repo.current_branch(), base)  # as the commit hook judges it
+    return decide(who.rules, who.stream, paths, cwd or os.getcwd(), str(root),
                   live_holders(repo), policies=True, base=base)
 
 
 # -- the harnesses' hook contracts ------------------------------------------------------------
 
 
+class Request:
+    """What a hook call asks: the paths a tool would write (``shell``: read from a shell
+    command, a best effort), or, after the tool ran (``after``), to check the worktree."""
+
+    __slots__ = ("paths", "cwd", "shell", "after")
+
+    def __init__(self, paths: list[str], cwd: str | None, *, shell: bool = False, after: bool = False) -> None:
+        self.paths, self.cwd, self.shell, self.after = paths, cwd, shell, after
+
+
+def hook_request(fmt: str, data: object, *, changed: bool = False) -> Request | None:
+    """What the hook's stdin (``data``, parsed) asks; None: a tool call that writes no file.
+
+    The event after a tool call (``PostToolUse``, Gemini's ``AfterTool``), or ``changed``
+    (``guard --changed``), asks for the worktree's check; before it, the paths the tool
+    would write. Raises :class:`HookInputError` when the input is not the contract's shape.
+    """
+    if not isinstance(data, dict):
+        raise HookInputError(f"the hook input is a JSON {type(data).__name__}, not an object")
+    cwd = data.get("cwd")
+    if cwd is not None and not isinstance(cwd, str):
+        raise HookInputError("the hook input's cwd is not a string")
+    if changed or data.get("hook_event_name") == AFTER_EVENTS[fmt]:
+        return Request([], cwd, after=True)
+    tool = data.get("tool_name")
+    if tool == SHELL_TOOLS[fmt]:
+        tool_input = data.get("tool_input")
+        if not isinstance(tool_input, dict) or not isinstance(tool_input.get("command"), str):
+            raise HookInputError(f"the {tool} call has no tool_input.command")
+        command = tool_input["command"]
+        where = cwd
+        folder = tool_input.get("dir_path", tool_input.get("directory"))  # Gemini's shell tool takes one
+        if isinstance(folder, str) and folder and where is not None:
+            where = os.path.join(where, folder)
+        from gitpar.core.guard_shell import shell_writes
+
+        return Request(shell_writes(command, where or os.getcwd()), where, shell=True)
+    found = edit_request(fmt, data)
+    return None if found is None else Request(found[0], found[1])
+
+
 def edit_request(fmt: str, data: object) -> tuple[list[str], str | None] | None:
-    """The paths a tool call would write, and the ``cwd`` the harness names; None: no file.
+    """The paths a file tool call would write, and the ``cwd`` the harness names; None: no file.
 
     ``data`` is the hook's stdin, parsed. Raises :class:`HookInputError` when it is not
     the contract's shape (which the caller answers by blocking: a guard that cannot
@@ -171,8 +219,9 @@ def edit_request(fmt: str, data: object) -> tuple[list[str], str | None] | None:
             patch = tool_input.get("command", tool_input.get("patch", tool_input.get("input")))
             if not isinstance(patch, str):
                 raise HookInputError("the apply_patch call has no patch text in tool_input.command")
-            paths = [line[len(h):].strip() for line in patch.splitlines() for h in PATCH_HEADERS
-                     if line.startswith(h)]
+            # Codex's own parser trims each line before it reads a header: so does this one
+            paths = [line.strip()[len(h):].strip() for line in patch.splitlines() for h in PATCH_HEADERS
+                     if line.strip().startswith(h)]
             if not paths:
                 raise HookInputError("the apply_patch call's patch names no file")
             return paths, cwd
@@ -204,3 +253,71 @@ def harness_answer(fmt: str, verdicts: list[Verdict], stream: str | None) -> dic
         return {"decision": "deny", "reason": reason}
     return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
                                    "permissionDecisionReason": reason}}
+
+
+# -- after the tool call: what the worktree now holds (guard --changed) ------------------------
+
+
+def _undo(path: str, kind: str) -> str:
+    word = shell_word(path)
+    if kind == "created":
+        return f"remove what you created: git clean -f -- {word}"
+    return f"undo it: git checkout HEAD -- {word}"
+
+
+def judge_changed(rules: Rules, stream: str | None, changes: list[tuple[str, str]], holders: dict[str, str],
+                  excused: Any = None, *, policies: bool = True, base: str = "") -> list[Verdict]:
+    """The verdicts on the worktree's changes (``(path, kind)``, from
+    :func:`gitpar.store.worktree_changes.worktree_changes`) by the commit check's rules: one
+    per change that the commit hook would refuse. ``excused(paths)``: those of the tracked
+    suspects whose content is back to the base's or the fork point's (the net-effect rule)."""
+    paths = sorted({p for p, _ in changes})
+    if not paths:
+        return []
+    if policies:
+        from gitpar.core.check import check_paths
+
+        violations = check_paths(rules, stream, paths, holders, "edit", base).violations
+    else:
+        violations = judge(rules, stream, paths, holders.get)
+    first: dict[str, Violation] = {}
+    for v in violations:
+        first.setdefault(v.path, v)
+    kinds = dict(changes)
+    if first and excused is not None:
+        for p in excused(sorted(p for p in first if kinds.get(p) != "created")):
+            first.pop(p, None)
+    out = []
+    for path in sorted(first):
+        v = first[path]
+        verdict = Verdict(path, path, False, v.rule, v.message, f"{_undo(path, kinds[path])}; or {_edit_fix(v, stream)}",
+                          v.owner)
+        verdict.message = f"{v.message} ({kinds[path]})"
+        out.append(verdict)
+    return out
+
+
+def changed_reason(verdicts: list[Verdict], stream: str | None) -> str:
+    """The text for the agent after a tool call left changes the commit will refuse."""
+    who = f"stream {stream}" if stream else "this branch (no stream)"
+    lines = [f"gitpar: the worktree now holds changes {who} may not make: "
+             f"{', '.join(v.rel or v.path for v in verdicts)}."]
+    for v in verdicts:
+        lines.append(f"- {v.message}. To fix: {v.fix}.")
+    lines.append("gitpar reverted nothing; the commit hook refuses these changes until they are undone "
+                 "('gitpar guard --changed' checks again).")
+    return "\n".join(lines)
+
+
+def after_answer(fmt: str, verdicts: list[Verdict], stream: str | None) -> dict[str, Any] | None:
+    """What the after-the-tool-call hook prints: None when the worktree is clean by the rules,
+    else the harness's blocking form (Claude Code and Codex: ``decision: block`` with the
+    reason, which the agent is shown; Gemini CLI: ``decision: deny``, whose reason replaces
+    the tool's result)."""
+    if not verdicts:
+        return None
+    reason = changed_reason(verdicts, stream)
+    if fmt == "gemini":
+        return {"decision": "deny", "reason": reason}
+    return {"decision": "block", "reason": reason,
+            "hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": reason}}

@@ -58,7 +58,8 @@ def history_path(name: str) -> str:
 
 
 # One run as render_history writes it; anything else (a hand edit) goes through YAML.
-_RUN_LINE = re.compile(r'  - \{started: ([0-9TZ:.+\-]+), duration_s: (-?[0-9.eE+\-]+), exit: (-?\d+), '
+# ``started`` only in the one spelling YAML reads back as itself (UTC, whole seconds)
+_RUN_LINE = re.compile(r'  - \{started: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ), duration_s: (-?[0-9.eE+\-]+), exit: (-?\d+), '
                        r'outcome: ([a-z_]+)(, finish: true)?, command: (".*")\}')
 
 

@@ -1,8 +1,9 @@
 """Markdown files with YAML frontmatter: the format of every gitpar file.
 
-Parsing goes through python-frontmatter (which uses libyaml's C loader when present);
-every file gitpar reads (plan, streams, progress, locks, history) comes through
-:func:`parse`, which first refuses what no gitpar file needs and an attacker could use: a
+:func:`parse` is the one frontmatter reader: every file gitpar reads (plan, streams,
+progress, locks, history, and the commit hook's cache rebuild) comes through it. Its fast
+path reads the subset gitpar writes; the rest goes to PyYAML (libyaml's C loader when
+present). It first refuses what no gitpar file needs and an attacker could use: a
 file over :data:`MAX_FILE_BYTES`, and YAML anchors and aliases (``&a``/``*a``), which let a
 few hundred bytes expand into gigabytes (an "alias bomb"). Aliases are found by scanning
 the YAML tokens, before anything is composed, so refusing a bomb costs microseconds.
@@ -125,46 +126,128 @@ def _parse_fast(text: str) -> tuple[dict[str, Any], str] | None:
     except (_NotFast, ValueError):
         return None
     body = text[end + 5:]
-    return meta, body.strip("\n")
+    return meta, body.strip()
 
 
 def parse(text: str, file: str) -> tuple[dict[str, Any], str]:
     """The frontmatter (a mapping) and the body of ``text``; BadInput names ``file`` on error.
 
-    Refused with BadInput (exit 2): a file over :data:`MAX_FILE_BYTES`, YAML anchors or
-    aliases anywhere in the frontmatter, malformed YAML, a frontmatter that is not a mapping.
+    The one frontmatter reader of gitpar: a fast path for what gitpar writes itself
+    (:func:`_parse_fast`, tested against YAML as its oracle), PyYAML for the rest. A UTF-8
+    byte-order mark at the start is read as nothing. A file with no frontmatter at all
+    (nothing that looks like one) reads as ``{}`` and its text. Refused with BadInput
+    (exit 2): a file over :data:`MAX_FILE_BYTES`; a block gitpar cannot read (no closing
+    ``---``, text before the opening ``---``, ``...`` as its end, TOML ``+++`` or JSON
+    frontmatter); YAML anchors or aliases; a key written twice; malformed YAML; a
+    frontmatter that is not a mapping.
     """
     check_size(text, file)
-    fast = _parse_fast(text)  # the fast subset has no anchors or aliases
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    fast = _parse_fast(text)  # the fast subset has no anchors, aliases or repeated keys
     if fast is not None:
         return fast
-    import frontmatter
-    import yaml
-    from frontmatter.default_handlers import YAMLHandler
+    return _parse_yaml(text, file)
 
-    # python-frontmatter's own parse() step by step, so the YAML is scanned for aliases
-    # before it is loaded, and a frontmatter that is not a mapping is an error, not {}
-    text = text.strip()
+
+_OPENING = re.compile(r"-{3}[ \t]*\Z")
+_CLOSING = re.compile(r"(?:-{3}|\.{3})[ \t]*\Z")
+_FIX_BLOCK = "start the file with a '---' line, then YAML 'key: value' lines, then a '---' line"
+
+
+def _split(text: str, file: str) -> tuple[str, str, int] | None:
+    """The YAML between the opening and the closing ``---`` lines, the text after them and
+    the file's line number of the YAML's first line; None when the file has no frontmatter
+    at all. BadInput for a block gitpar cannot read."""
+    lines = text.splitlines(keepends=True)
+    first = 0
+    while first < len(lines) and not lines[first].strip():
+        first += 1  # blank lines before the block are nothing
+    if first == len(lines):
+        return None
+    head = lines[first].rstrip("\r\n")
+    if head.startswith("+++"):
+        raise bad(file, "frontmatter", "is TOML ('+++'), which gitpar does not read", _FIX_BLOCK)
+    if head.startswith("{"):
+        raise bad(file, "frontmatter", "is JSON, which gitpar does not read", _FIX_BLOCK)
+    if not _OPENING.match(head):
+        if any(_OPENING.match(x.rstrip("\r\n")) for x in lines[first + 1:]):
+            raise bad(file, "frontmatter", f"text before the opening '---' (line {first + 1}: "
+                      f"{head[:40]!r})", "remove what comes before the '---' line: it must be the "
+                      "file's first line")
+        if _FAST_KEY.match(head) and not head.startswith("#"):
+            raise bad(file, "frontmatter", "has no opening '---' line", _FIX_BLOCK)
+        return None
+    for i in range(first + 1, len(lines)):
+        line = lines[i].rstrip("\r\n")
+        if _CLOSING.match(line):
+            if line.startswith("."):
+                raise bad(file, "frontmatter", f"ends with '...' (line {i + 1}), which gitpar "
+                          "does not read as the end of the block", "write '---' as its closing line")
+            return "".join(lines[first + 1:i]), "".join(lines[i + 1:]), first + 2
+    raise bad(file, "frontmatter", "has no closing '---' line (the block is never closed)",
+              "add a '---' line after the last 'key: value' line")
+
+
+def _loader() -> Any:
+    import yaml
+
+    global _LOADER
+    if _LOADER is None:
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):  # type: ignore[valid-type,misc]
+            """SafeLoader that refuses a mapping key written twice (YAML keeps the last)."""
+
+            def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+                if isinstance(node, yaml.MappingNode):
+                    seen: set[Any] = set()
+                    for key_node, _ in node.value:
+                        key = self.construct_object(key_node, deep=True)
+                        try:
+                            repeated = key in seen
+                            seen.add(key)
+                        except TypeError:
+                            continue  # an unhashable key: the constructor says so
+                        if repeated:
+                            raise _Repeated(key, key_node.start_mark)
+                return super().construct_mapping(node, deep)
+
+        _LOADER = Loader
+    return _LOADER
+
+
+_LOADER: Any = None
+
+
+class _Repeated(Exception):
+    def __init__(self, key: Any, mark: Any) -> None:
+        self.key, self.mark = key, mark
+
+
+def _parse_yaml(text: str, file: str) -> tuple[dict[str, Any], str]:
+    """:func:`parse` without the fast path: the block split off, then read by PyYAML."""
+    import yaml
+
+    split = _split(text, file)
+    if split is None:
+        return {}, text.strip()
+    fm, content, first_line = split
+    _refuse_anchors(fm, file, first_line)
     try:
-        handler = frontmatter.detect_format(text, frontmatter.handlers)
-        if handler is None:
-            return {}, text
-        try:
-            fm, content = handler.split(text)
-        except ValueError:
-            return {}, text
-        if isinstance(handler, YAMLHandler):
-            _refuse_anchors(fm, file)
-        meta = handler.load(fm)
+        meta = yaml.load(fm, Loader=_loader())  # noqa: S506 — a SafeLoader subclass
+    except _Repeated as exc:
+        line = f" (line {exc.mark.line + first_line})" if exc.mark is not None else ""
+        raise bad(file, "frontmatter", f"the key {exc.key!r} is written twice{line}",
+                  "keep one line for each key") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
+        where = f" (line {mark.line + first_line})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise bad(file, "frontmatter", f"malformed YAML{where}: {problem}",
                   "fix the YAML between the two '---' lines") from None
     except (ValueError, TypeError, AttributeError, RecursionError) as exc:
-        raise bad(file, "frontmatter", f"unreadable: {exc}",
-                  "start the file with '---', YAML key: value lines, then '---'") from None
+        raise bad(file, "frontmatter", f"unreadable: {exc}", _FIX_BLOCK) from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -184,7 +267,7 @@ def check_size(text: str, file: str) -> None:
                   "or restore it from git history")
 
 
-def _refuse_anchors(frontmatter_text: str, file: str) -> None:
+def _refuse_anchors(frontmatter_text: str, file: str, first_line: int) -> None:
     """BadInput when the YAML text uses an anchor (``&a``) or an alias (``*a``).
 
     Scans tokens only (linear in the text; nothing is composed or expanded). A scanner
@@ -198,8 +281,7 @@ def _refuse_anchors(frontmatter_text: str, file: str) -> None:
             if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
                 kind = "anchor ('&name')" if isinstance(token, yaml.AnchorToken) else "alias ('*name')"
                 mark = token.start_mark
-                # +1: the split-off frontmatter starts with the opening '---' line's newline
-                line = f" (line {mark.line + 1})" if mark is not None else ""
+                line = f" (line {mark.line + first_line})" if mark is not None else ""
                 raise bad(file, "frontmatter", f"a YAML {kind}{line} is "
                           "not allowed in gitpar files: aliases can expand a small file "
                           "into gigabytes",

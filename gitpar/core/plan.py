@@ -30,9 +30,10 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "base": "main",
     "worktrees": "../{repo}.gitpar/{stream}",
     "lock_ttl": "2h",
-    "lock_chain": False,
+    "lock_chain": True,
     "stale_after": "4h",
     "unowned": "lock",
+    "other_branches": "strict",
     "setup": [],
     "copy": [],
     "port_base": 20000,
@@ -46,6 +47,7 @@ SETTING_COMMENTS = {
     "lock_chain": "a lock first merges in the last holder's version: edits in turns build on each other",
     "stale_after": "no commit and no progress for this long: needs attention",
     "unowned": "files no stream owns: deny | lock | allow",
+    "other_branches": "branches that are no stream's: strict (only .gitpar/ and unowned: allow) | active",
     "setup": "commands run in a new worktree",
     "copy": "untracked files copied into a new worktree",
     "port_base": "GITPAR_PORT of the first stream; each stream gets its own",
@@ -53,9 +55,25 @@ SETTING_COMMENTS = {
     "test": "integrate's test gate, run in each merged tree ({worktree}); --test overrides",
 }
 # Settings read by later features; known so they are not warned about.
-EXTRA_SETTINGS = {"main_worktree", "plugins", "integration_branch"}
+EXTRA_SETTINGS = {"main_worktree", "plugins", "integration_branch", "lock_heartbeat"}
 DEFAULT_INTEGRATION_BRANCH = "gitpar/_integration"
-STREAM_FIELDS = ("description", "owns", "shares", "depends_on", "agent", "priority", "estimate")
+STREAM_FIELDS = ("description", "owns", "shares", "depends_on", "agent", "priority", "estimate", "resources")
+RESOURCE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@+=-")
+RESOURCE_NAME_FIX = ("name it with letters, digits and . _ : @ + = -, like gpu:0, db:dev or port:8080 "
+                     "(no '/', no '..', at most 100 characters)")
+
+
+def resource_name_problem(name: object) -> str | None:
+    """What is wrong with ``name`` as a resource's name (``resources:``, ``--resource``); None: nothing."""
+    if not isinstance(name, str):
+        return f"{name!r} is not a name"
+    if not name:
+        return "the resource name is empty"
+    if "/" in name or "\\" in name or ".." in name:
+        return f"{name!r} holds '/' or '..': a resource is a name, not a path"
+    if len(name) > 100 or name[0] in ".-" or any(c not in RESOURCE_NAME_CHARS for c in name):
+        return f"{name!r} is not a resource name"
+    return None
 
 
 @dataclass(frozen=True)
@@ -65,13 +83,16 @@ class Settings:
     base: str = "main"
     worktrees: str = "../{repo}.gitpar/{stream}"
     lock_ttl: float = 7200.0
-    lock_chain: bool = False  # gitpar lock brings in the previous holder's version (--chain/--no-chain)
+    lock_chain: bool = True  # gitpar lock brings in the previous holder's version (--chain/--no-chain)
     stale_after: float = 14400.0
     unowned: str = "lock"
+    other_branches: str = "strict"  # branches that are no stream's (core.identity)
     setup: tuple[str, ...] = ()
     copy: tuple[str, ...] = ()
     port_base: int = 20000
     remote: str | None = None
+    # a lock not renewed within this many seconds has a holder gone (None: no heartbeats asked)
+    lock_heartbeat: float | None = None
     test: str | None = None  # the default of ``gitpar integrate --test``
     goal: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -97,6 +118,7 @@ class Stream:
     priority: int = 0
     estimate: float | None = None
     brief: str = ""
+    resources: tuple[str, ...] = ()  # exclusive resources its worker needs: never two such streams at once
 
     @property
     def file(self) -> str:
@@ -278,6 +300,11 @@ def _parse_settings(text: str, file: str) -> tuple[Settings, tuple[str, ...]]:
     if unowned not in UNOWNED_MODES:
         raise bad(file, "unowned", f"{unowned!r} is not one of {', '.join(UNOWNED_MODES)}",
                   "write unowned: lock (or deny, or allow)")
+    other_branches = meta.get("other_branches", "strict")
+    if other_branches not in ("strict", "active"):
+        raise bad(file, "other_branches", f"{other_branches!r} is not one of strict, active",
+                  "write other_branches: strict (a branch that is no stream's may change only .gitpar/ and "
+                  "files left 'unowned: allow') or active (only active streams' files and locked files are refused)")
     port_base = meta.get("port_base", 20000)
     if isinstance(port_base, bool) or not isinstance(port_base, int) or not 1024 <= port_base <= 65000:
         raise bad(file, "port_base", f"{port_base!r} is not a port number between 1024 and 65000",
@@ -286,7 +313,7 @@ def _parse_settings(text: str, file: str) -> tuple[Settings, tuple[str, ...]]:
     if remote is not None and (not isinstance(remote, str) or not _REMOTE.match(remote)):
         raise bad(file, "remote", f"{remote!r} is not a remote name",
                   "write the name of a git remote (e.g. remote: origin), or null")
-    lock_chain = meta.get("lock_chain", False)
+    lock_chain = meta.get("lock_chain", True)
     if not isinstance(lock_chain, bool):
         raise bad(file, "lock_chain", f"{lock_chain!r} is not true or false",
                   "write lock_chain: true (a lock brings in the previous holder's version) or false")
@@ -301,11 +328,14 @@ def _parse_settings(text: str, file: str) -> tuple[Settings, tuple[str, ...]]:
         lock_chain=lock_chain,
         stale_after=_duration(meta.get("stale_after", "4h"), file, "stale_after"),
         unowned=unowned,
+        other_branches=other_branches,
         setup=_str_list(meta.get("setup"), file, "setup"),
         copy=_str_list(meta.get("copy"), file, "copy"),
         port_base=port_base,
         remote=remote,
         test=test,
+        lock_heartbeat=None if meta.get("lock_heartbeat") is None
+        else _duration(meta["lock_heartbeat"], file, "lock_heartbeat"),
         goal=body.strip(),
         extra={k: v for k, v in meta.items() if k in EXTRA_SETTINGS},
     )
@@ -339,6 +369,14 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
     for key, patterns in (("owns", owns), ("shares", shares)):
         for pattern in patterns:
             check_pattern(pattern, file, key)
+    resources = meta.get("resources")
+    if resources is not None and not (isinstance(resources, list) and all(isinstance(r, str) for r in resources)):
+        raise bad(file, "resources", f"must be a list of resource names, got {resources!r}",
+                  'write it like resources: ["gpu:0", "db:dev"]')
+    for res in resources or []:
+        problem = resource_name_problem(res)
+        if problem:
+            raise bad(file, "resources", problem, RESOURCE_NAME_FIX)
     depends_on = _str_list(meta.get("depends_on"), file, "depends_on")
     for dep in depends_on:
         if dep == name:
@@ -360,6 +398,7 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
         priority=priority,
         estimate=None if estimate is None else _duration(estimate, file, "estimate"),
         brief=body.strip(),
+        resources=tuple(dict.fromkeys(resources or [])),
     )
     return stream, warnings
 
@@ -389,6 +428,8 @@ def render_stream(stream: Stream) -> str:
         meta["priority"] = stream.priority
     if stream.estimate is not None:
         meta["estimate"] = format_duration(stream.estimate)
+    if stream.resources:
+        meta["resources"] = list(stream.resources)
     return markdown.render(meta, stream.brief)
 
 

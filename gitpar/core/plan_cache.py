@@ -2,9 +2,9 @@
 
 A plan of thousands of streams takes hundreds of milliseconds to parse and validate; a
 state change or a hook must not pay that each time. A committed plan is keyed by its
-``.gitpar`` tree id (it can never change); the main worktree's copy by every file's name,
-size and modification time. The files live in ``<git dir>/gitpar/cache/plans/`` (pickled
-Plan objects: this directory is as trusted as the repository's own hooks).
+``.gitpar`` tree id (it can never change); so is the main worktree's copy when git says the
+folder is clean (:func:`worktree_key`); an edited one is parsed each time, never cached.
+The files live in ``<git dir>/gitpar/cache/plans/`` (pickled Plan objects: this directory is as trusted as the repository's own hooks).
 
 Beside them, ``rules/<key>.marshal`` keeps the ownership rules of a main worktree's plan
 as plain data (:meth:`gitpar.core.rules.Rules.to_json`), which ``gitpar who`` reads
@@ -13,46 +13,33 @@ without importing the plan's classes (:mod:`gitpar.cli.quick`).
 
 from __future__ import annotations
 
-import hashlib
-import marshal
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from gitpar.core import cache_file
+from gitpar.store.quickgit import clean_tree
+
+PLAN_DIR = ".gitpar"  # core.plan's, which this module does not import (the who fast path)
 
 KEEP = 8  # plans kept on disk
-FORMAT = 4  # what a pickled plan holds; a gitpar that caches more reads none of the older ones
 _memory: dict[str, Any] = {}
 
 
-def folder_key(folder: Path) -> str | None:
-    """A key that changes whenever a file under ``folder`` does (None: no such folder)."""
-    h = hashlib.sha1()
-    stack = [str(folder)]
-    found = False
-    while stack:
-        top = stack.pop()
-        try:
-            entries = sorted(os.scandir(top), key=lambda e: e.name)
-        except OSError:
-            continue
-        found = True
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-            elif entry.name.endswith(".md"):
-                st = entry.stat()
-                h.update(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    return f"dir-{h.hexdigest()}" if found else None
+def worktree_key(root: str) -> str | None:
+    """The key of the plan in the worktree at ``root``: ``tree-<id>`` of its committed
+    ``.gitpar`` tree when git says the folder holds exactly that tree (``git status``, which
+    handles racy timestamps, so an edit that keeps a file's size and time is seen); None when
+    the folder differs from it in any way: such a plan is parsed, never cached."""
+    tree = clean_tree(root, PLAN_DIR)
+    return None if tree is None else f"tree-{tree}"
 
 
 def get(repo: Any, key: str, build: Callable[[], Any]) -> Any:
     """The plan cached under ``key``, else ``build()`` (BadInput from it is not cached)."""
     if key in _memory:
         return _memory[key]
-    path = Path(repo.gitpar_dir) / "cache" / "plans" / f"{key}.v{FORMAT}.pickle"
+    path = Path(repo.gitpar_dir) / "cache" / "plans" / f"{key}.pickle"
     plan = cache_file.read(path)
     if plan is None:
         plan = build()
@@ -62,10 +49,7 @@ def get(repo: Any, key: str, build: Callable[[], Any]) -> Any:
 
 
 def _rules_file(gitpar_dir: Path, key: str) -> Path:
-    # the hook cache's version is the version of Rules.to_json's shape too: bumped together
-    from gitpar.core.rules_cache import CACHE_VERSION
-
-    return gitpar_dir / "cache" / "rules" / f"{key}.v{CACHE_VERSION}.marshal"
+    return gitpar_dir / "cache" / "rules" / f"{key}.marshal"
 
 
 def read_rules(gitpar_dir: Path, key: str) -> dict[str, Any] | None:
@@ -76,4 +60,4 @@ def read_rules(gitpar_dir: Path, key: str) -> dict[str, Any] | None:
 
 def write_rules(gitpar_dir: Path, key: str, rules: dict[str, Any]) -> None:
     """Keep ``rules`` (``Rules.to_json()``) for the plan ``key``; the ``KEEP`` newest stay."""
-    cache_file.write_bytes(_rules_file(gitpar_dir, key), marshal.dumps(rules), keep=KEEP)
+    cache_file.write_marshal(_rules_file(gitpar_dir, key), rules, keep=KEEP)

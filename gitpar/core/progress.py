@@ -27,10 +27,10 @@ def progress_path(name: str) -> str:
 
 
 def now_iso(now: dt.datetime | None = None) -> str:
-    if now is None:
-        from gitpar.core.clock import now_utc
+    if now is None:  # a stamp written to the state branch: the real clock, never GITPAR_NOW
+        from gitpar.core.clock import real_now_utc
 
-        now = now_utc()
+        now = real_now_utc()
     return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

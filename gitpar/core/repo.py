@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class Repo(store.Repo):
     """A repository as gitpar sees it, with its plan."""
 
-    worktree_plan_key: str | None = None  # the cache key of the main worktree's plan, once read
+    worktree_plan_key: str | None = None  # the cache key of the main worktree's plan, once read (None: dirty)
 
     def load_plan_at(self, commit: Oid) -> Plan | None:
         """The plan committed in ``commit`` (None when it has none).
@@ -55,12 +55,14 @@ class Repo(store.Repo):
         no ``.gitpar/`` gets a BadInput telling to run ``gitpar init``.
         """
         root = self.main_root
-        if source == "worktree" and root is not None:
-            key = plan_cache.folder_key(root / PLAN_DIR)
+        self.configured_base()  # a committed base: that names no branch stops every command
+        if source == "worktree" and root is not None and (root / PLAN_DIR).is_dir():
+            key = plan_cache.worktree_key(str(root))
             self.worktree_plan_key = key
-            found: Plan | None = None
             if key is not None:
                 found = plan_cache.get(self, key, lambda: self._parse(self.plan_files_in_dir(root)))
+            else:  # edited and not committed: parsed, never cached
+                found = self._parse(self.plan_files_in_dir(root))
             if found is not None:
                 return self._noted(found)
         plan = self.load_plan_at_base()
@@ -100,11 +102,55 @@ class Repo(store.Repo):
         return parse_settings(None)[0]
 
     def configured_base(self) -> str:
-        """The base branch named by the main worktree's plan.md, else by the plan committed on
-        main or master (a bare repository, a fresh clone), else main."""
+        """The base branch: the ``base:`` of the plan committed on the branch ``gitpar init``
+        recorded (:meth:`plan_branch`), else that branch itself when it has no plan yet.
+
+        Never the main worktree's uncommitted plan.md: a worker cannot move the base. A
+        ``base:`` that names no branch here, or a stream's branch (``gitpar/...``), is a plan
+        error (BadInput naming it), never "nothing to enforce" (docs/lockproof.md)."""
         if not hasattr(self, "_base"):
-            self._base = self._settings().base
+            self._base = self._trusted_base()
         return self._base
+
+    def plan_branch(self) -> str:
+        """The branch whose committed plan names the base: ``gitpar.base`` in the common git
+        config (what ``init`` recorded), else in a clone without the record origin's default
+        branch (origin/HEAD), else main, else master, else main."""
+        recorded = self.recorded_base()
+        if recorded is not None:
+            return recorded
+        for candidate in (self.default_branch(), "main", "master"):
+            if candidate and self.tip(candidate) is not None:
+                return candidate
+        return "main"
+
+    def _trusted_base(self) -> str:
+        branch = self.plan_branch()
+        tip = self.tip(branch)
+        if tip is None:
+            if self.recorded_base() is not None and not self.git.head_is_unborn:
+                raise bad(".git/config", "gitpar.base", f"names the base branch {branch!r}, which does "
+                          "not exist here", f"create or fetch {branch}, or record the base with "
+                          "'git config gitpar.base BRANCH' (or run 'gitpar init --base BRANCH')")
+            return branch  # a repository with no commits yet: nothing committed to enforce
+        text = self.text_at(tip, PLAN_FILE)
+        if text is None:
+            return branch
+        base = parse_settings(text)[0].base
+        check_base_name(self, base, f"on {branch}")
+        return base
+
+
+def check_base_name(repo: store.Repo, base: str, where: str) -> None:
+    """BadInput unless ``base`` names an existing branch that is no stream's."""
+    if base == "gitpar" or base.startswith(("gitpar/", "refs/heads/gitpar/")):
+        raise bad(PLAN_FILE, "base", f"{base!r} (committed {where}) is a stream's or gitpar's own branch: "
+                  "a stream would then judge itself", "set base: to the branch streams start from "
+                  "and merge into (e.g. main) and commit it there")
+    if repo.tip(base) is None:
+        raise bad(PLAN_FILE, "base", f"names the branch {base!r} (committed {where}), which does not exist "
+                  "here, so nothing could be enforced", f"create or fetch {base}, or set base: to an existing "
+                  "branch (e.g. main) and commit it")
 
 
 def open_repo(cwd: Path | str | None = None) -> Repo:

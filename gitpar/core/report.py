@@ -198,7 +198,7 @@ def planned_schedule(plan: Plan, analysis: Analysis, workers: int, origin: float
     """The plan's own schedule: every stream at its estimate, from ``origin``."""
     from gitpar.core import schedule as sch
 
-    tasks = [sch.Task(n, analysis.streams[n].estimate.seconds, s.depends_on, s.priority)
+    tasks = [sch.Task(n, analysis.streams[n].estimate.seconds, s.depends_on, s.priority, s.resources)
              for n, s in plan.streams.items()]
     result = sch.schedule(tasks, workers)
     return {n: Span(origin + slot.start, origin + slot.finish) for n, slot in result.slots.items()}

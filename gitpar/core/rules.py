@@ -23,6 +23,15 @@ FEW = 16  # paths (or calls) below which Rules.index_for builds a partial index
 ACTIVE = ("in_progress", "blocked")
 
 
+def fold(path: str) -> str:
+    """``path`` as a case-insensitive, normalising file system sees it (NFC, casefolded)."""
+    if path.isascii():
+        return path.lower()
+    import unicodedata
+
+    return unicodedata.normalize("NFC", path).casefold()
+
+
 class Violation:
     """One changed path a stream may not change, with who owns or holds it and the fix.
 
@@ -52,21 +61,41 @@ class Rules:
 
     def __init__(self, patterns: list[tuple[str, str, str]], unowned: str = "lock",
                  main_worktree: str = "protect", active: frozenset[str] = frozenset(),
-                 dirs: list[str] | None = None) -> None:
+                 dirs: list[str] | None = None, *, other_branches: str = "strict",
+                 statuses: dict[str, str] | None = None, other: bool = False) -> None:
         self.patterns = patterns  # (stream, kind, pattern)
         self.unowned = unowned
         self.main_worktree = main_worktree  # protect | allow
         self.active = active
+        self.other_branches = other_branches  # strict | active: branches that are no stream's
+        self.statuses = statuses or {}  # stream -> claim status (core.identity.claim_status)
+        self.other = other  # judging a branch that is no stream's (core.identity.of_branch)
         # each pattern's literal leading directory (``literal_dir``), when known: lets
         # ``index_for`` skip the patterns that cannot own the paths judged
         self.dirs = dirs
         self._index: OwnershipIndex | None = None
         self._subsets = 0  # indexes built by index_for
+        self._folded: OwnershipIndex | None = None  # the patterns whose folded form differs
+        self.ignored_locks: dict[str, str] = {}  # path -> why its lock was ignored (lock_invalid)
 
     @property
     def streams(self) -> set[str]:
         """The streams the plan defines (those with at least one pattern)."""
         return {s for s, _, _ in self.patterns}
+
+    @property
+    def claimed(self) -> set[str]:
+        """The streams whose ``gitpar/<name>`` branch counts as theirs (core.identity)."""
+        from gitpar.core.identity import CLAIMED
+
+        return {n for n, st in self.statuses.items() if st in CLAIMED}
+
+    def as_other_branch(self) -> Rules:
+        """These rules for judging a branch that is no stream's (``other_branches:``)."""
+        made = Rules(self.patterns, self.unowned, self.main_worktree, self.active, self.dirs,
+                     other_branches=self.other_branches, statuses=self.statuses, other=True)
+        made._index = self._index
+        return made
 
     @property
     def index(self) -> OwnershipIndex:
@@ -104,6 +133,76 @@ class Rules:
             return self.index
         return OwnershipIndex(Rule(s, k, p) for s, k, p in keep)
 
+    def match_many(self, paths: Sequence[str]) -> dict[str, list[Rule]]:
+        """The rules matching each of ``paths``, look-alikes included (see :meth:`lookalikes`)."""
+        matched = self.index_for(paths).match_many(paths)
+        for path, extra in self.lookalikes(paths).items():
+            matched[path] = matched[path] + extra
+        return matched
+
+    def lookalikes(self, paths: Sequence[str]) -> dict[str, list[Rule]]:
+        """The rules that match a path only once case and Unicode normalisation are ignored.
+
+        ``src/B/y.py`` is ``src/b/y.py`` in a macOS or Windows checkout (and ``café`` in NFD
+        is ``café`` in NFC on macOS), so a stream writing it overwrites the owner's file: a
+        path is judged as every path it folds onto (:func:`fold`). Costs nothing for paths
+        and patterns that are already folded (lowercase ASCII, the usual case).
+        """
+        out: dict[str, list[Rule]] = {}
+        folded = {p: fold(p) for p in paths}
+        changed = [f for p, f in folded.items() if f != p]
+        exact = self.index_for(changed).match_many(changed) if changed else {}
+        odd = self._folded_index()
+        for path, f in folded.items():
+            extra = list(exact.get(f, ())) if f != path else []
+            if odd is not None:
+                extra += odd.match(f)
+            if extra:
+                have = {(r.stream, r.kind) for r in self.index_for([path]).match(path)}
+                extra = [r for r in dict.fromkeys(extra) if (r.stream, r.kind) not in have]
+                if extra:
+                    out[path] = extra
+        return out
+
+    def _folded_index(self) -> OwnershipIndex | None:
+        if self._folded is None:
+            odd = [(s, k, p) for s, k, p in self.patterns if fold(p) != p]
+            if not odd:
+                return None
+            self._folded = OwnershipIndex(Rule(s, k, fold(p)) for s, k, p in odd)
+        return self._folded
+
+    def lock_invalid(self, stream: str, path: str, found: list[Rule] | None = None) -> str | None:
+        """Why a lock ``stream`` holds on ``path`` is no lock at all (None: it may hold it).
+
+        A stream may not lock the plan (``.gitpar/**``) nor a file another stream owns (or a
+        look-alike of one): such a lock, planted on the state branch by hand, is ignored
+        wherever it is read, so it never refuses the owner. ``found``: the rules matching
+        ``path`` when the caller has them (:meth:`match_many`).
+        """
+        if path == PLAN_PREFIX.rstrip("/") or path.startswith(PLAN_PREFIX):
+            return f"the lock on {path} held by {stream} is ignored: the plan (.gitpar/) is no stream's to lock"
+        if found is None:
+            found = self.match_many([path])[path]
+        owners = sorted({r.stream for r in found if r.kind == "owns" and r.stream != stream})
+        if owners:
+            return (f"the lock on {path} held by {stream} is ignored: the file is owned by stream "
+                    f"{owners[0]}, which no other stream may lock ('gitpar unlock --force {path}' "
+                    "removes it)")
+        return None
+
+    def _holder(self, holder: HolderAt, path: str, found: list[Rule]) -> str | None:
+        """``holder(path)``, unless that lock is invalid (:meth:`lock_invalid`): then None,
+        the reason kept in :attr:`ignored_locks` for the command line to warn about."""
+        held_by = holder(path)
+        if held_by is None:
+            return None
+        why = self.lock_invalid(held_by, path, found)
+        if why is None:
+            return held_by
+        self.ignored_locks[path] = why
+        return None
+
     @classmethod
     def from_plan(cls, plan: Any, statuses: dict[str, str] | None = None) -> Rules:
         patterns, dirs = plan.patterns_and_dirs()  # shared, never changed: Rules only reads them
@@ -111,18 +210,21 @@ class Rules:
         active = frozenset(n for n, st in (statuses or {}).items() if st in ACTIVE and n in plan.streams)
         return cls(patterns=patterns, unowned=plan.settings.unowned,
                    main_worktree=main_mode if main_mode in ("protect", "allow") else "protect",
-                   active=active, dirs=dirs)
+                   active=active, dirs=dirs, other_branches=plan.settings.other_branches,
+                   statuses={n: st for n, st in (statuses or {}).items() if n in plan.streams})
 
     def to_json(self) -> dict[str, Any]:
         dirs = self.dirs if self.dirs is not None else [literal_dir(p) for _, _, p in self.patterns]
         return {"patterns": self.patterns, "unowned": self.unowned, "main_worktree": self.main_worktree,
-                "active": sorted(self.active), "dirs": dirs}
+                "active": sorted(self.active), "dirs": dirs, "other_branches": self.other_branches,
+                "statuses": self.statuses}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Rules:
         return cls(patterns=[(p[0], p[1], p[2]) for p in data["patterns"]],
                    unowned=data["unowned"], main_worktree=data["main_worktree"],
-                   active=frozenset(data["active"]), dirs=data.get("dirs"))
+                   active=frozenset(data["active"]), dirs=data.get("dirs"),
+                   other_branches=data.get("other_branches", "strict"), statuses=data.get("statuses"))
 
 
 def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: HolderAt,
@@ -130,7 +232,7 @@ def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: Holder
     """The violations among ``paths`` changed by ``stream`` (None: not a stream's branch)."""
     out: list[Violation] = []
     paths = list(paths)
-    matched = rules.index_for(paths).match_many(paths)
+    matched = rules.match_many(paths)
     for path, found in matched.items():
         v = (_judge_stream(rules, stream, path, found, holder) if stream is not None
              else _judge_main(rules, path, found, holder))
@@ -182,7 +284,7 @@ def _judge_stream(rules: Rules, stream: str, path: str, found: list[Rule], holde
     if path.startswith(PLAN_PREFIX):
         return Violation(path, "plan", f"{path} is part of the plan, which no stream may change",
                          "ask the orchestrator to change the plan on the base branch")
-    held_by = holder(path)
+    held_by = rules._holder(holder, path, found)
     if held_by is not None and held_by != stream:
         return Violation(path, "locked", f"{path} is locked by stream {held_by}",
                          f"leave it until {held_by} releases the lock ('gitpar locks' shows until when)",
@@ -215,9 +317,11 @@ def _judge_stream(rules: Rules, stream: str, path: str, found: list[Rule], holde
 
 
 def _judge_main(rules: Rules, path: str, found: list[Rule], holder: HolderAt) -> Violation | None:
+    if rules.other and rules.other_branches == "strict":
+        return _judge_other(rules, path, found, holder)
     if rules.main_worktree == "allow" or path.startswith(PLAN_PREFIX):
         return None
-    held_by = holder(path)
+    held_by = rules._holder(holder, path, found)
     if held_by is not None:
         return Violation(path, "locked", f"{path} is locked by stream {held_by}",
                          f"wait until {held_by} releases it", owner=held_by)
@@ -229,14 +333,46 @@ def _judge_main(rules: Rules, path: str, found: list[Rule], holder: HolderAt) ->
     return None
 
 
+def _judge_other(rules: Rules, path: str, found: list[Rule], holder: HolderAt) -> Violation | None:
+    """``other_branches: strict``: a branch that is no stream's may change the plan and what the
+    plan leaves ``unowned: allow``; nothing owned, shared, locked or otherwise unowned."""
+    if path.startswith(PLAN_PREFIX):
+        return None  # a plan pull request: reviewed like code
+    fix_mode = "or, if the plan means to allow it, set other_branches: active in .gitpar/plan.md"
+    held_by = holder(path)
+    if held_by is not None:
+        return Violation(path, "locked", f"{path} is locked by stream {held_by}; a branch that is no "
+                         "stream's may not change it", f"leave it to {held_by}", owner=held_by)
+    owners = sorted({r.stream for r in found if r.kind == "owns"})
+    if owners:
+        return Violation(path, "owned", f"{path} is owned by stream {', '.join(owners)}; a branch that is "
+                         "no stream's may not change it",
+                         f"make the change on gitpar/{owners[0]} (gitpar start {owners[0]}), {fix_mode}",
+                         owner=owners[0])
+    sharers = sorted({r.stream for r in found if r.kind == "shares"})
+    if sharers:
+        return Violation(path, "shared-by-others", f"{path} is shared by {', '.join(sharers)}; only those "
+                         "streams may change it, each holding its lock, not a branch that is no stream's",
+                         f"make the change on a sharing stream's branch with the lock held, {fix_mode}",
+                         owner=sharers[0])
+    if rules.unowned == "allow":
+        return None
+    return Violation(path, "unowned", f"{path} is owned by no stream and the plan's 'unowned' is "
+                     f"{rules.unowned!r}: a branch that is no stream's may change only .gitpar/ and files "
+                     "the plan leaves 'unowned: allow'",
+                     f"give it to a stream and change it there, {fix_mode}")
+
+
 def who(rules: Rules, paths: Sequence[str], holders: dict[str, str]) -> list[dict[str, Any]]:
     """Who owns, shares and has locked each of ``paths`` (repository paths): ``gitpar who``."""
     paths = list(paths)
-    matched = rules.index_for(paths).match_many(paths)
+    matched = rules.match_many(paths)
     rows: list[dict[str, Any]] = []
     for path in paths:
         owns = sorted({r.stream for r in matched[path] if r.kind == "owns"})
         shares = sorted({r.stream for r in matched[path] if r.kind == "shares"})
-        rows.append({"path": path, "owners": owns, "shares": shares, "locked_by": holders.get(path),
+        held_by = rules._holder(holders.get, path, matched[path])
+        rows.append({"path": path, "owners": owns, "shares": shares, "locked_by": held_by,
+                     "ignored_lock": rules.ignored_locks.get(path),
                      "plan": path.startswith(PLAN_PREFIX)})
     return rows

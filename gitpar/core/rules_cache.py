@@ -17,13 +17,11 @@ import cost; a cache from another interpreter version simply fails to load and i
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
 
 from gitpar.store.quickgit import common_dir
 
-CACHE_VERSION = 7  # of this cache and of the shape of Rules.to_json (the who cache in plan_cache uses it too)
 STATE = "refs/heads/gitpar/_state"
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
@@ -90,18 +88,30 @@ def _progress_entries(cwd: str, tree: str) -> dict[str, str]:
     return entries
 
 
-def _status_of(text: str) -> str | None:
-    """The ``status:`` of a progress file's frontmatter as gitpar writes it (None: not found)."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+PROGRESS_STATUSES = ("pending", "in_progress", "blocked", "completed", "failed")  # core.progress.STATUSES
+
+
+def progress_status(name: str, text: str) -> str | None:
+    """The claim status (``core.identity.claim_status``: the ``status:``, or ``integrated``)
+    of ``progress/<name>`` as :func:`gitpar.core.progress.parse_progress` reads
+    it (through the one frontmatter reader, with the same checks), None where that one
+    raises: the full rebuild then refuses as a cold hook does. Not parse_progress itself:
+    importing it (dataclasses) costs more than the whole hook (tests/test_warm_cold.py holds
+    the two together)."""
+    from gitpar.core.markdown import parse
+    from gitpar.errors import GitparError
+
+    try:
+        meta, _ = parse(text, f"gitpar/_state:progress/{name}")
+    except GitparError:
         return None
-    for line in lines[1:]:
-        if line.strip() == "---":
-            return None
-        if line.startswith("status:"):
-            value = line[len("status:"):].split("#")[0].strip()
-            return value or None
-    return None
+    status, completion = meta.get("status", "pending"), meta.get("completion", 0) or 0
+    if not meta or status not in PROGRESS_STATUSES or isinstance(completion, bool) \
+            or not isinstance(completion, (int, float)) or not 0 <= completion <= 100:
+        return None
+    from gitpar.core.identity import claim_status
+
+    return claim_status(str(status), bool(meta.get("integrated")))
 
 
 def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
@@ -129,10 +139,13 @@ def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
             if len(parts) != 3:
                 return False
             size = int(parts[2])
-            texts.append(rest[:size].decode("utf-8", "replace"))
+            try:
+                texts.append(rest[:size].decode("utf-8"))
+            except UnicodeDecodeError:
+                return False  # the full rebuild says what is wrong with it
             rest = rest[size + 1:]
         for name, text in zip(changed, texts, strict=True):
-            status = _status_of(text)
+            status = progress_status(name, text)
             if status is None or status != known[name][1]:
                 return False
             known[name] = [entries[name], status]
@@ -162,21 +175,22 @@ def _load_cache(path: str) -> dict[str, Any] | None:
     from gitpar.core.cache_file import read_marshal
 
     data = read_marshal(path)
-    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
+    return data if isinstance(data, dict) and "trees" in data else None  # the store checks the format
 
 
 def _rebuild(cwd: str) -> dict[str, Any]:
     """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
     from gitpar.core.check import base_rules
+    from gitpar.core.identity import claim_statuses
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.repo import open_repo
-    from gitpar.core.streams import statuses
+    from gitpar.core.streams import all_progress
     from gitpar.store.state import StateStore
 
     repo = open_repo(cwd)
     base = repo.configured_base()
     snap = StateStore(repo).snapshot()
-    status = statuses(snap) if snap.commit is not None else {}  # read once: rules and key
+    status = claim_statuses(all_progress(snap)) if snap.commit is not None else {}  # read once: rules and key
     if repo.load_plan_at_base(base) is None:
         # no plan committed yet (this may be the commit adding it): nothing to enforce
         rules_json = None
@@ -193,21 +207,29 @@ def _rebuild(cwd: str) -> dict[str, Any]:
     trees = _tree_ids(cwd, base, plugin_files)
     progress = {name: [blob, status.get(name[:-3], "")]
                 for name, blob in _progress_entries(cwd, trees[2]).items() if name.endswith(".md")}
-    data = {"version": CACHE_VERSION, "base": base, "trees": trees,
+    data = {"base": base, "trees": trees,
             "plugin_files": plugin_files, "plugins": _plugin_set(), "progress": progress,
             "rules": rules_json, "locks": locks, "policies": policies}
     return data
 
 
 def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
-    from gitpar.core.cache_file import write_bytes
+    from gitpar.core.cache_file import write_marshal
 
-    write_bytes(cache_path, marshal.dumps(data))
+    write_marshal(cache_path, data)
 
 
-def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
+class HandOver(Exception):
+    """The answer needs the full interpreter: the cache must be rebuilt (plugins are loaded
+    then), or a plugin judges paths. The commit hook's ``python -S`` process (no site, so
+    no ``.pth`` file and no editable install is seen) raises it instead of answering, and
+    runs itself again in the normal interpreter (:func:`gitpar.hookentry.pre_commit`)."""
+
+
+def cached_rules(cwd: str, gitdir: str, *, rebuild: bool = True) -> dict[str, Any]:
     """What a check needs (rules, locks, whether plugins have path policies), from the cache
-    when it is still exact, else rebuilt. Shared by pre-commit and ``gitpar guard``."""
+    when it is still exact, else rebuilt (with ``rebuild=False``: :class:`HandOver` instead).
+    Shared by pre-commit and ``gitpar guard``."""
     common = common_dir(gitdir)
     cache_path = os.path.join(common, "gitpar", "cache", "hook-rules.marshal")
     data = _load_cache(cache_path)
@@ -221,6 +243,8 @@ def cached_rules(cwd: str, gitdir: str) -> dict[str, Any]:
         trees = _tree_ids(cwd, data["base"], data["plugin_files"]) if data is not None else None
         changed = data is None or trees is None or trees != data["trees"]
         if data is None or trees is None or (trees != data["trees"] and not _same_statuses(cwd, data, trees)):
+            if not rebuild:
+                raise HandOver
             data = _rebuild(cwd)
         else:
             data["trees"] = trees  # at most progress reports changed, no stream's status: the rules hold
@@ -251,10 +275,11 @@ def live_holders(cwd: str, gitdir: str) -> dict[str, str]:
 class StagedJudgement:
     """What :func:`judge_staged` found: the base, the staged paths, the violations."""
 
-    __slots__ = ("base", "paths", "violations", "_rules")
+    __slots__ = ("base", "paths", "violations", "_rules", "note")
 
     def __init__(self, base: str, paths: list[str], violations: list[Any], rules: dict[str, Any]) -> None:
         self.base, self.paths, self.violations, self._rules = base, paths, violations, rules
+        self.note: str | None = None  # why a stream-named branch is judged as no stream's
 
     @property
     def streams(self) -> set[str]:
@@ -262,19 +287,34 @@ class StagedJudgement:
         return {p[0] for p in self._rules["patterns"]}
 
 
-def judge_staged(cwd: str, gitdir: str, stream: str | None) -> StagedJudgement | None:
+def judge_staged(cwd: str, gitdir: str, stream: str | None, branch: str | None = None,
+                 *, by_branch: bool = False, full: bool = True) -> StagedJudgement | None:
     """The verdict on what is staged in the worktree at ``cwd`` when ``stream`` commits it
     (None: a branch of no stream), judged with the cached rules; None when the base branch
-    has no plan (nothing to enforce). The one path of pre-commit and ``check --staged``."""
+    has no plan (nothing to enforce). The one path of pre-commit and ``check --staged``.
+
+    ``full=False`` (the hook's ``python -S``): :class:`HandOver` when the answer needs the
+    full interpreter (a rebuild, or a plugin with path policies)."""
     from gitpar.core.rules import Rules, staged_verdict
     from gitpar.store.staged import staged_paths
 
-    data = cached_rules(cwd, gitdir)
+    data = cached_rules(cwd, gitdir, rebuild=full)
+    if data["rules"] is not None and data.get("policies") and not full:
+        raise HandOver
     if data["rules"] is None:
         return None
     paths = staged_paths(cwd)
     if not paths:
         return StagedJudgement(data["base"], paths, [], data["rules"])
-    violations = staged_verdict(cwd, Rules.from_json(data["rules"]), stream, paths, held_now(data).get,
+    rules = Rules.from_json(data["rules"])
+    note = None
+    if by_branch:  # identity from the worktree's branch: core.identity decides whose rules
+        from gitpar.core.identity import of_branch
+
+        who = of_branch(rules, branch, data["base"])
+        stream, rules, note = who.stream, who.rules, who.note
+    violations = staged_verdict(cwd, rules, stream, paths, held_now(data).get,
                                 data["base"], policies=bool(data.get("policies")))
-    return StagedJudgement(data["base"], paths, violations, data["rules"])
+    found = StagedJudgement(data["base"], paths, violations, data["rules"])
+    found.note = note
+    return found

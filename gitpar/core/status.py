@@ -34,6 +34,26 @@ class Attention:
         return {"stream": self.stream, "kind": self.kind, "message": self.message}
 
 
+def _holders_gone(snap: Any) -> list[Attention]:
+    """Locks and resource holds whose holder process is gone (core/locks/holders.py), and
+    resource holds that cannot be read: the next lock takes the former over at once."""
+    from gitpar.core.locks import LOCKS_DIR, all_locks
+    from gitpar.core.locks.holders import holder_gone
+    from gitpar.core.locks.resources import RESOURCES_DIR, all_resources
+
+    out = []
+    for kind, held in (("lock", all_locks(snap.list(LOCKS_DIR))), ("resource", all_resources(snap.list(RESOURCES_DIR)))):
+        for name, lk in sorted(held.items()):
+            if kind == "resource" and lk.problem:
+                out.append(Attention(lk.stream or "?", "unreadable", lk.problem))
+                continue
+            gone = holder_gone(lk)
+            if gone:
+                what = f"resource {name}" if kind == "resource" else name
+                out.append(Attention(lk.stream, "lock", f"{what}: {gone}; the next 'gitpar lock' takes it over"))
+    return out
+
+
 @dataclass
 class StreamStatus:
     name: str
@@ -276,6 +296,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
             state_problems.append(Attention(lk.stream or "?", "unreadable", lk.problem))
         elif lk.warning:
             state_problems.append(Attention(lk.stream, "lock", lk.warning))
+    state_problems.extend(_holders_gone(snap))
     base = plan.settings.base
     base_tip = repo.tip(base)
     # the worktree scans run in other processes while the rest is worked out here
@@ -340,7 +361,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
                                     depends_on=list(stream.depends_on),
                                     agent=p.agent or stream.agent, evidence=evd,
                                     last_activity=_iso(last), violations=broken.get(name, [])))
-        attention.extend(_attention(name, p, ev, files, last, now, stale_after))
+        attention.extend(_attention(name, p, ev, files, last, now, stale_after,
+                                    remote=repo.state_remote() if name not in worktrees else None))
         if evd["worktree_missing"]:
             where = p.extra.get("worktree") or worktrees.get(name) or "its worktree"
             attention.append(Attention(name, "worktree", f"{p.status} but its worktree {where} is gone; "
@@ -351,6 +373,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
                                        + (f" (commit {v.commit})" if v.commit else "")
                                        + "; 'gitpar finish' and 'gitpar integrate' refuse it until fixed"))
     attention.extend(state_problems)
+    if snap.commit is not None:
+        attention.extend(suspect_state(repo))
     for name in sorted(set(progress) - set(plan.streams)):
         attention.append(Attention(name, "orphan", f"progress/{name}.md on the state branch "
                                    "belongs to no stream in the plan"))
@@ -443,8 +467,21 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
     return out
 
 
+def suspect_state(repo: Any) -> list[Attention]:
+    """State commits the lock proof cannot lean on (dated backwards or in the future, or a
+    lock disagreeing with its commit's date), from the lock-history index: see docs/lockproof.md."""
+    from gitpar.core.lock_history import lock_history
+
+    return [Attention("gitpar/_state", "suspect-state",
+                      f"state commit {s.commit[:10]} is {s.why}; no hold it records proves a change "
+                      "('gitpar doctor' says more)")
+            for s in lock_history(repo, clock.real_now()).suspects]
+
+
 def _attention(name: str, p: Progress, ev: Any, dirty: list[str] | None, last: float | None,
-               now: dt.datetime, stale_after: float) -> list[Attention]:
+               now: dt.datetime, stale_after: float, *, remote: str | None = None) -> list[Attention]:
+    """What needs a look about one stream; ``remote``: the plan's remote, when the stream has
+    no worktree in this clone (so it may be worked on in another one)."""
     out = []
     for item in p.blocked:
         out.append(Attention(name, "blocked", item))
@@ -466,6 +503,10 @@ def _attention(name: str, p: Progress, ev: Any, dirty: list[str] | None, last: f
         if p.status == "completed" and dirty:
             out.append(Attention(name, "unbacked",
                                  f"reported completed but its worktree has {len(dirty)} uncommitted files"))
-        if p.status != "pending" and not ev.branch_exists and not p.extra.get("integrated"):
+        if remote is not None and p.status in ("in_progress", "blocked") and not ev.branch_exists:
+            host = p.extra.get("host") or "another machine"
+            out.append(Attention(name, "coordination", f"started on {host} ({p.extra.get('worktree') or 'another clone'}), "
+                                 f"branch gitpar/{name} not on {remote} yet"))
+        elif p.status != "pending" and not ev.branch_exists and not p.extra.get("integrated"):
             out.append(Attention(name, "unbacked", f"reported {p.status} but gitpar/{name} does not exist"))
     return out

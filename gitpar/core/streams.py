@@ -51,6 +51,11 @@ def init(repo: Repo, base: str | None = None, remote: str | None = None) -> list
             base = "main"
     if remote is not None:
         StateStore(repo, remote=remote)  # an unknown remote is BadInput before anything is written
+    if plan_file.is_file():
+        base = planmod.parse_settings(plan_file.read_text(encoding="utf-8"))[0].base
+    # the branch the plan is read from, recorded where no stream's commit can move it
+    repo.record_base(base)
+    repo.__dict__.pop("_base", None)
     if not plan_file.exists():
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         plan_file.write_text(planmod.render_settings(base, remote), encoding="utf-8")
@@ -196,6 +201,26 @@ def stream_of(repo: Repo, stream: str | None) -> str:
     return found
 
 
+def writer_of(repo: Repo, stream: str | None) -> tuple[str, str]:
+    """The stream a state write (lock, unlock, progress, finish) is made for, and who makes
+    it: ``""`` when it is the worktree's own stream, else ``"by the orchestrator in <path>"``.
+
+    Identity is the branch, for writes too: in a stream's worktree, ``--stream`` may name
+    only that stream (BadInput naming the worktree's stream otherwise). From the main
+    worktree (or any that is no stream's) naming a stream is the orchestrator's override,
+    recorded as such in the state commit."""
+    own = repo.current_stream()
+    name = stream_of(repo, stream)
+    if own is not None:
+        if name != own:
+            raise bad(None, "--stream", f"this is stream {own}'s worktree (branch gitpar/{own}): "
+                      f"it cannot write as stream {name} (identity is the branch)",
+                      f"run it in {name}'s worktree, or from the main worktree as the orchestrator "
+                      f"(recorded), or drop --stream to act for {own}")
+        return name, ""
+    return name, f"by the orchestrator in {repo.here or repo.main_root or repo.gitpar_dir}"
+
+
 # -- start ---------------------------------------------------------------------------
 
 
@@ -225,8 +250,11 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     the remote's ``gitpar/<name>``. Where only the remote has ``gitpar/<name>``, the new
     local branch starts from it, never afresh from the base.
     """
+    from gitpar.core.remote import refresh, remote_base
+
     plan = repo.load_plan()
     stream = plan.stream(name)
+    refresh(repo)  # another clone's claim, a dependency completed elsewhere, the remote's base
     base_plan = repo.load_plan_at_base(plan.settings.base)
     if base_plan is not None:
         check_overlaps(repo, base_plan)
@@ -262,7 +290,8 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
         raise Refused(f"gitpar/{name} is not on {remote or 'any remote'}, so its work cannot be taken "
                       f"over from here; push it there from {elsewhere.removeprefix('in progress ')} first "
                       f"('git push {remote or 'origin'} gitpar/{name}')")
-    start_commit = wt.create_branch(repo, name, plan.settings.base, from_tip=from_tip)
+    start_commit = wt.create_branch(repo, name, _start_base(repo, plan.settings.base, remote_base(repo)),
+                                    from_tip=from_tip)
     worktrees = repo.stream_worktrees()
     reused = name in worktrees and worktrees[name].exists()
     if name in worktrees and not reused:  # its folder was deleted: drop the stale entry
@@ -272,6 +301,10 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
         wt.add_worktree(repo, name, path)
     copied = copy_files(require_main_root(repo), path, plan.settings.copy)
 
+    from gitpar.core.claim import gitdir_of, new_claim, record_worktree_claim
+
+    claim = new_claim()  # this worktree's claim: a take-over elsewhere fences it off
+
     def write(snap: Snapshot) -> tuple[dict[str, str | None], str]:
         ports: dict[int, str] = {}
         for other in all_progress(snap).values():
@@ -279,13 +312,19 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
             if isinstance(port, int):
                 ports[port] = other.stream
         current = read_progress(repo, name, snap) or Progress(stream=name)
+        raced = "" if take_over else claimed_elsewhere(repo, current)
+        if raced:  # another clone's start won the race since we read the state
+            raise Refused(f"stream {name!r} was just started {raced}; one worker at a time: ask "
+                          f"there, or continue it here with 'gitpar start {name} --take-over'")
         port = current.extra.get("port")
         if not isinstance(port, int) or ports.get(port, name) != name:
             port = plan.settings.port_base
             while port in ports:
                 port += 1
         now = now_iso()
-        extra = dict(current.extra, port=port, worktree=str(path), host=socket.gethostname())
+        extra = dict(current.extra, port=port, worktree=str(path), host=socket.gethostname(), claim=claim)
+        if take_over and elsewhere:
+            extra["taken_over"] = f"{socket.gethostname()} in {path} at {now}"
         extra.setdefault("base_commit", str(start_commit))
         new = replace(current, status="in_progress", agent=agent or current.agent or stream.agent,
                       started=current.started or now, updated=now, extra=extra)
@@ -293,6 +332,7 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
                 f"start {name}: branch gitpar/{name}, worktree {path}, port {port}")
 
     snap = store.update(write)
+    record_worktree_claim(gitdir_of(str(path)), claim)
     progress = read_progress(repo, name, snap)
     assert progress is not None
     port = int(progress.extra["port"])
@@ -312,6 +352,19 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
                                               blocked=(f"setup failed: {failed} (log: {log})",)),
                    what=f"setup failed: {failed}")
     return result
+
+
+def _start_base(repo: Repo, base: str, remote_base: str) -> str:
+    """Where a new stream branches from: the remote's base (``origin/main``) when it is at
+    or ahead of the local one (work landed from another clone), else the local base."""
+    from gitpar.store.merge import is_ancestor
+
+    if remote_base == base:
+        return base
+    local, there = repo.tip(base), repo.tip(f"refs/remotes/{remote_base}")
+    if there is None or (local is not None and not is_ancestor(repo, local, there)):
+        return base
+    return f"refs/remotes/{remote_base}"
 
 
 def claimed_elsewhere(repo: Repo, progress: Progress | None) -> str:
@@ -379,8 +432,13 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     if not store.exists():
         raise Refused(f"no state branch {STATE_BRANCH}; run 'gitpar init' first")
 
+    fenced = _fence(repo, name)
+
     def change(snap: Snapshot) -> tuple[dict[str, str | None], str]:
         current = read_progress(repo, name, snap) or Progress(stream=name)
+        refusal = fenced(current)
+        if refusal:
+            raise Refused(refusal)
         new = apply_update(current, update, now_iso())
         changes: dict[str, str | None] = {progress_path(name): render_progress(new)}
         if also is not None:
@@ -400,6 +458,21 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
             events.emit("stream.failed", repo=repo, stream=name,
                         reason=progress.blocked[-1] if progress.blocked else "")
     return progress
+
+
+def _fence(repo: Repo, name: str) -> Callable[[Progress], str | None]:
+    """The check of a progress report from this clone: refused when this clone's worktree of
+    ``name`` holds a claim the stream's progress no longer has (taken over elsewhere)."""
+    from gitpar.core.claim import gitdir_of, superseded, worktree_claim
+
+    path = repo.stream_worktrees().get(name)
+    mine = worktree_claim(gitdir_of(str(path))) if path is not None and path.exists() else None
+
+    def check(current: Progress) -> str | None:
+        claim, taken = current.extra.get("claim"), current.extra.get("taken_over")
+        return superseded(name, mine, str(claim) if claim else None, str(taken) if taken else None)
+
+    return check
 
 
 def branch_violations(repo: Repo, name: str, base: str | None = None) -> list[Violation]:
@@ -472,12 +545,22 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
         raise Refused(describe_violations(name, found) + "\n  fix: take those changes out of "
                       f"gitpar/{name} (revert them, or rewrite the commits), or change the plan "
                       "on the base branch; 'gitpar finish --force' finishes anyway (recorded)")
+    from gitpar.core.landed import landed_changes
     from gitpar.core.locks import release_changes
+    from gitpar.core.remote import remote_base
+
+    pushed = push_finished(repo, name)
+    tip = repo.tip(f"refs/heads/gitpar/{name}")
+    base_ref = remote_base(repo)
+    base_tip = repo.tip(base_ref) or repo.tip(f"refs/remotes/{base_ref}")
 
     def release(snap: Snapshot) -> dict[str, str | None]:
-        return release_changes(snap, name)
+        changes = release_changes(snap, name)
+        if tip is not None:  # its commits stay its work wherever they land
+            changes.update(landed_changes(snap, name, str(tip), str(base_tip) if base_tip else None))
+        return changes
 
-    what = "completed, its locks released"
+    what = "completed, its locks released" + (f"; pushed gitpar/{name} to {pushed}" if pushed else "")
     if found:
         paths = sorted({v.path for v in found})
         what += (f"; forced (--force) over {len(found)} ownership violation"
@@ -489,6 +572,34 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
 
     events.emit("stream.finished", repo=repo, stream=name)
     return progress
+
+
+def push_finished(repo: Repo, name: str) -> str | None:
+    """In a ``remote:`` plan, push ``gitpar/<name>`` before it is recorded completed, so that
+    nothing completed exists only in this clone; the remote's name when pushed (None: no
+    remote, or no local branch). Refused (exit 1) naming the unpushed commits and the command
+    when the remote (or the pre-push hook) refuses the push."""
+    from gitpar.store.commits import commits_between
+    from gitpar.store.state import push_branch
+
+    remote = StateStore(repo).remote
+    branch = f"gitpar/{name}"
+    tip = repo.tip(f"refs/heads/{branch}")
+    if remote is None or tip is None:
+        return None
+    there = repo.tip(f"refs/remotes/{remote}/{branch}")
+    if there == tip:
+        return remote
+    ok, why = push_branch(repo, remote, branch)
+    if ok:
+        return remote
+    unpushed = commits_between(repo, tip, [there] if there is not None else [repo.tip(repo.configured_base())])
+    shown = "; ".join(f"{str(c.id)[:10]} {(c.message or '').splitlines()[0] if c.message else ''}"
+                      for c in unpushed[:5]) + (" ..." if len(unpushed) > 5 else "")
+    raise Refused(f"stream {name!r} is not completed: {remote} refused the push of {branch}, which has "
+                  f"{len(unpushed)} commit{'s' if len(unpushed) != 1 else ''} not on {remote} ({shown}): "
+                  f"{why.strip() or 'git gave no reason'}\n  fix: push them ('git push {remote} {branch}'), "
+                  f"then 'gitpar finish {name}' again")
 
 
 @dataclass
@@ -506,7 +617,8 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     planmod.check_name(name)
     path = repo.stream_worktrees().get(name)
     if path is None:
-        raise Refused(f"stream {name!r} has no worktree to remove")
+        raise bad(None, "NAME", f"stream {name!r} has no worktree to remove",
+                  "'gitpar status' lists the streams and their worktrees")
     if repo.main_root is not None and path == repo.main_root:
         raise Refused(f"gitpar/{name} is checked out in the main worktree; switch it to another branch instead")
     from gitpar.store import worktrees as wt
@@ -523,6 +635,11 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
     if dirty:
         shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         problems.append(f"uncommitted or untracked files: {shown}")
+    ignored = wt.ignored_files(path, repo.main_root) if (path / ".git").exists() else []
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (" ..." if len(ignored) > 5 else "")
+        problems.append(f"ignored files git keeps no copy of: {shown} (move them out first, "
+                        "or --force deletes them)")
     # the branch is kept, but a branch holding the only copy of commits is one 'git branch -D'
     # away from losing them: removing its worktree waits until the work is merged somewhere
     unique = wt.commits_on_no_other_branch(repo, f"gitpar/{name}")

@@ -77,9 +77,12 @@ def sync(repo: Repo, names: Sequence[str], *, mode: str = "merge",
     """Sync each stream in ``names`` with the base; one result each, in order."""
     if mode not in MODES:
         raise bad(None, "mode", f"{mode!r} is not merge or rebase", "use --merge or --rebase")
+    from gitpar.core.remote import refresh, remote_base
+
     plan = repo.load_plan()
-    base = plan.settings.base
-    if repo.tip(base) is None:
+    refresh(repo)  # with a remote: sync to the remote's base (origin/main), fetched just now
+    base = remote_base(repo) if plan.settings.base == repo.configured_base() else plan.settings.base
+    if _base_tip(repo, base) is None:
         raise Refused(f"the base branch {base!r} does not exist")
     return [sync_one(repo, name, base, mode=mode, keep_conflict=keep_conflict) for name in names]
 
@@ -92,10 +95,13 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
 
     branch = f"gitpar/{name}"
     tip = repo.tip(f"refs/heads/{branch}")
-    base_tip = repo.tip(base)
+    base_tip = _base_tip(repo, base)
     assert base_tip is not None
     if tip is None:
         return SyncResult(name, "skipped", f"its branch {branch} does not exist")
+    unfinished = _finish_interrupted(repo, branch)
+    if unfinished is not None:
+        return SyncResult(name, "skipped", unfinished, old=str(tip))
     checked_out = m.worktrees_on(repo, branch)
     for wt in checked_out:
         busy = m.operation_in_progress(wt)
@@ -135,9 +141,28 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
         what = f"rebased {_count(len(commits), 'commit')} onto {base} ({m.short(base_tip)})"
         if replayed.dropped:
             what += f"; {_count(len(replayed.dropped), 'commit')} became empty and were dropped (already in {base})"
+    kept = _ignored_in_the_way(checked_out, tip, new)
+    if kept:
+        return SyncResult(name, "skipped", kept, old=str(tip))
     m.move_branch(repo, branch, tip, new, f"gitpar sync: {what}", checked_out)
     where = f" and its worktree {checked_out[0].path}" if checked_out else ""
     return SyncResult(name, outcome, f"{branch}{where}: {what}", str(tip), str(new))
+
+
+def _finish_interrupted(repo: Repo, branch: str) -> str | None:
+    """Finish a move of ``branch`` an earlier gitpar was killed in the middle of (the ref moved,
+    its worktree not yet updated); None when there was none or it is finished now, else why not."""
+    from gitpar.store.merge.apply import finish_moves
+
+    left = finish_moves(repo, branch)
+    if not left:
+        return None
+    move = left[0]
+    return (f"an earlier sync moved {branch} to {move.new[:10]} but was stopped before updating "
+            f"{move.worktree}, and its index has changed since (neither {move.old[:10]} nor "
+            f"{move.new[:10]}): committing what is staged there could revert the base's changes; "
+            f"look with 'git -C {move.worktree} diff --cached {move.new[:10]}', then "
+            f"'git -C {move.worktree} read-tree -m -u {move.old[:10]} {move.new[:10]}' or reset it yourself")
 
 
 def _conflict(repo: Repo, name: str, base: str, tip: Any, base_tip: Any,
@@ -163,6 +188,24 @@ def _conflict(repo: Repo, name: str, base: str, tip: Any, base_tip: Any,
         message = (f"conflict {how}: {files}; gitpar/{name} and {where} "
                    "(--keep-conflict leaves the conflict in the worktree to resolve)")
     return SyncResult(name, "conflict", message, str(tip), None, conflicts, sides, at, kept)
+
+
+def _ignored_in_the_way(checked_out: Sequence[Any], tip: Any, new: Any) -> str | None:
+    """Why the sync would overwrite ignored files in a worktree (None: it would not)."""
+    from gitpar.store.worktrees import files_in_the_way
+
+    for wt in checked_out:
+        found = files_in_the_way(wt.path, str(tip), str(new))
+        if found:
+            shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
+            return (f"the base adds files that {wt.path} has as ignored files git keeps no copy of "
+                    f"({shown}); move them aside, then sync again")
+    return None
+
+
+def _base_tip(repo: Repo, base: str) -> Any:
+    """The base's commit: a local branch, or a remote's copy named ``origin/main``."""
+    return repo.tip(base) or repo.tip(f"refs/remotes/{base}")
 
 
 def _count(n: int, word: str) -> str:

@@ -12,23 +12,12 @@ from typing import Any
 
 
 def listeners_possible(repo: Any) -> bool:
-    """Whether a plugin could implement ``gitpar_event`` here (cheap: no plugin is loaded)."""
-    import sys
+    """Whether a plugin could implement ``gitpar_event`` here: the one plugin gate
+    (:func:`gitpar.plugins.loading.only_builtins`, keyed by the base commit; none of gitpar's
+    own plugins listens), answered without loading any plugin."""
+    from gitpar.plugins.loading import only_builtins
 
-    if "gitpar.plugins.manager" in sys.modules:
-        return True  # already loaded in this process (a test's plugin, another hook): ask it
-    from gitpar.plugins.discovery import any_installed
-
-    if any_installed():
-        return True
-    root = getattr(repo, "main_root", None)
-    if root is None:
-        return False
-    try:
-        text = (root / ".gitpar" / "plan.md").read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return "plugins:" in text  # the plan may opt in to repository plugins: ask the manager
+    return not only_builtins(repo)
 
 
 def emit(kind: str, *, repo: Any, stream: str | None = None, path: str | None = None,

@@ -94,8 +94,7 @@ class Loaded:
 
 
 _loaded: Loaded | None = None
-_last_cwd: str | None = None  # the folder the last load without a repository was for
-_only_here: dict[str, bool] = {}  # folder -> only_builtins() asked there without a repository
+_repos: dict[str, Repo | None] = {}  # folder -> the repository around it (which one, not its state)
 _no_plugins_at: dict[tuple[str, str], bool] = {}  # (repository, base commit) -> no repository plugin
 
 
@@ -125,42 +124,31 @@ def load(repo: Repo | None = None, at: Oid | None = None) -> Loaded:
     Repository plugins are read from the commit ``at`` (``gitpar check --base``), else from
     the tip of ``repo``'s base branch (else of the repository around the current folder).
     """
-    global _loaded, _last_cwd
-    cwd = os.getcwd()
+    global _loaded
     if _loaded is None:
         _loaded = _load_all()
-    elif repo is None and at is None and cwd == _last_cwd:
-        return _loaded  # the hot path: loaded, same folder
-    source = repo
-    if source is None:
-        source = _repo_around(cwd)
-        _last_cwd = cwd
-    key = _repo_key(source, at)
+    source = repo if repo is not None else _repo_here()
+    key = _repo_key(source, at)  # by the base commit, asked each time: the base may move
     if key != _loaded.repo_key:
         _swap_repo_plugins(_loaded, source, key)
-    if at is not None:
-        _last_cwd = cwd  # later calls of this command ask without naming the commit
     if repo is not None:
         hand_over(repo)
     return _loaded
 
 
 def only_builtins(repo: Repo | None = None, at: Oid | None = None) -> bool:
-    """Whether :func:`load` (with the same arguments) would register gitpar's own plugins and
-    nothing else, all of them enabled — no plugin installed (no entry point in the group),
-    none blocked (``GITPAR_DISABLED_PLUGINS`` empty), none loaded from the repository by
-    the plan on its base — answered without loading anything. A hook none of gitpar's
-    own implements (``builtin.HOOKS``) then has no answer: its caller skips the load.
-    False once the plugins are loaded (asking them is then the cheap way). Asked without
-    a repository, it answers once per folder, as :func:`load` does."""
+    """The one plugin gate: whether :func:`load` (with the same arguments) would register
+    gitpar's own plugins and nothing else, all of them enabled — no plugin installed (no
+    entry point in the group), none blocked (``GITPAR_DISABLED_PLUGINS`` empty), none loaded
+    from the repository by the plan on its base — answered without loading anything. A hook
+    none of gitpar's own implements (``builtin.HOOKS``) then has no answer: its caller skips
+    the load, and gitpar's own are called directly. False once the plugins are loaded
+    (asking them is then the cheap way). The repository part is keyed by the base commit
+    (``at``, else the base branch's tip, looked up on every call), never by the folder or the
+    process: a long-lived process sees a plugin the base plan opts into later."""
     if _loaded is not None or os.environ.get(DISABLED_ENV, "").strip() or any_installed():
         return False
-    if repo is None and at is None:
-        cwd = os.getcwd()
-        if cwd not in _only_here:
-            _only_here[cwd] = _no_repository_plugins(_repo_around(cwd), None)
-        return _only_here[cwd]
-    return _no_repository_plugins(repo, at)
+    return _no_repository_plugins(repo if repo is not None or at is not None else _repo_here(), at)
 
 
 def _no_repository_plugins(repo: Repo | None, at: Oid | None) -> bool:
@@ -185,11 +173,10 @@ def pm(repo: Repo | None = None) -> pluggy.PluginManager:
 
 def reset() -> None:
     """Forget the loaded plugins; the next call loads them again (tests, long-lived processes)."""
-    global _loaded, _last_cwd
+    global _loaded
     _loaded = None
-    _last_cwd = None
     forget()
-    _only_here.clear()
+    _repos.clear()
     _no_plugins_at.clear()
 
 
@@ -349,6 +336,15 @@ def _gitpar_version() -> str:
 
 def _looks_like_repo_plugin(name: str) -> bool:
     return name.endswith(".py") or "/" in name
+
+
+def _repo_here() -> Repo | None:
+    """The repository around the current folder (opened once per folder; its refs and
+    therefore its base commit are read anew on each use)."""
+    cwd = os.getcwd()
+    if cwd not in _repos:
+        _repos[cwd] = _repo_around(cwd)
+    return _repos[cwd]
 
 
 def _repo_around(cwd: str) -> Repo | None:

@@ -25,6 +25,7 @@ class CommitChange:
     # a merge's paths where one side's work is undone: the result is that side's merge base
     # version again (``git merge -s ours``, a plumbing merge); (path, the side's commit)
     dropped: tuple[tuple[str, str], ...] = ()
+    parent_time: int = 0  # the newest committer date among its parents (0 for a root commit)
 
 
 _ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.S)
@@ -240,7 +241,8 @@ def changes_between(repo: Repo, tip: pygit2.Oid, hide: Iterable[pygit2.Oid | Non
                                 author_time=int(c.author.time), commit_time=int(c.commit_time),
                                 paths=tuple(sorted(changed_paths(repo.git, c, differ))),
                                 stream_trailer=trailer[-1] if trailer else None,
-                                dropped=tuple(dropped_paths(repo.git, c))))
+                                dropped=tuple(dropped_paths(repo.git, c)),
+                                parent_time=max((int(repo.git[p].commit_time) for p in c.parent_ids), default=0)))
     return out
 
 def state_tip(repo: Repo) -> str | None:
@@ -284,6 +286,29 @@ def folder_versions(repo: Repo, folder: str, tip: str, since: str | None = None,
         yield int(commit.commit_time), files
 
 
+def dated_folder_versions(repo: Repo, folder: str, tip: str, since: str | None = None,
+                          last_tree: str | None = None) -> Iterator[tuple[str, int, dict[str, str] | None]]:
+    """Every state commit after ``since`` up to ``tip``, oldest first, as
+    ``(commit id, committer time, {file path: blob id} of ``folder``)`` — the files None where
+    the folder did not change (its dates still count: the lock history checks their order)."""
+    walker = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    if since is not None:
+        walker.hide(pygit2.Oid(hex=since))
+    last: pygit2.Oid | None | bool = False if since is None else (
+        pygit2.Oid(hex=last_tree) if last_tree else None)
+    for commit in walker:
+        try:
+            tree_id: pygit2.Oid | None = commit.tree[folder].id
+        except KeyError:
+            tree_id = None
+        if tree_id == last:
+            yield str(commit.id), int(commit.commit_time), None
+            continue
+        last = tree_id
+        files = {} if tree_id is None else {p: str(oid) for p, oid in walk_files(repo.git, tree_id, folder)}
+        yield str(commit.id), int(commit.commit_time), files
+
+
 def blob_text(repo: Repo, blob_id: str) -> str:
     """The text of a blob (undecodable bytes replaced)."""
     data: bytes = repo.git[blob_id].peel(pygit2.Blob).data
@@ -321,3 +346,33 @@ def _range_paths(repo: Repo, tip: pygit2.Oid, hide: list[pygit2.Oid]) -> set[str
     for c in commits:
         found |= changed_paths(repo.git, c, differ)
     return found
+
+
+def reachable(repo: Repo, tip: str, hide: Iterable[str] = ()) -> set[str]:
+    """The ids of the commits reachable from ``tip`` and from none of ``hide`` (hex ids);
+    empty when this clone does not have ``tip`` (ids it does not have in ``hide`` are ignored)."""
+    git = repo.git
+    try:
+        if tip not in git:
+            return set()
+        return {str(c.id) for c in commits_between(
+            repo, pygit2.Oid(hex=tip), [pygit2.Oid(hex=h) for h in hide if h and h in git])}
+    except (KeyError, ValueError, pygit2.GitError):
+        return set()
+
+
+def parents_of(repo: Repo, sha: str) -> list[str]:
+    """The parents of commit ``sha`` (hex ids), first parent first."""
+    return [str(p) for p in repo.git[sha].peel(pygit2.Commit).parent_ids]
+
+
+def merged_side_paths(repo: Repo, sha: str) -> set[str]:
+    """The paths a merge's other parents (all but the first) changed since their merge base
+    with the first: what the merge brought in, where its own writing (a conflict resolved,
+    a union of a shared file) is legitimate."""
+    commit = repo.git[sha].peel(pygit2.Commit)
+    parents = list(commit.parent_ids)
+    out: set[str] = set()
+    for other in parents[1:]:
+        out |= net_paths(repo, parents[0], other) | net_paths(repo, other, parents[0])
+    return out

@@ -70,3 +70,16 @@ def common_dir(gitdir: str) -> str:
         with open(f, encoding="utf-8") as fh:
             return os.path.realpath(os.path.join(gitdir, fh.read().strip()))
     return gitdir
+
+
+def clean_tree(root: str, sub: str) -> str | None:
+    """The id of the tree ``HEAD:sub`` when the worktree at ``root`` has nothing under ``sub``
+    that differs from it (changed, staged, untracked or ignored files: ``git status``, which
+    also sees an edit that kept a file's size and modification time); None otherwise."""
+    code, out = git_output(["--no-optional-locks", "status", "--porcelain", "-z", "--untracked-files=all",
+                            "--ignored", "--", sub], root)
+    if code != 0 or out:
+        return None
+    code, out = git_output(["rev-parse", "--verify", "--quiet", f"HEAD:{sub}"], root)
+    tree = out.decode("ascii", "replace").strip()
+    return tree if code == 0 and tree else None

@@ -29,7 +29,7 @@ from typing import Protocol, TypeVar
 
 import pygit2
 
-from gitpar.errors import GitparError, Refused, bad
+from gitpar.errors import GitparError, bad
 from gitpar.store.naming import stream_of_branch as stream_of_branch  # the one parser, re-exported
 from gitpar.store.quickgit import common_dir
 
@@ -262,11 +262,21 @@ class Repo:
     def stream_tip(self, stream: str) -> pygit2.Oid | None:
         """The tip of ``gitpar/<stream>``: the local branch, else the remote's copy (the
         plan's remote, else origin) — another machine's stream seen from this clone or CI."""
+        found = None
         for prefix in self._stream_ref_prefixes():
-            found = self.tip(prefix + stream)
-            if found is not None:
-                return found
-        return None
+            tip = self.tip(prefix + stream)
+            if tip is not None:
+                found = self._newer(found, tip)
+        return found
+
+    def _newer(self, found: pygit2.Oid | None, tip: pygit2.Oid) -> pygit2.Oid:
+        """The first copy found, unless a later one (a remote's) is ahead of it: the work was
+        pushed from another clone, and this clone's branch is older."""
+        if found is None:
+            return tip
+        if found != tip and self.git.descendant_of(tip, found):
+            return tip
+        return found
 
     def _stream_ref_prefixes(self) -> list[str]:
         """Where a stream's branch is looked for, in order: the local branch, then the
@@ -281,11 +291,40 @@ class Repo:
         tips: dict[str, pygit2.Oid] = {}
         for prefix in self._stream_ref_prefixes():  # the first place that has the stream wins
             for name in names:
-                if name.startswith(prefix) and name[len(prefix):] not in tips:
+                if name.startswith(prefix):
                     tip = self.tip(name)
                     if tip is not None:
-                        tips[name[len(prefix):]] = tip
+                        stream = name[len(prefix):]
+                        tips[stream] = self._newer(tips.get(stream), tip)
         return tips
+
+    def recorded_base(self) -> str | None:
+        """The base branch ``gitpar init`` recorded (``gitpar.base`` in the repository's common
+        config, where no stream's commit can move it), or None in a clone that has no record."""
+        try:
+            value = self.git.config["gitpar.base"]
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        return str(value).strip() or None
+
+    def record_base(self, base: str) -> None:
+        """Record ``base`` as the base branch (``gitpar.base`` in the common config)."""
+        try:
+            self.git.config["gitpar.base"] = base
+        except (ValueError, pygit2.GitError) as exc:
+            raise bad(".git/config", "gitpar.base", f"cannot record the base branch: {exc}",
+                      "check that .git/config is writable") from exc
+
+    def default_branch(self) -> str | None:
+        """The branch origin's HEAD points at (a clone's default branch), or None."""
+        try:
+            ref = self.git.references.get("refs/remotes/origin/HEAD")
+        except (ValueError, pygit2.GitError):
+            return None
+        target = getattr(ref, "target", None) if ref is not None else None
+        if isinstance(target, str) and target.startswith("refs/remotes/origin/"):
+            return target[len("refs/remotes/origin/"):]
+        return None
 
     def current_stream(self) -> str | None:
         """The stream whose worktree we run in, from its branch ``gitpar/<name>``."""
@@ -422,6 +461,19 @@ class Repo:
                         raise bad(rel, None, "is not UTF-8 text", "save the file as UTF-8") from None
         return files
 
+    def text_at(self, commit: pygit2.Oid, path: str) -> str | None:
+        """The text of the file ``path`` as committed in ``commit`` (None when it has none)."""
+        try:
+            entry = self.git[commit].peel(pygit2.Commit).tree[path]
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        if entry.type_str != "blob":
+            return None
+        try:
+            return bytes(self.git[entry.id].peel(pygit2.Blob).data).decode("utf-8")
+        except UnicodeDecodeError:
+            raise bad(path, None, "is not UTF-8 text", "save the file as UTF-8") from None
+
     def plan_files_at(self, commit: pygit2.Oid) -> dict[str, str]:
         """Plan files (``.gitpar/...`` to text) as committed in ``commit``."""
         files: dict[str, str] = {}
@@ -475,5 +527,6 @@ def open_repo(cwd: Path | str | None = None, factory: type[R] = Repo) -> R:  # t
 
 def require_main_root(repo: Repo) -> Path:
     if repo.main_root is None:
-        raise Refused("this is a bare repository; run this command in a repository with a worktree")
+        raise bad(None, None, "this is a bare repository, which has no worktree for streams",
+                  "run this command in a clone with a worktree ('git clone' it, or 'git worktree add')")
     return repo.main_root

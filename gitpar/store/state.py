@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from gitpar.errors import BadState, RemoteError, StateConflict, bad
+from gitpar.errors import BadState, RemoteError, StateConflict, StateRewound, bad
 from gitpar.store.repo import (
     STATE_BRANCH,
     STATE_REF,
@@ -205,10 +205,36 @@ class StateStore:
         have diverged or the remote's is not a state branch. RemoteError when unreachable.
         """
         assert self.remote is not None and self.tracking_ref is not None
+        seen = self._ref_target(self.tracking_ref)  # the remote's tip the last time this clone saw it
         code, text = self._git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", self.remote,
                                 f"+{STATE_REF}:{self.tracking_ref}"])
+        return self._fetched(code, text, seen)
+
+    def fetch_all(self, base: str) -> pygit2.Oid | None:
+        """Fetch, in one ``git fetch`` of the remote, its state branch, its ``base`` branch
+        and every ``gitpar/*`` stream branch into ``refs/remotes/<remote>/``; then as
+        :meth:`fetch` (the state's tip; the local state branch follows it).
+
+        Stream branches deleted on the remote are pruned from the remote-tracking refs; a
+        remote without ``base`` is fetched without it.
+        """
+        assert self.remote is not None and self.tracking_ref is not None
+        seen = self._ref_target(self.tracking_ref)  # the remote's tip the last time this clone saw it
+        streams = f"+refs/heads/gitpar/*:refs/remotes/{self.remote}/gitpar/*"
+        base_spec = f"+refs/heads/{base}:refs/remotes/{self.remote}/{base}"
+        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--prune", self.remote]
+        code, text = self._git([*args, base_spec, streams])
+        if code != 0 and _missing_ref(text):
+            code, text = self._git([*args, streams])
+        if code == 0 and self._ref_target(self.tracking_ref) is None:
+            text = "couldn't find remote ref " + STATE_REF
+            code = 1
+        return self._fetched(code, text, seen)
+
+    def _fetched(self, code: int, text: str, seen: pygit2.Oid | None) -> pygit2.Oid | None:
+        assert self.remote is not None and self.tracking_ref is not None
         if code != 0:
-            if "couldn't find remote ref" in text or "could not find remote ref" in text:
+            if _missing_ref(text):
                 remote_tip = None
                 if self._ref_target(self.tracking_ref) is not None:
                     self.git.references.delete(self.tracking_ref)
@@ -226,8 +252,39 @@ class StateStore:
                            f"point 'remote:' in .gitpar/plan.md at the right remote, or delete that "
                            f"branch on {self.remote} ('git push {self.remote} :{STATE_BRANCH}') "
                            "if it is not needed")
+        self._refuse_rewound(remote_tip, seen)
         self._follow(remote_tip)
         return remote_tip
+
+    def _refuse_rewound(self, remote_tip: pygit2.Oid, seen: pygit2.Oid | None) -> None:
+        """StateRewound when the remote no longer has a state this clone has seen there.
+
+        Every state change with a remote is pushed before the local branch moves, so the
+        remote's branch only ever moves forward: a tip that is not a descendant of the one
+        last fetched (or pushed), or of the local branch when the two share history, means
+        someone force-pushed it back (a push from this clone moves the tracking ref too, so
+        the local branch is the record that counts). That state is not adopted: it could
+        grant a lock a second time and erase the proof of work done under it. The tracking
+        ref is put back, so every command keeps saying so until the copy is pushed back.
+        """
+        assert self.tracking_ref is not None
+        known = None
+        if seen is not None and seen != remote_tip and not self.git.descendant_of(remote_tip, seen):
+            known = seen
+        local = self.local_tip()
+        if (local is not None and local != remote_tip and not self.git.descendant_of(remote_tip, local)
+                and (known is None or local == known or self.git.descendant_of(local, known))):
+            try:
+                related = self.git.merge_base(local, remote_tip) is not None
+            except (pygit2.GitError, KeyError):
+                related = False
+            if related or known is not None:
+                known = local  # unrelated roots: _follow's "diverged"
+        if known is None:
+            return
+        if seen is not None:
+            self.git.references.create(self.tracking_ref, seen, force=True)
+        raise StateRewound(rewound_message(self.git, self.remote or "origin", remote_tip, known))
 
     def _follow(self, remote_tip: pygit2.Oid) -> None:
         """Fast-forward the local branch to the remote's tip; BadState when they diverged."""
@@ -437,9 +494,49 @@ _LOST_RACE = ("(stale info)", "(fetch first)", "(non-fast-forward)", "cannot loc
               "failed to update ref", "but expected", "incorrect old value")
 
 
+def _only_in(git_repo: pygit2.Repository, tip: pygit2.Oid, hide: pygit2.Oid) -> list[pygit2.Oid]:
+    """The commits reachable from ``tip`` and not from ``hide``, newest first."""
+    walker = git_repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    try:
+        walker.hide(hide)
+    except (KeyError, pygit2.GitError):
+        pass
+    return [c.id for c in walker]
+
+
+def rewound_message(git_repo: pygit2.Repository, remote: str, remote_tip: pygit2.Oid,
+                    known: pygit2.Oid) -> str:
+    """What to say when ``remote``'s state (now ``remote_tip``) lost commits this clone has."""
+    missing = _only_in(git_repo, known, remote_tip)
+    newest = missing[0] if missing else known
+    extra = _only_in(git_repo, remote_tip, known)
+    dest = f"refs/heads/{STATE_BRANCH}"
+    text = (f"{remote}'s {STATE_BRANCH} was rewound: it is at {str(remote_tip)[:12]}, which lacks "
+            f"{len(missing)} state commit{'s' if len(missing) != 1 else ''} this clone has seen there "
+            f"(newest {str(newest)[:12]} '{_summary(git_repo, newest)}'); gitpar does not adopt it "
+            "(it could grant a held lock again and erase the record of work done under a lock); "
+            "nothing was changed.\n")
+    if not extra:
+        text += (f"  fix: push this clone's copy back (a fast-forward): 'git push {remote} "
+                 f"{known}:{dest}'; then protect the branch on {remote} "
+                 "(git config receive.denyNonFastForwards true and receive.denyDeletes true)")
+    else:
+        text += (f"  fix: {remote} has {len(extra)} commit{'s' if len(extra) != 1 else ''} made on the "
+                 f"rewound state since (newest {str(extra[0])[:12]} '{_summary(git_repo, extra[0])}'); "
+                 f"compare with 'git log --oneline {remote_tip} {known}', then push this clone's copy back "
+                 f"with 'git push --force-with-lease={dest}:{remote_tip} {remote} {known}:{dest}' and "
+                 "redo those changes; then protect the branch on the remote "
+                 "(receive.denyNonFastForwards, receive.denyDeletes)")
+    return text
+
+
 def _summary(git_repo: pygit2.Repository, commit: pygit2.Oid) -> str:
     message: str = git_repo[commit].peel(pygit2.Commit).message or ""
     return (message.splitlines() or ["state"])[0]
+
+
+def _missing_ref(text: str) -> bool:
+    return "couldn't find remote ref" in text or "could not find remote ref" in text
 
 
 def _last_line(text: str) -> str:
@@ -459,3 +556,18 @@ def _nest(changes: Changes) -> dict[str, object]:
             node = child
         node[parts[-1]] = value
     return root
+
+
+def push_branch(repo: Repo, remote: str, branch: str) -> tuple[bool, str]:
+    """``git push <remote> refs/heads/<branch>`` (the hooks run, as for any push): whether
+    the remote took it, and git's last words when it did not."""
+    proc = git(["push", "--quiet", "--porcelain", remote, f"refs/heads/{branch}:refs/heads/{branch}"],
+               repo.main_root or repo.common_dir, check=False)
+    if proc.returncode == 0:
+        tip = repo.git.references[f"refs/heads/{branch}"].peel(pygit2.Commit).id
+        repo.git.references.create(f"refs/remotes/{remote}/{branch}", tip, force=True)
+        return True, ""
+    text = (proc.stderr + proc.stdout).strip()
+    verdict = next((line for line in text.splitlines() if line.startswith("!")), "")
+    lines = [ln for ln in (proc.stderr or "").splitlines() if ln.strip()]
+    return False, (verdict.split("\t")[-1] if verdict else "") + ("\n" + "\n".join(lines[-12:]) if lines else "")

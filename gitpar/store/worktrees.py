@@ -81,6 +81,64 @@ def dirty_files(path: Path) -> list[str]:
     return sorted(out)
 
 
+def ignored_files(path: Path, main_root: Path | None = None) -> list[str]:
+    """Ignored files in the worktree at ``path`` that may be someone's work (``.env``, a local
+    config): removing the worktree would delete them, and git keeps no copy.
+
+    Not counted: ignored directories (``.venv/``, ``node_modules/``, ``__pycache__/``: what a
+    build or ``setup:`` makes again), a file with the same content in the main worktree (a
+    ``copy:`` of it), and a file ignored through a ``gitpar-exclude`` file in the worktree's
+    git directory (what gitpar's plugins write there, such as gitpar-agents' ``AGENTS.md``).
+    """
+    proc = git(["--no-optional-locks", "ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                "--directory", "--no-empty-directory"], path, check=False)
+    if proc.returncode != 0:
+        return []
+    items = [item for item in proc.stdout.split("\0") if item]
+    found = [item for item in items if not item.endswith("/")]
+    # git lists a folder whose every file is ignored as the folder; only one that a pattern
+    # ignores itself (.venv/) is build output, the others' files are listed one by one
+    folders = [item for item in items if item.endswith("/")]
+    if folders:
+        itself = git(["check-ignore", "-z", "--stdin"], path, check=False,
+                     input="\0".join(f.rstrip("/") for f in folders) + "\0").stdout.split("\0")
+        inside = [f for f in folders if f.rstrip("/") not in itself]
+        if inside:
+            more = git(["--no-optional-locks", "ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                        "--", *inside], path, check=False)
+            found += [item for item in more.stdout.split("\0") if item]
+    if not found:
+        return found
+    why = git(["check-ignore", "-z", "-v", "--stdin"], path, check=False, input="\0".join(found) + "\0")
+    fields = why.stdout.split("\0")
+    plugin = {fields[i + 3] for i in range(0, len(fields) - 3, 4)
+              if fields[i].replace("\\", "/").endswith("/gitpar-exclude")}
+    out = []
+    for rel in found:
+        if rel in plugin:
+            continue
+        if main_root is not None:
+            try:
+                if (main_root / rel).read_bytes() == (path / rel).read_bytes():
+                    continue
+            except OSError:
+                pass
+        out.append(rel)
+    return sorted(out)
+
+
+def files_in_the_way(path: Path, old: str, new: str) -> list[str]:
+    """Files that moving the worktree at ``path`` from commit ``old`` to ``new`` would
+    overwrite although git tracks them in neither the index nor ``old``: ignored files
+    (git treats them as expendable; they are someone's ``.env`` or local config)."""
+    proc = git(["diff", "--no-ext-diff", "--no-renames", "--name-only", "--diff-filter=A", "-z", old, new],
+               path, check=False)
+    if proc.returncode != 0:
+        return []
+    return sorted(rel for rel in proc.stdout.split("\0")
+                  if rel and os.path.lexists(path / rel) and not (path / rel).is_dir())
+
+
 def commits_on_no_other_branch(repo: Repo, branch: str) -> list[str]:
     """Commits of ``branch`` that no other local branch (or the state branch) contains."""
     tip = repo.tip(f"refs/heads/{branch}")

@@ -8,8 +8,9 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gitpar.core.repo import Repo
@@ -92,18 +93,25 @@ def foreign_code(command: str, path: Path, env: dict[str, str]) -> list[str]:
     return found
 
 
+class Cancelled(Exception):
+    """A gate stopped because its result is no longer wanted (the queue moved on)."""
+
+
 def run_test(repo: Repo, name: str, commit: Oid, command: str,
-             gate: Gate | None = None) -> tuple[int, Path]:
+             gate: Gate | None = None, *, cancel: threading.Event | None = None,
+             log_name: str | None = None) -> tuple[int, Path]:
     """Run ``command`` (through sh) in a temporary detached worktree of ``commit``.
 
     ``{worktree}`` in the command is that worktree; ``GITPAR_TEST_TREE`` (and
-    ``GITPAR_WORKTREE``) name it in the environment. The output goes to a log file. The
-    worktree is removed afterwards, also on Ctrl-C, which stops the command's whole process
-    group first.
+    ``GITPAR_WORKTREE``) name it in the environment. The output goes to a log file
+    (``log_name``, default the stream's name). The worktree is removed afterwards, also on
+    Ctrl-C, which stops the command's whole process group first, and when ``cancel`` is set
+    (then :class:`Cancelled` is raised): the merge queue runs gates in threads and stops the
+    ones whose result it no longer needs.
     """
     from gitpar.store import merge as m
 
-    log = repo.gitpar_dir / "logs" / "integrate" / f"{name}.log"
+    log = repo.gitpar_dir / "logs" / "integrate" / f"{log_name or name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     path = m.add_temp_worktree(repo, commit)
     try:
@@ -116,8 +124,32 @@ def run_test(repo: Repo, name: str, commit: Oid, command: str,
             gate.look(command, path, env)
         with log.open("w", encoding="utf-8") as out:
             out.write(f"$ {command}   # in {path} at {commit}\n")
-            code = spawn.run_logged(command, path, env, out)
+            if cancel is None:
+                code = spawn.run_logged(command, path, env, out)
+            else:
+                code = _run_cancellable(command, path, env, out, cancel)
             out.write(f"[exit {code}]\n")
         return code, log
     finally:
         m.remove_temp_worktree(repo, path)
+
+
+def _run_cancellable(command: str, path: Path, env: dict[str, str], out: IO[str],
+                     cancel: threading.Event) -> int:
+    """``spawn.run_logged``, also stopping the command's group when ``cancel`` is set."""
+    from gitpar.core import spawn
+
+    out.flush()
+    proc = spawn.popen(spawn.shell_argv(command), path, env, out)
+    try:
+        while True:
+            try:
+                return proc.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                if cancel.is_set():
+                    spawn.stop(proc)
+                    out.write("[stopped: the queue no longer needs this result]\n")
+                    raise Cancelled from None
+    except BaseException:
+        spawn.stop(proc)
+        raise

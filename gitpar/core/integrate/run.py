@@ -8,27 +8,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from gitpar.core.integrate.gate import Gate
+from gitpar.core.integrate.queue import Queue
 from gitpar.core.integrate.result import Integration, Progress, Step
 from gitpar.core.integrate.select import (
     check_target,
     check_test_command,
     dependency_order,
     forget_run,
+    save_queue_state,
     save_run,
     saved_run,
 )
-from gitpar.core.integrate.stream import merge_stream
 from gitpar.errors import Refused, bad
 
 if TYPE_CHECKING:
-    from gitpar.core.plan import Plan
     from gitpar.core.repo import Repo
 
 
 def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
               streams: Sequence[str] | None = None, dry_run: bool = False, resume: bool = False,
-              cleanup: bool = False, progress: Progress | None = None) -> Integration:
+              cleanup: bool = False, progress: Progress | None = None, jobs: int = 1,
+              retries: int = 0) -> Integration:
     """Merge completed streams into the target; see the module's docstring for the rules."""
     from gitpar.core.streams import all_progress
     from gitpar.store import merge as m
@@ -37,12 +37,14 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     from gitpar.store.worktrees import dirty_files
 
     say = progress or (lambda _msg: None)
+    check_jobs(jobs, retries)
     plan = repo.load_plan()
     base = plan.settings.base
     if resume:
         saved = saved_run(repo)
         if saved is None:
-            raise Refused("there is no stopped integration to continue; run 'gitpar integrate' to start one")
+            raise bad(None, "--continue", "there is no stopped integration to continue",
+                      "run 'gitpar integrate' (without --continue) to start one")
         if into is not None and into != saved["target"]:
             raise bad(None, "--into", f"the stopped integration is into {saved['target']}, not {into}",
                       "drop --into with --continue, or start a new run without --continue")
@@ -110,7 +112,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     refused = _violations(repo, base, order)
     run = Integration(target=target, base=base, created=target_tip is None,
                       start=str(target_tip) if target_tip else None, end=None, steps=[],
-                      test=test, dry_run=dry_run, warnings=repo.warnings)
+                      test=test, dry_run=dry_run, warnings=repo.warnings, jobs=jobs)
     if not order:
         if resume:
             forget_run(repo)
@@ -129,46 +131,30 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
             target_tip = base_tip
     current = target_tip or base_tip
     assert current is not None
-    tested_current = False
-    gate = Gate(repo)
-    held_back: set[str] = set()  # refused for violations, or after a stream that was
+    queue = Queue(repo, plan, run, order, current, test=test, jobs=jobs, retries=retries,
+                  dry_run=dry_run, checked_out=checked_out, refused=refused, say=say,
+                  on_state=None if dry_run else lambda live: save_queue_state(repo, run, live))
     try:
-        for i, name in enumerate(order):
-            held = _held_back(plan, name, refused, held_back)
-            if held is not None:
-                held_back.add(name)
-                run.steps.append(held)
-                continue
-            step, new = merge_stream(repo, plan, target, name, current, test=test, dry_run=dry_run,
-                                     checked_out=checked_out, tested_current=tested_current,
-                                     say=say, gate=gate)
-            run.steps.append(step)
-            if step.outcome in ("merged", "merged (review)", "would merge", "would merge (review)",
-                                "already merged"):
-                tested_current = tested_current or (test is not None and not dry_run)
-                if new is not None:
-                    current = new
-                continue
-            run.stopped = step.detail
-            run.steps.extend(Step(n, "not reached") for n in order[i + 1:])
-            break
+        queue.run()
     except KeyboardInterrupt:
         # a Ctrl-C held during a merge's publication is raised right after it: look again
         run.interrupted = True
-        current = repo.tip(f"refs/heads/{target}") or current
-        done = {s.stream for s in run.steps}
+        current = repo.tip(f"refs/heads/{target}") or queue.current
+        queue.current = current
         for n in order:
-            if n in done:
+            if n in queue.steps:
                 continue
             tip = repo.stream_tip(n)
             if tip is not None and m.is_ancestor(repo, tip, current):
-                run.steps.append(Step(n, "merged", "just before the interrupt", str(current)))
+                queue.steps[n] = Step(n, "merged", "just before the interrupt", str(current))
             else:
-                run.steps.append(Step(n, "not reached", "interrupted"))
+                queue.steps[n] = Step(n, "not reached", "interrupted")
         run.stopped = f"interrupted; {target} stays at {m.short(current)}, its last good merge"
-    if refused and run.stopped is None:
-        run.stopped = (f"not merged: {', '.join(sorted(refused))} (ownership violations); "
-                       "fix the branches, then 'gitpar integrate --continue'")
+    current = queue.current
+    run.steps = [queue.steps.get(n) or Step(n, "not reached") for n in order]
+    run.gate_runs, run.gate_seconds = queue.runs, list(queue.seconds)
+    if not dry_run:
+        save_queue_state(repo, run, {})
     run.end = str(current)
     if not dry_run:
         from gitpar.plugins import events
@@ -180,6 +166,16 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     if cleanup:
         _cleanup(repo, run, dry_run=dry_run)
     return _done(repo, run)
+
+
+def check_jobs(jobs: int, retries: int) -> None:
+    """-j and --retries are bad input below 1 and 0 (before anything changes)."""
+    if jobs < 1:
+        raise bad(None, "-j/--jobs", f"{jobs} gates at once cannot run anything",
+                  "give a whole number of 1 or more, e.g. -j 4")
+    if retries < 0:
+        raise bad(None, "--retries", f"{retries} is below 0",
+                  "give how many times a failing gate is rerun: 0 (the default) or more")
 
 
 def _done(repo: Repo, run: Integration) -> Integration:
@@ -203,16 +199,6 @@ def _violations(repo: Repo, base: str, names: Sequence[str]) -> dict[str, str]:
             out[name] = describe_violations(name, found, limit=5)
     return out
 
-
-def _held_back(plan: Plan, name: str, refused: dict[str, str], held_back: set[str]) -> Step | None:
-    """The step of a stream that is not merged because of violations (its own or a dependency's)."""
-    if name in refused:
-        return Step(name, "refused", refused[name] + f"\nfix: take those changes out of gitpar/{name}, "
-                    "then 'gitpar integrate --continue'")
-    for dep in plan.streams[name].depends_on:
-        if dep in held_back:
-            return Step(name, "not reached", f"depends on {dep}, which is not merged")
-    return None
 
 def _integrated_into(progress: Any, target: str) -> bool:
     """Whether the state branch records the stream as merged into ``target``."""

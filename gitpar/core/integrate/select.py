@@ -110,3 +110,36 @@ def forget_run(repo: Repo) -> None:
         _run_path(repo).unlink()
     except FileNotFoundError:
         pass
+
+
+QUEUE_FILE = "queue.json"
+
+
+def save_queue_state(repo: Repo, run: Any, live: dict[str, str]) -> None:
+    """What ``gitpar status`` shows of the queue (``.git/gitpar/queue.json``): the streams
+    being tested or waiting in a running queue (``live``, empty once it ends), the ejected
+    ones of the last run and why, and the gate's recorded durations for an ETA."""
+    import time
+
+    old = queue_state(repo) or {}
+    seconds = [float(x) for x in (old.get("gate_seconds") or []) if isinstance(x, (int, float))]
+    seconds = (seconds + list(run.gate_seconds))[-50:] if not live else seconds
+    data = {"version": 1, "target": run.target, "updated": time.time(), "pid": os.getpid(),
+            "jobs": run.jobs, "live": live,
+            "ejected": [{"stream": s.stream, "outcome": s.outcome, "why": s.detail.splitlines()[0] if s.detail else "",
+                         "log": s.log} for s in run.steps if s.ejected] if not live else old.get("ejected", []),
+            "gate_seconds": seconds}
+    path = repo.gitpar_dir / QUEUE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def queue_state(repo: Repo) -> dict[str, Any] | None:
+    """The queue's last saved state (see save_queue_state), or None."""
+    try:
+        data = json.loads((repo.gitpar_dir / QUEUE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gitpar.core.integrate.gate import Gate, log_tail, run_test
 from gitpar.core.integrate.result import Progress, Step
 
 if TYPE_CHECKING:
@@ -19,19 +18,27 @@ if TYPE_CHECKING:
     from gitpar.store.repo import Index, Oid, Worktree
 
 
-def merge_stream(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *, test: str | None,
-                 dry_run: bool, checked_out: Sequence[Worktree], tested_current: bool,
-                 say: Progress, gate: Gate | None = None) -> tuple[Step, Oid | None]:
-    """Forecast, merge, test and publish one stream; the step and the new target tip."""
+@dataclass
+class Merge:
+    """A stream's clean merge onto a commit, written to the object store only (no ref moved)."""
+
+    name: str
+    parent: Oid
+    commit: Oid
+    review: _Review | None = None
+
+
+def prepare(repo: Repo, plan: Plan, target: str, name: str, current: Oid) -> Step | Merge:
+    """Forecast and write ``name``'s merge onto ``current``: the merge, or the step that says
+    why there is none (already merged, conflicted, would undo work). Nothing moves and
+    nothing is recorded: the queue decides, once the commits before it are settled."""
     from gitpar.store import merge as m
 
     tip = repo.stream_tip(name)
     if tip is None:
-        return Step(name, "conflicted", f"the branch gitpar/{name} disappeared"), None
+        return Step(name, "conflicted", f"the branch gitpar/{name} disappeared")
     if m.is_ancestor(repo, tip, current):
-        if not dry_run:
-            _mark(repo, name, target, current)
-        return Step(name, "already merged", f"{target} already contains gitpar/{name}"), None
+        return Step(name, "already merged", f"{target} already contains gitpar/{name}")
     mb = m.merge_base(repo, current, tip)
     index, conflicts = m.conflicts_of_commits(repo, mb, current, tip)
     if conflicts:  # shared files edited in turns under a lock, and merge: union files
@@ -51,11 +58,11 @@ def merge_stream(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *
                   "it), then run 'gitpar integrate --continue'")
         stopped = Step(name, "conflicted", detail, conflicts=conflicts, other_side=other)
         if not _conflict_strategy_chosen(plan):
-            return stopped, None
+            return stopped
         taken = _take_stream_side(repo, plan, target, name, mb, current, tip, conflicts, other)
         if isinstance(taken, str):
             stopped.detail += f" ({taken})"
-            return stopped, None
+            return stopped
         index, review = taken
     message = (f"Merge stream '{name}' into {target}\n\n"
                f"{plan.streams[name].description or 'Merged by gitpar integrate.'}\n\n"
@@ -70,41 +77,45 @@ def merge_stream(repo: Repo, plan: Plan, target: str, name: str, current: Oid, *
                     f"merging {name} would undo changes already on {target}: {listed}. gitpar/{name} "
                     f"keeps old content of files it does not own (a 'git merge -s ours' or a hand-made "
                     f"merge); {target} stays at {m.short(current)}. Redo that merge on gitpar/{name} "
-                    f"keeping {target}'s changes (or revert it), then run 'gitpar integrate --continue'"), None
-    flag = " (review)" if review else ""
-    if dry_run:
-        return Step(name, "would merge" + flag,
-                    (review.note if review else "merges cleanly")
-                    + (" (tests not run in a dry run)" if test else ""), str(new),
-                    conflicts=review.conflicts if review else [],
-                    other_side=review.other_side if review else {}), new
-    log = None
-    if test is not None:
-        say(f"testing {target} + {name} ({m.short(new)}): {test}")
-        code, log = run_test(repo, name, new, test, gate=gate)
-        say(f"test log: {log} (exit {code})")
-        tail = log_tail(log) if code != 0 else []
-        if code == 127:
-            return Step(name, "not reached", f"the test command was not found (exit 127, log {log}); "
-                        f"{target} stays at {m.short(current)}", log=str(log), output_tail=tail), None
-        if code != 0:
-            if not tested_current:
-                base_code, base_log = run_test(repo, f"{name}-before", current, test, gate=gate)
-                say(f"test log of {target} before merging {name}: {base_log} (exit {base_code})")
-                if base_code != 0:
-                    return Step(name, "not reached", f"{target} already fails the test before merging "
-                                f"{name} (at {m.short(current)}, log {base_log}); fix that first",
-                                log=str(log), output_tail=log_tail(base_log)), None
-            return Step(name, "broke the tests", f"merging {name} makes '{test}' exit {code} "
-                        f"(log {log}); {target} stays at {m.short(current)}", log=str(log),
-                        output_tail=tail), None
+                    f"keeping {target}'s changes (or revert it), then run 'gitpar integrate --continue' "
+                    f"(or 'gitpar integrate --fresh' to start again from the base)")
+    return Merge(name, current, new, review)
+
+
+def would_merge_step(merge: Merge, test: str | None) -> Step:
+    """A dry run's step for a clean merge."""
+    review = merge.review
+    return Step(merge.name, "would merge" + (" (review)" if review else ""),
+                (review.note if review else "merges cleanly")
+                + (" (tests not run in a dry run)" if test else ""), str(merge.commit),
+                conflicts=review.conflicts if review else [],
+                other_side=review.other_side if review else {})
+
+
+def merged_step(merge: Merge, log: str | None, note: str = "") -> Step:
+    """The step of a merge that landed."""
+    from gitpar.store import merge as m
+
+    review = merge.review
+    return Step(merge.name, "merged" + (" (review)" if review else ""),
+                f"at {m.short(merge.commit)}" + (f"; {review.note}" if review else "") + note,
+                str(merge.commit), conflicts=review.conflicts if review else [],
+                other_side=review.other_side if review else {}, log=log)
+
+
+def publish(repo: Repo, target: str, current: Oid, new: Oid, merges: Sequence[Merge],
+            checked_out: Sequence[Worktree], say: Progress) -> None:
+    """Move ``target`` from ``current`` to ``new`` (the tested tip of ``merges``, in order) and
+    record each stream as integrated, a Ctrl-C held until both are done."""
+    from gitpar.store import merge as m
+
+    names = ", ".join(x.name for x in merges)
     with m.held_interrupts():
-        m.move_branch(repo, target, current, new, f"gitpar integrate: merge {name}", checked_out)
-        _mark(repo, name, target, new, review=review)
-    say(f"merged {name} into {target} ({m.short(new)})" + (f"; {review.note}" if review else ""))
-    return Step(name, "merged" + flag, f"at {m.short(new)}" + (f"; {review.note}" if review else ""),
-                str(new), conflicts=review.conflicts if review else [],
-                other_side=review.other_side if review else {}, log=str(log) if log else None), new
+        m.move_branch(repo, target, current, new, f"gitpar integrate: merge {names}", checked_out)
+        for x in merges:
+            mark(repo, x.name, target, x.commit, review=x.review)
+    for x in merges:
+        say(f"merged {x.name} into {target} ({m.short(x.commit)})" + (f"; {x.review.note}" if x.review else ""))
 
 
 def _undone_on_target(repo: Repo, plan: Plan, name: str, current: Oid, merged: Oid) -> list[tuple[str, str]]:
@@ -199,7 +210,7 @@ def _who_wrote(repo: Repo, current: Oid, tip: Oid, path: str) -> list[str]:
     return who
 
 
-def _mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None = None) -> None:
+def mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None = None) -> None:
     """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit).
 
     A merge that took the stream's side of a conflict also gets a coordination item in the

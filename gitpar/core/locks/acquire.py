@@ -41,27 +41,35 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
 
     store = StateStore(repo)
     if not store.exists():
-        raise Refused("no state branch gitpar/_state; run 'gitpar init' first")
+        raise bad(None, None, "there is no state branch gitpar/_state to hold locks",
+                  "run 'gitpar init' first (with a remote, it adopts the remote's state branch)")
 
-    def why_stale(lock: Lock) -> str | None:
-        return stale_reason(lock, store.snapshot())
+    heartbeat = _heartbeat(repo)
+
+    def why_stale(lock: Lock) -> str | None:  # judged for a write: by the real clock
+        from gitpar.core.locks.holders import heartbeat_gone
+
+        now = clock.real_now()
+        return stale_reason(lock, store.snapshot(), now=now, repo=repo) or heartbeat_gone(lock, heartbeat, now)
 
     return store, why_stale
 
 
-def stale_reason(lock: Lock, snap: Any) -> str | None:
+def stale_reason(lock: Lock, snap: Any, now: float | None = None, repo: Any = None) -> str | None:
     """Why ``lock`` is stale, or None when it is live.
 
     Stale: expired, or its stream is recorded completed, or it was taken on this machine
     from a worktree that is gone. Never because the holder's worktree is not on this disk:
     a lock taken on another machine is judged by its expiry and its stream's status.
     A lock whose file cannot be trusted (``lock.problem``) is never stale: fail closed.
+    ``now`` is the moment judged (default :func:`gitpar.core.clock.now`, a read); a write
+    (taking a lock over) passes the real clock, so ``GITPAR_NOW`` cannot make a lock stale.
     """
     from gitpar.core.progress import parse_progress, progress_path
 
     if lock.problem:
         return None
-    if lock.expired():
+    if lock.expired(now):
         return f"expired at {lock.expires}"
     text = snap.read(progress_path(lock.stream))
     if text is not None:
@@ -71,9 +79,35 @@ def stale_reason(lock: Lock, snap: Any) -> str | None:
             status = None
         if status == "completed":
             return f"stream {lock.stream} is completed"
-    if lock.worktree and lock.host == socket.gethostname() and not os.path.isdir(lock.worktree):
+    if lock.worktree and lock.host == socket.gethostname() and not os.path.isdir(lock.worktree) \
+            and not _moved(repo, lock):
         return f"its worktree {lock.worktree} on this machine is gone"
-    return None
+    from gitpar.core.locks.holders import holder_gone
+
+    return holder_gone(lock)
+
+
+def _moved(repo: Any, lock: Lock) -> bool:
+    """Whether the stream of ``lock`` still has a worktree here, elsewhere than where the lock
+    was taken ('git worktree move'): then the lock is live, not left by a deleted worktree."""
+    if repo is None:
+        return False
+    try:
+        path = repo.stream_worktrees().get(lock.stream)
+    except Exception:  # noqa: BLE001 — the worktree list cannot be read: the lock is judged as before
+        return False
+    return path is not None and os.path.isdir(path)
+
+
+def lookalike_holders(locks: dict[str, Lock], paths: Sequence[str], stream: str,
+                      stale: Callable[[Lock], bool]) -> list[Lock]:
+    """Live locks of other streams on a look-alike of one of ``paths`` (the same file on a
+    case-insensitive or normalising file system: ``docs/X.md`` and ``docs/x.md``)."""
+    from gitpar.core.rules import fold
+
+    wanted = {fold(p): p for p in paths}
+    return [lk for lk in locks.values() if lk.stream != stream and lk.path not in paths
+            and wanted.get(fold(lk.path)) is not None and not stale(lk)]
 
 
 _RULES: dict[int, tuple[Any, Any]] = {}  # id(plan) -> (plan, its ownership rules)
@@ -93,8 +127,19 @@ def _ownership_rules(plan: Any) -> Any:
 
 
 def check_lockable(plan: Any, stream: str, paths: Sequence[str]) -> None:
-    """Refuse to lock a path another stream owns: only its owner may change it."""
+    """Refuse to lock a path another stream owns: only its owner may change it.
+
+    A look-alike of a stream's path (differing only by case or Unicode normalisation) is
+    refused too: it is that path in a macOS or Windows checkout, so lock the real one.
+    """
     rules = _ownership_rules(plan)
+    paths = list(paths)
+    for path, found in rules.lookalikes(paths).items():
+        r = found[0]
+        raise Refused(f"{path} differs only by case or Unicode normalisation from a path of stream "
+                      f"{r.stream}'s {r.kind!r} ({r.pattern}), and is that file in a macOS or Windows "
+                      "checkout; it is judged as that path, so it is not locked: spell the path as "
+                      "the plan does")
     matched = rules.index_for(paths).match_many(paths)
     for path in paths:
         owners = [r.stream for r in matched[path] if r.kind == "owns" and r.stream != stream]
@@ -108,8 +153,11 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
          agent: str = "", wait: float = 0.0, worktree: str = "",
          on_wait: Callable[[list[Lock]], None] | None = None, plan: Plan | None = None,
          on_note: Callable[[str], None] | None = None,
-         before_taking: Callable[[list[str]], None] | None = None) -> LockResult:
+         before_taking: Callable[[list[str]], None] | None = None, by: str = "") -> LockResult:
     """Take (or renew) the locks on ``paths`` for ``stream``: all of them or none.
+
+    ``by`` (``"by the orchestrator in ..."``) says in the state commit that someone other
+    than the stream's own worktree took them (:func:`gitpar.core.streams.writer_of`).
 
     ``before_taking`` hears the paths about to be taken (not those renewed) inside the
     state update, once no other stream blocks them; raising refuses the lock, changing
@@ -128,7 +176,7 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
     if _strategy_chosen(plan):
         return _lock_by_strategy(repo, store, why_stale, plan, stream, paths, ttl=ttl, reason=reason,
                                  agent=agent, wait=wait, worktree=worktree, on_wait=on_wait,
-                                 on_note=on_note, before_taking=before_taking)
+                                 on_note=on_note, before_taking=before_taking, by=by)
 
     def stale(lock: Lock) -> bool:
         return why_stale(lock) is not None
@@ -136,7 +184,8 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         locks = all_locks(snap.list(LOCKS_DIR))
-        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.now())
+        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.real_now())
+        holders = holders or lookalike_holders(locks, paths, stream, stale)
         if holders:
             raise Contended(holders)
         if before_taking is not None:
@@ -149,6 +198,8 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
         msg = f"{verb} {', '.join(paths)} for {stream}"
         if reason:
             msg += f": {reason}"
+        if by:
+            msg += f"\n\ntaken for {stream}, {by}"
         for path, old in taken_over:
             msg += f"\n\ntook over the stale lock on {path} held by {old.stream} (expired {old.expires})"
         return changes, msg
@@ -197,7 +248,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
                       stream: str, paths: list[str], *, ttl: float, reason: str, agent: str,
                       wait: float, worktree: str, on_wait: Callable[[list[Lock]], None] | None,
                       on_note: Callable[[str], None] | None,
-                      before_taking: Callable[[list[str]], None] | None = None) -> LockResult:
+                      before_taking: Callable[[list[str]], None] | None = None, by: str = "") -> LockResult:
     """:func:`lock` when the plan chooses a lock strategy: the strategy decides each contention.
 
     A path held by another stream, or free while other streams wait for it, is a
@@ -220,7 +271,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
     chosen = manager.lock_strategy(plan).name  # an unknown name is bad input, contended or not
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
-        now = clock.now()
+        now = clock.real_now()
         locks = all_locks(snap.list(LOCKS_DIR))
         new: list[str] = []
         renewed: list[str] = []
@@ -267,6 +318,8 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
         msg = f"{verb} {', '.join(paths)} for {stream}"
         if reason:
             msg += f": {reason}"
+        if by:
+            msg += f"\n\ntaken for {stream}, {by}"
         for path, old, why in taken_over:
             msg += (f"\n\ntook over the stale lock on {path} held by {old.stream} (expired {old.expires}); "
                     f"lock strategy {chosen}: {why}")
@@ -277,7 +330,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             changes: dict[str, str | None] = {}
             for path in on:
                 changes.update(_waiting_change(snap, path, drop=stream, add=me if add else None,
-                                               now=clock.now()))
+                                               now=clock.real_now()))
             if not changes:
                 return None
             verb = "wait for" if add else "stop waiting for"
@@ -341,8 +394,10 @@ def _escalate(repo: Any, path: str, decision: Decision, holder: Lock | None) -> 
 
 
 def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
-           who: str = "") -> list[tuple[str, Lock]]:
-    """Release ``stream``'s locks on ``paths``; another stream's only with ``force`` (recorded)."""
+           who: str = "", by: str = "") -> list[tuple[str, Lock]]:
+    """Release ``stream``'s locks on ``paths``; another stream's only with ``force`` (recorded).
+
+    ``by`` (``"by the orchestrator in ..."``) records who released them for ``stream``."""
     store, _why_stale = _context(repo)
     paths = list(dict.fromkeys(paths))
     released: list[tuple[str, Lock]] = []
@@ -366,6 +421,8 @@ def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
         if not changes:
             return None
         msg = f"unlock {', '.join(p for p, _ in released)} for {stream}"
+        if by:
+            msg += f"\n\nreleased {stream}'s lock, {by}"
         if broken:
             msg = (f"break lock on {', '.join(b.path for b in broken)} held by "
                    f"{', '.join(sorted({b.stream for b in broken}))}, by {stream}"
@@ -407,5 +464,33 @@ def list_locks(repo: Any) -> list[tuple[Lock, str | None]]:
     snap = StateStore(repo).snapshot()
     if snap.commit is None:
         return []
+    from gitpar.core.locks.holders import heartbeat_gone
+
     locks = all_locks(snap.list(LOCKS_DIR))
-    return [(lk, stale_reason(lk, snap)) for _, lk in sorted(locks.items())]
+    heartbeat, now = _heartbeat(repo), clock.now()
+    found = [(lk, stale_reason(lk, snap, repo=repo) or heartbeat_gone(lk, heartbeat, now))
+             for _, lk in sorted(locks.items())]
+    return [(lk, why or invalid_reason(repo, lk)) for lk, why in found]
+
+
+def invalid_reason(repo: Any, lock: Lock) -> str | None:
+    """Why ``lock`` is no lock at all: its stream may not lock its path (the plan, or a file
+    another stream owns; see ``Rules.lock_invalid``). Listed as stale, so 'doctor --fix'
+    breaks it; everything that judges a change ignores it."""
+    if lock.problem or not lock.stream:
+        return None
+    try:
+        plan = repo.load_plan_at_base()
+    except Exception:  # noqa: BLE001 — no readable plan: nothing to judge the lock by
+        return None
+    if plan is None:
+        return None
+    return _ownership_rules(plan).lock_invalid(lock.stream, lock.path)
+
+
+def _heartbeat(repo: Any) -> float | None:
+    """The plan's ``lock_heartbeat:`` in seconds (None: not asked, or no plan to read)."""
+    try:
+        return repo.load_plan("base").settings.lock_heartbeat  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 — no readable plan: no heartbeats asked (the TTL still holds)
+        return None

@@ -50,6 +50,11 @@ class Lock:
     host: str = ""
     pid: int = 0
     worktree: str = ""
+    # the process holding it, when one was named (locks/holders.py): its pid and start time
+    holder_pid: int = 0
+    holder_started: str = ""
+    # a resource hold's fencing number (locks/resources.py): higher with every new holder
+    fence: int = 0
     # Why the file cannot be trusted (unreadable, fields missing, no expiry time): such a
     # lock counts as held, never as expired or stale (fail closed), until broken with
     # 'gitpar unlock --force'. Empty for a sound lock.
@@ -75,6 +80,10 @@ class Lock:
             "path": self.path, "stream": self.stream, "agent": self.agent,
             "acquired": self.acquired, "expires": self.expires, "reason": self.reason,
             "host": self.host, "pid": self.pid, "worktree": self.worktree}
+        if self.holder_pid:
+            out["holder_pid"], out["holder_started"] = self.holder_pid, self.holder_started
+        if self.fence:
+            out["fence"] = self.fence
         if self.problem:
             out["problem"] = self.problem
         if self.warning:
@@ -133,9 +142,15 @@ def parse_lock(file: str, text: str) -> Lock:
                 expires=expires, reason=text_of("reason"), host=text_of("host"),
                 pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else 0,
                 worktree=text_of("worktree"),
+                holder_pid=_whole(meta.get("holder_pid")), holder_started=text_of("holder_started"),
+                fence=_whole(meta.get("fence")),
                 problem=(f"{where}: {', '.join(problems)} (the lock counts as held; {UNREADABLE_FIX})"
                          if problems else ""),
                 warning=warning)
+
+
+def _whole(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def all_locks(files: dict[str, str]) -> dict[str, Lock]:
@@ -185,8 +200,16 @@ def check_lock_path(raw: str, cwd: Path, root: Path) -> str:
     return rel
 
 
+# The longest lock gitpar writes (--ttl, the plan's lock_ttl): a lock file on the state
+# branch claiming a longer one was not written by gitpar (the lock history calls it suspect).
+MAX_TTL_S = 30 * 86400.0
+
+
 def check_ttl(ttl: str | None, default: float) -> float:
     if ttl is None:
+        if default > MAX_TTL_S:
+            raise bad(".gitpar/plan.md", "lock_ttl", f"{default / 86400:g} days is longer than a lock may "
+                      f"last ({MAX_TTL_S / 86400:.0f} days)", "set a shorter lock_ttl (e.g. 2h) and renew locks")
         return default
     try:
         seconds = parse_duration(ttl)
@@ -194,13 +217,16 @@ def check_ttl(ttl: str | None, default: float) -> float:
         raise bad(None, "--ttl", str(exc), "give a duration like 30m, 2h or 1d") from None
     if seconds <= 0:
         raise bad(None, "--ttl", f"{ttl!r} is not a positive duration", "give a duration like 30m or 2h")
+    if seconds > MAX_TTL_S:
+        raise bad(None, "--ttl", f"{ttl!r} is longer than a lock may last ({MAX_TTL_S / 86400:.0f} days)",
+                  "give a shorter duration (e.g. 1d) and renew the lock when it runs out")
     return seconds
 
 
 def iso_in(seconds: float, now: float | None = None) -> str:
     """The time ``seconds`` from now, in whole seconds rounded up: the text keeps no
     fraction, and a lock must never last shorter than asked (a 1s TTL taken at .9 would)."""
-    t = math.ceil((now if now is not None else clock.now()) + seconds)
+    t = math.ceil((now if now is not None else clock.real_now()) + seconds)
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -330,9 +356,13 @@ def new_lock(path: str, stream: str, agent: str, ttl: float, reason: str, worktr
     from gitpar.core.progress import clean_text
 
     agent, reason = clean_text(agent), clean_text(reason)  # one line: no forged structure
-    now = clock.now()
+    from gitpar.core.locks.holders import holder_process
+
+    now = clock.real_now()  # a write: GITPAR_NOW never stamps a lock
+    holder_pid, holder_started = holder_process()
     return Lock(path=path, stream=stream, agent=agent, acquired=now_iso(), expires=iso_in(ttl, now),
-                reason=reason, host=socket.gethostname(), pid=os.getpid(), worktree=worktree)
+                reason=reason, host=socket.gethostname(), pid=os.getpid(), worktree=worktree,
+                holder_pid=holder_pid, holder_started=holder_started)
 
 
 def describe_ttl(seconds: float) -> str:

@@ -101,6 +101,7 @@ class _Engine:
         self.live: dict[str, _Live] = {}
         self.by_fd: dict[int, tuple[_Live, str]] = {}
         self.ready: list[tuple[float, float, int, str]] = []
+        self.holding: dict[str, str] = {}  # resource -> the running stream that needs it
         self.backoff: list[tuple[float, str]] = []
         self.waiting_on: dict[str, set[str]] = {}
         self.dependents: dict[str, list[str]] = {n: [] for n in run.order}
@@ -165,6 +166,20 @@ class _Engine:
         prio = self.run.plan.streams[name].priority
         heapq.heappush(self.ready, (slot.start if slot else float("inf"), -self.run.rank[name], -prio, name))
 
+    def take_resources(self, name: str) -> bool:
+        """Whether ``name`` may start now as far as its ``resources:`` go; if so, they are its
+        until it ends (:meth:`free_resources`): two streams needing one never run at once."""
+        needs = self.run.plan.streams[name].resources
+        if any(r in self.holding for r in needs):
+            return False
+        for r in needs:
+            self.holding[r] = name
+        return True
+
+    def free_resources(self, name: str) -> None:
+        for r in [r for r, holder in self.holding.items() if holder == name]:
+            del self.holding[r]
+
     # -- the loop
     def loop(self) -> None:
         next_tick = time.monotonic() + (self.tick_s or 0)
@@ -175,9 +190,15 @@ class _Engine:
                 if self.state.results[name].outcome == "waiting":
                     self.push_ready(name)
             if self.halting is None:
+                held_back = []  # ready, but a resource it needs is held by a running stream
                 while self.ready and len(self.live) + self.spawning < self.opts.jobs:
-                    name = heapq.heappop(self.ready)[-1]
-                    self.launch(name)
+                    item = heapq.heappop(self.ready)
+                    if not self.take_resources(item[-1]):
+                        held_back.append(item)
+                        continue
+                    self.launch(item[-1])
+                for item in held_back:
+                    heapq.heappush(self.ready, item)
             if not self.live and not self.spawning and (
                     self.halting is not None or (not self.ready and not self.backoff)):
                 break
@@ -377,6 +398,7 @@ class _Engine:
         live.log.close()
         del self.live[live.name]
         del self.state.running[live.name]
+        self.free_resources(live.name)
         self.free_slots.append(live.slot)
         self.free_slots.sort()
         self.last_end = end
@@ -441,6 +463,7 @@ class _Engine:
         self.check_halt("success", self.successes)
 
     def fail(self, name: str, code: int | None, reason: str, *, timeout: bool = False) -> None:
+        self.free_resources(name)  # whichever way it ended
         result = self.state.results[name]
         result.outcome = "timeout" if timeout else "failed"
         result.exit = code if code is not None else result.exit

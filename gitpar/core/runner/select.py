@@ -139,7 +139,7 @@ def prepare(repo: Repo, options: RunOptions) -> RunPlan:
     deps = {n: tuple(d for d in plan.streams[n].depends_on if d in runs or d in resumed)
             for n in order}
     tasks = [sch.Task(n, est[n].seconds, tuple(d for d in deps[n] if d in runs),
-                      plan.streams[n].priority) for n in order]
+                      plan.streams[n].priority, plan.streams[n].resources) for n in order]
     rank = sch.bottom_levels(tasks)
     planned = sch.schedule(tasks, options.jobs)  # the schedule 'gitpar plan' shows
     ports: dict[str, int] = {}

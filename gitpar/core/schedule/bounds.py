@@ -107,4 +107,8 @@ def lower_bound(tasks: Sequence[Task] | Graph, workers: int) -> float:
     """
     check_workers(workers)
     g = Graph.of(tasks)
+    if g.res is not None:  # tasks needing one exclusive resource run one after another
+        from gitpar.core.schedule.resources import resource_lower_bound
+
+        return resource_lower_bound(g, workers)
     return lower_bound_of(g, workers)

@@ -489,6 +489,10 @@ def makespan(tasks: Sequence[Task] | Graph, workers: int, *, budget_s: float = 0
 
 
 def _start_times(g: Graph, workers: int, budget_s: float) -> list[float]:
+    if g.res is not None:
+        from gitpar.core.schedule.resources import resource_start_times
+
+        return resource_start_times(g, workers, max(0.0, budget_s))
     start = _solve(g, workers, max(0.0, budget_s))
     if not exactly_feasible(g, start, workers):
         start = left_justify(g, start, workers)  # rounding from backward passes

@@ -15,12 +15,14 @@ INF = float("inf")
 
 @dataclass(frozen=True)
 class Task:
-    """A unit of work: ``duration`` seconds (>= 0), run after all ``deps``."""
+    """A unit of work: ``duration`` seconds (>= 0), run after all ``deps``; while it runs,
+    it holds each of its exclusive ``resources`` (no two tasks holding one run at once)."""
 
     name: str
     duration: float
     deps: tuple[str, ...] = ()
     priority: int = 0
+    resources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class Schedule:
 class Graph:
     """Tasks indexed 0..n-1 (in name order) with adjacency lists."""
 
-    __slots__ = ("n", "names", "dur", "prio", "preds", "succs", "topo", "integral", "_bl", "_tl", "_lb")
+    __slots__ = ("n", "names", "dur", "prio", "preds", "succs", "topo", "integral", "res", "_bl", "_tl", "_lb")
 
     def __init__(
         self,
@@ -60,8 +62,11 @@ class Graph:
         preds: list[list[int]],
         succs: list[list[int]],
         topo: list[int],
+        res: list[frozenset[str]] | None = None,
     ) -> None:
         self.n = len(names)
+        # each task's exclusive resources; None when no task has any (the unconstrained search)
+        self.res = res
         self.names = names
         self.dur = dur
         self.prio = prio
@@ -113,7 +118,8 @@ class Graph:
         if len(topo) != n:
             raise ValueError("dependency cycle")
         dur = [float(t.duration) for t in ordered]
-        return cls(names, dur, [t.priority for t in ordered], preds, succs, topo)
+        res = [frozenset(t.resources) for t in ordered] if any(t.resources for t in ordered) else None
+        return cls(names, dur, [t.priority for t in ordered], preds, succs, topo, res)
 
     @classmethod
     def of(cls, tasks: Sequence[Task] | Graph) -> Graph:
@@ -128,11 +134,11 @@ class Graph:
             raise ValueError(f"task {self.names[i]!r}: invalid duration {duration!r}")
         dur = list(self.dur)
         dur[i] = float(duration)
-        return Graph(self.names, dur, self.prio, self.preds, self.succs, self.topo)
+        return Graph(self.names, dur, self.prio, self.preds, self.succs, self.topo, self.res)
 
     def reverse(self) -> Graph:
         """The same graph with every edge reversed (for backward scheduling)."""
-        r = Graph(self.names, self.dur, self.prio, self.succs, self.preds, self.topo[::-1])
+        r = Graph(self.names, self.dur, self.prio, self.succs, self.preds, self.topo[::-1], self.res)
         if self._bl is not None and self._tl is not None:
             r._tl = [b - d for b, d in zip(self._bl, self.dur, strict=True)]
             r._bl = [t + d for t, d in zip(self._tl, self.dur, strict=True)]

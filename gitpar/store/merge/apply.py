@@ -94,6 +94,7 @@ def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, messa
     and the worktree is as it was. Callers check the worktrees are clean first.
     """
     ref = f"refs/heads/{branch}"
+    _refuse_overwriting_ignored(branch, old, new, checked_out)
     with held_interrupts():
         # before the ref moves, so that nothing but starting read-tree lies between the two:
         # read-tree -m wants the index's file metadata current (a copied or touched
@@ -101,22 +102,157 @@ def move_branch(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid, messa
         for wt in checked_out:
             _wait_for_index(wt)
             _git_shielded(["update-index", "-q", "--refresh"], wt.path)
+        # a kill between the ref's move and read-tree would leave the worktree's index at
+        # ``old`` under a HEAD at ``new`` (a staged revert of what came in): the record lets
+        # the next command on the branch, or doctor --fix, finish the move
+        record = _record_move(repo, branch, old, new, checked_out) if checked_out else None
         if not swap_ref(repo, ref, new, old, message):
+            _drop_record(record)
             raise Refused(f"{branch} moved while gitpar was working on it; run the command again")
         for wt in checked_out:
             proc = _git_shielded(["read-tree", "-m", "-u", str(old), str(new)], wt.path)
             if proc.returncode != 0:
                 swap_ref(repo, ref, old, new, f"{message} (undone)")
+                _drop_record(record)
                 raise Refused(f"could not update the files of {wt.path} for {branch}: "
                               f"{proc.stderr.strip()}; {branch} and the worktree are unchanged")
+        _drop_record(record)
+
+
+PENDING_MOVES = "gitpar/pending-moves"  # under the common git dir: one JSON record per branch
+
+
+def _record_path(repo: Repo, branch: str) -> Path:
+    return Path(repo.common_dir) / PENDING_MOVES / (branch.replace("/", "%") + ".json")
+
+
+def _record_move(repo: Repo, branch: str, old: pygit2.Oid, new: pygit2.Oid,
+                 checked_out: Sequence[Worktree]) -> Path:
+    import json
+    import os
+
+    path = _record_path(repo, branch)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps({"branch": branch, "old": str(old), "new": str(new),
+                               "worktrees": [str(wt.path) for wt in checked_out]}), encoding="utf-8")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def _drop_record(record: Path | None) -> None:
+    if record is not None:
+        record.unlink(missing_ok=True)
+
+
+class PendingMove:
+    """A branch move whose worktree update did not finish (gitpar was killed in between)."""
+
+    __slots__ = ("branch", "old", "new", "worktree", "state")
+
+    def __init__(self, branch: str, old: str, new: str, worktree: str, state: str) -> None:
+        # state: half-moved (index and files still at old: can be finished) | finished |
+        # changed (the worktree's index is neither: someone worked there since; reported only)
+        self.branch, self.old, self.new, self.worktree, self.state = branch, old, new, worktree, state
+
+
+def pending_moves(repo: Repo, branch: str | None = None) -> list[PendingMove]:
+    """The recorded moves not finished, of ``branch`` (short name) or of every branch."""
+    import json
+
+    folder = Path(repo.common_dir) / PENDING_MOVES
+    files = [_record_path(repo, branch)] if branch else sorted(folder.glob("*.json"))
+    out = []
+    for f in files:
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+            name, old, new, trees = data["branch"], data["old"], data["new"], list(data["worktrees"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for wt in trees:
+            out.append(PendingMove(name, old, new, wt, _move_state(repo, name, old, new, Path(wt))))
+    return out
+
+
+def _move_state(repo: Repo, branch: str, old: str, new: str, wt: Path) -> str:
+    tip = repo.tip(f"refs/heads/{branch}")
+    if tip is None or str(tip) != new or not wt.exists():
+        return "finished"  # the branch moved on (or back), or the worktree is gone: nothing to finish
+    head = _git_shielded(["symbolic-ref", "-q", "HEAD"], wt)
+    if head.stdout.strip() != f"refs/heads/{branch}":
+        return "finished"
+    if _git_shielded(["diff-index", "--cached", "--quiet", new, "--"], wt).returncode == 0:
+        return "finished"
+    if _git_shielded(["diff-index", "--cached", "--quiet", old, "--"], wt).returncode == 0:
+        return "half-moved"
+    return "changed"
+
+
+def unmerged_index(wt: Path) -> str | None:
+    """The parent of HEAD's merge whose tree the index of worktree ``wt`` still is (a move that
+    stopped before its read-tree), or None: the index is HEAD's, or not a parent's."""
+    if _git_shielded(["diff-index", "--cached", "--quiet", "HEAD", "--"], wt).returncode == 0:
+        return None
+    parents = _git_shielded(["rev-parse", "HEAD^@"], wt).stdout.split()
+    if len(parents) < 2:
+        return None
+    for parent in parents:
+        if _git_shielded(["diff-index", "--cached", "--quiet", parent, "--"], wt).returncode == 0:
+            return parent
+    return None
+
+
+def finish_moves(repo: Repo, branch: str | None = None) -> list[PendingMove]:
+    """Finish the recorded moves of ``branch`` (or all): a worktree still at the old side gets
+    ``read-tree -m -u old new`` (which refuses rather than overwrite a local change); records
+    of finished moves are dropped. Returns the moves it could not finish."""
+    left = []
+    for move in pending_moves(repo, branch):
+        if move.state == "half-moved":
+            wt = Path(move.worktree)
+            _git_shielded(["update-index", "-q", "--refresh"], wt)
+            proc = _git_shielded(["read-tree", "-m", "-u", move.old, move.new], wt)
+            if proc.returncode == 0:
+                move.state = "finished"
+        if move.state != "finished":
+            left.append(move)
+    done = {m.branch for m in pending_moves(repo, branch)} - {m.branch for m in left}
+    for name in done:
+        _drop_record(_record_path(repo, name))
+    return left
+
+
+def _refuse_overwriting_ignored(branch: str, old: pygit2.Oid, new: pygit2.Oid,
+                                checked_out: Sequence[Worktree]) -> None:
+    """Refused when the move would overwrite ignored files in a worktree of ``branch``:
+    read-tree replaces them without a word (git counts them expendable), and they are
+    someone's ``.env`` or local config, of which git keeps no copy."""
+    from gitpar.store.worktrees import files_in_the_way
+
+    for wt in checked_out:
+        found = files_in_the_way(wt.path, str(old), str(new))
+        if found:
+            shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
+            raise Refused(f"moving {branch} would overwrite ignored files in {wt.path} that git keeps no "
+                          f"copy of ({shown}); move them aside, then run the command again; {branch} "
+                          "and the worktree are unchanged")
+
+
+# gates run in threads (the merge queue's -j): git's worktree bookkeeping (.git/worktrees,
+# prune) is not meant for concurrent add/remove/prune in one repository, so they take turns
+_WORKTREE_TURNS = threading.Lock()
 
 
 def add_temp_worktree(repo: Repo, commit: pygit2.Oid) -> Path:
-    """A detached worktree of ``commit`` in a new temporary folder (see remove_temp_worktree)."""
+    """A detached worktree of ``commit`` in a new temporary folder (see remove_temp_worktree).
+    Safe to call from several threads at once."""
     parent = Path(tempfile.mkdtemp(prefix="gitpar-test-"))
     path = parent / "tree"
-    proc = _git_shielded(["worktree", "add", "--detach", "--quiet", str(path), str(commit)],
-                         repo.common_dir)
+    with _WORKTREE_TURNS:
+        proc = _git_shielded(["worktree", "add", "--detach", "--quiet", str(path), str(commit)],
+                             repo.common_dir)
     if proc.returncode != 0:
         shutil.rmtree(parent, ignore_errors=True)
         raise GitparError(f"cannot create a temporary worktree for {str(commit)[:10]}: "
@@ -125,10 +261,11 @@ def add_temp_worktree(repo: Repo, commit: pygit2.Oid) -> Path:
 
 
 def remove_temp_worktree(repo: Repo, path: Path) -> None:
-    """Remove a worktree made by ``add_temp_worktree`` and its folder."""
-    _git_shielded(["worktree", "remove", "--force", "--force", str(path)], repo.common_dir)
-    shutil.rmtree(path.parent, ignore_errors=True)
-    _git_shielded(["worktree", "prune"], repo.common_dir)
+    """Remove a worktree made by ``add_temp_worktree`` and its folder (thread-safe too)."""
+    with _WORKTREE_TURNS:
+        _git_shielded(["worktree", "remove", "--force", "--force", str(path)], repo.common_dir)
+        shutil.rmtree(path.parent, ignore_errors=True)
+        _git_shielded(["worktree", "prune"], repo.common_dir)
 
 
 def keep_conflict(wt: Worktree, mode: str, onto: str) -> str:

@@ -4,9 +4,11 @@ Coding agents read ``AGENTS.md`` (Claude Code reads ``CLAUDE.md``) from the fold
 work in. This plugin writes the stream's brief there — its scope, what it owns and
 shares, the rules, and the commands to report progress and take locks — when
 ``gitpar start`` creates (or reuses) the worktree, and ``.claude/settings.local.json``
-with a PreToolUse hook that runs ``gitpar guard --format claude`` before every Edit,
-MultiEdit, Write and NotebookEdit: the agent is refused a file that is not its own
-before it does the work, not at the commit. ``gitpar agents setup [NAME]`` writes them
+with a PreToolUse hook that runs ``gitpar guard --stream NAME --format claude`` before every
+Edit, MultiEdit, Write, NotebookEdit and Bash call, and the same command as a PostToolUse
+hook after every tool call: the agent is refused a file that is not its own before it does
+the work (a shell command: as far as its text shows), and told right after a call that left
+such a change (``gitpar guard --changed``), not at the commit. ``gitpar agents setup [NAME]`` writes them
 again into an existing worktree.
 
 The files are not the stream's work, so git must not see them — in that worktree only.
@@ -41,7 +43,8 @@ MARKER = "<!-- Written by gitpar-agents"
 EXCLUDE_HEADER = "# gitpar-agents: stream briefs written into worktrees (never committed)"
 WORKTREE_EXCLUDE = "gitpar-exclude"  # in the worktree's own git directory
 SETTINGS = ".claude/settings.local.json"
-GUARDED_TOOLS = "Edit|MultiEdit|Write|NotebookEdit"
+GUARDED_TOOLS = "Edit|MultiEdit|Write|NotebookEdit|Bash"  # Bash: the writes its command shows (a best effort)
+AFTER_TOOLS = "*"  # after every tool call, whatever wrote: the worktree is checked (the guarantee)
 
 
 def files_of(plan: Any) -> list[str]:
@@ -83,23 +86,63 @@ def render(name: str, brief: Mapping[str, Any], rendered: str, port: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def guard_command() -> str:
-    """The hook's command: the gitpar next to this interpreter when there is one (the
-    harness's PATH may not have it), else ``gitpar`` from the PATH."""
+GUARD_SHIM = "gitpar"  # in the worktree's own git directory: the hooks' command
+
+
+def write_guard_shim(worktree: Path) -> Path:
+    """``<the worktree's git dir>/gitpar``: this interpreter started without site (``-S``),
+    gitpar's import paths recorded, as the commit hook shim does. Site initialisation costs
+    more than the guard's own check (about 10 of 17 ms here), and the guard runs before and
+    after every tool call. Exit 2 (the harnesses' "block") when the interpreter is gone."""
+    import json
+    import sys
+
+    from gitpar.core.guard import shell_word
+    from gitpar.store.hooks import import_paths
+
+    gitdir = Path(_git(worktree, "rev-parse", "--absolute-git-dir"))
+    code = f"import sys; sys.path[:0] = {json.dumps(import_paths())}; from gitpar.launch import main; sys.exit(main())"
+    shim = gitdir / GUARD_SHIM
+    shim.write_text("#!/bin/sh\n"
+                    "# gitpar-agents: 'gitpar' for this worktree's agent hooks, started without site (-S);\n"
+                    "# 'gitpar agents setup' writes it again.\n"
+                    f"PYTHON={shell_word(sys.executable)}\n"
+                    'if [ ! -x "$PYTHON" ]; then\n'
+                    '  echo "gitpar: $PYTHON is gone: reinstall gitpar, then run \'gitpar agents setup\'" >&2\n'
+                    "  exit 2\n"
+                    "fi\n"
+                    f'exec "$PYTHON" -S -c {shell_word(code)} "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    return shim
+
+
+def guard_command(stream: str | None = None, shim: Path | None = None) -> str:
+    """The hook's command: ``shim`` (:func:`write_guard_shim`) when given, else the gitpar
+    next to this interpreter when there is one (the harness's PATH may not have it), else
+    ``gitpar`` from the PATH. It names the stream (``--stream``), so the guard judges as
+    that stream in its worktree whatever the session's ``cwd`` (a session that wandered
+    into another worktree is not judged as it)."""
     import sys
 
     from gitpar.core.guard import shell_word
 
-    exe = Path(sys.executable).with_name("gitpar")
-    return f"{shell_word(str(exe)) if exe.is_file() else 'gitpar'} guard --format claude"
+    exe = shim if shim is not None else Path(sys.executable).with_name("gitpar")
+    named = f" --stream {shell_word(stream)}" if stream else ""
+    return f"{shell_word(str(exe)) if exe.is_file() else 'gitpar'} guard{named} --format claude"
 
 
-def claude_settings() -> str:
-    """``.claude/settings.local.json``: the PreToolUse hook asking gitpar before each edit."""
+def claude_settings(stream: str | None = None, shim: Path | None = None) -> str:
+    """``.claude/settings.local.json``: the PreToolUse hook asking gitpar before each edit
+    (and shell command), and the PostToolUse hook checking the worktree after every tool call."""
     import json
 
-    hook = {"type": "command", "command": guard_command(), "timeout": 30}
-    data = {"hooks": {"PreToolUse": [{"matcher": GUARDED_TOOLS, "hooks": [hook]}]}}
+    command = guard_command(stream, shim)
+    hook = {"type": "command", "command": command, "timeout": 30}
+    # --changed: the check of the worktree, known before the request is read (git starts at once)
+    after = {"type": "command", "command": command.replace(" --format claude", " --changed --format claude"),
+             "timeout": 30}
+    data = {"hooks": {"PreToolUse": [{"matcher": GUARDED_TOOLS, "hooks": [hook]}],
+                      "PostToolUse": [{"matcher": AFTER_TOOLS, "hooks": [after]}]}}
     return json.dumps(data, indent=2) + "\n"
 
 
@@ -115,11 +158,14 @@ def _ours(path: Path, kind: str) -> bool:
 
     try:
         data = json.loads(text)
-        hooks = data["hooks"]["PreToolUse"]
-    except (ValueError, KeyError, TypeError):
+        events = data["hooks"]
+        # what 0.1 wrote (PreToolUse only) or this version (PreToolUse and PostToolUse)
+        return set(data) == {"hooks"} and set(events) in ({"PreToolUse"}, {"PreToolUse", "PostToolUse"}) and all(
+            len(entries) == 1 and all(" guard" in h.get("command", "") and "--format claude" in h.get("command", "")
+                                      for h in entries[0].get("hooks", []))
+            for entries in events.values())
+    except (ValueError, KeyError, TypeError, AttributeError):
         return False
-    return set(data) == {"hooks"} and set(data["hooks"]) == {"PreToolUse"} and len(hooks) == 1 and all(
-        "gitpar guard --format claude" in h.get("command", "") for h in hooks[0].get("hooks", []))
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -232,11 +278,12 @@ def setup(repo: Any, plan: Any, name: str, worktree: Path, port: int, brief: Map
     if not mine:
         return notes
     ignore_in_worktree(Path(worktree), [f for f, _ in mine])
+    shim = write_guard_shim(Path(worktree)) if any(kind == "settings" for _, kind in mine) else None
     text = render(name, brief, manager.render_brief(brief, plan.stream(name), plan), port)
     for f, kind in mine:
         target = Path(worktree) / f
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text if kind == "brief" else claude_settings(), encoding="utf-8")
+        target.write_text(text if kind == "brief" else claude_settings(name, shim), encoding="utf-8")
     return [f"wrote {', '.join(f for f, _ in mine)} (ignored by git in this worktree)"] + notes
 
 

@@ -118,15 +118,25 @@ def test_the_claude_hook_calls_gitpar_guard_and_guards(started: Path) -> None:
     wt = worktree_of(started, "api")
     settings = json.loads((wt / ".claude/settings.local.json").read_text())
     (entry,) = settings["hooks"]["PreToolUse"]
-    assert entry["matcher"] == "Edit|MultiEdit|Write|NotebookEdit"
+    assert entry["matcher"] == "Edit|MultiEdit|Write|NotebookEdit|Bash"
     (hook,) = entry["hooks"]
-    assert hook["type"] == "command" and hook["command"].endswith("gitpar guard --format claude")
+    assert hook["type"] == "command" and hook["command"].endswith("gitpar guard --stream api --format claude")
+    (after,) = settings["hooks"]["PostToolUse"]
+    assert after["matcher"] == "*"
+    assert after["hooks"][0]["command"] == hook["command"].replace(" --format", " --changed --format")
     # the command, run as Claude Code runs it: through a shell, the tool call on stdin
     call = json.dumps({"cwd": str(wt), "tool_name": "Write",
                        "tool_input": {"file_path": str(wt / "src/ui/b.py"), "content": "x"}})
     proc = subprocess.run(hook["command"], shell=True, cwd=wt, input=call, capture_output=True, text=True)
     assert proc.returncode == 0, proc
     assert json.loads(proc.stdout)["hookSpecificOutput"]["permissionDecision"] == "deny"
+    # after a shell command wrote ui's file, the PostToolUse hook blocks naming it
+    (wt / "src/ui/b.py").write_text("changed\n")
+    call = json.dumps({"cwd": str(wt), "hook_event_name": "PostToolUse", "tool_name": "Bash",
+                       "tool_input": {"command": "sed -i s/b/c/ src/ui/b.py"}, "tool_response": {}})
+    proc = subprocess.run(after["hooks"][0]["command"], shell=True, cwd=wt, input=call, capture_output=True, text=True)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["decision"] == "block", proc
+    assert "src/ui/b.py" in json.loads(proc.stdout)["reason"]
 
 
 def test_user_files_are_never_overwritten(started: Path) -> None:

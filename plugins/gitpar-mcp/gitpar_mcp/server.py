@@ -19,6 +19,13 @@ from mcp.server.fastmcp.exceptions import ToolError
 
 T = TypeVar("T")
 
+# A tool call holds the server (one stdio session) while it runs: a lock's wait is bounded
+# here, where the command line allows any wait (it blocks only its own process).
+MAX_WAIT = 600.0
+# All the text of one progress report together (each text is also held to the command
+# line's limit, gitpar.core.progress.MAX_TEXT): a progress file must stay small.
+MAX_REPORT = 16_000
+
 INSTRUCTIONS = (
     "gitpar coordinates parallel work streams in one git repository. This server runs in one "
     "stream's worktree: 'brief' says what the stream owns and shares and the rules; 'guard' says "
@@ -38,11 +45,18 @@ def _gitpar_errors() -> Iterator[None]:
         raise ToolError(f"gitpar: {exc}") from exc
 
 
-def _call(work: Callable[[Any], T], cwd: str) -> T:
+def _call(work: Callable[[Any], T], cwd: str, *, fetch: bool = False) -> T:
+    """``work`` on the repository at ``cwd``; ``fetch``: a read of remote state, so with a
+    ``remote:`` in the plan it fetches first (state, base, stream branches: one git fetch)."""
     from gitpar.core.repo import open_repo
 
     with _gitpar_errors():
-        return work(open_repo(cwd))
+        repo = open_repo(cwd)
+        if fetch:
+            from gitpar.core.remote import refresh
+
+            refresh(repo)
+        return work(repo)
 
 
 def _paths(repo: Any, raw: list[str], cwd: str) -> list[str]:
@@ -66,7 +80,7 @@ def build(cwd: str | None = None) -> FastMCP:
         """Every stream's status, progress and what git shows (commits, files, dirty)."""
         from gitpar.core.status import collect
 
-        return _call(lambda repo: collect(repo, repo.load_plan(), dirty="auto").to_dict(), here)
+        return _call(lambda repo: collect(repo, repo.load_plan(), dirty="auto").to_dict(), here, fetch=True)
 
     @server.tool(name="next")
     def next_() -> dict[str, Any]:
@@ -74,7 +88,7 @@ def build(cwd: str | None = None) -> FastMCP:
         from gitpar.core.status import collect
 
         return _call(lambda repo: {"version": 1, "ready": collect(repo, repo.load_plan(), dirty="none").ready},
-                     here)
+                     here, fetch=True)
 
     @server.tool()
     def brief(stream: str | None = None) -> dict[str, Any]:
@@ -121,19 +135,26 @@ def build(cwd: str | None = None) -> FastMCP:
         """Lock shared files for this stream (all or none): ``ttl`` like 30m or 2h (default: the
         plan's), ``wait`` seconds for a held lock."""
         from gitpar.core import locks, streams
+        from gitpar.core.progress import check_text
         from gitpar.errors import bad
 
         def work(repo: Any) -> dict[str, Any]:
             name = streams.stream_of(repo, None)
-            plan = repo.load_plan()
+            plan = repo.load_plan("base")  # what enforcement trusts, as the command line
             plan.stream(name)
             seconds = locks.check_ttl(ttl, plan.settings.lock_ttl)
-            if wait < 0:
-                raise bad(None, "wait", f"{wait} is negative", "give the seconds to wait, e.g. 60")
-            rel = _paths(repo, paths, here)
+            if not 0 <= wait <= MAX_WAIT:  # NaN too
+                raise bad(None, "wait", f"{wait} is not a number of seconds from 0 to {MAX_WAIT:.0f}",
+                          f"give the seconds to wait, at most {MAX_WAIT:.0f} (call lock again to wait longer)")
+            why, who_ = check_text(reason, "reason"), check_text(agent, "agent")
+            root = repo.here or repo.main_root
+            if root is None:
+                raise bad(None, "paths", "this repository has no worktree to name paths in",
+                          "run the server in a stream's worktree")
+            rel = [locks.check_lock_path(p, Path(here), root) for p in paths]
             locks.check_lockable(plan, name, rel)
             worktree = repo.stream_worktrees().get(name)
-            result = locks.lock(repo, name, rel, ttl=seconds, reason=reason, agent=agent, wait=wait,
+            result = locks.lock(repo, name, rel, ttl=seconds, reason=why, agent=who_, wait=wait,
                                 worktree=str(worktree or ""), plan=plan)
             return {"version": 1, "stream": name, "paths": rel, "ttl_seconds": seconds,
                     "renewed": bool(result.renewed and not result.taken),
@@ -158,11 +179,21 @@ def build(cwd: str | None = None) -> FastMCP:
 
     @server.tool(name="locks")
     def locks_() -> dict[str, Any]:
-        """Every lock: holder, until when, why, and why it is stale (expired, finished, worktree gone)."""
+        """Every lock: holder, until when, why, and why it is stale (expired, finished, worktree gone);
+        ``resources``: the holds on resources that are not files (``gitpar lock --resource``)."""
         from gitpar.core import locks
+        from gitpar.core.locks.resources import list_resources
 
-        return _call(lambda repo: {"version": 1, "locks": [dict(lk.to_dict(), stale=why)
-                                                            for lk, why in locks.list_locks(repo)]}, here)
+        def work(repo: Any) -> dict[str, Any]:
+            held = []
+            for lk, why in list_resources(repo):
+                data = lk.to_dict()
+                data["resource"] = data.pop("path")
+                held.append(dict(data, stale=why))
+            return {"version": 1, "locks": [dict(lk.to_dict(), stale=why) for lk, why in locks.list_locks(repo)],
+                    "resources": held}
+
+        return _call(work, here, fetch=True)
 
     @server.tool()
     def progress(status: str | None = None, completion: int | None = None, done: list[str] | None = None,
@@ -173,16 +204,27 @@ def build(cwd: str | None = None) -> FastMCP:
         failed), ``completion`` 0..100, items ``done``, what is ``current``, what ``blocked`` it,
         ``next_steps``, and ``need`` (coordination, like "ui: agree on the fields")."""
         from gitpar.core import streams
-        from gitpar.core.progress import ProgressUpdate, check_completion, check_status
+        from gitpar.core.progress import ProgressUpdate, check_completion, check_status, check_text
+        from gitpar.errors import bad
+
+        def texts(items: list[str] | None, field: str) -> tuple[str, ...]:
+            return tuple(check_text(t, field) for t in items or ())
 
         def work(repo: Any) -> dict[str, Any]:
             if status is not None:
                 check_status(status)
             comp = check_completion(completion) if completion is not None else None
             name = streams.stream_of(repo, None)
-            update = ProgressUpdate(status=status, completion=comp, done=tuple(done or ()), current=current,
-                                    blocked=tuple(blocked or ()), next=tuple(next_steps or ()),
-                                    need=tuple(need or ()), agent=agent)
+            update = ProgressUpdate(status=status, completion=comp, done=texts(done, "done"),
+                                    current=None if current is None else check_text(current, "current"),
+                                    blocked=texts(blocked, "blocked"), next=texts(next_steps, "next_steps"),
+                                    need=texts(need, "need"),
+                                    agent=None if agent is None else check_text(agent, "agent"))
+            size = sum(map(len, (*update.done, *update.blocked, *update.next, *update.need,
+                                 update.current or "", update.agent or "")))
+            if size > MAX_REPORT:
+                raise bad(None, "progress", f"the report's text is {size} characters long, more than "
+                          f"{MAX_REPORT}", "say it in a few sentences, and put long notes in a file of the stream")
             return streams.report(repo, name, update).to_dict()
 
         return _call(work, here)
@@ -223,7 +265,7 @@ def build(cwd: str | None = None) -> FastMCP:
         """Forecast which active streams will conflict with each other and with the base."""
         from gitpar.core.conflicts import forecast
 
-        return _call(lambda repo: forecast(repo).to_dict(), here)
+        return _call(lambda repo: forecast(repo).to_dict(), here, fetch=True)
 
     @server.resource("gitpar://plan", name="plan", mime_type="text/markdown",
                      description="The plan on the base branch: settings and every stream's definition.")
@@ -249,5 +291,12 @@ def build(cwd: str | None = None) -> FastMCP:
 
 
 def serve() -> None:
-    """Run the server on stdin/stdout until the client closes it."""
+    """Run the server on stdin/stdout until the client closes it.
+
+    The locks its tools take are held by this process (``GITPAR_HOLDER_PID``, unless the
+    harness named another): when the session ends, they show as "holder gone" and the next
+    stream to ask takes them over without waiting for their TTL."""
+    import os
+
+    os.environ.setdefault("GITPAR_HOLDER_PID", str(os.getpid()))
     build().run("stdio")

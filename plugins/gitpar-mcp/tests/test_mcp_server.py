@@ -114,3 +114,61 @@ def test_progress_brief_status_and_resources(wt: Path) -> None:
     assert "streams/api.md" in plan.text and "src/ui/**" in plan.text
     assert brief_text.text.startswith("# Stream api")
     assert check["ok"] is True and check["stream"] == "api"
+
+
+def test_locks_and_status_fetch_the_other_clones_state(gitpar_repo: Path, tmp_path: Path) -> None:
+    # two clones of one bare origin: the lock taken in alice's clone is what bob's tools see
+    import subprocess
+
+    def git(cwd: Path, *args: str) -> None:
+        subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(gitpar_repo, "remote", "add", "origin", str(origin))
+    git(gitpar_repo, "push", "-q", "origin", "main")
+    assert run(gitpar_repo, "init", "--remote", "origin", "--no-hooks").code == 0
+    git(gitpar_repo, "commit", "-qam", "remote: origin")
+    git(gitpar_repo, "push", "-q", "origin", "main")
+    bob = tmp_path / "bob"
+    git(tmp_path, "clone", "-q", str(origin), str(bob))
+    assert run(bob, "init", "--no-hooks").code == 0
+    assert run(gitpar_repo, "start", "api").code == 0
+    assert run(worktree_of(gitpar_repo, "api"), "lock", "src/config.py", "--reason", "alice").code == 0
+
+    async def script(s: ClientSession) -> Any:
+        return data(await s.call_tool("locks", {})), data(await s.call_tool("status", {}))
+
+    held, status = session(bob, script)
+    assert [(lk["path"], lk["stream"]) for lk in held["locks"]] == [("src/config.py", "api")]
+    api = next(x for x in status["streams"] if x["stream"] == "api")
+    assert api["status"] == "in_progress"
+
+
+def test_the_servers_limits_are_the_command_lines(wt: Path) -> None:
+    """No lock on the plan, no huge wait holding the server, no megabyte of progress text."""
+    async def script(s: ClientSession) -> Any:
+        return (await s.call_tool("lock", {"paths": [".gitpar/plan.md"]}),
+                await s.call_tool("lock", {"paths": ["src/config.py"], "wait": 1e9}),
+                await s.call_tool("lock", {"paths": ["src/config.py"], "reason": "r" * 5000}),
+                await s.call_tool("progress", {"current": "x" * 1_500_000}),
+                await s.call_tool("progress", {"done": ["d" * 3000] * 10}),
+                await s.call_tool("locks", {}))
+
+    plan, wait, reason, huge, many, held = session(wt, script)
+    assert plan.isError and "part of the plan" in plan.content[0].text, plan
+    assert wait.isError and "wait" in wait.content[0].text and "600" in wait.content[0].text, wait
+    assert reason.isError and "reason" in reason.content[0].text, reason
+    assert huge.isError and "current" in huge.content[0].text, huge
+    assert many.isError and "16000" in many.content[0].text, many
+    assert data(held)["locks"] == []
+
+
+def test_the_locks_tool_shows_resources(wt: Path) -> None:
+    assert run(wt, "lock", "--resource", "gpu:0", "--reason", "training").code == 0
+
+    async def script(s: ClientSession) -> Any:
+        return data(await s.call_tool("locks", {}))
+
+    held = session(wt, script)
+    assert [(r["resource"], r["stream"], r["reason"]) for r in held["resources"]] == [("gpu:0", "api", "training")]

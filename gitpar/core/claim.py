@@ -1,0 +1,94 @@
+"""A stream's claim: which worktree may work on it now (``start --take-over`` fencing).
+
+Every ``gitpar start`` writes a new claim id into the stream's progress file (``claim:``)
+and into the worktree's git directory (``<git dir>/gitpar-claim``). ``start --take-over``
+in another clone writes a new one there, so the old worktree's claim is no longer the
+stream's: its later commits (the pre-commit hook, against the last fetched state), pushes
+(the pre-push hook, which fetches) and progress reports (which fetch) are refused with a
+message naming the take-over. A worktree without a claim file (made by an older gitpar)
+is not fenced.
+
+Standard library only: the pre-commit hook imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+
+CLAIM_FILE = "gitpar-claim"
+STATE_REF = "refs/heads/gitpar/_state"
+
+
+def new_claim() -> str:
+    """A fresh claim id (a string YAML keeps as one)."""
+    import uuid
+
+    return "c" + uuid.uuid4().hex[:15]
+
+
+def gitdir_of(worktree: str) -> str:
+    """The git directory of the worktree folder ``worktree``, from its ``.git`` file, whatever
+    ``GIT_DIR`` says (a hook runs with the pushing worktree's)."""
+    dot = os.path.join(worktree, ".git")
+    if os.path.isfile(dot):
+        with open(dot, encoding="utf-8") as f:
+            text = f.read().strip()
+        if text.startswith("gitdir:"):
+            return os.path.realpath(os.path.join(worktree, text[len("gitdir:"):].strip()))
+    return os.path.realpath(dot)
+
+
+def worktree_claim(gitdir: str) -> str | None:
+    """The claim recorded in the worktree whose git directory is ``gitdir`` (None: none)."""
+    try:
+        with open(os.path.join(gitdir, CLAIM_FILE), encoding="utf-8") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def record_worktree_claim(gitdir: str, claim: str) -> None:
+    """Write ``claim`` into the worktree's git directory (never into its files)."""
+    with open(os.path.join(gitdir, CLAIM_FILE), "w", encoding="utf-8") as f:
+        f.write(claim + "\n")
+
+
+def superseded(stream: str, mine: str | None, current: str | None, taken_over: str | None) -> str | None:
+    """The refusal when this worktree's claim ``mine`` is no longer the stream's ``current``
+    one (None when it still is, or either is unknown)."""
+    if not mine or not current or mine == current:
+        return None
+    by = f" by {taken_over}" if taken_over else " from another clone"
+    return (f"stream {stream!r} was taken over{by} ('gitpar start {stream} --take-over'); this worktree's "
+            f"claim ({mine}) is no longer the stream's ({current}), so its work here is fenced off.\n"
+            f"  fix: stop working on {stream} here and hand what is not pushed to the new worker, or "
+            f"take it back with 'gitpar start {stream} --take-over' (after 'git fetch')")
+
+
+def claim_in_progress(text: str | None) -> tuple[str | None, str | None]:
+    """``(claim, taken_over)`` from a progress file's text (its front matter's lines)."""
+    found: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key in ("claim", "taken_over") and key not in found:
+            found[key] = value.strip().strip("'\"")
+    return found.get("claim") or None, found.get("taken_over") or None
+
+
+def check_commit(cwd: str, gitdir: str, stream: str | None) -> str | None:
+    """The pre-commit hook's fence: the refusal when the worktree at ``cwd`` holds an old
+    claim of ``stream`` by the last fetched state (no network), else None."""
+    if stream is None:
+        return None
+    mine = worktree_claim(gitdir)
+    if mine is None:
+        return None
+    from gitpar.store.quickgit import git_output
+
+    # --batch says "missing" on its output, not an error on git's: the hook stays quiet
+    code, out = git_output(["cat-file", "--batch"], cwd, f"{STATE_REF}:progress/{stream}.md\n".encode())
+    head, _, body = out.partition(b"\n")
+    if code != 0 or head.endswith(b"missing") or b" blob " not in head:
+        return None
+    claim, taken = claim_in_progress(body.decode("utf-8", errors="replace"))
+    return superseded(stream, mine, claim, taken)
