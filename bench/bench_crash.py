@@ -279,6 +279,44 @@ def trial(template: Path, work: Path, env: dict[str, str], name: str, delay: flo
     return t
 
 
+# Windows killed on purpose, not only by chance: name -> (command, where, the git subcommand at
+# which a git wrapper on PATH kills gitpar, the stream whose worktree must end up clean).
+WINDOWS: dict[str, tuple[list[str], str, str, str]] = {
+    # the branch has moved, its worktree not yet: the next sync (or doctor --fix) finishes it
+    "sync@read-tree": (["sync", "ui"], "main", "read-tree", "ui"),
+}
+KILLER = ('#!/bin/sh\nfor a in "$@"; do [ "$a" = "$GITPAR_KILL_AT" ] && {{ kill -9 $PPID; exit 1; }}; done\n'
+          'exec {git} "$@"\n')
+
+
+def window_trial(template: Path, work: Path, env: dict[str, str], name: str, n: int) -> Trial:
+    """Kill the command at one git subcommand (``WINDOWS``), then run it again: the state and
+    the work must be whole, and the worktree must hold no staged leftover of the half-done move."""
+    args, where, at, stream = WINDOWS[name]
+    dest = work / f"window-{n}"
+    repo, trees = copy_template(template, dest)
+    fake = dest / "fakegit"
+    fake.mkdir()
+    (fake / "git").write_text(KILLER.format(git=shutil.which("git")))
+    (fake / "git").chmod(0o755)
+    killing = {**env, "PATH": f"{fake}{os.pathsep}{env.get('PATH', os.environ['PATH'])}", "GITPAR_KILL_AT": at}
+    proc = gitpar(cwd_of(where, repo, trees), killing, *args, check=False)
+    t = Trial(name, 0.0, proc.returncode == -signal.SIGKILL)
+    if not t.killed:
+        t.problems.append(f"gitpar {' '.join(args)} never reached git {at} (exit {proc.returncode})")
+    t.problems += check_state(repo)
+    t.problems += check_work(repo, trees)
+    again = gitpar(cwd_of(where, repo, trees), env, *args, check=False)
+    if again.returncode != 0:
+        t.problems.append(f"gitpar {' '.join(args)} again: exit {again.returncode}: {again.stderr.strip()}")
+    left = sh(trees[stream], env, "git", "status", "--porcelain", "--untracked-files=no", check=False).stdout
+    if left.strip():
+        t.problems.append(f"{stream}'s worktree still holds a half-done move after the next run: {left.strip()}")
+    t.problems += check_work(repo, trees)
+    shutil.rmtree(dest, ignore_errors=True)
+    return t
+
+
 def run_trials(trials: int, seed: int = 1, work: Path | None = None) -> dict[str, object]:
     """Run ``trials`` kill -9 trials (spread evenly over the commands); the figures."""
     rng = random.Random(seed)
@@ -306,8 +344,9 @@ def _run(rng: random.Random, trials: int, work: Path, env: dict[str, str]) -> di
         # uniformly over the whole command (a little past its end: some runs are slower)
         delay = rng.uniform(0.0, durations[name] * 1.1)
         results.append(trial(template, work, env, name, delay, n))
+    windows = [window_trial(template, work, env, name, n) for n, name in enumerate(WINDOWS)]
     elapsed = time.monotonic() - started
-    failures = [t for t in results if t.problems]
+    failures = [t for t in results + windows if t.problems]
     return {
         "trials": len(results),
         "killed": sum(t.killed for t in results),
@@ -318,6 +357,7 @@ def _run(rng: random.Random, trials: int, work: Path, env: dict[str, str]) -> di
                                "killed": sum(t.killed for t in results if t.command == name),
                                "failures": sum(bool(t.problems) for t in results if t.command == name)}
                         for name in names},
+        "windows": {t.command: {"killed": t.killed, "failures": len(t.problems)} for t in windows},
         "failed": [{"command": t.command, "delay": round(t.delay, 3), "problems": t.problems}
                    for t in failures[:20]],
     }
@@ -340,6 +380,8 @@ def main() -> int:
               f"{figures['seconds']} s: {figures['failures']} failures")
         for name, row in figures["per_command"].items():  # type: ignore[attr-defined]
             print(f"  {name:10} {row['trials']:4} trials, {row['killed']:4} killed, {row['failures']} failures")
+        for name, row in figures["windows"].items():  # type: ignore[attr-defined]
+            print(f"  {name:10} killed there on purpose: {row['killed']}, {row['failures']} failures")
         for f in figures["failed"]:  # type: ignore[attr-defined]
             print(f"  FAILED {f['command']} at {f['delay']} s: {'; '.join(f['problems'])}")
     if not ns.json:

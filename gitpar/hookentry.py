@@ -138,11 +138,12 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
     from gitpar.core.repo import open_repo
 
     repo = open_repo(cwd)
-    if repo.load_plan_at_base() is None:
+    plan = repo.load_plan_at_base()
+    if plan is None:
         return 0  # no plan committed yet: nothing to enforce
     _fetch_state(repo)
     rules, base, base_tip, base_tips = _base_of(repo)
-    own = {"refs/heads/gitpar/_state", f"refs/heads/{repo.load_plan_at_base().settings.integration_branch}"}
+    own = {"refs/heads/gitpar/_state", f"refs/heads/{plan.settings.integration_branch}"}
     failures: list[tuple[str, str | None, Any]] = []
     notes: list[str] = []
     for line in stdin.splitlines():
@@ -171,16 +172,16 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
             else:
                 hide.extend(repo.git.references[ref].peel(pygit2.Commit).id for ref in repo.git.references
                             if ref.startswith(f"refs/remotes/{remote}/"))
-        who = of_branch(rules, remote_ref, base)  # the pushed ref's name says whose (core.identity)
-        stream = who.stream
+        judged = of_branch(rules, remote_ref, base)  # the pushed ref's name says whose (core.identity)
+        stream = judged.stream
         fenced = _fenced(repo, stream)
         if fenced:
             print(f"gitpar: push refused: {fenced}", file=sys.stderr)
             return 1
-        report = judge_range(repo, who.rules, base, stream, head, target=target, hide=hide,
+        report = judge_range(repo, judged.rules, base, stream, head, target=target, hide=hide,
                              scope=f"{remote_ref}")
-        if who.note:
-            notes.append(who.note)
+        if judged.note:
+            notes.append(judged.note)
         failures.extend((remote_ref, stream, v) for v in report.violations)
         notes.extend(report.notes)
     if not failures:

@@ -334,3 +334,25 @@ def test_the_forecast_knows_chains_and_union_merges(abc: Path, run) -> None:
     append_under_lock(abc, run, "c", "--no-chain")  # c edited the base's version: it does conflict
     data = json.loads(run(abc, "conflicts", "--json").out)
     assert {tuple(sorted((p["a"], p["b"]))) for p in data["pairs"] if p["conflicts"]} == {("a", "c"), ("b", "c")}
+
+
+def test_by_default_an_unfinished_holders_version_is_not_brought_in(abc: Path, run) -> None:
+    # a holder still at work may change its version again or be ejected: the plan's chain
+    # builds on finished holders only, says so, and --chain builds on it on purpose
+    assert run(abc, "start", "a").code == 0
+    aw = worktree_of(abc, "a")
+    assert run(aw, "lock", LOG).code == 0
+    with (aw / LOG).open("a") as f:
+        f.write("- a: a change\n")
+    git(aw, "commit", "-qam", "a: changelog")
+    assert run(aw, "unlock", LOG).code == 0  # a keeps working: not finished
+    assert run(abc, "start", "b").code == 0
+    bw = worktree_of(abc, "b")
+    res = run(bw, "lock", LOG)
+    assert res.code == 0 and res.out == "", res
+    assert "a held its lock before and has not finished" in res.err and "--chain" in res.err
+    assert "- a: a change" not in (bw / LOG).read_text()
+    assert run(bw, "unlock", LOG).code == 0
+    res = run(bw, "lock", LOG, "--chain")
+    assert res.code == 0 and res.out == f"{LOG}: brought in a's version (3-way merge)\n", res
+    assert "- a: a change" in (bw / LOG).read_text()

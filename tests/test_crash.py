@@ -1,6 +1,9 @@
 """Crashes: kill -9 at random moments of every state-changing command, and the crash log
 an unexpected error leaves (in the repository's git dir, one line on the terminal).
 
+A git wrapper on PATH also kills ``sync`` on purpose between its branch move and its
+worktree update (``bench_crash.WINDOWS``): the next sync must finish the move.
+
 Crash injection, short mode (the long mode, 400+ trials, is ``python bench/bench_crash.py``):
 20 trials spread over lock, unlock, progress, start, finish, remove, sync and integrate,
 each killed after a delay drawn over the command's measured duration. Every trial must
@@ -32,6 +35,21 @@ def test_kill_9_at_random_moments(tmp_path: Path) -> None:
     assert figures["killed"] >= 10, figures  # type: ignore[operator]
     per = figures["per_command"]
     assert set(per) == set(bench_crash.COMMANDS)  # type: ignore[arg-type]
+    # the windows killed on purpose (a sync between its branch move and the worktree update)
+    assert figures["windows"] == {name: {"killed": True, "failures": 0}  # type: ignore[comparison-overlap]
+                                  for name in bench_crash.WINDOWS}
+
+
+def test_a_sync_killed_between_the_branch_move_and_the_worktree_update(tmp_path: Path) -> None:
+    """The window the random trials hit only by chance, killed on purpose with a git wrapper."""
+    from gitpar.testing import hermetic
+
+    env = bench_crash.hermetic_env(tmp_path / "home")
+    with hermetic(tmp_path / "home"):
+        template = bench_crash.build_template(tmp_path / "template", env)
+        for n, name in enumerate(bench_crash.WINDOWS):
+            t = bench_crash.window_trial(template, tmp_path, env, name, n)
+            assert t.killed and not t.problems, (name, t.problems)
 
 
 def test_checks_catch_a_half_written_lock_and_lost_work(tmp_path: Path) -> None:
@@ -100,7 +118,7 @@ def test_outside_a_repository_the_crash_log_is_per_user(tmp_path: Path, monkeypa
 def test_a_crash_inside_a_hook_prints_one_line_and_the_log(tmp_path: Path) -> None:
     import subprocess
 
-    from gitpar.core import cache_file
+    from gitpar.store import cache as cache_file
     from gitpar.testing import git, hermetic, make_repo, run, worktree_of
 
     with hermetic(tmp_path / "home"):

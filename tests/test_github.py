@@ -185,3 +185,35 @@ def test_state_branch_readme_is_published_on_request(planned: Path, run) -> None
     assert run(planned, "status", "--publish").code == 0
     readme = git(planned, "show", "gitpar/_state:README.md")
     assert "| api | completed | 100% |" in readme and "No locks held." in readme
+
+
+def test_the_check_never_installs_the_code_it_judges(tmp_path: Path) -> None:
+    """This repository's workflow installs the base's gitpar; the reusable one refuses a local
+    folder as gitpar-version (the pull request's own checkout would judge itself)."""
+    import yaml
+
+    own = yaml.safe_load((ROOT / ".github/workflows/gitpar.yml").read_text())
+    with_ = own["jobs"]["gitpar"]["with"]
+    assert with_.get("gitpar-from-base") is True and with_.get("gitpar-version", "gitpar") != "."
+    reusable = yaml.safe_load((ROOT / ".github/workflows/gitpar-check.yml").read_text())
+    steps = reusable["jobs"]["check"]["steps"]
+    install = next(s for s in steps if s.get("name", "").startswith("Install gitpar"))
+    assert "git archive" in install["run"] and "pip install ." not in install["run"]
+    for local in (".", "./gitpar", "/work/gitpar", "file:///x", "-e ."):
+        env = {**os.environ, "GITPAR_REQUIREMENT": local, "FROM_BASE": "false", "RUNNER_TEMP": str(tmp_path)}
+        res = subprocess.run(["bash", "-e", "-c", install["run"]], env=env, capture_output=True, text=True,
+                             cwd=tmp_path)
+        assert res.returncode == 1 and "would run the code it judges" in res.stdout, (local, res)
+
+
+def test_a_stream_branch_before_anything_was_started(repo: Path, run) -> None:
+    """With no stream's progress on the state branch (the plan not run through gitpar yet),
+    there is no claim to ask for: gitpar/api is judged as api."""
+    assert run(repo, "init", "--no-hooks").code == 0
+    assert run(repo, "stream", "add", "api", "--owns", "src/api/**").code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "plan")
+    git(repo, "checkout", "-q", "-b", "gitpar/api")
+    write(repo / "src/api/a.py", "a = 3\n")
+    git(repo, "commit", "-qam", "ok")
+    assert gitpar(repo, "check", "--base", "main", "--head", "gitpar/api").code == 0

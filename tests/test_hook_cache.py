@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import git, worktree_of, write
 
-from gitpar.core import cache_file
+from gitpar.store import cache as cache_file
 
 
 def _cache(repo: Path) -> Path:

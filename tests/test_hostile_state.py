@@ -189,8 +189,9 @@ def test_a_lock_on_another_streams_owned_file_is_ignored_everywhere(planned: Pat
     assert res.code == 0, res
     write(wt / "src/api/a.py", "a = 2\n")
     git(wt, "commit", "-qam", "the owner's work, through the hook")  # the hook passes it
-    res = run(wt, "check", "--base", "main", "--head", "HEAD")
+    res = run(wt, "check", "--base", "main", "--head", "HEAD", "--format", "json")
     assert res.code == 0, res
+    assert any("src/api/a.py held by ui is ignored" in n for n in json.loads(res.out)["notes"]), res
     res = run(planned, "locks", "--json")
     stale = {e["path"]: e["stale"] for e in json.loads(res.out)["locks"]}
     assert "owned by stream api" in stale["src/api/a.py"] and "plan" in stale[".gitpar/plan.md"], stale

@@ -326,3 +326,32 @@ def test_pre_push_judges_against_the_remotes_base_plan(tmp_path: Path, run) -> N
         git(bw, "commit", "-qm", "api: src/other", "--no-verify")
         refused = _push(bw, "origin", "gitpar/api")
         assert refused.returncode != 0 and "src/other/o.py" in refused.stderr, refused.stderr
+
+
+def test_record_landed_makes_a_streams_commits_its_own_on_any_branch(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    from gitpar.core.landed import record_landed
+    from gitpar.core.repo import open_repo
+
+    with serve("file", tmp_path / "server") as url:
+        a = _alice(tmp_path, url, run)
+        b = _clone(tmp_path, url, "bob", run)
+        assert run(b, "start", "api").code == 0
+        bw = worktree_of(b, "api")
+        _locked_edit(run, bw, "- api entry\n", "changes: api")
+        _commit(bw, "src/api/a.py", "a = 2\n", "api: work")
+        assert _push(bw, "-u", "origin", "gitpar/api").returncode == 0
+        assert run(a, "status").code == 0  # check reads the state last fetched: api in progress
+        git(a, "branch", "elsewhere", "origin/gitpar/api")  # api's commits on a branch that is no stream
+        before = run(a, "check", "--base", "main", "--head", "elsewhere")
+        assert before.code == 1 and "src/api/a.py" in before.out, before.text
+        tip = git(a, "rev-parse", "origin/gitpar/api").strip()
+        record_landed(open_repo(a), "api", tip, git(a, "rev-parse", "main").strip())
+        assert git(a, "show", "gitpar/_state:landed/api.txt").split()[0] == tip
+        after = run(a, "check", "--base", "main", "--head", "elsewhere")
+        assert after.code == 0, after.text
+        # a commit made on top of it, never on api's branch, is still judged by its branch
+        git(a, "checkout", "-q", "elsewhere")
+        write(a / "src/api/a.py", "a = 3\n")
+        git(a, "commit", "-qam", "not api's", "--no-verify")
+        again = run(a, "check", "--base", "main", "--head", "elsewhere")
+        assert again.code == 1 and "src/api/a.py" in again.out, again.text

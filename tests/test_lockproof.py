@@ -157,6 +157,9 @@ def test_gitpar_now_never_moves_a_write(remote: Path, run, monkeypatch: pytest.M
     assert run(api, "lock", "src/config.py", "--ttl", "30d").code == 0
     text = git(remote, "show", "gitpar/_state:locks/src/config.py.lock")
     assert "2000-" not in text and "2099-" not in text, text
+    monkeypatch.setenv("GITPAR_NOW", "2099-01-01T00:00:00Z")
+    assert run(api, "progress", "--completion", "20").code == 0  # progress is stamped by the real clock too
+    assert "2099-" not in git(remote, "show", "gitpar/_state:progress/api.md")
 
 
 def test_another_streams_name_is_refused_from_a_streams_worktree(remote: Path, run) -> None:
@@ -209,6 +212,14 @@ def test_a_committed_base_naming_no_branch_fails_closed(started: Path, run, base
     assert done.returncode != 0 and base in done.stdout + done.stderr
     guard = subprocess.run(["gitpar", "guard", "src/ui/b.py"], cwd=api, capture_output=True, text=True)
     assert guard.returncode != 0
+    git(api, "commit", "-qm", "reach", "--no-verify")
+    res = run(api, "check", "--range", "main..HEAD")
+    assert res.code == 2 and base in res.err, res
+    bare = started.parent / "origin.git"
+    git(started.parent, "init", "-q", "--bare", str(bare))
+    git(started, "remote", "add", "origin", str(bare))
+    pushed = push(api, "gitpar/api")
+    assert pushed.returncode != 0 and base in pushed.stderr, pushed.stderr
 
 
 def test_a_clone_without_the_record_reads_origins_default_branch(started: Path, run, tmp_path: Path) -> None:

@@ -117,3 +117,56 @@ def test_the_hook_cache_follows_the_disabled_plugins(streams: Path) -> None:
     env = {**os.environ, "GITPAR_DISABLED_PLUGINS": ".gitpar/plugins/policy.py"}
     res = subprocess.run(["git", "commit", "-qm", "vendored"], cwd=api, capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr  # the same cache would have refused it again
+
+
+# -- branches that are no stream's: the same verdict everywhere (core.identity) -------------------
+
+OTHER_SITUATIONS = {  # name: (path changed, allowed under other_branches: strict)
+    "a plan pull request": (".gitpar/streams/ui.md", True),
+    "a shared file, no lock": ("src/config.py", False),
+    "a pending stream's file": ("src/c/z.py", False),
+    "an active stream's file": ("src/ui/b.py", False),
+    "an unowned file (unowned: lock)": ("docs/x.md", False),
+}
+OTHER_BRANCHES = ["feature", "gitpar/_x", "gitpar/c"]  # gitpar/c: a stream nobody started
+
+
+@pytest.fixture
+def with_pending(streams: Path, run) -> Path:  # type: ignore[no-untyped-def]
+    assert run(streams, "stream", "add", "c", "--owns", "src/c/**").code == 0
+    write(streams / "src/c/z.py", "c\n")
+    write(streams / "src/ui/b.py", "ui\n")
+    git(streams, "add", "-A")
+    git(streams, "commit", "-q", "--no-verify", "-m", "stream c, files")
+    return streams
+
+
+@pytest.mark.parametrize("branch", OTHER_BRANCHES)
+@pytest.mark.parametrize("situation", list(OTHER_SITUATIONS))
+def test_a_branch_that_is_no_streams_gets_one_verdict(with_pending: Path, tmp_path: Path, branch: str,
+                                                       situation: str) -> None:
+    path, allowed = OTHER_SITUATIONS[situation]
+    wt = tmp_path / "other"
+    git(with_pending, "worktree", "add", "-q", "-b", branch, str(wt), "main")
+    verdicts: dict[str, bool] = {}
+    verdicts["guard"] = gitpar(wt, "guard", path).code == 0
+    write(wt / path, "changed from a branch that is no stream's\n")
+    git(wt, "add", "-A")
+    staged = gitpar(wt, "check", "--staged")
+    verdicts["check --staged"] = staged.code == 0
+    commit = try_git(wt, "commit", "-q", "-m", situation)
+    verdicts["pre-commit"] = commit.returncode == 0
+    if commit.returncode != 0:
+        git(wt, "commit", "-q", "--no-verify", "-m", situation)
+    verdicts["check --range"] = gitpar(wt, "check", "--range", "main..HEAD").code == 0
+    ci = gitpar(wt, "check", "--base", "main", "--head", "HEAD", "--format", "github",
+                env={"GITHUB_ACTIONS": "true", "GITHUB_HEAD_REF": branch, "GITHUB_BASE_REF": "main"})
+    verdicts["CI check"] = ci.code == 0
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    push = try_git(wt, "push", "-q", str(remote), f"HEAD:refs/heads/{branch}")
+    verdicts["pre-push"] = push.returncode == 0
+    assert verdicts == dict.fromkeys(verdicts, allowed), (branch, situation, verdicts, staged.text,
+                                                          commit.stderr, ci.out, push.stderr)
+    if branch == "gitpar/c" and not allowed:
+        assert "never started" in ci.out and "never started" in commit.stderr

@@ -174,7 +174,7 @@ def test_random_operations_get_the_same_answers_warm_and_cold(started: Path) -> 
 
 
 def test_a_cache_written_by_other_gitpar_code_is_never_read(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from gitpar.core import cache_file
+    from gitpar.store import cache as cache_file
 
     path = tmp_path / "cache" / "x.marshal"
     cache_file.write_marshal(path, {"a": [1, "b"]})

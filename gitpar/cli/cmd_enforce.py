@@ -94,14 +94,16 @@ def lock(paths: Annotated[list[str] | None, typer.Argument(help="Paths to lock: 
          agent: Annotated[str, typer.Option(help="Who takes it.")] = "",
          chain: Annotated[bool | None, typer.Option(
              "--chain/--no-chain", help="Bring the previous holder's committed version into this "
-             "worktree first (default: the plan's lock_chain).")] = None,
+             "worktree first, finished or not (default: the plan's lock_chain, which brings in a "
+             "finished holder's version).")] = None,
          ) -> None:
     """Lock shared files for this stream (compare-and-swap on gitpar/_state).
 
-    With --chain (or lock_chain: true in the plan), a path another stream held before, and
-    changed on its branch, gets that version merged into this worktree's file first (a
+    With the plan's lock_chain (on by default), a path another stream held before, changed on
+    its branch and finished, gets that version merged into this worktree's file first (a
     three-way merge of that file, uncommitted edits kept), so edits under the lock build on
-    each other; a conflict refuses the lock.
+    each other; --chain does so also while the holder is still at work; a conflict refuses
+    the lock.
     """
     import time
 
@@ -153,7 +155,7 @@ def lock(paths: Annotated[list[str] | None, typer.Argument(help="Paths to lock: 
         from gitpar.core.remote import refresh
 
         refresh(repo)  # the last holder's branch may have been pushed from another clone
-        found, said = chain_.plan_chain(repo, name, taken, worktree, time.time())
+        found, said = chain_.plan_chain(repo, name, taken, worktree, time.time(), finished_only=chain is None)
         brought[:], notes[:] = found, said
 
     result = locks.lock(repo, name, rel, ttl=seconds, reason=reason, agent=agent, wait=wait,

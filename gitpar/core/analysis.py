@@ -284,8 +284,8 @@ def _graph_figures(tasks: list[Task], all_tasks: list[Task] | None, workers: int
                    memo: Path | None) -> tuple[list[list[str]], list[str], float, Schedule, float, Bottleneck]:
     """Waves (of ``all_tasks`` when given, else of ``tasks``), critical path, schedule, lower
     bound and bottleneck of the remaining ``tasks``; from ``memo`` when they were kept."""
-    from gitpar.core import cache_file
     from gitpar.core import schedule as sch
+    from gitpar.store import cache as cache_file
 
     kept_in = None
     if memo is not None:

@@ -67,10 +67,15 @@ def _read(file: Path) -> bytes | None:
 
 
 def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
-               now: float) -> tuple[list[Brought], list[str]]:
+               now: float, *, finished_only: bool = False) -> tuple[list[Brought], list[str]]:
     """What taking the locks on ``paths`` brings into ``worktree``, and notes on what it could
-    not look at; Refused (changing nothing) when a version does not merge cleanly."""
+    not look at; Refused (changing nothing) when a version does not merge cleanly.
+
+    ``finished_only`` (the plan's ``lock_chain: true``, the default): only the version of a
+    holder whose stream is completed, the work that is to land; a holder still at work may
+    change or lose its version, so building on it is the explicit ``--chain``'s choice."""
     from gitpar.core.lock_history import lock_history
+    from gitpar.core.streams import read_progress
     from gitpar.store import merge as m
 
     history = lock_history(repo, now)
@@ -84,6 +89,12 @@ def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
         holder = previous_holder(history, path, stream)
         if holder is None:
             continue
+        if finished_only:
+            held = read_progress(repo, holder)
+            if held is None or held.status != "completed":
+                notes.append(f"{path}: {holder} held its lock before and has not finished, so its version "
+                             f"is not brought in (gitpar lock --chain {path} builds on it now)")
+                continue
         tip = repo.stream_tip(holder) or _integrated_at(repo, holder)
         if tip is None:
             notes.append(f"{path}: {holder} held its lock before, but gitpar/{holder} is not in this "

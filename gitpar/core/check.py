@@ -86,6 +86,7 @@ def check_paths(rules: Rules, stream: str | None, paths: list[str], holders: dic
     """Judge ``paths`` changed by ``stream`` now, with the locks held now (no git involved)."""
     report = Report(stream=stream, scope=scope, base=base, paths=len(paths))
     report.violations = judge_change(rules, stream, paths, holders.get)
+    report.notes.extend(sorted(set(rules.ignored_locks.values())))
     return report
 
 
@@ -170,6 +171,7 @@ def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | No
         report.notes.insert(0, note)
     if plan_note:
         report.notes.append(plan_note)
+    report.notes.extend(sorted(set(rules.ignored_locks.values())))
     if target is not None:
         from gitpar.core.identity import review_notes
         from gitpar.store.commits import net_paths

@@ -180,15 +180,15 @@ def _half_moved(repo: Repo, out: Diagnosis, fix: bool) -> None:
             "half-moved", f"{move.worktree}: {move.branch} was moved to {move.new[:10]} but the worktree was "
             f"not updated (a gitpar command was stopped half-way); its index is a staged revert of the change",
             "'gitpar doctor --fix' (or 'gitpar sync') finishes it", fixable=move.state == "half-moved"))
-    for path in recorded:
+    for where in recorded:
         if left is not None:
-            move = left.get(path)
+            unfinished = left.get(where)
             out.findings.append(Finding(
-                "half-moved", f"{path}: a move of its branch stopped half-way"
-                + (" could not be finished: its index changed since" if move else ""),
-                "'gitpar doctor --fix' finishes it" if not move else
-                f"look with 'git -C {path} diff --cached HEAD' and reset the index yourself",
-                fixable=True, fixed=move is None))
+                "half-moved", f"{where}: a move of its branch stopped half-way"
+                + (" could not be finished: its index changed since" if unfinished else ""),
+                "'gitpar doctor --fix' finishes it" if not unfinished else
+                f"look with 'git -C {where} diff --cached HEAD' and reset the index yourself",
+                fixable=True, fixed=unfinished is None))
     for name, path in sorted(repo.stream_worktrees().items()):
         if str(path) in recorded or not path.exists():
             continue

@@ -3,7 +3,9 @@
 Identity is the branch (the worktree's, the pushed ref's, the pull request's head). A
 ``gitpar/<name>`` branch counts as stream ``name``'s only while the state branch holds a
 claim for it (started and not yet integrated: in progress, blocked, failed, or completed
-and waiting to be integrated). Every other branch — ``feature``, ``gitpar/_x``, or the
+and waiting to be integrated) — once the state branch records any stream's progress; before
+any stream was ever started (or with no state branch) there is no claim to ask for, and a
+stream branch is judged as its stream's. Every other branch — ``feature``, ``gitpar/_x``, or the
 branch of a stream nobody started — is no stream's, and the plan's ``other_branches:``
 decides what it may change: ``strict`` (the default) allows only ``.gitpar/**`` (plan pull
 requests, reviewed like code) and what the plan leaves ``unowned: allow``; ``active`` is the
@@ -22,12 +24,14 @@ from gitpar.store.naming import STREAM_BRANCH_PREFIX, stream_of_branch
 
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from gitpar.core.rules import Rules
 
 OTHER_BRANCHES_MODES = ("strict", "active")
 CLAIMED = ("in_progress", "blocked", "failed", "completed")
 INTEGRATED = "integrated"  # the claim status of a completed stream recorded as integrated
-REVIEW_PREFIXES = (".github/workflows/", ".gitpar/")
+STATE_BRANCH = "gitpar/_state"
 
 
 def claim_status(status: str | None, integrated: bool) -> str | None:
@@ -36,7 +40,7 @@ def claim_status(status: str | None, integrated: bool) -> str | None:
     return INTEGRATED if integrated and status == "completed" else status
 
 
-def claim_statuses(progress: dict[str, object]) -> dict[str, str]:
+def claim_statuses(progress: Mapping[str, object]) -> dict[str, str]:
     """Stream -> :func:`claim_status` of each progress record (``core.progress.Progress``)."""
     out = {}
     for name, p in progress.items():
@@ -80,15 +84,17 @@ def of_branch(rules: Rules, branch: str | None, base: str) -> Identity:
     plan's base branch named ``base``."""
     stream = stream_of_branch(branch)
     if stream is not None:
-        if stream in rules.claimed or stream not in rules.streams:
-            # not in the plan: judged as a stream that owns nothing (core.check notes it)
+        if stream in rules.claimed or stream not in rules.streams or not rules.statuses:
+            # not in the plan: judged as a stream that owns nothing (core.check notes it); no
+            # progress recorded for any stream (no state branch, or nothing ever started): the
+            # plan is not run through the state branch, so there is no claim to ask for
             return Identity(stream, rules)
         why = (f"gitpar/{stream} is judged as a branch that is no stream's: stream {stream} has no claim "
                f"on the state branch ({_unclaimed(rules, stream)}), so its branch counts for no stream "
                f"(other_branches: {rules.other_branches}); 'gitpar start {stream}' claims it")
         return Identity(None, rules.as_other_branch(), why)
-    if branch and _is_base(branch, base):
-        return Identity(None, rules)
+    if branch and (_is_base(branch, base) or short_branch(branch) == STATE_BRANCH):
+        return Identity(None, rules)  # the base, and a hand edit of the state branch: the main worktree's rule
     name = short_branch(branch)
     if name and name.startswith(STREAM_BRANCH_PREFIX + "_"):
         why = (f"{name} is in gitpar's own namespace (gitpar/_*), no stream's: judged as a branch that is "

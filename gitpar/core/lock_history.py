@@ -12,10 +12,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitpar.core import cache_file, clock
+from gitpar.core import clock
 from gitpar.core.clock import CLOCK_SKEW_S
 from gitpar.core.locks import LOCKS_DIR, Lock, parse_lock
 from gitpar.core.locks.model import MAX_TTL_S
+from gitpar.store import cache as cache_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gitpar.core import cache_file
+from gitpar.store import cache as cache_file
 from gitpar.store.quickgit import clean_tree
 
 PLAN_DIR = ".gitpar"  # core.plan's, which this module does not import (the who fast path)

@@ -172,7 +172,7 @@ def _ref_values(common: str, base: str) -> tuple[str, str] | None:
 
 
 def _load_cache(path: str) -> dict[str, Any] | None:
-    from gitpar.core.cache_file import read_marshal
+    from gitpar.store.cache import read_marshal
 
     data = read_marshal(path)
     return data if isinstance(data, dict) and "trees" in data else None  # the store checks the format
@@ -214,7 +214,7 @@ def _rebuild(cwd: str) -> dict[str, Any]:
 
 
 def _save_cache(cache_path: str, data: dict[str, Any]) -> None:
-    from gitpar.core.cache_file import write_marshal
+    from gitpar.store.cache import write_marshal
 
     write_marshal(cache_path, data)
 

@@ -437,8 +437,9 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
     base_tip = repo.tip(base)
     if not started or base_tip is None:
         return {}
-    from gitpar.core import cache_file, streams
+    from gitpar.core import streams
     from gitpar.plugins import manager as plugins
+    from gitpar.store import cache as cache_file
     from gitpar.store.commits import paths_touched
 
     # the filter's rules come from the plan status already read (the main worktree's, which

@@ -461,14 +461,16 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
 
 
 def _fence(repo: Repo, name: str) -> Callable[[Progress], str | None]:
-    """The check of a progress report from this clone: refused when this clone's worktree of
-    ``name`` holds a claim the stream's progress no longer has (taken over elsewhere)."""
-    from gitpar.core.claim import gitdir_of, superseded, worktree_claim
+    """The check of a progress report made from ``name``'s own worktree: refused when that
+    worktree holds a claim the stream's progress no longer has (taken over elsewhere). Read
+    from the worktree we run in: the cost of a report does not grow with the streams."""
+    from gitpar.core.claim import worktree_claim
 
-    path = repo.stream_worktrees().get(name)
-    mine = worktree_claim(gitdir_of(str(path))) if path is not None and path.exists() else None
+    mine = worktree_claim(str(repo.here_gitdir)) if repo.current_stream() == name else None
 
     def check(current: Progress) -> str | None:
+        from gitpar.core.claim import superseded
+
         claim, taken = current.extra.get("claim"), current.extra.get("taken_over")
         return superseded(name, mine, str(claim) if claim else None, str(taken) if taken else None)
 

@@ -242,8 +242,20 @@ def changes_between(repo: Repo, tip: pygit2.Oid, hide: Iterable[pygit2.Oid | Non
                                 paths=tuple(sorted(changed_paths(repo.git, c, differ))),
                                 stream_trailer=trailer[-1] if trailer else None,
                                 dropped=tuple(dropped_paths(repo.git, c)),
-                                parent_time=max((int(repo.git[p].commit_time) for p in c.parent_ids), default=0)))
+                                parent_time=_parent_time(repo.git, c)))
     return out
+
+def _parent_time(git: pygit2.Repository, c: pygit2.Commit) -> int:
+    """The newest committer date among ``c``'s parents (0 for none; a parent a shallow clone
+    lacks is skipped)."""
+    best = 0
+    for p in c.parent_ids:
+        try:
+            best = max(best, int(git[p].peel(pygit2.Commit).commit_time))
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+    return best
+
 
 def state_tip(repo: Repo) -> str | None:
     """The state branch's tip: the local branch, else a remote's copy (a CI clone)."""

@@ -280,11 +280,23 @@ class StateStore:
                 related = False
             if related or known is not None:
                 known = local  # unrelated roots: _follow's "diverged"
-        if known is None:
+        if known is None or self._remote_has(known):
             return
         if seen is not None:
             self.git.references.create(self.tracking_ref, seen, force=True)
         raise StateRewound(rewound_message(self.git, self.remote or "origin", remote_tip, known))
+
+    def _remote_has(self, commit: pygit2.Oid) -> bool:
+        """Whether the remote's state branch, asked again now, contains ``commit``: a fetch by
+        one process that finished before another process's push, read after that push moved
+        the local branch, is a race, not a rewind."""
+        code, text = self._git(["ls-remote", self.remote or "origin", STATE_REF])
+        tip = text.split()[0] if code == 0 and text.split() else ""
+        try:
+            now = pygit2.Oid(hex=tip)
+        except (ValueError, TypeError):
+            return False
+        return now == commit or (now in self.git and self.git.descendant_of(now, commit))
 
     def _follow(self, remote_tip: pygit2.Oid) -> None:
         """Fast-forward the local branch to the remote's tip; BadState when they diverged."""

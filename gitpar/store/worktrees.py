@@ -251,26 +251,23 @@ def evidence(repo: Repo, stream: str, base_tip: pygit2.Oid | None,
 def load_count_cache(repo: Repo) -> dict[str, int]:
     import json
 
+    from gitpar.store import cache
+
+    data = cache.read_bytes(repo.gitpar_dir / "cache" / "changed-files.json")
     try:
-        data = json.loads((repo.gitpar_dir / "cache" / "changed-files.json").read_text())
-        return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    except (OSError, ValueError):
+        found = json.loads(data) if data is not None else {}
+        return {str(k): int(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    except (ValueError, TypeError):
         return {}
 
 
 def save_count_cache(repo: Repo, cache: dict[str, int], *, keep: int = 5000) -> None:
     import json
-    import os
 
-    path = repo.gitpar_dir / "cache" / "changed-files.json"
+    from gitpar.store import cache as store
+
     items = list(cache.items())[-keep:]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(dict(items)))
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only git directory only costs speed
+    store.write_bytes(repo.gitpar_dir / "cache" / "changed-files.json", json.dumps(dict(items)).encode())
 
 
 def missing_worktrees(repo: Repo) -> list[tuple[str, str]]:

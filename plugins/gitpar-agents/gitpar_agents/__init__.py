@@ -86,11 +86,13 @@ def render(name: str, brief: Mapping[str, Any], rendered: str, port: int) -> str
     return "\n".join(lines) + "\n"
 
 
-GUARD_SHIM = "gitpar"  # in the worktree's own git directory: the hooks' command
+# in the worktree's own git directory, in a folder of its own (<git dir>/gitpar is gitpar's
+# cache folder in a main worktree): the hooks' command
+GUARD_SHIM = "gitpar-agents/gitpar"
 
 
 def write_guard_shim(worktree: Path) -> Path:
-    """``<the worktree's git dir>/gitpar``: this interpreter started without site (``-S``),
+    """``<the worktree's git dir>/gitpar-agents/gitpar``: this interpreter started without site (``-S``),
     gitpar's import paths recorded, as the commit hook shim does. Site initialisation costs
     more than the guard's own check (about 10 of 17 ms here), and the guard runs before and
     after every tool call. Exit 2 (the harnesses' "block") when the interpreter is gone."""
@@ -103,6 +105,7 @@ def write_guard_shim(worktree: Path) -> Path:
     gitdir = Path(_git(worktree, "rev-parse", "--absolute-git-dir"))
     code = f"import sys; sys.path[:0] = {json.dumps(import_paths())}; from gitpar.launch import main; sys.exit(main())"
     shim = gitdir / GUARD_SHIM
+    shim.parent.mkdir(parents=True, exist_ok=True)
     shim.write_text("#!/bin/sh\n"
                     "# gitpar-agents: 'gitpar' for this worktree's agent hooks, started without site (-S);\n"
                     "# 'gitpar agents setup' writes it again.\n"

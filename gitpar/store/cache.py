@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 FORMAT = 1  # the layout of every cache file; the fingerprint covers what each one holds
 _UNREADABLE = (OSError, EOFError, AttributeError, ImportError, TypeError, ValueError, IndexError)
 # the modules whose code decides what a cache holds (plan shapes, the rules' JSON, the hook's data)
-_SHAPERS = ("core/cache_file.py", "core/plan.py", "core/plan_cache.py", "core/rules.py", "core/rules_cache.py",
+_SHAPERS = ("store/cache.py", "core/plan.py", "core/plan_cache.py", "core/rules.py", "core/rules_cache.py",
             "core/status.py", "core/analysis.py", "core/lock_history.py", "core/locks/model.py")
 _header: bytes | None = None
 
