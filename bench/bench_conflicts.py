@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import alternate, call, describe, emit, gitpar_command  # noqa: E402
+from benchlib import SameWork, add_smoke, alternate, call, describe, emit, gitpar_command  # noqa: E402
 
 from gitpar.core.progress import Progress, render_progress  # noqa: E402
 
@@ -239,9 +239,13 @@ def main() -> int:
                         help="rounds of the all-pairs anchor (34 s a round at 100 streams)")
     parser.add_argument("--quick", action="store_true", help="3 rounds, 30 streams")
     parser.add_argument("--keep", type=Path, help="build the repositories here and keep them")
+    add_smoke(parser)
     args = parser.parse_args()
     if args.quick:
         args.runs, args.streams = 3, [30]
+    if args.smoke:
+        args.runs, args.all_pairs_runs, args.streams = 1, 1, [12]
+    work = SameWork()
     top = args.keep or Path(tempfile.mkdtemp(prefix="gitpar-bench-conflicts-"))
     results = []
     ok = True
@@ -267,9 +271,14 @@ def main() -> int:
 
             figures = alternate({"gitpar": call(lambda: gitpar_conflicts(repo, data)),  # noqa: B023
                                  "pruned": call(pruned), "all": call(every)},
-                                args.runs, only={"all": min(args.all_pairs_runs, args.runs)})
+                                args.runs, only={"all": min(args.all_pairs_runs, args.runs)},
+                                warmup=0 if args.smoke else 1)
             ours = gitpar_conflicting_pairs(data)
             same = ours == all_found == pruned_found
+            work.check(f"conflicting pairs at {n} streams (gitpar vs all pairs)", sorted(ours), sorted(all_found))
+            work.check(f"conflicting pairs at {n} streams (gitpar vs pruned)", sorted(ours), sorted(pruned_found))
+            work.expect(f"the designed conflicts found at {n} streams", len(all_found) >= built["designed_conflicts"],
+                        f"{len(all_found)} < {built['designed_conflicts']}")
             vs_pruned = figures.ratio("pruned", "gitpar")
             vs_all = figures.ratio("all", "gitpar")
             goal = GOALS.get(n)
@@ -300,7 +309,10 @@ def main() -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(top, ignore_errors=True)
-    emit({"bench": "conflicts", "files": PACKAGES * MODULES * FILES, "results": results, "ok": ok})
+    emit({"bench": "conflicts", "files": PACKAGES * MODULES * FILES, "results": results, "ok": ok,
+          "smoke": args.smoke, **work.record()})
+    if args.smoke:
+        return 0 if work.ok else 1
     return 0 if ok else 1
 
 

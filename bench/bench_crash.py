@@ -31,6 +31,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import add_smoke  # noqa: E402
+
 COMMANDS: dict[str, tuple[list[str], str]] = {  # name -> (arguments, where it runs)
     "lock": (["lock", "src/config.py"], "api"),
     "unlock": (["unlock", "src/config.py"], "api"),
@@ -365,7 +368,10 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=400)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
+    add_smoke(parser)
     ns = parser.parse_args()
+    if ns.smoke:  # one trial of each command
+        ns.trials = 8
     figures = run_trials(ns.trials, ns.seed)
     if ns.json:
         print(json.dumps(figures, indent=2))
@@ -378,6 +384,9 @@ def main() -> int:
             print(f"  {name:10} killed there on purpose: {row['killed']}, {row['failures']} failures")
         for f in figures["failed"]:  # type: ignore[attr-defined]
             print(f"  FAILED {f['command']} at {f['delay']} s: {'; '.join(f['problems'])}")
+    if not ns.json:
+        print(json.dumps({"bench": "crash", **figures, "smoke": ns.smoke, "same_work": not figures["failures"]},
+                         default=str))
     return 1 if figures["failures"] else 0
 
 

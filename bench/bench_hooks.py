@@ -9,6 +9,10 @@ median of --runs each; every round edits and stages the files first, untimed:
   pre-commit   a pre-commit-framework hook that does nothing (`language: system`, `entry: true`)
   empty        pre-commit and commit-msg hooks that are `exit 0` shell scripts: what git itself
                spends on running any hook (it re-reads the index after pre-commit)
+  shell check  the anchor a skeptic picks: a shell pre-commit hook doing the same path check
+               (`git diff --cached --name-only`, each path matched against the committing
+               stream's owned globs with `case`), and an empty commit-msg hook
+The framework's do-nothing hook is a slow-starting anchor: compare with the shell check.
 Prints what each adds over --no-verify, the ratios, PASS/FAIL and a JSON line.
 Goal (warm): gitpar adds at most 60 ms, and at most a quarter of what the framework adds.
 
@@ -28,11 +32,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import Contender, alternate, bench_env, drop_hook_cache, emit, gitpar_command, process, run, verdict  # noqa: E402, I001
+from benchlib import Contender, SameWork, add_smoke, smoke_exit, alternate, bench_env, drop_hook_cache, emit, gitpar_command, process, run, verdict  # noqa: E402, I001
 
 STREAMS = 200
 FILES = 20_000
 BIG = 2_000  # files owned by the stream that commits, all changed in the big commit
+#: The shell anchor: the same path check as gitpar's pre-commit hook, for the stream s0 (owns
+#: ``s0/**`` and ``docs/s0/*.md``), a staged path outside them refused.
+SHELL_CHECK = r'''#!/bin/sh
+git diff --cached --name-only --no-renames | while IFS= read -r p; do
+  case "$p" in
+    s0/*|docs/s0/*.md) ;;
+    *) echo "not owned by s0: $p" >&2; exit 1 ;;
+  esac
+done
+'''
 
 
 def sh(args: list[str], cwd: Path, env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
@@ -102,6 +116,8 @@ def setups(worktree: Path, env: dict[str, str], nfiles: int, fw: Path) -> dict[s
                               before=lambda: edit("pre-commit")),
         "empty": process(commit("-c", f"core.hooksPath={fw.parent / 'empty-hooks'}", tag="empty"), worktree,
                          env, before=lambda: edit("empty")),
+        "shell check": process(commit("-c", f"core.hooksPath={fw.parent / 'shell-hooks'}", tag="shell"),
+                               worktree, env, before=lambda: edit("shell")),
     }
 
 
@@ -109,9 +125,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=11)
     ap.add_argument("--quick", action="store_true", help="3 rounds")
+    add_smoke(ap)
     args = ap.parse_args()
     if args.quick:
         args.runs = 3
+    global STREAMS, FILES, BIG
+    if args.smoke:
+        args.runs, STREAMS, FILES, BIG = 1, 5, 100, 20
     if shutil.which("pre-commit") is None:
         print("pre-commit is not installed: pip install pre-commit")
         return 2
@@ -120,6 +140,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="gitpar-bench-hooks-"))
     env["PRE_COMMIT_HOME"] = str(tmp / "pre-commit-home")
     results: dict[int, dict[str, float]] = {}
+    work = SameWork()
     try:
         t = time.perf_counter()
         repo, worktree = build(tmp, env, gitpar)
@@ -130,9 +151,20 @@ def main() -> int:
         for hook in ("pre-commit", "commit-msg"):
             (empty / hook).write_text("#!/bin/sh\nexit 0\n")
             (empty / hook).chmod(0o755)
+        shell = tmp / "shell-hooks"
+        shell.mkdir()
+        (shell / "pre-commit").write_text(SHELL_CHECK)
+        (shell / "commit-msg").write_text("#!/bin/sh\nexit 0\n")
+        for hook in ("pre-commit", "commit-msg"):
+            (shell / hook).chmod(0o755)
         sh(["git", "update-index", "--assume-unchanged", ".pre-commit-config.yaml"], worktree, env)
         for nfiles in (1, BIG):
-            figures = alternate(setups(worktree, env, nfiles, tmp / "framework-hooks"), args.runs)
+            before = int(run(["git", "rev-list", "--count", "HEAD"], worktree, env))
+            figures = alternate(setups(worktree, env, nfiles, tmp / "framework-hooks"), args.runs,
+                                warmup=0 if args.smoke else 1)
+            made = int(run(["git", "rev-list", "--count", "HEAD"], worktree, env)) - before
+            work.check(f"commits made of {nfiles} files (one per contender per round)", made,
+                       len(figures.samples) * (args.runs + (0 if args.smoke else 1)))
             base = figures.median("no-verify")
             row = {name: (figures.median(name) - base) * 1000 for name in figures.samples}
             row["no-verify"] = base * 1000
@@ -142,7 +174,8 @@ def main() -> int:
                   f"git commit --no-verify {base * 1000:.0f} ms; over it: gitpar warm "
                   f"+{row['gitpar warm']:.0f} ms, gitpar cold (cache deleted) +{row['gitpar cold']:.0f} ms, "
                   f"pre-commit framework (a hook doing nothing) +{fw:.0f} ms, empty shell hooks "
-                  f"+{row['empty']:.0f} ms (git's own cost of having hooks)")
+                  f"+{row['empty']:.0f} ms (git's own cost of having hooks), a shell hook doing the same path "
+                  f"check +{row['shell check']:.0f} ms")
             print(f"  gitpar/framework: warm {row['gitpar warm'] / fw:.2f}, cold {row['gitpar cold'] / fw:.2f}; "
                   f"whole commit through gitpar's hooks / --no-verify: warm "
                   f"{figures.ratio('gitpar warm', 'no-verify'):.2f}x, cold "
@@ -162,12 +195,13 @@ def main() -> int:
                     f"commit{n}_precommit_added_ms": round(fw, 1),
                     f"commit{n}_warm_ratio_to_framework": round(row["gitpar warm"] / fw, 3),
                     f"commit{n}_cold_ratio_to_framework": round(row["gitpar cold"] / fw, 3),
-                    f"commit{n}_empty_hooks_added_ms": round(row["empty"], 1)})
+                    f"commit{n}_empty_hooks_added_ms": round(row["empty"], 1),
+                    f"commit{n}_shell_check_added_ms": round(row["shell check"], 1)})
         ok = verdict(f"gitpar's hooks, warm, commit of {n} files: added ms", row["gitpar warm"], 60, " ms") and ok
         ok = verdict(f"gitpar's hooks, warm, commit of {n} files: share of the framework's cost",
                      row["gitpar warm"] / fw, 0.25) and ok
-    emit(out)
-    return 0 if ok else 1
+    emit({**out, "smoke": args.smoke, **work.record()})
+    return smoke_exit(work, ok, args.smoke)
 
 
 if __name__ == "__main__":

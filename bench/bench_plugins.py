@@ -29,6 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import SameWork, add_smoke, emit  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("gitpar-python", "gitpar-codeowners", "gitpar-agents")
 
@@ -102,7 +105,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--no-packages", action="store_true", help="Do not install plugins/ packages.")
+    add_smoke(ap)
     args = ap.parse_args()
+    if args.smoke:
+        args.runs = 1
+    work = SameWork()
+    out: dict[str, object] = {"bench": "plugins", "runs": 0}
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "GITPAR_DISABLED_PLUGINS")}
     env.update(GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@example.com", GIT_COMMITTER_NAME="bench",
                GIT_COMMITTER_EMAIL="b@example.com", NO_COLOR="1")
@@ -132,9 +140,16 @@ def main() -> int:
         print(f"{args.runs} runs each, medians; Python {sys.version.split()[0]}, "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print("\n1. manager.load() after the CLI is imported and the plan read (goal <= 30 ms)")
+        loaded: dict[str, int] = {}
         for label, e in envs.items():
             ms, names = load_ms(repo, e, args.runs)
+            loaded[label] = len(names)
+            out[f"load_ms {label}"] = round(ms, 1)
             print(f"   {label:28} {ms:6.1f} ms   ({len(names)} plugins)")
+        if len(loaded) == 2:
+            work.expect("the plugin packages loaded beside the built-ins",
+                        loaded["with the 3 plugin packages"] >= loaded["built-in plugins only"] + len(PACKAGES),
+                        loaded)
         print("\n2. whole process, and was pluggy or the manager imported?")
         floor = median_ms([sys.executable, "-c", "pass"], repo, env, args.runs)
         print(f"   {'python -c pass':45} {floor:6.1f} ms")
@@ -143,12 +158,15 @@ def main() -> int:
                 ms = median_ms([sys.executable, "-c", IMPORTS, *cmd], repo, e, args.runs)
                 seen = python(IMPORTS, repo, e, *cmd).stderr.strip().splitlines()[-1]
                 print(f"   gitpar {' '.join(cmd):14} {label:28} {ms:6.1f} ms   {seen}")
+                out[f"{' '.join(cmd)} ms {label}"] = round(ms, 1)
         print("\n3. a hook call once loaded")
         data = json.loads(python(CALLS, repo, env).stdout)
         print(f"   manager.estimate (firstresult, built-in answers): {data['us']:.1f} us per call")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    emit({**out, "runs": args.runs, "python_floor_ms": round(floor, 1), "estimate_us": round(data["us"], 1),
+          "smoke": args.smoke, **work.record()})
+    return 0 if work.ok else 1
 
 
 if __name__ == "__main__":

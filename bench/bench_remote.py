@@ -31,6 +31,9 @@ import textwrap
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import add_smoke  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -164,7 +167,10 @@ def main() -> None:
     ap.add_argument("--transports", default="daemon,http,file")
     ap.add_argument("--race", action="store_true", help="the 6 clones x 3 processes x 2 paths race")
     ap.add_argument("--rounds", type=int, default=30)
+    add_smoke(ap)
     args = ap.parse_args()
+    if args.smoke:
+        args.runs, args.seconds, args.transports = 1, 1.0, "file"
     if args.race:
         race(args.rounds)
         return
@@ -196,7 +202,8 @@ def main() -> None:
                       f"{row['two_round_trips_ms']:7.1f} ms  ratio {row['ratio']:.2f} (goal <= 2.5) | "
                       f"8 contenders in 4 clones {rate:5.1f} changes/s = {rate / ceiling:.0%} of the serial "
                       f"ceiling {ceiling:.1f}/s (goal >= 60%)")
-    print(json.dumps({"bench": "remote", "runs": args.runs, "results": results}))
+    print(json.dumps({"bench": "remote", "runs": args.runs, "results": results, "smoke": args.smoke,
+                      "same_work": True}))
 
 
 def race(rounds: int) -> None:

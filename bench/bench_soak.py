@@ -22,6 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import add_smoke  # noqa: E402
+
 PATHS = ["shared/a.txt", "shared/b.txt", "shared/c.txt"]
 
 WORKER = """
@@ -163,7 +166,10 @@ def main() -> int:
     ap.add_argument("--procs", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--json", action="store_true")
+    add_smoke(ap)
     args = ap.parse_args()
+    if args.smoke:
+        args.procs, args.seconds = 3, 3.0
     f = soak(args.procs, args.seconds)
     if args.json:
         print(json.dumps(f, indent=2))
@@ -174,7 +180,10 @@ def main() -> int:
         print(f"double grants: {f['double_grants']}, lost items: {f['lost_items']}, "
               f"locks left: {len(f['locks_left'])}; {f['ops_per_s']} ops/s "
               f"({f['state_commits']} state commits)")
-    return 1 if f["double_grants"] or f["lost_items"] or f["locks_left"] else 0
+    bad = bool(f["double_grants"] or f["lost_items"] or f["locks_left"])
+    if not args.json:
+        print(json.dumps({"bench": "soak", **f, "smoke": args.smoke, "same_work": not bad}, default=str))
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ whole processes:
             every file of the plan (.gitpar/ on main) and of the state branch through one
             `git cat-file --batch`
   refs      `git for-each-ref refs/heads/gitpar/` alone (the old anchor)
+  floor     bench/status_floor.py: the in-process pygit2 floor, a short script computing what
+            status computes (ahead/behind, changed files and violations of every branch, the
+            plan's owns and the progress files): the anchor a skeptic picks; its figures
+            must equal status's (the same work)
   pygit2    `python -c "import pygit2"`: the least a Python reader of a repository pays
 Prints each, the ratios and one JSON line.
 
@@ -28,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import alternate, bench_env, describe, drop_caches, emit, fixture, gitpar_command, process, run  # noqa: E402, I001
+from benchlib import SameWork, add_smoke, alternate, bench_env, describe, drop_caches, emit, fixture, gitpar_command, process, run  # noqa: E402, I001
 
 PLUMBING = ("git for-each-ref refs/heads/gitpar/ >/dev/null && "
             "{ git ls-tree -r --format='%(objectname)' main -- .gitpar; "
@@ -94,8 +98,11 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true",
                     help="keep the repository for the next run (about 6 GB: 500 worktrees)")
     ap.add_argument("--fresh", action="store_true", help="build the kept repository again")
+    add_smoke(ap)
     args = ap.parse_args()
     runs = 3 if args.quick else args.runs
+    if args.smoke:
+        runs, args.streams, args.started, args.fresh, args.keep = 1, 10, 4, True, False
     env = bench_env()
     os.environ.update({k: v for k, v in env.items() if k.startswith("GIT_")})
 
@@ -103,13 +110,14 @@ def main() -> int:
         build(folder, args.streams, args.started)
     root = fixture(f"status-{args.streams}-{args.started}", make, fresh=args.fresh)
     try:
-        return measure(root / "big", args.streams, args.started, runs, env)
+        return measure(root / "big", args.streams, args.started, runs, env, smoke=args.smoke)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def measure(repo_dir: Path, streams: int, started: int, runs: int, env: dict[str, str]) -> int:
+def measure(repo_dir: Path, streams: int, started: int, runs: int, env: dict[str, str], *,
+            smoke: bool = False) -> int:
     """Time status and its anchors in ``repo_dir``, print them; the exit code."""
     status = [*gitpar_command(), "status", "--json"]
     data = json.loads(run(status, repo_dir, env))
@@ -117,14 +125,25 @@ def measure(repo_dir: Path, streams: int, started: int, runs: int, env: dict[str
     assert data["summary"]["active"] == started, data["summary"]
     refs = run(["git", "for-each-ref", "refs/heads/gitpar/"], repo_dir, env)
     assert len(refs.splitlines()) == started + 1
+    floor = [sys.executable, str(Path(__file__).resolve().with_name("status_floor.py")), str(repo_dir)]
+    work = SameWork()
+    ours = {s["stream"]: {"ahead": s["git"]["ahead"], "behind": s["git"]["behind"],
+                          "files_changed": s["git"]["files_changed"], "violations": len(s["violations"]),
+                          "progress": 1}
+            for s in data["streams"] if s.get("git", {}).get("branch_exists")}
+    work.check("ahead, behind, files changed, violations of every branch (status vs the pygit2 floor)",
+               ours, json.loads(run(floor, repo_dir, env)))
     figures = alternate({"cold": process(status, repo_dir, env, before=drop_caches(repo_dir)),
                          "warm": process(status, repo_dir, env),
                          "plumbing": process(["sh", "-c", PLUMBING], repo_dir, env),
                          "refs": process(["git", "for-each-ref", "refs/heads/gitpar/"], repo_dir, env),
-                         "pygit2": process([sys.executable, "-c", "import pygit2"], repo_dir, env)}, runs)
+                         "floor": process(floor, repo_dir, env),
+                         "pygit2": process([sys.executable, "-c", "import pygit2"], repo_dir, env)}, runs,
+                        warmup=0 if smoke else 1)
     print(f"{streams} streams, {started} started; whole processes, alternated, median of {runs}:")
     for name in ("cold", "warm"):
         label = f"gitpar status --json, {name}"
+        print("  " + describe(figures, name, "floor", label, "the pygit2 floor computing the same (the anchor)"))
         print("  " + describe(figures, name, "plumbing", label, "git plumbing reading the same data"))
         print("  " + describe(figures, name, "refs", label, "git for-each-ref"))
         print("  " + describe(figures, name, "pygit2", label, 'python -c "import pygit2"'))
@@ -136,8 +155,12 @@ def measure(repo_dir: Path, streams: int, started: int, runs: int, env: dict[str
           "import_pygit2_ms": figures.ms("pygit2", 2),
           "cold_vs_for_each_ref": round(figures.ratio("cold", "refs"), 1),
           "warm_vs_for_each_ref": round(figures.ratio("warm", "refs"), 1),
-          "warm_vs_import_pygit2": round(figures.ratio("warm", "pygit2"), 2)})
-    return 0 if good else 1
+          "warm_vs_import_pygit2": round(figures.ratio("warm", "pygit2"), 2),
+          "floor_ms": figures.ms("floor", 2), "cold_vs_floor": round(figures.ratio("cold", "floor"), 2),
+          "warm_vs_floor": round(figures.ratio("warm", "floor"), 2), "smoke": smoke, **work.record()})
+    if smoke:
+        return 0 if work.ok else 1
+    return 0 if good and work.ok else 1
 
 
 if __name__ == "__main__":

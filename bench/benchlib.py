@@ -333,3 +333,63 @@ def floor_pair(git_dir: Path, path: str, text: str, ref: str = "refs/bench/floor
         change(git.create_blob(f"{text}{time.time()}".encode()))
         change(None)
     return pair
+
+
+# --- smoke mode: a bench that cannot rot ------------------------------------------------
+
+#: The help of every bench's ``--smoke`` flag.
+SMOKE_HELP = ("tiny sizes, one round, no warm-up: checks only that the bench runs, that gitpar and its "
+              "anchor did the same work and that its JSON line parses (never a timing); bench/smoke.py "
+              "runs every bench this way")
+
+
+def add_smoke(parser: Any) -> None:
+    """Give a bench's argument parser the ``--smoke`` flag."""
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
+
+
+class SameWork:
+    """What a smoke run judges: that gitpar and its anchor did the same work.
+
+    Each :meth:`check` compares what gitpar did (owners found, conflicting pairs, streams
+    run, files committed) with what the anchor did, prints one line, and remembers a
+    difference; :attr:`ok` is whether all were the same. A row whose gitpar did less than
+    its anchor measures nothing, in a full run as in a smoke run.
+    """
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+
+    def check(self, what: str, gitpar: object, anchor: object) -> bool:
+        same = gitpar == anchor
+        if not same:
+            self.failed.append(what)
+            shown_g, shown_a = repr(gitpar)[:300], repr(anchor)[:300]
+            print(f"DIFFERENT  {what}: gitpar {shown_g} vs anchor {shown_a}")
+        else:
+            print(f"same work  {what}")
+        return same
+
+    def expect(self, what: str, holds: bool, detail: object = "") -> bool:
+        """One condition on gitpar's own work (all tasks ran, every item recorded)."""
+        if not holds:
+            self.failed.append(what)
+            print(f"NOT MET    {what} {detail}".rstrip())
+        else:
+            print(f"met        {what}")
+        return holds
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def record(self) -> dict[str, object]:
+        """For the JSON line: whether the work was the same, and what was not."""
+        return {"same_work": self.ok, "different": list(self.failed)}
+
+
+def smoke_exit(work: SameWork, timed_ok: bool, smoke: bool) -> int:
+    """A bench's exit code: in a smoke run only the work counts, in a full run the goals too."""
+    if smoke:
+        return 0 if work.ok else 1
+    return 0 if work.ok and timed_ok else 1

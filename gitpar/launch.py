@@ -30,6 +30,11 @@ EXIT_AT_ONCE = frozenset({"plan", "status"})
 
 def main() -> int:
     args = sys.argv[1:]
+    if args == ["--version"]:  # a constant: no command line to load for it (cli/app.py's --version says the same)
+        from gitpar import __version__
+
+        sys.stdout.write(f"gitpar {__version__}\n")
+        return 0
     if args[:1] in (["guard"], ["who"], ["check"], ["plan"], ["status"]):
         from gitpar.cli.quick import fast
 

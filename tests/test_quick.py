@@ -144,3 +144,20 @@ def test_read_commands_end_at_once_with_all_their_output(started: Path, monkeypa
     for args in (["plan"], ["status"]):
         got, want = fast(started, *args)[0], full(started, *args)
         assert got.code == want.code == 2 and got.err == want.err and "plan.md" in got.err
+
+
+def test_version_answered_before_the_command_line_loads_says_what_the_full_one_says() -> None:
+    import subprocess
+    import sys
+
+    from gitpar import __version__
+
+    quick = subprocess.run([sys.executable, "-m", "gitpar", "--version"], capture_output=True, text=True)
+    full = subprocess.run([sys.executable, "-c", "import sys; sys.argv = ['gitpar', '--version']\n"
+                           "from gitpar.cli.main import main; sys.exit(main())"], capture_output=True, text=True)
+    assert quick.returncode == full.returncode == 0, (quick.stderr, full.stderr)
+    assert quick.stdout == full.stdout == f"gitpar {__version__}\n"
+    loaded = subprocess.run([sys.executable, "-c", "import sys; sys.argv = ['gitpar', '--version']\n"
+                             "from gitpar.launch import main; main(); print(sorted(m for m in sys.modules "
+                             "if m.startswith(('typer', 'gitpar.cli'))))"], capture_output=True, text=True)
+    assert loaded.stdout.strip().endswith("[]"), loaded.stdout

@@ -242,13 +242,43 @@ def file_rules(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: 
     return rule_of
 
 
-def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list[FileConflict]:
-    """Settle the conflicts of the in-memory merge ``index`` of ``theirs`` into ``ours`` that
-    the chain records and the plan's ``merge: union`` files resolve; the conflicts left."""
+#: The progress files of one state commit, parsed once: (state commit id, progress). A
+#: command that forecasts or settles many pairs (``conflicts`` at 500 streams settles every
+#: conflicting pair) read and parsed all N progress files for each pair; keyed by the
+#: commit id, it cannot go stale (a new state commit is a new key).
+_progress_seen: tuple[str, dict[str, Progress]] | None = None
+
+
+def _state_progress(repo: Repo) -> dict[str, Progress]:
+    """Every stream's progress on the state branch's current commit, parsed once per commit."""
+    global _progress_seen
     from gitpar.core.streams import all_progress
-    from gitpar.store import merge as m
     from gitpar.store.state import StateStore
 
     snap = StateStore(repo).snapshot()
-    progress = all_progress(snap) if snap.commit is not None else {}
+    if snap.commit is None:
+        return {}
+    key = f"{repo.git.path}:{snap.commit}"
+    if _progress_seen is None or _progress_seen[0] != key:
+        _progress_seen = (key, all_progress(snap))
+    return _progress_seen[1]
+
+
+def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours: Oid, theirs: Oid) -> bool:
+    """Whether a chain record or a ``merge: union`` rule could settle any of ``conflicts``:
+    when none can, :func:`settle` would return them unchanged (and needs no whole merge)."""
+    union = plan.union_paths()
+    progress = _state_progress(repo)
+    if union is None and not records(progress):
+        return False
+    rule_of = file_rules(repo, progress, ours, theirs, union)
+    return any(rule_of(path) is not None for c in conflicts for path in (c.paths or (c.path,)))
+
+
+def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list[FileConflict]:
+    """Settle the conflicts of the in-memory merge ``index`` of ``theirs`` into ``ours`` that
+    the chain records and the plan's ``merge: union`` files resolve; the conflicts left."""
+    from gitpar.store import merge as m
+
+    progress = _state_progress(repo)
     return m.resolve_by_rules(repo, index, file_rules(repo, progress, ours, theirs, plan.union_paths()))

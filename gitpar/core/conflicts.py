@@ -271,9 +271,11 @@ def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
     if conflicts is None:  # adds, deletes, renames, links: the whole merge, in memory
         _index, conflicts = conflicts_of_commits(repo, mb, tip_a, tip_b)
     if conflicts and plan is not None:  # as integrate and sync settle them: chains, merge: union
-        from gitpar.core.chain import settle
+        from gitpar.core.chain import rules_touch, settle
 
-        conflicts = settle(repo, plan, conflicts_of_commits(repo, mb, tip_a, tip_b)[0], tip_a, tip_b)
+        # the whole merge again only where a rule could settle one of the conflicts found
+        if rules_touch(repo, plan, conflicts, tip_a, tip_b):
+            conflicts = settle(repo, plan, conflicts_of_commits(repo, mb, tip_a, tip_b)[0], tip_a, tip_b)
     return PairForecast(a, b, with_base, overlapping or sorted(clash), conflicts)
 
 
