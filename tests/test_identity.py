@@ -201,6 +201,18 @@ def test_the_next_sync_finishes_a_killed_move(origin: tuple[Path, Path], run, tm
     assert [f for f in findings if f["check"] == "half-moved"] == []
 
 
+def test_finish_after_a_killed_move_finishes_the_move_first(origin: tuple[Path, Path], run,
+                                                           tmp_path: Path) -> None:
+    # the next command touching the stream completes the worktree update: finish is not
+    # refused for the staged revert the killed sync left, and nothing reverts main's change
+    repo, _ = origin
+    cw = killed_sync(repo, run, tmp_path)
+    res = gitpar(cw, "finish")
+    assert res.code == 0, res
+    assert git(cw, "status", "--porcelain", "--untracked-files=no").strip() == ""
+    assert (cw / "README").read_text() == "moved on\n" and (cw / "src/c/z.py").read_text() == "c1\n"
+
+
 def test_doctor_fix_finishes_a_killed_move(origin: tuple[Path, Path], run, tmp_path: Path) -> None:
     repo, _ = origin
     cw = killed_sync(repo, run, tmp_path)

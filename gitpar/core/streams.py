@@ -524,6 +524,15 @@ def describe_violations(name: str, found: Sequence[Violation], limit: int = 10) 
     return "\n".join(lines)
 
 
+def finish_moves(repo: Repo, branch: str) -> None:
+    """Finish a move of ``branch`` that a killed ``sync`` left half-done (the ref moved, the
+    worktree not yet updated), as the next command touching the stream does; one whose
+    worktree changed since is left for ``sync`` and ``doctor`` to report."""
+    from gitpar.store.merge.apply import finish_moves as finish_recorded
+
+    finish_recorded(repo, branch)
+
+
 def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
     """Mark the stream completed.
 
@@ -533,6 +542,7 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
     """
     plan = repo.load_plan("base")
     plan.stream(name)
+    finish_moves(repo, f"gitpar/{name}")  # a sync killed half-way: its staged revert is no work
     path = repo.stream_worktrees().get(name)
     if path is not None and not force:
         from gitpar.store.worktrees import dirty_files
@@ -617,6 +627,8 @@ class Removal:
 def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False) -> Removal:
     """Remove the stream's worktree, keeping the branch; refused when work would be lost."""
     planmod.check_name(name)
+    if not dry_run:
+        finish_moves(repo, f"gitpar/{name}")  # a sync killed half-way: its staged revert is no work
     path = repo.stream_worktrees().get(name)
     if path is None:
         raise bad(None, "NAME", f"stream {name!r} has no worktree to remove",
