@@ -112,11 +112,12 @@ def _fenced(repo: Any, stream: str | None) -> str | None:
     (by the state just fetched): the refusal, else None."""
     if stream is None:
         return None
-    from gitpar.core.claim import claim_in_progress, gitdir_of, superseded, worktree_claim
+    from gitpar.core.claim import claim_in_progress, superseded, worktree_claim
+    from gitpar.store.quickgit import worktree_git_dir
     from gitpar.store.state import StateStore
 
     path = repo.stream_worktrees().get(stream)
-    mine = worktree_claim(gitdir_of(str(path))) if path is not None and path.exists() else None
+    mine = worktree_claim(worktree_git_dir(str(path))) if path is not None and path.exists() else None
     if mine is None:
         return None
     claim, taken = claim_in_progress(StateStore(repo).snapshot().read(f"progress/{stream}.md"))

@@ -26,18 +26,6 @@ def new_claim() -> str:
     return "c" + uuid.uuid4().hex[:15]
 
 
-def gitdir_of(worktree: str) -> str:
-    """The git directory of the worktree folder ``worktree``, from its ``.git`` file, whatever
-    ``GIT_DIR`` says (a hook runs with the pushing worktree's)."""
-    dot = os.path.join(worktree, ".git")
-    if os.path.isfile(dot):
-        with open(dot, encoding="utf-8") as f:
-            text = f.read().strip()
-        if text.startswith("gitdir:"):
-            return os.path.realpath(os.path.join(worktree, text[len("gitdir:"):].strip()))
-    return os.path.realpath(dot)
-
-
 def worktree_claim(gitdir: str) -> str | None:
     """The claim recorded in the worktree whose git directory is ``gitdir`` (None: none)."""
     try:

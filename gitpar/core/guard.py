@@ -111,15 +111,7 @@ def decide(rules: Rules, stream: str | None, paths: list[str], cwd: str, root: s
     """
     rels = [worktree_path(p, cwd, root) for p in paths]
     inside = sorted({r for r in rels if r is not None})
-    if policies:
-        from gitpar.core.check import check_paths
-
-        violations = check_paths(rules, stream, inside, holders, "edit", base).violations
-    else:
-        violations = judge(rules, stream, inside, holders.get)
-    first: dict[str, Violation] = {}
-    for v in violations:
-        first.setdefault(v.path, v)
+    first = _first_violations(rules, stream, inside, holders, base, policies)
     out = []
     for raw, rel in zip(paths, rels, strict=True):
         if rel is None:
@@ -274,15 +266,7 @@ def judge_changed(rules: Rules, stream: str | None, changes: list[tuple[str, str
     paths = sorted({p for p, _ in changes})
     if not paths:
         return []
-    if policies:
-        from gitpar.core.check import check_paths
-
-        violations = check_paths(rules, stream, paths, holders, "edit", base).violations
-    else:
-        violations = judge(rules, stream, paths, holders.get)
-    first: dict[str, Violation] = {}
-    for v in violations:
-        first.setdefault(v.path, v)
+    first = _first_violations(rules, stream, paths, holders, base, policies)
     kinds = dict(changes)
     if first and excused is not None:
         for p in excused(sorted(p for p in first if kinds.get(p) != "created")):
@@ -321,3 +305,19 @@ def after_answer(fmt: str, verdicts: list[Verdict], stream: str | None) -> dict[
         return {"decision": "deny", "reason": reason}
     return {"decision": "block", "reason": reason,
             "hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": reason}}
+
+
+def _first_violations(rules: Rules, stream: str | None, paths: list[str], holders: dict[str, str],
+                      base: str, policies: bool) -> dict[str, Violation]:
+    """The first violation of each of ``paths`` an edit by ``stream`` would make, by the commit
+    check's rules (with the plugins' path policies when ``policies``)."""
+    if policies:
+        from gitpar.core.check import check_paths
+
+        violations = check_paths(rules, stream, paths, holders, "edit", base).violations
+    else:
+        violations = judge(rules, stream, paths, holders.get)
+    first: dict[str, Violation] = {}
+    for v in violations:
+        first.setdefault(v.path, v)
+    return first

@@ -301,7 +301,8 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
         wt.add_worktree(repo, name, path)
     copied = copy_files(require_main_root(repo), path, plan.settings.copy)
 
-    from gitpar.core.claim import gitdir_of, new_claim, record_worktree_claim
+    from gitpar.core.claim import new_claim, record_worktree_claim
+    from gitpar.store.quickgit import worktree_git_dir
 
     claim = new_claim()  # this worktree's claim: a take-over elsewhere fences it off
 
@@ -332,7 +333,7 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
                 f"start {name}: branch gitpar/{name}, worktree {path}, port {port}")
 
     snap = store.update(write)
-    record_worktree_claim(gitdir_of(str(path)), claim)
+    record_worktree_claim(worktree_git_dir(str(path)), claim)
     progress = read_progress(repo, name, snap)
     assert progress is not None
     port = int(progress.extra["port"])

@@ -281,21 +281,9 @@ def folder_versions(repo: Repo, folder: str, tip: str, since: str | None = None,
     Yields ``(commit time, {file path: blob id})`` for each commit where the folder changed
     (an empty dict when the folder is gone). Read the blobs with ``blob_text``.
     """
-    walker = repo.git.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    if since is not None:
-        walker.hide(pygit2.Oid(hex=since))
-    last: pygit2.Oid | None | bool = False if since is None else (
-        pygit2.Oid(hex=last_tree) if last_tree else None)
-    for commit in walker:
-        try:
-            tree_id: pygit2.Oid | None = commit.tree[folder].id
-        except KeyError:
-            tree_id = None
-        if tree_id == last:
-            continue
-        last = tree_id
-        files = {} if tree_id is None else {p: str(oid) for p, oid in walk_files(repo.git, tree_id, folder)}
-        yield int(commit.commit_time), files
+    for _sha, when, files in dated_folder_versions(repo, folder, tip, since, last_tree):
+        if files is not None:
+            yield when, files
 
 
 def dated_folder_versions(repo: Repo, folder: str, tip: str, since: str | None = None,

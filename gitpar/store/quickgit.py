@@ -54,12 +54,18 @@ def git_dir(cwd: str) -> str:
     env = os.environ.get("GIT_DIR")
     if env:
         return os.path.realpath(os.path.join(cwd, env))
-    dot = os.path.join(cwd, ".git")
+    return worktree_git_dir(cwd)
+
+
+def worktree_git_dir(worktree: str) -> str:
+    """The git directory of the worktree folder ``worktree``, from its ``.git`` file or folder,
+    whatever ``GIT_DIR`` says (a hook runs with the pushing worktree's)."""
+    dot = os.path.join(worktree, ".git")
     if os.path.isfile(dot):
         with open(dot, encoding="utf-8") as f:
             text = f.read().strip()
         if text.startswith("gitdir:"):
-            return os.path.realpath(os.path.join(cwd, text[len("gitdir:"):].strip()))
+            return os.path.realpath(os.path.join(worktree, text[len("gitdir:"):].strip()))
     return os.path.realpath(dot)
 
 

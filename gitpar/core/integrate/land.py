@@ -104,16 +104,24 @@ def _take_base_in(repo: Repo, plan: Plan, run: Integration, old: Oid, tip: Oid, 
 
 
 def _check_clean(checked: list, base: str) -> None:  # type: ignore[type-arg]
+    for wt in checked:
+        what = busy_with(wt)
+        if what:
+            raise Refused(f"{base} is checked out in {wt.path} with {what}; commit or stash them there, "
+                          "then 'gitpar integrate --land' again (the integration is kept)")
+
+
+def busy_with(wt: object) -> str | None:
+    """What keeps the worktree ``wt`` (a ``store.merge`` worktree) from being moved: an
+    operation in progress, or its local changes (None: it is clean)."""
     from gitpar.store import merge as m
     from gitpar.store.worktrees import dirty_files
 
-    for wt in checked:
-        busy = m.operation_in_progress(wt)
-        dirty = dirty_files(wt.path)
-        if busy or dirty:
-            what = busy or "local changes: " + ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
-            raise Refused(f"{base} is checked out in {wt.path} with {what}; commit or stash them there, "
-                          "then 'gitpar integrate --land' again (the integration is kept)")
+    busy = m.operation_in_progress(wt)
+    dirty = dirty_files(wt.path)  # type: ignore[attr-defined]
+    if not busy and not dirty:
+        return None
+    return busy or "local changes: " + ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
 
 
 def _follow_local(repo: Repo, base: str, tip: Oid) -> str:

@@ -31,11 +31,11 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
               cleanup: bool = False, progress: Progress | None = None, jobs: int = 1,
               retries: int = 0, fresh: bool = False, land: bool = False) -> Integration:
     """Merge completed streams into the target; see the module's docstring for the rules."""
+    from gitpar.core.integrate.land import busy_with
     from gitpar.core.streams import all_progress
     from gitpar.store import merge as m
     from gitpar.store.repo import swap_ref
     from gitpar.store.state import StateStore
-    from gitpar.store.worktrees import dirty_files
 
     say = progress or (lambda _msg: None)
     check_jobs(jobs, retries)
@@ -112,10 +112,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
                           f"{target}; add {dep} to --streams")
     checked_out = m.worktrees_on(repo, target)
     for wt in checked_out:
-        busy = m.operation_in_progress(wt)
-        dirty = dirty_files(wt.path)
-        if busy or dirty:
-            what = busy or "local changes: " + ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+        what = busy_with(wt)
+        if what:
             raise Refused(f"{target} is checked out in {wt.path} with {what}; commit or stash them "
                           "there first, or integrate into another branch with --into")
     order = dependency_order(plan, names)
