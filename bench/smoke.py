@@ -3,9 +3,8 @@
 Each bench under bench/ runs as its own process with ``--smoke``; it passes when it exits
 0 (it ran, and gitpar and its anchor did the same work: same owners, same conflicting
 pairs, same streams run) and its last JSON line parses and names the bench. A bench that
-has no ``--smoke`` mode fails the run, except those listed in ``OWNED_ELSEWHERE`` whose
-owners are adding theirs (shown as "no smoke mode yet"). Quiet when all pass unless
-``--verbose``; a failing bench's output is printed.
+has no ``--smoke`` mode fails the run. Quiet when all pass unless ``--verbose``; a failing
+bench's output is printed.
 
     python bench/smoke.py [--verbose] [--only NAME ...] [--timeout 300]
 """
@@ -21,8 +20,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-#: Benches whose ``--smoke`` their owners add; until then they are listed, not failed.
-OWNED_ELSEWHERE = {"bench_guard", "bench_schedule", "bench_integrate"}
 
 
 def last_json(out: str) -> dict[str, object] | None:
@@ -74,9 +71,6 @@ def main(argv: list[str] | None = None) -> int:
             continue
         source = path.read_text()
         if "add_smoke(" not in source and "--smoke" not in source:
-            if name in OWNED_ELSEWHERE:
-                lines.append(f"  --    {name}: no smoke mode yet (its owner adds it)")
-                continue
             failed.append(name)
             lines.append(f"  FAIL  {name}: has no --smoke mode (every bench needs one)")
             continue
