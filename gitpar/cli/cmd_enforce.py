@@ -61,12 +61,12 @@ def who(paths: Annotated[list[str] | None, typer.Argument(help="Paths, relative 
 
 def _who_resources(names: list[str], json_: bool) -> None:
     from gitpar.core.locks.resources import check_resource_name, list_resources
-    from gitpar.core.remote import refresh_state
+    from gitpar.core.remote import refresh
 
     for n in names:
         check_resource_name(n)
     repo = _repo()
-    note = refresh_state(repo, offline=False)
+    note = refresh(repo, offline=False)
     if note:
         o.err(note)
     held = {lk.path: (lk, why) for lk, why in list_resources(repo)}
@@ -245,10 +245,10 @@ def locks_cmd(stale: Annotated[bool, typer.Option("--stale", help="Only stale lo
                                                     "remote first.")] = False) -> None:
     """List locks: holder, until when, why, and whether stale (expired, its stream finished)."""
     from gitpar.core import locks
-    from gitpar.core.remote import refresh_state
+    from gitpar.core.remote import refresh
 
     repo = _repo()
-    note = refresh_state(repo, offline=offline)
+    note = refresh(repo, offline=offline)
     if note:
         o.err(note)
     from gitpar.core.locks.resources import list_resources

@@ -117,7 +117,7 @@ def run(*, json_: bool = False, markdown_: bool = False, watch_every: float | No
     import math
 
     from gitpar.cli.session import _repo
-    from gitpar.core.remote import refresh_state
+    from gitpar.core.remote import refresh
     from gitpar.errors import bad
 
     if dirty not in ("auto", "all", "none"):
@@ -130,7 +130,7 @@ def run(*, json_: bool = False, markdown_: bool = False, watch_every: float | No
         raise bad(None, "--offline", "--publish writes the status page to the remote's state branch, "
                   "which --offline does not touch", "drop --offline to publish, or --publish to read offline")
     repo = _repo()
-    note = refresh_state(repo, offline=offline)
+    note = refresh(repo, offline=offline)
     if note:
         o.err(note)
     if publish:

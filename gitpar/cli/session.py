@@ -58,9 +58,9 @@ def show_warnings() -> None:
 def say_state_age(repo: Any) -> None:
     """Reads that do not fetch say, with a remote, how old the state they read is."""
     from gitpar.cli import output as o
-    from gitpar.core.remote import refresh_state
+    from gitpar.core.remote import refresh
 
-    note = refresh_state(repo, offline=True)
+    note = refresh(repo, offline=True)
     if note:
         o.err(note.replace(" (--offline)", ""))
 

@@ -44,11 +44,6 @@ def refresh(repo: Repo, *, offline: bool = False) -> str | None:
     return note
 
 
-def refresh_state(repo: Repo, *, offline: bool = False) -> str | None:
-    """:func:`refresh` (its older name)."""
-    return refresh(repo, offline=offline)
-
-
 def remote_base(repo: Repo) -> str:
     """The base branch as the plan's remote has it (``<remote>/<base>``) when this clone has
     fetched it, else the local base: what sync and start branch from and compare with."""
