@@ -62,3 +62,31 @@ def test_plain_data_of_other_plan_types_reads_as_nothing() -> None:
     plain["stream_fields"] = (*plain["stream_fields"], "a_new_field")
     assert plan_cache.plan_from_plain(plain) is None
     assert plan_cache.plan_from_plain({"what": 1}) is None
+
+
+def test_a_lock_history_index_read_back_from_plain_data_is_the_same(started, run) -> None:  # type: ignore[no-untyped-def]
+    """A real index (locks taken, replaced and released by real commands, one still held)
+    goes through the plain data the cache keeps and answers every question the same."""
+    from gitpar.core import clock
+    from gitpar.core.lock_history import _load_index, index_from_plain, index_to_plain, lock_history
+    from gitpar.core.repo import open_repo
+
+    for stream in ("api", "ui", "api"):
+        assert run(started, "lock", "src/config.py", "docs/x.md", "--stream", stream).code == 0
+        assert run(started, "unlock", "src/config.py", "docs/x.md", "--stream", stream).code == 0
+    assert run(started, "lock", "src/config.py", "--stream", "ui").code == 0
+    repo = open_repo(started)
+    now = clock.real_now()
+    history = lock_history(repo, now)  # builds and saves the index
+    index = _load_index(repo)
+    assert index is not None and index.current and index.closed
+    back = index_from_plain(marshal.loads(marshal.dumps(index_to_plain(index))))
+    assert back is not None and index_to_plain(back) == index_to_plain(index)
+    assert back.current == index.current
+    from gitpar.core.lock_history import LockHistory
+
+    again = LockHistory(back, now)
+    assert {p: again[p] for p in again} == {p: history[p] for p in history}
+    broken = index_to_plain(index)
+    broken["lock_fields"] = ("path",)
+    assert index_from_plain(broken) is None
