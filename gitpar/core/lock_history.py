@@ -335,12 +335,28 @@ def index_from_plain(data: Any) -> _Index | None:
         return None
 
 
+def read_part(repo: Repo, name: str) -> Any:
+    """One part of the state-history index (``locks``: the lock holds; ``progress``: the
+    streams' statuses, ``core/report.py``), or None. One file keyed by state commits: each
+    part records the state tip it was read up to and is extended from there."""
+    data = cache_file.read_marshal(_index_file(repo))
+    return data.get(name) if isinstance(data, dict) else None
+
+
+def write_part(repo: Repo, name: str, value: Any) -> None:
+    """Keep ``value`` (plain data) as the part ``name``, the other parts as they are."""
+    data = cache_file.read_marshal(_index_file(repo))
+    parts = data if isinstance(data, dict) else {}
+    parts[name] = value
+    cache_file.write_marshal(_index_file(repo), parts)
+
+
 def _load_index(repo: Repo) -> _Index | None:
-    return index_from_plain(cache_file.read_marshal(_index_file(repo)))
+    return index_from_plain(read_part(repo, "locks"))
 
 
 def _save_index(repo: Repo, index: _Index) -> None:
-    cache_file.write_marshal(_index_file(repo), index_to_plain(index))
+    write_part(repo, "locks", index_to_plain(index))
 
 
 def held_at(history: Mapping[str, Sequence[Held]], path: str, times: tuple[float, ...],
