@@ -6,7 +6,7 @@ state change or a hook must not pay that each time. A committed plan is keyed by
 folder is clean (:func:`worktree_key`); an edited one is parsed each time, never cached.
 
 One entry per tree, ``<git dir>/gitpar/cache/plans/tree-<id>.marshal``: the plan as plain
-data (:func:`plan_to_plain`, :func:`plan_from_plain`; no class instance is pickled) and,
+data (:func:`plan_to_plain`, :func:`plan_from_plain`; no class instance is stored) and,
 once ``gitpar who`` has worked them out, the ownership rules derived from it
 (:meth:`gitpar.core.rules.Rules.to_json`), which ``gitpar who``'s fast path reads without
 importing the plan's classes (:mod:`gitpar.cli.quick`).
