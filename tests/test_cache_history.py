@@ -61,3 +61,24 @@ def test_the_state_history_index_answers_as_the_whole_walk(started: Path, run) -
         done = [o.__name__ for o in sequence[:step + 1]]
         assert warm == cold, f"after {done}"
     assert cold[0] and cold[1]  # the walk found statuses and holds: the comparison compared something
+
+
+def test_the_page_shows_each_files_newest_holds(planned: Path, run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """However long the state history, the page shows each file's ``HOLDS_SHOWN`` newest
+    holds and every hold held now, and says how many older ones it left out."""
+    from gitpar.core import report_html
+
+    monkeypatch.setattr(report_html, "HOLDS_SHOWN", 3)
+    for i in range(5):
+        assert run(planned, "lock", "src/config.py", "--stream", "api", "--reason", f"round {i}").code == 0
+        assert run(planned, "unlock", "src/config.py", "--stream", "api").code == 0
+    assert run(planned, "lock", "docs/x.md", "--stream", "ui").code == 0
+    r = report.gather(open_repo(planned), workers=2)
+    assert len([h for h in r.lock_holds if h.path == "src/config.py"]) == 5  # the data has them all
+    shown, hidden = report_html.shown_holds(r)
+    newest = sorted((h for h in r.lock_holds if h.path == "src/config.py"), key=lambda h: h.start)[-3:]
+    assert hidden == 2 and [h for h in shown if h.path == "src/config.py"] == newest
+    assert [h.path for h in shown if h.live] == ["docs/x.md"]
+    page = report_html.render(r)
+    assert page.count('<g class="hold" data-path="src/config.py"') == 3
+    assert "2 older holds not shown" in page
