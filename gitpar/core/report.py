@@ -139,6 +139,7 @@ class Report:
     conflicts: list[Conflict]
     state_branch: bool
     notes: list[str] = field(default_factory=list)
+    lock_holds_left_out: int = 0  # older holds not in lock_holds (gather's holds_per_file)
 
     def stream(self, name: str) -> StreamReport:
         return next(s for s in self.streams if s.name == name)
@@ -156,8 +157,13 @@ class Report:
         return out
 
 
-def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Report:
-    """Everything the report shows, read from the plan, the state branch and the branches."""
+def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None,
+           holds_per_file: int | None = None) -> Report:
+    """Everything the report shows, read from the plan, the state branch and the branches.
+
+    ``holds_per_file``: only each file's that many newest lock holds (and the one held now),
+    the others counted in ``lock_holds_left_out`` — the page's bound (``report_html``),
+    so its cost does not grow with the state history; None: every hold (``--json``)."""
     from gitpar.core.analysis import analyse
     from gitpar.core.history import read_history
     from gitpar.core.status import collect
@@ -181,7 +187,7 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Repor
     origin = min(starts) if starts else now_s
     planned = planned_schedule(plan, analysis, workers, origin)
     streams = _streams(repo, plan, analysis, status, actual, planned, conflicts, now_s)
-    holds, live = _locks(repo, now_s) if exists else ([], [])
+    holds, live, left_out = _locks(repo, now_s, holds_per_file) if exists else ([], [], 0)
     remaining = bool(analysis.remaining)
     return Report(
         repo=repo.name, base=plan.settings.base, now=now_s, workers=workers, origin=origin,
@@ -191,7 +197,8 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Repor
         eta_p50=now_s + analysis.eta.p50_s if remaining else None,
         eta_p90=now_s + analysis.eta.p90_s if remaining else None,
         eta_calibrated=analysis.eta.calibrated, lock_holds=holds, locks_now=live,
-        conflicts=conflicts, state_branch=exists, notes=notes + list(status.notes))
+        conflicts=conflicts, state_branch=exists, notes=notes + list(status.notes),
+        lock_holds_left_out=left_out)
 
 
 def planned_schedule(plan: Plan, analysis: Analysis, workers: int, origin: float) -> dict[str, Span]:
@@ -352,16 +359,22 @@ def _violations(repo: Repo, started: list[StreamReport]) -> None:
             r.violations = [v.to_dict() for v in reports[r.name].violations]
 
 
-def _locks(repo: Repo, now: float) -> tuple[list[LockHold], list[LockNow]]:
+def _locks(repo: Repo, now: float, per_file: int | None = None) -> tuple[list[LockHold], list[LockNow], int]:
     from gitpar.core.lock_history import lock_history
     from gitpar.core.locks import list_locks
 
     live = [LockNow(lk.path, lk.stream, lk.agent, lk.acquired, lk.expires, lk.reason, stale)
             for lk, stale in list_locks(repo)]
     held_now = {(lk.path, lk.stream) for lk in live if not lk.stale}
-    holds = []
-    for path, spans in sorted(lock_history(repo, now).items()):
+    holds, left_out = [], 0
+    history = lock_history(repo, now)
+    for path in sorted(history):
+        if per_file is None:
+            spans = history[path]
+        else:
+            spans, older = history.newest(path, per_file)
+            left_out += older
         for h in spans:
             holds.append(LockHold(path, h.stream, h.start, max(h.start, h.end),
                                   (path, h.stream) in held_now and h.end >= now - 1))
-    return holds, live
+    return holds, live, left_out

@@ -420,12 +420,13 @@ HOLDS_SHOWN = 100  # per file: the page shows its newest holds, whatever the sta
 
 def shown_holds(r: Report) -> tuple[list[LockHold], int]:
     """The lock holds the page shows: each file's ``HOLDS_SHOWN`` newest, and every hold
-    held now; how many older ones it leaves out (``gitpar report --json`` has them all).
-    The page grows with new work, not with the length of the state history."""
+    held now; how many older ones it leaves out (``gitpar report --json`` has them all),
+    with those :func:`gitpar.core.report.gather` already left out. The page grows with
+    new work, not with the length of the state history."""
     by_path: dict[str, list[LockHold]] = {}
     for h in r.lock_holds:
         by_path.setdefault(h.path, []).append(h)
-    shown, hidden = [], 0
+    shown, hidden = [], r.lock_holds_left_out
     for holds in by_path.values():
         newest = sorted(holds, key=lambda h: h.start)
         cut = max(0, len(newest) - HOLDS_SHOWN)
