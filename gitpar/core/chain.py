@@ -267,7 +267,9 @@ def _state_progress(repo: Repo) -> dict[str, Progress]:
 def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours: Oid, theirs: Oid) -> bool:
     """Whether a chain record or a ``merge: union`` rule could settle any of ``conflicts``:
     when none can, :func:`settle` would return them unchanged (and needs no whole merge)."""
-    union = plan.union_paths()
+    from gitpar.core.plan import union_paths
+
+    union = union_paths(plan)
     progress = _state_progress(repo)
     if union is None and not records(progress):
         return False
@@ -278,7 +280,8 @@ def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours:
 def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list[FileConflict]:
     """Settle the conflicts of the in-memory merge ``index`` of ``theirs`` into ``ours`` that
     the chain records and the plan's ``merge: union`` files resolve; the conflicts left."""
+    from gitpar.core.plan import union_paths
     from gitpar.store import merge as m
 
     progress = _state_progress(repo)
-    return m.resolve_by_rules(repo, index, file_rules(repo, progress, ours, theirs, plan.union_paths()))
+    return m.resolve_by_rules(repo, index, file_rules(repo, progress, ours, theirs, union_paths(plan)))

@@ -129,7 +129,8 @@ def decide(rules: Rules, stream: str | None, paths: list[str], cwd: str, root: s
 
 def guard(repo: Any, paths: list[str], cwd: str | None = None) -> list[Verdict]:
     """The full path: the plan from the base branch, the live locks, the plugins' policies."""
-    from gitpar.core.check import base_rules, live_holders
+    from gitpar.core.check import live_holders
+    from gitpar.core.verdict import base_rules
     from gitpar.errors import Refused
 
     root = repo.here or repo.main_root

@@ -9,7 +9,10 @@ from typing import Any
 from gitpar.core import markdown
 from gitpar.errors import bad
 
-STATUSES = ("pending", "in_progress", "blocked", "completed", "failed")
+# parse_time and STATUSES live in gitpar.model; re-exported here while other modules still import them from here
+from gitpar.model.statuses import STATUSES as STATUSES
+from gitpar.model.times import parse_time as parse_time
+
 # extra statuses written by later stages keep the file readable by this version
 SECTIONS = (
     ("completed", "Completed"),
@@ -32,19 +35,6 @@ def now_iso(now: dt.datetime | None = None) -> str:
 
         now = real_now_utc()
     return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str | None) -> dt.datetime | None:
-    """An aware datetime from ISO-8601 text, or None."""
-    if not text:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value
 
 
 @dataclass(frozen=True)

@@ -339,11 +339,10 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     port = int(progress.extra["port"])
     result = Started(stream=name, branch=f"gitpar/{name}", worktree=path, port=port,
                      copied=copied, reused=reused)
-    from gitpar.plugins import events
     from gitpar.plugins import manager as plugins
 
-    result.notes = plugins.prepare_worktree(repo, plan, name, path, port)
-    events.emit("stream.started", repo=repo, stream=name, worktree=str(path), port=port,
+    result.notes = plugins.prepare_worktree(repo, plan, name, path, port, brief(repo, name))
+    plugins.emit("stream.started", repo=repo, stream=name, worktree=str(path), port=port,
                  branch=f"gitpar/{name}")
     if plan.settings.setup:
         log, failed = run_setup(repo, name, path, port, plan.settings.setup)
@@ -451,12 +450,12 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     progress = read_progress(repo, name, snap)
     assert progress is not None
     if progress.status in ("blocked", "failed") and (before is None or before.status != progress.status):
-        from gitpar.plugins import events
+        from gitpar.plugins import manager
 
         if progress.status == "blocked":
-            events.emit("stream.blocked", repo=repo, stream=name, blocked=list(progress.blocked))
+            manager.emit("stream.blocked", repo=repo, stream=name, blocked=list(progress.blocked))
         else:
-            events.emit("stream.failed", repo=repo, stream=name,
+            manager.emit("stream.failed", repo=repo, stream=name,
                         reason=progress.blocked[-1] if progress.blocked else "")
     return progress
 
@@ -581,9 +580,9 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
                  + (" ..." if len(paths) > 10 else ""))
     progress = report(repo, name, ProgressUpdate(status="completed", completion=100),
                       what=what, also=release)
-    from gitpar.plugins import events
+    from gitpar.plugins import manager
 
-    events.emit("stream.finished", repo=repo, stream=name)
+    manager.emit("stream.finished", repo=repo, stream=name)
     return progress
 
 

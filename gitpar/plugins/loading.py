@@ -46,9 +46,11 @@ from gitpar.plugins.guard import DISABLED_ENV, Guarded, PluginError, guarded
 if TYPE_CHECKING:
     import pluggy
 
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
+    from gitpar.model.plan import Plan
     from gitpar.store.repo import Oid
+
+    # gitpar.core.repo.Repo, used through its methods only: the plugins never import the core
+    Repo = Any
 
 PLAN_FILE = ".gitpar/plan.md"
 __all__ = ["DISABLED_ENV", "PLAN_FILE", "EntryPoint", "Loaded", "PluginError", "PluginInfo",
@@ -348,12 +350,9 @@ def _repo_here() -> Repo | None:
 
 
 def _repo_around(cwd: str) -> Repo | None:
-    from gitpar.core.repo import open_repo
+    from gitpar.store.repo import repo_around
 
-    try:
-        return open_repo(cwd)
-    except GitparError:
-        return None
+    return repo_around(cwd)  # the core's Repo class (gitpar.core.repo sets it), never imported here
 
 
 def _repo_key(repo: Repo | None, at: Oid | None) -> tuple[str, str] | None:
@@ -385,17 +384,9 @@ def plugin_settings(plan: Plan) -> Mapping[str, Any]:
 
 def _repo_plugin_paths(repo: Repo, commit: Oid) -> list[str]:
     """The ``plugins.load`` list of the plan committed in ``commit``."""
-    from gitpar.core.plan import parse_settings
-    from gitpar.store.repo import blob_at
-
-    data = blob_at(repo.git, commit, PLAN_FILE)  # that one file, not every stream's
-    if data is None:
+    settings = repo.settings_at(commit)  # plan.md's settings there, read by the core
+    if settings is None:
         return []
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise bad(PLAN_FILE, None, "is not UTF-8 text", "save the file as UTF-8") from None
-    settings, _ = parse_settings(text)
     raw = settings.extra.get("plugins")
     load_list = raw.get("load") if isinstance(raw, Mapping) else None
     if load_list is None:

@@ -494,6 +494,22 @@ R = TypeVar("R", bound=Repo)
 _Warned = TypeVar("_Warned", bound="HasWarnings")
 
 
+# The class a repository is opened as by :func:`repo_around`: the core's (``gitpar.core.repo``
+# sets it when imported), so a layer that may not import the core (the plugins) can open one.
+around_factory: type[Repo] | None = None
+
+
+def repo_around(cwd: str) -> Repo | None:
+    """The repository around ``cwd`` as :data:`around_factory` makes it; None when there is
+    none, or when no factory was set (no core loaded: nothing asks about a repository)."""
+    if around_factory is None:
+        return None
+    try:
+        return open_repo(cwd, factory=around_factory)
+    except GitparError:
+        return None
+
+
 def open_repo(cwd: Path | str | None = None, factory: type[R] = Repo) -> R:  # type: ignore[assignment]
     """The repository around ``cwd`` (made by ``factory``, a Repo class); BadInput when there is none."""
     start = Path(cwd or os.getcwd())

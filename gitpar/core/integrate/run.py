@@ -169,9 +169,9 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
 
         run.landed = land_run(repo, plan, run, say)
     if not dry_run:
-        from gitpar.plugins import events
+        from gitpar.plugins import manager
 
-        events.emit("integration.result", repo=repo, target=target, ok=run.ok,
+        manager.emit("integration.result", repo=repo, target=target, ok=run.ok,
                      steps={s.stream: s.outcome for s in run.steps})
     if run.ok and not dry_run:
         forget_run(repo)
