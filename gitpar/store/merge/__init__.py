@@ -34,8 +34,6 @@ from gitpar.store.merge.apply import (
     operation_in_progress,
     push_with_lease,
     remove_temp_worktree,
-    worktrees,
-    worktrees_on,
 )
 from gitpar.store.merge.conflicts import (
     FileConflict,
@@ -61,6 +59,7 @@ from gitpar.store.merge.trees import (
     resolve_by_rules,
     write_merge,
 )
+from gitpar.store.worktrees import worktrees, worktrees_on
 
 __all__ = [
     "INDEX_WAIT_S",
