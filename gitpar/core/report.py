@@ -161,7 +161,7 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Repor
     from gitpar.core.analysis import analyse
     from gitpar.core.history import read_history
     from gitpar.core.status import collect
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.store.state import StateStore
 
     now = now or dt.datetime.now(dt.timezone.utc)

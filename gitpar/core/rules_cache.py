@@ -183,7 +183,7 @@ def _rebuild(cwd: str) -> dict[str, Any]:
     from gitpar.core.identity import claim_statuses
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.repo import open_repo
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.core.verdict import base_rules
     from gitpar.store.state import StateStore
 

@@ -37,7 +37,7 @@ def base_rules(repo: Any, base_rev: str | None = None,
                   "commit .gitpar/ to the base branch (the check never reads a stream's own copy)")
     if status is None:
         from gitpar.core.identity import claim_statuses
-        from gitpar.core.streams import all_progress
+        from gitpar.core.stream_progress import all_progress
 
         snap = StateStore(repo).snapshot()
         status = claim_statuses(all_progress(snap)) if snap.commit else {}

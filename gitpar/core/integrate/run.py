@@ -32,7 +32,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
               retries: int = 0, fresh: bool = False, land: bool = False) -> Integration:
     """Merge completed streams into the target; see the module's docstring for the rules."""
     from gitpar.core.integrate.land import busy_with
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.store import merge as m
     from gitpar.store.repo import swap_ref
     from gitpar.store.state import StateStore
@@ -230,7 +230,7 @@ def _done(repo: Repo, run: Integration) -> Integration:
 def _violations(repo: Repo, base: str, names: Sequence[str]) -> dict[str, str]:
     """Stream -> why it is refused: its branch breaks the ownership rules (``gitpar finish``'s
     check, the one pre-push and CI run)."""
-    from gitpar.core.streams import branch_violations, describe_violations
+    from gitpar.core.stream_finish import branch_violations, describe_violations
 
     out = {}
     for name in names:

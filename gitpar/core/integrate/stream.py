@@ -232,7 +232,7 @@ def mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None
         progress_path,
         render_progress,
     )
-    from gitpar.core.streams import read_progress
+    from gitpar.core.stream_progress import read_progress
     from gitpar.store.state import StateStore
 
     value = f"{target}@{commit}"

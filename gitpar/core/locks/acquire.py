@@ -382,7 +382,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
 def _escalate(repo: Any, path: str, decision: Decision, holder: Lock | None) -> Refused:
     """Mark the decision's streams as needing a person; the refusal naming the holder."""
     from gitpar.core.progress import ProgressUpdate
-    from gitpar.core.streams import report
+    from gitpar.core.stream_progress import report
 
     need = f"lock on {path}: {decision.reason}"
     for name in dict.fromkeys(decision.attention):
