@@ -43,7 +43,7 @@ class Report:
                 "violations": [v.to_dict() for v in self.violations], "notes": self.notes}
 
 
-def live_holders(repo: Any) -> dict[str, str]:
+def lock_holders(repo: Any) -> dict[str, str]:
     """Path -> stream holding a live (unexpired) lock right now: from the hook's cache of the
     state branch's locks (:func:`gitpar.core.rules_cache.live_holders`) in a worktree, read
     from the state branch in a repository without one."""

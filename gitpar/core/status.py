@@ -465,7 +465,7 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         kept[name] = (str(base_tip), str(tip), tuple(paths))
         if not judge(rules, name, paths, lambda _p: None) and not plugins.check_paths(name, paths, rules):
             continue
-        found = streams.branch_violations(repo, name, base)
+        found = streams.violations_on_branch(repo, name, base)
         if found:
             out[name] = found
     if kept != known:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from gitpar.core.rules import Violation
 
 
-def branch_violations(repo: Repo, name: str, base: str | None = None) -> list[Violation]:
+def violations_on_branch(repo: Repo, name: str, base: str | None = None) -> list[Violation]:
     """What on ``gitpar/<name>`` breaks the ownership and lock rules: the check pre-push and CI
     run (``gitpar check --range BASE..gitpar/NAME``), commit by commit. [] without a branch."""
     from gitpar.core.check import check_range
@@ -96,7 +96,7 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             raise Refused(f"stream {name!r} has uncommitted changes in {path}: {shown}; "
                           "commit or discard them first (or --force)")
-    found = branch_violations(repo, name, plan.settings.base)
+    found = violations_on_branch(repo, name, plan.settings.base)
     if found and not force:
         raise Refused(describe_violations(name, found) + "\n  fix: take those changes out of "
                       f"gitpar/{name} (revert them, or rewrite the commits), or change the plan "

@@ -10,12 +10,12 @@ circle runs through here.
 
 from gitpar.core.stream_finish import (
     Removal,
-    branch_violations,
     describe_violations,
     finish,
     finish_moves,
     push_finished,
     remove,
+    violations_on_branch,
 )
 from gitpar.core.stream_plan import check_overlaps, init, plan_files, stream_add, stream_rm
 from gitpar.core.stream_progress import (
@@ -37,8 +37,8 @@ from gitpar.core.stream_start import (
     worktree_path,
 )
 
-__all__ = ["Removal", "Started", "all_progress", "branch_violations", "brief", "check_overlaps",
+__all__ = ["Removal", "Started", "all_progress", "brief", "check_overlaps",
            "claimed_elsewhere", "copy_files", "describe_violations", "finish", "finish_moves", "init",
            "open_dependencies", "plan_files", "push_finished", "read_progress", "remove", "report",
-           "run_setup", "start", "statuses", "stream_add", "stream_of", "stream_rm", "worktree_path",
-           "writer_of"]
+           "run_setup", "start", "statuses", "stream_add", "stream_of", "stream_rm", "violations_on_branch",
+           "worktree_path", "writer_of"]

@@ -230,11 +230,11 @@ def _done(repo: Repo, run: Integration) -> Integration:
 def _violations(repo: Repo, base: str, names: Sequence[str]) -> dict[str, str]:
     """Stream -> why it is refused: its branch breaks the ownership rules (``gitpar finish``'s
     check, the one pre-push and CI run)."""
-    from gitpar.core.stream_finish import branch_violations, describe_violations
+    from gitpar.core.stream_finish import describe_violations, violations_on_branch
 
     out = {}
     for name in names:
-        found = branch_violations(repo, name, base)
+        found = violations_on_branch(repo, name, base)
         if found:
             out[name] = describe_violations(name, found, limit=5)
     return out
