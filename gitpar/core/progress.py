@@ -57,8 +57,8 @@ class Progress:
     @classmethod
     def pending(cls, stream: str) -> Progress:
         """``Progress(stream)``, the progress of a stream nobody started, made without the
-        dozen frozen-field assignments of ``__init__`` (a status of 5,000 streams makes
-        one for nearly each: 20 ms the ordinary way)."""
+        dozen frozen-field assignments of ``__init__`` (a status of a big plan makes one for
+        nearly every stream)."""
         made = object.__new__(cls)
         made.__dict__.update(_PENDING_FIELDS, stream=stream, extra={})
         return made

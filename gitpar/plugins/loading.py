@@ -8,7 +8,7 @@ and the commands that ask no hook pay nothing. What is loaded, in order:
 1. gitpar's own defaults (``gitpar.plugins.builtin``), as plugins like any other;
 2. installed plugins: the ``gitpar`` entry-point group. They are found by reading the
    ``entry_points.txt`` of the distributions on ``sys.path`` directly: importing
-   ``importlib.metadata`` alone costs more than the whole 30 ms budget here;
+   ``importlib.metadata`` alone costs more than a command that asks a hook may spend here;
 3. repository plugins: Python files listed under ``plugins: {load: [...]}`` in
    ``.gitpar/plan.md`` *as committed on the base branch*, their code read from the base
    branch's blobs. They are code from the repository, so nothing from the repository is
