@@ -83,6 +83,15 @@ def test_the_model_imports_nothing_of_gitpar_but_errors() -> None:
     assert bad == [], "gitpar/model is the bottom layer: it imports only itself and gitpar.errors"
 
 
+def test_the_plugins_reach_the_store_only_to_open_a_repository() -> None:
+    """A plugin is handed the repository; ``store.repo`` (``repo_around``, the ``Oid`` type)
+    is the one store module the plugins layer names, to open the repository around a folder
+    as the core's class when a caller gives none."""
+    bad = [f"{p.relative_to(ROOT)}:{line} imports {m}" for p in in_layer("gitpar/plugins")
+           for m, line in imported(p) if within(m, "gitpar.store") and m != "gitpar.store.repo"]
+    assert bad == []
+
+
 def test_only_the_manager_is_the_cores_door_to_the_plugins() -> None:
     """Core calls plugins through one facade: ``gitpar.plugins.manager``, nothing else."""
     bad = [f"{p.relative_to(ROOT)}:{line} imports {m}" for p in in_layer("gitpar/core")

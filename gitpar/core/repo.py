@@ -81,9 +81,7 @@ class Repo(store.Repo):
     def settings_at(self, commit: Oid) -> Settings | None:
         """The settings of the plan.md committed in ``commit`` (that one file, not every
         stream's), or None when it has none; BadInput when it cannot be read."""
-        from gitpar.store.repo import blob_at
-
-        data = blob_at(self.git, commit, PLAN_FILE)
+        data = self.blob_at(commit, PLAN_FILE)
         if data is None:
             return None
         try:

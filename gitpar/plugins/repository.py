@@ -112,8 +112,6 @@ def swap_repo_plugins(state: Loaded, repo: Repo | None, key: tuple[str, str] | N
     state.repo_key = key
     if repo is None or key is None:
         return
-    from gitpar.store.repo import blob_at
-
     commit = repo.resolve(key[1])
     where = f"the base branch ({key[1][:10]})"
     for rel in _repo_plugin_paths(repo, commit):
@@ -121,7 +119,7 @@ def swap_repo_plugins(state: Loaded, repo: Repo | None, key: tuple[str, str] | N
         if rel.startswith("/") or ".." in parts or "." in parts or "" in parts:
             raise bad(PLAN_FILE, "plugins.load", f"{rel!r} is outside the repository",
                       "list Python files inside the repository, like .gitpar/plugins/team.py")
-        source = blob_at(repo.git, commit, rel)
+        source = repo.blob_at(commit, rel)
         if source is None:
             raise bad(PLAN_FILE, "plugins.load", f"{rel} does not exist in {where}",
                       "commit the plugin to the base branch, fix the path, or remove it from plugins.load")

@@ -461,6 +461,10 @@ class Repo:
                         raise bad(rel, None, "is not UTF-8 text", "save the file as UTF-8") from None
         return files
 
+    def blob_at(self, commit: pygit2.Oid, path: str) -> bytes | None:
+        """The content of the file ``path`` as committed in ``commit`` (None when it has none)."""
+        return blob_at(self.git, commit, path)
+
     def text_at(self, commit: pygit2.Oid, path: str) -> str | None:
         """The text of the file ``path`` as committed in ``commit`` (None when it has none)."""
         try:
