@@ -267,7 +267,7 @@ def _state_progress(repo: Repo) -> dict[str, Progress]:
 def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours: Oid, theirs: Oid) -> bool:
     """Whether a chain record or a ``merge: union`` rule could settle any of ``conflicts``:
     when none can, :func:`settle` would return them unchanged (and needs no whole merge)."""
-    from gitpar.core.plan import union_paths
+    from gitpar.core.plan_patterns import union_paths
 
     union = union_paths(plan)
     progress = _state_progress(repo)
@@ -280,7 +280,7 @@ def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours:
 def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list[FileConflict]:
     """Settle the conflicts of the in-memory merge ``index`` of ``theirs`` into ``ours`` that
     the chain records and the plan's ``merge: union`` files resolve; the conflicts left."""
-    from gitpar.core.plan import union_paths
+    from gitpar.core.plan_patterns import union_paths
     from gitpar.store import merge as m
 
     progress = _state_progress(repo)

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitpar.core.plan import ancestors, owns_that_meet
+from gitpar.core.plan import ancestors
+from gitpar.core.plan_patterns import owns_that_meet
 from gitpar.errors import BadInput, bad
 from gitpar.model.plan import Plan
 

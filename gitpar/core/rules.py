@@ -182,7 +182,7 @@ class Rules:
 
     @classmethod
     def from_plan(cls, plan: Any, statuses: dict[str, str] | None = None) -> Rules:
-        from gitpar.core.plan import patterns_and_dirs
+        from gitpar.core.plan_patterns import patterns_and_dirs
 
         patterns, dirs = patterns_and_dirs(plan)  # shared, never changed: Rules only reads them
         main_mode = plan.settings.extra.get("main_worktree", "protect")
