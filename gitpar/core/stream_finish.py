@@ -14,6 +14,7 @@ from gitpar.core.progress import (
 from gitpar.core.repo import Repo
 from gitpar.core.stream_progress import report
 from gitpar.errors import Refused, bad
+from gitpar.store.merge.apply import finish_moves
 from gitpar.store.state import Snapshot, StateStore
 
 TYPE_CHECKING = False
@@ -66,15 +67,6 @@ def describe_violations(name: str, found: Sequence[Violation], limit: int = 10) 
         lines.append(f"  ... and {len(found) - limit} more (gitpar check --range "
                      f"BASE..gitpar/{name} lists them all)")
     return "\n".join(lines)
-
-
-def finish_moves(repo: Repo, branch: str) -> None:
-    """Finish a move of ``branch`` that a killed ``sync`` left half-done (the ref moved, the
-    worktree not yet updated), as the next command touching the stream does; one whose
-    worktree changed since is left for ``sync`` and ``doctor`` to report."""
-    from gitpar.store.merge.apply import finish_moves as finish_recorded
-
-    finish_recorded(repo, branch)
 
 
 def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:

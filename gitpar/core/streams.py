@@ -12,7 +12,6 @@ from gitpar.core.stream_finish import (
     Removal,
     describe_violations,
     finish,
-    finish_moves,
     push_finished,
     remove,
     violations_on_branch,
@@ -38,7 +37,7 @@ from gitpar.core.stream_start import (
 )
 
 __all__ = ["Removal", "Started", "all_progress", "brief", "check_overlaps",
-           "claimed_elsewhere", "copy_files", "describe_violations", "finish", "finish_moves", "init",
+           "claimed_elsewhere", "copy_files", "describe_violations", "finish", "init",
            "open_dependencies", "plan_files", "push_finished", "read_progress", "remove", "report",
            "run_setup", "start", "statuses", "stream_add", "stream_of", "stream_rm", "violations_on_branch",
            "worktree_path", "writer_of"]
