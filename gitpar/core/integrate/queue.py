@@ -82,7 +82,8 @@ class Queue:
     def __init__(self, repo: Repo, plan: Plan, run: Integration, order: Sequence[str], current: Oid, *,
                  test: str | None, jobs: int, retries: int, dry_run: bool,
                  checked_out: Sequence[Worktree], refused: dict[str, str], say: Progress,
-                 on_state: Callable[[dict[str, str]], None] | None = None) -> None:
+                 on_state: Callable[[dict[str, str]], None] | None = None,
+                 on_step: Callable[[Step], None] | None = None) -> None:
         self.repo, self.plan, self.run_ = repo, plan, run
         self.target = run.target
         self.order = list(order)
@@ -93,6 +94,7 @@ class Queue:
         self.refused = refused
         self.say = say
         self.on_state = on_state
+        self.on_step = on_step  # told each landing and ejection as it happens (integrate --follow)
         self.gate = Gate(repo)
         self.steps: dict[str, Step] = {}
         self.held: set[str] = set()  # ejected, refused or held: their dependents are held
@@ -214,6 +216,8 @@ class Queue:
             if step.outcome in EJECTING:
                 self.say(f"ejected {step.stream}: {step.outcome}")
         self.steps[step.stream] = step
+        if step.outcome in EJECTING:
+            self._tell(step)
 
     def _land(self, merges: list[Merge], new: Oid, verdict: Verdict | None) -> None:
         publish(self.repo, self.target, self.current, new, merges, self.checked_out, self.say)
@@ -227,8 +231,13 @@ class Queue:
             if verdict is not None and verdict.runs > 1:
                 step.detail += f" (the gate passed on try {verdict.runs})"
             self.steps[x.name] = step
+            self._tell(step)
         self.landed.extend(merges)
         self.current = new
+
+    def _tell(self, step: Step) -> None:
+        if self.on_step is not None:
+            self.on_step(step)
 
     def _settle(self, chain: list[Slot]) -> list[str]:
         """Run gates over ``chain`` until it is landed, or a stream is ejected (then the names
@@ -366,6 +375,7 @@ class Queue:
                                 log=verdict.log, output_tail=log_tail_of(verdict))
         self.held.add(name)
         self.say(f"ejected {name}: it breaks the gate (log {verdict.log})")
+        self._tell(self.steps[name])
         if self.landed:  # it may pass alone and break the gate only with one of them
             self._diagnose_start(merge, list(self.landed))
 
