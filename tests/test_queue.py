@@ -307,3 +307,19 @@ def test_the_eta_is_the_remaining_streams_times_the_median_gate_over_the_jobs() 
     eta, gate, basis = eta_of(8, [1.0, 100.0, 2.0], 4)  # the median, not the mean: one slow run
     assert (eta, gate) == (4.0, 2.0) and "8 streams x 2.0 s" in basis and "/ -j 4" in basis
     assert eta_of(0, [2.0], 2)[0] is None
+
+
+def test_a_reused_gate_worktree_holds_exactly_the_tree_under_test(eight: Path, run) -> None:
+    # each gate leaves junk: an untracked file, an ignored one, a changed tracked file; the next
+    # gate, in the same worktree reset, must see none of it
+    (eight / ".gitignore").write_text("*.ign\n")
+    git(eight, "add", ".gitignore")
+    git(eight, "commit", "-qm", "ignore")
+    gate = ('test ! -e leftover && test ! -e x.ign && [ "$(cat src/api/a.py)" = "a = 1" ] '
+            f'&& touch leftover x.ign && echo junk >> src/api/a.py && {GATE}')
+    data = _integrate(eight, run, "-j", "1", "--test", gate)
+    got = {s["stream"]: s["outcome"] for s in data["steps"]}
+    assert got == {"s1": "merged", "s2": "merged", "s3": "broke the tests", "s4": "merged", "s9": "not reached"}
+    assert data["gate_runs"] >= 4
+    listed = git(eight, "worktree", "list", "--porcelain")
+    assert "gitpar-test-" not in listed, listed  # the kept worktrees are removed at the end

@@ -95,7 +95,7 @@ class Queue:
         self.say = say
         self.on_state = on_state
         self.on_step = on_step  # told each landing and ejection as it happens (integrate --follow)
-        self.gate = Gate(repo)
+        self.gate = Gate(repo, reuse=True)  # worktrees kept between gates, removed at the end
         self.steps: dict[str, Step] = {}
         self.held: set[str] = set()  # ejected, refused or held: their dependents are held
         self.tested_current = False  # a gate passed on the target's commit or a descendant
@@ -183,7 +183,10 @@ class Queue:
             self.cancel.set()
             raise
         finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                self.gate.close()
         self._report_state({})
 
     def _without_gates(self, names: list[str]) -> None:

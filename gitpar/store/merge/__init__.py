@@ -34,6 +34,7 @@ from gitpar.store.merge.apply import (
     operation_in_progress,
     push_with_lease,
     remove_temp_worktree,
+    reset_temp_worktree,
     worktrees,
     worktrees_on,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "operation_in_progress",
     "own_changed_files",
     "remove_temp_worktree",
+    "reset_temp_worktree",
     "replay",
     "resolve_by_rules",
     "short",
