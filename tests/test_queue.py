@@ -323,3 +323,43 @@ def test_a_reused_gate_worktree_holds_exactly_the_tree_under_test(eight: Path, r
     assert data["gate_runs"] >= 4
     listed = git(eight, "worktree", "list", "--porcelain")
     assert "gitpar-test-" not in listed, listed  # the kept worktrees are removed at the end
+
+
+@pytest.mark.parametrize("transport", ["file", pytest.param("daemon", marks=pytest.mark.skipif(
+    not __import__("gitpar.testing_servers", fromlist=["available"]).available("daemon"),
+    reason="git daemon not available here"))])
+def test_land_through_a_remote_costs_at_most_two_fetch_and_push_round_trips(
+        eight: Path, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+    """Every git talking to the remote is counted by a wrapper ``git`` first on PATH: the
+    command's one fetch, then per landing batch one state record (its fetch and push), then
+    the base's push. Three streams pass together: one batch."""
+    import os
+    import shutil
+
+    from gitpar.testing_servers import serve
+
+    real = shutil.which("git")
+    calls = tmp_path / "calls.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(f'#!/bin/sh\ncase " $* " in *" fetch "*|*" push "*|*" ls-remote "*) '
+                                 f'echo "$*" >> {calls};; esac\nexec {real} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    with serve(transport, tmp_path / "server") as url:
+        git(eight, "remote", "add", "origin", url)
+        git(eight, "push", "-q", "origin", "main")
+        plan = eight / ".gitpar/plan.md"
+        plan.write_text(plan.read_text().replace("remote: null", "remote: origin", 1))
+        git(eight, "commit", "-qam", "plan: remote origin")
+        git(eight, "push", "-q", "origin", "main")
+        assert run(eight, "status").code == 0  # the state branch published once, before counting
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        res = run(eight, "integrate", "-j", "4", "--streams", "s1,s2,s4", "--land", "--test", GATE)
+        assert res.code == 0, res
+        lines = calls.read_text().splitlines()
+        fetches = [x for x in lines if " fetch " in f" {x} " or x.startswith("fetch")]
+        pushes = [x for x in lines if " push " in f" {x} " or x.startswith("push")]
+        assert len(fetches) <= 2 and len(pushes) <= 2, "\n".join(lines)  # <= 2 fetch+push round trips
+        assert not [x for x in lines if "ls-remote" in x], lines
+        assert git(eight, "ls-remote", "origin", "refs/heads/main").split()[0] == \
+            git(eight, "rev-parse", "gitpar/_integration").strip()

@@ -105,18 +105,27 @@ def merged_step(merge: Merge, log: str | None, note: str = "") -> Step:
 
 
 def publish(repo: Repo, target: str, current: Oid, new: Oid, merges: Sequence[Merge],
-            checked_out: Sequence[Worktree], say: Progress) -> None:
+            checked_out: Sequence[Worktree], say: Progress, *, record: bool = True) -> None:
     """Move ``target`` from ``current`` to ``new`` (the tested tip of ``merges``, in order) and
-    record the streams as integrated in one state commit, a Ctrl-C held until both are done."""
+    record the streams as integrated in one state commit, a Ctrl-C held until both are done.
+    ``record=False`` moves the target only: the caller records them later with
+    :func:`record_merges` (the queue: one state commit per run)."""
     from gitpar.store import merge as m
 
     names = ", ".join(x.name for x in merges)
     with m.held_interrupts():
         m.move_branch(repo, target, current, new, f"gitpar integrate: merge {names}", checked_out)
-        base_tip = repo.tip(repo.configured_base())
-        mark_landed(repo, target, [(x.name, x.commit, x.review, x.tip) for x in merges], base_tip)
+        if record:
+            record_merges(repo, target, merges)
     for x in merges:
         say(f"merged {x.name} into {target} ({m.short(x.commit)})" + (f"; {x.review.note}" if x.review else ""))
+
+
+def record_merges(repo: Repo, target: str, merges: Sequence[Merge]) -> None:
+    """Record ``merges`` (landed on ``target``) as integrated, in one state commit."""
+    if merges:
+        base_tip = repo.tip(repo.configured_base())
+        mark_landed(repo, target, [(x.name, x.commit, x.review, x.tip) for x in merges], base_tip)
 
 
 def _undone_on_target(repo: Repo, plan: Plan, name: str, current: Oid, merged: Oid) -> list[tuple[str, str]]:

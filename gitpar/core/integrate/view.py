@@ -37,8 +37,10 @@ def queue_view(repo: Repo, plan: Plan, progress: Mapping[str, Progress]) -> dict
 
     state = queue_state(repo) or {}
     live = state.get("live") if isinstance(state.get("live"), dict) and _alive(state.get("pid")) else {}
+    landed = {n for n, what in (live or {}).items() if what == "landed"}  # recorded when the run ends
     waiting = [n for n in plan.streams
-               if (p := progress.get(n)) is not None and p.status == "completed" and not p.extra.get("integrated")]
+               if (p := progress.get(n)) is not None and p.status == "completed" and not p.extra.get("integrated")
+               and n not in landed]
     testing = sorted(n for n, what in (live or {}).items() if what == "testing")
     ejected = [e for e in state.get("ejected") or [] if isinstance(e, dict) and e.get("stream") in waiting
                and not _moved_since(repo, e)]
