@@ -69,11 +69,13 @@ class Gate:
 
     def close(self) -> None:
         """Remove every worktree kept (the run is over, or was interrupted)."""
+        from gitpar.store import merge as m
+
         with self._lock:
             self._closed = True
             left, self._free = list(self._made), []
-        for path in left:
-            self._forget(path)
+            self._made.clear()
+        m.remove_temp_worktrees(self.repo, left)
 
     def look(self, command: str, path: Path, env: dict[str, str]) -> None:
         if self.looked:

@@ -268,6 +268,17 @@ def remove_temp_worktree(repo: Repo, path: Path) -> None:
         _git_shielded(["worktree", "prune"], repo.common_dir)
 
 
+def remove_temp_worktrees(repo: Repo, paths: Sequence[Path]) -> None:
+    """Remove several worktrees made by ``add_temp_worktree`` at once: their folders, then
+    ONE ``git worktree prune`` for git's records of them (not a ``worktree remove`` each)."""
+    if not paths:
+        return
+    with _WORKTREE_TURNS:
+        for path in paths:
+            shutil.rmtree(path.parent, ignore_errors=True)
+        _git_shielded(["worktree", "prune"], repo.common_dir)
+
+
 def reset_temp_worktree(path: Path, commit: pygit2.Oid) -> None:
     """Move a worktree made by ``add_temp_worktree`` to ``commit``, exactly its tree: the
     tracked files checked out by force, every other file (untracked, ignored, nested
