@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import commit_plan, git, work
+from conftest import commit_plan, git, work, worktree_of
 
 # fails for a tree holding a culprit's file; a tree with q3 waits long (a gate to interrupt)
 GATE = "if [ -f q3/f.txt ]; then sleep 60; fi; ! grep -rqs BAD q*"
@@ -152,3 +152,34 @@ def test_bad_follow_options_change_nothing(three: Path, run, args: list[str], op
     assert res.code == 2, res
     assert option in res.err and "Traceback" not in res.err, res.err
     assert git(three, "for-each-ref") == before
+
+
+def test_follow_in_a_remote_plan_lands_a_stream_finished_in_another_clone(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """alice follows the queue with --land; bob, in his own clone, finishes api: its branch
+    and completion reach alice only through the remote, fetched at each poll, and the
+    landing is pushed to origin's main."""
+    from test_landing import _alice, _clone, _commit, _ls_remote
+
+    from gitpar.testing_servers import serve
+
+    with serve("file", tmp_path / "server") as url:
+        a = _alice(tmp_path, url, run)
+        b = _clone(tmp_path, url, "bob", run)
+        follower = Follower(a, "--interval", "0.2", "--land", "--test", "true")
+        try:
+            follower.wait_for(follower.err, "following the queue")
+            assert run(b, "start", "api").code == 0
+            bw = worktree_of(b, "api")
+            _commit(bw, "src/api/a.py", "a = 2\n", "api: work")
+            assert run(bw, "finish").code == 0
+            tip = git(b, "rev-parse", "gitpar/api").strip()
+            follower.wait_for(follower.out, "landed api", timeout=60)
+            follower.wait_for(follower.err, "landed gitpar/_integration on origin/main", timeout=30)
+            code = follower.stop()
+        finally:
+            follower.kill()
+        assert code == 130, (follower.out, follower.err)
+        main = _ls_remote(a, "refs/heads/main")
+        assert subprocess.run(["git", "merge-base", "--is-ancestor", tip, main], cwd=a).returncode == 0
+        assert "1 landed (api)" in follower.out[-1], follower.out
+        assert not any("Traceback" in line for line in follower.err), follower.err
