@@ -5,7 +5,7 @@ during a merge, and ``--cleanup`` of the integrated streams' worktrees and branc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gitpar.core.integrate.queue import Queue
@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
               streams: Sequence[str] | None = None, dry_run: bool = False, resume: bool = False,
               cleanup: bool = False, progress: Progress | None = None, jobs: int = 1,
-              retries: int = 0, fresh: bool = False, land: bool = False) -> Integration:
-    """Merge completed streams into the target; see the module's docstring for the rules."""
+              retries: int = 0, fresh: bool = False, land: bool = False,
+              on_step: Callable[[Step], None] | None = None) -> Integration:
+    """Merge completed streams into the target; see the module's docstring for the rules.
+    ``on_step`` is told each stream's landing or ejection as it happens."""
     from gitpar.core.integrate.land import busy_with
     from gitpar.core.stream_progress import all_progress
     from gitpar.store import merge as m
@@ -141,7 +143,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     assert current is not None
     queue = Queue(repo, plan, run, order, current, test=test, jobs=jobs, retries=retries,
                   dry_run=dry_run, checked_out=checked_out, refused=refused, say=say,
-                  on_state=None if dry_run else lambda live: save_queue_state(repo, run, live))
+                  on_state=None if dry_run else lambda live: save_queue_state(repo, run, live),
+                  on_step=on_step)
     try:
         queue.run()
     except KeyboardInterrupt:

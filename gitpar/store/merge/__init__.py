@@ -34,6 +34,8 @@ from gitpar.store.merge.apply import (
     operation_in_progress,
     push_with_lease,
     remove_temp_worktree,
+    remove_temp_worktrees,
+    reset_temp_worktree,
 )
 from gitpar.store.merge.conflicts import (
     FileConflict,
@@ -90,6 +92,8 @@ __all__ = [
     "operation_in_progress",
     "own_changed_files",
     "remove_temp_worktree",
+    "remove_temp_worktrees",
+    "reset_temp_worktree",
     "replay",
     "resolve_by_rules",
     "short",

@@ -256,6 +256,29 @@ def remove_temp_worktree(repo: Repo, path: Path) -> None:
         _git_shielded(["worktree", "prune"], repo.common_dir)
 
 
+def remove_temp_worktrees(repo: Repo, paths: Sequence[Path]) -> None:
+    """Remove several worktrees made by ``add_temp_worktree`` at once: their folders, then
+    ONE ``git worktree prune`` for git's records of them (not a ``worktree remove`` each)."""
+    if not paths:
+        return
+    with _WORKTREE_TURNS:
+        for path in paths:
+            shutil.rmtree(path.parent, ignore_errors=True)
+        _git_shielded(["worktree", "prune"], repo.common_dir)
+
+
+def reset_temp_worktree(path: Path, commit: pygit2.Oid) -> None:
+    """Move a worktree made by ``add_temp_worktree`` to ``commit``, exactly its tree: the
+    tracked files checked out by force, every other file (untracked, ignored, nested
+    repositories) removed — what a new worktree of ``commit`` would hold, reused (the merge
+    queue's gates: no worktree made and removed per gate)."""
+    for args in (["checkout", "--quiet", "--detach", "--force", str(commit)], ["clean", "-ffdxq"]):
+        proc = _git_shielded(args, path)
+        if proc.returncode != 0:
+            raise GitparError(f"cannot reset the temporary worktree {path} to {str(commit)[:10]}: "
+                              f"{proc.stderr.strip()}")
+
+
 def keep_conflict(wt: Worktree, mode: str, onto: str) -> str:
     """Run the real ``git merge``/``git rebase`` in a clean worktree, leaving its conflict there."""
     if mode == "rebase":
