@@ -234,7 +234,7 @@ def run(paths: list[str], fmt: str, cwd: str | None = None, stdin: TextIO | None
     request cannot be read or judged. ``changed``: judge what the worktree now holds
     instead of ``paths``. ``stream``: judge as that stream, in its worktree."""
     from gitpar.core.guard import FORMATS, HARNESSES
-    from gitpar.errors import GitparError, bad
+    from gitpar.errors import bad
 
     if fmt not in FORMATS:
         raise bad(None, "--format", f"{fmt!r} is not a format", f"use one of {', '.join(FORMATS)}")
@@ -242,14 +242,13 @@ def run(paths: list[str], fmt: str, cwd: str | None = None, stdin: TextIO | None
         _check_stream_name(stream)
     cwd = cwd or os.getcwd()
     if fmt in HARNESSES:
-        try:
-            return _hook(fmt, paths, cwd, stdin or sys.stdin, stream, changed)
-        except (GitparError, Exception) as exc:  # noqa: BLE001 — a guard that fails must not wave the edit through
-            # exit 2 is each of these harnesses' "block, and show stderr to the agent"; any
-            # other code lets the edit go on. The commit hook still judges it either way.
-            print(f"gitpar guard could not judge this edit, so it is blocked: {type(exc).__name__}: {exc}",
-                  file=sys.stderr)
-            return 2
+        from gitpar.cli.session import run_guarded
+
+        # a guard that fails must not wave the edit through: exit 2 is each of these harnesses'
+        # "block, and show stderr to the agent"; any other code lets the edit go on. The commit
+        # hook still judges it either way.
+        return run_guarded(["guard", *paths], lambda: _hook(fmt, paths, cwd, stdin or sys.stdin, stream, changed),
+                           fail_closed="gitpar guard could not judge this edit, so it is blocked", warnings=False)
     if changed:
         if paths:
             raise bad(None, "--changed", "--changed judges the worktree's changes, so it takes no PATH",

@@ -307,19 +307,27 @@ from gitpar.cli import cmd_enforce, cmd_guard, cmd_merge, cmd_plan, cmd_plugins,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI with gitpar's error handling: expected errors → message and code."""
+    """Run the CLI, ended the one way a gitpar command ends (``cli/session.run_guarded``):
+    typer parses and calls the command; what the command raises (an expected error, Ctrl-C,
+    a crash) reaches that handler, not typer's own."""
+    import os
+
     args_in = sys.argv[1:] if argv is None else list(argv)
 
     def invoke() -> int:
         from gitpar.cli.cmd_plugins import add_plugin_commands
 
         add_plugin_commands(args_in)  # returns at once for gitpar's own commands
+        if "_GITPAR_COMPLETE" in os.environ:  # the shell asks for completions: typer's own run
+            return int(app(args=args_in, prog_name="gitpar", standalone_mode=False) or 0)
+        command = typer.main.get_command(app)
         try:
-            # without standalone mode, click returns the code of a typer.Exit instead of raising
-            result = app(args=args_in, prog_name="gitpar", standalone_mode=False)
+            # typer's run would turn Ctrl-C into a silent exit 130; this way it is the handler's
+            with command.make_context("gitpar", args_in) as ctx:
+                result = command.invoke(ctx)
         except typer.Exit as exc:
             return int(exc.exit_code or 0)
-        except typer.Abort:
+        except (typer.Abort, EOFError):  # a prompt's input ended
             o.err("gitpar: interrupted")
             return 130
         except typer.TyperException as exc:  # usage errors: unknown option, missing argument ...
@@ -328,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                 show()
             else:
                 o.err(f"gitpar: {exc}")
-            return 2
+            return int(getattr(exc, "exit_code", 2) or 2)
         return result if isinstance(result, int) else 0
 
     return run_guarded(args_in, invoke)
