@@ -143,3 +143,21 @@ def test_progress_is_written_without_typer_as_with_it(started: Path, run) -> Non
         assert "typer" not in modules, args
     light, modules = fast(api, "progress", "--completion")
     assert light.returncode == 2 and "requires an argument" in light.stderr and "typer" in modules
+
+
+def test_lock_and_unlock_are_written_without_typer_as_with_it(started: Path, run) -> None:
+    api = worktree_of(started, "api")
+    got, modules = fast(api, "lock", "src/config.py", "--reason", "edit")
+    assert got.returncode == 0, got.stderr
+    assert not modules & {"typer", "click", "gitpar.cli.main"}
+    assert "api holds src/config.py" in got.stderr
+    assert "api" in git(started, "show", "gitpar/_state:locks/src/config.py.lock")
+    got, modules = fast(api, "unlock", "src/config.py")
+    assert got.returncode == 0 and "released src/config.py" in got.stderr and "typer" not in modules
+    for args in (["lock"], ["lock", "x.py", "--ttl", "forever"], ["lock", "x.py", "--resource", "db"],
+                 ["lock", "x.py", "--wait", "-1"], ["unlock"], ["unlock", "--resource", "BAD NAME"]):
+        light, modules = fast(api, *args)
+        full = run(api, *args)
+        assert light.returncode == full.code == 2, (args, light.stderr, full.err)
+        assert light.stderr.strip() == full.err.strip() and "Traceback" not in light.stderr, args
+        assert "typer" not in modules, args

@@ -3,7 +3,7 @@
 Some commands are asked so often, or are so small, that importing the command line (typer,
 click, the command modules) would be most of their cost: ``gitpar guard`` (before every
 edit an agent makes), ``who`` and ``check --staged`` (agents and scripts in loops; without
-pygit2 while the caches are warm), the plain ``status`` and ``plan``, the write commands
+pygit2 while the caches are warm), ``status`` and ``plan``, the write commands
 ``progress``, ``lock`` and ``unlock`` (one commit on the state branch each), and
 ``--version`` and ``--help``. :func:`gitpar.launch.main` sends every command line here
 first.
@@ -67,6 +67,12 @@ LIGHT: dict[str, tuple[bool, dict[str, tuple[str, str, bool, Any]]]] = {
                          "--blocked": ("blocked", "str", True, []), "--next": ("next_", "str", True, []),
                          "--need": ("need", "str", True, []), "--agent": ("agent", "str", False, None),
                          "--clear": ("clear", "str", True, []), **_JSON}),
+    "lock": (True, {"--resource": ("resource", "str", True, None), "--ttl": ("ttl", "str", False, None),
+                    "--reason": ("reason", "str", False, ""), "--wait": ("wait", "float", False, 0.0),
+                    **_STREAM, "--agent": ("agent", "str", False, ""),
+                    "--chain": ("chain", "flag", False, None), "--no-chain": ("chain", "unflag", False, None)}),
+    "unlock": (True, {"--resource": ("resource", "str", True, None), "--force": ("force", "flag", False, False),
+                      "--no-force": ("force", "unflag", False, False), **_STREAM}),
 }
 
 HELP = ("-h", "--help")
@@ -255,9 +261,25 @@ def progress(paths: list[str], opts: Options) -> int | None:
     return 0
 
 
+def lock(paths: list[str], opts: Options) -> int | None:
+    """``gitpar lock``, every form: :func:`gitpar.cli.writes.lock`."""
+    from gitpar.cli import writes
+
+    writes.lock(paths, **opts)
+    return 0
+
+
+def unlock(paths: list[str], opts: Options) -> int | None:
+    """``gitpar unlock``, every form: :func:`gitpar.cli.writes.unlock`."""
+    from gitpar.cli import writes
+
+    writes.unlock(paths, **opts)
+    return 0
+
+
 HANDLERS: dict[str, Callable[[list[str], Options], int | None]] = {
     "": top, "check": check, "guard": guard, "who": who, "plan": plan, "status": status,
-    "progress": progress}
+    "progress": progress, "lock": lock, "unlock": unlock}
 
 
 def fast(args: list[str]) -> int | None:
