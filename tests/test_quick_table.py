@@ -7,6 +7,7 @@ the table, against click reading the same command lines."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,34 @@ def test_lock_and_unlock_are_written_without_typer_as_with_it(started: Path, run
         assert light.returncode == full.code == 2, (args, light.stderr, full.err)
         assert light.stderr.strip() == full.err.strip() and "Traceback" not in light.stderr, args
         assert "typer" not in modules, args
+
+
+def test_top_level_help_from_its_cache_is_typers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for columns in ("60", "200"):
+        monkeypatch.setenv("COLUMNS", columns)
+        typer_says = subprocess.run([sys.executable, "-c", "import sys; from gitpar.cli.main import main; "
+                                     "sys.exit(main(['--help']))"], capture_output=True, text=True)
+        assert typer_says.returncode == 0 and "Commands:" in typer_says.stdout
+        for flag in ("--help", "-h", "--help"):
+            got, modules = fast(tmp_path, flag)
+            assert got.returncode == 0 and got.stdout == typer_says.stdout, (columns, flag)
+        assert not modules & {"typer", "click", "gitpar.cli.main"}  # the last one read the cache
+    assert len(list((tmp_path / "cache/gitpar").glob("help-*.txt"))) == 2  # one per width
+
+
+def test_the_help_cache_is_keyed_by_the_command_lines_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edited command module (its size or time) names another cache file: the help is made
+    again, never read from the one an older command line wrote."""
+    monkeypatch.setenv("COLUMNS", "100")
+    before = quick._help_key()
+    module = Path(quick.__file__).with_name("cmd_plan.py")
+    st = module.stat()
+    try:
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+        assert quick._help_key() != before
+    finally:
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert quick._help_key() == before
+    monkeypatch.setenv("COLUMNS", "70")
+    assert quick._help_key() != before

@@ -282,11 +282,86 @@ HANDLERS: dict[str, Callable[[list[str], Options], int | None]] = {
     "progress": progress, "lock": lock, "unlock": unlock}
 
 
+def top_help() -> int:
+    """``gitpar --help``: typer's text for the top level, printed from a cache once made.
+
+    It lists gitpar's own commands only (plugins' commands are added for a command typed,
+    never for the top-level help), so what it says depends on the code of the command line
+    and typer, and on the terminal's width (click's: the columns, at most 80): the cache
+    file, in the user's cache folder, is named by those (:func:`_help_key`), and a missing
+    or unreadable one is made again by typer itself."""
+    import sys
+
+    from gitpar.store import cache
+
+    key = _help_key()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "gitpar", f"help-{key}.txt")
+    data = cache.read_bytes(path)
+    if data is None:
+        import contextlib
+        import io
+
+        from gitpar.cli.main import main as full
+
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            code = full(["--help"])
+        data = text.getvalue().encode()
+        if code != 0:
+            sys.stdout.write(text.getvalue())
+            return code
+        cache.write_bytes(path, data, keep=8)
+    sys.stdout.write(data.decode())
+    return 0
+
+
+def _help_key() -> str:
+    """What the top-level help depends on: gitpar's version, the size and time of every
+    module of the command line, typer's own files, and click's width (the terminal's
+    columns, as shutil reads them, at most 80, less 2)."""
+    import sys
+    from zlib import crc32
+
+    from gitpar import __version__
+
+    here = os.path.dirname(os.path.realpath(__file__))
+    marks = [here, __version__, sys.version]
+    with os.scandir(here) as entries:
+        for e in sorted(entries, key=lambda e: e.name):
+            if e.name.endswith(".py"):
+                st = e.stat()
+                marks.append(f"{e.name}:{st.st_size}:{st.st_mtime_ns}")
+    for folder in sys.path:
+        typer_init = os.path.join(folder or ".", "typer", "__init__.py")
+        try:
+            st = os.stat(typer_init)
+        except OSError:
+            continue
+        marks.append(f"{typer_init}:{st.st_size}:{st.st_mtime_ns}")
+        break
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    width = max(min(columns, 80) - 2, 50)
+    text = "\0".join(marks).encode("utf-8", "surrogateescape")
+    return f"{crc32(text):08x}-{width}"
+
+
 def fast(args: list[str]) -> int | None:
     """Run ``gitpar ARGS`` here when the table knows it and its command answers; None: the
     full command line."""
     if not args:
         return None
+    if args == ["--help"] or args == ["-h"]:
+        return top_help()
     command = args[0] if args[0] in LIGHT else "" if args[0][:1] == "-" else None
     if command is None:
         return None
