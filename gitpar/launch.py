@@ -36,6 +36,10 @@ def main() -> int:
         return code
     from gitpar.cli.main import main as full
 
+    if sys.argv[1:] in (["--help"], ["-h"]):
+        from gitpar.cli.quick import top_help
+
+        return top_help(full) or 0  # typer's text, kept for the next time
     return full()
 
 

@@ -282,14 +282,15 @@ HANDLERS: dict[str, Callable[[list[str], Options], int | None]] = {
     "progress": progress, "lock": lock, "unlock": unlock}
 
 
-def top_help() -> int:
+def top_help(full: Callable[[list[str]], int] | None = None) -> int | None:
     """``gitpar --help``: typer's text for the top level, printed from a cache once made.
 
     It lists gitpar's own commands only (plugins' commands are added for a command typed,
     never for the top-level help), so what it says depends on the code of the command line
     and typer, and on the terminal's width (click's: the columns, at most 80): the cache
     file, in the user's cache folder, is named by those (:func:`_help_key`), and a missing
-    or unreadable one is made again by typer itself."""
+    or unreadable one is made again by typer itself: ``full``, the full command line
+    (:func:`gitpar.launch.main` passes it; without it, a missing cache returns None)."""
     import sys
 
     from gitpar.store import cache
@@ -299,10 +300,10 @@ def top_help() -> int:
     path = os.path.join(base, "gitpar", f"help-{key}.txt")
     data = cache.read_bytes(path)
     if data is None:
+        if full is None:
+            return None
         import contextlib
         import io
-
-        from gitpar.cli.main import main as full
 
         text = io.StringIO()
         with contextlib.redirect_stdout(text):
