@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -491,6 +490,8 @@ class StateStore:
             return None
         if snap.commit is None or MARKER not in self.git[snap.commit].peel(pygit2.Tree):
             # a new root is unique (two clones' roots made in one second are not one commit)
+            import uuid  # only for the state branch's first commit (its import costs every writer)
+
             changes = {MARKER: MARKER_TEXT + f"root: {uuid.uuid4()}\n", **changes}
             if snap.commit is None and "README.md" not in changes:
                 changes["README.md"] = README_TEXT
