@@ -81,6 +81,56 @@ def dirty_files(path: Path) -> list[str]:
     return sorted(out)
 
 
+def scan_fast_paths(repo: Repo) -> tuple[bool, bool]:
+    """Whether git can scan this repository's worktrees the fast ways: the untracked cache
+    (``core.untrackedCache``, or ``feature.manyFiles``) and a file system monitor
+    (``core.fsmonitor``: the builtin daemon or a hook), as its configuration says."""
+    config = repo.git.config
+
+    def value(name: str) -> str:
+        try:
+            return str(config[name]).strip().lower()
+        except (KeyError, ValueError, pygit2.GitError):
+            return ""
+
+    yes = ("true", "yes", "on", "1")
+    untracked = value("core.untrackedcache") in yes or (value("core.untrackedcache") in ("", "keep")
+                                                         and value("feature.manyfiles") in yes)
+    monitor = value("core.fsmonitor") not in ("", "false", "no", "off", "0")
+    return untracked, monitor
+
+
+def index_entries(gitdir: Path) -> int | None:
+    """How many files the index of the worktree whose git directory is ``gitdir`` tracks
+    (its header's count, 12 bytes read); None when it has no readable index."""
+    try:
+        with open(gitdir / "index", "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"DIRC":
+        return None
+    return int.from_bytes(head[8:12], "big")
+
+
+def dirty_scan(path: Path, *, untracked_cache: bool = False) -> list[str]:
+    """:func:`dirty_files` for ``status``: with the untracked cache, untracked folders are
+    listed as the folder (``--untracked-files=normal``), the one mode in which git before
+    2.46 uses that cache; whether the worktree is dirty is the same either way."""
+    if not untracked_cache:
+        return dirty_files(path)
+    proc = git(["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=normal"], path)
+    items = [item for item in proc.stdout.split("\0") if item]
+    out, skip = [], False
+    for item in items:
+        if skip:
+            skip = False
+            continue
+        out.append(item[3:])
+        skip = item[0] in "RC"
+    return sorted(out)
+
+
 def ignored_files(path: Path, main_root: Path | None = None) -> list[str]:
     """Ignored files in the worktree at ``path`` that may be someone's work (``.env``, a local
     config): removing the worktree would delete them, and git keeps no copy.
