@@ -1,5 +1,7 @@
 """Lower bounds on the makespan: critical path, work per worker, the m-th and (m+1)-th
-longest durations, and energetic reasoning over time windows.
+longest durations, energetic reasoning over time windows, and with ``resources:`` each
+resource's serial bound (:func:`resource_lower_bound`, used by ``resources``; this module
+imports no other part of the package but ``graph``).
 """
 
 from __future__ import annotations
@@ -108,7 +110,21 @@ def lower_bound(tasks: Sequence[Task] | Graph, workers: int) -> float:
     check_workers(workers)
     g = Graph.of(tasks)
     if g.res is not None:  # tasks needing one exclusive resource run one after another
-        from gitpar.core.schedule.resources import resource_lower_bound
-
         return resource_lower_bound(g, workers)
     return lower_bound_of(g, workers)
+
+
+def resource_lower_bound(g: Graph, m: int) -> float:
+    """The unconstrained bound, and each resource's serial bound (head + sum + tail)."""
+    lb = lower_bound_of(g, m)
+    if g.res is None:
+        return lb
+    tl, bl = g.tl, g.bl
+    users: dict[str, list[int]] = {}
+    for i, rs in enumerate(g.res):
+        for r in rs:
+            users.setdefault(r, []).append(i)
+    for ids in users.values():
+        bound = min(tl[i] for i in ids) + sum(g.dur[i] for i in ids) + min(bl[i] - g.dur[i] for i in ids)
+        lb = max(lb, bound)
+    return lb

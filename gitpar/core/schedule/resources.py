@@ -18,27 +18,11 @@ from __future__ import annotations
 import heapq
 import random
 
-from gitpar.core.schedule.bounds import lower_bound_of
+from gitpar.core.schedule.bounds import resource_lower_bound
 from gitpar.core.schedule.graph import Graph
 
 SEED = 20_261_207
 TRIES_PER_BUDGET_S = 4_000  # list schedules tried per second of budget (about 0.1 ms each at 50 tasks)
-
-
-def resource_lower_bound(g: Graph, m: int) -> float:
-    """The unconstrained bound, and each resource's serial bound (head + sum + tail)."""
-    lb = lower_bound_of(g, m)
-    if g.res is None:
-        return lb
-    tl, bl = g.tl, g.bl
-    users: dict[str, list[int]] = {}
-    for i, rs in enumerate(g.res):
-        for r in rs:
-            users.setdefault(r, []).append(i)
-    for ids in users.values():
-        bound = min(tl[i] for i in ids) + sum(g.dur[i] for i in ids) + min(bl[i] - g.dur[i] for i in ids)
-        lb = max(lb, bound)
-    return lb
 
 
 def list_schedule_with_resources(g: Graph, m: int, key: list[float]) -> tuple[list[float], float]:
