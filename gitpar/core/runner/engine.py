@@ -137,6 +137,7 @@ class _Engine:
         # (on the checker's thread); the state commit follows on the writer's
         self.finisher = Finisher(repo.here or repo.main_root or repo.common_dir, self._wake)
         self.started_ever: set[str] = set()  # streams whose command was launched in this run
+        self.notes: dict[str, str] = {}  # stream -> what its result says whatever its outcome
 
     def _wake(self) -> None:
         os.write(self.wake_w, b"\0")
@@ -492,25 +493,29 @@ class _Engine:
         its branch), and their results say so."""
         result = self.state.results[name]
         result.outcome = "failed"
-        result.reason = f"succeeded, but could not be marked completed: {exc}"
+        result.reason = self.noted(name, f"succeeded, but could not be marked completed: {exc}")
         self.successes -= 1
         self.failures += 1
         self.emit("done", name)
         for dep in self.dependents[name]:
             if dep in self.started_ever:
-                note = f"started before {name}'s finish failed to be recorded"
+                self.notes[dep] = f"started before {name}'s finish failed to be recorded"
                 dep_result = self.state.results[dep]
-                dep_result.reason = f"{dep_result.reason}; {note}" if dep_result.reason else note
+                dep_result.reason = self.noted(dep, dep_result.reason)
             else:
                 self.skip(dep, f"dependency {name} failed: its finish could not be recorded")
         self.check_halt("fail", self.failures)
+
+    def noted(self, name: str, reason: str) -> str:
+        note = self.notes.get(name)
+        return reason if not note or note in reason else f"{reason} ({note})" if reason else note
 
     def fail(self, name: str, code: int | None, reason: str, *, timeout: bool = False) -> None:
         self.free_resources(name)  # whichever way it ended
         result = self.state.results[name]
         result.outcome = "timeout" if timeout else "failed"
         result.exit = code if code is not None else result.exit
-        result.reason = reason
+        result.reason = self.noted(name, reason)
         self.failures += 1
         self.emit("done", name)
         for dep in self.dependents[name]:
