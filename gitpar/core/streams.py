@@ -566,15 +566,27 @@ def finish_checks(repo: Repo, name: str, *, force: bool = False,
     plan.stream(name)
     finish_moves(repo, f"gitpar/{name}")  # a sync killed half-way: its staged revert is no work
     path = worktree if worktree is not None else repo.stream_worktrees().get(name)
+    scan = None
     if path is not None and not force:
+        from concurrent.futures import ThreadPoolExecutor
+
         from gitpar.store.worktrees import dirty_files
 
-        dirty = dirty_files(path)
+        # git's status scan runs while the branch is judged: a finish costs the longer of
+        # the two, not their sum (the runner's dependents wait for it)
+        scan = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitpar-dirty")
+        dirty_scan = scan.submit(dirty_files, path)
+    try:
+        found = branch_violations(repo, name, plan.settings.base)
+    finally:
+        if scan is not None:
+            scan.shutdown(wait=True)
+    if scan is not None:
+        dirty = dirty_scan.result()
         if dirty:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             raise Refused(f"stream {name!r} has uncommitted changes in {path}: {shown}; "
                           "commit or discard them first (or --force)")
-    found = branch_violations(repo, name, plan.settings.base)
     if found and not force:
         raise Refused(describe_violations(name, found) + "\n  fix: take those changes out of "
                       f"gitpar/{name} (revert them, or rewrite the commits), or change the plan "
