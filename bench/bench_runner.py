@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("xargs") is None or shutil.which("sleep") is None:
         print("bench_runner: skipped, needs xargs and sleep")
         return 0
-    result: dict[str, object] = {"bench": "runner"}
+    result: dict[str, object] = {"bench": "runner", "load": round(os.getloadavg()[0], 2)}
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     if (args.stg / "50").is_dir():
         result.update(bench_stg(args.stg, args.graphs, args.unit, args.workers, work))
     else:

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from gitpar.core.streams import FinishChecked
 
 
+CHECKS_FIRST_S = 1.0  # the longest a record waits for the checks to pause
+
+
 @dataclass(frozen=True)
 class Finished:
     """What became of one stream's finish, as the loop takes it."""
@@ -53,6 +56,10 @@ class Finisher:
         self.done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         self.pending: set[str] = set()  # handed over, not yet recorded (the loop's thread only)
         self.commits = 0  # state commits made (or tried) for the finishes
+        # set while the checker has nothing to check: the writer commits then, so that its
+        # work does not compete for the interpreter with a check a dependent waits for
+        self.checker_idle = threading.Event()
+        self.checker_idle.set()
         self.threads: list[threading.Thread] = []
 
     def submit(self, stream: str, worktree: Path | None) -> None:
@@ -63,6 +70,7 @@ class Finisher:
                 thread.start()
                 self.threads.append(thread)
         self.pending.add(stream)
+        self.checker_idle.clear()
         self.to_check.put((stream, worktree))
 
     def take(self) -> list[Finished]:
@@ -100,7 +108,11 @@ class Finisher:
         repo = None
         try:
             while True:
-                item = self.to_check.get()
+                try:
+                    item = self.to_check.get_nowait()
+                except queue.Empty:
+                    self.checker_idle.set()
+                    item = self.to_check.get()
                 if item is None:
                     return
                 stream, worktree = item
@@ -116,6 +128,7 @@ class Finisher:
                 self.to_record.put(checked)
                 self._post(Finished(stream, "checked"))
         finally:
+            self.checker_idle.set()
             self.to_record.put(None)
 
     def _record(self) -> None:
@@ -125,6 +138,7 @@ class Finisher:
         stop = False
         while not stop:
             item = self.to_record.get()
+            self.checker_idle.wait(CHECKS_FIRST_S)
             batch = [] if item is None else [item]
             stop = item is None
             while not stop:
