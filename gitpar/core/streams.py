@@ -478,9 +478,11 @@ def _fence(repo: Repo, name: str) -> Callable[[Progress], str | None]:
     return check
 
 
-def branch_violations(repo: Repo, name: str, base: str | None = None) -> list[Violation]:
+def branch_violations(repo: Repo, name: str, base: str | None = None, *,
+                      status: dict[str, str] | None = None) -> list[Violation]:
     """What on ``gitpar/<name>`` breaks the ownership and lock rules: the check pre-push and CI
-    run (``gitpar check --range BASE..gitpar/NAME``), commit by commit. [] without a branch."""
+    run (``gitpar check --range BASE..gitpar/NAME``), commit by commit. [] without a branch.
+    ``status``: the streams' claim statuses, when the caller has read them already."""
     from gitpar.core.check import check_range
 
     if repo.tip(f"gitpar/{name}") is None:
@@ -488,7 +490,7 @@ def branch_violations(repo: Repo, name: str, base: str | None = None) -> list[Vi
     base = base or repo.configured_base()
     if repo.tip(base) is None:
         return []
-    found = check_range(repo, base, f"gitpar/{name}", stream=name).violations
+    found = check_range(repo, base, f"gitpar/{name}", stream=name, status=status).violations
     return _own_violations(repo, name, found) if found else []
 
 
@@ -555,13 +557,14 @@ class FinishChecked:
     what: str  # the state commit's words for it
 
 
-def finish_checks(repo: Repo, name: str, *, force: bool = False,
-                  worktree: Path | None = None) -> FinishChecked:
+def finish_checks(repo: Repo, name: str, *, force: bool = False, worktree: Path | None = None,
+                  status: dict[str, str] | None = None) -> FinishChecked:
     """Everything :func:`finish` checks, and the push of a ``remote:`` plan, without writing
     the state: refused (Refused, exit 1) while the worktree (``worktree`` when the caller
     knows it) has uncommitted changes or the branch breaks the ownership rules, unless
     ``force``. ``gitpar run --finish`` releases a stream's dependents once this passes and
-    records the finish off its loop (:func:`record_finishes`)."""
+    records the finish off its loop (:func:`record_finishes`). ``status``: the streams' claim
+    statuses on the state branch as it is, when the caller keeps them (the ownership check's)."""
     plan = repo.load_plan("base")
     plan.stream(name)
     finish_moves(repo, f"gitpar/{name}")  # a sync killed half-way: its staged revert is no work
@@ -577,7 +580,7 @@ def finish_checks(repo: Repo, name: str, *, force: bool = False,
         scan = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitpar-dirty")
         dirty_scan = scan.submit(dirty_files, path)
     try:
-        found = branch_violations(repo, name, plan.settings.base)
+        found = branch_violations(repo, name, plan.settings.base, status=status)
     finally:
         if scan is not None:
             scan.shutdown(wait=True)

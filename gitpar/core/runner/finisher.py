@@ -61,6 +61,7 @@ class Finisher:
         self.checker_idle = threading.Event()
         self.checker_idle.set()
         self.threads: list[threading.Thread] = []
+        self.statuses: dict[str, dict[str, str]] = {}  # state commit -> claim statuses (checker's)
 
     def submit(self, stream: str, worktree: Path | None) -> None:
         """Check ``stream``'s finish (its command succeeded), then record it."""
@@ -102,6 +103,22 @@ class Finisher:
 
         return open_repo(self.where)
 
+    def _statuses(self, repo: Repo) -> dict[str, str]:
+        """The streams' claim statuses on the state branch now, as the ownership check reads
+        them, kept by the state commit they were read from: the checks between two records
+        (a burst of commands ending) read them once, not once per stream."""
+        from gitpar.core.identity import claim_statuses
+        from gitpar.core.streams import all_progress
+        from gitpar.store.state import StateStore
+
+        snap = StateStore(repo).snapshot()
+        if snap.commit is None:
+            return {}
+        key = str(snap.commit)
+        if key not in self.statuses:
+            self.statuses = {key: claim_statuses(all_progress(snap))}  # the latest only
+        return self.statuses[key]
+
     def _check(self) -> None:
         from gitpar.core.streams import finish_checks
 
@@ -118,7 +135,7 @@ class Finisher:
                 stream, worktree = item
                 try:
                     repo = repo or self._repo()
-                    checked = finish_checks(repo, stream, worktree=worktree)
+                    checked = finish_checks(repo, stream, worktree=worktree, status=self._statuses(repo))
                 except GitparError as exc:
                     self._post(Finished(stream, "refused", exc))
                     continue
