@@ -16,7 +16,8 @@ def conflicts(json_: JsonOpt = False,
                                                     "branches from the plan's remote first.")] = False) -> None:
     """Forecast the conflicts between active streams, and with the base, touching no worktree.
 
-    Exit 1 when a conflict is forecast, 0 otherwise.
+    Exit 1 when a conflict, or a rewrite (a stream that replaced lines another changed
+    before it, building on that version through the lock chain), is forecast; 0 otherwise.
     """
     from gitpar.core.conflicts import forecast
     from gitpar.core.remote import refresh
@@ -40,12 +41,22 @@ def _print_forecast(fc) -> None:  # type: ignore[no-untyped-def]
             return f"{p.b} (merged streams waiting to land)"
         return f"{p.b} (base)" if p.with_base else p.b
 
-    if fc.conflicting:
+    if any(p.stopping for p in fc.conflicting):
         o.out("Conflicts (these merges would stop):")
         for p in fc.conflicting:
-            o.out(f"  {p.a} <> {other(p)}:")
-            for c in p.conflicts:
-                o.out(f"    {c.describe(p.a, p.b)}")
+            if p.stopping:
+                o.out(f"  {p.a} <> {other(p)}:")
+                for c in p.stopping:
+                    o.out(f"    {c.describe(p.a, p.b)}")
+    if any(p.rewrites for p in fc.conflicting):
+        from gitpar.core.conflicts import rewrite_advice
+
+        o.out("Rewrites (these merge cleanly, and lines one stream changed are replaced by the other's):")
+        for p in fc.conflicting:
+            for c in p.rewrites:
+                o.out(f"  {p.a} <> {other(p)}:")
+                o.out(f"    {c.describe()}")
+                o.out(f"    {rewrite_advice(c)}")
     if fc.overlapping_only:
         o.out("Overlaps without conflict (both changed these files; they merge cleanly):")
         for p in fc.overlapping_only:
@@ -53,8 +64,11 @@ def _print_forecast(fc) -> None:  # type: ignore[no-untyped-def]
             o.out(f"  {p.a} <> {other(p)}: {shown}")
     for name, why in fc.skipped.items():
         o.err(f"skipped {name}: {why}")
-    o.err(f"{len(fc.streams)} active streams against {fc.base}: {len(fc.conflicting)} conflicting "
-          f"pairs, {len(fc.overlapping_only)} overlapping without conflict "
+    rewriting = sum(1 for p in fc.conflicting if p.rewrites)
+    o.err(f"{len(fc.streams)} active streams against {fc.base}: "
+          f"{sum(1 for p in fc.conflicting if p.stopping)} conflicting pairs, "
+          + (f"{rewriting} rewriting, " if rewriting else "")
+          + f"{len(fc.overlapping_only)} overlapping without conflict "
           f"({fc.stats.get('pairs_merged', 0)} of {fc.stats.get('pairs', 0)} pairs needed a merge)")
 
 

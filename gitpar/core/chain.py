@@ -203,15 +203,29 @@ def records(progress: Mapping[str, Progress]) -> list[tuple[str, str, dict[str, 
     return out
 
 
-def chain_bases(repo: Repo, progress: Mapping[str, Progress], ours: Oid,
-                theirs: Oid) -> dict[str, list[str]]:
-    """Path -> versions (blob ids) to try as its common base when ``ours`` and ``theirs``
-    merge: a version a stream built on, where one side holds the work it was taken from and
-    the other the stream's work built on it."""
+@dataclass(frozen=True)
+class Link:
+    """A chain record that applies where two commits merge: ``builder`` built ``path`` on
+    ``holder``'s version ``blob`` (read from ``source``), one side holds that work of the
+    holder's, the other the builder's work (``tip``) built on it."""
+
+    path: str
+    builder: str
+    holder: str
+    blob: str
+    source: Oid
+    tip: Oid
+
+
+def chain_links(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: Oid,
+                paths: Sequence[str] | None = None) -> list[Link]:
+    """The chain records that apply when ``ours`` and ``theirs`` merge (those of ``paths``)."""
     from gitpar.store import merge as m
 
-    found: dict[str, list[str]] = {}
+    found: list[Link] = []
     for builder, path, rec in records(progress):
+        if paths is not None and path not in paths:
+            continue
         tip = repo.stream_tip(builder) or _integrated_at(repo, builder, progress[builder])
         try:
             source = repo.resolve(rec["commit"])
@@ -221,8 +235,58 @@ def chain_bases(repo: Repo, progress: Mapping[str, Progress], ours: Oid,
             continue
         if ((m.is_ancestor(repo, source, ours) and m.is_ancestor(repo, tip, theirs))
                 or (m.is_ancestor(repo, source, theirs) and m.is_ancestor(repo, tip, ours))):
-            found.setdefault(path, []).append(rec["blob"])
+            found.append(Link(path, builder, rec["from"], rec["blob"], source, tip))
     return found
+
+
+def chain_bases(repo: Repo, progress: Mapping[str, Progress], ours: Oid,
+                theirs: Oid) -> dict[str, list[str]]:
+    """Path -> versions (blob ids) to try as its common base when ``ours`` and ``theirs``
+    merge: a version a stream built on, where one side holds the work it was taken from and
+    the other the stream's work built on it."""
+    found: dict[str, list[str]] = {}
+    for link in chain_links(repo, progress, ours, theirs):
+        found.setdefault(link.path, []).append(link.blob)
+    return found
+
+
+def rewrites(repo: Repo, ours: Oid, theirs: Oid, paths: Sequence[str]) -> list[FileConflict]:
+    """The rewrite rule of the forecast: where ``ours`` and ``theirs`` meet through a chain
+    record of one of ``paths``, the lines of the holder's version that the holder had
+    changed and the builder then replaced or deleted (kind ``rewrite``, ``by`` the builder,
+    ``over`` the holder). The merge keeps the builder's lines without a conflict, so the
+    holder's change is gone without anyone having merged it away by hand. Lines the builder
+    only added (appends in turns), or changed where the holder had not, are no rewrite."""
+    from gitpar.store import merge as m
+
+    progress = _state_progress(repo)
+    if not records(progress):
+        return []
+    found: list[FileConflict] = []
+    for link in chain_links(repo, progress, ours, theirs, paths):
+        later = m.file_at(repo, link.tip, link.path)
+        if later is None or later[0] == link.blob:
+            continue  # the builder deleted the file (a delete is no line rewrite) or kept it as it was
+        regions = m.rewritten_lines(repo, _base_of(repo, progress, link), link.blob, later[0])
+        if regions:
+            found.append(m.FileConflict(link.path, "rewrite", regions, (link.path,),
+                                        by=link.builder, over=link.holder))
+    return found
+
+
+def _base_of(repo: Repo, progress: Mapping[str, Progress], link: Link) -> str | None:
+    """The version the holder changed to make the one the builder built on: the version the
+    holder had built on itself (its own chain record), else the file where the holder's and
+    the builder's work part (their merge base)."""
+    from gitpar.store import merge as m
+
+    own = progress.get(link.holder)
+    chained = own.extra.get(CHAINED) if own is not None else None
+    rec = chained.get(link.path) if isinstance(chained, dict) else None
+    if isinstance(rec, dict) and isinstance(rec.get("blob"), str) and rec["blob"] != link.blob:
+        return rec["blob"]
+    at = m.file_at(repo, m.merge_base(repo, link.source, link.tip), link.path)
+    return at[0] if at is not None else None
 
 
 def file_rules(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: Oid,

@@ -41,6 +41,17 @@ class PairForecast:
     # ``b`` is the integration branch: streams waiting to land there (``with_base`` too)
     with_integration: bool = False
 
+    @property
+    def stopping(self) -> list[FileConflict]:
+        """The conflicts that would stop the merge."""
+        return [c for c in self.conflicts if c.kind != "rewrite"]
+
+    @property
+    def rewrites(self) -> list[FileConflict]:
+        """Lines one side changed that the other replaced after building on them (the
+        chain): the merge is clean and keeps the later side's lines."""
+        return [c for c in self.conflicts if c.kind == "rewrite"]
+
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "with_base": self.with_base,
                 "with_integration": self.with_integration,
@@ -72,6 +83,7 @@ class Forecast:
             "base_tip": self.base_tip,
             "streams": self.streams,
             "conflicts": len(self.conflicting),
+            "rewrites": sum(1 for p in self.pairs if p.rewrites),
             "overlaps": len(self.overlapping_only),
             "pairs": [p.to_dict() for p in self.pairs],
             "skipped": self.skipped,
@@ -276,6 +288,12 @@ def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
         # the whole merge again only where a rule could settle one of the conflicts found
         if rules_touch(repo, plan, conflicts, tip_a, tip_b):
             conflicts = settle(repo, plan, conflicts_of_commits(repo, mb, tip_a, tip_b)[0], tip_a, tip_b)
+    if plan is not None and overlapping:  # the rewrite rule, where the two meet through a chain
+        from gitpar.core.chain import rewrites
+
+        stopped = {path for c in conflicts for path in (c.paths or (c.path,))}
+        conflicts = [*conflicts, *rewrites(repo, tip_a, tip_b,
+                                           [p for p in overlapping if p not in stopped])]
     return PairForecast(a, b, with_base, overlapping or sorted(clash), conflicts)
 
 
@@ -300,8 +318,18 @@ def attention(repo: Repo, plan: Plan,
     fc = forecast(repo, plan, progress=progress)
     items: list[tuple[str, str, str]] = []
     for p in fc.conflicting:
-        files = ", ".join(c.describe(p.a, p.b) for c in p.conflicts[:3])
-        more = f" and {len(p.conflicts) - 3} more" if len(p.conflicts) > 3 else ""
         other = f"the base {p.b}" if p.with_base else f"stream {p.b}"
-        items.append((p.a, "conflict", f"will conflict with {other}: {files}{more}"))
+        if p.stopping:
+            files = ", ".join(c.describe(p.a, p.b) for c in p.stopping[:3])
+            more = f" and {len(p.stopping) - 3} more" if len(p.stopping) > 3 else ""
+            items.append((p.a, "conflict", f"will conflict with {other}: {files}{more}"))
+        for c in p.rewrites:
+            items.append((c.by, "rewrite", f"{c.describe()}: the merge with {other} keeps {c.by}'s lines; "
+                          f"{rewrite_advice(c)}"))
     return items
+
+
+def rewrite_advice(c: FileConflict) -> str:
+    """What to do about a rewrite: it is a choice only the two streams can make."""
+    return (f"coordinate with {c.over}, or, if {c.by} meant to replace {c.over}'s change, "
+            f"nothing more is needed: {c.by}'s version lands")

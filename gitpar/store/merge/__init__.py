@@ -42,6 +42,7 @@ from gitpar.store.merge.conflicts import (
     Region,
     conflicts_of_files,
     describe_index_conflicts,
+    rewritten_lines,
 )
 from gitpar.store.merge.files import FileRule, MergedFile, blob_data, file_at, merge_file
 from gitpar.store.merge.history import (
@@ -93,6 +94,7 @@ __all__ = [
     "remove_temp_worktree",
     "replay",
     "resolve_by_rules",
+    "rewritten_lines",
     "short",
     "worktrees",
     "worktrees_on",
