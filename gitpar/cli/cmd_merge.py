@@ -13,26 +13,75 @@ from gitpar.cli.app import JsonOpt, _repo, app
 @app.command()
 def conflicts(json_: JsonOpt = False,
               offline: Annotated[bool, typer.Option("--offline", help="Do not fetch the state and the stream "
-                                                    "branches from the plan's remote first.")] = False) -> None:
+                                                    "branches from the plan's remote first.")] = False,
+              test: Annotated[str | None, typer.Option("--test", help="Also run this gate command (through sh; "
+                                                       "{worktree}: the tree under test) on each active stream's "
+                                                       "tree and on the merged tree of each pair that merges "
+                                                       "cleanly: a pair that fails while both pass alone breaks "
+                                                       "the gate together (exit 1).")] = None,
+              all_pairs: Annotated[bool, typer.Option("--all-pairs", help="With --test: test every pair, "
+                                                      "not only the most related ones.")] = False,
+              max_pairs: Annotated[str | None, typer.Option("--max-pairs", help="With --test: how many pairs to "
+                                                            "test, most related first (default 16).")] = None,
+              jobs: Annotated[str, typer.Option("-j", "--jobs", help="With --test: gates run at once, each in "
+                                                "its own temporary worktree (default 1).")] = "1") -> None:
     """Forecast the conflicts between active streams, and with the base, touching no worktree.
 
     Exit 1 when a conflict, or a rewrite (a stream that replaced lines another changed
-    before it, building on that version through the lock chain), is forecast; 0 otherwise.
+    before it, building on that version through the lock chain), is forecast, or (--test)
+    two streams break the gate together; 0 otherwise.
     """
     from gitpar.core.conflicts import forecast
     from gitpar.core.remote import refresh
+    from gitpar.errors import bad
 
+    gated = None
+    if test is not None:
+        from gitpar.core.pair_gate import MAX_PAIRS, check_options
+
+        if all_pairs and max_pairs is not None:
+            raise bad(None, "--all-pairs/--max-pairs", "give one of --all-pairs and --max-pairs", "drop one of them")
+        cap = None if all_pairs else (MAX_PAIRS if max_pairs is None else _whole(max_pairs, "--max-pairs", "--max-pairs 30"))
+        jobs_n = _whole(jobs, "-j/--jobs", "-j 4")
+        check_options(test, jobs_n, cap)
+    elif all_pairs or max_pairs is not None or jobs != "1":
+        raise bad(None, "--all-pairs/--max-pairs/-j", "these say how to run a gate, and no --test gives one",
+                  "add --test CMD, e.g. gitpar conflicts --test 'python -m pytest -x -q'")
     repo = _repo()
     note = refresh(repo, offline=offline)
     if note:
         o.err(note)
     fc = forecast(repo)
+    if test is not None:
+        from gitpar.core.pair_gate import gate_pairs
+
+        gated = gate_pairs(repo, repo.load_plan(), fc, test, jobs=jobs_n, max_pairs=cap,
+                           progress=None if json_ else o.err)
     if json_:
-        o.emit_json(fc.to_dict())
+        o.emit_json({**fc.to_dict(), **({"gate": gated.to_dict()} if gated is not None else {})})
     else:
         _print_forecast(fc)
-    if fc.conflicting:
+        if gated is not None:
+            _print_pair_gate(gated)
+    if fc.conflicting or (gated is not None and gated.together):
         raise typer.Exit(1)
+
+
+def _print_pair_gate(g) -> None:  # type: ignore[no-untyped-def]
+    from gitpar.core.pair_gate import describe
+
+    found = describe(g)
+    if found:
+        o.out(f"The gate on the merged pairs ({g.command}):")
+        for line in found:
+            o.out(f"  {line}")
+    for a, b, why in g.untested:
+        o.err(f"not tested: {a} and {b}: {why}")
+    if g.capped:
+        o.err(f"not tested: {g.capped} of {g.pairs_total} pairs, the least related (--max-pairs {g.max_pairs}; "
+              "--all-pairs tests every pair)")
+    o.err(f"gate: {len(g.alone)} streams alone, {len(g.pairs)} pairs merged and tested, "
+          f"{len(g.together)} breaking it together")
 
 
 def _print_forecast(fc) -> None:  # type: ignore[no-untyped-def]
