@@ -217,15 +217,30 @@ class Link:
     tip: Oid
 
 
+class ChainIndex:
+    """The chain records of one state commit, parsed once and found by path: a forecast of
+    thousands of pairs asks for the records of each pair's few files."""
+
+    def __init__(self, progress: Mapping[str, Progress]) -> None:
+        self.progress = progress
+        self.all = records(progress)
+        self.by_path: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+        for item in self.all:
+            self.by_path.setdefault(item[1], []).append(item)
+
+    def of(self, paths: Sequence[str] | None) -> list[tuple[str, str, dict[str, Any]]]:
+        if paths is None:
+            return self.all
+        return [item for path in paths for item in self.by_path.get(path, ())]
+
+
 def chain_links(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: Oid,
-                paths: Sequence[str] | None = None) -> list[Link]:
+                paths: Sequence[str] | None = None, index: ChainIndex | None = None) -> list[Link]:
     """The chain records that apply when ``ours`` and ``theirs`` merge (those of ``paths``)."""
     from gitpar.store import merge as m
 
     found: list[Link] = []
-    for builder, path, rec in records(progress):
-        if paths is not None and path not in paths:
-            continue
+    for builder, path, rec in (index or ChainIndex(progress)).of(paths):
         tip = repo.stream_tip(builder) or _integrated_at(repo, builder, progress[builder])
         try:
             source = repo.resolve(rec["commit"])
@@ -250,7 +265,8 @@ def chain_bases(repo: Repo, progress: Mapping[str, Progress], ours: Oid,
     return found
 
 
-def rewrites(repo: Repo, ours: Oid, theirs: Oid, paths: Sequence[str]) -> list[FileConflict]:
+def rewrites(repo: Repo, ours: Oid, theirs: Oid, paths: Sequence[str],
+             index: ChainIndex | None = None) -> list[FileConflict]:
     """The rewrite rule of the forecast: where ``ours`` and ``theirs`` meet through a chain
     record of one of ``paths``, the lines of the holder's version that the holder had
     changed and the builder then replaced or deleted (kind ``rewrite``, ``by`` the builder,
@@ -259,11 +275,12 @@ def rewrites(repo: Repo, ours: Oid, theirs: Oid, paths: Sequence[str]) -> list[F
     only added (appends in turns), or changed where the holder had not, are no rewrite."""
     from gitpar.store import merge as m
 
-    progress = _state_progress(repo)
-    if not records(progress):
+    index = index or state_chains(repo)
+    if not index.all:
         return []
+    progress = index.progress
     found: list[FileConflict] = []
-    for link in chain_links(repo, progress, ours, theirs, paths):
+    for link in chain_links(repo, progress, ours, theirs, paths, index):
         later = m.file_at(repo, link.tip, link.path)
         if later is None or later[0] == link.blob:
             continue  # the builder deleted the file (a delete is no line rewrite) or kept it as it was
@@ -310,33 +327,42 @@ def file_rules(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: 
 #: command that forecasts or settles many pairs (``conflicts`` at 500 streams settles every
 #: conflicting pair) read and parsed all N progress files for each pair; keyed by the
 #: commit id, it cannot go stale (a new state commit is a new key).
-_progress_seen: tuple[str, dict[str, Progress]] | None = None
+_progress_seen: tuple[str, ChainIndex] | None = None
 
 
-def _state_progress(repo: Repo) -> dict[str, Progress]:
-    """Every stream's progress on the state branch's current commit, parsed once per commit."""
+def state_chains(repo: Repo) -> ChainIndex:
+    """The chain records on the state branch's current commit, parsed once per commit."""
     global _progress_seen
     from gitpar.core.streams import all_progress
     from gitpar.store.state import StateStore
 
     snap = StateStore(repo).snapshot()
     if snap.commit is None:
-        return {}
+        return ChainIndex({})
     key = f"{repo.git.path}:{snap.commit}"
     if _progress_seen is None or _progress_seen[0] != key:
-        _progress_seen = (key, all_progress(snap))
+        _progress_seen = (key, ChainIndex(all_progress(snap)))
     return _progress_seen[1]
 
 
-def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours: Oid, theirs: Oid) -> bool:
+def _state_progress(repo: Repo) -> Mapping[str, Progress]:
+    """Every stream's progress on the state branch's current commit, parsed once per commit."""
+    return state_chains(repo).progress
+
+
+def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours: Oid, theirs: Oid,
+                index: ChainIndex | None = None) -> bool:
     """Whether a chain record or a ``merge: union`` rule could settle any of ``conflicts``:
     when none can, :func:`settle` would return them unchanged (and needs no whole merge)."""
     union = plan.union_paths()
-    progress = _state_progress(repo)
-    if union is None and not records(progress):
+    index = index or state_chains(repo)
+    if union is None and not index.all:
         return False
-    rule_of = file_rules(repo, progress, ours, theirs, union)
-    return any(rule_of(path) is not None for c in conflicts for path in (c.paths or (c.path,)))
+    paths = [path for c in conflicts for path in (c.paths or (c.path,))]
+    if union is None or not any(union(path) for path in paths):
+        links = chain_links(repo, index.progress, ours, theirs, paths, index)
+        return bool(links)
+    return True
 
 
 def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list[FileConflict]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gitpar.core.chain import ChainIndex
     from gitpar.core.plan import Plan
     from gitpar.core.progress import Progress
     from gitpar.core.repo import Repo
@@ -159,11 +160,23 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
             right = {n: {**x2, **changes[n]} for n in groups[f2]}
             candidates |= _meeting(left, right)
     order = {n: i for i, n in enumerate(tips)}
+    rules = _Rules.of(repo, plan)
+    added = {n: {p for p, how in c.items() if how == "A"} for n, c in changes.items()}
+    dirs: dict[str, set[str]] = {}  # a stream's folders with changes, for the file/directory clash
+
+    def folders(n: str) -> set[str]:
+        if n not in dirs:
+            dirs[n] = _folders(changes[n])
+        return dirs[n]
+
     for a, b in sorted(candidates, key=lambda p: (order[p[0]], order[p[1]])):
         mb = merge_base(repo, tips[a], tips[b])
         ca = changes[a] if mb == fork[a] else differ.changes(mb, tips[a])
         cb = changes[b] if mb == fork[b] else differ.changes(mb, tips[b])
-        pair = _forecast_pair(repo, a, b, False, mb, tips[a], tips[b], ca, cb, plan)
+        clash = None
+        if ca is changes[a] and cb is changes[b]:  # the streams' own changes: folders known
+            clash = ((added[a] & folders(b)) if added[a] else set()) | ((added[b] & folders(a)) if added[b] else set())
+        pair = _forecast_pair(repo, a, b, False, mb, tips[a], tips[b], ca, cb, plan, rules=rules, clash=clash)
         merged += 1
         if pair is not None:
             result.pairs.append(pair)
@@ -178,11 +191,11 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
             if not base_changes[f] or not _meeting({n: changes[n]}, {"": base_changes[f]}):
                 continue
             pair = _forecast_pair(repo, n, base, True, f, tips[n], base_tip, changes[n],
-                                  base_changes[f], plan)
+                                  base_changes[f], plan, rules=rules)
             merged += 1
             if pair is not None:
                 result.pairs.append(pair)
-    merged += _against_integration(repo, plan, result, tips, fork, changes, differ, base_tip)
+    merged += _against_integration(repo, plan, result, tips, fork, changes, differ, base_tip, rules)
     count = len(tips)
     result.stats = {"streams": count,
                     "pairs": count * (count - 1) // 2 + (count if base_tip is not None else 0),
@@ -193,7 +206,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
 
 def _against_integration(repo: Repo, plan: Plan, result: Forecast, tips: Mapping[str, Oid],
                          fork: Mapping[str, Oid | None], changes: Mapping[str, Mapping[str, str]],
-                         differ: Any, base_tip: Oid | None) -> int:
+                         differ: Any, base_tip: Oid | None, rules: _Rules | None = None) -> int:
     """Each stream against the integration branch, when it holds streams the base does not
     have yet (merged by ``gitpar integrate``, waiting to land): a stream that collides with
     one of them would stop at integration though the base and the active streams say
@@ -215,7 +228,7 @@ def _against_integration(repo: Repo, plan: Plan, result: Forecast, tips: Mapping
         if not theirs or not _meeting({n: changes[n]}, {"": theirs}):
             continue
         mine = changes[n] if mb == fork[n] else differ.changes(mb, t)
-        pair = _forecast_pair(repo, n, branch, True, mb, t, tip, mine, theirs, plan)
+        pair = _forecast_pair(repo, n, branch, True, mb, t, tip, mine, theirs, plan, rules=rules)
         merged += 1
         if pair is None or (n, tuple(sorted(c.path for c in pair.conflicts))) in seen:
             continue
@@ -268,13 +281,30 @@ def _meeting(left: Mapping[str, Mapping[str, str]],
     return found
 
 
+@dataclass
+class _Rules:
+    """What a forecast asks of every pair, looked up once: the chain records by path and
+    whether any ``merge: union`` rule exists (without either, no pair needs the rules)."""
+
+    chains: ChainIndex
+    union: bool
+
+    @classmethod
+    def of(cls, repo: Repo, plan: Plan) -> _Rules:
+        from gitpar.core.chain import state_chains
+
+        return cls(state_chains(repo), plan.union_paths() is not None)
+
+
 def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
                    tip_a: Oid, tip_b: Oid, ca: Mapping[str, str],
-                   cb: Mapping[str, str], plan: Plan | None = None) -> PairForecast | None:
+                   cb: Mapping[str, str], plan: Plan | None = None, *,
+                   rules: _Rules | None = None, clash: set[str] | None = None) -> PairForecast | None:
     from gitpar.store.merge import conflicts_of_commits, conflicts_of_files
 
-    overlapping = sorted(set(ca) & set(cb))
-    clash = _file_dir_clash(ca, cb)
+    overlapping = sorted(ca.keys() & cb.keys())
+    if clash is None:
+        clash = _file_dir_clash(ca, cb)
     if not overlapping and not clash:
         return None
     conflicts = None
@@ -282,19 +312,38 @@ def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
         conflicts = conflicts_of_files(repo, mb, tip_a, tip_b, overlapping)
     if conflicts is None:  # adds, deletes, renames, links: the whole merge, in memory
         _index, conflicts = conflicts_of_commits(repo, mb, tip_a, tip_b)
-    if conflicts and plan is not None:  # as integrate and sync settle them: chains, merge: union
+    if plan is not None and rules is None:
+        rules = _Rules.of(repo, plan)
+    if plan is None or rules is None or (not rules.chains.all and not rules.union):
+        return PairForecast(a, b, with_base, overlapping or sorted(clash), conflicts)
+    if conflicts:  # as integrate and sync settle them: chains, merge: union
         from gitpar.core.chain import rules_touch, settle
 
         # the whole merge again only where a rule could settle one of the conflicts found
-        if rules_touch(repo, plan, conflicts, tip_a, tip_b):
+        if rules_touch(repo, plan, conflicts, tip_a, tip_b, rules.chains):
             conflicts = settle(repo, plan, conflicts_of_commits(repo, mb, tip_a, tip_b)[0], tip_a, tip_b)
-    if plan is not None and overlapping:  # the rewrite rule, where the two meet through a chain
+    if overlapping and rules.chains.all:  # the rewrite rule, where the two meet through a chain
         from gitpar.core.chain import rewrites
 
         stopped = {path for c in conflicts for path in (c.paths or (c.path,))}
-        conflicts = [*conflicts, *rewrites(repo, tip_a, tip_b,
-                                           [p for p in overlapping if p not in stopped])]
+        chained = [p for p in overlapping if p not in stopped and p in rules.chains.by_path]
+        if chained:
+            conflicts = [*conflicts, *rewrites(repo, tip_a, tip_b, chained, rules.chains)]
     return PairForecast(a, b, with_base, overlapping or sorted(clash), conflicts)
+
+
+def _folders(changes: Mapping[str, str]) -> set[str]:
+    """Every folder a changed path is in (``a/b/c.py``: ``a``, ``a/b``)."""
+    out: set[str] = set()
+    for path in changes:
+        cut = path.rfind("/")
+        while cut > 0:
+            folder = path[:cut]
+            if folder in out:
+                break  # its parents are in already
+            out.add(folder)
+            cut = path.rfind("/", 0, cut)
+    return out
 
 
 def _file_dir_clash(ca: Mapping[str, str], cb: Mapping[str, str]) -> set[str]:
