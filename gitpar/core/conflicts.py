@@ -300,7 +300,7 @@ def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
                    tip_a: Oid, tip_b: Oid, ca: Mapping[str, str],
                    cb: Mapping[str, str], plan: Plan | None = None, *,
                    rules: _Rules | None = None, clash: set[str] | None = None) -> PairForecast | None:
-    from gitpar.store.merge import conflicts_of_commits, conflicts_of_files
+    from gitpar.store.merge import conflicts_of_commits, conflicts_of_files, conflicts_of_paths
 
     overlapping = sorted(ca.keys() & cb.keys())
     if clash is None:
@@ -310,7 +310,9 @@ def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
     conflicts = None
     if not clash and all(ca[p] == "M" and cb[p] == "M" for p in overlapping):
         conflicts = conflicts_of_files(repo, mb, tip_a, tip_b, overlapping)
-    if conflicts is None:  # adds, deletes, renames, links: the whole merge, in memory
+    if conflicts is None:  # adds, deletes, renames, links: the whole merge of what changed
+        conflicts = conflicts_of_paths(repo, mb, tip_a, tip_b, _merge_paths(ca, cb, overlapping))
+    if conflicts is None:  # a path no tree here can hold: the whole trees
         _index, conflicts = conflicts_of_commits(repo, mb, tip_a, tip_b)
     if plan is not None and rules is None:
         rules = _Rules.of(repo, plan)
@@ -330,6 +332,18 @@ def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
         if chained:
             conflicts = [*conflicts, *rewrites(repo, tip_a, tip_b, chained, rules.chains)]
     return PairForecast(a, b, with_base, overlapping or sorted(clash), conflicts)
+
+
+def _merge_paths(ca: Mapping[str, str], cb: Mapping[str, str], overlapping: list[str]) -> set[str]:
+    """The paths a merge of the two sides can conflict in or pair in a rename: those both
+    changed, and every path either added or deleted (a rename is a delete and an add; a
+    file where the other side has a directory is an add, the directory's files on the
+    other side adds, or deletes on the same side). A path only one side modified in place
+    merges as that side has it, whatever else happens."""
+    out = set(overlapping)
+    for changes in (ca, cb):
+        out.update(p for p, how in changes.items() if how != "M")
+    return out
 
 
 def _folders(changes: Mapping[str, str]) -> set[str]:

@@ -41,6 +41,7 @@ from gitpar.store.merge.conflicts import (
     FileConflict,
     Region,
     conflicts_of_files,
+    conflicts_of_paths,
     describe_index_conflicts,
     rewritten_lines,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "commits_touching",
     "conflicts_of_commits",
     "conflicts_of_files",
+    "conflicts_of_paths",
     "describe_index_conflicts",
     "file_at",
     "held_interrupts",

@@ -123,6 +123,33 @@ def conflicts_of_files(repo: Repo, base: pygit2.Oid | None, ours: pygit2.Oid, th
     return found
 
 
+def conflicts_of_paths(repo: Repo, base: pygit2.Oid | None, ours: pygit2.Oid, theirs: pygit2.Oid,
+                       paths: Iterable[str]) -> list[FileConflict] | None:
+    """The conflicts of the whole in-memory merge (renames found, as ``conflicts_of_commits``),
+    computed on trees holding only ``paths`` of each side: they must hold every path both
+    sides changed since ``base`` and every path either side added or deleted. A path
+    neither changed, or only one side modified in place, cannot conflict or pair in a
+    rename, so the conflicts are the same; the merge reads a few entries instead of the
+    whole tree (6 ms a pair at 20,000 files). The small trees are written to the object store (as
+    ``git merge-tree --write-tree`` writes its trees); no ref, index file or worktree is
+    touched. None when a path cannot be put in a tree here (the caller merges whole trees)."""
+    g = repo.git
+    wanted = list(paths)
+    try:
+        trees = []
+        for commit in (base, ours, theirs):
+            tree = tree_of(g, commit)
+            index = pygit2.Index()
+            for path in wanted:
+                entry = tree_entry(tree, path)
+                if entry is not None and entry[0] != pygit2.GIT_FILEMODE_TREE:
+                    index.add(pygit2.IndexEntry(path, entry[1], filemode(entry[0])))
+            trees.append(g[index.write_tree(g)].peel(pygit2.Tree))
+    except (UnicodeError, ValueError, pygit2.GitError):
+        return None
+    return describe_index_conflicts(repo, g.merge_trees(*trees))
+
+
 def describe_index_conflicts(repo: Repo, index: pygit2.Index) -> list[FileConflict]:
     """The conflicts recorded in a merge's in-memory index, with line ranges for text."""
     if index.conflicts is None:
