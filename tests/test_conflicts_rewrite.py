@@ -127,3 +127,17 @@ def test_without_the_chain_the_same_line_is_an_ordinary_conflict(planned: Path, 
     assert code == 1, text
     [c] = [c for p in data["pairs"] for c in p["conflicts"]]
     assert c["kind"] == "content" and "Conflicts (these merges would stop)" in text
+
+
+def test_a_rewrite_of_work_already_on_the_base_is_forecast_against_the_base(planned: Path, run) -> None:
+    _under_lock(planned, run, "api", _line(5, "line5 api"))
+    _under_lock(planned, run, "ui", _line(5, "line5 ui"), finish=False)
+    res = run(planned, "integrate", "--streams", "api", "--into", "main", "--test", "true")
+    assert res.code == 0, res
+    assert git(planned, "show", f"main:{CONFIG}").splitlines()[4] == "line5 api"
+    code, data, text = _forecast(planned, run)
+    assert code == 1, text
+    [pair] = [p for p in data["pairs"] if p["conflicts"]]
+    assert (pair["a"], pair["b"], pair["with_base"]) == ("ui", "main", True)
+    assert [(c["kind"], c["by"], c["over"]) for c in pair["conflicts"]] == [("rewrite", "ui", "api")]
+    assert "ui <> main (base):" in text
