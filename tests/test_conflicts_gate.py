@@ -69,7 +69,7 @@ def test_the_cap_says_what_was_not_tested(renamed: Path, run) -> None:
     res = run(renamed, "conflicts", "--test", GATE, "--max-pairs", "1")
     assert res.code == 1, res  # app's feature.py names lib's util: the linked pair goes first
     assert "not tested: 2 of 3 pairs" in res.err and "--all-pairs" in res.err, res
-    assert "gate: 2 streams alone, 1 pairs merged and tested" in res.err
+    assert "gate: 2 streams alone, 1 pair merged and tested" in res.err
 
 
 def test_a_stream_failing_alone_is_no_pair_collision(renamed: Path, run) -> None:

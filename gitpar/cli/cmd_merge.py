@@ -80,7 +80,10 @@ def _print_pair_gate(g) -> None:  # type: ignore[no-untyped-def]
     if g.capped:
         o.err(f"not tested: {g.capped} of {g.pairs_total} pairs, the least related (--max-pairs {g.max_pairs}; "
               "--all-pairs tests every pair)")
-    o.err(f"gate: {len(g.alone)} streams alone, {len(g.pairs)} pairs merged and tested, "
+    def n(count: int, what: str) -> str:
+        return f"{count} {what}{'' if count == 1 else 's'}"
+
+    o.err(f"gate: {n(len(g.alone), 'stream')} alone, {n(len(g.pairs), 'pair')} merged and tested, "
           f"{len(g.together)} breaking it together")
 
 
