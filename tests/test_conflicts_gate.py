@@ -107,3 +107,14 @@ def test_bad_options_exit_2_and_change_nothing(renamed: Path, run, args: list[st
     assert option in res.err and "fix:" in res.err and "Traceback" not in res.err, res
     assert git(renamed, "for-each-ref") == before
     assert not (renamed / ".git/gitpar/logs/conflicts").exists()
+
+
+def test_a_stream_that_changed_nothing_costs_no_gate(renamed: Path, run) -> None:
+    assert run(renamed, "stream", "add", "idle", "--owns", "idle/**").code == 0
+    commit_plan(renamed)
+    assert run(renamed, "start", "idle").code == 0
+    data = json.loads(run(renamed, "conflicts", "--test", GATE, "--json").out)
+    assert "idle" not in data["gate"]["alone"]
+    why = [u["why"] for u in data["gate"]["untested"] if "idle" in (u["a"], u["b"])]
+    assert len(why) == 3 and all("idle changed nothing yet" in w for w in why), why
+    assert data["gate"]["together"] == [["app", "lib"]]

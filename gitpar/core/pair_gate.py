@@ -111,11 +111,14 @@ def gate_pairs(repo: Repo, plan: Plan, fc: Forecast, command: str, *, jobs: int 
     result = PairGate(command, max_pairs=max_pairs)
     stopped = {frozenset((p.a, p.b)) for p in fc.pairs if p.stopping and not p.with_base}
     names = list(tips)
-    order = _related_first(repo, fc, tips)
+    order, idle = _related_first(repo, fc, tips)
     result.pairs_total = len(names) * (len(names) - 1) // 2
     chosen: list[tuple[str, str]] = []
     for a, b in order:
-        if frozenset((a, b)) in stopped:
+        if a in idle or b in idle:
+            who = " and ".join(n for n in (a, b) if n in idle)
+            result.untested.append((a, b, f"{who} changed nothing yet: the pair's tree is the other's own"))
+        elif frozenset((a, b)) in stopped:
             result.untested.append((a, b, "they conflict already (see above): no merged tree to test"))
         elif max_pairs is not None and len(chosen) >= max_pairs:
             result.capped += 1
@@ -161,8 +164,9 @@ def gate_pairs(repo: Repo, plan: Plan, fc: Forecast, command: str, *, jobs: int 
     return result
 
 
-def _related_first(repo: Repo, fc: Forecast, tips: dict[str, Oid]) -> list[tuple[str, str]]:
-    """Every pair of ``tips``' streams, the most related first, then plan order: linked
+def _related_first(repo: Repo, fc: Forecast, tips: dict[str, Oid]) -> tuple[list[tuple[str, str]], set[str]]:
+    """Every pair of ``tips``' streams, the most related first, and the streams that changed
+    nothing since they forked. The order, then plan order for ties: linked
     pairs first (a changed file of one names a module the other changed: ``util`` for
     ``lib/util.py``, how an import or a test names it), then by the folders their changed
     files share. No plugin hook knows the links; this guess reads the changed files only."""
@@ -174,11 +178,15 @@ def _related_first(repo: Repo, fc: Forecast, tips: dict[str, Oid]) -> list[tuple
     folders: dict[str, set[str]] = {}
     stems: dict[str, set[str]] = {}
     words: dict[str, set[str]] = {}
+    idle: set[str] = set()
     for name, tip in tips.items():
         fork = merge_base(repo, tip, base_tip) if base_tip is not None else None
         found: set[str] = set()
         stems[name], words[name] = set(), set()
-        for path in differ.changes(fork, tip):
+        changed = differ.changes(fork, tip)
+        if not changed:
+            idle.add(name)
+        for path in changed:
             cut = path.rfind("/")
             stem = path[cut + 1:].partition(".")[0]
             if len(stem) >= 3 and stem != "__init__":
@@ -196,7 +204,7 @@ def _related_first(repo: Repo, fc: Forecast, tips: dict[str, Oid]) -> list[tuple
     def linked(a: str, b: str) -> bool:
         return bool(stems[a] & words[b] or stems[b] & words[a])
 
-    return sorted(pairs, key=lambda p: (not linked(*p), -len(folders[p[0]] & folders[p[1]]), rank[p]))
+    return sorted(pairs, key=lambda p: (not linked(*p), -len(folders[p[0]] & folders[p[1]]), rank[p])), idle
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
