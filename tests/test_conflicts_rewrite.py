@@ -141,3 +141,21 @@ def test_a_rewrite_of_work_already_on_the_base_is_forecast_against_the_base(plan
     assert (pair["a"], pair["b"], pair["with_base"]) == ("ui", "main", True)
     assert [(c["kind"], c["by"], c["over"]) for c in pair["conflicts"]] == [("rewrite", "ui", "api")]
     assert "ui <> main (base):" in text
+
+
+def test_the_builder_confirms_the_rewrite_with_a_trailer(planned: Path, run) -> None:
+    _under_lock(planned, run, "api", _line(5, "line5 api"))
+    _under_lock(planned, run, "ui", _line(5, "line5 ui"), finish=False)
+    code, _, text = _forecast(planned, run)
+    assert code == 1 and "-m 'Gitpar-Replaces: api src/config.py'" in text, text
+    ui = worktree_of(planned, "ui")
+    # a trailer for another file, or another stream, confirms nothing here
+    git(ui, "commit", "-q", "--allow-empty", "-m", "ui: replace", "--trailer", "Gitpar-Replaces: api other.py")
+    git(ui, "commit", "-q", "--allow-empty", "-m", "ui: replace", "--trailer", "Gitpar-Replaces: docs")
+    assert _forecast(planned, run)[0] == 1
+    # the command the forecast says, run by the hooks as any commit
+    git(ui, "commit", "-q", "--allow-empty", "-m", "ui: replace api's change", "-m", f"Gitpar-Replaces: api {CONFIG}")
+    code, data, text = _forecast(planned, run)
+    assert code == 0, text
+    [pair] = data["pairs"]
+    assert pair["conflicts"] == [] and pair["overlapping"] == [CONFIG]

@@ -152,6 +152,10 @@ def _flow(d: Demo) -> None:
     d.run(["git", "commit", "-qam", "ui: setting 5 for the page"], ui)
     d.run(["gitpar", "unlock", "src/config.py"], ui)
     d.run(["gitpar", "conflicts"], repo, expect=1)
+    d.say("ui meant to replace api's SETTING_5, and says so in a commit: the forecast is clear again")
+    d.run(["git", "commit", "-q", "--allow-empty", "-m", "ui: replace api's SETTING_5",
+           "-m", "Gitpar-Replaces: api src/config.py"], ui)
+    d.run(["gitpar", "conflicts"], repo)
 
     d.say("Run a command in every stream's worktree, dependency-aware")
     d.run(["gitpar", "run", "--streams", "docs,ui", "--tag", "--",

@@ -285,10 +285,25 @@ def rewrites(repo: Repo, ours: Oid, theirs: Oid, paths: Sequence[str],
         if later is None or later[0] == link.blob:
             continue  # the builder deleted the file (a delete is no line rewrite) or kept it as it was
         regions = m.rewritten_lines(repo, _base_of(repo, progress, link), link.blob, later[0])
-        if regions:
+        if regions and not _confirmed(repo, link):
             found.append(m.FileConflict(link.path, "rewrite", regions, (link.path,),
                                         by=link.builder, over=link.holder))
     return found
+
+
+REPLACES = "Gitpar-Replaces"  # the trailer a builder confirms a rewrite with: "Gitpar-Replaces: a [PATH...]"
+
+
+def _confirmed(repo: Repo, link: Link) -> bool:
+    """Whether a commit of the builder's since it took the holder's version says it meant to
+    replace the holder's change: ``Gitpar-Replaces: HOLDER`` (every path), or with paths."""
+    from gitpar.store import merge as m
+
+    for value in m.trailer_values(repo, link.tip, m.merge_base(repo, link.source, link.tip), REPLACES):
+        words = value.split()
+        if words and words[0] == link.holder and (len(words) == 1 or link.path in words[1:]):
+            return True
+    return False
 
 
 def _base_of(repo: Repo, progress: Mapping[str, Progress], link: Link) -> str | None:

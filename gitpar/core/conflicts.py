@@ -394,5 +394,6 @@ def attention(repo: Repo, plan: Plan,
 
 def rewrite_advice(c: FileConflict) -> str:
     """What to do about a rewrite: it is a choice only the two streams can make."""
-    return (f"coordinate with {c.over}, or, if {c.by} meant to replace {c.over}'s change, "
-            f"nothing more is needed: {c.by}'s version lands")
+    return (f"coordinate with {c.over}; if {c.by} meant to replace {c.over}'s change, say so in a commit "
+            f"of {c.by}'s (its version lands as it is): git commit --allow-empty -m 'replace {c.over}'s "
+            f"change' -m 'Gitpar-Replaces: {c.over} {c.path}'")

@@ -54,6 +54,7 @@ from gitpar.store.merge.history import (
     merges_touching,
     own_changed_files,
     short,
+    trailer_values,
 )
 from gitpar.store.merge.trees import (
     Replay,
@@ -98,6 +99,7 @@ __all__ = [
     "resolve_by_rules",
     "rewritten_lines",
     "short",
+    "trailer_values",
     "worktrees",
     "worktrees_on",
     "write_merge",
