@@ -120,7 +120,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
     base = plan.settings.base
     if names is None:
         if progress is None:
-            from gitpar.core.streams import all_progress
+            from gitpar.core.stream_progress import all_progress
 
             progress = all_progress(StateStore(repo).snapshot())
         names = active_streams(plan, progress)
@@ -292,8 +292,9 @@ class _Rules:
     @classmethod
     def of(cls, repo: Repo, plan: Plan) -> _Rules:
         from gitpar.core.chain import state_chains
+        from gitpar.core.plan_patterns import union_paths
 
-        return cls(state_chains(repo), plan.union_paths() is not None)
+        return cls(state_chains(repo), union_paths(plan) is not None)
 
 
 def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,

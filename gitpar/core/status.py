@@ -81,8 +81,8 @@ class StreamStatus:
 class NeverStarted(StreamStatus):
     """A stream never started here: no progress file, no branch, no worktree — most streams
     of a big plan. Only its name, dependencies, agent and readiness are its own; the rest is
-    worked out when asked for, and its JSON row is filled into one template (a status of
-    5,000 streams makes, turns into dicts and encodes 5,000 of them: 70 ms the ordinary way).
+    worked out when asked for, and its JSON row is filled into one template (a status of a
+    big plan makes, turns into dicts and encodes one for nearly every stream).
     """
 
     status = "pending"
@@ -206,9 +206,8 @@ def _iso(ts: float | None) -> str | None:
 
 DIRTY_BUDGET_S = 0.15  # time spent looking at worktrees for uncommitted files, by default
 # worktrees scanned at the same time, each by a git status process (mostly stat calls): up to
-# four, leaving one core to the status itself — on two cores, two scans and the status
-# slowed one another (0 to 2 of two 10,000-file worktrees scanned within the budget, 40 ms
-# more in all) where one at a time always scans one
+# four, leaving one core to the status itself: scans that outnumber the free cores slow one
+# another until none finishes within the budget, where one at a time always finishes one
 SCANS_AT_ONCE = max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
@@ -465,7 +464,7 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         kept[name] = (str(base_tip), str(tip), tuple(paths))
         if not judge(rules, name, paths, lambda _p: None) and not plugins.check_paths(name, paths, rules):
             continue
-        found = streams.branch_violations(repo, name, base)
+        found = streams.violations_on_branch(repo, name, base)
         if found:
             out[name] = found
     if kept != known:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pygit2
 
 from gitpar.errors import GitparError, Refused
-from gitpar.store.repo import Repo, git
+from gitpar.store.repo import Repo, Worktree, git
 
 
 def branch_name(stream: str) -> str:
@@ -159,6 +159,18 @@ def commits_on_no_other_branch(repo: Repo, branch: str) -> list[str]:
             for c in walker]
 
 
+def worktrees(repo: Repo) -> list[Worktree]:
+    """The worktrees whose folders exist (the main one first): ``Repo.worktrees`` less those
+    whose folder is gone."""
+    return [wt for wt in repo.worktrees() if wt.path.exists()]
+
+
+def worktrees_on(repo: Repo, branch: str) -> list[Worktree]:
+    """The worktrees that have ``branch`` (short name) checked out."""
+    ref = f"refs/heads/{branch}"
+    return [w for w in worktrees(repo) if w.branch == ref]
+
+
 def delete_merged_branch(repo: Repo, branch: str) -> str | None:
     """Delete ``branch`` when another branch contains all of its commits and no worktree has
     it checked out; else keep it and say why (None: deleted)."""
@@ -168,8 +180,6 @@ def delete_merged_branch(repo: Repo, branch: str) -> str | None:
     unique = commits_on_no_other_branch(repo, branch)
     if unique:
         return f"{len(unique)} commits of {branch} are on no other branch"
-    from gitpar.store.merge import worktrees_on
-
     for wt in worktrees_on(repo, branch):
         return f"{branch} is checked out in {wt.path}"
     ref = repo.git.references.get(f"refs/heads/{branch}")
