@@ -309,7 +309,7 @@ def analyse_repo(repo: Repo, *, workers: int, now: dt.datetime | None = None,
     state branch's progress and history, when there is a state branch (a clone with only
     the plan files gets the plan alone)."""
     from gitpar.core.history import read_history
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.store.state import StateStore
 
     plan = plan or repo.load_plan()

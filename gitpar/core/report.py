@@ -139,6 +139,8 @@ class Report:
     conflicts: list[Conflict]
     state_branch: bool
     notes: list[str] = field(default_factory=list)
+    # the merge queue (core.integrate.view.queue_view): waiting, testing, ejected, ETA
+    queue: dict[str, Any] | None = None
     lock_holds_left_out: int = 0  # older holds not in lock_holds (gather's holds_per_file)
 
     def stream(self, name: str) -> StreamReport:
@@ -167,7 +169,7 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None,
     from gitpar.core.analysis import analyse
     from gitpar.core.history import read_history
     from gitpar.core.status import collect
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.store.state import StateStore
 
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -198,7 +200,12 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None,
         eta_p90=now_s + analysis.eta.p90_s if remaining else None,
         eta_calibrated=analysis.eta.calibrated, lock_holds=holds, locks_now=live,
         conflicts=conflicts, state_branch=exists, notes=notes + list(status.notes),
-        lock_holds_left_out=left_out)
+        queue=_queue(status), lock_holds_left_out=left_out)
+
+
+def _queue(status: Status) -> dict[str, Any] | None:
+    """The merge queue's section: what ``gitpar status`` gathered of it."""
+    return dict(status.queue) if status.queue else None
 
 
 def planned_schedule(plan: Plan, analysis: Analysis, workers: int, origin: float) -> dict[str, Span]:

@@ -39,6 +39,7 @@ def render(report: Report) -> str:
                  _timeline_legend() + _scroll(timeline_svg(report))),
         _section("locks", "Locks", _locks(report)),
         _section("conflicts", "Forecast conflicts", _conflicts(report)),
+        _section("queue", "Merge queue", _queue(report)),
         _section("streams", "Streams", _cards(report)),
         _footer(report),
     ])
@@ -513,6 +514,23 @@ def _conflicts(r: Report) -> str:
             "<code>gitpar conflicts</code> gives the detail).</p>"
             + _table(["stream", "conflicts with", "conflicting files", "paths both changed"], rows,
                      "conflicts"))
+
+
+# -- the merge queue ------------------------------------------------------------------------
+
+
+def _queue(r: Report) -> str:
+    q = r.queue
+    if not q:
+        return '<p class="empty">Nothing waits to land: no completed stream is missing from the integration.</p>'
+    rows = [[escape(n), "being tested", ""] for n in q.get("testing") or []]
+    rows += [[escape(n), "waiting", ""] for n in q.get("waiting") or []]
+    rows += [[escape(str(e.get("stream", ""))), escape(f"ejected: {e.get('outcome', '')}"),
+              escape(str(e.get("why", ""))) + (f"<br>log <code>{escape(str(e['log']))}</code>" if e.get("log") else "")]
+             for e in q.get("ejected") or []]
+    eta = (f"<p>ETA: {escape(_duration(float(q['eta_seconds'])))} ({escape(str(q.get('eta_basis', '')))}).</p>"
+           if q.get("eta_seconds") is not None else f"<p>{escape(str(q.get('eta_basis') or 'no ETA yet'))}.</p>")
+    return eta + _table(["stream", "queue", "why"], rows, "queue")
 
 
 # -- per stream -----------------------------------------------------------------------------

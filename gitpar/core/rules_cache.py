@@ -198,11 +198,11 @@ def _load_cache(path: str) -> dict[str, Any] | None:
 
 def _rebuild(cwd: str) -> dict[str, Any]:
     """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
-    from gitpar.core.check import base_rules
     from gitpar.core.identity import claim_statuses
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.repo import open_repo
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
+    from gitpar.core.verdict import base_rules
     from gitpar.store.state import StateStore
 
     repo = open_repo(cwd)
@@ -313,7 +313,8 @@ def judge_staged(cwd: str, gitdir: str, stream: str | None, branch: str | None =
 
     ``full=False`` (the hook's ``python -S``): :class:`HandOver` when the answer needs the
     full interpreter (a rebuild, or a plugin with path policies)."""
-    from gitpar.core.rules import Rules, staged_verdict
+    from gitpar.core.rules import Rules
+    from gitpar.core.verdict import staged_verdict
     from gitpar.store.staged import staged_paths
 
     data = cached_rules(cwd, gitdir, rebuild=full)
