@@ -65,6 +65,9 @@ def _plugin_set() -> list[Any]:
             marks.append((folder, None))
             continue
         for name in names:
+            if name.endswith(".egg-link"):  # a legacy editable install: its metadata lives elsewhere
+                marks.append((folder, name))
+                continue
             if not name.endswith((".dist-info", ".egg-info")):
                 continue
             try:
