@@ -93,8 +93,8 @@ def _base_of(repo: Any) -> tuple[Any, str, Any, list[Any]]:
     """The rules from the base plan (the remote's base, when fetched and at or ahead of the
     local one), the base's name, the target a stream's push is judged against, and the
     base tips whose commits are not the stream's (local and remote)."""
-    from gitpar.core.check import base_rules
     from gitpar.core.remote import remote_base
+    from gitpar.core.verdict import base_rules
 
     base = repo.configured_base()
     local = repo.tip(f"refs/heads/{base}")

@@ -37,7 +37,7 @@ def who(paths: Annotated[list[str] | None, typer.Argument(help="Paths, relative 
     if not paths:
         raise bad(None, "PATH", "nothing to ask about", "name the paths, or a resource with --resource NAME")
     from gitpar.core import plan_cache
-    from gitpar.core.check import live_holders
+    from gitpar.core.check import lock_holders
     from gitpar.core.rules import Rules
     from gitpar.core.rules import who as who_rows
 
@@ -49,7 +49,7 @@ def who(paths: Annotated[list[str] | None, typer.Argument(help="Paths, relative 
     if key is not None and not plan.warnings and plan.settings.remote is None:
         # what the next 'gitpar who' reads without loading the command line (cli/quick.py)
         plan_cache.write_rules(repo.gitpar_dir, key, rules.to_json())
-    print_who(who_rows(rules, _paths(repo, paths), live_holders(repo)), json_)
+    print_who(who_rows(rules, _paths(repo, paths), lock_holders(repo)), json_)
 
 
 def _who_resources(names: list[str], json_: bool) -> None:

@@ -79,7 +79,7 @@ def markdown(st: Status) -> str:
     lines.append(f"**Ready to start:** {', '.join(st.ready) or 'none'}")
     if st.attention:
         lines += ["", "### Needs attention", ""]
-        from gitpar.cli.report_check import plain  # a message names files: text, never markdown
+        from gitpar.core.markdown import plain  # a message names files: text, never markdown
 
         lines += [f"- **{cell(a.stream)}** ({a.kind}): {plain(a.message)}" for a in st.attention]
     return "\n".join(lines) + "\n"

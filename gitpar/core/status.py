@@ -81,8 +81,8 @@ class StreamStatus:
 class NeverStarted(StreamStatus):
     """A stream never started here: no progress file, no branch, no worktree — most streams
     of a big plan. Only its name, dependencies, agent and readiness are its own; the rest is
-    worked out when asked for, and its JSON row is filled into one template (a status of
-    5,000 streams makes, turns into dicts and encodes 5,000 of them: 70 ms the ordinary way).
+    worked out when asked for, and its JSON row is filled into one template (a status of a
+    big plan makes, turns into dicts and encodes one for nearly every stream).
     """
 
     status = "pending"
@@ -210,8 +210,8 @@ DIRTY_BUDGET_S = 0.15  # time spent looking at worktrees for uncommitted files, 
 # within it, and is not scanned (unless git has a file system monitor to ask instead)
 FILES_PER_SECOND = 650_000
 # worktrees scanned at the same time, each by a git status process (mostly stat calls): up to
-# four, leaving one core to the status itself (on two cores two scans and the status slowed
-# one another where one at a time always scans one)
+# four, leaving one core to the status itself: scans that outnumber the free cores slow one
+# another until none finishes within the budget, where one at a time always finishes one
 SCANS_AT_ONCE = max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
@@ -316,7 +316,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     """
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.progress import read_all
-    from gitpar.store.worktrees import evidence, load_count_cache, save_count_cache
+    from gitpar.store.worktrees import evidence, load_ranges, save_ranges
 
     now = now or clock.now_utc()
     store = StateStore(repo)
@@ -336,7 +336,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     scans = scans if scans is not None else DirtyScans(repo, dirty, progress)
     worktrees = scans.worktrees
     status_of = {name: (progress[name].status if name in progress else "pending") for name in plan.streams}
-    cache = load_count_cache(repo)
+    ranges = load_ranges(repo)  # the commit-range cache: changed-file counts and branch paths
+    cache = ranges["counts"]
     cached = len(cache)
     rows: list[tuple[str, Progress | None, Any, float | None]] = []
     merged_from = _merge_sources(repo, plan)
@@ -359,11 +360,12 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
         if ev is not None and ev.last_commit is not None:
             last = max(last or 0, ev.last_commit)
         rows.append((name, p, ev, last))
-    if len(cache) != cached:
-        save_count_cache(repo, cache)
-
     broken = branch_violations(repo, plan, status_of, [name for name, p, ev, _ in rows
-                                            if p is not None and p.status != "pending" and ev is not None and ev.ahead])
+                                            if p is not None and p.status != "pending" and ev is not None and ev.ahead],
+                               ranges=ranges)
+    if len(cache) != cached or ranges.get("changed"):
+        ranges.pop("changed", None)
+        save_ranges(repo, ranges)  # once, whatever changed
     dirty_of, unscanned = scans.results(status_of)
     streams: list[StreamStatus] = []
     attention: list[Attention] = []
@@ -463,12 +465,16 @@ def worktree_missing(p: Progress, path: Path | None) -> bool:
 
 
 def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
-                      started: list[str]) -> dict[str, list[Violation]]:
+                      started: list[str], *, ranges: dict[str, Any] | None = None) -> dict[str, list[Violation]]:
     """Stream -> the violations on its branch, by the check pre-push and CI run.
 
     Cheap first: a branch whose commits touch only what the stream may change without a lock
     (by the base plan's rules) has none; only the others get the full check, lock history
     and all (``gitpar check --range BASE..gitpar/NAME``).
+
+    ``ranges``: the commit-range cache (``store.worktrees.load_ranges``) the caller saves;
+    its ``paths`` are updated here (and ``"changed"`` set when they were). Without it, this
+    function reads and saves the cache itself.
     """
     base = plan.settings.base
     base_tip = repo.tip(base)
@@ -476,8 +482,8 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         return {}
     from gitpar.core import streams
     from gitpar.plugins import manager as plugins
-    from gitpar.store import cache as cache_file
     from gitpar.store.commits import paths_touched
+    from gitpar.store.worktrees import load_ranges, save_ranges
 
     # the filter's rules come from the plan status already read (the main worktree's, which
     # is the base's unless the orchestrator has uncommitted edits): reading and parsing the
@@ -485,9 +491,10 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
     rules = Rules.from_plan(plan, statuses)
     out: dict[str, list[Violation]] = {}
     # each branch's paths, kept by its range: a status after a few more commits walks those
-    cache_path = repo.gitpar_dir / "cache" / "branch-paths.pickle"
-    cached = cache_file.read(cache_path)
-    known: dict[str, tuple[str, str, tuple[str, ...]]] = cached if isinstance(cached, dict) else {}
+    own = ranges is None
+    if ranges is None:
+        ranges = load_ranges(repo)
+    known: dict[str, tuple[str, str, tuple[str, ...]]] = ranges["paths"]
     kept = dict(known)
     for name in started:
         tip = repo.stream_tip(name)
@@ -497,11 +504,15 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         kept[name] = (str(base_tip), str(tip), tuple(paths))
         if not judge(rules, name, paths, lambda _p: None) and not plugins.check_paths(name, paths, rules):
             continue
-        found = streams.branch_violations(repo, name, base)
+        found = streams.violations_on_branch(repo, name, base)
         if found:
             out[name] = found
     if kept != known:
-        cache_file.write(cache_path, {n: kept[n] for n in started if n in kept})
+        ranges["paths"] = {n: kept[n] for n in started if n in kept}
+        ranges["changed"] = True
+        if own:
+            ranges.pop("changed")
+            save_ranges(repo, ranges)
     return out
 
 

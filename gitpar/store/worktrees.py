@@ -6,11 +6,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pygit2
 
 from gitpar.errors import GitparError, Refused
-from gitpar.store.repo import Repo, git
+from gitpar.store.repo import Repo, Worktree, git
 
 
 def branch_name(stream: str) -> str:
@@ -209,6 +210,18 @@ def commits_on_no_other_branch(repo: Repo, branch: str) -> list[str]:
             for c in walker]
 
 
+def worktrees(repo: Repo) -> list[Worktree]:
+    """The worktrees whose folders exist (the main one first): ``Repo.worktrees`` less those
+    whose folder is gone."""
+    return [wt for wt in repo.worktrees() if wt.path.exists()]
+
+
+def worktrees_on(repo: Repo, branch: str) -> list[Worktree]:
+    """The worktrees that have ``branch`` (short name) checked out."""
+    ref = f"refs/heads/{branch}"
+    return [w for w in worktrees(repo) if w.branch == ref]
+
+
 def delete_merged_branch(repo: Repo, branch: str) -> str | None:
     """Delete ``branch`` when another branch contains all of its commits and no worktree has
     it checked out; else keep it and say why (None: deleted)."""
@@ -218,8 +231,6 @@ def delete_merged_branch(repo: Repo, branch: str) -> str | None:
     unique = commits_on_no_other_branch(repo, branch)
     if unique:
         return f"{len(unique)} commits of {branch} are on no other branch"
-    from gitpar.store.merge import worktrees_on
-
     for wt in worktrees_on(repo, branch):
         return f"{branch} is checked out in {wt.path}"
     ref = repo.git.references.get(f"refs/heads/{branch}")
@@ -298,26 +309,32 @@ def evidence(repo: Repo, stream: str, base_tip: pygit2.Oid | None,
                     files_changed=files, last_commit=last)
 
 
-def load_count_cache(repo: Repo) -> dict[str, int]:
-    import json
+RANGES_FILE = "ranges.marshal"  # under <git dir>/gitpar/cache/
+KEEP_COUNTS = 5000
 
+
+def load_ranges(repo: Repo) -> dict[str, Any]:
+    """The commit-range cache: what ``status`` worked out about ranges of commits, which
+    never change. ``{"paths": {stream: (base tip, branch tip, paths touched)}, "counts":
+    {"merge-base..tip": files changed}}``, all commit ids and plain data; empty parts when
+    there is none to read."""
     from gitpar.store import cache
 
-    data = cache.read_bytes(repo.gitpar_dir / "cache" / "changed-files.json")
-    try:
-        found = json.loads(data) if data is not None else {}
-        return {str(k): int(v) for k, v in found.items()} if isinstance(found, dict) else {}
-    except (ValueError, TypeError):
-        return {}
+    data = cache.read_marshal(repo.gitpar_dir / "cache" / RANGES_FILE)
+    paths = data.get("paths") if isinstance(data, dict) else None
+    counts = data.get("counts") if isinstance(data, dict) else None
+    return {"paths": paths if isinstance(paths, dict) else {},
+            "counts": counts if isinstance(counts, dict) else {}}
 
 
-def save_count_cache(repo: Repo, cache: dict[str, int], *, keep: int = 5000) -> None:
-    import json
+def save_ranges(repo: Repo, ranges: dict[str, Any]) -> None:
+    """Keep ``ranges`` (:func:`load_ranges`'s shape), the ``KEEP_COUNTS`` newest counts."""
+    from gitpar.store import cache
 
-    from gitpar.store import cache as store
-
-    items = list(cache.items())[-keep:]
-    store.write_bytes(repo.gitpar_dir / "cache" / "changed-files.json", json.dumps(dict(items)).encode())
+    counts = ranges["counts"]
+    if len(counts) > KEEP_COUNTS:
+        counts = dict(list(counts.items())[-KEEP_COUNTS:])
+    cache.write_marshal(repo.gitpar_dir / "cache" / RANGES_FILE, {"paths": ranges["paths"], "counts": counts})
 
 
 def missing_worktrees(repo: Repo) -> list[tuple[str, str]]:
