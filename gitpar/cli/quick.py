@@ -359,8 +359,8 @@ def _help_key() -> str:
 def fast(args: list[str]) -> int | None:
     """Run ``gitpar ARGS`` here when the table knows it and its command answers; None: the
     full command line."""
-    if not args:
-        return None
+    if not args or "_GITPAR_COMPLETE" in os.environ:
+        return None  # nothing to run, or the shell asking typer for completions
     if args == ["--help"] or args == ["-h"]:
         return top_help()
     command = args[0] if args[0] in LIGHT else "" if args[0][:1] == "-" else None
