@@ -233,34 +233,16 @@ def _identity(place: Place, data: dict[str, Any]) -> tuple[Any, str | None]:
     return who.rules, who.stream
 
 
-def _ref_value(common: str, ref: str) -> str | None:
-    """The commit ``ref`` points at: its loose file, else its line in ``packed-refs``."""
-    try:
-        with open(os.path.join(common, ref), encoding="utf-8") as f:
-            value = f.read().strip()
-        return value if len(value) in (40, 64) else None
-    except OSError:
-        pass
-    try:
-        with open(os.path.join(common, "packed-refs"), encoding="utf-8") as f:
-            for line in f:
-                if line.endswith(" " + ref + "\n"):
-                    return line.split(" ", 1)[0]
-    except OSError:
-        pass
-    return None
-
-
 def _on_base_tip(place: Place, base: str) -> bool:
     """Whether the worktree's branch points at the base branch's commit (read from the ref
     files, no git): then it forked there, and a file that differs from HEAD differs from
     the base and the fork point too."""
     from gitpar.core.rules_cache import branch_of
-    from gitpar.store.quickgit import common_dir
+    from gitpar.store.quickgit import common_dir, ref_value
 
     common = common_dir(place.gitdir)
-    head = _ref_value(common, f"refs/heads/{branch_of(place.gitdir)}")
-    return head is not None and head == _ref_value(common, f"refs/heads/{base}")
+    head = ref_value(common, f"refs/heads/{branch_of(place.gitdir)}")
+    return head is not None and head == ref_value(common, f"refs/heads/{base}")
 
 
 def run(paths: list[str], fmt: str, cwd: str | None = None, stdin: TextIO | None = None, *,
