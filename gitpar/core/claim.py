@@ -80,3 +80,62 @@ def check_commit(cwd: str, gitdir: str, stream: str | None) -> str | None:
         return None
     claim, taken = claim_in_progress(body.decode("utf-8", errors="replace"))
     return superseded(stream, mine, claim, taken)
+
+
+def holder_fields() -> dict[str, object]:
+    """What a start records of the process that claims the stream (``GITPAR_HOLDER_PID``,
+    as a lock does): ``holder_pid`` and ``holder_started``; empty when none is claimed."""
+    from gitpar.core.locks.holders import holder_process
+
+    pid, started = holder_process()
+    return {"holder_pid": pid, "holder_started": started} if pid else {}
+
+
+def take_over_reason(stream: str, extra: dict[str, object], updated: str | None, *,
+                     heartbeat: float | None, now: float, force: bool) -> str:
+    """Whether ``start --take-over`` may take ``stream`` from the worker its progress names
+    (``extra``: its host, pid, start time; ``updated``: its last report), by the rule locks
+    follow: its holder is gone when its process on this host has ended (or the pid is another
+    process's now), or, when the plan asks for heartbeats (``lock_heartbeat:``), it has not
+    reported for longer than that. Gone: the reason, said in the state commit. Known to be
+    alive (its process runs here, or it reported within the heartbeat): Refused (exit 1)
+    unless ``force``. Neither known: '' (the take-over is the user's call, as before)."""
+    from gitpar.core.locks.holders import process_alive, process_gone
+    from gitpar.errors import Refused
+
+    host = str(extra.get("host") or "")
+    raw_pid = extra.get("holder_pid")
+    pid = raw_pid if isinstance(raw_pid, int) and not isinstance(raw_pid, bool) and raw_pid > 0 else 0
+    started = str(extra.get("holder_started") or "")
+    gone = process_gone(host, pid, started)
+    if gone:
+        return gone
+    since = _age(updated, now)
+    if heartbeat is not None and since is not None and since > heartbeat:
+        return (f"holder gone: no report for {int(since)}s, longer than the plan's lock_heartbeat "
+                f"({int(heartbeat)}s)")
+    alive = ""
+    if process_alive(host, pid, started):
+        alive = f"its holder, process {pid} on {host}, is running"
+    elif heartbeat is not None and since is not None:
+        alive = f"its worker reported {int(since)}s ago, within the plan's lock_heartbeat ({int(heartbeat)}s)"
+    if alive and not force:
+        raise Refused(f"stream {stream!r} is being worked on: {alive}; 'start --take-over' takes a stream "
+                      f"whose holder is gone (its process ended, or no report within lock_heartbeat). "
+                      f"Ask its worker to stop, or take it anyway with 'gitpar start {stream} --take-over "
+                      f"--force' (recorded; the old worker is fenced off)")
+    return f"taken from a live holder with --force ({alive})" if alive else ""
+
+
+def _age(stamp: str | None, now: float) -> float | None:
+    if not stamp:
+        return None
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return now - moment.timestamp()
