@@ -131,22 +131,37 @@ def taken_over_message(folder: Folder, name: str, mine: int, last: int, holder: 
             f"check it, then take it again with '{again}'")
 
 
-def _fenced(snap: Any, folder: Folder, stream: str, names: Sequence[str], held: dict[str, Lock],
-            renewed: Sequence[str], recorded: dict[str, int | None]) -> tuple[dict[str, str | None], dict[str, int]]:
-    """The fencing number of each hold taken or renewed now, and the fence files' changes.
-
-    A new holder (a take, a take-over) gets one more than the last given; a renewal keeps
-    its number. A worker whose recorded number is not the last given was taken over while it
-    was away: :class:`TakenOver`, nothing written."""
-    changes: dict[str, str | None] = {}
-    fences: dict[str, int] = {}
+def _refuse_taken_over(snap: Any, folder: Folder, names: Sequence[str], held: dict[str, Lock],
+                       recorded: dict[str, int | None]) -> dict[str, int]:
+    """The last fencing number of each of ``names``; :class:`TakenOver` (nothing written) when
+    this worker's recorded number is not the last given: it was taken over while away. Asked
+    before anything else, so the worker hears of the take-over, not of a lock held."""
+    lasts = {}
     for name in names:
-        last = last_fence(snap, folder, name)
+        last = lasts[name] = last_fence(snap, folder, name)
         mine = recorded.get(name)
         if mine is not None and mine != last:
             raise TakenOver(taken_over_message(folder, name, mine, last, held.get(name)))
+    return lasts
+
+
+def _fenced(folder: Folder, names: Sequence[str], held: dict[str, Lock], renewed: Sequence[str],
+            lapsed: set[str], recorded: dict[str, int | None],
+            lasts: dict[str, int]) -> tuple[dict[str, str | None], dict[str, int]]:
+    """The fencing number of each hold taken or renewed now, and the fence files' changes.
+
+    A new holder (a take, a take-over) gets one more than the last given; a renewal keeps
+    its number — unless the stream's own hold had lapsed (``lapsed``: expired or stale) and
+    is taken again by another of its workers (one whose record is not the hold's): a new
+    hold, so a new number."""
+    changes: dict[str, str | None] = {}
+    fences: dict[str, int] = {}
+    for name in names:
+        last = lasts[name]
         current = held.get(name)
-        fence = current.fence if name in renewed and current is not None and current.fence else last + 1
+        keep = (name in renewed and current is not None and current.fence
+                and (name not in lapsed or recorded.get(name) == current.fence))
+        fence = current.fence if keep and current is not None else last + 1
         fences[name] = fence
         if fence != last:
             changes[folder.fence_file(name)] = f"{fence}\n"
@@ -302,12 +317,15 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         locks = folder.holds(snap)
-        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.real_now())
+        now = clock.real_now()
+        lasts = _refuse_taken_over(snap, folder, paths, locks, recorded)
+        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=now)
         if not folder.resource:
             holders = holders or lookalike_holders(locks, paths, stream, stale)
         if holders:
             raise Contended(holders)
-        changes, fences = _fenced(snap, folder, stream, paths, locks, renewed, recorded)
+        lapsed = {p for p in renewed if locks[p].expired(now) or stale(locks[p])}
+        changes, fences = _fenced(folder, paths, locks, renewed, lapsed, recorded, lasts)
         if before_taking is not None:
             before_taking([*new, *(path for path, _ in taken_over)])
         for path in paths:
@@ -392,6 +410,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         now = clock.real_now()
         locks = folder.holds(snap)
+        lasts = _refuse_taken_over(snap, folder, paths, locks, recorded or {})
         new: list[str] = []
         renewed: list[str] = []
         taken_over: list[tuple[str, Lock, str]] = []
@@ -425,7 +444,8 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
                 taken_over.append((path, held, decision.reason))
         if blocked:
             raise _Undecided(blocked)
-        changes, fences = _fenced(snap, folder, stream, paths, locks, renewed, recorded or {})
+        lapsed = {p for p in renewed if locks[p].expired(now) or why_stale(locks[p]) is not None}
+        changes, fences = _fenced(folder, paths, locks, renewed, lapsed, recorded or {}, lasts)
         if before_taking is not None:
             before_taking([*new, *(path for path, _, _ in taken_over)])
         for path in paths:
