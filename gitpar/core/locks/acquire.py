@@ -429,7 +429,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             decision = manager.decide_contention(plan, Contention(
                 path=path, stream=stream, priority=mine, holder=held,
                 holder_priority=_priority(plan, held.stream) if held is not None else 0,
-                waited=time.monotonic() - started, stale=stale, waiting=waiting))
+                waited=time.monotonic() - started, stale=stale, waiting=waiting, resource=folder.resource))
             if decision.action != "take_over":
                 blocked.append((path, decision, held))
             elif held is None:
