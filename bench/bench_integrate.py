@@ -1,26 +1,34 @@
-"""Benchmark: the merge queue, ``gitpar integrate -j 4`` against ``-j 1`` (and mergetrain).
+"""Benchmark: the merge queue, ``gitpar integrate -j 4`` against ``-j 1`` and mergetrain 3.7.1.
 
 N completed independent streams (``q<i>/f.txt`` each), a sleep gate of T seconds (like
-waiting on a CI runner) or a CPU-bound gate, 0, 1 or 2 streams that break it (they write
-``BAD``). Each case builds one repository, copies it (``cp -a`` of the repository and its
-worktrees folder, the worktrees repaired), and runs the anchors alternated on the copies:
-``-j 4`` and ``-j 1``. It prints the wall time and the number of gate runs of each, the
-ratio, and one JSON line. mergetrain 3.7.1 (batch + bisect) is the third anchor where it
-can run here: it is looked up in this environment (``pip install mergetrain==3.7.1``); the
-output says why when it is not run.
+waiting on a CI runner) or a CPU-bound gate (``--cpu``: Python arithmetic calibrated to take
+T on one idle core), 0, 1 or 2 streams that break it (they write ``BAD``). Each case builds
+one repository, and each round runs the anchors alternated (the order rotates every round),
+each on its own copy (``cp -a`` of the repository and its worktrees folder, the worktrees
+repaired): ``gitpar integrate -j 4``, ``gitpar integrate -j 1`` (today's one-at-a-time
+gate) and mergetrain 3.7.1 (batch + bisect; ``pip install mergetrain==3.7.1`` into this
+environment), driven on the same branches: a bare ``origin`` with the copy's ``main``, each
+``gitpar/<stream>`` enqueued from its worktree (``mergetrain enqueue --branch --worktree``),
+then ``mergetrain validate`` (assemble, gate, bisect; no push) timed, its gate runs counted
+in its logs. When mergetrain cannot run, the output and the JSON line say exactly why.
 
-Goals (issue 24) at N = 16, ``-j 4``, sleep gate: all pass <= 1.3 T; one culprit <= 3.5 T;
-two <= 6 T. ``--smoke``: tiny (N = 4, T = 0.05 s, one round), checks that both anchors did
-the same work (same streams landed, same tree), and reports no timings.
+It prints the wall time in units of T and the number of gate runs of each, the ratios, and
+one JSON line; with every anchor, the streams each landed and the landed tree are compared
+(``same_work``). Goals (issue 24) at N = 16, ``-j 4``, sleep gate: all pass <= 1.3 T; one
+culprit <= 3.5 T; two <= 6 T; never slower than mergetrain in the same run. The CPU-bound
+figures are what they are on this machine's cores (said in the output): gates that compete
+for two cores cannot all run at full speed.
+
+``--smoke``: tiny (N = 4, T = 0.05 s, one round, one culprit), checks that the anchors did
+the same work, and reports no timings.
 
 Run: ``python bench/bench_integrate.py`` (``--streams 8 16``, ``--gate-seconds 2``,
-``--culprits 0 1 2``, ``--cpu``, ``--smoke``).
+``--culprits 0 1 2``, ``--cpu``, ``--rounds 1``, ``--no-mergetrain``, ``--smoke``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -68,17 +76,27 @@ def build(root: Path, n: int, culprits: set[int]) -> Path:
 
 
 def copy(root: Path, into: Path) -> Path:
+    """A copy of the repository and its stream worktrees, each worktree linked to the copy
+    (its ``.git`` file and the copy's ``gitdir`` and ``commondir`` records rewritten: ``git
+    worktree repair`` leaves a link to the original alone while the original exists)."""
     shutil.copytree(root / "repo", into / "repo", symlinks=True)
     shutil.copytree(root / "repo.gitpar", into / "repo.gitpar", symlinks=True)
-    sh(["git", "worktree", "repair", *[str(p) for p in sorted((into / "repo.gitpar").iterdir())]], into / "repo")
+    admin = into / "repo" / ".git" / "worktrees"
+    for wt in sorted((into / "repo.gitpar").iterdir()):
+        link = wt / ".git"
+        if not link.is_file():
+            continue
+        name = Path(link.read_text().split(":", 1)[1].strip()).name
+        link.write_text(f"gitdir: {admin / name}\n")
+        (admin / name / "gitdir").write_text(f"{link}\n")
+        (admin / name / "commondir").write_text("../..\n")
     return into / "repo"
 
 
 def gate_command(seconds: float, cpu: bool) -> str:
     check = "! grep -rqs BAD q*"
     if cpu:
-        loops = max(1, int(seconds * 2_000_000))
-        return f"python3 -c 'sum(range({loops}))'; {check}"
+        return f"python3 -c 'sum(range({cpu_loops(seconds)}))'; {check}"
     return f"sleep {seconds}; {check}"
 
 
@@ -94,13 +112,79 @@ def run_queue(repo: Path, jobs: int, gate: str) -> dict[str, object]:
     return {"wall_s": wall, "gate_runs": data["gate_runs"], "landed": landed, "tree": tree}
 
 
+MERGETRAIN_VERSION = "3.7.1"
+
+
 def mergetrain_status() -> str | None:
-    """Why mergetrain is not run here (None: it could be)."""
-    if importlib.util.find_spec("mergetrain") is None and shutil.which("mergetrain") is None:
-        return ("mergetrain is not installed in this environment (pip install mergetrain==3.7.1 into the "
-                "bench's venv); its figures are not part of this run")
-    return ("mergetrain is installed but this bench does not drive it yet (its CLI needs a hosted "
-            "forge's merge requests); its figures are not part of this run")
+    """Why mergetrain cannot run here (None: it can)."""
+    exe = shutil.which("mergetrain", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    if exe is None:
+        return (f"mergetrain is not installed in this environment ({sys.executable}); "
+                f"pip install mergetrain=={MERGETRAIN_VERSION} to compare with it")
+    proc = subprocess.run([exe, "--version"], capture_output=True, text=True)
+    version = (proc.stdout + proc.stderr).strip().split()[-1] if proc.returncode == 0 else "?"
+    if version != MERGETRAIN_VERSION:
+        return f"mergetrain {version} is installed, not {MERGETRAIN_VERSION}: its figures would not be the issue's anchor"
+    return None
+
+
+def mergetrain_exe() -> str:
+    exe = shutil.which("mergetrain", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    assert exe is not None
+    return exe
+
+
+def run_mergetrain(repo: Path, gate: str, n: int) -> dict[str, object]:
+    """mergetrain 3.7.1 on ``repo`` (a copy): a bare origin of its main, the config outside
+    the tree (the trees stay gitpar's), each stream's branch enqueued from its worktree, then
+    ``mergetrain validate`` timed: what it validated (would deploy), its tree, its gate runs."""
+    exe = mergetrain_exe()
+    origin = repo.parent / "origin.git"
+    sh(["git", "init", "-q", "--bare", str(origin)], repo.parent)
+    sh(["git", "remote", "add", "origin", str(origin)], repo)
+    sh(["git", "push", "-q", "origin", "main"], repo)
+    config = repo.parent / "mergetrain.yaml"
+    state = repo.parent / "mt-state"
+    config.write_text("version: 2\nproject:\n  name: bench\nstate:\n"
+                      f"  db: {state}/queue.sqlite\n  logs: {state}/logs\n  worktree_root: {state}/worktrees\n"
+                      "git:\n  remote: origin\n  integration_branch: main\n  push_refs: [main]\n"
+                      f"gates:\n  - name: gate\n    run: {json.dumps(gate)}\n")
+    base = [exe, "--repo", str(repo), "--config", str(config)]
+    for i in range(n):
+        wt = repo.parent / "repo.gitpar" / f"s{i}"
+        proc = sh([*base, "enqueue", "--task", f"s{i}", "--branch", f"gitpar/s{i}", "--worktree", str(wt), "--json"],
+                  repo, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"mergetrain enqueue of gitpar/s{i} failed: {proc.stdout[-1500:]} {proc.stderr[-500:]}")
+    t0 = time.monotonic()
+    proc = sh([*base, "validate", "--json"], repo, check=False)
+    wall = time.monotonic() - t0
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        raise SystemExit(f"mergetrain validate printed no JSON (exit {proc.returncode}): {proc.stderr[-1500:]}") from None
+    jobs = data.get("jobs") or []
+    ok = sorted((j for j in jobs if j.get("status") == "validated"), key=lambda j: j.get("queue_order", 0))
+    trees = {j.get("validation_tree_sha") for j in ok}
+    runs = sum(log.read_text(errors="replace").count("$ /bin/sh -c ")
+               for log in (state / "logs").glob("*.log"))
+    return {"wall_s": wall, "gate_runs": runs, "landed": [str(j["branch"]).removeprefix("gitpar/") for j in ok],
+            "tree": trees.pop() if len(trees) == 1 else None}
+
+
+def cpu_loops(seconds: float) -> int:
+    """Loops of ``sum(range(k))`` that take ``seconds`` on one idle core (measured here)."""
+    k = 2_000_000
+    t0 = time.perf_counter()
+    sum(range(k))
+    per = (time.perf_counter() - t0) / k
+    return max(1, int(seconds / per))
+
+
+def _median(values: list[float]) -> float:
+    import statistics
+
+    return float(statistics.median(values))
 
 
 def main() -> int:
@@ -109,42 +193,83 @@ def main() -> int:
     ap.add_argument("--gate-seconds", type=float, default=2.0)
     ap.add_argument("--culprits", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=1, help="rounds per case, the anchors' order rotating")
     ap.add_argument("--cpu", action="store_true", help="a CPU-bound gate instead of sleep")
-    ap.add_argument("--smoke", action="store_true", help="tiny, one round, no timings: both did the same work")
+    ap.add_argument("--no-mergetrain", action="store_true", help="leave mergetrain out")
+    ap.add_argument("--smoke", action="store_true", help="tiny, one round, no timings: the anchors did the same work")
     args = ap.parse_args()
     if args.smoke:
-        args.streams, args.gate_seconds, args.culprits = [4], 0.05, [1]
-    why_not = mergetrain_status()
-    print(f"mergetrain: {why_not}" if why_not else "mergetrain: run")
+        args.streams, args.gate_seconds, args.culprits, args.rounds = [4], 0.05, [1], 1
+    why_not = "left out (--no-mergetrain)" if args.no_mergetrain else mergetrain_status()
+    print(f"mergetrain {MERGETRAIN_VERSION}: {why_not}" if why_not else f"mergetrain {MERGETRAIN_VERSION}: run")
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(f"machine: {cores} cores, load {load:.2f} at the start" if load is not None else f"machine: {cores} cores")
+    gate = gate_command(args.gate_seconds, args.cpu)
+    anchors = [f"-j {args.jobs}", "-j 1"] + ([] if why_not else ["mergetrain"])
     results = []
+    same_work = True
+    t = args.gate_seconds
     for n in args.streams:
         for k in args.culprits:
             culprits = {n // 2 + 2 * j for j in range(k) if n // 2 + 2 * j < n}
+            got: dict[str, list[dict[str, object]]] = {a: [] for a in anchors}
             with tempfile.TemporaryDirectory(prefix="gitpar-bench-integrate-") as tmp:
                 root = Path(tmp) / "base"
                 build(root, n, culprits)
-                gate = gate_command(args.gate_seconds, args.cpu)
-                par = run_queue(copy(root, Path(tmp) / "par"), args.jobs, gate)
-                one = run_queue(copy(root, Path(tmp) / "one"), 1, gate)
-            same = par["landed"] == one["landed"] and par["tree"] == one["tree"]
-            if not same:
-                print(f"N={n} culprits={k}: -j {args.jobs} and -j 1 differ: {par['landed']} vs {one['landed']}")
-                return 1
-            row = {"streams": n, "culprits": k, "gate_s": args.gate_seconds, "cpu": args.cpu, "jobs": args.jobs,
-                   "par_runs": par["gate_runs"], "one_runs": one["gate_runs"], "same": same}
+                for r in range(args.rounds):
+                    for a in anchors[r % len(anchors):] + anchors[:r % len(anchors)]:
+                        where = Path(tmp) / f"{a.replace(' ', '')}-{r}"
+                        repo = copy(root, where)
+                        if a == "mergetrain":
+                            got[a].append(run_mergetrain(repo, gate, n))
+                        else:
+                            got[a].append(run_queue(repo, int(a.split()[1]), gate))
+                        shutil.rmtree(where, ignore_errors=True)
+            par = got[anchors[0]][0]
+            want = [f"s{i}" for i in range(n) if i not in culprits]
+            row: dict[str, object] = {"streams": n, "culprits": k, "gate_s": t, "cpu": args.cpu, "jobs": args.jobs,
+                                      "rounds": args.rounds}
+            for a in anchors:
+                for x in got[a]:
+                    same = sorted(x["landed"]) == sorted(want) and x["tree"] == par["tree"]  # type: ignore[type-var]
+                    if not same:
+                        same_work = False
+                        print(f"N={n} culprits={k}: {a} landed {x['landed']} (tree {x['tree']}), "
+                              f"-j {args.jobs} landed {par['landed']} (tree {par['tree']}); want {want}")
+            row["same_work"] = same_work
+            key = {anchors[0]: "par", "-j 1": "one", "mergetrain": "mergetrain"}
+            for a in anchors:
+                walls = [float(x["wall_s"]) for x in got[a]]  # type: ignore[arg-type]
+                row[f"{key[a]}_runs"] = got[a][0]["gate_runs"]
+                if not args.smoke:
+                    row[f"{key[a]}_s"] = round(_median(walls), 2)
+                    row[f"{key[a]}_T"] = round(_median(walls) / t, 2)
             if args.smoke:
-                print(f"smoke N={n} culprits={k}: -j {args.jobs} and -j 1 landed the same "
-                      f"{len(par['landed'])} streams and tree ({par['gate_runs']} and {one['gate_runs']} gate runs)")
+                print(f"smoke N={n} culprits={k}: " + ", ".join(
+                    f"{a} landed {len(got[a][0]['landed'])} streams in {got[a][0]['gate_runs']} gate runs" for a in anchors)
+                    + ("; the same streams and tree" if same_work else "; DIFFERENT work"))
             else:
-                t = args.gate_seconds
-                row.update(par_s=round(float(par["wall_s"]), 2), one_s=round(float(one["wall_s"]), 2),  # type: ignore[arg-type]
-                           par_T=round(float(par["wall_s"]) / t, 2), ratio=round(float(par["wall_s"]) / float(one["wall_s"]), 2))  # type: ignore[arg-type]
-                print(f"N={n} culprits={k} gate={'cpu' if args.cpu else 'sleep'} {t} s: -j {args.jobs} "
-                      f"{row['par_s']} s ({row['par_T']} T, {par['gate_runs']} gates), -j 1 {row['one_s']} s "
-                      f"({one['gate_runs']} gates), ratio {row['ratio']}")
+                row["ratio_one"] = round(float(row["par_s"]) / float(row["one_s"]), 2)  # type: ignore[arg-type]
+                parts = [f"{a} {row[key[a] + '_T']} T ({row[key[a] + '_s']} s, {row[key[a] + '_runs']} gates)"
+                         for a in anchors]
+                line = f"N={n} culprits={k} gate={'cpu' if args.cpu else 'sleep'} T={t} s: " + ", ".join(parts)
+                line += f"; -j {args.jobs}/-j 1 {row['ratio_one']}"
+                if "mergetrain" in anchors:
+                    row["ratio_mergetrain"] = round(float(row["par_s"]) / float(row["mergetrain_s"]), 2)  # type: ignore[arg-type]
+                    line += f", -j {args.jobs}/mergetrain {row['ratio_mergetrain']}"
+                goal = {0: 1.3, 1: 3.5, 2: 6.0}.get(k)
+                if n == 16 and args.jobs == 4 and not args.cpu and goal is not None:
+                    row["goal_T"] = goal
+                    row["goal_met"] = float(row["par_T"]) <= goal and float(row.get("ratio_mergetrain", 0.0)) <= 1.0  # type: ignore[arg-type]
+                    line += f"; goal <= {goal} T and not slower than mergetrain: {'met' if row['goal_met'] else 'NOT met'}"
+                print(line, flush=True)
             results.append(row)
-    print(json.dumps({"bench": "integrate", "mergetrain": why_not or "run", "results": results}))
-    return 0
+    end_load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(json.dumps({"bench": "integrate", "mergetrain": why_not or "run", "mergetrain_version": MERGETRAIN_VERSION,
+                      "cores": cores, "load_start": load, "load_end": end_load, "cpu_gate": args.cpu,
+                      "same_work": same_work, "results": results}))
+    return 0 if same_work else 1
 
 
 if __name__ == "__main__":

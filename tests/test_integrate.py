@@ -62,7 +62,11 @@ def test_ejects_the_conflict_naming_file_and_the_other_side_and_goes_on(xyz: Pat
     marked = next(line for line in state_progress(xyz, "x").splitlines() if line.startswith("integrated:"))
     assert f"{T}@{git(xyz, 'rev-parse', T + '^1').strip()}" in marked
     assert "integrated" not in state_progress(xyz, "y")
-    assert "integrate x: merged into" in git(xyz, "log", "-2", "--format=%s", "gitpar/_state")
+    # x and z landed together (no gate): one state commit records both (their landed work: at finish)
+    last = git(xyz, "log", "-1", "--format=%s", "gitpar/_state").strip()
+    assert last.startswith("integrate 2 streams into gitpar/_integration: x at "), last
+    changed = git(xyz, "show", "--name-only", "--format=", "gitpar/_state").split()
+    assert {"progress/x.md", "progress/z.md"} <= set(changed), changed
     for name in ("x", "y", "z"):
         assert git(worktree_of(xyz, name), "status", "--porcelain") == ""
 

@@ -259,3 +259,107 @@ def test_land_with_no_base_on_the_remote_is_bad_input(eight: Path, run, tmp_path
     assert res.code == 2, res
     assert "--land" in res.err and "git push origin main" in res.err
     assert git(eight, "for-each-ref", "refs/heads") == refs
+
+
+def test_plan_and_the_report_show_the_queue_with_an_eta_from_the_gate_durations(eight: Path, run,
+                                                                                 tmp_path: Path) -> None:
+    assert "queue: 5 waiting (s1, s2, s3, s4, s9); no ETA yet (no gate run recorded)" in run(eight, "plan").out
+    res = run(eight, "integrate", "-j", "2", "--test", f"sleep 0.3; {GATE}")
+    assert res.code == 1, res
+    state = json.loads((eight / ".git/gitpar/queue.json").read_text())
+    recorded = state["gate_seconds"]
+    assert len(recorded) >= 4 and all(x >= 0.3 for x in recorded), recorded  # each gate run's duration
+    import statistics
+    median = statistics.median(recorded)
+    plan = json.loads(run(eight, "plan", "--json").out)
+    queue = plan["queue"]
+    assert queue["waiting"] == ["s9"] and [e["stream"] for e in queue["ejected"]] == ["s3"] and queue["jobs"] == 2
+    assert queue["gate_seconds"] == round(median, 2) and queue["gate_samples"] == len(recorded)
+    assert queue["eta_seconds"] == round(1 * median / 2, 1)
+    text = run(eight, "plan").out
+    assert "queue: 1 waiting (s9); ETA" in text and "median of the last" in text, text
+    assert "ejected s3 (broke the tests)" in text and "s3.log" in text
+    data = json.loads(run(eight, "report", "--json").out)
+    assert data["queue"]["waiting"] == ["s9"] and data["queue"]["ejected"][0]["stream"] == "s3"
+    page = tmp_path / "r.html"
+    assert run(eight, "report", "--html", str(page)).code == 0
+    html = page.read_text()
+    assert 'id="queue"' in html and "Merge queue" in html and "ejected: broke the tests" in html
+    assert "median of the last" in html
+    # s3 gets a fix: it waits again, with s9 behind it; the ETA is 2 streams x the median / -j 2
+    wt = eight.parent / "repo.gitpar" / "s3"
+    (wt / "q3/f.txt").write_text("ok\n")
+    git(wt, "commit", "-qam", "s3: fix")
+    queue = json.loads(run(eight, "plan", "--json").out)["queue"]
+    assert queue["waiting"] == ["s3", "s9"] and queue["ejected"] == []
+    assert queue["eta_seconds"] == round(2 * median / 2, 1)
+    assert "2 streams x" in queue["eta_basis"] and "median" in queue["eta_basis"] and "-j 2" in queue["eta_basis"]
+    # once they land, the section goes
+    assert run(eight, "integrate", "--test", GATE).code == 0
+    assert "queue" not in json.loads(run(eight, "plan", "--json").out)
+    assert "Nothing waits to land" in (run(eight, "report", "--html", str(page)), page.read_text())[1]
+
+
+def test_the_eta_is_the_remaining_streams_times_the_median_gate_over_the_jobs() -> None:
+    from gitpar.core.integrate.view import eta_of
+
+    assert eta_of(3, [], 1) == (None, None, "no gate duration recorded yet: no ETA until a gate has run")
+    eta, gate, basis = eta_of(8, [1.0, 100.0, 2.0], 4)  # the median, not the mean: one slow run
+    assert (eta, gate) == (4.0, 2.0) and "8 streams x 2.0 s" in basis and "/ -j 4" in basis
+    assert eta_of(0, [2.0], 2)[0] is None
+
+
+def test_a_reused_gate_worktree_holds_exactly_the_tree_under_test(eight: Path, run) -> None:
+    # each gate leaves junk: an untracked file, an ignored one, a changed tracked file; the next
+    # gate, in the same worktree reset, must see none of it
+    (eight / ".gitignore").write_text("*.ign\n")
+    git(eight, "add", ".gitignore")
+    git(eight, "commit", "-qm", "ignore")
+    gate = ('test ! -e leftover && test ! -e x.ign && [ "$(cat src/api/a.py)" = "a = 1" ] '
+            f'&& touch leftover x.ign && echo junk >> src/api/a.py && {GATE}')
+    data = _integrate(eight, run, "-j", "1", "--test", gate)
+    got = {s["stream"]: s["outcome"] for s in data["steps"]}
+    assert got == {"s1": "merged", "s2": "merged", "s3": "broke the tests", "s4": "merged", "s9": "not reached"}
+    assert data["gate_runs"] >= 4
+    listed = git(eight, "worktree", "list", "--porcelain")
+    assert "gitpar-test-" not in listed, listed  # the kept worktrees are removed at the end
+
+
+@pytest.mark.parametrize("transport", ["file", pytest.param("daemon", marks=pytest.mark.skipif(
+    not __import__("gitpar.testing_servers", fromlist=["available"]).available("daemon"),
+    reason="git daemon not available here"))])
+def test_land_through_a_remote_costs_at_most_two_fetch_and_push_round_trips(
+        eight: Path, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+    """Every git talking to the remote is counted by a wrapper ``git`` first on PATH: the
+    command's one fetch, then per landing batch one state record (its fetch and push), then
+    the base's push. Three streams pass together: one batch."""
+    import os
+    import shutil
+
+    from gitpar.testing_servers import serve
+
+    real = shutil.which("git")
+    calls = tmp_path / "calls.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(f'#!/bin/sh\ncase " $* " in *" fetch "*|*" push "*|*" ls-remote "*) '
+                                 f'echo "$*" >> {calls};; esac\nexec {real} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    with serve(transport, tmp_path / "server") as url:
+        git(eight, "remote", "add", "origin", url)
+        git(eight, "push", "-q", "origin", "main")
+        plan = eight / ".gitpar/plan.md"
+        plan.write_text(plan.read_text().replace("remote: null", "remote: origin", 1))
+        git(eight, "commit", "-qam", "plan: remote origin")
+        git(eight, "push", "-q", "origin", "main")
+        assert run(eight, "status").code == 0  # the state branch published once, before counting
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        res = run(eight, "integrate", "-j", "4", "--streams", "s1,s2,s4", "--land", "--test", GATE)
+        assert res.code == 0, res
+        lines = calls.read_text().splitlines()
+        fetches = [x for x in lines if " fetch " in f" {x} " or x.startswith("fetch")]
+        pushes = [x for x in lines if " push " in f" {x} " or x.startswith("push")]
+        assert len(fetches) <= 2 and len(pushes) <= 2, "\n".join(lines)  # <= 2 fetch+push round trips
+        assert not [x for x in lines if "ls-remote" in x], lines
+        assert git(eight, "ls-remote", "origin", "refs/heads/main").split()[0] == \
+            git(eight, "rev-parse", "gitpar/_integration").strip()

@@ -120,6 +120,11 @@ def integrate(
     land: Annotated[bool, typer.Option("--land", help="After the queue, land the result on the base: pushed to the "
                                        "remote's base by compare-and-swap (a base that moved is merged in and gated "
                                        "again), or the local base moved without a remote.")] = False,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep the queue running: poll for newly completed streams "
+                                         "(one fetch per poll in a remote plan) and land them as they come, a line "
+                                         "per landing or ejection, until Ctrl-C (exit 130).")] = False,
+    interval: Annotated[str | None, typer.Option("--interval", help="With --follow: seconds between polls "
+                                                 "(default 10).")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """The merge queue: completed streams, in dependency order then priority, into a target branch.
@@ -133,6 +138,10 @@ def integrate(
     from gitpar.core.remote import refresh
 
     jobs_n, retries_n = _whole(jobs, "-j/--jobs", "-j 4"), _whole(retries, "--retries", "--retries 2")
+    if follow or interval is not None:
+        _follow(follow, interval, into=into, test=test, streams=streams, dry_run=dry_run, resume=continue_,
+                jobs=jobs_n, retries=retries_n, fresh=fresh, land=land, cleanup=cleanup, json_=json_)
+        return
     repo = _repo()
     refresh(repo)  # the other clones' finished streams and pushed commits, fetched once
     run = run_integration(repo, into=into, test=test, streams=streams, dry_run=dry_run,
@@ -146,6 +155,73 @@ def integrate(
         raise typer.Exit(130)
     if not run.ok:
         raise typer.Exit(1)
+
+
+FOLLOW_INTERVAL = 10.0  # seconds between --follow's polls
+
+
+def _seconds(value: str | None, option: str) -> float:
+    """A positive number of seconds, or bad input naming the option."""
+    import math
+
+    from gitpar.errors import bad
+
+    if value is None:
+        return FOLLOW_INTERVAL
+    try:
+        n = float(value.strip())
+    except ValueError:
+        raise bad(None, option, f"{value!r} is not a number of seconds", f"give one, e.g. {option} 10") from None
+    if not math.isfinite(n) or n <= 0:
+        raise bad(None, option, f"{value} seconds between polls is not above 0",
+                  f"give a number of seconds above 0, e.g. {option} 10")
+    return n
+
+
+def _follow(follow: bool, interval: str | None, *, into: str | None, test: str | None, streams: list[str],
+            dry_run: bool, resume: bool, jobs: int, retries: int, fresh: bool, land: bool, cleanup: bool,
+            json_: bool) -> None:
+    """integrate --follow: a line per landing and ejection on stdout (a JSON object per line
+    with --json), the queue's progress on stderr, a summary when it stops. Exit 130 on
+    Ctrl-C (SIGINT, as git and GNU parallel end), 1 when the queue could not go on."""
+    import sys
+    import time
+
+    from gitpar.core.integrate.follow import follow as run_follow
+    from gitpar.errors import bad
+
+    if not follow:
+        raise bad(None, "--interval", "it is the wait between --follow's polls", "add --follow, or drop --interval")
+    for given, option, why in ((dry_run, "--dry-run", "a dry run moves nothing, so following would repeat it"),
+                               (resume, "--continue", "--follow takes every completed stream as it comes"),
+                               (bool(streams), "--streams", "--follow takes every completed stream as it comes")):
+        if given:
+            raise bad(None, option, f"not with --follow: {why}", f"drop {option} or --follow")
+    seconds = _seconds(interval, "--interval")
+
+    def line(step) -> None:  # type: ignore[no-untyped-def]
+        at = time.strftime("%H:%M:%S")
+        if json_:
+            o.emit_json({"event": "ejected" if step.ejected else "landed", "at": at, **step.to_dict()})
+        elif step.ejected:
+            o.out(f"{at} ejected {step.stream}: {step.outcome}" + (f" (log {step.log})" if step.log else ""))
+        else:
+            o.out(f"{at} landed {step.stream} at {(step.commit or '')[:10]}")
+        sys.stdout.flush()  # a line as it happens, also into a pipe
+
+    o.err(f"following the queue: polling every {seconds:g} s; Ctrl-C stops it")
+    done = run_follow(_repo, interval=seconds, into=into, test=test, jobs=jobs, retries=retries, fresh=fresh,
+                      land=land, cleanup=cleanup, say=o.err, on_step=line)
+    why = "stopped by Ctrl-C" if done.interrupted else f"stopped: {done.stopped}"
+    summary = (f"follow {why} after {done.polls} polls: {len(done.landed)} landed"
+               + (f" ({', '.join(done.landed)})" if done.landed else "")
+               + f", {len(done.ejected)} ejected" + (f" ({', '.join(done.ejected)})" if done.ejected else "")
+               + f", {done.gate_runs} gate runs; {done.target} at {(done.end or '')[:10] or 'nothing yet'}")
+    if json_:
+        o.emit_json({"event": "summary", **done.to_dict()})
+    else:
+        o.out(summary)
+    raise typer.Exit(130 if done.interrupted else 1)
 
 
 def _whole(value: str, option: str, example: str) -> int:

@@ -38,10 +38,30 @@ def run(workers: str | None, json_: bool) -> None:
     plan = repo.load_plan()
     check_overlaps(repo, plan)  # hand-written owns may overlap: 'stream add' refuses that
     a = analyse_repo(repo, workers=count, plan=plan)
+    queue = queue_section(repo, plan) if any(s.status == "completed" for s in a.streams.values()) else None
     if json_:
-        o.emit_json(a.to_dict())
+        o.emit_json({**a.to_dict(), **({"queue": queue} if queue else {})})
         return
     print_plan(a)
+    if queue:
+        from gitpar.core.integrate.view import describe
+
+        for line in describe(queue):
+            o.out(line)
+
+
+def queue_section(repo, plan):  # type: ignore[no-untyped-def]
+    """The merge queue as ``gitpar status`` shows it (core.integrate.view), or None when
+    nothing waits to land and nothing was ejected (asked only when a stream is completed:
+    the queue holds nothing else)."""
+    from gitpar.core.integrate.view import queue_view
+    from gitpar.core.streams import all_progress
+    from gitpar.store.state import StateStore
+
+    snap = StateStore(repo).snapshot()
+    if snap.commit is None:
+        return None
+    return queue_view(repo, plan, all_progress(snap))
 
 
 def print_plan(a: Analysis) -> None:

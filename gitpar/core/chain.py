@@ -75,7 +75,7 @@ def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
     holder whose stream is completed, the work that is to land; a holder still at work may
     change or lose its version, so building on it is the explicit ``--chain``'s choice."""
     from gitpar.core.lock_history import lock_history
-    from gitpar.core.streams import read_progress
+    from gitpar.core.stream_progress import read_progress
     from gitpar.store import merge as m
 
     history = lock_history(repo, now)
@@ -139,7 +139,7 @@ def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
 def _integrated_at(repo: Repo, stream: str, p: Progress | None = None) -> Oid | None:
     """The commit a stream whose branch is gone (cleaned up after integration) was recorded
     as integrated at: it holds the stream's work."""
-    from gitpar.core.streams import read_progress
+    from gitpar.core.stream_progress import read_progress
 
     p = p or read_progress(repo, stream)
     marker = p.extra.get("integrated") if p is not None else None
@@ -252,7 +252,7 @@ _progress_seen: tuple[str, dict[str, Progress]] | None = None
 def _state_progress(repo: Repo) -> dict[str, Progress]:
     """Every stream's progress on the state branch's current commit, parsed once per commit."""
     global _progress_seen
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.store.state import StateStore
 
     snap = StateStore(repo).snapshot()
@@ -267,7 +267,9 @@ def _state_progress(repo: Repo) -> dict[str, Progress]:
 def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours: Oid, theirs: Oid) -> bool:
     """Whether a chain record or a ``merge: union`` rule could settle any of ``conflicts``:
     when none can, :func:`settle` would return them unchanged (and needs no whole merge)."""
-    union = plan.union_paths()
+    from gitpar.core.plan_patterns import union_paths
+
+    union = union_paths(plan)
     progress = _state_progress(repo)
     if union is None and not records(progress):
         return False
@@ -278,7 +280,8 @@ def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours:
 def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list[FileConflict]:
     """Settle the conflicts of the in-memory merge ``index`` of ``theirs`` into ``ours`` that
     the chain records and the plan's ``merge: union`` files resolve; the conflicts left."""
+    from gitpar.core.plan_patterns import union_paths
     from gitpar.store import merge as m
 
     progress = _state_progress(repo)
-    return m.resolve_by_rules(repo, index, file_rules(repo, progress, ours, theirs, plan.union_paths()))
+    return m.resolve_by_rules(repo, index, file_rules(repo, progress, ours, theirs, union_paths(plan)))

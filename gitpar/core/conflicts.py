@@ -107,7 +107,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
     base = plan.settings.base
     if names is None:
         if progress is None:
-            from gitpar.core.streams import all_progress
+            from gitpar.core.stream_progress import all_progress
 
             progress = all_progress(StateStore(repo).snapshot())
         names = active_streams(plan, progress)

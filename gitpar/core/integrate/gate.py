@@ -19,11 +19,63 @@ if TYPE_CHECKING:
 
 class Gate:
     """What the test gate learns once per run: whether its code comes from outside the tree
-    (a warning on the repository's channel)."""
+    (a warning on the repository's channel); with ``reuse``, the run's temporary worktrees,
+    kept between gates and reset to the next gate's commit (``store.merge.reset_temp_worktree``:
+    exactly that commit's tree) instead of made and removed for each, until :meth:`close`."""
 
-    def __init__(self, repo: Repo) -> None:
+    def __init__(self, repo: Repo, *, reuse: bool = False) -> None:
         self.repo = repo
         self.looked = False
+        self.reuse = reuse
+        self._free: list[Path] = []
+        self._made: set[Path] = set()
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def worktree(self, commit: Oid) -> Path:
+        """A temporary detached worktree of ``commit``: a free one reset, or a new one."""
+        from gitpar.errors import GitparError
+        from gitpar.store import merge as m
+
+        with self._lock:
+            path = self._free.pop() if self._free and not self._closed else None
+        if path is not None:
+            try:
+                m.reset_temp_worktree(path, commit)
+                return path
+            except GitparError:
+                self._forget(path)
+        path = m.add_temp_worktree(self.repo, commit)
+        if self.reuse:
+            with self._lock:
+                self._made.add(path)
+        return path
+
+    def release(self, path: Path) -> None:
+        """A gate is done with ``path``: kept for the next gate, or removed."""
+        with self._lock:
+            keep = self.reuse and not self._closed and path in self._made
+            if keep:
+                self._free.append(path)
+        if not keep:
+            self._forget(path)
+
+    def _forget(self, path: Path) -> None:
+        from gitpar.store import merge as m
+
+        with self._lock:
+            self._made.discard(path)
+        m.remove_temp_worktree(self.repo, path)
+
+    def close(self) -> None:
+        """Remove every worktree kept (the run is over, or was interrupted)."""
+        from gitpar.store import merge as m
+
+        with self._lock:
+            self._closed = True
+            left, self._free = list(self._made), []
+            self._made.clear()
+        m.remove_temp_worktrees(self.repo, left)
 
     def look(self, command: str, path: Path, env: dict[str, str]) -> None:
         if self.looked:
@@ -107,13 +159,14 @@ def run_test(repo: Repo, name: str, commit: Oid, command: str,
     (``log_name``, default the stream's name). The worktree is removed afterwards, also on
     Ctrl-C, which stops the command's whole process group first, and when ``cancel`` is set
     (then :class:`Cancelled` is raised): the merge queue runs gates in threads and stops the
-    ones whose result it no longer needs.
+    ones whose result it no longer needs. With a ``gate`` made with ``reuse``, the worktree
+    is the gate's, kept for its next run (:meth:`Gate.close` removes them).
     """
     from gitpar.store import merge as m
 
     log = repo.gitpar_dir / "logs" / "integrate" / f"{log_name or name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    path = m.add_temp_worktree(repo, commit)
+    path = gate.worktree(commit) if gate is not None else m.add_temp_worktree(repo, commit)
     try:
         from gitpar.core import spawn
 
@@ -131,7 +184,10 @@ def run_test(repo: Repo, name: str, commit: Oid, command: str,
             out.write(f"[exit {code}]\n")
         return code, log
     finally:
-        m.remove_temp_worktree(repo, path)
+        if gate is not None:
+            gate.release(path)
+        else:
+            m.remove_temp_worktree(repo, path)
 
 
 def _run_cancellable(command: str, path: Path, env: dict[str, str], out: IO[str],

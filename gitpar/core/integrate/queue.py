@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING
 
 from gitpar.core.integrate.gate import Cancelled, Gate, log_tail, run_test
 from gitpar.core.integrate.result import Integration, Progress, Step
-from gitpar.core.integrate.stream import Merge, merged_step, prepare, publish, would_merge_step
+from gitpar.core.integrate.stream import (
+    Merge,
+    merged_step,
+    prepare,
+    publish,
+    record_merges,
+    would_merge_step,
+)
 
 if TYPE_CHECKING:
     from gitpar.core.plan import Plan
@@ -82,7 +89,8 @@ class Queue:
     def __init__(self, repo: Repo, plan: Plan, run: Integration, order: Sequence[str], current: Oid, *,
                  test: str | None, jobs: int, retries: int, dry_run: bool,
                  checked_out: Sequence[Worktree], refused: dict[str, str], say: Progress,
-                 on_state: Callable[[dict[str, str]], None] | None = None) -> None:
+                 on_state: Callable[[dict[str, str]], None] | None = None,
+                 on_step: Callable[[Step], None] | None = None) -> None:
         self.repo, self.plan, self.run_ = repo, plan, run
         self.target = run.target
         self.order = list(order)
@@ -93,11 +101,13 @@ class Queue:
         self.refused = refused
         self.say = say
         self.on_state = on_state
-        self.gate = Gate(repo)
+        self.on_step = on_step  # told each landing and ejection as it happens (integrate --follow)
+        self.gate = Gate(repo, reuse=True)  # worktrees kept between gates, removed at the end
         self.steps: dict[str, Step] = {}
         self.held: set[str] = set()  # ejected, refused or held: their dependents are held
         self.tested_current = False  # a gate passed on the target's commit or a descendant
         self.landed: list[Merge] = []
+        self.unrecorded: list[Merge] = []  # landed, not yet recorded on the state branch
         self.diagnoses: list[Diagnosis] = []
         self.cancel = threading.Event()  # stops every gate (Ctrl-C)
         self.pool: ThreadPoolExecutor | None = None
@@ -176,13 +186,32 @@ class Queue:
             while names:
                 chain = self.chain_from(names)
                 names = self._settle(chain)
+            self._record()
             self._diagnose_wait()
         except BaseException:
             self.cancel.set()
             raise
         finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                self.gate.close()
+                self._record()
         self._report_state({})
+
+    def _record(self) -> None:
+        """Record every stream landed so far on the state branch: ONE state commit (in a
+        remote plan one fetch and push) for all the run's landings, not one per batch. Until
+        then a landed stream is in the target (its merge commit says so) and status shows it
+        landed (the live state); a run killed before this leaves them for the next run,
+        which finds them "already merged" and records them."""
+        if not self.unrecorded:
+            return
+        from gitpar.store import merge as m
+
+        with m.held_interrupts():
+            record_merges(self.repo, self.target, self.unrecorded)
+            self.unrecorded = []
 
     def _without_gates(self, names: list[str]) -> None:
         """No gate (no test command) or a dry run: the chain is the result."""
@@ -199,6 +228,7 @@ class Queue:
                 run.append(slot.merge)
         if run:
             self._land(run, run[-1].commit, None)
+            self._record()
 
     def _resolve(self, slot: Slot) -> None:
         """A slot settled without a gate, once every slot before it is settled."""
@@ -214,9 +244,12 @@ class Queue:
             if step.outcome in EJECTING:
                 self.say(f"ejected {step.stream}: {step.outcome}")
         self.steps[step.stream] = step
+        if step.outcome in EJECTING:
+            self._tell(step)
 
     def _land(self, merges: list[Merge], new: Oid, verdict: Verdict | None) -> None:
-        publish(self.repo, self.target, self.current, new, merges, self.checked_out, self.say)
+        publish(self.repo, self.target, self.current, new, merges, self.checked_out, self.say, record=False)
+        self.unrecorded.extend(merges)
         note = ""
         if verdict is not None and len(merges) > 1:
             from gitpar.store import merge as m
@@ -227,8 +260,13 @@ class Queue:
             if verdict is not None and verdict.runs > 1:
                 step.detail += f" (the gate passed on try {verdict.runs})"
             self.steps[x.name] = step
+            self._tell(step)
         self.landed.extend(merges)
         self.current = new
+
+    def _tell(self, step: Step) -> None:
+        if self.on_step is not None:
+            self.on_step(step)
 
     def _settle(self, chain: list[Slot]) -> list[str]:
         """Run gates over ``chain`` until it is landed, or a stream is ejected (then the names
@@ -297,6 +335,8 @@ class Queue:
                     continue
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for f in done:
+                    if f not in running:  # dropped by a failure just read from the same wait
+                        continue
                     i = running.pop(f)
                     try:
                         verdict = f.result()
@@ -366,6 +406,7 @@ class Queue:
                                 log=verdict.log, output_tail=log_tail_of(verdict))
         self.held.add(name)
         self.say(f"ejected {name}: it breaks the gate (log {verdict.log})")
+        self._tell(self.steps[name])
         if self.landed:  # it may pass alone and break the gate only with one of them
             self._diagnose_start(merge, list(self.landed))
 
@@ -418,7 +459,7 @@ class Queue:
     def _state(self, chain: list[Slot], head: int, running: dict[Future[Verdict], int]) -> dict[str, str]:
         testing = set(running.values())
         top = max(testing, default=-1)
-        out = {}
+        out = {x.name: "landed" for x in self.unrecorded}
         for i in range(head, len(chain)):
             out[chain[i].name] = "testing" if i <= top and chain[i].merge is not None else "waiting"
         return out

@@ -5,7 +5,7 @@ during a merge, and ``--cleanup`` of the integrated streams' worktrees and branc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gitpar.core.integrate.queue import Queue
@@ -29,10 +29,12 @@ if TYPE_CHECKING:
 def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
               streams: Sequence[str] | None = None, dry_run: bool = False, resume: bool = False,
               cleanup: bool = False, progress: Progress | None = None, jobs: int = 1,
-              retries: int = 0, fresh: bool = False, land: bool = False) -> Integration:
-    """Merge completed streams into the target; see the module's docstring for the rules."""
+              retries: int = 0, fresh: bool = False, land: bool = False,
+              on_step: Callable[[Step], None] | None = None) -> Integration:
+    """Merge completed streams into the target; see the module's docstring for the rules.
+    ``on_step`` is told each stream's landing or ejection as it happens."""
     from gitpar.core.integrate.land import busy_with
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.store import merge as m
     from gitpar.store.repo import swap_ref
     from gitpar.store.state import StateStore
@@ -141,7 +143,8 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     assert current is not None
     queue = Queue(repo, plan, run, order, current, test=test, jobs=jobs, retries=retries,
                   dry_run=dry_run, checked_out=checked_out, refused=refused, say=say,
-                  on_state=None if dry_run else lambda live: save_queue_state(repo, run, live))
+                  on_state=None if dry_run else lambda live: save_queue_state(repo, run, live),
+                  on_step=on_step)
     try:
         queue.run()
     except KeyboardInterrupt:
@@ -169,9 +172,9 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
 
         run.landed = land_run(repo, plan, run, say)
     if not dry_run:
-        from gitpar.plugins import events
+        from gitpar.plugins import manager
 
-        events.emit("integration.result", repo=repo, target=target, ok=run.ok,
+        manager.emit("integration.result", repo=repo, target=target, ok=run.ok,
                      steps={s.stream: s.outcome for s in run.steps})
     if run.ok and not dry_run:
         forget_run(repo)
@@ -230,11 +233,11 @@ def _done(repo: Repo, run: Integration) -> Integration:
 def _violations(repo: Repo, base: str, names: Sequence[str]) -> dict[str, str]:
     """Stream -> why it is refused: its branch breaks the ownership rules (``gitpar finish``'s
     check, the one pre-push and CI run)."""
-    from gitpar.core.streams import branch_violations, describe_violations
+    from gitpar.core.stream_finish import describe_violations, violations_on_branch
 
     out = {}
     for name in names:
-        found = branch_violations(repo, name, base)
+        found = violations_on_branch(repo, name, base)
         if found:
             out[name] = describe_violations(name, found, limit=5)
     return out

@@ -118,7 +118,8 @@ QUEUE_FILE = "queue.json"
 def save_queue_state(repo: Repo, run: Any, live: dict[str, str]) -> None:
     """What ``gitpar status`` shows of the queue (``.git/gitpar/queue.json``): the streams
     being tested or waiting in a running queue (``live``, empty once it ends), the ejected
-    ones of the last run and why, and the gate's recorded durations for an ETA."""
+    ones of the last run and why (with the branch tip they were ejected at: a stream whose
+    branch moved since waits again), and the gate's recorded durations for an ETA."""
     import time
 
     old = queue_state(repo) or {}
@@ -127,7 +128,8 @@ def save_queue_state(repo: Repo, run: Any, live: dict[str, str]) -> None:
     data = {"version": 1, "target": run.target, "updated": time.time(), "pid": os.getpid(),
             "jobs": run.jobs, "live": live,
             "ejected": [{"stream": s.stream, "outcome": s.outcome, "why": s.detail.splitlines()[0] if s.detail else "",
-                         "log": s.log} for s in run.steps if s.ejected] if not live else old.get("ejected", []),
+                         "log": s.log, "tip": str(repo.stream_tip(s.stream) or "") or None}
+                        for s in run.steps if s.ejected] if not live else old.get("ejected", []),
             "gate_seconds": seconds}
     path = repo.gitpar_dir / QUEUE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)

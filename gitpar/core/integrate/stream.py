@@ -105,19 +105,27 @@ def merged_step(merge: Merge, log: str | None, note: str = "") -> Step:
 
 
 def publish(repo: Repo, target: str, current: Oid, new: Oid, merges: Sequence[Merge],
-            checked_out: Sequence[Worktree], say: Progress) -> None:
+            checked_out: Sequence[Worktree], say: Progress, *, record: bool = True) -> None:
     """Move ``target`` from ``current`` to ``new`` (the tested tip of ``merges``, in order) and
-    record each stream as integrated, a Ctrl-C held until both are done."""
+    record the streams as integrated in one state commit, a Ctrl-C held until both are done.
+    ``record=False`` moves the target only: the caller records them later with
+    :func:`record_merges` (the queue: one state commit per run)."""
     from gitpar.store import merge as m
 
     names = ", ".join(x.name for x in merges)
     with m.held_interrupts():
         m.move_branch(repo, target, current, new, f"gitpar integrate: merge {names}", checked_out)
-        base_tip = repo.tip(repo.configured_base())
-        for x in merges:
-            mark(repo, x.name, target, x.commit, review=x.review, tip=x.tip, base_tip=base_tip)
+        if record:
+            record_merges(repo, target, merges)
     for x in merges:
         say(f"merged {x.name} into {target} ({m.short(x.commit)})" + (f"; {x.review.note}" if x.review else ""))
+
+
+def record_merges(repo: Repo, target: str, merges: Sequence[Merge]) -> None:
+    """Record ``merges`` (landed on ``target``) as integrated, in one state commit."""
+    if merges:
+        base_tip = repo.tip(repo.configured_base())
+        mark_landed(repo, target, [(x.name, x.commit, x.review, x.tip) for x in merges], base_tip)
 
 
 def _undone_on_target(repo: Repo, plan: Plan, name: str, current: Oid, merged: Oid) -> list[tuple[str, str]]:
@@ -173,14 +181,15 @@ def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: Oid | 
     stream's side of each conflicting hunk (the rest of each file merges as usual). A
     binary, delete, rename or mode conflict still stops: there is no hunk to take.
     """
+    from gitpar.core.ownership import matches
+    from gitpar.model.hooks import ConflictCase
     from gitpar.plugins import manager
-    from gitpar.plugins.hookspecs import ConflictCase
     from gitpar.store import merge as m
 
     chosen = manager.plugin_settings(plan).get("conflicts")
     paths = tuple(c.path for c in conflicts)
     resolution = manager.resolve_conflict(plan, ConflictCase(stream=name, target=target, paths=paths,
-                                                             other_side=other))
+                                                             other_side=other, match=matches))
     if resolution.action != "take_stream":
         return f"conflict strategy {chosen}: {resolution.reason}"
     left = [p for p in paths if p not in resolution.paths]
@@ -214,9 +223,17 @@ def _who_wrote(repo: Repo, current: Oid, tip: Oid, path: str) -> list[str]:
 
 def mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None = None,
          tip: Oid | None = None, base_tip: Oid | None = None) -> None:
-    """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit),
-    with ``tip`` (its branch merged) as its landed work (core.landed), so the commits are
-    judged as ``name``'s on whatever branch they reach.
+    """Record on the state branch that ``name`` is integrated into ``target`` (one CAS commit);
+    see :func:`mark_landed`, which records several at once."""
+    mark_landed(repo, target, [(name, commit, review, tip)], base_tip)
+
+
+def mark_landed(repo: Repo, target: str, landed: Sequence[tuple[str, Oid, _Review | None, Oid | None]],
+                base_tip: Oid | None = None) -> None:
+    """Record on the state branch that each ``(name, commit, review, tip)`` is integrated into
+    ``target`` at ``commit``, with ``tip`` (its branch merged) as its landed work
+    (core.landed), so the commits are judged as ``name``'s on whatever branch they reach:
+    ONE CAS commit for the whole batch (in a remote plan, one fetch and push).
 
     A merge that took the stream's side of a conflict also gets a coordination item in the
     stream's progress, so ``gitpar status`` lists it as needing attention until reviewed.
@@ -231,25 +248,31 @@ def mark(repo: Repo, name: str, target: str, commit: Oid, review: _Review | None
         progress_path,
         render_progress,
     )
-    from gitpar.core.streams import read_progress
+    from gitpar.core.stream_progress import read_progress
     from gitpar.store.state import StateStore
-
-    value = f"{target}@{commit}"
-    need = (f"review merge {str(commit)[:10]} into {target}: {review.note}",) if review else ()
 
     def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
         from gitpar.core.landed import landed_changes
 
-        landed = landed_changes(snap, name, str(tip), str(base_tip) if base_tip else None) if tip else {}
-        current = read_progress(repo, name, snap) or Progress(stream=name)
-        if current.extra.get("integrated") == value and all(n in current.coordination for n in need) \
-                and not landed:
+        changes: dict[str, str | None] = {}
+        said = []
+        for name, commit, review, tip in landed:
+            value = f"{target}@{commit}"
+            need = (f"review merge {str(commit)[:10]} into {target}: {review.note}",) if review else ()
+            landed_now = landed_changes(snap, name, str(tip), str(base_tip) if base_tip else None) if tip else {}
+            current = read_progress(repo, name, snap) or Progress(stream=name)
+            if current.extra.get("integrated") == value and all(n in current.coordination for n in need) \
+                    and not landed_now:
+                continue
+            new = replace(current, updated=now_iso(), extra={**current.extra, "integrated": value})
+            if need:
+                new = apply_update(new, ProgressUpdate(need=need), now_iso())
+            changes.update({progress_path(name): render_progress(new), **landed_now})
+            said.append(f"{name} at {str(commit)[:10]}" + (f" (review: {review.note})" if review else ""))
+        if not changes:
             return None
-        new = replace(current, updated=now_iso(), extra={**current.extra, "integrated": value})
-        if need:
-            new = apply_update(new, ProgressUpdate(need=need), now_iso())
-        return ({progress_path(name): render_progress(new), **landed},
-                f"integrate {name}: merged into {target} at {str(commit)[:10]}"
-                + (f" (review: {review.note})" if review else ""))
+        if len(said) == 1:
+            return changes, f"integrate {said[0].split(' at ')[0]}: merged into {target} at {said[0].split(' at ', 1)[1]}"
+        return changes, f"integrate {len(said)} streams into {target}: " + ", ".join(said)
 
     StateStore(repo).update(change)

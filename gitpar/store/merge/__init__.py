@@ -34,8 +34,8 @@ from gitpar.store.merge.apply import (
     operation_in_progress,
     push_with_lease,
     remove_temp_worktree,
-    worktrees,
-    worktrees_on,
+    remove_temp_worktrees,
+    reset_temp_worktree,
 )
 from gitpar.store.merge.conflicts import (
     FileConflict,
@@ -61,6 +61,7 @@ from gitpar.store.merge.trees import (
     resolve_by_rules,
     write_merge,
 )
+from gitpar.store.worktrees import worktrees, worktrees_on
 
 __all__ = [
     "INDEX_WAIT_S",
@@ -91,6 +92,8 @@ __all__ = [
     "operation_in_progress",
     "own_changed_files",
     "remove_temp_worktree",
+    "remove_temp_worktrees",
+    "reset_temp_worktree",
     "replay",
     "resolve_by_rules",
     "short",

@@ -26,18 +26,6 @@ from gitpar.errors import GitparError, Refused
 from gitpar.store.repo import Repo, Worktree, git, no_git_env, swap_ref
 
 
-def worktrees(repo: Repo) -> list[Worktree]:
-    """The worktrees whose folders exist (the main one first): ``Repo.worktrees`` less those
-    whose folder is gone."""
-    return [wt for wt in repo.worktrees() if wt.path.exists()]
-
-
-def worktrees_on(repo: Repo, branch: str) -> list[Worktree]:
-    """The worktrees that have ``branch`` (short name) checked out."""
-    ref = f"refs/heads/{branch}"
-    return [w for w in worktrees(repo) if w.branch == ref]
-
-
 def operation_in_progress(wt: Worktree) -> str | None:
     """A merge, rebase, cherry-pick or revert left unfinished in the worktree, if any."""
     for name, what in (("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"),
@@ -266,6 +254,29 @@ def remove_temp_worktree(repo: Repo, path: Path) -> None:
         _git_shielded(["worktree", "remove", "--force", "--force", str(path)], repo.common_dir)
         shutil.rmtree(path.parent, ignore_errors=True)
         _git_shielded(["worktree", "prune"], repo.common_dir)
+
+
+def remove_temp_worktrees(repo: Repo, paths: Sequence[Path]) -> None:
+    """Remove several worktrees made by ``add_temp_worktree`` at once: their folders, then
+    ONE ``git worktree prune`` for git's records of them (not a ``worktree remove`` each)."""
+    if not paths:
+        return
+    with _WORKTREE_TURNS:
+        for path in paths:
+            shutil.rmtree(path.parent, ignore_errors=True)
+        _git_shielded(["worktree", "prune"], repo.common_dir)
+
+
+def reset_temp_worktree(path: Path, commit: pygit2.Oid) -> None:
+    """Move a worktree made by ``add_temp_worktree`` to ``commit``, exactly its tree: the
+    tracked files checked out by force, every other file (untracked, ignored, nested
+    repositories) removed — what a new worktree of ``commit`` would hold, reused (the merge
+    queue's gates: no worktree made and removed per gate)."""
+    for args in (["checkout", "--quiet", "--detach", "--force", str(commit)], ["clean", "-ffdxq"]):
+        proc = _git_shielded(args, path)
+        if proc.returncode != 0:
+            raise GitparError(f"cannot reset the temporary worktree {path} to {str(commit)[:10]}: "
+                              f"{proc.stderr.strip()}")
 
 
 def keep_conflict(wt: Worktree, mode: str, onto: str) -> str:

@@ -1,0 +1,209 @@
+"""Finishing and removing a stream: its branch judged as pre-push and CI judge it, its locks released."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitpar.core import plan as planmod
+from gitpar.core.progress import (
+    Progress,
+    ProgressUpdate,
+)
+from gitpar.core.repo import Repo
+from gitpar.core.stream_progress import report
+from gitpar.errors import Refused, bad
+from gitpar.store.merge.apply import finish_moves
+from gitpar.store.state import Snapshot, StateStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpar.core.rules import Violation
+
+
+def violations_on_branch(repo: Repo, name: str, base: str | None = None) -> list[Violation]:
+    """What on ``gitpar/<name>`` breaks the ownership and lock rules: the check pre-push and CI
+    run (``gitpar check --range BASE..gitpar/NAME``), commit by commit. [] without a branch."""
+    from gitpar.core.check import check_range
+
+    if repo.tip(f"gitpar/{name}") is None:
+        return []
+    base = base or repo.configured_base()
+    if repo.tip(base) is None:
+        return []
+    found = check_range(repo, base, f"gitpar/{name}", stream=name).violations
+    return _own_violations(repo, name, found) if found else []
+
+
+def _own_violations(repo: Repo, name: str, found: list[Violation]) -> list[Violation]:
+    """``found`` without the commits of other streams that this branch merged in (by merging
+    the integration branch or another stream's branch): those are their work, not this one's."""
+    from gitpar.store.merge import is_ancestor
+
+    plan = repo.load_plan()
+    others = [f"gitpar/{n}" for n in plan.streams if n != name]
+    others.append(plan.settings.integration_branch)
+    tips = [t for t in (repo.tip(f"refs/heads/{b}") for b in others) if t is not None]
+    theirs: dict[str, bool] = {}
+    kept = []
+    for v in found:
+        if v.commit is not None and v.commit not in theirs:
+            oid = repo.resolve(v.commit)
+            theirs[v.commit] = any(is_ancestor(repo, oid, t) for t in tips)
+        if v.commit is None or not theirs[v.commit]:
+            kept.append(v)
+    return kept
+
+
+def describe_violations(name: str, found: Sequence[Violation], limit: int = 10) -> str:
+    """One line per violation (path, what is wrong, the fix), for a refusal's message."""
+    lines = [f"gitpar/{name} breaks the plan's ownership rules ({len(found)} "
+             f"violation{'s' if len(found) != 1 else ''}, as pre-push and CI see them):"]
+    for v in found[:limit]:
+        lines.append(f"  - {v.path}: {v.message}" + (f" (commit {v.commit})" if v.commit else "")
+                     + (f"; fix: {v.fix}" if v.fix else ""))
+    if len(found) > limit:
+        lines.append(f"  ... and {len(found) - limit} more (gitpar check --range "
+                     f"BASE..gitpar/{name} lists them all)")
+    return "\n".join(lines)
+
+
+def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
+    """Mark the stream completed.
+
+    Refused while its worktree has uncommitted changes, and while its branch breaks the
+    ownership rules (the same check as pre-push and CI); ``force`` overrides both, and a
+    forced finish over violations says so in the state commit's message.
+    """
+    plan = repo.load_plan("base")
+    plan.stream(name)
+    finish_moves(repo, f"gitpar/{name}")  # a sync killed half-way: its staged revert is no work
+    path = repo.stream_worktrees().get(name)
+    if path is not None and not force:
+        from gitpar.store.worktrees import dirty_files
+
+        dirty = dirty_files(path)
+        if dirty:
+            shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+            raise Refused(f"stream {name!r} has uncommitted changes in {path}: {shown}; "
+                          "commit or discard them first (or --force)")
+    found = violations_on_branch(repo, name, plan.settings.base)
+    if found and not force:
+        raise Refused(describe_violations(name, found) + "\n  fix: take those changes out of "
+                      f"gitpar/{name} (revert them, or rewrite the commits), or change the plan "
+                      "on the base branch; 'gitpar finish --force' finishes anyway (recorded)")
+    from gitpar.core.landed import landed_changes
+    from gitpar.core.locks import release_changes
+    from gitpar.core.remote import remote_base
+
+    pushed = push_finished(repo, name)
+    tip = repo.tip(f"refs/heads/gitpar/{name}")
+    base_ref = remote_base(repo)
+    base_tip = repo.tip(base_ref) or repo.tip(f"refs/remotes/{base_ref}")
+
+    def release(snap: Snapshot) -> dict[str, str | None]:
+        changes = release_changes(snap, name)
+        if tip is not None:  # its commits stay its work wherever they land
+            changes.update(landed_changes(snap, name, str(tip), str(base_tip) if base_tip else None))
+        return changes
+
+    what = "completed, its locks released" + (f"; pushed gitpar/{name} to {pushed}" if pushed else "")
+    if found:
+        paths = sorted({v.path for v in found})
+        what += (f"; forced (--force) over {len(found)} ownership violation"
+                 f"{'s' if len(found) != 1 else ''}: {', '.join(paths[:10])}"
+                 + (" ..." if len(paths) > 10 else ""))
+    progress = report(repo, name, ProgressUpdate(status="completed", completion=100),
+                      what=what, also=release)
+    from gitpar.plugins import manager
+
+    manager.emit("stream.finished", repo=repo, stream=name)
+    return progress
+
+
+def push_finished(repo: Repo, name: str) -> str | None:
+    """In a ``remote:`` plan, push ``gitpar/<name>`` before it is recorded completed, so that
+    nothing completed exists only in this clone; the remote's name when pushed (None: no
+    remote, or no local branch). Refused (exit 1) naming the unpushed commits and the command
+    when the remote (or the pre-push hook) refuses the push."""
+    from gitpar.store.commits import commits_between
+    from gitpar.store.state import push_branch
+
+    remote = StateStore(repo).remote
+    branch = f"gitpar/{name}"
+    tip = repo.tip(f"refs/heads/{branch}")
+    if remote is None or tip is None:
+        return None
+    there = repo.tip(f"refs/remotes/{remote}/{branch}")
+    if there == tip:
+        return remote
+    ok, why = push_branch(repo, remote, branch)
+    if ok:
+        return remote
+    unpushed = commits_between(repo, tip, [there] if there is not None else [repo.tip(repo.configured_base())])
+    shown = "; ".join(f"{str(c.id)[:10]} {(c.message or '').splitlines()[0] if c.message else ''}"
+                      for c in unpushed[:5]) + (" ..." if len(unpushed) > 5 else "")
+    raise Refused(f"stream {name!r} is not completed: {remote} refused the push of {branch}, which has "
+                  f"{len(unpushed)} commit{'s' if len(unpushed) != 1 else ''} not on {remote} ({shown}): "
+                  f"{why.strip() or 'git gave no reason'}\n  fix: push them ('git push {remote} {branch}'), "
+                  f"then 'gitpar finish {name}' again")
+
+
+@dataclass
+class Removal:
+    stream: str
+    worktree: Path | None
+    problems: list[str]
+    removed: bool
+    refused: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False) -> Removal:
+    """Remove the stream's worktree, keeping the branch; refused when work would be lost."""
+    planmod.check_name(name)
+    if not dry_run:
+        finish_moves(repo, f"gitpar/{name}")  # a sync killed half-way: its staged revert is no work
+    path = repo.stream_worktrees().get(name)
+    if path is None:
+        raise bad(None, "NAME", f"stream {name!r} has no worktree to remove",
+                  "'gitpar status' lists the streams and their worktrees")
+    if repo.main_root is not None and path == repo.main_root:
+        raise Refused(f"gitpar/{name} is checked out in the main worktree; switch it to another branch instead")
+    from gitpar.store import worktrees as wt
+
+    problems: list[str] = []
+    if path.is_dir() and not (path / ".git").exists():
+        # its .git is gone (a removal by hand, or an older gitpar's stopped half way): git can
+        # no longer say what in it is uncommitted
+        problems.append(f"{path} is no longer a git worktree (it has no .git), so what is left "
+                        "in it cannot be checked for uncommitted files")
+        dirty: list[str] = []
+    else:
+        dirty = wt.dirty_files(path) if path.is_dir() else []
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+        problems.append(f"uncommitted or untracked files: {shown}")
+    ignored = wt.ignored_files(path, repo.main_root) if (path / ".git").exists() else []
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (" ..." if len(ignored) > 5 else "")
+        problems.append(f"ignored files git keeps no copy of: {shown} (move them out first, "
+                        "or --force deletes them)")
+    # the branch is kept, but a branch holding the only copy of commits is one 'git branch -D'
+    # away from losing them: removing its worktree waits until the work is merged somewhere
+    unique = wt.commits_on_no_other_branch(repo, f"gitpar/{name}")
+    if unique:
+        shown = "; ".join(unique[:3]) + (" ..." if len(unique) > 3 else "")
+        problems.append(f"{len(unique)} commits on gitpar/{name} are on no other branch ({shown}); "
+                        "integrate them first")
+    notes: list[str] = []
+    refused = bool(problems) and not force
+    if dry_run:
+        return Removal(stream=name, worktree=path, problems=problems, removed=False,
+                       refused=refused, notes=notes)
+    if refused:
+        raise Refused(f"not removing {path}: {'; '.join(problems)}. --force removes the worktree "
+                      "anyway (the branch is kept; uncommitted files are deleted); --dry-run shows what it would do")
+    wt.remove_worktree(repo, path)
+    return Removal(stream=name, worktree=path, problems=problems, removed=True, notes=notes)
