@@ -614,12 +614,10 @@ def _emit_taken(repo: Any, stream: str, paths: Sequence[str], reason: str, ttl: 
                     expires=iso_in(ttl), took_over=replaced.get(path))
 
 
-def release_changes(snap: Any, stream: str) -> dict[str, str | None]:
-    """Changes that drop every lock and resource hold ``stream`` has (used when it finishes)."""
-    from gitpar.core.locks.resources import RESOURCES
-
-    return {folder.file(p): None for folder in (FILES, RESOURCES)
-            for p, lk in folder.holds(snap).items() if lk.stream == stream}
+def release_file_changes(snap: Any, stream: str) -> dict[str, str | None]:
+    """Changes that drop every file lock ``stream`` holds (``gitpar.core.locks.release_changes``
+    adds its resources)."""
+    return {FILES.file(p): None for p, lk in FILES.holds(snap).items() if lk.stream == stream}
 
 
 def list_locks(repo: Any) -> list[tuple[Lock, str | None]]:
