@@ -351,3 +351,29 @@ def test_the_plans_lock_strategy_decides_a_resource_contention_too(tmp_path: Pat
     assert [s for s in subjects if s.startswith("lock resource gpu:0")] == [
         "lock resource gpu:0 for holder", "lock resource gpu:0 for high", "lock resource gpu:0 for low"]
     assert any(s.startswith("wait for resource gpu:0: low") for s in subjects), subjects
+
+
+def test_the_report_shows_each_resource_its_holder_fence_and_who_needs_it(gpu_plan: Path, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run(gpu_plan, "start", "a").code == 0
+    holder = subprocess.Popen(["sleep", "60"])
+    import os
+
+    try:
+        r = subprocess.run([sys.executable, "-m", "gitpar", "lock", "--resource", "gpu:0", "--stream", "a",
+                            "--reason", "training"], cwd=gpu_plan, capture_output=True, text=True,
+                           env=dict(os.environ, GITPAR_HOLDER_PID=str(holder.pid)))
+        assert r.returncode == 0, r
+        data = json.loads(run(gpu_plan, "report", "--json").out)
+    finally:
+        holder.kill()
+        holder.wait()
+    shown = {x["name"]: x for x in data["resources"]}
+    assert shown["gpu:0"]["stream"] == "a" and shown["gpu:0"]["fence"] == 1 and shown["gpu:0"]["stale"] is None
+    assert shown["gpu:0"]["needed_by"] == ["a", "b"] and shown["gpu:0"]["reason"] == "training"
+    assert shown["db:dev"]["stream"] == "" and shown["db:dev"]["needed_by"] == ["b"]  # needed, held by nobody
+    page = tmp_path / "report.html"
+    assert run(gpu_plan, "report", "--html", str(page)).code == 0
+    html = page.read_text()
+    section = html[html.index('id="resources"'):]
+    assert "<code>gpu:0</code>" in section and "holder gone" in section and "training" in section, section[:2000]
+    assert "<code>db:dev</code>" in section and "free" in section
