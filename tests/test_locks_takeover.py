@@ -186,3 +186,17 @@ def test_a_commit_under_a_lock_taken_over_from_this_worker_is_refused(tmp_path: 
         with (bw / "src/api/a.py").open("a") as f:
             f.write("a = 2\n")
         git(bw, "commit", "-qm", "api's own file", "--", "src/api/a.py")
+
+
+def test_finish_releases_the_streams_locks_and_resources_and_its_fence_records(started: Path) -> None:
+    api = worktree_of(started, "api")
+    assert gitpar_proc(api, "lock", "src/config.py").returncode == 0
+    assert gitpar_proc(api, "lock", "--resource", "db:dev").returncode == 0
+    records = [started / ".git/gitpar/lock-fences/api/src/config.py", started / ".git/gitpar/fences/api/db:dev"]
+    assert all(r.read_text().strip() == "1" for r in records)
+    done = gitpar_proc(api, "finish")
+    assert done.returncode == 0, done
+    files = git(started, "ls-tree", "-r", "--name-only", STATE)
+    assert "locks/src/config.py.lock" not in files and "resources/db:dev.lock" not in files, files
+    assert "locks/src/config.py.fence" in files  # the numbers outlive the holds
+    assert not any(r.exists() for r in records)

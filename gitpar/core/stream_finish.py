@@ -116,6 +116,9 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
                  + (" ..." if len(paths) > 10 else ""))
     progress = report(repo, name, ProgressUpdate(status="completed", completion=100),
                       what=what, also=release)
+    from gitpar.core.locks.acquire import forget_stream_fences
+
+    forget_stream_fences(repo, name)  # its holds are released: its workers claim none of them
     from gitpar.plugins import manager
 
     manager.emit("stream.finished", repo=repo, stream=name)

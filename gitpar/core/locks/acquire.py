@@ -122,6 +122,14 @@ def forget_fences(repo: Any, stream: str, folder: Folder, names: Sequence[str]) 
         fence_record(repo, stream, folder, name).unlink(missing_ok=True)
 
 
+def forget_stream_fences(repo: Any, stream: str) -> None:
+    """This clone's workers of ``stream`` claim no hold any more (it finished: all released)."""
+    import shutil
+
+    for records in ("lock-fences", "fences"):
+        shutil.rmtree(Path(repo.gitpar_dir) / records / stream, ignore_errors=True)
+
+
 def taken_over_message(folder: Folder, name: str, mine: int, last: int, holder: Lock | None) -> str:
     now = f"; stream {holder.stream} holds it now (fence {holder.fence})" if holder is not None and holder.fence \
         else ""
