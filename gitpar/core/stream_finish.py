@@ -240,6 +240,9 @@ def record_finishes(repo: Repo, checked: Sequence[FinishChecked]) -> dict[str, P
             progress = read_progress(repo, c.stream, snap)
             assert progress is not None
             out[c.stream] = progress
+            from gitpar.core.locks.acquire import forget_stream_fences
+
+            forget_stream_fences(repo, c.stream)  # as record_finish: its holds are released
             manager.emit("stream.finished", repo=repo, stream=c.stream)
     return out
 
