@@ -27,6 +27,8 @@ def _git_cell(g: dict[str, Any]) -> str:
         bits.append(f"dirty({g['dirty_files']})")
     elif g.get("dirty") is False:
         bits.append("clean")
+    elif g.get("dirty_scan"):
+        bits.append("not scanned")
     return " ".join(bits)
 
 
