@@ -5,6 +5,7 @@ holders, real hooks."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,10 @@ def test_a_stream_whose_holder_process_ended_is_taken_over_at_once(tmp_path: Pat
         finally:
             holder.kill()
             holder.wait()
+        # status says so before anyone takes it over, with the way to
+        st = json.loads(gitpar_proc(k, "status", "--json").stdout)
+        gone = [a for a in st["attention"] if a["stream"] == "api" and "holder gone" in a["message"]]
+        assert gone and f"process {holder.pid}" in gone[0]["message"] and "--take-over" in gone[0]["message"], st
         took = gitpar_proc(k, "start", "api", "--take-over")
         assert took.returncode == 0, took
         message = git(k, "log", "-1", "--format=%B", f"origin/{STATE}")

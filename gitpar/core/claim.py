@@ -176,6 +176,30 @@ def holder_fields() -> dict[str, object]:
     return {"holder_pid": pid, "holder_started": started} if pid else {}
 
 
+def _holder(extra: dict[str, object]) -> tuple[str, int, str]:
+    """The host, pid and start time of the process a start recorded as the claim's holder."""
+    raw_pid = extra.get("holder_pid")
+    pid = raw_pid if isinstance(raw_pid, int) and not isinstance(raw_pid, bool) and raw_pid > 0 else 0
+    return str(extra.get("host") or ""), pid, str(extra.get("holder_started") or "")
+
+
+def claim_gone(extra: dict[str, object], updated: str | None, *, heartbeat: float | None,
+               now: float) -> str | None:
+    """Why a claimed stream's holder is gone (its process on this host ended, or its pid is
+    another process's now; or, with ``lock_heartbeat:``, no report within it), or None: the
+    rule locks follow, shown by ``status`` and applied by ``start --take-over``."""
+    from gitpar.core.locks.holders import process_gone
+
+    gone = process_gone(*_holder(extra))
+    if gone:
+        return gone
+    since = _age(updated, now)
+    if heartbeat is not None and since is not None and since > heartbeat:
+        return (f"holder gone: no report for {int(since)}s, longer than the plan's lock_heartbeat "
+                f"({int(heartbeat)}s)")
+    return None
+
+
 def take_over_reason(stream: str, extra: dict[str, object], updated: str | None, *,
                      heartbeat: float | None, now: float, force: bool) -> str:
     """Whether ``start --take-over`` may take ``stream`` from the worker its progress names
@@ -185,20 +209,14 @@ def take_over_reason(stream: str, extra: dict[str, object], updated: str | None,
     reported for longer than that. Gone: the reason, said in the state commit. Known to be
     alive (its process runs here, or it reported within the heartbeat): Refused (exit 1)
     unless ``force``. Neither known: '' (the take-over is the user's call, as before)."""
-    from gitpar.core.locks.holders import process_alive, process_gone
+    from gitpar.core.locks.holders import process_alive
     from gitpar.errors import Refused
 
-    host = str(extra.get("host") or "")
-    raw_pid = extra.get("holder_pid")
-    pid = raw_pid if isinstance(raw_pid, int) and not isinstance(raw_pid, bool) and raw_pid > 0 else 0
-    started = str(extra.get("holder_started") or "")
-    gone = process_gone(host, pid, started)
+    gone = claim_gone(extra, updated, heartbeat=heartbeat, now=now)
     if gone:
         return gone
+    host, pid, started = _holder(extra)
     since = _age(updated, now)
-    if heartbeat is not None and since is not None and since > heartbeat:
-        return (f"holder gone: no report for {int(since)}s, longer than the plan's lock_heartbeat "
-                f"({int(heartbeat)}s)")
     alive = ""
     if process_alive(host, pid, started):
         alive = f"its holder, process {pid} on {host}, is running"
