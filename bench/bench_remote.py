@@ -36,9 +36,11 @@ from benchlib import add_smoke  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the test servers live with the tests, not in the package
+
+from servers import available, serve  # noqa: E402
 
 from gitpar.testing import hermetic  # noqa: E402
-from gitpar.testing_servers import available, serve  # noqa: E402
 
 STATE = "refs/heads/gitpar/_state"
 

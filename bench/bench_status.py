@@ -17,7 +17,20 @@ whole processes:
   pygit2    `python -c "import pygit2"`: the least a Python reader of a repository pays
 Prints each, the ratios and one JSON line.
 
+The dirty rows (``--dirty-files N``, 100,000 by default; the smoke run does both parts,
+tiny): a repository whose stream "big" has a worktree of N files (one changed) and whose
+stream "small" has one of a single changed file. In turn, whole processes:
+  auto      `gitpar status --json --dirty auto`: within its budget (150 ms), so the big
+            worktree, too big to tell in it, is reported not scanned with the way to scan
+            it, and the small one scanned; goal: at most the budget over `--dirty none`
+  none      `gitpar status --json --dirty none`: the same status without any scan
+  all       `gitpar status --json --dirty all`: every worktree scanned
+  git       `git status --porcelain -uall` in the big worktree: what scanning it costs git
+The same work: auto says why "big" was not scanned (or, small enough, scanned it) and
+found "small" dirty; all found both dirty, as git does.
+
     python bench/bench_status.py [--streams 1000] [--started 500] [--runs 7] [--quick] [--keep] [--fresh]
+    python bench/bench_status.py --dirty-files 100000 [--runs 7]
 """
 
 from __future__ import annotations
@@ -32,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import SameWork, add_smoke, alternate, bench_env, describe, drop_caches, emit, fixture, gitpar_command, process, run  # noqa: E402, I001
+from benchlib import SameWork, add_smoke, alternate, bench_env, describe, drop_caches, emit, fixture, gitpar_command, process, run, smoke_exit  # noqa: E402, I001
 
 PLUMBING = ("git for-each-ref refs/heads/gitpar/ >/dev/null && "
             "{ git ls-tree -r --format='%(objectname)' main -- .gitpar; "
@@ -89,6 +102,76 @@ def build(root: Path, streams: int, started: int) -> Path:
     return repo_dir
 
 
+def build_dirty(root: Path, files: int) -> None:
+    """Streams "big" (a worktree of ``files`` files, committed on its branch) and "small"
+    (one file), each with one uncommitted change, in ``root / "repo"``."""
+    env = bench_env()
+    repo_dir = root / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo_dir)], check=True)
+    for rel in ("small/a.txt", "big/README"):
+        (repo_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo_dir / rel).write_text("a\n")
+    gitpar = gitpar_command()
+    run(["git", "add", "-A"], repo_dir, env)
+    run(["git", "commit", "-qm", "files"], repo_dir, env)
+    for cmd in (["init", "--no-hooks"], ["stream", "add", "big", "--owns", "big/**"],
+                ["stream", "add", "small", "--owns", "small/**"]):
+        run([*gitpar, *cmd], repo_dir, env)
+    run(["git", "add", "-A"], repo_dir, env)
+    run(["git", "commit", "-qm", "plan"], repo_dir, env)
+    for name in ("big", "small"):
+        run([*gitpar, "start", name], repo_dir, env)
+    big = root / "repo.gitpar/big"
+    for d in range(max(1, files // 1000)):
+        folder = big / "big" / f"d{d}"
+        folder.mkdir(parents=True)
+        for i in range(min(1000, files - d * 1000)):
+            (folder / f"f{i}.txt").write_text(f"{d} {i}\n")
+    run(["git", "add", "-A"], big, env)
+    run(["git", "commit", "-qm", "many files"], big, env)
+    (big / "big/d0/f0.txt").write_text("changed\n")
+    (root / "repo.gitpar/small/small/a.txt").write_text("changed\n")
+
+
+def dirty_rows(repo_dir: Path, files: int, runs: int, env: dict[str, str], *, smoke: bool = False) -> int:
+    """Time the dirty scans of ``status`` in ``repo_dir`` (:func:`build_dirty`); the exit code."""
+    big = repo_dir.parent / "repo.gitpar/big"
+    base = [*gitpar_command(), "status", "--json", "--offline"]
+
+    def rows(dirty: str) -> dict[str, dict[str, object]]:
+        data = json.loads(run([*base, "--dirty", dirty], repo_dir, env))
+        return {s["stream"]: s["git"] for s in data["streams"]}
+    work = SameWork()
+    auto, every = rows("auto"), rows("all")
+    git_says = bool(run(["git", "--no-optional-locks", "status", "--porcelain", "-uall"], big, env).strip())
+    told = auto["big"]["dirty"] is True or str(auto["big"]["dirty_scan"]).startswith("not scanned: ")
+    work.check("auto scans big or says why not, and with the way to scan it", told, True)
+    if auto["big"]["dirty"] is None:
+        work.check("the way to scan it", "--dirty all" in str(auto["big"]["dirty_scan"]), True)
+    work.check("auto finds small dirty", auto["small"]["dirty"], True)
+    work.check("all finds big dirty, as git status", every["big"]["dirty"], git_says)
+    work.check("all finds small dirty", every["small"]["dirty"], True)
+    figures = alternate({"auto": process([*base, "--dirty", "auto"], repo_dir, env),
+                         "none": process([*base, "--dirty", "none"], repo_dir, env),
+                         "all": process([*base, "--dirty", "all"], repo_dir, env),
+                         "git": process(["git", "--no-optional-locks", "status", "--porcelain", "-uall"], big, env)},
+                        runs, warmup=0 if smoke else 1)
+    print(f"dirty scans: a worktree of {files:,} files and one of 1; whole processes, alternated, "
+          f"median of {runs}; load {os.getloadavg()[0]:.1f}:")
+    print("  " + describe(figures, "auto", "none", "gitpar status --json --dirty auto", "--dirty none"))
+    print("  " + describe(figures, "all", "git", "gitpar status --json --dirty all", "git status -uall (big)"))
+    over = (figures.median("auto") - figures.median("none")) * 1000
+    big_scanned = auto["big"]["dirty"] is not None
+    print(f"  --dirty auto over --dirty none: {over:.0f} ms; big worktree: "
+          f"{'scanned' if big_scanned else auto['big']['dirty_scan']}")
+    good = over <= 150 + 25  # the budget, and the scheduling of its threads
+    print(f"goal: --dirty auto within its 150 ms budget of --dirty none: {'PASS' if good else 'FAIL'}")
+    emit({"bench": "status-dirty", "files": files, "runs": runs, "load": round(os.getloadavg()[0], 1),
+          "auto": figures.row("auto", "none"), "all": figures.row("all", "git"), "auto_over_none_ms": round(over, 1),
+          "big_scanned_by_auto": big_scanned, "smoke": smoke, **work.record()})
+    return smoke_exit(work, good, smoke)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--streams", type=int, default=1000)
@@ -98,6 +181,8 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true",
                     help="keep the repository for the next run (about 6 GB: 500 worktrees)")
     ap.add_argument("--fresh", action="store_true", help="build the kept repository again")
+    ap.add_argument("--dirty-files", type=int, default=None, metavar="N",
+                    help="only the dirty rows, with a worktree of N files (e.g. 100000)")
     add_smoke(ap)
     args = ap.parse_args()
     runs = 3 if args.quick else args.runs
@@ -105,6 +190,18 @@ def main() -> int:
         runs, args.streams, args.started, args.fresh, args.keep = 1, 10, 4, True, False
     env = bench_env()
     os.environ.update({k: v for k, v in env.items() if k.startswith("GIT_")})
+    if args.dirty_files is not None or args.smoke:
+        files = 2000 if args.smoke else args.dirty_files
+        folder = fixture(f"status-dirty-branch-{files}", lambda f: build_dirty(f, files), fresh=args.fresh)
+        try:
+            code = dirty_rows(folder / "repo", files, runs, env, smoke=args.smoke)
+        finally:
+            if args.smoke:
+                shutil.rmtree(folder, ignore_errors=True)
+        if not args.smoke:
+            return code
+        if code:
+            return code
 
     def make(folder: Path) -> None:
         build(folder, args.streams, args.started)

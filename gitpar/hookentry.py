@@ -93,8 +93,8 @@ def _base_of(repo: Any) -> tuple[Any, str, Any, list[Any]]:
     """The rules from the base plan (the remote's base, when fetched and at or ahead of the
     local one), the base's name, the target a stream's push is judged against, and the
     base tips whose commits are not the stream's (local and remote)."""
-    from gitpar.core.check import base_rules
     from gitpar.core.remote import remote_base
+    from gitpar.core.verdict import base_rules
 
     base = repo.configured_base()
     local = repo.tip(f"refs/heads/{base}")
@@ -198,25 +198,20 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """Run the hook named by ``argv[0]``; expected errors print one message."""
-    from gitpar.errors import GitparError
+    """Run the hook named by ``argv[0]``, ended as every gitpar command ends
+    (``cli/session.run_guarded``): an expected error is one message (bad input refuses, 1,
+    as git reads a hook's refusal), a crash one line and the crash log, Ctrl-C 130."""
+    from gitpar.cli.session import run_guarded
 
     hook, args = argv[0], argv[1:]
     cwd = os.getcwd()
-    try:
+
+    def body() -> int:
         if hook == "pre-commit":
             return pre_commit(cwd)
         if hook == "pre-push":
             return pre_push(cwd, args[0] if args else "origin", sys.stdin.read())
         return 0
-    except GitparError as exc:
-        print(f"gitpar ({hook}): {exc}", file=sys.stderr)
-        return exc.exit_code if exc.exit_code != 2 else 1
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # noqa: BLE001 — one line and the log, not a traceback in git's output
-        from gitpar.store import crash_log
 
-        print(f"gitpar ({hook}): {crash_log.one_line(exc, crash_log.write(exc, ['gitpar-hook', *argv], cwd))}",
-              file=sys.stderr)
-        return 3
+    return run_guarded(argv, body, label=f"gitpar ({hook})", program="gitpar-hook", refusal=1,
+                       warnings=False, cwd=cwd)

@@ -1,7 +1,7 @@
-"""The ``gitpar`` entry point: the full command line, except for the commands that run so
-often that importing it would be most of their cost: ``gitpar guard`` (before every edit),
-``gitpar who``, ``gitpar check --staged`` and the plain forms of ``gitpar status`` and
-``gitpar plan``, answered by :mod:`gitpar.cli.quick`.
+"""The ``gitpar`` entry point: the full command line, except for the light commands, which
+run so often or are so small that importing it would be most of their cost (``guard``,
+``who``, ``check --staged``, ``status``, ``plan``, ``progress``, ``--version``: the one
+table :data:`gitpar.cli.quick.LIGHT`), answered by :mod:`gitpar.cli.quick`.
 
 :func:`run` is the process around it (the console script and ``python -m gitpar``).
 """
@@ -29,20 +29,17 @@ EXIT_AT_ONCE = frozenset({"plan", "status"})
 
 
 def main() -> int:
-    args = sys.argv[1:]
-    if args == ["--version"]:  # a constant: no command line to load for it (cli/app.py's --version says the same)
-        from gitpar import __version__
+    from gitpar.cli.quick import fast
 
-        sys.stdout.write(f"gitpar {__version__}\n")
-        return 0
-    if args[:1] in (["guard"], ["who"], ["check"], ["plan"], ["status"]):
-        from gitpar.cli.quick import fast
-
-        code = fast(args)
-        if code is not None:
-            return code
+    code = fast(sys.argv[1:])  # the light commands (cli/quick.LIGHT), before typer loads
+    if code is not None:
+        return code
     from gitpar.cli.main import main as full
 
+    if sys.argv[1:] in (["--help"], ["-h"]):
+        from gitpar.cli.quick import top_help
+
+        return top_help(full) or 0  # typer's text, kept for the next time
     return full()
 
 

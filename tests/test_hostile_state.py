@@ -9,6 +9,7 @@ import pytest
 from conftest import git, worktree_of, write
 from hostile import plant_state_file
 
+from gitpar.core import clock
 from gitpar.core.locks import parse_lock
 
 GOOD = ("---\npath: src/config.py\nstream: ui\nagent: \"\"\nacquired: 2026-01-01T00:00:00Z\n"
@@ -31,7 +32,7 @@ def test_unreadable_lock_parses_as_held(text: str | bytes) -> None:
     assert lk.path == "src/config.py"
     assert lk.problem and "gitpar/_state:locks/src/config.py.lock" in lk.problem
     assert "unlock --force" in lk.problem
-    assert not lk.expired()
+    assert not lk.expired(clock.now())
     assert not lk.expired(now=1e12)
 
 

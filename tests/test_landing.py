@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git, worktree_of, write
-
-from gitpar.testing_servers import available, serve
+from servers import available, serve
 
 TRANSPORTS = [pytest.param("file"), pytest.param("daemon", marks=pytest.mark.skipif(
     not available("daemon"), reason="git daemon not available here"))]

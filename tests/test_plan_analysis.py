@@ -186,29 +186,6 @@ def test_remaining_work_of_streams_in_progress_and_completed() -> None:
     assert a.waves == [["a", "b", "e"], ["c"], ["d"]]  # the structure of the whole plan
 
 
-def test_kept_figures_are_those_of_the_same_graph(tmp_path: Path) -> None:
-    """The memo answers for the graph it was worked out from, and only for it: a stream
-    further along, or another worker count, is analysed anew."""
-    plan = load_plan(plan_files(FIVE))
-    memo = tmp_path / "memo"
-    progress = {"e": Progress("e", status="in_progress", completion=50, started=iso(1))}
-    fresh = analyse(plan, workers=2, progress=progress, now=NOW).to_dict()
-    assert analyse(plan, workers=2, progress=progress, now=NOW, memo=memo).to_dict() == fresh
-    assert len(list(memo.iterdir())) == 1
-    assert analyse(plan, workers=2, progress=progress, now=NOW, memo=memo).to_dict() == fresh  # kept
-    further = {"e": Progress("e", status="in_progress", completion=90, started=iso(1))}
-    moved = analyse(plan, workers=2, progress=further, now=NOW, memo=memo)
-    assert moved.to_dict() == analyse(plan, workers=2, progress=further, now=NOW).to_dict()
-    e_before = next(row for row in fresh["streams"] if row["name"] == "e")
-    assert moved.streams["e"].remaining_s == 1080 and moved.streams["e"].finish_s != e_before["finish_s"]
-    one = analyse(plan, workers=1, progress=progress, now=NOW, memo=memo)
-    assert one.makespan_s == analyse(plan, workers=1, progress=progress, now=NOW).makespan_s
-    assert len(list(memo.iterdir())) == 3
-    for kept in memo.iterdir():  # a damaged file is worked out again
-        kept.write_bytes(b"not a pickle")
-    assert analyse(plan, workers=2, progress=progress, now=NOW, memo=memo).to_dict() == fresh
-
-
 def test_eta_calibrates_on_how_late_streams_were() -> None:
     plan = load_plan(plan_files({**FIVE, **{f"x{i}": ("1h", []) for i in range(6)}}))
     # six finished 1h streams took 1.5h to 2.5h

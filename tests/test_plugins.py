@@ -14,8 +14,8 @@ import pytest
 from conftest import ROOT, git, gitpar
 
 from gitpar.core.locks import Lock
+from gitpar.model.hooks import ConflictCase, Contention, Proposal, Resolution
 from gitpar.plugins import hookimpl, hookspecs, manager
-from gitpar.plugins.hookspecs import ConflictCase, Contention, Proposal, Resolution
 from gitpar.testing import plugin_registered
 from gitpar.testing import run as run_with_plugins
 
@@ -327,8 +327,10 @@ def test_a_strategy_returning_the_wrong_type_is_named(planned: Path) -> None:
 
 
 def test_conflicts_stop_by_default_and_review_takes_a_side_only_where_configured(planned: Path) -> None:
+    from gitpar.core.ownership import matches
+
     case = ConflictCase(stream="ui", target="main", paths=("docs/x.md",),
-                        other_side={"docs/x.md": ["stream api (1234567890)"]})
+                        other_side={"docs/x.md": ["stream api (1234567890)"]}, match=matches)
     assert manager.resolve_conflict(plan_of(planned), case).action == "stop"
     set_plugins(planned, "conflicts: review")
     r = manager.resolve_conflict(plan_of(planned), case)
@@ -338,7 +340,7 @@ def test_conflicts_stop_by_default_and_review_takes_a_side_only_where_configured
     r = manager.resolve_conflict(plan_of(planned), case)
     assert r.action == "take_stream" and r.paths == ("docs/x.md",)
     assert "took ui's side" in r.review and "stream api" in r.review and "review" in r.review
-    both = ConflictCase(stream="ui", target="main", paths=("docs/x.md", "src/config.py"))
+    both = ConflictCase(stream="ui", target="main", paths=("docs/x.md", "src/config.py"), match=matches)
     r = manager.resolve_conflict(plan_of(planned), both)
     assert r.action == "stop" and "src/config.py" in r.reason
 
@@ -389,6 +391,7 @@ class Preparer:
 def test_prepare_worktree_gets_the_stream_and_its_brief(planned: Path, run) -> None:
     from conftest import worktree_of
 
+    from gitpar.core import streams
     from gitpar.core.repo import open_repo
 
     assert run(planned, "start", "api").code == 0
@@ -396,7 +399,7 @@ def test_prepare_worktree_gets_the_stream_and_its_brief(planned: Path, run) -> N
     repo = open_repo(planned)
     p = Preparer()
     with plugin_registered(p, "preparer"):
-        lines = manager.prepare_worktree(repo, repo.load_plan(), "api", wt, 20000)
+        lines = manager.prepare_worktree(repo, repo.load_plan(), "api", wt, 20000, streams.brief(repo, "api"))
     assert lines == [f"wrote NOTES.txt in {wt.name}"]
     assert p.seen == [("api", wt, 20000, "gitpar/api")]
     assert (wt / "NOTES.txt").read_text() == "stream api\n"
@@ -405,7 +408,7 @@ def test_prepare_worktree_gets_the_stream_and_its_brief(planned: Path, run) -> N
 class NoVendor:
     @hookimpl
     def gitpar_check_paths(self, stream, paths):  # type: ignore[no-untyped-def]
-        from gitpar.core.rules import Violation
+        from gitpar.model.violation import Violation
 
         return [Violation(p, "vendored", f"{p} is vendored code", "change it upstream")
                 for p in paths if p.startswith("vendor/")]
@@ -499,7 +502,7 @@ def test_only_builtins_answers_without_loading_and_knows_when_others_may_answer(
     site.mkdir()
     fake_install(site, "gitpar-no-vendor", "gitpar_no_vendor_policy", """
         from gitpar.plugins import hookimpl
-        from gitpar.core.rules import Violation
+        from gitpar.model.violation import Violation
 
         @hookimpl
         def gitpar_check_paths(stream, paths):

@@ -159,5 +159,6 @@ def test_version_answered_before_the_command_line_loads_says_what_the_full_one_s
     assert quick.stdout == full.stdout == f"gitpar {__version__}\n"
     loaded = subprocess.run([sys.executable, "-c", "import sys; sys.argv = ['gitpar', '--version']\n"
                              "from gitpar.launch import main; main(); print(sorted(m for m in sys.modules "
-                             "if m.startswith(('typer', 'gitpar.cli'))))"], capture_output=True, text=True)
+                             "if m.startswith(('typer', 'click', 'gitpar.cli.main', 'gitpar.cli.app', 'pygit2'))))"],
+                            capture_output=True, text=True)
     assert loaded.stdout.strip().endswith("[]"), loaded.stdout

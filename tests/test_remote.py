@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git, worktree_of, write
-
-from gitpar.testing_servers import available, serve
+from servers import available, serve
 
 STATE = "refs/heads/gitpar/_state"
 

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git, worktree_of
-
-from gitpar.testing_servers import serve
+from servers import serve
 
 STATE = "refs/heads/gitpar/_state"
 

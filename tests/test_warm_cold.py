@@ -103,10 +103,19 @@ def test_an_unreadable_plan_stops_work_everywhere(started: Path) -> None:
     assert push.returncode != 0 and "no closing '---'" in push.stderr, push.stderr
 
 
+QUESTIONS = ("check --staged", "who", "guard", "status", "plan", "check --range")
+
+
 def _answers(repo: Path, api: Path, env: dict[str, str]) -> list[Result]:
+    """Every question a cache serves: the hook's rules and locks (check --staged, guard,
+    who), the plan entry (who, plan, status), the commit-range cache (status: changed files
+    and the branch check) and the lock-history index (check --range, status)."""
     return [gitpar(api, "check", "--staged", "--json", env=env),
             gitpar(repo, "who", "--json", "src/config.py", "docs/x.md", "src/ui/b.py", env=env),
-            gitpar(api, "guard", "--json", "src/ui/b.py", "docs/x.md", "src/config.py", env=env)]
+            gitpar(api, "guard", "--json", "src/ui/b.py", "docs/x.md", "src/config.py", env=env),
+            gitpar(repo, "status", "--json", "--offline", "--dirty", "all", env=env),
+            gitpar(repo, "plan", "--json", env=env),
+            gitpar(repo, "check", "--range", "main..gitpar/ui", env=env)]
 
 
 def test_random_operations_get_the_same_answers_warm_and_cold(started: Path) -> None:
@@ -118,8 +127,9 @@ def test_random_operations_get_the_same_answers_warm_and_cold(started: Path) -> 
     write(api / "docs/x.md", "changed\n")
     write(api / "src/ui/b.py", "changed\n")
     git(api, "add", "-A")
-    env: dict[str, str] = {}
+    env: dict[str, str] = {"GITPAR_NOW": "2026-06-01T00:00:00Z"}  # answers that show ages are comparable
     plans = [git(started, "rev-parse", "main").strip()]
+    ui_tips = [git(ui, "rev-parse", "HEAD").strip()]
 
     def plan_edit_on_base() -> None:
         s = started / ".gitpar/streams/ui.md"
@@ -140,7 +150,23 @@ def test_random_operations_get_the_same_answers_warm_and_cold(started: Path) -> 
         git(started, "reset", "-q", "--hard", rng.choice(plans))
 
     def clock_step() -> None:
-        env["GITPAR_NOW"] = rng.choice(["2030-01-01T00:00:00Z", "2001-01-01T00:00:00Z"])
+        env["GITPAR_NOW"] = rng.choice(["2030-01-01T00:00:00Z", "2001-01-01T00:00:00Z", "2026-06-01T00:00:00Z"])
+
+    def commit_on_stream() -> None:  # the stream's range grows: its own file, or a slip into api's
+        path = rng.choice(["src/ui/c.py", "src/api/slip.py", "src/config.py"])
+        write(ui / path, f"{rng.random()}\n")
+        git(ui, "add", path)
+        git(ui, "commit", "-qm", f"ui changes {path}", "--no-verify")
+        ui_tips.append(git(ui, "rev-parse", "HEAD").strip())
+
+    def rewrite_stream() -> None:  # the stream's branch moved back, or amended: another range
+        if rng.random() < 0.5:
+            git(ui, "reset", "-q", "--hard", rng.choice(ui_tips))
+        else:
+            write(ui / "src/ui/c.py", f"amended {rng.random()}\n")
+            git(ui, "add", "src/ui/c.py")
+            git(ui, "commit", "-q", "--amend", "--no-verify", "-m", "amended")
+            ui_tips.append(git(ui, "rev-parse", "HEAD").strip())
 
     def lock() -> None:
         gitpar(started, "lock", "src/config.py", "--stream", rng.choice(["api", "ui"]))
@@ -155,9 +181,14 @@ def test_random_operations_get_the_same_answers_warm_and_cold(started: Path) -> 
     def hostile() -> None:
         plant_state_file(started, "progress/ui.md", REPEATED)
 
-    ops = [lock, unlock, progress, plan_edit_on_base, plan_edit_in_worktree, rewrite_base, clock_step]
-    sequence = [lock, progress, plan_edit_on_base, plan_edit_in_worktree, rewrite_base, clock_step]
-    sequence += [rng.choice(ops) for _ in range(3)]
+    def hostile_lock() -> None:  # a lock file written by hand: unreadable, or removed again
+        plant_state_file(started, "locks/docs/x.md.lock", rng.choice(["not: [a lock", "---\npath: docs/x.md\n", None]))
+
+    ops = [lock, unlock, progress, plan_edit_on_base, plan_edit_in_worktree, rewrite_base, clock_step,
+           commit_on_stream, rewrite_stream, hostile_lock]
+    sequence = [lock, progress, plan_edit_on_base, plan_edit_in_worktree, rewrite_base, clock_step,
+                commit_on_stream, rewrite_stream, unlock, hostile_lock]
+    sequence += [rng.choice(ops) for _ in range(4)]
     rng.shuffle(sequence)
     sequence.append(hostile)  # last: every later answer would be the same refusal
     for step, op in enumerate(sequence):
@@ -168,7 +199,7 @@ def test_random_operations_get_the_same_answers_warm_and_cold(started: Path) -> 
         cold = _answers(started, api, env)
         cold_commit = commit_verdict(api)
         done = [o.__name__ for o in sequence[:step + 1]]
-        for w, c, q in zip(warm, cold, ("check --staged", "who", "guard"), strict=True):
+        for w, c, q in zip(warm, cold, QUESTIONS, strict=True):
             assert w == c, f"{q} after {done}: warm {w} cold {c}"
         assert warm_commit == cold_commit, f"the commit hook after {done}: warm {warm_commit}, cold {cold_commit}"
 

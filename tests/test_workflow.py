@@ -185,7 +185,7 @@ def test_status_judges_each_new_commit_of_a_branch_it_judged_before(planned: Pat
     write(wt / "docs/x.md", "better doc\n")
     git(wt, "commit", "-qam", "docs")
     assert violations() == []
-    assert (planned / ".git/gitpar/cache/branch-paths.pickle").exists()
+    assert (planned / ".git/gitpar/cache/ranges.marshal").exists()  # the commit-range cache
     write(wt / "src/ui/b.py", "b = 2\n")
     git(wt, "commit", "-q", "--no-verify", "-am", "slip")
     assert violations() == ["src/ui/b.py"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,15 +17,9 @@ StreamOpt = Annotated[str | None, typer.Option("--stream", "-s", help="The strea
 
 
 def _paths(repo: Any, raw: list[str]) -> list[str]:
-    from gitpar.core.paths import repo_path
+    from gitpar.cli.writes import paths_in
 
-    root = repo.here or repo.main_root
-    if root is None:
-        from gitpar.errors import Refused
-
-        raise Refused("this repository has no worktree to name paths in")
-    cwd = Path(os.getcwd())
-    return [repo_path(p, cwd, root) for p in raw]
+    return paths_in(repo, raw)
 
 
 @app.command()
@@ -44,7 +37,7 @@ def who(paths: Annotated[list[str] | None, typer.Argument(help="Paths, relative 
     if not paths:
         raise bad(None, "PATH", "nothing to ask about", "name the paths, or a resource with --resource NAME")
     from gitpar.core import plan_cache
-    from gitpar.core.check import live_holders
+    from gitpar.core.check import lock_holders
     from gitpar.core.rules import Rules
     from gitpar.core.rules import who as who_rows
 
@@ -56,7 +49,7 @@ def who(paths: Annotated[list[str] | None, typer.Argument(help="Paths, relative 
     if key is not None and not plan.warnings and plan.settings.remote is None:
         # what the next 'gitpar who' reads without loading the command line (cli/quick.py)
         plan_cache.write_rules(repo.gitpar_dir, key, rules.to_json())
-    print_who(who_rows(rules, _paths(repo, paths), live_holders(repo)), json_)
+    print_who(who_rows(rules, _paths(repo, paths), lock_holders(repo)), json_)
 
 
 def _who_resources(names: list[str], json_: bool) -> None:
@@ -105,92 +98,10 @@ def lock(paths: Annotated[list[str] | None, typer.Argument(help="Paths to lock: 
     each other; --chain does so also while the holder is still at work; a conflict refuses
     the lock.
     """
-    import time
+    from gitpar.cli import writes
 
-    from gitpar.core import chain as chain_
-    from gitpar.core import locks, streams
-    from gitpar.core.progress import check_text
-    from gitpar.errors import Refused, bad
-
-    if resource is not None:
-        from gitpar.core.locks.resources import check_resource_name
-
-        for r in resource:
-            check_resource_name(r)  # before anything is read: bad input changes nothing
-        if paths:
-            raise bad(None, "--resource", "paths and --resource in one call",
-                      "lock the files and the resources with two 'gitpar lock' calls")
-    elif not paths:
-        raise bad(None, "PATH", "nothing to lock", "name the paths, or a resource with --resource NAME")
-    repo = _repo()
-    name, by = streams.writer_of(repo, stream)
-    plan = repo.load_plan("base")  # what enforcement trusts; cached, so a lock costs the same at any size
-    plan.stream(name)
-    seconds = locks.check_ttl(ttl, plan.settings.lock_ttl)
-    locks.check_wait(wait)
-    reason, agent = check_text(reason, "--reason"), check_text(agent, "--agent")
-    if resource is not None:
-        _lock_resources(repo, name, resource, seconds, reason, agent, wait)
-        return
-    paths = paths or []
-    root = repo.here or repo.main_root
-    if root is None:
-        raise Refused("this repository has no worktree to name paths in")
-    rel = [locks.check_lock_path(p, Path(os.getcwd()), root) for p in paths]
-    locks.check_lockable(plan, name, rel)
-
-    def waiting(holders: list[locks.Lock]) -> None:
-        for h in holders:
-            o.err(f"waiting: {h.path} is locked by {h.stream} until {h.expires}"
-                  + (f" ({h.reason})" if h.reason else ""))
-
-    chained = plan.settings.lock_chain if chain is None else chain
-    worktree = repo.stream_worktrees().get(name)
-    brought: list[chain_.Brought] = []
-    notes: list[str] = []
-
-    def before_taking(taken: list[str]) -> None:
-        if not chained or worktree is None or not worktree.exists():
-            return
-        from gitpar.core.remote import refresh
-
-        refresh(repo)  # the last holder's branch may have been pushed from another clone
-        found, said = chain_.plan_chain(repo, name, taken, worktree, time.time(), finished_only=chain is None)
-        brought[:], notes[:] = found, said
-
-    result = locks.lock(repo, name, rel, ttl=seconds, reason=reason, agent=agent, wait=wait,
-                        worktree=str(worktree or ""), on_wait=waiting, plan=plan,
-                        on_note=lambda note: o.err(f"waiting: {note}"), before_taking=before_taking, by=by)
-    if brought and worktree is not None:
-        chain_.bring_in(worktree, brought)
-        chain_.save_record(repo, name, brought)
-        for b in brought:
-            o.out(b.describe())
-    for note in notes:
-        o.err(f"note: {note}")
-    for path, old in result.took_over:
-        o.err(f"took over the stale lock on {path} from {old.stream} (expired {old.expires})")
-    o.err(f"{name} holds {', '.join(rel)} for {locks.describe_ttl(seconds)}"
-          + (" (renewed)" if result.renewed and not result.taken else ""))
-
-
-def _lock_resources(repo: Any, name: str, resources: list[str], seconds: float, reason: str, agent: str,
-                    wait: float) -> None:
-    from gitpar.core import locks
-    from gitpar.core.locks.resources import lock_resources
-
-    def waiting(holders: list[locks.Lock]) -> None:
-        for h in holders:
-            o.err(f"waiting: resource {h.path} is held by {h.stream} until {h.expires}"
-                  + (f" ({h.reason})" if h.reason else ""))
-
-    worktree = repo.stream_worktrees().get(name)
-    result = lock_resources(repo, name, resources, ttl=seconds, reason=reason, agent=agent, wait=wait,
-                            worktree=str(worktree or ""), on_wait=waiting)
-    for res, old in result.took_over:
-        o.err(f"took over the stale hold on resource {res} from {old.stream} (expired {old.expires})")
-    o.err(f"{name} holds resource {', '.join(f'{r} (fence {result.fences[r]})' for r in resources)} "
-          f"for {locks.describe_ttl(seconds)}" + (" (renewed)" if result.renewed and not result.taken else ""))
+    writes.lock(paths, resource=resource, ttl=ttl, reason=reason, wait=wait, stream=stream, agent=agent,
+                chain=chain)
 
 
 @app.command()
@@ -200,42 +111,9 @@ def unlock(paths: Annotated[list[str] | None, typer.Argument(help="Paths to rele
            force: Annotated[bool, typer.Option(help="Break another stream's lock (recorded).")] = False,
            stream: StreamOpt = None) -> None:
     """Release locks; --force breaks another stream's lock and records who did it."""
-    from gitpar.core import locks, streams
-    from gitpar.errors import bad
-    from gitpar.store.repo import signature
+    from gitpar.cli import writes
 
-    if resource is not None:
-        from gitpar.core.locks.resources import check_resource_name
-
-        for r in resource:
-            check_resource_name(r)
-        if paths:
-            raise bad(None, "--resource", "paths and --resource in one call", "release them with two calls")
-    elif not paths:
-        raise bad(None, "PATH", "nothing to release", "name the paths, or a resource with --resource NAME")
-    repo = _repo()
-    if stream is None and repo.current_stream() is None and force:
-        name, by = "orchestrator", ""
-    else:
-        name, by = streams.writer_of(repo, stream)
-    if resource is not None:
-        from gitpar.core.locks.resources import unlock_resources
-
-        sig = signature(repo.git)
-        freed = unlock_resources(repo, name, resource, force=force, who=f"{sig.name} <{sig.email}>")
-        if not freed:
-            o.err("nothing to release")
-        for res, held in freed:
-            o.err(f"released resource {res}" + (f" (was held by {held.stream})" if held.stream != name else ""))
-        return
-    paths = paths or []
-    rel = _paths(repo, paths)
-    sig = signature(repo.git)
-    released = locks.unlock(repo, name, rel, force=force, who=f"{sig.name} <{sig.email}>", by=by)
-    if not released:
-        o.err("nothing to release")
-    for path, held in released:
-        o.err(f"released {path}" + (f" (was held by {held.stream})" if held.stream != name else ""))
+    writes.unlock(paths, resource=resource, force=force, stream=stream)
 
 
 @app.command("locks")

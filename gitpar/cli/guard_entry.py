@@ -1,10 +1,11 @@
 """``gitpar guard``: it runs before every edit an agent makes.
 
-:func:`gitpar.launch.main` sends ``gitpar guard ...`` here (through :mod:`gitpar.cli.quick`) before the command line
-(typer, click, the command modules) is imported; ``--help`` and anything this parser
-does not know go to the full command line (``gitpar.cli.cmd_guard``), which calls the
-same :func:`run`. The rules come from the commit hook's cache (exact: keyed by the plan's
-and the locks' trees), so a call costs a Python start-up, a few file reads and the match.
+:func:`gitpar.launch.main` sends ``gitpar guard ...`` here (through :mod:`gitpar.cli.quick`, whose one
+table reads its options) before the command line (typer, click, the command modules) is
+imported; ``--help`` and anything the table does not know go to the full command line
+(``gitpar.cli.cmd_guard``), which calls the same :func:`run`. The rules come from the commit
+hook's cache (exact: keyed by the plan's and the locks' trees), so a call costs a Python
+start-up, a few file reads and the match.
 """
 
 from __future__ import annotations
@@ -20,43 +21,6 @@ if TYPE_CHECKING:
     from gitpar.store.worktree_changes import PendingChanges
 
 USAGE = "usage: gitpar guard PATH... | --changed [--stream NAME] [--format text|json|claude|codex|gemini]"
-
-
-def parse(args: list[str]) -> tuple[list[str], str] | None:
-    """Paths and format from ``args``; None for anything else (the full parser answers it)."""
-    parsed = parse_args(args)
-    return None if parsed is None else (parsed[0], parsed[1])
-
-
-def parse_args(args: list[str], *, flags: frozenset[str] = frozenset(),
-               format_option: bool = True) -> tuple[list[str], str, set[str]] | None:
-    """The paths, the format (``--json``, and with ``format_option`` ``--format F``) and which
-    of ``flags`` were given; None for anything else, which the full parser answers. The one
-    parser of the commands answered before the command line loads (guard, who, check)."""
-    paths: list[str] = []
-    seen: set[str] = set()
-    fmt = "text"
-    i = 0
-    only_paths = False
-    while i < len(args):
-        a = args[i]
-        if only_paths or not a.startswith("-") or a == "-":
-            paths.append(a)
-        elif a == "--":
-            only_paths = True
-        elif a == "--json":
-            fmt = "json"
-        elif a in flags:
-            seen.add(a)
-        elif format_option and a == "--format" and i + 1 < len(args):
-            fmt = args[i + 1]
-            i += 1
-        elif format_option and a.startswith("--format="):
-            fmt = a[len("--format="):]
-        else:
-            return None
-        i += 1
-    return paths, fmt, seen
 
 
 def worktree_root(cwd: str) -> str | None:
@@ -270,7 +234,7 @@ def run(paths: list[str], fmt: str, cwd: str | None = None, stdin: TextIO | None
     request cannot be read or judged. ``changed``: judge what the worktree now holds
     instead of ``paths``. ``stream``: judge as that stream, in its worktree."""
     from gitpar.core.guard import FORMATS, HARNESSES
-    from gitpar.errors import GitparError, bad
+    from gitpar.errors import bad
 
     if fmt not in FORMATS:
         raise bad(None, "--format", f"{fmt!r} is not a format", f"use one of {', '.join(FORMATS)}")
@@ -278,14 +242,13 @@ def run(paths: list[str], fmt: str, cwd: str | None = None, stdin: TextIO | None
         _check_stream_name(stream)
     cwd = cwd or os.getcwd()
     if fmt in HARNESSES:
-        try:
-            return _hook(fmt, paths, cwd, stdin or sys.stdin, stream, changed)
-        except (GitparError, Exception) as exc:  # noqa: BLE001 — a guard that fails must not wave the edit through
-            # exit 2 is each of these harnesses' "block, and show stderr to the agent"; any
-            # other code lets the edit go on. The commit hook still judges it either way.
-            print(f"gitpar guard could not judge this edit, so it is blocked: {type(exc).__name__}: {exc}",
-                  file=sys.stderr)
-            return 2
+        from gitpar.cli.session import run_guarded
+
+        # a guard that fails must not wave the edit through: exit 2 is each of these harnesses'
+        # "block, and show stderr to the agent"; any other code lets the edit go on. The commit
+        # hook still judges it either way.
+        return run_guarded(["guard", *paths], lambda: _hook(fmt, paths, cwd, stdin or sys.stdin, stream, changed),
+                           fail_closed="gitpar guard could not judge this edit, so it is blocked", warnings=False)
     if changed:
         if paths:
             raise bad(None, "--changed", "--changed judges the worktree's changes, so it takes no PATH",
@@ -414,35 +377,3 @@ def _print(fmt: str, verdicts: list[Verdict], stream: str | None) -> None:
             print(f"allow  {v.rel or v.path}" + (f"  ({v.message})" if v.message else ""))
         else:
             print(f"deny   {v.rel or v.path}: {v.message}\n       fix: {v.fix}")
-
-
-def guard_args(args: list[str]) -> tuple[list[str], str, str | None, bool] | None:
-    """Paths, format, ``--stream NAME`` and ``--changed`` from ``args``; None: the full parser."""
-    rest: list[str] = []
-    stream = None
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--":
-            rest.extend(args[i:])
-            break
-        if a == "--stream" and i + 1 < len(args):
-            stream = args[i + 1]
-            i += 2
-            continue
-        if a.startswith("--stream="):
-            stream = a[len("--stream="):]
-        else:
-            rest.append(a)
-        i += 1
-    parsed = parse_args(rest, flags=frozenset({"--changed"}))
-    return None if parsed is None else (parsed[0], parsed[1], stream, "--changed" in parsed[2])
-
-
-def fast(args: list[str]) -> int | None:
-    """``gitpar guard ARGS`` without the command line; None: let the full one answer."""
-    parsed = guard_args(args)
-    if parsed is None:
-        return None
-    paths, fmt, stream, changed = parsed
-    return run(paths, fmt, stream=stream, changed=changed)

@@ -12,8 +12,9 @@ from typing import Annotated
 import typer
 
 from gitpar.cli import output as o
-from gitpar.cli.app import HELP_OPTIONS, JsonOpt, _repo, app, stream_app
+from gitpar.cli.app import JsonOpt, _repo, app, stream_app
 from gitpar.cli.session import run_guarded
+from gitpar.cli.writes import percent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -171,21 +172,11 @@ def brief(name: Annotated[str | None, typer.Argument(help="The stream (default: 
     o.out(plugins.render_brief(data, plan.stream(data["stream"]), plan).rstrip("\n"))
 
 
-def _percent(text: str) -> int:
-    """``--completion``'s type: a whole number 0..100, else gitpar's usual exit-2 message."""
-    from gitpar.core.progress import check_completion
-
-    try:
-        return check_completion(int(text))
-    except ValueError:
-        return check_completion(text)
-
-
 @app.command()
 def progress(
     stream: Annotated[str | None, typer.Option("--stream", "-s", help="The stream (default: this worktree's).")] = None,
     status: Annotated[str | None, typer.Option(help="pending | in_progress | blocked | completed | failed")] = None,
-    completion: Annotated[int | None, typer.Option(parser=_percent, metavar="0-100",
+    completion: Annotated[int | None, typer.Option(parser=percent, metavar="0-100",
                                                    help="Percent done, a whole number 0 to 100.")] = None,
     done: Annotated[list[str], typer.Option("--done", help="An item finished (repeat).")] = [],  # noqa: B006
     current: Annotated[str | None, typer.Option(help="What you are doing now.")] = None,
@@ -197,31 +188,10 @@ def progress(
     json_: JsonOpt = False,
 ) -> None:
     """Report progress for the stream of this worktree (or --stream)."""
-    from gitpar.core import streams
-    from gitpar.core.progress import ProgressUpdate, check_status, check_text
-    from gitpar.errors import bad
+    from gitpar.cli import writes
 
-    if status is not None:
-        check_status(status)
-    for section in clear:
-        if section not in ("completed", "current", "blocked", "next", "coordination"):
-            raise bad("--clear", "section", f"{section!r} is not a section",
-                      "use completed, current, blocked, next or coordination")
-    # newlines and other control characters become spaces: text cannot forge a section
-    done, blocked, next_, need = ([check_text(t, opt) for t in items] for opt, items in
-                                  (("--done", done), ("--blocked", blocked), ("--next", next_), ("--need", need)))
-    current = None if current is None else check_text(current, "--current")
-    agent = None if agent is None else check_text(agent, "--agent")
-    repo = _repo()
-    name, by = streams.writer_of(repo, stream)
-    update = ProgressUpdate(status=status, completion=completion, done=tuple(done), current=current,
-                            blocked=tuple(blocked), next=tuple(next_), need=tuple(need), agent=agent,
-                            clear=tuple(clear))
-    p = streams.report(repo, name, update, what=f"{update.describe()}\n\nreported for {name}, {by}" if by else None)
-    if json_:
-        o.emit_json(p.to_dict())
-    else:
-        o.err(f"{name}: {p.status}, {p.completion}%")
+    writes.progress(stream=stream, status=status, completion=completion, done=done, current=current,
+                    blocked=blocked, next_=next_, need=need, agent=agent, clear=clear, json_=json_)
 
 
 @app.command()
@@ -337,20 +307,27 @@ from gitpar.cli import cmd_enforce, cmd_guard, cmd_merge, cmd_plan, cmd_plugins,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI with gitpar's error handling: expected errors → message and code."""
+    """Run the CLI, ended the one way a gitpar command ends (``cli/session.run_guarded``):
+    typer parses and calls the command; what the command raises (an expected error, Ctrl-C,
+    a crash) reaches that handler, not typer's own."""
+    import os
+
     args_in = sys.argv[1:] if argv is None else list(argv)
 
     def invoke() -> int:
         from gitpar.cli.cmd_plugins import add_plugin_commands
 
         add_plugin_commands(args_in)  # returns at once for gitpar's own commands
-        target, args, prog = _entry(args_in)
+        if "_GITPAR_COMPLETE" in os.environ:  # the shell asks for completions: typer's own run
+            return int(app(args=args_in, prog_name="gitpar", standalone_mode=False) or 0)
+        command = typer.main.get_command(app)
         try:
-            # without standalone mode, click returns the code of a typer.Exit instead of raising
-            result = target(args=args, prog_name=prog, standalone_mode=False)
+            # typer's run would turn Ctrl-C into a silent exit 130; this way it is the handler's
+            with command.make_context("gitpar", args_in) as ctx:
+                result = command.invoke(ctx)
         except typer.Exit as exc:
             return int(exc.exit_code or 0)
-        except typer.Abort:
+        except (typer.Abort, EOFError):  # a prompt's input ended
             o.err("gitpar: interrupted")
             return 130
         except typer.TyperException as exc:  # usage errors: unknown option, missing argument ...
@@ -359,33 +336,10 @@ def main(argv: list[str] | None = None) -> int:
                 show()
             else:
                 o.err(f"gitpar: {exc}")
-            return 2
+            return int(getattr(exc, "exit_code", 2) or 2)
         return result if isinstance(result, int) else 0
 
     return run_guarded(args_in, invoke)
-
-
-def _entry(argv: list[str]) -> tuple[typer.Typer, list[str], str]:
-    """The smallest app that runs ``argv``, its arguments and its program name.
-
-    typer builds a click command for every registered command on each run (reading each
-    one's signature and type hints); for a known command, build only that one.
-    """
-    if argv and not argv[0].startswith("-"):
-        name = argv[0]
-        for info in app.registered_commands:
-            callback = info.callback
-            command = info.name or (callback.__name__.lower().replace("_", "-") if callback else "")
-            if command == name:
-                one = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
-                                  rich_markup_mode=None,
-                                  context_settings={"help_option_names": HELP_OPTIONS})
-                one.registered_commands.append(info)
-                return one, argv[1:], f"gitpar {name}"
-        for group in app.registered_groups:
-            if group.name == name and group.typer_instance is not None:
-                return group.typer_instance, argv[1:], f"gitpar {name}"
-    return app, argv, "gitpar"
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def warn(text: str) -> None:
 
 
 def emit_json(data: Any) -> None:
-    # compact: the C encoder (indent= forces the pure-Python one, 10x slower on big outputs)
+    # compact: indent= would force json's pure-Python encoder instead of the C one
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
 
 

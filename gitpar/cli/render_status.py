@@ -27,6 +27,8 @@ def _git_cell(g: dict[str, Any]) -> str:
         bits.append(f"dirty({g['dirty_files']})")
     elif g.get("dirty") is False:
         bits.append("clean")
+    elif g.get("dirty_scan"):
+        bits.append("not scanned")
     return " ".join(bits)
 
 
@@ -77,7 +79,7 @@ def markdown(st: Status) -> str:
     lines.append(f"**Ready to start:** {', '.join(st.ready) or 'none'}")
     if st.attention:
         lines += ["", "### Needs attention", ""]
-        from gitpar.cli.report_check import plain  # a message names files: text, never markdown
+        from gitpar.core.markdown import plain  # a message names files: text, never markdown
 
         lines += [f"- **{cell(a.stream)}** ({a.kind}): {plain(a.message)}" for a in st.attention]
     return "\n".join(lines) + "\n"

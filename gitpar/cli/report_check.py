@@ -77,7 +77,7 @@ def job_summary(report: Any, *, limit: int = SUMMARY_MAX_BYTES) -> str:
     """The markdown job summary: verdict, violations, notes, the streams' status. Every file
     name and message is escaped (a path is data, never markdown or HTML), and the table is
     cut, saying how many rows were left out, so the whole stays under ``limit`` bytes."""
-    from gitpar.core.markdown import Raw, table
+    from gitpar.core.markdown import Raw, plain, table
 
     verdict = "✅ gitpar check passed" if report.ok else f"❌ gitpar check: {len(report.violations)} violations"
     head = [f"## {verdict}", "", f"Judged {_who(report)} against the plan on {_inline(report.base)} "
@@ -112,25 +112,10 @@ def _size(lines: list[str]) -> int:
     return sum(len(line.encode("utf-8")) + 1 for line in lines)
 
 
-def plain(value: str) -> str:
-    """``value`` as literal text in markdown (a table cell too): HTML and markdown syntax,
-    mentions and line breaks neutralised."""
-    import html
-
-    text = html.escape(" ".join(str(value).split()), quote=False)
-    out = []
-    for ch in text:
-        if ch in "\\`*_[]#!|~<>@":
-            out.append("&#" + str(ord(ch)) + ";")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 def _inline(value: str) -> str:
     """``value`` (a path, a ref) as code: a markdown code span (its text is literal), or an
     HTML code element of escaped text when the name holds a backtick, which would end it."""
-    from gitpar.core.markdown import code
+    from gitpar.core.markdown import code, plain
 
     if "`" not in value and "\n" not in value and "\r" not in value:
         return code(value).text

@@ -65,41 +65,55 @@ def say_state_age(repo: Any) -> None:
         o.err(note.replace(" (--offline)", ""))
 
 
-def crash(exc: BaseException, argv: list[str]) -> int:
+def crash(exc: BaseException, argv: list[str], *, label: str = "gitpar", program: str = "gitpar",
+          cwd: str | None = None) -> int:
     """An unexpected error: one line, and the versions and traceback in the crash log."""
-    from gitpar.cli import output as o
     from gitpar.store import crash_log
 
-    log = crash_log.write(exc, ["gitpar", *argv])
-    o.err(f"gitpar: {crash_log.one_line(exc, log)}")
+    log = crash_log.write(exc, [program, *argv], cwd)
+    _say(f"{label}: {crash_log.one_line(exc, log)}")
     return 3
 
 
-def run_guarded(argv: list[str], body: Callable[[], R]) -> R | int:
-    """``body()``'s answer (an exit code), with gitpar's handling of what ends a command: an expected
-    error is its message and code, an interruption 130, a reader gone away 0, anything
-    else a crash (:func:`crash`); the warnings are printed once at the end, whatever
-    happened. The full command line and the commands answered before it loads both run
-    through here."""
+def run_guarded(argv: list[str], body: Callable[[], R], *, label: str = "gitpar", program: str = "gitpar",
+                refusal: int | None = None, fail_closed: str | None = None, warnings: bool = True,
+                cwd: str | None = None) -> R | int:
+    """``body()``'s answer (an exit code), ended the one way gitpar ends a command, for the
+    command line (both the full one and the light commands), the hooks and the guard:
+
+    - an expected error (:class:`GitparError`): ``LABEL: message`` and its exit code
+      (``refusal``, when given, stands for bad input's 2: a hook's refusal is git's 1);
+    - Ctrl-C: ``LABEL: interrupted``, 130; a reader gone away (a closed pipe): 0;
+    - anything else: a crash, one line naming the crash log (versions, ``PROGRAM ARGV``,
+      traceback), 3 (:func:`crash`).
+
+    ``fail_closed`` (the guard answering a harness's hook): every error, expected or not,
+    is ``FAIL_CLOSED: Type: message`` and exit 2, the harness's "block it": a guard that
+    cannot judge must not wave the edit through. With ``warnings`` the command's warnings
+    are printed once at the end, whatever happened (:func:`show_warnings`)."""
     from gitpar.errors import GitparError
 
     try:
         return body()
-    except GitparError as exc:
-        _say(f"gitpar: {exc}")
-        return exc.exit_code
     except KeyboardInterrupt:
-        _say("gitpar: interrupted")
+        _say(f"{label}: interrupted")
         return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # noqa: BLE001 — the one handler for the unexpected
-        return crash(exc, argv)
+    except Exception as exc:  # noqa: BLE001 — the one handler for what ends a command
+        if fail_closed is not None:
+            _say(f"{fail_closed}: {type(exc).__name__}: {exc}")
+            return 2
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        if isinstance(exc, GitparError):
+            _say(f"{label}: {exc}")
+            return refusal if refusal is not None and exc.exit_code == 2 else exc.exit_code
+        return crash(exc, argv, label=label, program=program, cwd=cwd)
     finally:
-        show_warnings()
+        if warnings:
+            show_warnings()
 
 
 def _say(text: str) -> None:
-    from gitpar.cli import output as o
+    import sys
 
-    o.err(text)
+    sys.stderr.write(text + "\n")

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gitpar.core import clock
-from gitpar.core.rules import Rules, Violation, judge, judge_change
+from gitpar.core.rules import Rules, Violation, judge
+
+# base_rules moved to core.verdict; re-exported here while callers still import it from here
+from gitpar.core.verdict import base_rules as base_rules
+from gitpar.core.verdict import judge_change
 
 if TYPE_CHECKING:
     from gitpar.store.repo import Oid
@@ -39,32 +43,7 @@ class Report:
                 "violations": [v.to_dict() for v in self.violations], "notes": self.notes}
 
 
-def base_rules(repo: Any, base_rev: str | None = None,
-               status: dict[str, str] | None = None) -> tuple[Rules, str]:
-    """The rules from the plan on the base branch (``base_rev`` if given, as CI names it) and
-    the stream statuses (``status`` when the caller has read them already), and the base's name."""
-    from gitpar.errors import bad
-    from gitpar.store.state import StateStore
-
-    if base_rev is not None:
-        base = base_rev
-        plan = repo.load_plan_at(repo.resolve_ci(base_rev))
-    else:
-        base = repo.configured_base()
-        plan = repo.load_plan_at_base(base)
-    if plan is None:
-        raise bad(".gitpar/", None, f"no plan committed on the base branch {base!r}",
-                  "commit .gitpar/ to the base branch (the check never reads a stream's own copy)")
-    if status is None:
-        from gitpar.core.identity import claim_statuses
-        from gitpar.core.streams import all_progress
-
-        snap = StateStore(repo).snapshot()
-        status = claim_statuses(all_progress(snap)) if snap.commit else {}
-    return Rules.from_plan(plan, status), base
-
-
-def live_holders(repo: Any) -> dict[str, str]:
+def lock_holders(repo: Any) -> dict[str, str]:
     """Path -> stream holding a live (unexpired) lock right now: from the hook's cache of the
     state branch's locks (:func:`gitpar.core.rules_cache.live_holders`) in a worktree, read
     from the state branch in a repository without one."""
@@ -139,17 +118,19 @@ def _note_undefined(report: Report, streams: set[str], stream: str | None) -> No
 
 
 def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | None = None,
-                *, branch: str | None = None) -> Report:
+                *, branch: str | None = None, status: dict[str, str] | None = None) -> Report:
     """Judge the change ``base_rev..head_rev``: every commit, and the net effect.
 
     The stream is ``stream`` (``--stream``), else the one whose branch ``branch`` names
     (``gitpar/<name>``, ``origin/gitpar/<name>``, ``refs/...``), else none: a branch that
     is no stream's. ``Gitpar-Stream`` trailers are information, never identity.
+    ``status``: the streams' claim statuses when the caller has read them already (as
+    :func:`base_rules` takes them).
     """
     from gitpar.errors import bad
 
     plan_rev, plan_note = plan_base(repo, base_rev)
-    rules, base = base_rules(repo, plan_rev)
+    rules, base = base_rules(repo, plan_rev, status)
     head = repo.resolve_ci(head_rev)
     base_oid = repo.resolve_ci(base_rev) if base_rev else None
     if base_oid is not None and repo.git.merge_base(base_oid, head) is None and repo.git.is_shallow:

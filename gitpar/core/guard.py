@@ -129,7 +129,8 @@ def decide(rules: Rules, stream: str | None, paths: list[str], cwd: str, root: s
 
 def guard(repo: Any, paths: list[str], cwd: str | None = None) -> list[Verdict]:
     """The full path: the plan from the base branch, the live locks, the plugins' policies."""
-    from gitpar.core.check import base_rules, live_holders
+    from gitpar.core.check import lock_holders
+    from gitpar.core.verdict import base_rules
     from gitpar.errors import Refused
 
     root = repo.here or repo.main_root
@@ -140,7 +141,7 @@ def guard(repo: Any, paths: list[str], cwd: str | None = None) -> list[Verdict]:
     rules, base = base_rules(repo)
     who = of_branch(rules, repo.current_branch(), base)  # as the commit hook judges it
     return decide(who.rules, who.stream, paths, cwd or os.getcwd(), str(root),
-                  live_holders(repo), policies=True, base=base)
+                  lock_holders(repo), policies=True, base=base)
 
 
 # -- the harnesses' hook contracts ------------------------------------------------------------

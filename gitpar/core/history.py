@@ -13,10 +13,15 @@ import json
 import re
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gitpar.core import markdown
+
+# the value types live in gitpar.model; re-exported here while other modules still import them from here
+from gitpar.model.history import LEARN_FROM as LEARN_FROM
+from gitpar.model.history import Estimate as Estimate
+from gitpar.model.history import RunRecord as RunRecord
+from gitpar.model.history import learned_duration as learned_duration
 
 if TYPE_CHECKING:
     from gitpar.core.plan import Plan
@@ -25,32 +30,7 @@ if TYPE_CHECKING:
 
 HISTORY_DIR = "history"
 KEEP_RUNS = 20  # per stream; older records are dropped when a new one is written
-LEARN_FROM = 10  # the most recent successful runs an estimate looks at
 DEFAULT_ESTIMATE_S = 3600.0
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One finished command of ``gitpar run`` in one stream."""
-
-    started: str  # ISO-8601 UTC
-    duration_s: float
-    exit: int  # the exit code; -N when killed by signal N
-    command: str  # the command as typed, placeholders not substituted
-    outcome: str = "ok"  # ok | failed | timeout
-    finish: bool = False  # the run completed the stream (--finish): a measure of its whole work
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"started": self.started, "duration_s": self.duration_s, "exit": self.exit,
-                "outcome": self.outcome, "finish": self.finish, "command": self.command}
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A stream's expected duration and where it came from."""
-
-    seconds: float
-    source: str  # history | estimate | median | default
 
 
 def history_path(name: str) -> str:
@@ -158,22 +138,6 @@ def record_runs(repo: Repo, records: Mapping[str, Sequence[RunRecord]], message:
         return files, message
 
     StateStore(repo).update(change)
-
-
-def learned_duration(runs: Sequence[RunRecord], command: str | None = None) -> float | None:
-    """What the next run should take, from the successful runs of ``command``.
-
-    ``command=None`` looks at the runs that completed the stream (``--finish``): its whole
-    work. The estimate is the lower median of the last ten: one slow outlier (a cold
-    cache, a stalled machine) moves it by at most one rank, and with only two runs the
-    faster one counts.
-    """
-    durations = [r.duration_s for r in runs
-                 if r.exit == 0 and (r.finish if command is None else r.command == command)]
-    recent = durations[-LEARN_FROM:]
-    if not recent:
-        return None
-    return float(statistics.median_low(recent))
 
 
 def estimates(plan: Plan, history: Mapping[str, Sequence[RunRecord]],

@@ -1,5 +1,5 @@
 """JSON for the harness hooks, without importing ``json`` (which imports ``re`` and compiles
-its patterns: about 4 ms of a guard call that costs 20, before and after every tool call).
+its patterns: a large share of a guard call, made before and after every tool call).
 
 The reading and the string escaping are CPython's own C code (``_json``, what ``json``
 uses underneath), so the answers are ``json.loads``'s and ``json.dumps``'s (an oracle test

@@ -20,6 +20,8 @@ Standard library only (the pre-commit hook imports it).
 
 from __future__ import annotations
 
+# CLAIMED lives in gitpar.model; re-exported here while other modules still import it from here
+from gitpar.model.statuses import CLAIMED as CLAIMED
 from gitpar.store.naming import STREAM_BRANCH_PREFIX, stream_of_branch
 
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
     from gitpar.core.rules import Rules
 
 OTHER_BRANCHES_MODES = ("strict", "active")
-CLAIMED = ("in_progress", "blocked", "failed", "completed")
 INTEGRATED = "integrated"  # the claim status of a completed stream recorded as integrated
 STATE_BRANCH = "gitpar/_state"
 

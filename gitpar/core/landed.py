@@ -57,7 +57,7 @@ def landed_records(repo: Repo, snap: Snapshot) -> dict[str, list[tuple[str, str 
     """Stream -> its records ``(tip, base tip then)``, oldest first: the ``landed/`` files, and
     the merges ``integrate`` recorded in progress files (``integrated: TARGET@MERGE``), whose
     other parents are the stream's tip and whose first parent was the target then."""
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.store.commits import parents_of
 
     out: dict[str, list[tuple[str, str | None]]] = {}

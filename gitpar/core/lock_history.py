@@ -9,8 +9,9 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from gitpar.core import clock
 from gitpar.core.clock import CLOCK_SKEW_S
@@ -31,7 +32,7 @@ class Held:
 
 
 class _Holds:
-    """One path's closed holds, in order of start: four flat arrays (the index pickles as a
+    """One path's closed holds, in order of start: four flat arrays (the index keeps them as a
     few byte strings, however long the history) and the running maximum of the ends, so
     "who held it at time t" is a binary search, not a walk through every hold."""
 
@@ -43,12 +44,6 @@ class _Holds:
         self.peak = array("d")  # peak[i] = max(ends[:i + 1]): never decreases
         self.who = array("I")  # index into _Index.names
         self.suspect = array("I")  # 0: a trusted hold; k: _Index.suspects[k - 1] makes it suspect
-
-    def __getstate__(self) -> tuple[array[float], array[float], array[float], array[int], array[int]]:
-        return self.starts, self.ends, self.peak, self.who, self.suspect
-
-    def __setstate__(self, state: tuple[array[float], array[float], array[float], array[int], array[int]]) -> None:
-        self.starts, self.ends, self.peak, self.who, self.suspect = state
 
     def add(self, start: float, end: float, who: int, suspect: int = 0) -> None:
         i = len(self.starts)
@@ -174,7 +169,7 @@ def lock_history(repo: Repo, now: float) -> LockHistory:
     ``acquired`` is that far from the commit's date, or whose TTL is longer than
     :data:`MAX_TTL_S`, is a :class:`Suspect`: the holds it starts or ends prove nothing.
 
-    The holds found are kept in an index (``<git dir>/gitpar/cache/lock-history.pickle``)
+    The holds found are kept in an index (``<git dir>/gitpar/cache/lock-history.marshal``, plain data)
     keyed by the state tip they were read up to, and extended from there: a check reads
     only the state commits made since the last one, not the whole history, and the index
     keeps each path's holds as flat arrays, so loading it and asking about a path cost
@@ -300,22 +295,68 @@ def _extend(repo: Repo, index: _Index, tip: str) -> None:
 
 
 MAX_SUSPECTS = 1000  # suspect state commits named one by one; the rest share one entry
-_INDEX_VERSION = 3  # 3: holds start at their state commit's date; suspect state commits
+_ARRAYS = ("starts", "ends", "peak", "who", "suspect")  # _Holds' arrays, in the plain data's order
 
 
 def _index_file(repo: Repo) -> Path:
-    return Path(repo.gitpar_dir) / "cache" / "lock-history.pickle"
+    return Path(repo.gitpar_dir) / "cache" / "lock-history.marshal"
+
+
+def index_to_plain(index: _Index) -> dict[str, Any]:
+    """``index`` as marshal-able data (no class instance): the locks as tuples of their
+    fields, each path's holds as the bytes of its arrays."""
+    names = tuple(f.name for f in fields(Lock))
+    return {"tip": index.tip, "last_tree": index.last_tree, "lock_fields": names,
+            "current": {p: (tuple(getattr(lock, n) for n in names), blob, start, bad)
+                        for p, (lock, blob, start, bad) in index.current.items()},
+            "closed": {p: tuple(getattr(h, a).tobytes() for a in _ARRAYS) for p, h in index.closed.items()},
+            "names": list(index.names), "latest": index.latest, "suspects": list(index.suspects)}
+
+
+def index_from_plain(data: Any) -> _Index | None:
+    """The :class:`_Index` :func:`index_to_plain` made ``data`` of; None when it is not."""
+    names = tuple(f.name for f in fields(Lock))
+    try:
+        if data["lock_fields"] != names:
+            return None
+        closed = {}
+        for path, arrays in data["closed"].items():
+            holds = closed[path] = _Holds()
+            for attr, raw in zip(_ARRAYS, arrays, strict=True):
+                getattr(holds, attr).frombytes(raw)
+            if not len(holds.starts) == len(holds.ends) == len(holds.peak) == len(holds.who) == len(holds.suspect):
+                return None
+        current = {p: (Lock(**dict(zip(names, values, strict=True))), blob, start, bad)
+                   for p, (values, blob, start, bad) in data["current"].items()}
+        return _Index(tip=data["tip"], last_tree=data["last_tree"], current=current, closed=closed,
+                      names=list(data["names"]), latest=data["latest"],
+                      suspects=[(a, b) for a, b in data["suspects"]])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def read_part(repo: Repo, name: str) -> Any:
+    """One part of the state-history index (``locks``: the lock holds; ``progress``: the
+    streams' statuses, ``core/report.py``), or None. One file keyed by state commits: each
+    part records the state tip it was read up to and is extended from there."""
+    data = cache_file.read_marshal(_index_file(repo))
+    return data.get(name) if isinstance(data, dict) else None
+
+
+def write_part(repo: Repo, name: str, value: Any) -> None:
+    """Keep ``value`` (plain data) as the part ``name``, the other parts as they are."""
+    data = cache_file.read_marshal(_index_file(repo))
+    parts = data if isinstance(data, dict) else {}
+    parts[name] = value
+    cache_file.write_marshal(_index_file(repo), parts)
 
 
 def _load_index(repo: Repo) -> _Index | None:
-    found = cache_file.read(_index_file(repo))
-    if not (isinstance(found, tuple) and len(found) == 2 and found[0] == _INDEX_VERSION):
-        return None
-    return found[1] if isinstance(found[1], _Index) else None
+    return index_from_plain(read_part(repo, "locks"))
 
 
 def _save_index(repo: Repo, index: _Index) -> None:
-    cache_file.write(_index_file(repo), (_INDEX_VERSION, index))
+    write_part(repo, "locks", index_to_plain(index))
 
 
 def held_at(history: Mapping[str, Sequence[Held]], path: str, times: tuple[float, ...],

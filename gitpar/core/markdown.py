@@ -374,3 +374,18 @@ class Raw:
 def code(value: Any) -> Raw:
     """A table cell in backticks (a path): escaped, then wrapped."""
     return Raw(f"`{cell(value)}`")
+
+
+def plain(value: str) -> str:
+    """``value`` as literal text in markdown (a table cell too): HTML and markdown syntax,
+    mentions and line breaks neutralised."""
+    import html
+
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    out = []
+    for ch in text:
+        if ch in "\\`*_[]#!|~<>@":
+            out.append("&#" + str(ord(ch)) + ";")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitpar.core.plan import Plan, ancestors
+from gitpar.core.plan import ancestors
+from gitpar.core.plan_patterns import owns_that_meet
 from gitpar.errors import BadInput, bad
+from gitpar.model.plan import Plan
 
 
 @dataclass
@@ -50,49 +52,6 @@ def find_overlaps(plan: Plan, paths: Iterable[str] | Callable[[], Iterable[str]]
                     continue  # ordered by a dependency: they never run at the same time
                 found.setdefault((a, b), Overlap(a, b)).files.append(path)
     return [found[k] for k in sorted(found)]
-
-
-def owns_that_meet(plan: Plan) -> tuple[tuple[str, str], ...]:
-    """The (stream, pattern) of every ``owns`` pattern that may own a file another stream's
-    ``owns`` pattern owns too: what :func:`find_overlaps` must look at (most plans: none).
-    ``load_plan`` works it out once and keeps it with the plan (``Plan.owns_that_meet``)."""
-    from gitpar.core.ownership import Rule
-
-    rules = _could_meet([Rule(s.name, "owns", p) for s in plan.streams.values() for p in s.owns],
-                        plan.literal_dir)
-    return tuple((r.stream, r.pattern) for r in rules)
-
-
-def _could_meet(rules: list[Any], literal_dir: Callable[[str], str]) -> list[Any]:
-    """The rules whose pattern may own a file that another stream's pattern owns too.
-
-    A pattern owns only paths inside its literal directory (``literal_dir``), so two
-    patterns can meet only when one's directory is the other's or lies inside it: a plan
-    whose streams each own their own directory (``src/<name>/**``) needs no index at all.
-    """
-    dirs = [literal_dir(r.pattern) for r in rules]
-    at: dict[str, set[str]] = {}  # directory -> streams with a pattern there
-    below: dict[str, set[str]] = {}  # directory -> streams with a pattern strictly inside
-    for rule, d in zip(rules, dirs, strict=True):
-        at.setdefault(d, set()).add(rule.stream)
-        while d:
-            d = d.rpartition("/")[0]
-            below.setdefault(d, set()).add(rule.stream)
-
-    def others(streams: set[str] | None, me: str) -> bool:
-        if not streams:
-            return False
-        return len(streams) > 1 or me not in streams
-
-    kept = []
-    for rule, d in zip(rules, dirs, strict=True):
-        meets = others(at.get(d), rule.stream) or others(below.get(d), rule.stream)
-        while not meets and d:
-            d = d.rpartition("/")[0]
-            meets = others(at.get(d), rule.stream)
-        if meets:
-            kept.append(rule)
-    return kept
 
 
 def overlap_error(overlaps: list[Overlap]) -> BadInput:

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gitpar.core import markdown
-from gitpar.core.durations import format_duration, parse_duration
+from gitpar.core.plan_patterns import owns_that_meet, patterns_and_dirs
 from gitpar.errors import bad
+from gitpar.model.durations import format_duration, parse_duration
 
-PLAN_DIR = ".gitpar"
-PLAN_FILE = ".gitpar/plan.md"
-STREAMS_DIR = ".gitpar/streams"
+# the value types live in gitpar.model; re-exported here while other modules still import them from here
+from gitpar.model.plan import DEFAULT_INTEGRATION_BRANCH as DEFAULT_INTEGRATION_BRANCH
+from gitpar.model.plan import PLAN_DIR as PLAN_DIR
+from gitpar.model.plan import PLAN_FILE as PLAN_FILE
+from gitpar.model.plan import STREAMS_DIR as STREAMS_DIR
+from gitpar.model.plan import Plan as Plan
+from gitpar.model.plan import Settings as Settings
+from gitpar.model.plan import Stream as Stream
+from gitpar.model.plan import stream_file as stream_file
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 MAX_NAME = 64
@@ -56,7 +62,6 @@ SETTING_COMMENTS = {
 }
 # Settings read by later features; known so they are not warned about.
 EXTRA_SETTINGS = {"main_worktree", "plugins", "integration_branch", "lock_heartbeat"}
-DEFAULT_INTEGRATION_BRANCH = "gitpar/_integration"
 STREAM_FIELDS = ("description", "owns", "shares", "depends_on", "agent", "priority", "estimate", "resources")
 RESOURCE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@+=-")
 RESOURCE_NAME_FIX = ("name it with letters, digits and . _ : @ + = -, like gpu:0, db:dev or port:8080 "
@@ -74,118 +79,6 @@ def resource_name_problem(name: object) -> str | None:
     if len(name) > 100 or name[0] in ".-" or any(c not in RESOURCE_NAME_CHARS for c in name):
         return f"{name!r} is not a resource name"
     return None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The plan's settings, with defaults filled in and durations in seconds."""
-
-    base: str = "main"
-    worktrees: str = "../{repo}.gitpar/{stream}"
-    lock_ttl: float = 7200.0
-    lock_chain: bool = True  # gitpar lock brings in the previous holder's version (--chain/--no-chain)
-    stale_after: float = 14400.0
-    unowned: str = "lock"
-    other_branches: str = "strict"  # branches that are no stream's (core.identity)
-    setup: tuple[str, ...] = ()
-    copy: tuple[str, ...] = ()
-    port_base: int = 20000
-    remote: str | None = None
-    # a lock not renewed within this many seconds has a holder gone (None: no heartbeats asked)
-    lock_heartbeat: float | None = None
-    test: str | None = None  # the default of ``gitpar integrate --test``
-    goal: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def integration_branch(self) -> str:
-        """The branch ``gitpar integrate`` merges into (``integration_branch:``, else
-        ``gitpar/_integration``)."""
-        return str(self.extra.get("integration_branch") or DEFAULT_INTEGRATION_BRANCH)
-
-
-@dataclass(frozen=True)
-class Stream:
-    """One stream's definition, as read from ``.gitpar/streams/<name>.md``."""
-
-    name: str
-    description: str = ""
-    owns: tuple[str, ...] = ()
-    shares: tuple[str, ...] = ()
-    union: tuple[str, ...] = ()  # the shares entries with ``merge: union``
-    depends_on: tuple[str, ...] = ()
-    agent: str = ""
-    priority: int = 0
-    estimate: float | None = None
-    brief: str = ""
-    resources: tuple[str, ...] = ()  # exclusive resources its worker needs: never two such streams at once
-
-    @property
-    def file(self) -> str:
-        return stream_file(self.name)
-
-
-@dataclass
-class Plan:
-    """A validated plan: settings, streams by name (sorted), and warnings for the user."""
-
-    settings: Settings
-    streams: dict[str, Stream]
-    warnings: list[str] = field(default_factory=list)
-    # every owns/shares pattern's literal directory (``ownership.literal_dir``), worked out
-    # once when the plan is read and cached with it: what lets the rules and the overlap
-    # check skip the patterns that cannot meet a path, at any number of streams
-    pattern_dirs: dict[str, str] | None = field(default=None, compare=False, repr=False)
-    # the owns patterns that may meet another stream's (``overlap.owns_that_meet``), worked
-    # out once too: the overlap check of a plan with none needs neither the tree nor an index
-    owns_that_meet: tuple[tuple[str, str], ...] | None = field(default=None, compare=False, repr=False)
-    # every (stream, owns | shares, pattern) in stream order and each one's literal directory:
-    # the ownership rules' patterns (``Rules.from_plan``), built once per plan, not per check
-    rule_patterns: tuple[list[tuple[str, str, str]], list[str]] | None = field(
-        default=None, compare=False, repr=False)
-
-    def patterns_and_dirs(self) -> tuple[list[tuple[str, str, str]], list[str]]:
-        """:attr:`rule_patterns`, worked out here if the plan was made without them."""
-        if self.rule_patterns is None:
-            patterns = [(s.name, kind, p) for s in self.streams.values()
-                        for kind, p in (*(("owns", p) for p in s.owns), *(("shares", p) for p in s.shares))]
-            self.rule_patterns = (patterns, [self.literal_dir(p) for _, _, p in patterns])
-        return self.rule_patterns
-
-    def literal_dir(self, pattern: str) -> str:
-        """``ownership.literal_dir(pattern)``, from :attr:`pattern_dirs` when it is there."""
-        found = self.pattern_dirs.get(pattern) if self.pattern_dirs is not None else None
-        if found is None:
-            from gitpar.core.ownership import literal_dir
-
-            found = literal_dir(pattern)
-        return found
-
-    def stream(self, name: str) -> Stream:
-        """The stream called ``name``; BadInput naming the known ones otherwise."""
-        try:
-            return self.streams[name]
-        except KeyError:
-            known = ", ".join(sorted(self.streams)) or "none yet"
-            raise bad(None, "stream", f"no stream named {name!r} (known: {known})",
-                      f"check the name, or add it with 'gitpar stream add {name}'") from None
-
-    def union_paths(self) -> Callable[[str], bool] | None:
-        """Whether a path is merged with git's union merge (a ``shares`` entry with
-        ``merge: union`` in any stream matches it); None when no stream says so."""
-        patterns = sorted({p for s in self.streams.values() for p in s.union})
-        if not patterns:
-            return None
-        from gitpar.core.ownership import matches
-
-        return lambda path: any(matches(p, path) for p in patterns)
-
-    def dependents(self, name: str) -> list[str]:
-        return sorted(s.name for s in self.streams.values() if name in s.depends_on)
-
-
-def stream_file(name: str) -> str:
-    return f"{STREAMS_DIR}/{name}.md"
 
 
 def check_name(name: str, file: str | None = None) -> str:
@@ -460,10 +353,8 @@ def load_plan(files: Mapping[str, str]) -> Plan:
 
     dirs = {p: literal_dir(p) for s in streams.values() for p in (*s.owns, *s.shares)}
     plan = Plan(settings=settings, streams=streams, warnings=warnings, pattern_dirs=dirs)
-    from gitpar.core.overlap import owns_that_meet  # overlap reads plans: imported when one is made
-
     plan.owns_that_meet = owns_that_meet(plan)
-    plan.patterns_and_dirs()  # cached with the plan
+    patterns_and_dirs(plan)  # cached with the plan
     return plan
 
 

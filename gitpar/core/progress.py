@@ -9,7 +9,10 @@ from typing import Any
 from gitpar.core import markdown
 from gitpar.errors import bad
 
-STATUSES = ("pending", "in_progress", "blocked", "completed", "failed")
+# parse_time and STATUSES live in gitpar.model; re-exported here while other modules still import them from here
+from gitpar.model.statuses import STATUSES as STATUSES
+from gitpar.model.times import parse_time as parse_time
+
 # extra statuses written by later stages keep the file readable by this version
 SECTIONS = (
     ("completed", "Completed"),
@@ -34,19 +37,6 @@ def now_iso(now: dt.datetime | None = None) -> str:
     return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_time(text: str | None) -> dt.datetime | None:
-    """An aware datetime from ISO-8601 text, or None."""
-    if not text:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value
-
-
 @dataclass(frozen=True)
 class Progress:
     """One stream's reported progress."""
@@ -67,8 +57,8 @@ class Progress:
     @classmethod
     def pending(cls, stream: str) -> Progress:
         """``Progress(stream)``, the progress of a stream nobody started, made without the
-        dozen frozen-field assignments of ``__init__`` (a status of 5,000 streams makes
-        one for nearly each: 20 ms the ordinary way)."""
+        dozen frozen-field assignments of ``__init__`` (a status of a big plan makes one for
+        nearly every stream)."""
         made = object.__new__(cls)
         made.__dict__.update(_PENDING_FIELDS, stream=stream, extra={})
         return made

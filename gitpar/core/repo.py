@@ -78,6 +78,18 @@ class Repo(store.Repo):
         tip = self.tip(base)
         return None if tip is None else self.load_plan_at(tip)
 
+    def settings_at(self, commit: Oid) -> Settings | None:
+        """The settings of the plan.md committed in ``commit`` (that one file, not every
+        stream's), or None when it has none; BadInput when it cannot be read."""
+        data = self.blob_at(commit, PLAN_FILE)
+        if data is None:
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise bad(PLAN_FILE, None, "is not UTF-8 text", "save the file as UTF-8") from None
+        return parse_settings(text)[0]
+
     def state_remote(self) -> str | None:
         """``remote:`` of the plan settings (the main worktree's plan.md, else the base's)."""
         if not hasattr(self, "_remote"):
@@ -156,3 +168,8 @@ def check_base_name(repo: store.Repo, base: str, where: str) -> None:
 def open_repo(cwd: Path | str | None = None) -> Repo:
     """The repository around ``cwd``; BadInput when there is none."""
     return store.open_repo(cwd, factory=Repo)
+
+
+# the plugins open the repository around a folder as this class (store.repo.repo_around):
+# they never import the core
+store.around_factory = Repo

@@ -163,7 +163,7 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Repor
     from gitpar.core.analysis import analyse
     from gitpar.core.history import read_history
     from gitpar.core.status import collect
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.store.state import StateStore
 
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -218,13 +218,47 @@ def status_history(repo: Repo, now: float) -> dict[str, list[Segment]]:
     A change of status starts a segment at the progress file's ``updated`` time (the
     commit's time when it has none); the first segment starts at ``started``. The last
     segment ends now, a completed one where it starts.
-    """
-    from gitpar.store.commits import blob_text, folder_versions, state_tip
 
-    seen: dict[str, str] = {}  # progress file -> blob id
-    out: dict[str, list[Segment]] = {}
+    Kept in the state-history index (``lock_history.read_part``, the part ``progress``) by
+    the state tip it was read up to and extended from there: a report reads only the state
+    commits made since the last one. A tip that does not descend from it (a rewritten
+    branch) reads the whole history again.
+    """
+    from gitpar.core.lock_history import read_part, write_part
+    from gitpar.store.commits import folder_at, is_ancestor, state_tip
+
     tip = state_tip(repo)
-    for when, files in folder_versions(repo, PROGRESS_DIR, tip) if tip else ():
+    if tip is None:
+        return {}
+    part = read_part(repo, PROGRESS_DIR)
+    if not (isinstance(part, dict) and isinstance(part.get("tip"), str) and is_ancestor(repo, part["tip"], tip)):
+        part = None
+    if part is None or part["tip"] != tip:
+        seen, out = ({}, {}) if part is None else (part["seen"], {n: [Segment(*s) for s in v]
+                                                                for n, v in part["segments"].items()})
+        _extend_status(repo, tip, None if part is None else part["tip"],
+                       None if part is None else part["last_tree"], seen, out)
+        part = {"tip": tip, "last_tree": folder_at(repo, tip, PROGRESS_DIR), "seen": seen,
+                "segments": {n: [(g.status, g.start, g.end) for g in v] for n, v in out.items()}}
+        write_part(repo, PROGRESS_DIR, part)
+    found = {}
+    for name, raw in part["segments"].items():
+        segs = [Segment(*s) for s in raw]
+        if segs and segs[-1].status != "completed":
+            last = segs[-1]
+            segs[-1] = Segment(last.status, last.start, max(last.start, now))
+        if segs:
+            found[name] = segs
+    return found
+
+
+def _extend_status(repo: Repo, tip: str, since: str | None, last_tree: str | None,
+                   seen: dict[str, str], out: dict[str, list[Segment]]) -> None:
+    """Add the status changes of the state commits after ``since`` up to ``tip`` to ``out``
+    (``seen``: progress file -> the blob id last read)."""
+    from gitpar.store.commits import blob_text, folder_versions
+
+    for when, files in folder_versions(repo, PROGRESS_DIR, tip, since=since, last_tree=last_tree):
         for file, blob in files.items():
             if seen.get(file) == blob or not file.endswith(".md"):
                 continue
@@ -235,11 +269,6 @@ def status_history(repo: Repo, now: float) -> dict[str, list[Segment]]:
             except Exception:  # noqa: BLE001 — a damaged old version is skipped, not fatal
                 continue
             _note_status(out.setdefault(name, []), p, float(when))
-    for segs in out.values():
-        if segs and segs[-1].status != "completed":
-            last = segs[-1]
-            segs[-1] = Segment(last.status, last.start, max(last.start, now))
-    return {n: segs for n, segs in out.items() if segs}
 
 
 def _note_status(segs: list[Segment], p: Progress, when: float) -> None:

@@ -17,7 +17,7 @@ from html import escape
 
 from gitpar.core.analysis import CRITICAL, STATUS_COLOURS
 from gitpar.core.durations import format_duration
-from gitpar.core.report import Report, StreamReport
+from gitpar.core.report import LockHold, Report, StreamReport
 
 SIGNS = {"pending": "○", "in_progress": "▶", "blocked": "■", "completed": "✓", "failed": "✗"}
 WORDS = {"pending": "pending", "in_progress": "in progress", "blocked": "blocked",
@@ -416,16 +416,39 @@ def _timeline_legend() -> str:
 # -- locks ----------------------------------------------------------------------------------
 
 
+HOLDS_SHOWN = 100  # per file: the page shows its newest holds, whatever the state history's length
+
+
+def shown_holds(r: Report) -> tuple[list[LockHold], int]:
+    """The lock holds the page shows: each file's ``HOLDS_SHOWN`` newest, and every hold
+    held now; how many older ones it leaves out (``gitpar report --json`` has them all).
+    The page grows with new work, not with the length of the state history."""
+    by_path: dict[str, list[LockHold]] = {}
+    for h in r.lock_holds:
+        by_path.setdefault(h.path, []).append(h)
+    shown, hidden = [], 0
+    for holds in by_path.values():
+        newest = sorted(holds, key=lambda h: h.start)
+        cut = max(0, len(newest) - HOLDS_SHOWN)
+        kept = [h for i, h in enumerate(newest) if i >= cut or h.live]
+        hidden += len(newest) - len(kept)
+        shown += kept
+    return shown, hidden
+
+
 def lock_rows(r: Report) -> list[str]:
     """The locked paths, one timeline row each, in path order."""
     return sorted({h.path for h in r.lock_holds} | {lk.path for lk in r.locks_now})
 
 
-def locks_svg(r: Report) -> str:
+def locks_svg(r: Report, holds: Sequence[LockHold] | None = None) -> str:
+    """The lock timeline of ``holds`` (default: :func:`shown_holds`)."""
     rows = lock_rows(r)
-    if not r.lock_holds:
+    if holds is None:
+        holds = shown_holds(r)[0]
+    if not holds:
         return ""
-    moments = [r.now] + [t for h in r.lock_holds for t in (h.start, h.end)]
+    moments = [r.now] + [t for h in holds for t in (h.start, h.end)]
     t0, t1 = min(moments), max(moments)
     pad = (t1 - t0) * 0.02 or 5.0
     axis = Axis(t0 - pad, t1 + pad, LABEL_W + 60, WIDTH - RIGHT)
@@ -438,7 +461,7 @@ def locks_svg(r: Report) -> str:
     for path, i in index.items():
         top = TOP + i * row_h
         parts.append(f'<text x="6" y="{top + 21}" class="n">{escape(_short(path, 34))}</text>')
-    for h in r.lock_holds:
+    for h in holds:
         top = TOP + index[h.path] * row_h
         x, w = axis.bar(h.start, h.end)
         tip = f"{h.path}: {h.stream} {when(h.start)} → {when(h.end)}" + (" (held now)" if h.live else "")
@@ -465,11 +488,14 @@ def _locks(r: Report) -> str:
                  escape(f"stale: {lk.stale}" if lk.stale else "live")] for lk in r.locks_now]
     held = (_table(["file", "stream", "agent", "since", "expires", "reason", "state"], now_rows, "locks-now")
             if now_rows else '<p class="empty">No lock is held now.</p>')
+    holds, hidden = shown_holds(r)
     past = [[f"<code>{escape(h.path)}</code>", escape(h.stream), escape(when(h.start)),
              escape("held now" if h.live else when(h.end)), escape(_duration(h.end - h.start))]
-            for h in sorted(r.lock_holds, key=lambda h: (h.start, h.path))]
+            for h in sorted(holds, key=lambda h: (h.start, h.path))]
+    older = (f'<p class="empty">{hidden} older holds not shown (each file\'s {HOLDS_SHOWN} newest are); '
+             "<code>gitpar report --json</code> lists them all.</p>\n" if hidden else "")
     return (f"<h3>Held now</h3>\n{held}\n<h3>Who held which shared file when</h3>\n"
-            f"{_scroll(locks_svg(r))}\n"
+            f"{older}{_scroll(locks_svg(r, holds))}\n"
             f"{_table(['file', 'stream', 'from', 'to', 'for'], past, 'lock-history')}")
 
 

@@ -8,6 +8,10 @@ streams that are active (whose owned files the main worktree must leave alone).
 from __future__ import annotations
 
 from gitpar.core.ownership import OwnershipIndex, Rule, literal_dir
+from gitpar.model.statuses import ACTIVE, CLAIMED
+
+# the value type lives in gitpar.model; re-exported here while other modules still import it from here
+from gitpar.model.violation import Violation as Violation
 
 # dataclasses and typing cost more import time than a whole pre-commit check: this module
 # is imported by the hook, so it uses plain classes; mypy treats this name like typing's
@@ -20,7 +24,6 @@ if TYPE_CHECKING:
 
 PLAN_PREFIX = ".gitpar/"
 FEW = 16  # paths (or calls) below which Rules.index_for builds a partial index
-ACTIVE = ("in_progress", "blocked")
 
 
 def fold(path: str) -> str:
@@ -30,30 +33,6 @@ def fold(path: str) -> str:
     import unicodedata
 
     return unicodedata.normalize("NFC", path).casefold()
-
-
-class Violation:
-    """One changed path a stream may not change, with who owns or holds it and the fix.
-
-    ``rule``: owned | locked | needs-lock | unowned | plan | protected | shared-by-others.
-    """
-
-    __slots__ = ("path", "rule", "message", "fix", "owner", "commit")
-
-    def __init__(self, path: str, rule: str, message: str, fix: str, owner: str | None = None,
-                 commit: str | None = None) -> None:
-        self.path, self.rule, self.message, self.fix = path, rule, message, fix
-        self.owner, self.commit = owner, commit
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Violation) and self.to_dict() == other.to_dict()
-
-    def __repr__(self) -> str:
-        return f"Violation({self.path!r}, {self.rule!r}, owner={self.owner!r}, commit={self.commit!r})"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "rule": self.rule, "message": self.message, "fix": self.fix,
-                "owner": self.owner, "commit": self.commit}
 
 
 class Rules:
@@ -86,8 +65,6 @@ class Rules:
     @property
     def claimed(self) -> set[str]:
         """The streams whose ``gitpar/<name>`` branch counts as theirs (core.identity)."""
-        from gitpar.core.identity import CLAIMED
-
         return {n for n, st in self.statuses.items() if st in CLAIMED}
 
     def as_other_branch(self) -> Rules:
@@ -205,7 +182,9 @@ class Rules:
 
     @classmethod
     def from_plan(cls, plan: Any, statuses: dict[str, str] | None = None) -> Rules:
-        patterns, dirs = plan.patterns_and_dirs()  # shared, never changed: Rules only reads them
+        from gitpar.core.plan_patterns import patterns_and_dirs
+
+        patterns, dirs = patterns_and_dirs(plan)  # shared, never changed: Rules only reads them
         main_mode = plan.settings.extra.get("main_worktree", "protect")
         active = frozenset(n for n, st in (statuses or {}).items() if st in ACTIVE and n in plan.streams)
         return cls(patterns=patterns, unowned=plan.settings.unowned,
@@ -239,45 +218,6 @@ def judge(rules: Rules, stream: str | None, paths: Iterable[str], holder: Holder
         if v is not None:
             out.append(Violation(v.path, v.rule, v.message, v.fix, v.owner, commit))
     return out
-
-
-def judge_change(rules: Rules, stream: str | None, paths: Sequence[str], holder: HolderAt,
-                 commit: str | None = None, *, policies: bool = True, repo: Any = None,
-                 at: Any = None) -> list[Violation]:
-    """The verdict on one change (a staged change, or one commit) — every check runs here.
-
-    The ownership and lock rules, then the plugins' path policies (``gitpar_check_paths``),
-    the repository's plugins read from ``at`` (the base commit) when given. ``policies``
-    False skips the plugins: the hook knows from its cache that none has a path policy.
-    """
-    out = judge(rules, stream, paths, holder, commit)
-    if policies:
-        from gitpar.plugins import manager
-
-        out.extend(manager.check_paths(stream, list(paths), rules, commit, repo=repo, at=at))
-    return out
-
-
-def staged_verdict(cwd: str, rules: Rules, stream: str | None, paths: Sequence[str], holder: HolderAt,
-                   base: str, *, policies: bool = True, repo: Any = None, at: Any = None) -> list[Violation]:
-    """The verdict on what is staged in the worktree at ``cwd`` (pre-commit and ``check --staged``).
-
-    The net-effect rule: a path whose staged content is its content where the branch forked
-    from the base (or on the base now) changes nothing integration would apply — a revert
-    of a slip — so it is always allowed.
-    """
-    found = judge_change(rules, stream, paths, holder, policies=policies, repo=repo, at=at)
-    if not found:
-        return found
-    from gitpar.store.staged import merge_base, staged_equal_to
-
-    base_ref = f"refs/heads/{base}"
-    suspects = sorted({v.path for v in found})
-    same = staged_equal_to(cwd, base_ref, suspects)
-    fork = merge_base(cwd, "HEAD", base_ref)
-    if fork is not None:
-        same |= staged_equal_to(cwd, fork, [p for p in suspects if p not in same])
-    return [v for v in found if v.path not in same]
 
 
 def _judge_stream(rules: Rules, stream: str, path: str, found: list[Rule], holder: HolderAt) -> Violation | None:

@@ -5,8 +5,8 @@ and the rule matcher. The rules (the plan on the base branch, the live locks, th
 streams) are cached in ``<git dir>/gitpar/cache/hook-rules.marshal``, keyed by the object
 ids of the base branch's ``.gitpar`` tree, of the repository plugins' files there, and of
 the state branch's ``locks`` and ``progress`` trees — read with one ``git cat-file`` — and
-on the installed and disabled plugins (``GITPAR_DISABLED_PLUGINS`` and the modification
-times of the ``site-packages`` folders on ``sys.path``), so the cache is exact: any change to the plan, a
+on the installed and disabled plugins (``GITPAR_DISABLED_PLUGINS`` and the distributions
+with a ``gitpar`` entry point, :func:`_plugin_set`), so the cache is exact: any change to the plan, a
 plugin, a lock or a stream's status makes the next reader rebuild it with the full
 (pygit2) code; a progress report that leaves every status as it was does not.
 
@@ -41,21 +41,39 @@ def branch_of(gitdir: str) -> str | None:
     return head[len("ref: refs/heads/"):] if head.startswith("ref: refs/heads/") else None
 
 
-def _plugin_set() -> list[Any]:
-    """What says which plugins are installed and enabled: a few stat calls, no import.
+ENTRY_POINT_HEADER = "[gitpar]"  # plugins.discovery's group, which this module does not import
 
-    Installed plugins are distributions, found in the ``site-packages`` folders on
-    ``sys.path``; a folder's modification time changes whenever one is installed or
-    removed. Only those folders count, sorted: the commit hook (``python -S`` with the
-    paths recorded at install) and the ``gitpar`` command see the same ones, while the rest
-    of their ``sys.path`` differs — were it counted, each would empty the other's cache.
+
+def _plugin_set() -> list[Any]:
+    """Which plugins are installed and enabled: ``GITPAR_DISABLED_PLUGINS`` and every
+    distribution with a ``gitpar`` entry point — its name and version (its ``dist-info``
+    folder's name) and its ``entry_points.txt`` — read with plain file reads, no import.
+
+    An installed, removed, upgraded or re-declared plugin changes it; nothing else does
+    (not a folder's modification time, which any unrelated install moves). Only the
+    ``site-packages`` folders on ``sys.path`` are read, sorted: the commit hook (``python -S``
+    with the paths recorded at install) and the ``gitpar`` command see the same ones, while
+    the rest of their ``sys.path`` differs. An editable plugin's distribution is there too
+    (its ``.pth`` file, which ``-S`` skips, only adds its source folder to the path).
+    Repository plugins are keyed by their blob ids on the base branch (:func:`_tree_ids`).
     """
     marks: list[Any] = [os.environ.get("GITPAR_DISABLED_PLUGINS", "")]
     for folder in sorted({f for f in sys.path if os.path.basename(f) in ("site-packages", "dist-packages")}):
         try:
-            marks.append((folder, os.stat(folder).st_mtime_ns))
+            names = sorted(os.listdir(folder))
         except OSError:
             marks.append((folder, None))
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if ENTRY_POINT_HEADER in text:
+                marks.append((folder, name, text))
     return marks
 
 
@@ -180,11 +198,11 @@ def _load_cache(path: str) -> dict[str, Any] | None:
 
 def _rebuild(cwd: str) -> dict[str, Any]:
     """The full path: read the plan and locks with pygit2, and cache what the hook needs."""
-    from gitpar.core.check import base_rules
     from gitpar.core.identity import claim_statuses
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.repo import open_repo
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
+    from gitpar.core.verdict import base_rules
     from gitpar.store.state import StateStore
 
     repo = open_repo(cwd)
@@ -295,7 +313,8 @@ def judge_staged(cwd: str, gitdir: str, stream: str | None, branch: str | None =
 
     ``full=False`` (the hook's ``python -S``): :class:`HandOver` when the answer needs the
     full interpreter (a rebuild, or a plugin with path policies)."""
-    from gitpar.core.rules import Rules, staged_verdict
+    from gitpar.core.rules import Rules
+    from gitpar.core.verdict import staged_verdict
     from gitpar.store.staged import staged_paths
 
     data = cached_rules(cwd, gitdir, rebuild=full)

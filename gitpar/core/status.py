@@ -81,8 +81,8 @@ class StreamStatus:
 class NeverStarted(StreamStatus):
     """A stream never started here: no progress file, no branch, no worktree — most streams
     of a big plan. Only its name, dependencies, agent and readiness are its own; the rest is
-    worked out when asked for, and its JSON row is filled into one template (a status of
-    5,000 streams makes, turns into dicts and encodes 5,000 of them: 70 ms the ordinary way).
+    worked out when asked for, and its JSON row is filled into one template (a status of a
+    big plan makes, turns into dicts and encodes one for nearly every stream).
     """
 
     status = "pending"
@@ -205,10 +205,13 @@ def _iso(ts: float | None) -> str | None:
 
 
 DIRTY_BUDGET_S = 0.15  # time spent looking at worktrees for uncommitted files, by default
+# git status reads every tracked file's metadata (lstat), so its time grows with the index:
+# a worktree whose index holds more files than this per second of budget cannot be told
+# within it, and is not scanned (unless git has a file system monitor to ask instead)
+FILES_PER_SECOND = 650_000
 # worktrees scanned at the same time, each by a git status process (mostly stat calls): up to
-# four, leaving one core to the status itself — on two cores, two scans and the status
-# slowed one another (0 to 2 of two 10,000-file worktrees scanned within the budget, 40 ms
-# more in all) where one at a time always scans one
+# four, leaving one core to the status itself: scans that outnumber the free cores slow one
+# another until none finishes within the budget, where one at a time always finishes one
 SCANS_AT_ONCE = max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
@@ -221,55 +224,82 @@ def _updated_at(p: Progress | None) -> float:
 class DirtyScans:
     """The worktree scans for uncommitted files, running in other processes (``git status``)
     from the moment they are started: :func:`start_scans` before the plan is even read,
-    so that they overlap all of the rest of the status."""
+    so that they overlap all of the rest of the status.
 
-    def __init__(self, repo: Repo, dirty: str, progress: dict[str, Progress]) -> None:
+    With ``--dirty auto`` a worktree too big to scan within ``budget`` seconds (its index
+    counts the files git would look at) is not started at all, and said so, with the way to
+    scan it (:attr:`skipped`); git's own fast paths are used where configured: the
+    untracked cache (:func:`gitpar.store.worktrees.dirty_scan`), and with a file system
+    monitor no worktree is too big."""
+
+    def __init__(self, repo: Repo, dirty: str, progress: dict[str, Progress], *,
+                 budget: float = DIRTY_BUDGET_S) -> None:
         import time
         from concurrent.futures import ThreadPoolExecutor
 
-        from gitpar.store.worktrees import dirty_files
+        from gitpar.store.naming import stream_of_branch
+        from gitpar.store.worktrees import dirty_scan, index_entries, scan_fast_paths
 
         self.dirty = dirty
-        self.worktrees = repo.stream_worktrees()
+        self.budget = budget
+        found = [(stream_of_branch(wt.branch), wt) for wt in repo.worktrees()]
+        gitdirs = {name: wt.gitdir for name, wt in found if name is not None}
+        self.worktrees = {name: wt.path for name, wt in found if name is not None}
         status_of = {n: p.status for n, p in progress.items()}
         # completed streams' worktrees first (a claim depends on them), then the most recently active
         self.order = sorted((n for n in self.worktrees if dirty != "none"),
                             key=lambda n: (status_of.get(n) != "completed", -_updated_at(progress.get(n)), n))
+        untracked_cache, monitor = scan_fast_paths(repo) if self.order else (False, False)
+        #: the worktrees not scanned, and why (the way to scan them is in the message)
+        self.skipped: dict[str, str] = {}
+        if dirty == "auto" and not monitor:
+            for name in self.order:
+                files = index_entries(gitdirs[name]) if status_of.get(name) != "completed" else None
+                if files is not None and files > budget * FILES_PER_SECOND:
+                    self.skipped[name] = (f"not scanned: {files:,} files, more than --dirty auto's "
+                                          f"{budget * 1000:.0f} ms can look at; --dirty all scans it")
         self.started = time.monotonic()
-        self.pool = ThreadPoolExecutor(max_workers=SCANS_AT_ONCE) if self.order else None
-        self.scans = {n: self.pool.submit(dirty_files, self.worktrees[n]) for n in self.order} if self.pool else {}
+        todo = [n for n in self.order if n not in self.skipped]
+        self.pool = ThreadPoolExecutor(max_workers=SCANS_AT_ONCE) if todo else None
+        self.scans = {n: self.pool.submit(dirty_scan, self.worktrees[n], untracked_cache=untracked_cache)
+                      for n in todo} if self.pool else {}
 
     def results(self, status_of: dict[str, str]) -> tuple[dict[str, list[str]], int]:
         """The scans' answers — every one with ``--dirty all`` or for a completed stream, the
         others as far as the time budget (counted from when they started) goes — and how
-        many of the plan's worktrees were left unscanned."""
+        many of the plan's worktrees were left unscanned (each one's reason in :attr:`skipped`)."""
         import time
         from concurrent.futures import TimeoutError as FutureTimeout
 
         dirty_of: dict[str, list[str]] = {}
-        deadline = self.started + DIRTY_BUDGET_S
+        deadline = self.started + self.budget
         unscanned = 0
         for name in self.order:
             if name not in status_of:
                 continue  # not a stream of this plan
+            if name in self.skipped:
+                unscanned += 1
+                continue
             wait = (None if self.dirty == "all" or status_of[name] == "completed"
                     else max(0.0, deadline - time.monotonic()))
             try:
                 dirty_of[name] = self.scans[name].result(timeout=wait)
             except FutureTimeout:
                 unscanned += 1
+                self.skipped[name] = "not scanned: out of --dirty auto's time; --dirty all scans it"
             except Exception:  # noqa: BLE001 — a broken worktree is reported as unknown, not fatal
                 unscanned += 1
+                self.skipped[name] = "not scanned: git status failed in it"
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
         return dirty_of, unscanned
 
 
-def start_scans(repo: Repo, dirty: str = "auto") -> DirtyScans:
+def start_scans(repo: Repo, dirty: str = "auto", *, budget: float = DIRTY_BUDGET_S) -> DirtyScans:
     """Start scanning the streams' worktrees (``collect``'s ``dirty``) before the plan is read."""
     from gitpar.core.progress import read_all
 
-    return DirtyScans(repo, dirty, read_all(StateStore(repo).snapshot().list("progress"))[0])
+    return DirtyScans(repo, dirty, read_all(StateStore(repo).snapshot().list("progress"))[0], budget=budget)
 
 
 def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: str = "auto",
@@ -279,13 +309,14 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     ``dirty`` says which worktrees are scanned for uncommitted files, the one costly part
     (each scan reads every file's metadata): ``all``; ``none``; or ``auto`` — completed
     streams' worktrees first (where a claim depends on it), then the others, most recently
-    active first, while a small time budget lasts. Unscanned worktrees show ``dirty: null``.
+    active first, while a small time budget lasts. Unscanned worktrees show ``dirty: null``
+    and why in ``dirty_scan`` (too big for the budget, out of time), with the way to scan them.
     ``forecast`` adds the conflicts ``gitpar conflicts`` forecasts between active streams.
     ``scans``: the scans :func:`start_scans` started for this ``dirty`` (else they start here).
     """
     from gitpar.core.locks import LOCKS_DIR, all_locks
     from gitpar.core.progress import read_all
-    from gitpar.store.worktrees import evidence, load_count_cache, save_count_cache
+    from gitpar.store.worktrees import evidence, load_ranges, save_ranges
 
     now = now or clock.now_utc()
     store = StateStore(repo)
@@ -305,7 +336,8 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     scans = scans if scans is not None else DirtyScans(repo, dirty, progress)
     worktrees = scans.worktrees
     status_of = {name: (progress[name].status if name in progress else "pending") for name in plan.streams}
-    cache = load_count_cache(repo)
+    ranges = load_ranges(repo)  # the commit-range cache: changed-file counts and branch paths
+    cache = ranges["counts"]
     cached = len(cache)
     rows: list[tuple[str, Progress | None, Any, float | None]] = []
     merged_from = _merge_sources(repo, plan)
@@ -328,11 +360,12 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
         if ev is not None and ev.last_commit is not None:
             last = max(last or 0, ev.last_commit)
         rows.append((name, p, ev, last))
-    if len(cache) != cached:
-        save_count_cache(repo, cache)
-
     broken = branch_violations(repo, plan, status_of, [name for name, p, ev, _ in rows
-                                            if p is not None and p.status != "pending" and ev is not None and ev.ahead])
+                                            if p is not None and p.status != "pending" and ev is not None and ev.ahead],
+                               ranges=ranges)
+    if len(cache) != cached or ranges.get("changed"):
+        ranges.pop("changed", None)
+        save_ranges(repo, ranges)  # once, whatever changed
     dirty_of, unscanned = scans.results(status_of)
     streams: list[StreamStatus] = []
     attention: list[Attention] = []
@@ -357,6 +390,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
             "worktree": str(worktrees[name]) if name in worktrees else None,
             "dirty": None if files is None else bool(files),
             "dirty_files": None if files is None else len(files),
+            "dirty_scan": scans.skipped.get(name),  # why it was not scanned (None: it was, or has no worktree)
             "worktree_missing": worktree_missing(p, worktrees.get(name)),
         }
         streams.append(StreamStatus(name=name, progress=p, ready=ready,
@@ -401,7 +435,7 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
 # the git evidence of a stream with no progress file, no branch and no worktree here
 _UNSTARTED: dict[str, Any] = {"branch": "", "branch_exists": False, "ahead": 0, "behind": 0, "files_changed": 0,
                               "last_commit": None, "worktree": None, "dirty": None, "dirty_files": None,
-                              "worktree_missing": False}
+                              "dirty_scan": None, "worktree_missing": False}
 
 
 def _merge_sources(repo: Repo, plan: Plan) -> dict[str, Oid]:
@@ -431,12 +465,16 @@ def worktree_missing(p: Progress, path: Path | None) -> bool:
 
 
 def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
-                      started: list[str]) -> dict[str, list[Violation]]:
+                      started: list[str], *, ranges: dict[str, Any] | None = None) -> dict[str, list[Violation]]:
     """Stream -> the violations on its branch, by the check pre-push and CI run.
 
     Cheap first: a branch whose commits touch only what the stream may change without a lock
     (by the base plan's rules) has none; only the others get the full check, lock history
     and all (``gitpar check --range BASE..gitpar/NAME``).
+
+    ``ranges``: the commit-range cache (``store.worktrees.load_ranges``) the caller saves;
+    its ``paths`` are updated here (and ``"changed"`` set when they were). Without it, this
+    function reads and saves the cache itself.
     """
     base = plan.settings.base
     base_tip = repo.tip(base)
@@ -444,8 +482,8 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         return {}
     from gitpar.core import streams
     from gitpar.plugins import manager as plugins
-    from gitpar.store import cache as cache_file
     from gitpar.store.commits import paths_touched
+    from gitpar.store.worktrees import load_ranges, save_ranges
 
     # the filter's rules come from the plan status already read (the main worktree's, which
     # is the base's unless the orchestrator has uncommitted edits): reading and parsing the
@@ -453,9 +491,10 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
     rules = Rules.from_plan(plan, statuses)
     out: dict[str, list[Violation]] = {}
     # each branch's paths, kept by its range: a status after a few more commits walks those
-    cache_path = repo.gitpar_dir / "cache" / "branch-paths.pickle"
-    cached = cache_file.read(cache_path)
-    known: dict[str, tuple[str, str, tuple[str, ...]]] = cached if isinstance(cached, dict) else {}
+    own = ranges is None
+    if ranges is None:
+        ranges = load_ranges(repo)
+    known: dict[str, tuple[str, str, tuple[str, ...]]] = ranges["paths"]
     kept = dict(known)
     for name in started:
         tip = repo.stream_tip(name)
@@ -465,11 +504,15 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         kept[name] = (str(base_tip), str(tip), tuple(paths))
         if not judge(rules, name, paths, lambda _p: None) and not plugins.check_paths(name, paths, rules):
             continue
-        found = streams.branch_violations(repo, name, base)
+        found = streams.violations_on_branch(repo, name, base)
         if found:
             out[name] = found
     if kept != known:
-        cache_file.write(cache_path, {n: kept[n] for n in started if n in kept})
+        ranges["paths"] = {n: kept[n] for n in started if n in kept}
+        ranges["changed"] = True
+        if own:
+            ranges.pop("changed")
+            save_ranges(repo, ranges)
     return out
 
 

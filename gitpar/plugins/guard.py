@@ -128,13 +128,13 @@ def _check_str(value: Any) -> str | None:
 
 
 def _check_violations(value: Any) -> str | None:
-    from gitpar.core.rules import Violation
+    from gitpar.model.violation import Violation
 
-    return _list_of(Violation, "gitpar.core.rules.Violation")(value)
+    return _list_of(Violation, "gitpar.model.violation.Violation")(value)
 
 
 def _check_proposals(value: Any) -> str | None:
-    from gitpar.plugins.hookspecs import Proposal
+    from gitpar.model.hooks import Proposal
 
     return _list_of(Proposal, "gitpar.plugins.Proposal")(value)
 

@@ -13,143 +13,37 @@ is ``docs/plugins.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pluggy  # noqa: TID253 — the plugins layer is imported only by commands that call hooks
+
+# the values live in gitpar.model.hooks; re-exported here, where plugins have found them so far
+from gitpar.model.hooks import CONTENTION_ACTIONS as CONTENTION_ACTIONS
+from gitpar.model.hooks import EVENT_KINDS as EVENT_KINDS
+from gitpar.model.hooks import RESOLUTION_ACTIONS as RESOLUTION_ACTIONS
+from gitpar.model.hooks import ConflictCase as ConflictCase
+from gitpar.model.hooks import ConflictStrategy as ConflictStrategy
+from gitpar.model.hooks import Contention as Contention
+from gitpar.model.hooks import ContentionAction as ContentionAction
+from gitpar.model.hooks import Decision as Decision
+from gitpar.model.hooks import Event as Event
+from gitpar.model.hooks import LockStrategy as LockStrategy
+from gitpar.model.hooks import OwnershipRules as OwnershipRules
+from gitpar.model.hooks import Proposal as Proposal
+from gitpar.model.hooks import Repository as Repository
+from gitpar.model.hooks import Resolution as Resolution
+from gitpar.model.hooks import ResolutionAction as ResolutionAction
 
 if TYPE_CHECKING:
     import typer
 
-    from gitpar.core.history import Estimate, RunRecord
-    from gitpar.core.locks import Lock
-    from gitpar.core.plan import Plan, Stream
-    from gitpar.core.repo import Repo
-    from gitpar.core.rules import Rules, Violation
+    from gitpar.model.history import Estimate, RunRecord
+    from gitpar.model.plan import Plan, Stream
+    from gitpar.model.violation import Violation
 
 hookspec = pluggy.HookspecMarker("gitpar")
 hookimpl = pluggy.HookimplMarker("gitpar")
-
-
-# -- values ---------------------------------------------------------------------------------
-
-ContentionAction = Literal["wait", "take_over", "escalate", "refuse"]
-CONTENTION_ACTIONS: tuple[str, ...] = ("wait", "take_over", "escalate", "refuse")
-
-
-@dataclass(frozen=True)
-class Contention:
-    """A stream wants a path whose lock another stream holds (or others wait for)."""
-
-    path: str
-    stream: str  # the stream asking for the lock
-    priority: int  # its priority in the plan
-    holder: Lock | None  # the lock held now; None when the path is free but others wait for it
-    holder_priority: int = 0
-    waited: float = 0.0  # seconds the asking stream has waited so far
-    stale: str | None = None  # why the holder's lock is stale (expired, stream completed ...), or None
-    waiting: Mapping[str, int] = field(default_factory=dict)  # other waiting streams -> their priority
-    options: Mapping[str, Any] = field(default_factory=dict)  # the strategy's options in plan.md
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do about a contention.
-
-    ``wait``: poll again (the caller's ``--wait`` budget still applies); ``take_over``: replace
-    the holder's lock (recorded on the state branch); ``escalate``: stop waiting and mark the
-    streams in ``attention`` as needing a person; ``refuse``: give up now.
-    """
-
-    action: ContentionAction
-    reason: str
-    attention: tuple[str, ...] = ()
-
-
-class LockStrategy(Protocol):
-    """A named way to settle lock contention, chosen by ``plugins: {locks: NAME}`` in plan.md."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def description(self) -> str: ...
-
-    def decide(self, contention: Contention) -> Decision: ...
-
-
-ResolutionAction = Literal["stop", "take_stream"]
-RESOLUTION_ACTIONS: tuple[str, ...] = ("stop", "take_stream")
-
-
-@dataclass(frozen=True)
-class ConflictCase:
-    """Merging ``stream`` into ``target`` conflicts on ``paths`` (found in memory, nothing changed)."""
-
-    stream: str  # the stream being merged: the later side
-    target: str  # the branch it is merged into
-    paths: tuple[str, ...]
-    other_side: Mapping[str, Sequence[str]] = field(default_factory=dict)  # path -> who wrote the target's side
-    options: Mapping[str, Any] = field(default_factory=dict)  # the strategy's options in plan.md
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """What integration does with a conflict.
-
-    ``stop``: leave the target unchanged and report (the default). ``take_stream``: take the
-    later stream's side of each conflicting hunk in ``paths`` — never silently: ``review``
-    is recorded in the merge commit and reported, for a person to check.
-    """
-
-    action: ResolutionAction
-    reason: str
-    paths: tuple[str, ...] = ()
-    review: str = ""
-
-
-class ConflictStrategy(Protocol):
-    """A named way to settle integration conflicts, chosen by ``plugins: {conflicts: NAME}``."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def description(self) -> str: ...
-
-    def resolve(self, case: ConflictCase) -> Resolution: ...
-
-
-EVENT_KINDS: tuple[str, ...] = (
-    "stream.started", "stream.finished", "stream.blocked", "stream.failed",
-    "lock.taken", "lock.released", "lock.broken", "integration.result",
-)
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something that happened; ``kind`` is one of ``EVENT_KINDS``."""
-
-    kind: str
-    stream: str | None = None
-    path: str | None = None  # lock events: the locked path
-    data: Mapping[str, Any] = field(default_factory=dict)  # kind-specific details (see docs/plugins.md)
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """A stream a plugin proposes for a codebase (``gitpar suggest``)."""
-
-    name: str
-    owns: tuple[str, ...]
-    depends_on: tuple[str, ...] = ()
-    description: str = ""
-    why: str = ""  # one line saying how it was found
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "owns": list(self.owns), "depends_on": list(self.depends_on),
-                "description": self.description, "why": self.why}
 
 
 # -- the hooks ------------------------------------------------------------------------------
@@ -203,7 +97,7 @@ def gitpar_conflict_strategies() -> list[ConflictStrategy] | None:
 
 @hookspec
 def gitpar_prepare_worktree(name: str, worktree: Path, stream: Stream, port: int,
-                            brief: Mapping[str, Any], plan: Plan, repo: Repo) -> list[str] | None:
+                            brief: Mapping[str, Any], plan: Plan, repo: Repository) -> list[str] | None:
     """Prepare a stream's new (or reused) worktree, after gitpar created it.
 
     :param name: the stream's name.
@@ -236,7 +130,7 @@ def gitpar_render_brief(brief: Mapping[str, Any], stream: Stream, plan: Plan) ->
 
 
 @hookspec
-def gitpar_check_paths(stream: str | None, paths: Sequence[str], rules: Rules,
+def gitpar_check_paths(stream: str | None, paths: Sequence[str], rules: OwnershipRules,
                        commit: str | None) -> list[Violation] | None:
     """Add path policies to ``gitpar check`` (and the commit hooks).
 
@@ -244,7 +138,7 @@ def gitpar_check_paths(stream: str | None, paths: Sequence[str], rules: Rules,
     :param paths: the changed paths, repository-relative.
     :param rules: the ownership rules from the plan on the base branch.
     :param commit: the commit judged, or ``None`` for a staged change.
-    :return: the violations among ``paths`` (``gitpar.core.rules.Violation``), or ``None``.
+    :return: the violations among ``paths`` (``gitpar.model.violation.Violation``), or ``None``.
 
     Every plugin's violations are added to gitpar's own; any violation fails the check.
     Keep it fast: it runs on every commit.
@@ -252,7 +146,7 @@ def gitpar_check_paths(stream: str | None, paths: Sequence[str], rules: Rules,
 
 
 @hookspec
-def gitpar_event(event: Event, repo: Repo) -> None:
+def gitpar_event(event: Event, repo: Repository) -> None:
     """React to something that happened (after it happened; the return value is ignored).
 
     :param event: ``event.kind`` is one of ``stream.started``, ``stream.finished``,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitpar.model.history import Estimate
 from gitpar.plugins.builtin import HOOKS as BUILTIN_HOOKS
 from gitpar.plugins.guard import DISABLED_ENV, PluginError, plugin_failed
 from gitpar.plugins.loading import (
@@ -53,12 +54,14 @@ from gitpar.plugins.strategies import (
 if TYPE_CHECKING:
     import typer
 
-    from gitpar.core.history import Estimate, RunRecord
-    from gitpar.core.plan import Plan, Stream
-    from gitpar.core.repo import Repo
-    from gitpar.core.rules import Rules, Violation
-    from gitpar.plugins.hookspecs import Proposal
+    from gitpar.model.history import RunRecord
+    from gitpar.model.hooks import OwnershipRules, Proposal, Repository
+    from gitpar.model.plan import Plan, Stream
+    from gitpar.model.violation import Violation
     from gitpar.store.repo import Oid
+
+    Repo = Repository  # gitpar.core.repo.Repo (the plugins never import the core)
+    Rules = OwnershipRules  # gitpar.core.rules.Rules
 
 __all__ = ["DEFAULT_STRATEGIES", "DISABLED_ENV", "PLAN_FILE", "EntryPoint", "PluginError", "PluginInfo",
            "_check_pending", "blocked_names", "check_paths", "conflict_strategies", "decide_contention",
@@ -78,8 +81,6 @@ def estimate(stream: Stream, plan: Plan, history: Sequence[RunRecord],
     if solo:
         return answer  # type: ignore[no-any-return]  # the built-in answers an Estimate or None
     answer = state.pm.hook.gitpar_estimate(**kwargs)
-    from gitpar.core.history import Estimate
-
     if answer is None or isinstance(answer, Estimate):
         return answer
     return Estimate(float(answer), f"plugin {state.answered_by.get('gitpar_estimate', '?')}")
@@ -113,12 +114,9 @@ def estimates(plan: Plan, history: Mapping[str, Sequence[RunRecord]],
 
 
 def prepare_worktree(repo: Repo, plan: Plan, name: str, worktree: Path, port: int,
-                     brief: Mapping[str, Any] | None = None) -> list[str]:
-    """Let every plugin prepare a stream's new worktree; the lines they report."""
-    if brief is None:
-        from gitpar.core import streams
-
-        brief = streams.brief(repo, name)
+                     brief: Mapping[str, Any]) -> list[str]:
+    """Let every plugin prepare a stream's new worktree; the lines they report. ``brief`` is
+    what ``gitpar brief NAME --json`` prints (the core's ``streams.brief``)."""
     state = load(repo)
     answers = state.pm.hook.gitpar_prepare_worktree(
         name=name, worktree=Path(worktree), stream=plan.stream(name), port=port, brief=brief,
@@ -152,11 +150,16 @@ def check_paths(stream: str | None, paths: Sequence[str], rules: Rules,
 
 def emit(kind: str, *, repo: Repo, stream: str | None = None, path: str | None = None,
          **data: Any) -> None:
-    """Tell every plugin that ``kind`` happened (``gitpar_event``)."""
-    from gitpar.plugins.hookspecs import EVENT_KINDS, Event
+    """Tell every plugin that ``kind`` happened (``gitpar_event``).
+
+    None of gitpar's own plugins listens, so when the one plugin gate (:func:`only_builtins`)
+    says no other plugin could be loaded, nothing is loaded and nothing is asked."""
+    from gitpar.model.hooks import EVENT_KINDS, Event
 
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
+    if "gitpar_event" not in BUILTIN_HOOKS and only_builtins(repo):
+        return
     state = load(repo)
     if impls(state, "gitpar_event"):
         state.pm.hook.gitpar_event(event=Event(kind=kind, stream=stream, path=path, data=data), repo=repo)

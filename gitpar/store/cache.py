@@ -4,8 +4,15 @@ Each file starts with one header line, ``gitpar-cache <FORMAT> <fingerprint>``: 
 one format number and a fingerprint of the gitpar code that shapes what the caches hold
 (its version and the files of the modules that write them). A file with another header
 (another gitpar, an edited checkout, an older format) reads as None and is deleted, so no
-cache keeps its own version constant. Values are marshalled (plain data) or pickled; a
-file is written by ``mkstemp`` + ``os.replace`` (readers see the old file or the new one).
+cache keeps its own version constant. Values are plain data (dicts, lists, tuples,
+strings, numbers, bytes), marshalled: no class instance is ever stored, each cache has
+explicit to/from functions next to its types; a file is written by ``mkstemp`` +
+``os.replace`` (readers see the old file or the new one).
+
+The caches (docs/architecture.md "Caches" says why none can go stale): ``plans/`` (a plan
+and its rules, by ``.gitpar`` tree id: core/plan_cache.py), ``hook-rules.marshal`` (the
+hook's rules and locks: core/rules_cache.py), ``ranges.marshal`` (what ranges of commits
+changed: store/worktrees.py) and ``lock-history.marshal`` (core/lock_history.py).
 
 A cache file that is missing, truncated or stale reads as None, and one that cannot be
 written only costs time: gitpar then recomputes what it held. These files are as trusted
@@ -26,9 +33,12 @@ if TYPE_CHECKING:
 
 FORMAT = 1  # the layout of every cache file; the fingerprint covers what each one holds
 _UNREADABLE = (OSError, EOFError, AttributeError, ImportError, TypeError, ValueError, IndexError)
-# the modules whose code decides what a cache holds (plan shapes, the rules' JSON, the hook's data)
+# the modules whose code decides what a cache holds (plan shapes, the rules' JSON, the hook's
+# data), and every value type of the model layer (gitpar/model/, when there is one)
 _SHAPERS = ("store/cache.py", "core/plan.py", "core/plan_cache.py", "core/rules.py", "core/rules_cache.py",
-            "core/status.py", "core/analysis.py", "core/lock_history.py", "core/locks/model.py")
+            "core/status.py", "store/worktrees.py", "store/commits.py", "core/lock_history.py",
+            "core/locks/model.py")
+_SHAPER_DIRS = ("model",)
 _header: bytes | None = None
 
 
@@ -43,7 +53,14 @@ def header() -> bytes:
         except ImportError:
             version = "?"
         marks.append(version)
-        for rel in _SHAPERS:
+        shapers = list(_SHAPERS)
+        for rel_dir in _SHAPER_DIRS:
+            try:
+                shapers += sorted(f"{rel_dir}/{n}" for n in os.listdir(os.path.join(here, rel_dir))
+                                  if n.endswith(".py"))
+            except OSError:
+                pass
+        for rel in shapers:
             try:
                 st = os.stat(os.path.join(here, rel))
                 marks.append(f"{rel}:{st.st_size}:{st.st_mtime_ns}")
@@ -72,24 +89,6 @@ def read_bytes(path: Path | str) -> bytes | None:
             pass
         return None
     return data[len(mark):]
-
-
-def read(path: Path) -> Any:
-    """The value pickled in ``path``, or None when there is none to read."""
-    import pickle
-
-    data = read_bytes(path)
-    try:
-        return None if data is None else pickle.loads(data)
-    except (*_UNREADABLE, pickle.PickleError):
-        return None
-
-
-def write(path: Path, value: Any, *, keep: int | None = None) -> None:
-    """Pickle ``value`` into ``path`` (:func:`write_bytes`)."""
-    import pickle
-
-    write_bytes(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), keep=keep)
 
 
 def read_marshal(path: Path | str) -> Any:

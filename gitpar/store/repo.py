@@ -461,6 +461,10 @@ class Repo:
                         raise bad(rel, None, "is not UTF-8 text", "save the file as UTF-8") from None
         return files
 
+    def blob_at(self, commit: pygit2.Oid, path: str) -> bytes | None:
+        """The content of the file ``path`` as committed in ``commit`` (None when it has none)."""
+        return blob_at(self.git, commit, path)
+
     def text_at(self, commit: pygit2.Oid, path: str) -> str | None:
         """The text of the file ``path`` as committed in ``commit`` (None when it has none)."""
         try:
@@ -492,6 +496,22 @@ class Repo:
 
 R = TypeVar("R", bound=Repo)
 _Warned = TypeVar("_Warned", bound="HasWarnings")
+
+
+# The class a repository is opened as by :func:`repo_around`: the core's (``gitpar.core.repo``
+# sets it when imported), so a layer that may not import the core (the plugins) can open one.
+around_factory: type[Repo] | None = None
+
+
+def repo_around(cwd: str) -> Repo | None:
+    """The repository around ``cwd`` as :data:`around_factory` makes it; None when there is
+    none, or when no factory was set (no core loaded: nothing asks about a repository)."""
+    if around_factory is None:
+        return None
+    try:
+        return open_repo(cwd, factory=around_factory)
+    except GitparError:
+        return None
 
 
 def open_repo(cwd: Path | str | None = None, factory: type[R] = Repo) -> R:  # type: ignore[assignment]

@@ -6,11 +6,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pygit2
 
 from gitpar.errors import GitparError, Refused
-from gitpar.store.repo import Repo, git
+from gitpar.store.repo import Repo, Worktree, git
 
 
 def branch_name(stream: str) -> str:
@@ -74,6 +75,56 @@ def dirty_files(path: Path) -> list[str]:
     out, skip = [], False
     for item in items:
         if skip:  # the source path of a rename
+            skip = False
+            continue
+        out.append(item[3:])
+        skip = item[0] in "RC"
+    return sorted(out)
+
+
+def scan_fast_paths(repo: Repo) -> tuple[bool, bool]:
+    """Whether git can scan this repository's worktrees the fast ways: the untracked cache
+    (``core.untrackedCache``, or ``feature.manyFiles``) and a file system monitor
+    (``core.fsmonitor``: the builtin daemon or a hook), as its configuration says."""
+    config = repo.git.config
+
+    def value(name: str) -> str:
+        try:
+            return str(config[name]).strip().lower()
+        except (KeyError, ValueError, pygit2.GitError):
+            return ""
+
+    yes = ("true", "yes", "on", "1")
+    untracked = value("core.untrackedcache") in yes or (value("core.untrackedcache") in ("", "keep")
+                                                         and value("feature.manyfiles") in yes)
+    monitor = value("core.fsmonitor") not in ("", "false", "no", "off", "0")
+    return untracked, monitor
+
+
+def index_entries(gitdir: Path) -> int | None:
+    """How many files the index of the worktree whose git directory is ``gitdir`` tracks
+    (its header's count, 12 bytes read); None when it has no readable index."""
+    try:
+        with open(gitdir / "index", "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"DIRC":
+        return None
+    return int.from_bytes(head[8:12], "big")
+
+
+def dirty_scan(path: Path, *, untracked_cache: bool = False) -> list[str]:
+    """:func:`dirty_files` for ``status``: with the untracked cache, untracked folders are
+    listed as the folder (``--untracked-files=normal``), the one mode in which git before
+    2.46 uses that cache; whether the worktree is dirty is the same either way."""
+    if not untracked_cache:
+        return dirty_files(path)
+    proc = git(["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=normal"], path)
+    items = [item for item in proc.stdout.split("\0") if item]
+    out, skip = [], False
+    for item in items:
+        if skip:
             skip = False
             continue
         out.append(item[3:])
@@ -159,6 +210,18 @@ def commits_on_no_other_branch(repo: Repo, branch: str) -> list[str]:
             for c in walker]
 
 
+def worktrees(repo: Repo) -> list[Worktree]:
+    """The worktrees whose folders exist (the main one first): ``Repo.worktrees`` less those
+    whose folder is gone."""
+    return [wt for wt in repo.worktrees() if wt.path.exists()]
+
+
+def worktrees_on(repo: Repo, branch: str) -> list[Worktree]:
+    """The worktrees that have ``branch`` (short name) checked out."""
+    ref = f"refs/heads/{branch}"
+    return [w for w in worktrees(repo) if w.branch == ref]
+
+
 def delete_merged_branch(repo: Repo, branch: str) -> str | None:
     """Delete ``branch`` when another branch contains all of its commits and no worktree has
     it checked out; else keep it and say why (None: deleted)."""
@@ -168,8 +231,6 @@ def delete_merged_branch(repo: Repo, branch: str) -> str | None:
     unique = commits_on_no_other_branch(repo, branch)
     if unique:
         return f"{len(unique)} commits of {branch} are on no other branch"
-    from gitpar.store.merge import worktrees_on
-
     for wt in worktrees_on(repo, branch):
         return f"{branch} is checked out in {wt.path}"
     ref = repo.git.references.get(f"refs/heads/{branch}")
@@ -248,26 +309,32 @@ def evidence(repo: Repo, stream: str, base_tip: pygit2.Oid | None,
                     files_changed=files, last_commit=last)
 
 
-def load_count_cache(repo: Repo) -> dict[str, int]:
-    import json
+RANGES_FILE = "ranges.marshal"  # under <git dir>/gitpar/cache/
+KEEP_COUNTS = 5000
 
+
+def load_ranges(repo: Repo) -> dict[str, Any]:
+    """The commit-range cache: what ``status`` worked out about ranges of commits, which
+    never change. ``{"paths": {stream: (base tip, branch tip, paths touched)}, "counts":
+    {"merge-base..tip": files changed}}``, all commit ids and plain data; empty parts when
+    there is none to read."""
     from gitpar.store import cache
 
-    data = cache.read_bytes(repo.gitpar_dir / "cache" / "changed-files.json")
-    try:
-        found = json.loads(data) if data is not None else {}
-        return {str(k): int(v) for k, v in found.items()} if isinstance(found, dict) else {}
-    except (ValueError, TypeError):
-        return {}
+    data = cache.read_marshal(repo.gitpar_dir / "cache" / RANGES_FILE)
+    paths = data.get("paths") if isinstance(data, dict) else None
+    counts = data.get("counts") if isinstance(data, dict) else None
+    return {"paths": paths if isinstance(paths, dict) else {},
+            "counts": counts if isinstance(counts, dict) else {}}
 
 
-def save_count_cache(repo: Repo, cache: dict[str, int], *, keep: int = 5000) -> None:
-    import json
+def save_ranges(repo: Repo, ranges: dict[str, Any]) -> None:
+    """Keep ``ranges`` (:func:`load_ranges`'s shape), the ``KEEP_COUNTS`` newest counts."""
+    from gitpar.store import cache
 
-    from gitpar.store import cache as store
-
-    items = list(cache.items())[-keep:]
-    store.write_bytes(repo.gitpar_dir / "cache" / "changed-files.json", json.dumps(dict(items)).encode())
+    counts = ranges["counts"]
+    if len(counts) > KEEP_COUNTS:
+        counts = dict(list(counts.items())[-KEEP_COUNTS:])
+    cache.write_marshal(repo.gitpar_dir / "cache" / RANGES_FILE, {"paths": ranges["paths"], "counts": counts})
 
 
 def missing_worktrees(repo: Repo) -> list[tuple[str, str]]:

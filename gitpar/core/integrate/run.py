@@ -34,7 +34,7 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     """Merge completed streams into the target; see the module's docstring for the rules.
     ``on_step`` is told each stream's landing or ejection as it happens."""
     from gitpar.core.integrate.land import busy_with
-    from gitpar.core.streams import all_progress
+    from gitpar.core.stream_progress import all_progress
     from gitpar.store import merge as m
     from gitpar.store.repo import swap_ref
     from gitpar.store.state import StateStore
@@ -174,9 +174,9 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
 
         run.landed = land_run(repo, plan, run, say)
     if not dry_run:
-        from gitpar.plugins import events
+        from gitpar.plugins import manager
 
-        events.emit("integration.result", repo=repo, target=target, ok=run.ok,
+        manager.emit("integration.result", repo=repo, target=target, ok=run.ok,
                      steps={s.stream: s.outcome for s in run.steps})
     if run.ok and not dry_run:
         forget_run(repo)
@@ -235,11 +235,11 @@ def _done(repo: Repo, run: Integration) -> Integration:
 def _violations(repo: Repo, base: str, names: Sequence[str]) -> dict[str, str]:
     """Stream -> why it is refused: its branch breaks the ownership rules (``gitpar finish``'s
     check, the one pre-push and CI run)."""
-    from gitpar.core.streams import branch_violations, describe_violations
+    from gitpar.core.stream_finish import describe_violations, violations_on_branch
 
     out = {}
     for name in names:
-        found = branch_violations(repo, name, base)
+        found = violations_on_branch(repo, name, base)
         if found:
             out[name] = describe_violations(name, found, limit=5)
     return out

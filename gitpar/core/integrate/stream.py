@@ -181,14 +181,15 @@ def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: Oid | 
     stream's side of each conflicting hunk (the rest of each file merges as usual). A
     binary, delete, rename or mode conflict still stops: there is no hunk to take.
     """
+    from gitpar.core.ownership import matches
+    from gitpar.model.hooks import ConflictCase
     from gitpar.plugins import manager
-    from gitpar.plugins.hookspecs import ConflictCase
     from gitpar.store import merge as m
 
     chosen = manager.plugin_settings(plan).get("conflicts")
     paths = tuple(c.path for c in conflicts)
     resolution = manager.resolve_conflict(plan, ConflictCase(stream=name, target=target, paths=paths,
-                                                             other_side=other))
+                                                             other_side=other, match=matches))
     if resolution.action != "take_stream":
         return f"conflict strategy {chosen}: {resolution.reason}"
     left = [p for p in paths if p not in resolution.paths]
@@ -247,7 +248,7 @@ def mark_landed(repo: Repo, target: str, landed: Sequence[tuple[str, Oid, _Revie
         progress_path,
         render_progress,
     )
-    from gitpar.core.streams import read_progress
+    from gitpar.core.stream_progress import read_progress
     from gitpar.store.state import StateStore
 
     def change(snap: Any) -> tuple[dict[str, str | None], str] | None:

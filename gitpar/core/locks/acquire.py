@@ -16,7 +16,7 @@ from gitpar.errors import Refused, bad
 
 if TYPE_CHECKING:
     from gitpar.core.plan import Plan
-    from gitpar.plugins.hookspecs import Decision
+    from gitpar.model.hooks import Decision
 from gitpar.core.locks.model import (
     LOCKS_DIR,
     Contended,
@@ -69,7 +69,7 @@ def stale_reason(lock: Lock, snap: Any, now: float | None = None, repo: Any = No
 
     if lock.problem:
         return None
-    if lock.expired(now):
+    if lock.expired(clock.now() if now is None else now):
         return f"expired at {lock.expires}"
     text = snap.read(progress_path(lock.stream))
     if text is not None:
@@ -260,8 +260,8 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
     streams the decision names as needing a person (a coordination item in their
     progress, shown by ``gitpar status``) and refuses; ``refuse`` refuses.
     """
+    from gitpar.model.hooks import Contention
     from gitpar.plugins import manager
-    from gitpar.plugins.hookspecs import Contention
 
     mine = _priority(plan, stream)
     started = time.monotonic()
@@ -382,7 +382,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
 def _escalate(repo: Any, path: str, decision: Decision, holder: Lock | None) -> Refused:
     """Mark the decision's streams as needing a person; the refusal naming the holder."""
     from gitpar.core.progress import ProgressUpdate
-    from gitpar.core.streams import report
+    from gitpar.core.stream_progress import report
 
     need = f"lock on {path}: {decision.reason}"
     for name in dict.fromkeys(decision.attention):
@@ -431,24 +431,24 @@ def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
 
     store.update(change)
     if released:
-        from gitpar.plugins import events
+        from gitpar.plugins import manager
 
         for path, held in released:
             if held.stream != stream:
-                events.emit("lock.broken", repo=repo, stream=stream, path=path, holder=held.stream)
+                manager.emit("lock.broken", repo=repo, stream=stream, path=path, holder=held.stream)
             else:
-                events.emit("lock.released", repo=repo, stream=stream, path=path)
+                manager.emit("lock.released", repo=repo, stream=stream, path=path)
     return released
 
 
 def _emit_taken(repo: Any, stream: str, paths: Sequence[str], reason: str, ttl: float,
                 result: LockResult) -> None:
     """Tell plugins about each lock taken (``lock.taken``), naming a stale holder replaced."""
-    from gitpar.plugins import events
+    from gitpar.plugins import manager
 
     replaced = {path: old.stream for path, old in result.took_over}
     for path in paths:
-        events.emit("lock.taken", repo=repo, stream=stream, path=path, reason=reason,
+        manager.emit("lock.taken", repo=repo, stream=stream, path=path, reason=reason,
                     expires=iso_in(ttl), took_over=replaced.get(path))
 
 

@@ -18,7 +18,7 @@ import socket
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from gitpar.core.locks.model import Lock
+    from gitpar.model.lock import Lock
 
 HOLDER_ENV = "GITPAR_HOLDER_PID"
 

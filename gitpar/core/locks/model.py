@@ -21,6 +21,9 @@ from gitpar.core.paths import repo_path
 from gitpar.core.progress import now_iso, parse_time
 from gitpar.errors import Refused, bad
 
+# the value type lives in gitpar.model; re-exported here while other modules still import it from here
+from gitpar.model.lock import Lock as Lock
+
 if TYPE_CHECKING:
     pass
 
@@ -35,60 +38,6 @@ def lock_file(path: str) -> str:
 def waiting_file(path: str) -> str:
     """Who waits for ``path``'s lock: beside the lock file, so it outlives the lock's release."""
     return f"{LOCKS_DIR}/{path}{WAITING_SUFFIX}"
-
-
-@dataclass(frozen=True)
-class Lock:
-    """One held lock, as its file on the state branch says."""
-
-    path: str
-    stream: str
-    agent: str
-    acquired: str
-    expires: str
-    reason: str = ""
-    host: str = ""
-    pid: int = 0
-    worktree: str = ""
-    # the process holding it, when one was named (locks/holders.py): its pid and start time
-    holder_pid: int = 0
-    holder_started: str = ""
-    # a resource hold's fencing number (locks/resources.py): higher with every new holder
-    fence: int = 0
-    # Why the file cannot be trusted (unreadable, fields missing, no expiry time): such a
-    # lock counts as held, never as expired or stale (fail closed), until broken with
-    # 'gitpar unlock --force'. Empty for a sound lock.
-    problem: str = ""
-    # Something odd but harmless (its 'path:' disagrees with its file name), reported.
-    warning: str = ""
-
-    def expires_at(self) -> float:
-        if self.problem:
-            return math.inf
-        t = parse_time(self.expires)
-        return t.timestamp() if t else math.inf
-
-    def acquired_at(self) -> float:
-        t = parse_time(self.acquired)
-        return t.timestamp() if t else 0.0
-
-    def expired(self, now: float | None = None) -> bool:
-        return (now if now is not None else clock.now()) >= self.expires_at()
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "path": self.path, "stream": self.stream, "agent": self.agent,
-            "acquired": self.acquired, "expires": self.expires, "reason": self.reason,
-            "host": self.host, "pid": self.pid, "worktree": self.worktree}
-        if self.holder_pid:
-            out["holder_pid"], out["holder_started"] = self.holder_pid, self.holder_started
-        if self.fence:
-            out["fence"] = self.fence
-        if self.problem:
-            out["problem"] = self.problem
-        if self.warning:
-            out["warning"] = self.warning
-        return out
 
 
 def render_lock(lock: Lock) -> str:

@@ -81,7 +81,8 @@ def prepare(repo: Repo, options: RunOptions) -> RunPlan:
     """
     from gitpar.core import schedule as sch
     from gitpar.core.history import estimates, read_history
-    from gitpar.core.streams import all_progress, worktree_path
+    from gitpar.core.stream_progress import all_progress
+    from gitpar.core.stream_start import worktree_path
     from gitpar.store.state import StateStore
 
     if options.jobs < 1:

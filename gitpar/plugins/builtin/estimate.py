@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from gitpar.model.history import Estimate, learned_duration
 from gitpar.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from gitpar.core.history import Estimate, RunRecord
-    from gitpar.core.plan import Stream
+    from gitpar.model.history import RunRecord
+    from gitpar.model.plan import Stream
 
 
 @hookimpl(trylast=True)
 def gitpar_estimate(stream: Stream, history: Sequence[RunRecord], command: str | None) -> Estimate | None:
-    from gitpar.core.history import Estimate, learned_duration
-
     learned = learned_duration(history, command)
     if learned is not None:
         return Estimate(learned, "history")

@@ -32,8 +32,10 @@ class Review:
             return Resolution("stop", "the review strategy takes a side only where plugins.review.take "
                                       "in .gitpar/plan.md lists the paths (e.g. take: [\"docs/**\"]); "
                                       f"{case.stream} conflicts with {case.target} on {', '.join(case.paths)}")
-        from gitpar.core.ownership import matches
-
+        matches = case.match
+        if matches is None:
+            return Resolution("stop", "the review strategy was asked without gitpar's pattern match; "
+                                      f"{case.stream} conflicts with {case.target} on {', '.join(case.paths)}")
         left = [p for p in case.paths if not any(matches(pat, p) for pat in patterns)]
         if left:
             return Resolution("stop", f"{', '.join(left)} conflict between {case.stream} and "

@@ -75,7 +75,7 @@ class Collaborative:
         assert c.holder is not None  # a free lock was taken above
         timeout = timeout_of(c.options)
         if c.waited >= timeout:
-            from gitpar.core.durations import format_duration
+            from gitpar.model.durations import format_duration
 
             return Decision("escalate",
                             f"{c.stream} waited {format_duration(c.waited)} for {c.path}, held by "
@@ -86,8 +86,8 @@ class Collaborative:
 
 def timeout_of(options: Mapping[str, Any]) -> float:
     """``timeout`` from the strategy's options (a duration like 10m), in seconds."""
-    from gitpar.core.durations import parse_duration
     from gitpar.errors import bad
+    from gitpar.model.durations import parse_duration
 
     raw = options.get("timeout", DEFAULT_TIMEOUT_S)
     try:

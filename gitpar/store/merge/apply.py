@@ -26,18 +26,6 @@ from gitpar.errors import GitparError, Refused
 from gitpar.store.repo import Repo, Worktree, git, no_git_env, swap_ref
 
 
-def worktrees(repo: Repo) -> list[Worktree]:
-    """The worktrees whose folders exist (the main one first): ``Repo.worktrees`` less those
-    whose folder is gone."""
-    return [wt for wt in repo.worktrees() if wt.path.exists()]
-
-
-def worktrees_on(repo: Repo, branch: str) -> list[Worktree]:
-    """The worktrees that have ``branch`` (short name) checked out."""
-    ref = f"refs/heads/{branch}"
-    return [w for w in worktrees(repo) if w.branch == ref]
-
-
 def operation_in_progress(wt: Worktree) -> str | None:
     """A merge, rebase, cherry-pick or revert left unfinished in the worktree, if any."""
     for name, what in (("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"),

@@ -107,13 +107,13 @@ def build(cwd: str | None = None) -> FastMCP:
     @server.tool()
     def who(paths: list[str]) -> dict[str, Any]:
         """Which stream owns, shares or has locked each path (relative to the worktree)."""
-        from gitpar.core.check import live_holders
+        from gitpar.core.check import lock_holders
         from gitpar.core.rules import Rules
         from gitpar.core.rules import who as who_rows
 
         def work(repo: Any) -> dict[str, Any]:
             rules = Rules.from_plan(repo.load_plan())
-            return {"version": 1, "paths": who_rows(rules, _paths(repo, paths, here), live_holders(repo))}
+            return {"version": 1, "paths": who_rows(rules, _paths(repo, paths, here), lock_holders(repo))}
 
         return _call(work, here)
 
