@@ -158,7 +158,7 @@ def test_follow_in_a_remote_plan_lands_a_stream_finished_in_another_clone(tmp_pa
     """alice follows the queue with --land; bob, in his own clone, finishes api: its branch
     and completion reach alice only through the remote, fetched at each poll, and the
     landing is pushed to origin's main."""
-    from gitpar.testing_servers import serve
+    from servers import serve
     from test_landing import _alice, _clone, _commit, _ls_remote
 
     with serve("file", tmp_path / "server") as url:
