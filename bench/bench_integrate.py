@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -97,7 +98,8 @@ def copy(root: Path, into: Path) -> Path:
 def gate_command(seconds: float, cpu: bool) -> str:
     check = "! grep -rqs BAD q*"
     if cpu:
-        return f"python3 -c 'sum(range({cpu_loops(seconds)}))'; {check}"
+        # the bench's own interpreter: the one the loops were calibrated on
+        return f"{shlex.quote(sys.executable)} -c 'sum(range({cpu_loops(seconds)}))'; {check}"
     return f"sleep {seconds}; {check}"
 
 
