@@ -121,6 +121,22 @@ class StreamReport:
 
 
 @dataclass
+class ResourceNow:
+    """A resource: who holds it now (``stream`` empty: nobody), with its fencing number, and
+    which streams' files say they need it (``resources:``)."""
+
+    name: str
+    stream: str
+    agent: str
+    acquired: str
+    expires: str
+    reason: str
+    fence: int
+    stale: str | None  # why the hold is stale ("holder gone: ...", expired), or None when live
+    needed_by: list[str]
+
+
+@dataclass
 class Report:
     repo: str
     base: str
@@ -141,6 +157,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     # the merge queue (core.integrate.view.queue_view): waiting, testing, ejected, ETA
     queue: dict[str, Any] | None = None
+    # resources that are not files (gitpar lock --resource; resources: in stream files)
+    resources: list[ResourceNow] = field(default_factory=list)
 
     def stream(self, name: str) -> StreamReport:
         return next(s for s in self.streams if s.name == name)
@@ -194,7 +212,25 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Repor
         eta_p90=now_s + analysis.eta.p90_s if remaining else None,
         eta_calibrated=analysis.eta.calibrated, lock_holds=holds, locks_now=live,
         conflicts=conflicts, state_branch=exists, notes=notes + list(status.notes),
-        queue=_queue(status))
+        queue=_queue(status), resources=_resources(repo, plan) if exists else [])
+
+
+def _resources(repo: Repo, plan: Plan) -> list[ResourceNow]:
+    """Every resource held now or named in a stream's ``resources:``: the report's section."""
+    from gitpar.core.locks.resources import list_resources
+
+    needed: dict[str, list[str]] = {}
+    for name, stream in sorted(plan.streams.items()):
+        for res in stream.resources:
+            needed.setdefault(res, []).append(name)
+    held = {lk.path: (lk, why) for lk, why in list_resources(repo)}
+    out = []
+    for res in sorted(set(held) | set(needed)):
+        lk, why = held.get(res, (None, None))
+        out.append(ResourceNow(res, lk.stream if lk else "", lk.agent if lk else "", lk.acquired if lk else "",
+                               lk.expires if lk else "", lk.reason if lk else "", lk.fence if lk else 0,
+                               why, needed.get(res, [])))
+    return out
 
 
 def _queue(status: Status) -> dict[str, Any] | None:
