@@ -14,7 +14,10 @@ from __future__ import annotations
 import os
 import sys
 
-from gitpar.store.naming import stream_of_branch  # standard library only, like everything here
+from gitpar.store.naming import (  # standard library only, like everything here
+    FETCHED_ENV,
+    stream_of_branch,
+)
 from gitpar.store.quickgit import git_dir
 
 TYPE_CHECKING = False  # typing costs import time here; mypy treats this name like typing's
@@ -142,16 +145,16 @@ def pre_push(cwd: str, remote: str, stdin: str) -> int:
     plan = repo.load_plan_at_base()
     if plan is None:
         return 0  # no plan committed yet: nothing to enforce
-    _fetch_state(repo)
-    rules, base, base_tip, base_tips = _base_of(repo)
     own = {"refs/heads/gitpar/_state", f"refs/heads/{plan.settings.integration_branch}"}
+    pushed = [parts for parts in (line.split() for line in stdin.splitlines()) if len(parts) == 4]
+    if all(_is_zero(local_sha) or remote_ref in own for _, local_sha, remote_ref, _ in pushed):
+        return 0  # only gitpar's own branches, or deletions: nothing to judge, nothing to fetch
+    if os.environ.get(FETCHED_ENV) != "1":
+        _fetch_state(repo)  # unless the gitpar command making this push fetched just now
+    rules, base, base_tip, base_tips = _base_of(repo)
     failures: list[tuple[str, str | None, Any]] = []
     notes: list[str] = []
-    for line in stdin.splitlines():
-        parts = line.split()
-        if len(parts) != 4:
-            continue
-        local_ref, local_sha, remote_ref, remote_sha = parts
+    for _local_ref, local_sha, remote_ref, remote_sha in pushed:
         if _is_zero(local_sha) or remote_ref in own:
             continue  # gitpar's own branches (the state, the integration branch); any other gitpar/_* is judged
         head = pygit2.Oid(hex=local_sha)

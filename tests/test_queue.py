@@ -325,13 +325,16 @@ def test_a_reused_gate_worktree_holds_exactly_the_tree_under_test(eight: Path, r
     assert "gitpar-test-" not in listed, listed  # the kept worktrees are removed at the end
 
 
+@pytest.mark.parametrize("hooks", [False, True], ids=["no-hooks", "hooks"])
 @pytest.mark.parametrize("transport", ["file", pytest.param("daemon", marks=pytest.mark.skipif(
     not __import__("servers").available("daemon"), reason="git daemon not available here"))])
 def test_land_through_a_remote_costs_at_most_two_fetch_and_push_round_trips(
-        eight: Path, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+        eight: Path, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str, hooks: bool) -> None:
     """Every git talking to the remote is counted by a wrapper ``git`` first on PATH: the
     command's one fetch, then per landing batch one state record (its fetch and push), then
-    the base's push. Three streams pass together: one batch."""
+    the base's push. Three streams pass together: one batch. With gitpar's hooks installed,
+    the pre-push hook the state push fires has nothing to judge, and the one the base's push
+    fires judges with the command's fetch: no fetch of their own."""
     import os
     import shutil
 
@@ -352,7 +355,11 @@ def test_land_through_a_remote_costs_at_most_two_fetch_and_push_round_trips(
         git(eight, "commit", "-qam", "plan: remote origin")
         git(eight, "push", "-q", "origin", "main")
         assert run(eight, "status").code == 0  # the state branch published once, before counting
+        if hooks:
+            assert run(eight, "hooks", "install").code == 0
         monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        trace = tmp_path / "trace.log"
+        monkeypatch.setenv("GIT_TRACE", str(trace))
         res = run(eight, "integrate", "-j", "4", "--streams", "s1,s2,s4", "--land", "--test", GATE)
         assert res.code == 0, res
         lines = calls.read_text().splitlines()
@@ -360,6 +367,10 @@ def test_land_through_a_remote_costs_at_most_two_fetch_and_push_round_trips(
         pushes = [x for x in lines if " push " in f" {x} " or x.startswith("push")]
         assert len(fetches) <= 2 and len(pushes) <= 2, "\n".join(lines)  # <= 2 fetch+push round trips
         assert not [x for x in lines if "ls-remote" in x], lines
+        # a hook's git is git's own (git puts its exec-path first on a hook's PATH): count the
+        # fetches git itself traced, in gitpar and in the hooks alike
+        traced = [x for x in trace.read_text().splitlines() if "built-in: git fetch" in x]
+        assert len(traced) <= 2, traced
         assert git(eight, "ls-remote", "origin", "refs/heads/main").split()[0] == \
             git(eight, "rev-parse", "gitpar/_integration").strip()
 

@@ -7,6 +7,9 @@ commit. ``gitpar.store.repo`` re-exports it for everything else.
 from __future__ import annotations
 
 STREAM_BRANCH_PREFIX = "gitpar/"
+# set to "1" on a push made by a gitpar command that fetched the remote's state just before
+# (integrate --land): the pre-push hook it fires judges with that fetch instead of its own
+FETCHED_ENV = "GITPAR_FETCHED"
 
 
 def stream_of_branch(name: str | None) -> str | None:

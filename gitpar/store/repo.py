@@ -96,9 +96,9 @@ def no_git_env() -> dict[str, str]:
 
 
 def git(args: Sequence[str], cwd: Path | str, *, check: bool = True,
-        input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``git args`` in ``cwd`` with a clean environment; GitparError on failure."""
-    proc = subprocess.run(["git", *args], cwd=cwd, env=no_git_env(), capture_output=True,
+        input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``git args`` in ``cwd`` with a clean environment (plus ``env``); GitparError on failure."""
+    proc = subprocess.run(["git", *args], cwd=cwd, env={**no_git_env(), **(env or {})}, capture_output=True,
                           text=True, input=input)
     if check and proc.returncode != 0:
         msg = (proc.stderr or proc.stdout).strip()

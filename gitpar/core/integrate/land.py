@@ -67,7 +67,7 @@ def land(repo: Repo, plan: Plan, run: Integration, say: Progress) -> dict[str, s
             m.move_branch(repo, base, old, tip, f"gitpar integrate --land: {target}", checked)
             say(f"landed {target} on {base} ({m.short(tip)})")
             return {"base": base, "commit": str(tip), "where": "local"}
-        ok, why = m.push_with_lease(repo, remote, tip, base, old)
+        ok, why = m.push_with_lease(repo, remote, tip, base, old, fetched=True)  # this command's fetch
         if ok:
             say(f"landed {target} on {remote}/{base} ({m.short(tip)})")
             done = {"base": base, "commit": str(tip), "where": remote}

@@ -23,6 +23,7 @@ from pathlib import Path
 import pygit2
 
 from gitpar.errors import GitparError, Refused
+from gitpar.store.naming import FETCHED_ENV
 from gitpar.store.repo import Repo, Worktree, git, no_git_env, swap_ref
 
 
@@ -299,13 +300,14 @@ def merge_head(worktree: Path) -> pygit2.Oid | None:
 
 
 def push_with_lease(repo: Repo, remote: str, commit: pygit2.Oid, branch: str,
-                    old: pygit2.Oid) -> tuple[bool, str]:
+                    old: pygit2.Oid, *, fetched: bool = False) -> tuple[bool, str]:
     """Push ``commit`` to ``remote``'s ``branch`` only if it is still at ``old`` (compare and
     swap: ``--force-with-lease``; the push is a fast-forward, the lease makes it atomic).
-    Whether it landed, and git's message. The pre-push hook runs as for any push."""
+    Whether it landed, and git's message. The pre-push hook runs as for any push; ``fetched``:
+    this command fetched the remote's state already, so the hook judges with that fetch."""
     ref = f"refs/heads/{branch}"
     proc = git(["push", "--porcelain", f"--force-with-lease={ref}:{old}", remote, f"{commit}:{ref}"],
-               repo.common_dir, check=False)
+               repo.common_dir, check=False, env={FETCHED_ENV: "1"} if fetched else None)
     return proc.returncode == 0, (proc.stderr or proc.stdout).strip()
 
 
