@@ -326,7 +326,7 @@ def test_a_reused_gate_worktree_holds_exactly_the_tree_under_test(eight: Path, r
 
 
 @pytest.mark.parametrize("transport", ["file", pytest.param("daemon", marks=pytest.mark.skipif(
-    not __import__("gitpar.testing_servers", fromlist=["available"]).available("daemon"),
+    not __import__("servers").available("daemon"),
     reason="git daemon not available here"))])
 def test_land_through_a_remote_costs_at_most_two_fetch_and_push_round_trips(
         eight: Path, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
@@ -336,7 +336,7 @@ def test_land_through_a_remote_costs_at_most_two_fetch_and_push_round_trips(
     import os
     import shutil
 
-    from gitpar.testing_servers import serve
+    from servers import serve
 
     real = shutil.which("git")
     calls = tmp_path / "calls.log"

@@ -158,9 +158,8 @@ def test_follow_in_a_remote_plan_lands_a_stream_finished_in_another_clone(tmp_pa
     """alice follows the queue with --land; bob, in his own clone, finishes api: its branch
     and completion reach alice only through the remote, fetched at each poll, and the
     landing is pushed to origin's main."""
+    from servers import serve
     from test_landing import _alice, _clone, _commit, _ls_remote
-
-    from gitpar.testing_servers import serve
 
     with serve("file", tmp_path / "server") as url:
         a = _alice(tmp_path, url, run)
