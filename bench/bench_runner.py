@@ -123,6 +123,16 @@ def reset_state(repo: Path) -> None:
     sh(["git", "update-ref", "refs/heads/gitpar/_state", SAVED_STATE], repo)
 
 
+def replay_makespan(run: object, durations: dict[str, float], workers: int) -> float:
+    """The makespan of the runner's dispatch rule (``core.runner.engine``'s ready queue: the
+    plan's start time, the longest remaining path, priority, name) with ``durations``."""
+    starts = {n: slot.start for n, slot in run.planned.slots.items()}  # type: ignore[attr-defined]
+    rank = run.rank  # type: ignore[attr-defined]
+    streams = run.plan.streams  # type: ignore[attr-defined]
+    tasks = [Task(n, durations[n], run.deps[n], streams[n].priority) for n in run.order]  # type: ignore[attr-defined]
+    return list_schedule(tasks, workers, lambda t: (starts[t.name], -rank[t.name], -t.priority, t.name)).makespan
+
+
 def bench_stg(stg: Path, graphs: int, unit: float, workers: int, work: SameWork) -> dict[str, object]:
     files = sorted((stg / "50").glob("*.stg"))
     step = max(1, len(files) // graphs)
@@ -149,12 +159,11 @@ def bench_stg(stg: Path, graphs: int, unit: float, workers: int, work: SameWork)
                 continue
             ex = 100.0 * (result.span_s / run.planned.makespan - 1.0)
             excess.append(ex)
-            # the same list schedule with the durations the commands really took (a sleep
-            # process takes a few ms more than its argument): what is left is the runner's
-            rank = run.rank
-            replay = list_schedule(
-                [Task(n, result.jobs[n].duration_s or 0.0, run.deps[n]) for n in run.order],
-                workers, lambda t, rank=rank: -rank[t.name]).makespan
+            # the runner's own rule (ready streams by the plan's start, then the longest
+            # remaining path, priority, name; a worker never idle while one is ready) replayed
+            # with the durations the commands really took (a sleep process takes a few ms more
+            # than its argument): what is left is the runner's own delays
+            replay = replay_makespan(run, {n: result.jobs[n].duration_s or 0.0 for n in run.order}, workers)
             own.append(100.0 * (result.span_s / replay - 1.0))
             print(f"   {path.name:<14} {run.planned.makespan:>9.3f} {result.span_s:>9.3f} {ex:>9.2f}"
                   f" {replay:>9.3f} {own[-1]:>9.2f}")
@@ -240,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("xargs") is None or shutil.which("sleep") is None:
         print("bench_runner: skipped, needs xargs and sleep")
         return 0
-    result: dict[str, object] = {"bench": "runner"}
+    result: dict[str, object] = {"bench": "runner", "load": round(os.getloadavg()[0], 2)}
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     if (args.stg / "50").is_dir():
         result.update(bench_stg(args.stg, args.graphs, args.unit, args.workers, work))
     else:

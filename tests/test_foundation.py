@@ -422,11 +422,11 @@ def test_a_stream_never_started_has_the_row_of_any_pending_stream() -> None:
 
 def test_stale_streams_need_attention(planned: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = planned / ".gitpar/plan.md"
-    plan.write_text(plan.read_text().replace("stale_after: 4h", "stale_after: 1s"))
+    plan.write_text(plan.read_text().replace("stale_after: 4h", "stale_after: 1m"))
     assert run(planned, "start", "api").code == 0
     st = json.loads(run(planned, "status", "--json").out)
     assert not any(a["kind"] == "stale" for a in st["attention"])
-    monkeypatch.setenv("GITPAR_NOW", str(time.time() + 3))  # the clock steps past stale_after
+    monkeypatch.setenv("GITPAR_NOW", str(time.time() + 120))  # the clock steps past stale_after
     st = json.loads(run(planned, "status", "--json").out)
     assert any(a["kind"] == "stale" and a["stream"] == "api" for a in st["attention"])
 

@@ -24,11 +24,6 @@ BANNED: dict[str, tuple[str, ...]] = {
     "gitpar/core": ("gitpar.cli", "gitpar.hookentry", "gitpar.launch", "pygit2", "typer", "rich"),
     "gitpar/plugins": ("gitpar.core", "gitpar.cli", "gitpar.hookentry", "gitpar.launch"),
 }
-# Circles another branch is breaking, by their modules: each entry must still be a circle
-# here (test_the_known_circles_are_still_circles), so it is dropped once the fix is merged.
-KNOWN_CIRCLES: list[frozenset[str]] = [
-    frozenset({"gitpar.core.schedule.bounds", "gitpar.core.schedule.resources"}),  # dev/runner's fix
-]
 
 
 def module_name(path: Path) -> str:
@@ -177,15 +172,9 @@ def describe(circle: frozenset[str], edges: dict[str, set[str]]) -> str:
 
 def test_no_import_circles() -> None:
     edges = graph()
-    found = [c for c in circles(edges) if c not in KNOWN_CIRCLES]
+    found = circles(edges)
     assert found == [], "import circles (move the shared piece down a layer, or let one side " \
                         "stop importing the other):\n" + "\n".join(describe(c, edges) for c in found)
-
-
-def test_the_known_circles_are_still_circles() -> None:
-    found = circles(graph())
-    gone = [sorted(c) for c in KNOWN_CIRCLES if c not in found]
-    assert gone == [], "these circles are gone: remove them from KNOWN_CIRCLES"
 
 
 def test_the_circle_finder_finds_circles() -> None:

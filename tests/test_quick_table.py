@@ -142,6 +142,10 @@ def test_progress_is_written_without_typer_as_with_it(started: Path, run) -> Non
         assert light.returncode == full.code == 2, args
         assert light.stderr.strip() == full.err.strip() and "Traceback" not in light.stderr, args
         assert "typer" not in modules, args
+    for args in (["--completion", "x", "--bogus"], ["--completion", "140", "extra"]):
+        light, _ = fast(api, "progress", *args)  # what is wrong with the line is said before the value
+        full = run(api, "progress", *args)
+        assert light.returncode == full.code == 2 and light.stderr.strip() == full.err.strip(), args
     light, modules = fast(api, "progress", "--completion")
     assert light.returncode == 2 and "requires an argument" in light.stderr and "typer" in modules
 

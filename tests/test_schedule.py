@@ -371,3 +371,70 @@ def test_stg_quality() -> None:
     assert mean <= 0.3, mean
     assert worst <= 3.0, worst
     assert mean < sum(hl_excess) / len(hl_excess)
+
+
+def _fits_by_brute_force(durations: list[float], m: int, capacity: float) -> bool:
+    for assignment in itertools.product(range(m), repeat=len(durations)):
+        loads = [0.0] * m
+        for d, w in zip(durations, assignment, strict=True):
+            loads[w] += d
+        if max(loads) <= capacity + 1e-9:
+            return True
+    return False
+
+
+def test_packing_bound_agrees_with_a_brute_force() -> None:
+    from gitpar.core.schedule.bounds import packs
+
+    rng = random.Random(7)
+    decided = {True: 0, False: 0}
+    for _ in range(150):
+        n, m = rng.randint(1, 7), rng.randint(1, 3)
+        durations = [float(rng.choice([1, 2, 3, 5, 8, 13])) for _ in range(n)]
+        capacity = float(rng.randint(int(max(durations)) if rng.random() < 0.8 else 1, int(sum(durations))))
+        fits, _ = packs(durations, m, capacity, 100_000)
+        assert fits is not None
+        assert fits == _fits_by_brute_force(durations, m, capacity), (durations, m, capacity)
+        decided[fits] += 1
+    assert decided[True] > 20 and decided[False] > 20  # both answers were put to the test
+    assert packs([5.0] * 30 + [3.0], 4, 39.0, 10)[0] is None  # out of nodes: undecided, not a guess
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_small_plans_of_independent_streams_are_proved_optimal_at_once(m: int) -> None:
+    """A partition (independent streams: 1h each, two part-done): no bound from path
+    lengths or total work proves the schedule optimal; the packing bound does, so the search
+    ends at the optimum with an effort budget too small for any improvement phase."""
+    tasks = [Task(f"s{i}", 3600.0) for i in range(8)] + [Task("a", 2365.4321), Task("b", 2268.0)]
+    best = min(max(sum(d for d, w in zip([t.duration for t in tasks], ws, strict=True) if w == k)
+                   for k in range(m)) for ws in itertools.product(range(m), repeat=len(tasks))
+               if ws[0] == 0)
+    assert lower_bound(tasks, m) < best - 1  # the old bounds cannot prove it
+    cpu = time.thread_time()
+    assert schedule(tasks, m).makespan == pytest.approx(best, abs=1e-6)
+    # this thread's CPU, not the wall clock (the load of the machine does not enter): the
+    # search spends its whole budget, ~150 ms, when it cannot prove the optimum
+    assert time.thread_time() - cpu < 0.03
+
+
+def test_small_plans_with_a_resource_end_at_a_proven_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three of ten streams need one GPU: the resource and path bounds stay below the
+    optimum; the packing bound proves it once a random list schedule finds it, and the
+    search stops there instead of trying its 1,200 schedules (counted, not timed)."""
+    from gitpar.core.schedule import resources
+
+    tried = []
+    real = resources.list_schedule_with_resources
+
+    def counted(*args: object) -> tuple[list[float], float]:
+        tried.append(1)
+        return real(*args)  # type: ignore[arg-type]
+    monkeypatch.setattr(resources, "list_schedule_with_resources", counted)
+    gpu = frozenset({"gpu"})
+    tasks = ([Task("a", 2365.4321, (), 0, gpu), Task("b", 2268.0, (), 0, gpu), Task("c", 3600.0, (), 0, gpu)]
+             + [Task(f"s{i}", 3600.0) for i in range(7)])
+    for m, best in ((2, 16765.4321), (4, 9565.4321)):
+        assert lower_bound(tasks, m) < best - 1
+        tried.clear()
+        assert schedule(tasks, m).makespan == pytest.approx(best, abs=1e-6)
+        assert len(tried) < 100, len(tried)

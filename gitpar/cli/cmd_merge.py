@@ -13,25 +13,78 @@ from gitpar.cli.app import JsonOpt, _repo, app
 @app.command()
 def conflicts(json_: JsonOpt = False,
               offline: Annotated[bool, typer.Option("--offline", help="Do not fetch the state and the stream "
-                                                    "branches from the plan's remote first.")] = False) -> None:
+                                                    "branches from the plan's remote first.")] = False,
+              test: Annotated[str | None, typer.Option("--test", help="Also run this gate command (through sh; "
+                                                       "{worktree}: the tree under test) on each active stream's "
+                                                       "tree and on the merged tree of each pair that merges "
+                                                       "cleanly: a pair that fails while both pass alone breaks "
+                                                       "the gate together (exit 1).")] = None,
+              all_pairs: Annotated[bool, typer.Option("--all-pairs", help="With --test: test every pair, "
+                                                      "not only the most related ones.")] = False,
+              max_pairs: Annotated[str | None, typer.Option("--max-pairs", help="With --test: how many pairs to "
+                                                            "test, most related first (default 16).")] = None,
+              jobs: Annotated[str, typer.Option("-j", "--jobs", help="With --test: gates run at once, each in "
+                                                "its own temporary worktree (default 1).")] = "1") -> None:
     """Forecast the conflicts between active streams, and with the base, touching no worktree.
 
-    Exit 1 when a conflict is forecast, 0 otherwise.
+    Exit 1 when a conflict, or a rewrite (a stream that replaced lines another changed
+    before it, building on that version through the lock chain), is forecast, or (--test)
+    two streams break the gate together; 0 otherwise.
     """
     from gitpar.core.conflicts import forecast
     from gitpar.core.remote import refresh
+    from gitpar.errors import bad
 
+    gated = None
+    if test is not None:
+        from gitpar.core.pair_gate import MAX_PAIRS, check_options
+
+        if all_pairs and max_pairs is not None:
+            raise bad(None, "--all-pairs/--max-pairs", "give one of --all-pairs and --max-pairs", "drop one of them")
+        cap = None if all_pairs else (MAX_PAIRS if max_pairs is None else _whole(max_pairs, "--max-pairs", "--max-pairs 30"))
+        jobs_n = _whole(jobs, "-j/--jobs", "-j 4")
+        check_options(test, jobs_n, cap)
+    elif all_pairs or max_pairs is not None or jobs != "1":
+        raise bad(None, "--all-pairs/--max-pairs/-j", "these say how to run a gate, and no --test gives one",
+                  "add --test CMD, e.g. gitpar conflicts --test 'python -m pytest -x -q'")
     repo = _repo()
     note = refresh(repo, offline=offline)
     if note:
         o.err(note)
     fc = forecast(repo)
+    if test is not None:
+        from gitpar.core.pair_gate import gate_pairs
+
+        gated = gate_pairs(repo, repo.load_plan(), fc, test, jobs=jobs_n, max_pairs=cap,
+                           progress=None if json_ else o.err)
     if json_:
-        o.emit_json(fc.to_dict())
+        o.emit_json({**fc.to_dict(), **({"gate": gated.to_dict()} if gated is not None else {})})
     else:
         _print_forecast(fc)
-    if fc.conflicting:
+        if gated is not None:
+            _print_pair_gate(gated)
+    if fc.conflicting or (gated is not None and gated.together):
         raise typer.Exit(1)
+
+
+def _print_pair_gate(g) -> None:  # type: ignore[no-untyped-def]
+    from gitpar.core.pair_gate import describe
+
+    found = describe(g)
+    if found:
+        o.out(f"The gate on the merged pairs ({g.command}):")
+        for line in found:
+            o.out(f"  {line}")
+    for a, b, why in g.untested:
+        o.err(f"not tested: {a} and {b}: {why}")
+    if g.capped:
+        o.err(f"not tested: {g.capped} of {g.pairs_total} pairs, the least related (--max-pairs {g.max_pairs}; "
+              "--all-pairs tests every pair)")
+    def n(count: int, what: str) -> str:
+        return f"{count} {what}{'' if count == 1 else 's'}"
+
+    o.err(f"gate: {n(len(g.alone), 'stream')} alone, {n(len(g.pairs), 'pair')} merged and tested, "
+          f"{len(g.together)} breaking it together")
 
 
 def _print_forecast(fc) -> None:  # type: ignore[no-untyped-def]
@@ -40,12 +93,22 @@ def _print_forecast(fc) -> None:  # type: ignore[no-untyped-def]
             return f"{p.b} (merged streams waiting to land)"
         return f"{p.b} (base)" if p.with_base else p.b
 
-    if fc.conflicting:
+    if any(p.stopping for p in fc.conflicting):
         o.out("Conflicts (these merges would stop):")
         for p in fc.conflicting:
-            o.out(f"  {p.a} <> {other(p)}:")
-            for c in p.conflicts:
-                o.out(f"    {c.describe(p.a, p.b)}")
+            if p.stopping:
+                o.out(f"  {p.a} <> {other(p)}:")
+                for c in p.stopping:
+                    o.out(f"    {c.describe(p.a, p.b)}")
+    if any(p.rewrites for p in fc.conflicting):
+        from gitpar.core.conflicts import rewrite_advice
+
+        o.out("Rewrites (these merge cleanly, and lines one stream changed are replaced by the other's):")
+        for p in fc.conflicting:
+            for c in p.rewrites:
+                o.out(f"  {p.a} <> {other(p)}:")
+                o.out(f"    {c.describe()}")
+                o.out(f"    {rewrite_advice(c)}")
     if fc.overlapping_only:
         o.out("Overlaps without conflict (both changed these files; they merge cleanly):")
         for p in fc.overlapping_only:
@@ -53,8 +116,11 @@ def _print_forecast(fc) -> None:  # type: ignore[no-untyped-def]
             o.out(f"  {p.a} <> {other(p)}: {shown}")
     for name, why in fc.skipped.items():
         o.err(f"skipped {name}: {why}")
-    o.err(f"{len(fc.streams)} active streams against {fc.base}: {len(fc.conflicting)} conflicting "
-          f"pairs, {len(fc.overlapping_only)} overlapping without conflict "
+    rewriting = sum(1 for p in fc.conflicting if p.rewrites)
+    o.err(f"{len(fc.streams)} active streams against {fc.base}: "
+          f"{sum(1 for p in fc.conflicting if p.stopping)} conflicting pairs, "
+          + (f"{rewriting} rewriting, " if rewriting else "")
+          + f"{len(fc.overlapping_only)} overlapping without conflict "
           f"({fc.stats.get('pairs_merged', 0)} of {fc.stats.get('pairs', 0)} pairs needed a merge)")
 
 

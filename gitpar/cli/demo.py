@@ -141,7 +141,8 @@ def _flow(d: Demo) -> None:
     d.run(["gitpar", "status"], repo)
 
     d.say("api finishes; ui can start; its lock builds on api's version of the shared file, "
-          "so the forecast finds the overlap merges cleanly")
+          "so the two merge cleanly -- but ui rewrites the very line api changed (SETTING_5), and "
+          "the forecast says so (exit 1): a rewrite, for api and ui to agree on before it lands")
     d.run(["gitpar", "finish"], api)
     d.run(["gitpar", "next"], repo)
     ui = Path(d.run(["gitpar", "start", "ui"], repo).strip().splitlines()[-1])
@@ -150,6 +151,10 @@ def _flow(d: Demo) -> None:
     write(ui / "src/config.py", config)
     d.run(["git", "commit", "-qam", "ui: setting 5 for the page"], ui)
     d.run(["gitpar", "unlock", "src/config.py"], ui)
+    d.run(["gitpar", "conflicts"], repo, expect=1)
+    d.say("ui meant to replace api's SETTING_5, and says so in a commit: the forecast is clear again")
+    d.run(["git", "commit", "-q", "--allow-empty", "-m", "ui: replace api's SETTING_5",
+           "-m", "Gitpar-Replaces: api src/config.py"], ui)
     d.run(["gitpar", "conflicts"], repo)
 
     d.say("Run a command in every stream's worktree, dependency-aware")

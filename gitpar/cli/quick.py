@@ -10,7 +10,7 @@ first.
 
 :data:`LIGHT` is the one table of those commands: for each, every option typer declares for
 it (spelling, name, flag or value, type, default) and whether it takes paths; :func:`parse`
-is the one parser that reads it. ``tests/test_quick.py`` walks typer's own parameters for
+is the one parser that reads it. ``tests/test_quick_table.py`` walks typer's own parameters for
 each command and checks the table says exactly the same, so the two cannot accept different
 things. A command line the table does not know (an unknown option, ``-h``, a short option
 glued to its value, a value that does not convert) goes to typer, which says what is wrong;
@@ -115,10 +115,6 @@ def parse(command: str, args: list[str]) -> tuple[list[str], Options] | None:
                 converted: Any = float(value)
             except ValueError:
                 return None  # typer's message for a number that is not one
-        elif kind == "percent":
-            from gitpar.cli.writes import percent
-
-            converted = percent(value)
         else:
             converted = value
         if multiple:
@@ -127,6 +123,12 @@ def parse(command: str, args: list[str]) -> tuple[list[str], Options] | None:
             found[dest] = converted
     if paths and not takes_paths:
         return None
+    for dest, kind, _multiple, _default in table.values():
+        if kind == "percent" and found.get(dest) is not None:
+            from gitpar.cli.writes import percent
+
+            # after the whole line is read, as click converts: an unknown option is said first
+            found[dest] = percent(found[dest])
     for dest, _kind, _multiple, default in table.values():
         found.setdefault(dest, list(default) if isinstance(default, list) else default)
     return paths, found
@@ -359,8 +361,8 @@ def _help_key() -> str:
 def fast(args: list[str]) -> int | None:
     """Run ``gitpar ARGS`` here when the table knows it and its command answers; None: the
     full command line."""
-    if not args:
-        return None
+    if not args or "_GITPAR_COMPLETE" in os.environ:
+        return None  # nothing to run, or the shell asking typer for completions
     if args == ["--help"] or args == ["-h"]:
         return top_help()
     command = args[0] if args[0] in LIGHT else "" if args[0][:1] == "-" else None

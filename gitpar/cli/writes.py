@@ -30,7 +30,9 @@ def progress(*, stream: str | None = None, status: str | None = None, completion
     """``gitpar progress``: report progress for the stream of this worktree (or ``stream``)."""
     from gitpar.cli import output as o
     from gitpar.cli.session import _repo
-    from gitpar.core import streams
+    from gitpar.core import (
+        stream_progress as streams,  # the job's module: the rest of streams' is not needed
+    )
     from gitpar.core.progress import ProgressUpdate, check_status, check_text
     from gitpar.errors import bad
 
@@ -84,7 +86,8 @@ def lock(paths: list[str] | None = None, *, resource: list[str] | None = None, t
     from gitpar.cli import output as o
     from gitpar.cli.session import _repo
     from gitpar.core import chain as chain_
-    from gitpar.core import locks, streams
+    from gitpar.core import locks
+    from gitpar.core import stream_progress as streams  # writer_of's module, not all of streams'
     from gitpar.core.progress import check_text
     from gitpar.errors import Refused, bad
 
@@ -175,7 +178,8 @@ def unlock(paths: list[str] | None = None, *, resource: list[str] | None = None,
     """``gitpar unlock``: the command's body (``cli/cmd_enforce.unlock`` has its help)."""
     from gitpar.cli import output as o
     from gitpar.cli.session import _repo
-    from gitpar.core import locks, streams
+    from gitpar.core import locks
+    from gitpar.core import stream_progress as streams  # writer_of's module, not all of streams'
     from gitpar.errors import bad
     from gitpar.store.repo import signature
 

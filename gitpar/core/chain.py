@@ -203,15 +203,44 @@ def records(progress: Mapping[str, Progress]) -> list[tuple[str, str, dict[str, 
     return out
 
 
-def chain_bases(repo: Repo, progress: Mapping[str, Progress], ours: Oid,
-                theirs: Oid) -> dict[str, list[str]]:
-    """Path -> versions (blob ids) to try as its common base when ``ours`` and ``theirs``
-    merge: a version a stream built on, where one side holds the work it was taken from and
-    the other the stream's work built on it."""
+@dataclass(frozen=True)
+class Link:
+    """A chain record that applies where two commits merge: ``builder`` built ``path`` on
+    ``holder``'s version ``blob`` (read from ``source``), one side holds that work of the
+    holder's, the other the builder's work (``tip``) built on it."""
+
+    path: str
+    builder: str
+    holder: str
+    blob: str
+    source: Oid
+    tip: Oid
+
+
+class ChainIndex:
+    """The chain records of one state commit, parsed once and found by path: a forecast of
+    thousands of pairs asks for the records of each pair's few files."""
+
+    def __init__(self, progress: Mapping[str, Progress]) -> None:
+        self.progress = progress
+        self.all = records(progress)
+        self.by_path: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+        for item in self.all:
+            self.by_path.setdefault(item[1], []).append(item)
+
+    def of(self, paths: Sequence[str] | None) -> list[tuple[str, str, dict[str, Any]]]:
+        if paths is None:
+            return self.all
+        return [item for path in paths for item in self.by_path.get(path, ())]
+
+
+def chain_links(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: Oid,
+                paths: Sequence[str] | None = None, index: ChainIndex | None = None) -> list[Link]:
+    """The chain records that apply when ``ours`` and ``theirs`` merge (those of ``paths``)."""
     from gitpar.store import merge as m
 
-    found: dict[str, list[str]] = {}
-    for builder, path, rec in records(progress):
+    found: list[Link] = []
+    for builder, path, rec in (index or ChainIndex(progress)).of(paths):
         tip = repo.stream_tip(builder) or _integrated_at(repo, builder, progress[builder])
         try:
             source = repo.resolve(rec["commit"])
@@ -221,8 +250,75 @@ def chain_bases(repo: Repo, progress: Mapping[str, Progress], ours: Oid,
             continue
         if ((m.is_ancestor(repo, source, ours) and m.is_ancestor(repo, tip, theirs))
                 or (m.is_ancestor(repo, source, theirs) and m.is_ancestor(repo, tip, ours))):
-            found.setdefault(path, []).append(rec["blob"])
+            found.append(Link(path, builder, rec["from"], rec["blob"], source, tip))
     return found
+
+
+def chain_bases(repo: Repo, progress: Mapping[str, Progress], ours: Oid,
+                theirs: Oid) -> dict[str, list[str]]:
+    """Path -> versions (blob ids) to try as its common base when ``ours`` and ``theirs``
+    merge: a version a stream built on, where one side holds the work it was taken from and
+    the other the stream's work built on it."""
+    found: dict[str, list[str]] = {}
+    for link in chain_links(repo, progress, ours, theirs):
+        found.setdefault(link.path, []).append(link.blob)
+    return found
+
+
+def rewrites(repo: Repo, ours: Oid, theirs: Oid, paths: Sequence[str],
+             index: ChainIndex | None = None) -> list[FileConflict]:
+    """The rewrite rule of the forecast: where ``ours`` and ``theirs`` meet through a chain
+    record of one of ``paths``, the lines of the holder's version that the holder had
+    changed and the builder then replaced or deleted (kind ``rewrite``, ``by`` the builder,
+    ``over`` the holder). The merge keeps the builder's lines without a conflict, so the
+    holder's change is gone without anyone having merged it away by hand. Lines the builder
+    only added (appends in turns), or changed where the holder had not, are no rewrite."""
+    from gitpar.store import merge as m
+
+    index = index or state_chains(repo)
+    if not index.all:
+        return []
+    progress = index.progress
+    found: list[FileConflict] = []
+    for link in chain_links(repo, progress, ours, theirs, paths, index):
+        later = m.file_at(repo, link.tip, link.path)
+        if later is None or later[0] == link.blob:
+            continue  # the builder deleted the file (a delete is no line rewrite) or kept it as it was
+        regions = m.rewritten_lines(repo, _base_of(repo, progress, link), link.blob, later[0])
+        if regions and not _confirmed(repo, link):
+            found.append(m.FileConflict(link.path, "rewrite", regions, (link.path,),
+                                        by=link.builder, over=link.holder))
+    return found
+
+
+REPLACES = "Gitpar-Replaces"  # the trailer a builder confirms a rewrite with: "Gitpar-Replaces: a [PATH...]"
+
+
+def _confirmed(repo: Repo, link: Link) -> bool:
+    """Whether a commit of the builder's since it took the holder's version says it meant to
+    replace the holder's change: ``Gitpar-Replaces: HOLDER`` (every path), or with paths."""
+    from gitpar.store import merge as m
+
+    for value in m.trailer_values(repo, link.tip, m.merge_base(repo, link.source, link.tip), REPLACES):
+        words = value.split()
+        if words and words[0] == link.holder and (len(words) == 1 or link.path in words[1:]):
+            return True
+    return False
+
+
+def _base_of(repo: Repo, progress: Mapping[str, Progress], link: Link) -> str | None:
+    """The version the holder changed to make the one the builder built on: the version the
+    holder had built on itself (its own chain record), else the file where the holder's and
+    the builder's work part (their merge base)."""
+    from gitpar.store import merge as m
+
+    own = progress.get(link.holder)
+    chained = own.extra.get(CHAINED) if own is not None else None
+    rec = chained.get(link.path) if isinstance(chained, dict) else None
+    if isinstance(rec, dict) and isinstance(rec.get("blob"), str) and rec["blob"] != link.blob:
+        return rec["blob"]
+    at = m.file_at(repo, m.merge_base(repo, link.source, link.tip), link.path)
+    return at[0] if at is not None else None
 
 
 def file_rules(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: Oid,
@@ -246,35 +342,44 @@ def file_rules(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: 
 #: command that forecasts or settles many pairs (``conflicts`` at 500 streams settles every
 #: conflicting pair) read and parsed all N progress files for each pair; keyed by the
 #: commit id, it cannot go stale (a new state commit is a new key).
-_progress_seen: tuple[str, dict[str, Progress]] | None = None
+_progress_seen: tuple[str, ChainIndex] | None = None
 
 
-def _state_progress(repo: Repo) -> dict[str, Progress]:
-    """Every stream's progress on the state branch's current commit, parsed once per commit."""
+def state_chains(repo: Repo) -> ChainIndex:
+    """The chain records on the state branch's current commit, parsed once per commit."""
     global _progress_seen
     from gitpar.core.stream_progress import all_progress
     from gitpar.store.state import StateStore
 
     snap = StateStore(repo).snapshot()
     if snap.commit is None:
-        return {}
+        return ChainIndex({})
     key = f"{repo.git.path}:{snap.commit}"
     if _progress_seen is None or _progress_seen[0] != key:
-        _progress_seen = (key, all_progress(snap))
+        _progress_seen = (key, ChainIndex(all_progress(snap)))
     return _progress_seen[1]
 
 
-def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours: Oid, theirs: Oid) -> bool:
+def _state_progress(repo: Repo) -> Mapping[str, Progress]:
+    """Every stream's progress on the state branch's current commit, parsed once per commit."""
+    return state_chains(repo).progress
+
+
+def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours: Oid, theirs: Oid,
+                index: ChainIndex | None = None) -> bool:
     """Whether a chain record or a ``merge: union`` rule could settle any of ``conflicts``:
     when none can, :func:`settle` would return them unchanged (and needs no whole merge)."""
     from gitpar.core.plan_patterns import union_paths
 
     union = union_paths(plan)
-    progress = _state_progress(repo)
-    if union is None and not records(progress):
+    index = index or state_chains(repo)
+    if union is None and not index.all:
         return False
-    rule_of = file_rules(repo, progress, ours, theirs, union)
-    return any(rule_of(path) is not None for c in conflicts for path in (c.paths or (c.path,)))
+    paths = [path for c in conflicts for path in (c.paths or (c.path,))]
+    if union is None or not any(union(path) for path in paths):
+        links = chain_links(repo, index.progress, ours, theirs, paths, index)
+        return bool(links)
+    return True
 
 
 def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list[FileConflict]:

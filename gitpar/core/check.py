@@ -118,17 +118,19 @@ def _note_undefined(report: Report, streams: set[str], stream: str | None) -> No
 
 
 def check_range(repo: Any, base_rev: str | None, head_rev: str, stream: str | None = None,
-                *, branch: str | None = None) -> Report:
+                *, branch: str | None = None, status: dict[str, str] | None = None) -> Report:
     """Judge the change ``base_rev..head_rev``: every commit, and the net effect.
 
     The stream is ``stream`` (``--stream``), else the one whose branch ``branch`` names
     (``gitpar/<name>``, ``origin/gitpar/<name>``, ``refs/...``), else none: a branch that
     is no stream's. ``Gitpar-Stream`` trailers are information, never identity.
+    ``status``: the streams' claim statuses when the caller has read them already (as
+    :func:`base_rules` takes them).
     """
     from gitpar.errors import bad
 
     plan_rev, plan_note = plan_base(repo, base_rev)
-    rules, base = base_rules(repo, plan_rev)
+    rules, base = base_rules(repo, plan_rev, status)
     head = repo.resolve_ci(head_rev)
     base_oid = repo.resolve_ci(base_rev) if base_rev else None
     if base_oid is not None and repo.git.merge_base(base_oid, head) is None and repo.git.is_shallow:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gitpar.core.chain import ChainIndex
     from gitpar.core.plan import Plan
     from gitpar.core.progress import Progress
     from gitpar.core.repo import Repo
@@ -40,6 +41,17 @@ class PairForecast:
     conflicts: list[FileConflict]
     # ``b`` is the integration branch: streams waiting to land there (``with_base`` too)
     with_integration: bool = False
+
+    @property
+    def stopping(self) -> list[FileConflict]:
+        """The conflicts that would stop the merge."""
+        return [c for c in self.conflicts if c.kind != "rewrite"]
+
+    @property
+    def rewrites(self) -> list[FileConflict]:
+        """Lines one side changed that the other replaced after building on them (the
+        chain): the merge is clean and keeps the later side's lines."""
+        return [c for c in self.conflicts if c.kind == "rewrite"]
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "with_base": self.with_base,
@@ -72,6 +84,7 @@ class Forecast:
             "base_tip": self.base_tip,
             "streams": self.streams,
             "conflicts": len(self.conflicting),
+            "rewrites": sum(1 for p in self.pairs if p.rewrites),
             "overlaps": len(self.overlapping_only),
             "pairs": [p.to_dict() for p in self.pairs],
             "skipped": self.skipped,
@@ -147,11 +160,23 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
             right = {n: {**x2, **changes[n]} for n in groups[f2]}
             candidates |= _meeting(left, right)
     order = {n: i for i, n in enumerate(tips)}
+    rules = _Rules.of(repo, plan)
+    added = {n: {p for p, how in c.items() if how == "A"} for n, c in changes.items()}
+    dirs: dict[str, set[str]] = {}  # a stream's folders with changes, for the file/directory clash
+
+    def folders(n: str) -> set[str]:
+        if n not in dirs:
+            dirs[n] = _folders(changes[n])
+        return dirs[n]
+
     for a, b in sorted(candidates, key=lambda p: (order[p[0]], order[p[1]])):
         mb = merge_base(repo, tips[a], tips[b])
         ca = changes[a] if mb == fork[a] else differ.changes(mb, tips[a])
         cb = changes[b] if mb == fork[b] else differ.changes(mb, tips[b])
-        pair = _forecast_pair(repo, a, b, False, mb, tips[a], tips[b], ca, cb, plan)
+        clash = None
+        if ca is changes[a] and cb is changes[b]:  # the streams' own changes: folders known
+            clash = ((added[a] & folders(b)) if added[a] else set()) | ((added[b] & folders(a)) if added[b] else set())
+        pair = _forecast_pair(repo, a, b, False, mb, tips[a], tips[b], ca, cb, plan, rules=rules, clash=clash)
         merged += 1
         if pair is not None:
             result.pairs.append(pair)
@@ -166,11 +191,11 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
             if not base_changes[f] or not _meeting({n: changes[n]}, {"": base_changes[f]}):
                 continue
             pair = _forecast_pair(repo, n, base, True, f, tips[n], base_tip, changes[n],
-                                  base_changes[f], plan)
+                                  base_changes[f], plan, rules=rules)
             merged += 1
             if pair is not None:
                 result.pairs.append(pair)
-    merged += _against_integration(repo, plan, result, tips, fork, changes, differ, base_tip)
+    merged += _against_integration(repo, plan, result, tips, fork, changes, differ, base_tip, rules)
     count = len(tips)
     result.stats = {"streams": count,
                     "pairs": count * (count - 1) // 2 + (count if base_tip is not None else 0),
@@ -181,7 +206,7 @@ def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | Non
 
 def _against_integration(repo: Repo, plan: Plan, result: Forecast, tips: Mapping[str, Oid],
                          fork: Mapping[str, Oid | None], changes: Mapping[str, Mapping[str, str]],
-                         differ: Any, base_tip: Oid | None) -> int:
+                         differ: Any, base_tip: Oid | None, rules: _Rules | None = None) -> int:
     """Each stream against the integration branch, when it holds streams the base does not
     have yet (merged by ``gitpar integrate``, waiting to land): a stream that collides with
     one of them would stop at integration though the base and the active streams say
@@ -203,7 +228,7 @@ def _against_integration(repo: Repo, plan: Plan, result: Forecast, tips: Mapping
         if not theirs or not _meeting({n: changes[n]}, {"": theirs}):
             continue
         mine = changes[n] if mb == fork[n] else differ.changes(mb, t)
-        pair = _forecast_pair(repo, n, branch, True, mb, t, tip, mine, theirs, plan)
+        pair = _forecast_pair(repo, n, branch, True, mb, t, tip, mine, theirs, plan, rules=rules)
         merged += 1
         if pair is None or (n, tuple(sorted(c.path for c in pair.conflicts))) in seen:
             continue
@@ -256,27 +281,84 @@ def _meeting(left: Mapping[str, Mapping[str, str]],
     return found
 
 
+@dataclass
+class _Rules:
+    """What a forecast asks of every pair, looked up once: the chain records by path and
+    whether any ``merge: union`` rule exists (without either, no pair needs the rules)."""
+
+    chains: ChainIndex
+    union: bool
+
+    @classmethod
+    def of(cls, repo: Repo, plan: Plan) -> _Rules:
+        from gitpar.core.chain import state_chains
+        from gitpar.core.plan_patterns import union_paths
+
+        return cls(state_chains(repo), union_paths(plan) is not None)
+
+
 def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
                    tip_a: Oid, tip_b: Oid, ca: Mapping[str, str],
-                   cb: Mapping[str, str], plan: Plan | None = None) -> PairForecast | None:
-    from gitpar.store.merge import conflicts_of_commits, conflicts_of_files
+                   cb: Mapping[str, str], plan: Plan | None = None, *,
+                   rules: _Rules | None = None, clash: set[str] | None = None) -> PairForecast | None:
+    from gitpar.store.merge import conflicts_of_commits, conflicts_of_files, conflicts_of_paths
 
-    overlapping = sorted(set(ca) & set(cb))
-    clash = _file_dir_clash(ca, cb)
+    overlapping = sorted(ca.keys() & cb.keys())
+    if clash is None:
+        clash = _file_dir_clash(ca, cb)
     if not overlapping and not clash:
         return None
     conflicts = None
     if not clash and all(ca[p] == "M" and cb[p] == "M" for p in overlapping):
         conflicts = conflicts_of_files(repo, mb, tip_a, tip_b, overlapping)
-    if conflicts is None:  # adds, deletes, renames, links: the whole merge, in memory
+    if conflicts is None:  # adds, deletes, renames, links: the whole merge of what changed
+        conflicts = conflicts_of_paths(repo, mb, tip_a, tip_b, _merge_paths(ca, cb, overlapping))
+    if conflicts is None:  # a path no tree here can hold: the whole trees
         _index, conflicts = conflicts_of_commits(repo, mb, tip_a, tip_b)
-    if conflicts and plan is not None:  # as integrate and sync settle them: chains, merge: union
+    if plan is not None and rules is None:
+        rules = _Rules.of(repo, plan)
+    if plan is None or rules is None or (not rules.chains.all and not rules.union):
+        return PairForecast(a, b, with_base, overlapping or sorted(clash), conflicts)
+    if conflicts:  # as integrate and sync settle them: chains, merge: union
         from gitpar.core.chain import rules_touch, settle
 
         # the whole merge again only where a rule could settle one of the conflicts found
-        if rules_touch(repo, plan, conflicts, tip_a, tip_b):
+        if rules_touch(repo, plan, conflicts, tip_a, tip_b, rules.chains):
             conflicts = settle(repo, plan, conflicts_of_commits(repo, mb, tip_a, tip_b)[0], tip_a, tip_b)
+    if overlapping and rules.chains.all:  # the rewrite rule, where the two meet through a chain
+        from gitpar.core.chain import rewrites
+
+        stopped = {path for c in conflicts for path in (c.paths or (c.path,))}
+        chained = [p for p in overlapping if p not in stopped and p in rules.chains.by_path]
+        if chained:
+            conflicts = [*conflicts, *rewrites(repo, tip_a, tip_b, chained, rules.chains)]
     return PairForecast(a, b, with_base, overlapping or sorted(clash), conflicts)
+
+
+def _merge_paths(ca: Mapping[str, str], cb: Mapping[str, str], overlapping: list[str]) -> set[str]:
+    """The paths a merge of the two sides can conflict in or pair in a rename: those both
+    changed, and every path either added or deleted (a rename is a delete and an add; a
+    file where the other side has a directory is an add, the directory's files on the
+    other side adds, or deletes on the same side). A path only one side modified in place
+    merges as that side has it, whatever else happens."""
+    out = set(overlapping)
+    for changes in (ca, cb):
+        out.update(p for p, how in changes.items() if how != "M")
+    return out
+
+
+def _folders(changes: Mapping[str, str]) -> set[str]:
+    """Every folder a changed path is in (``a/b/c.py``: ``a``, ``a/b``)."""
+    out: set[str] = set()
+    for path in changes:
+        cut = path.rfind("/")
+        while cut > 0:
+            folder = path[:cut]
+            if folder in out:
+                break  # its parents are in already
+            out.add(folder)
+            cut = path.rfind("/", 0, cut)
+    return out
 
 
 def _file_dir_clash(ca: Mapping[str, str], cb: Mapping[str, str]) -> set[str]:
@@ -300,8 +382,19 @@ def attention(repo: Repo, plan: Plan,
     fc = forecast(repo, plan, progress=progress)
     items: list[tuple[str, str, str]] = []
     for p in fc.conflicting:
-        files = ", ".join(c.describe(p.a, p.b) for c in p.conflicts[:3])
-        more = f" and {len(p.conflicts) - 3} more" if len(p.conflicts) > 3 else ""
         other = f"the base {p.b}" if p.with_base else f"stream {p.b}"
-        items.append((p.a, "conflict", f"will conflict with {other}: {files}{more}"))
+        if p.stopping:
+            files = ", ".join(c.describe(p.a, p.b) for c in p.stopping[:3])
+            more = f" and {len(p.stopping) - 3} more" if len(p.stopping) > 3 else ""
+            items.append((p.a, "conflict", f"will conflict with {other}: {files}{more}"))
+        for c in p.rewrites:
+            items.append((c.by, "rewrite", f"{c.describe()}: the merge with {other} keeps {c.by}'s lines; "
+                          f"{rewrite_advice(c)}"))
     return items
+
+
+def rewrite_advice(c: FileConflict) -> str:
+    """What to do about a rewrite: it is a choice only the two streams can make."""
+    return (f"coordinate with {c.over}; if {c.by} meant to replace {c.over}'s change, say so in a commit "
+            f"of {c.by}'s (its version lands as it is): git commit --allow-empty -m 'replace {c.over}'s "
+            f"change' -m 'Gitpar-Replaces: {c.over} {c.path}'")

@@ -10,11 +10,16 @@ from gitpar.core import plan as planmod
 from gitpar.core.progress import (
     Progress,
     ProgressUpdate,
+    apply_update,
+    now_iso,
+    progress_path,
+    render_progress,
 )
 from gitpar.core.repo import Repo
-from gitpar.core.stream_progress import report
-from gitpar.errors import Refused, bad
+from gitpar.core.stream_progress import fence, read_progress, report
+from gitpar.errors import GitparError, Refused, bad
 from gitpar.store.merge.apply import finish_moves
+from gitpar.store.repo import STATE_BRANCH
 from gitpar.store.state import Snapshot, StateStore
 
 TYPE_CHECKING = False
@@ -22,9 +27,11 @@ if TYPE_CHECKING:
     from gitpar.core.rules import Violation
 
 
-def violations_on_branch(repo: Repo, name: str, base: str | None = None) -> list[Violation]:
+def violations_on_branch(repo: Repo, name: str, base: str | None = None, *,
+                         status: dict[str, str] | None = None) -> list[Violation]:
     """What on ``gitpar/<name>`` breaks the ownership and lock rules: the check pre-push and CI
-    run (``gitpar check --range BASE..gitpar/NAME``), commit by commit. [] without a branch."""
+    run (``gitpar check --range BASE..gitpar/NAME``), commit by commit. [] without a branch.
+    ``status``: the streams' claim statuses, when the caller has read them already."""
     from gitpar.core.check import check_range
 
     if repo.tip(f"gitpar/{name}") is None:
@@ -32,7 +39,7 @@ def violations_on_branch(repo: Repo, name: str, base: str | None = None) -> list
     base = base or repo.configured_base()
     if repo.tip(base) is None:
         return []
-    found = check_range(repo, base, f"gitpar/{name}", stream=name).violations
+    found = check_range(repo, base, f"gitpar/{name}", stream=name, status=status).violations
     return _own_violations(repo, name, found) if found else []
 
 
@@ -74,52 +81,164 @@ def finish(repo: Repo, name: str, *, force: bool = False) -> Progress:
 
     Refused while its worktree has uncommitted changes, and while its branch breaks the
     ownership rules (the same check as pre-push and CI); ``force`` overrides both, and a
-    forced finish over violations says so in the state commit's message.
+    forced finish over violations says so in the state commit's message. The checks are
+    :func:`finish_checks`, the state commit :func:`record_finish`.
     """
+    return record_finish(repo, finish_checks(repo, name, force=force))
+
+
+@dataclass(frozen=True)
+class FinishChecked:
+    """A finish whose checks passed (:func:`finish_checks`): what recording it commits."""
+
+    stream: str
+    tip: str | None  # gitpar/<stream> when checked: recorded as the stream's landed work
+    base_tip: str | None
+    what: str  # the state commit's words for it
+
+
+def finish_checks(repo: Repo, name: str, *, force: bool = False, worktree: Path | None = None,
+                  status: dict[str, str] | None = None) -> FinishChecked:
+    """Everything :func:`finish` checks, and the push of a ``remote:`` plan, without writing
+    the state: refused (Refused, exit 1) while the worktree (``worktree`` when the caller
+    knows it) has uncommitted changes or the branch breaks the ownership rules, unless
+    ``force``. ``gitpar run --finish`` releases a stream's dependents once this passes and
+    records the finish off its loop (:func:`record_finishes`). ``status``: the streams' claim
+    statuses on the state branch as it is, when the caller keeps them (the ownership check's)."""
     plan = repo.load_plan("base")
     plan.stream(name)
     finish_moves(repo, f"gitpar/{name}")  # a sync killed half-way: its staged revert is no work
-    path = repo.stream_worktrees().get(name)
+    path = worktree if worktree is not None else repo.stream_worktrees().get(name)
+    scan = None
     if path is not None and not force:
+        from concurrent.futures import ThreadPoolExecutor
+
         from gitpar.store.worktrees import dirty_files
 
-        dirty = dirty_files(path)
+        # git's status scan runs while the branch is judged: a finish costs the longer of
+        # the two, not their sum (the runner's dependents wait for it)
+        scan = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitpar-dirty")
+        dirty_scan = scan.submit(dirty_files, path)
+    try:
+        found = violations_on_branch(repo, name, plan.settings.base, status=status)
+    finally:
+        if scan is not None:
+            scan.shutdown(wait=True)
+    if scan is not None:
+        dirty = dirty_scan.result()
         if dirty:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
             raise Refused(f"stream {name!r} has uncommitted changes in {path}: {shown}; "
                           "commit or discard them first (or --force)")
-    found = violations_on_branch(repo, name, plan.settings.base)
     if found and not force:
         raise Refused(describe_violations(name, found) + "\n  fix: take those changes out of "
                       f"gitpar/{name} (revert them, or rewrite the commits), or change the plan "
                       "on the base branch; 'gitpar finish --force' finishes anyway (recorded)")
-    from gitpar.core.landed import landed_changes
-    from gitpar.core.locks import release_changes
     from gitpar.core.remote import remote_base
 
     pushed = push_finished(repo, name)
     tip = repo.tip(f"refs/heads/gitpar/{name}")
     base_ref = remote_base(repo)
     base_tip = repo.tip(base_ref) or repo.tip(f"refs/remotes/{base_ref}")
-
-    def release(snap: Snapshot) -> dict[str, str | None]:
-        changes = release_changes(snap, name)
-        if tip is not None:  # its commits stay its work wherever they land
-            changes.update(landed_changes(snap, name, str(tip), str(base_tip) if base_tip else None))
-        return changes
-
     what = "completed, its locks released" + (f"; pushed gitpar/{name} to {pushed}" if pushed else "")
     if found:
         paths = sorted({v.path for v in found})
         what += (f"; forced (--force) over {len(found)} ownership violation"
                  f"{'s' if len(found) != 1 else ''}: {', '.join(paths[:10])}"
                  + (" ..." if len(paths) > 10 else ""))
-    progress = report(repo, name, ProgressUpdate(status="completed", completion=100),
-                      what=what, also=release)
+    return FinishChecked(name, str(tip) if tip is not None else None,
+                         str(base_tip) if base_tip is not None else None, what)
+
+
+def _finish_changes(snap: Snapshot, checked: FinishChecked) -> dict[str, str | None]:
+    """The state changes besides the progress file: its locks released, its tip landed."""
+    from gitpar.core.landed import landed_changes
+    from gitpar.core.locks import release_changes
+
+    changes = release_changes(snap, checked.stream)
+    if checked.tip is not None:  # its commits stay its work wherever they land
+        changes.update(landed_changes(snap, checked.stream, checked.tip, checked.base_tip))
+    return changes
+
+
+def record_finish(repo: Repo, checked: FinishChecked) -> Progress:
+    """Record one checked finish: the stream completed, its locks released (one CAS commit)."""
+    progress = report(repo, checked.stream, ProgressUpdate(status="completed", completion=100),
+                      what=checked.what, also=lambda snap: _finish_changes(snap, checked))
     from gitpar.plugins import manager
 
-    manager.emit("stream.finished", repo=repo, stream=name)
+    manager.emit("stream.finished", repo=repo, stream=checked.stream)
     return progress
+
+
+def record_finishes(repo: Repo, checked: Sequence[FinishChecked]) -> dict[str, Progress | GitparError]:
+    """Record several checked finishes in one CAS commit (what ``gitpar run --finish``'s
+    writer batches). Each stream's record is what :func:`record_finish` writes, with the
+    same refusals (a stream no longer in the base plan, a claim taken over elsewhere): a
+    refused stream is left out of the commit and its error returned in its place, the
+    others are committed. An error of the commit itself (no state branch, a remote that
+    refuses) is every stream's. Stream -> its new progress, or the error."""
+    if len(checked) == 1:
+        try:
+            return {checked[0].stream: record_finish(repo, checked[0])}
+        except GitparError as exc:
+            return {checked[0].stream: exc}
+    out: dict[str, Progress | GitparError] = {}
+    todo: list[FinishChecked] = []
+    plan = repo.load_plan("base")
+    for c in checked:
+        try:
+            plan.stream(c.stream)
+        except GitparError as exc:
+            out[c.stream] = exc
+            continue
+        todo.append(c)
+    store = StateStore(repo)
+    if todo and not store.exists():
+        return {**out, **{c.stream: Refused(f"no state branch {STATE_BRANCH}; run 'gitpar init' first")
+                          for c in todo}}
+    fences = {c.stream: fence(repo, c.stream) for c in todo}
+    update = ProgressUpdate(status="completed", completion=100)
+    refused: dict[str, GitparError] = {}
+
+    def change(snap: Snapshot) -> tuple[dict[str, str | None], str] | None:
+        refused.clear()  # computed again from each snapshot (a lost race calls it again)
+        changes: dict[str, str | None] = {}
+        lines: list[str] = []
+        when = now_iso()
+        for c in todo:
+            current = read_progress(repo, c.stream, snap) or Progress(stream=c.stream)
+            refusal = fences[c.stream](current)
+            if refusal:
+                refused[c.stream] = Refused(refusal)
+                continue
+            changes[progress_path(c.stream)] = render_progress(apply_update(current, update, when))
+            changes.update(_finish_changes(snap, c))
+            lines.append(f"progress {c.stream}: {c.what}")
+        if not lines:
+            return None
+        if len(lines) == 1:
+            return changes, lines[0]
+        names = [line.split(":", 1)[0][len("progress "):] for line in lines]
+        return changes, (f"progress {', '.join(names)}: completed ({len(lines)} finishes), their locks "
+                         "released\n\n" + "\n".join(lines))
+
+    if todo:
+        try:
+            snap = store.update(change)
+        except GitparError as exc:
+            return {**out, **{c.stream: exc for c in todo}}
+        from gitpar.plugins import manager
+
+        for c in todo:
+            if c.stream in refused:
+                out[c.stream] = refused[c.stream]
+                continue
+            progress = read_progress(repo, c.stream, snap)
+            assert progress is not None
+            out[c.stream] = progress
+            manager.emit("stream.finished", repo=repo, stream=c.stream)
+    return out
 
 
 def push_finished(repo: Repo, name: str) -> str | None:

@@ -82,7 +82,7 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     if not store.exists():
         raise Refused(f"no state branch {STATE_BRANCH}; run 'gitpar init' first")
 
-    fenced = _fence(repo, name)
+    fenced = fence(repo, name)
 
     def change(snap: Snapshot) -> tuple[dict[str, str | None], str]:
         current = read_progress(repo, name, snap) or Progress(stream=name)
@@ -110,7 +110,7 @@ def report(repo: Repo, name: str, update: ProgressUpdate, *, what: str | None = 
     return progress
 
 
-def _fence(repo: Repo, name: str) -> Callable[[Progress], str | None]:
+def fence(repo: Repo, name: str) -> Callable[[Progress], str | None]:
     """The check of a progress report made from ``name``'s own worktree: refused when that
     worktree holds a claim the stream's progress no longer has (taken over elsewhere). Read
     from the worktree we run in: the cost of a report does not grow with the streams."""

@@ -9,10 +9,14 @@ circle runs through here.
 """
 
 from gitpar.core.stream_finish import (
+    FinishChecked,
     Removal,
     describe_violations,
     finish,
+    finish_checks,
     push_finished,
+    record_finish,
+    record_finishes,
     remove,
     violations_on_branch,
 )
@@ -36,7 +40,7 @@ from gitpar.core.stream_start import (
     worktree_path,
 )
 
-__all__ = ["Removal", "Started", "all_progress", "brief", "check_overlaps",
+__all__ = ["FinishChecked", "Removal", "finish_checks", "record_finish", "record_finishes", "Started", "all_progress", "brief", "check_overlaps",
            "claimed_elsewhere", "copy_files", "describe_violations", "finish", "init",
            "open_dependencies", "plan_files", "push_finished", "read_progress", "remove", "report",
            "run_setup", "start", "statuses", "stream_add", "stream_of", "stream_rm", "violations_on_branch",

@@ -131,7 +131,7 @@ def take_queue(path: str, timeout: float) -> Callable[[], None] | None:
     ``path``; the function that releases it, or None when another process kept it.
 
     On POSIX an exclusive ``flock`` of the file, as filelock's Unix lock takes it (so the two
-    exclude each other), without importing filelock, a tenth of a write command's time; a
+    exclude each other), without importing filelock (a good part of a write command's start-up); a
     file replaced while waiting (deleted and made anew) is locked again. Elsewhere filelock.
     The queue only spares retries: the compare-and-swap of the ref is what keeps writes whole.
     """

@@ -151,12 +151,12 @@ class Cancelled(Exception):
 
 def run_test(repo: Repo, name: str, commit: Oid, command: str,
              gate: Gate | None = None, *, cancel: threading.Event | None = None,
-             log_name: str | None = None) -> tuple[int, Path]:
+             log_name: str | None = None, log_dir: str = "integrate") -> tuple[int, Path]:
     """Run ``command`` (through sh) in a temporary detached worktree of ``commit``.
 
     ``{worktree}`` in the command is that worktree; ``GITPAR_TEST_TREE`` (and
     ``GITPAR_WORKTREE``) name it in the environment. The output goes to a log file
-    (``log_name``, default the stream's name). The worktree is removed afterwards, also on
+    (``log_name``, default the stream's name, in ``.gitpar/logs/<log_dir>/``). The worktree is removed afterwards, also on
     Ctrl-C, which stops the command's whole process group first, and when ``cancel`` is set
     (then :class:`Cancelled` is raised): the merge queue runs gates in threads and stops the
     ones whose result it no longer needs. With a ``gate`` made with ``reuse``, the worktree
@@ -164,7 +164,7 @@ def run_test(repo: Repo, name: str, commit: Oid, command: str,
     """
     from gitpar.store import merge as m
 
-    log = repo.gitpar_dir / "logs" / "integrate" / f"{log_name or name}.log"
+    log = repo.gitpar_dir / "logs" / log_dir / f"{log_name or name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     path = gate.worktree(commit) if gate is not None else m.add_temp_worktree(repo, commit)
     try:

@@ -21,8 +21,14 @@ Failure policy after GNU parallel's ``--halt``: by default a failed stream's dep
 are skipped and everything independent goes on; ``soon`` stops starting commands,
 ``now`` also ends the running ones.
 
+With ``--finish`` a dependency counts as completed once its command succeeded and its
+finish's checks passed (``finisher``: checked on a thread of its own; the state commit
+recording it follows on a writer thread, batched; a record that fails afterwards fails the
+stream and skips its dependents not yet started). See docs/run.md.
+
 The package, by job: ``options`` (parsing and checking what was asked), ``select`` (which
 streams, in which order: :func:`prepare`), ``engine`` (running them: :func:`execute`),
+``finisher`` (``--finish`` off the loop),
 ``joblog`` (GNU parallel's joblog, written and read back), ``results`` and ``live`` (what
 the run reports, at the end and as it goes). The commands are started by ``core.spawn``.
 """

@@ -15,6 +15,7 @@ import selectors
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from gitpar.core import spawn
+from gitpar.core.runner.finisher import Finisher
 from gitpar.core.runner.joblog import Joblog
 from gitpar.core.runner.live import RunEvent, RunState
 from gitpar.core.runner.results import NOT_COMPLETED, NOT_REACHED, RunResult
@@ -38,6 +40,7 @@ MAX_BACKOFF_S = 60.0
 HISTORY_FLUSH_S = 60.0  # a long run writes its records at least this often
 EXIT_NOT_FOUND, EXIT_NOT_EXECUTABLE = 127, 126
 SPAWNERS = 4  # threads starting children
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -132,6 +135,14 @@ class _Engine:
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         self.sel.register(self.wake_r, selectors.EVENT_READ)
+        # --finish, off the loop: a stream's dependents start once its finish's checks pass
+        # (on the checker's thread); the state commit follows on the writer's
+        self.finisher = Finisher(repo.here or repo.main_root or repo.common_dir, self._wake)
+        self.started_ever: set[str] = set()  # streams whose command was launched in this run
+        self.notes: dict[str, str] = {}  # stream -> what its result says whatever its outcome
+
+    def _wake(self) -> None:
+        os.write(self.wake_w, b"\0")
 
     # -- events
     def emit(self, kind: str, stream: str | None, text: str = "") -> None:
@@ -193,13 +204,15 @@ class _Engine:
                 held_back = []  # ready, but a resource it needs is held by a running stream
                 while self.ready and len(self.live) + self.spawning < self.opts.jobs:
                     item = heapq.heappop(self.ready)
+                    if self.state.results[item[-1]].outcome != "waiting":
+                        continue  # skipped while it was ready (a dependency's finish failed)
                     if not self.take_resources(item[-1]):
                         held_back.append(item)
                         continue
                     self.launch(item[-1])
                 for item in held_back:
                     heapq.heappush(self.ready, item)
-            if not self.live and not self.spawning and (
+            if not self.live and not self.spawning and not self.finisher.pending and (
                     self.halting is not None or (not self.ready and not self.backoff)):
                 break
             timeout = self.next_timeout(now, next_tick)
@@ -220,6 +233,7 @@ class _Engine:
         for key, _ in ready:
             if key.fd == self.wake_r:
                 self.take_spawned()
+                self.take_finished()
                 continue
             entry = self.by_fd.get(key.fd)
             if entry is None:
@@ -250,6 +264,7 @@ class _Engine:
 
         result = self.state.results[name]
         result.attempts += 1
+        self.started_ever.add(name)
         worktree = self.worktrees.get(name)
         if worktree is None:
             try:
@@ -289,7 +304,7 @@ class _Engine:
     def _spawned(self, future: Future[_Spawn]) -> None:
         # on a spawner thread: hand the child to the loop, and wake it up
         self.spawned.put(future.result())
-        os.write(self.wake_w, b"\0")
+        self._wake()
 
     def take_spawned(self) -> None:
         """Register the children the spawner threads started (or fail those that could not)."""
@@ -438,15 +453,15 @@ class _Engine:
 
     # -- outcomes
     def succeed(self, name: str) -> None:
-        result = self.state.results[name]
-        if self.opts.finish:
-            from gitpar.core.streams import finish
+        if self.opts.finish:  # its dependents are released when the finish's checks pass
+            self.finisher.submit(name, self.worktrees.get(name))
+            return
+        self.release(name)
 
-            try:
-                finish(self.repo, name)
-            except GitparError as exc:
-                self.fail(name, result.exit, f"succeeded, but could not be marked completed: {exc}")
-                return
+    def release(self, name: str) -> None:
+        """``name`` succeeded (and with --finish its finish's checks passed): start what
+        waited for it."""
+        result = self.state.results[name]
         result.outcome = "ok"
         self.successes += 1
         self.emit("done", name)
@@ -462,12 +477,47 @@ class _Engine:
                     self.push_ready(dep)
         self.check_halt("success", self.successes)
 
+    def take_finished(self) -> None:
+        for item in self.finisher.take():
+            if item.kind == "checked":
+                self.release(item.stream)
+            elif item.kind == "refused" and item.error is not None:
+                result = self.state.results[item.stream]
+                self.fail(item.stream, result.exit, f"succeeded, but could not be marked completed: {item.error}")
+            elif item.kind == "unrecorded" and item.error is not None:
+                self.record_failed(item.stream, item.error)
+
+    def record_failed(self, name: str, exc: GitparError) -> None:
+        """``name``'s command succeeded and its finish's checks passed, so its dependents
+        were released, but the state commit recording it completed failed: the stream is
+        failed (not completed), its dependents not yet started are skipped, as a failed
+        stream's are; those already started run on (they build on its work, committed on
+        its branch), and their results say so."""
+        result = self.state.results[name]
+        result.outcome = "failed"
+        result.reason = self.noted(name, f"succeeded, but could not be marked completed: {exc}")
+        self.successes -= 1
+        self.failures += 1
+        self.emit("done", name)
+        for dep in self.dependents[name]:
+            if dep in self.started_ever:
+                self.notes[dep] = f"started before {name}'s finish failed to be recorded"
+                dep_result = self.state.results[dep]
+                dep_result.reason = self.noted(dep, dep_result.reason)
+            else:
+                self.skip(dep, f"dependency {name} failed: its finish could not be recorded")
+        self.check_halt("fail", self.failures)
+
+    def noted(self, name: str, reason: str) -> str:
+        note = self.notes.get(name)
+        return reason if not note or note in reason else f"{reason} ({note})" if reason else note
+
     def fail(self, name: str, code: int | None, reason: str, *, timeout: bool = False) -> None:
         self.free_resources(name)  # whichever way it ended
         result = self.state.results[name]
         result.outcome = "timeout" if timeout else "failed"
         result.exit = code if code is not None else result.exit
-        result.reason = reason
+        result.reason = self.noted(name, reason)
         self.failures += 1
         self.emit("done", name)
         for dep in self.dependents[name]:
@@ -565,13 +615,20 @@ class _Engine:
                 if live.proc.poll() is not None:
                     self.reap(live)
             self.enforce_deadlines(time.monotonic())
+        self.drain_finishes()
         for result in self.state.results.values():
             if result.outcome == "cancelled" and result.reason.startswith("ended by"):
                 result.outcome, result.reason = "interrupted", "ended by Ctrl-C"
             elif result.outcome == "waiting":
                 result.outcome, result.reason = "cancelled", "not started: interrupted"
 
+    def drain_finishes(self) -> None:
+        """Wait for the finishes handed over (checked and recorded), and take their outcomes."""
+        self.finisher.close()
+        self.take_finished()
+
     def close(self) -> None:
+        self.finisher.close()
         self.pool.shutdown(wait=True)
         while not self.spawned.empty():  # started, never registered: an error on the way
             job = self.spawned.get_nowait()
@@ -609,6 +666,11 @@ def execute(repo: Repo, run: RunPlan, *, on_event: Callable[[RunEvent], None] | 
     engine = _Engine(repo, run, on_event, tick_s)
     began = time.monotonic()
     interrupted = False
+    # the loop, the spawners and the finish's threads share one interpreter: switch between
+    # them more often than the default 5 ms, which would otherwise sit between a command's
+    # end and its dependents' start (restored after the run)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
     try:
         engine.setup()
         try:
@@ -616,9 +678,11 @@ def execute(repo: Repo, run: RunPlan, *, on_event: Callable[[RunEvent], None] | 
         except KeyboardInterrupt:
             interrupted = True
             engine.interrupt()
+        engine.drain_finishes()
         engine.flush_history()
     finally:
         engine.close()
+        sys.setswitchinterval(switch)
     span = (engine.last_end - engine.first_start) if engine.first_start and engine.last_end else 0.0
     results = {n: engine.state.results[n] for n in list(run.resumed) + run.order}
     return RunResult(jobs=results, planned_s=run.planned.makespan, wall_s=time.monotonic() - began,

@@ -1,5 +1,7 @@
 """Lower bounds on the makespan: critical path, work per worker, the m-th and (m+1)-th
-longest durations, and energetic reasoning over time windows.
+longest durations, energetic reasoning over time windows, and with ``resources:`` each
+resource's serial bound (:func:`resource_lower_bound`, used by ``resources``; this module
+imports no other part of the package but ``graph``).
 """
 
 from __future__ import annotations
@@ -108,7 +110,87 @@ def lower_bound(tasks: Sequence[Task] | Graph, workers: int) -> float:
     check_workers(workers)
     g = Graph.of(tasks)
     if g.res is not None:  # tasks needing one exclusive resource run one after another
-        from gitpar.core.schedule.resources import resource_lower_bound
-
         return resource_lower_bound(g, workers)
     return lower_bound_of(g, workers)
+
+
+def resource_lower_bound(g: Graph, m: int) -> float:
+    """The unconstrained bound, and each resource's serial bound (head + sum + tail)."""
+    lb = lower_bound_of(g, m)
+    if g.res is None:
+        return lb
+    tl, bl = g.tl, g.bl
+    users: dict[str, list[int]] = {}
+    for i, rs in enumerate(g.res):
+        for r in rs:
+            users.setdefault(r, []).append(i)
+    for ids in users.values():
+        bound = min(tl[i] for i in ids) + sum(g.dur[i] for i in ids) + min(bl[i] - g.dur[i] for i in ids)
+        lb = max(lb, bound)
+    return lb
+
+
+def packs(durations: Sequence[float], m: int, capacity: float, node_limit: int) -> tuple[bool | None, int]:
+    """Whether ``durations`` fit on ``m`` workers with none busy longer than ``capacity``,
+    dependencies ignored (a relaxation: no schedule of makespan <= ``capacity`` exists when
+    they do not fit, since the busiest worker's load is at most the makespan). True / False,
+    or None when ``node_limit`` search nodes did not decide it; and the nodes used.
+
+    A depth-first search over the tasks, longest first, onto the workers, never onto two
+    workers of the same load (symmetric), nor past the capacity, nor on when the work left
+    exceeds the room left; failed (task, loads) states are remembered. The bound a small
+    plan of independent streams needs: its schedule is a partition of the durations, which
+    no bound from path lengths or total work proves optimal.
+    """
+    eps = 1e-9 * max(1.0, capacity)
+    limit = capacity + eps
+    items = sorted(durations, reverse=True)
+    if not items:
+        return True, 0
+    if items[0] > limit:
+        return False, 0
+    if m >= len(items):
+        return True, 0
+    after = [0.0] * (len(items) + 1)
+    for k in range(len(items) - 1, -1, -1):
+        after[k] = after[k + 1] + items[k]
+    if after[0] > m * capacity + eps * m:
+        return False, 0
+    loads = [0.0] * m
+    failed: set[tuple[int, tuple[float, ...]]] = set()
+    nodes = 0
+
+    class _Out(Exception):
+        pass
+
+    def place(k: int) -> bool:
+        nonlocal nodes
+        if k == len(items):
+            return True
+        nodes += 1
+        if nodes > node_limit:
+            raise _Out
+        if after[k] > sum(limit - x for x in loads):
+            return False
+        key = (k, tuple(sorted(loads)))
+        if key in failed:
+            return False
+        d = items[k]
+        tried: set[float] = set()
+        for w in range(m):
+            load = loads[w]
+            if load in tried or load + d > limit:
+                continue
+            tried.add(load)
+            loads[w] = load + d
+            ok = place(k + 1)
+            loads[w] = load
+            if ok:
+                return True
+        failed.add(key)
+        return False
+
+    try:
+        return place(0), nodes
+    except _Out:
+        return None, nodes

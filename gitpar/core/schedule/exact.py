@@ -12,7 +12,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
-from gitpar.core.schedule.bounds import lower_bound_of
+from gitpar.core.schedule.bounds import lower_bound_of, packs
 from gitpar.core.schedule.graph import INF, Graph, Schedule, Task, build_schedule, check_workers
 from gitpar.core.schedule.lists import nondelay, priority_list, serial_sgs
 
@@ -198,14 +198,16 @@ class _Search:
         self.m = m
         self.n = g.n
         self.edges = sum(len(p) for p in g.preds)
-        # The effort budget (deterministic) normally ends the search; the
-        # limits on this thread's CPU time and on wall-clock time are safety
-        # nets for slow or overloaded machines.
+        # The effort budget (deterministic) ends the search; the limit on this
+        # thread's CPU time is a safety net for a machine much slower than the
+        # calibration (about twice the CPU the effort budget should take). No
+        # wall-clock limit: on a loaded machine the wall clock runs on while this
+        # thread waits, and the answer would depend on the load.
         self.effort_left = budget_s * _EFFORT_PER_S
         self.cpu_deadline = time.thread_time() + budget_s
-        self.wall_deadline = time.perf_counter() + 3.0 * budget_s
         self.best: list[float] = []
         self.best_mk = INF
+        self.packed: set[float] = set()  # incumbents tried by proved_by_packing
         self.lb = 0.0
         pos = [0] * g.n
         for k, i in enumerate(g.topo):
@@ -225,13 +227,29 @@ class _Search:
         self.effort_left -= units
 
     def expired(self) -> bool:
-        return time.thread_time() > self.cpu_deadline or time.perf_counter() > self.wall_deadline
+        return time.thread_time() > self.cpu_deadline
 
     def out_of_budget(self) -> bool:
         return self.effort_left <= 0 or self.expired()
 
     def done(self) -> bool:
         return self.best_mk <= self.lb + OPTIMAL_TO * max(1.0, self.lb) or self.out_of_budget()
+
+    def proved_by_packing(self) -> bool:
+        """Whether the incumbent is optimal because no better makespan fits the work on the
+        workers even without the dependencies (:func:`~gitpar.core.schedule.bounds.packs`);
+        raises the lower bound to it if so. For small graphs only (a bounded search)."""
+        g, mk = self.g, self.best_mk
+        if self.n > _PACK_MAX or mk in self.packed:
+            return False
+        self.packed.add(mk)
+        below = mk - 1.0 if g.integral else mk - 0.5 * OPTIMAL_TO * max(1.0, mk)
+        fits, nodes = packs(g.dur, self.m, below, _PACK_NODES)
+        self.spend(2.0 * self.n + nodes * (1.0 + 0.2 * self.m))
+        if fits is False:
+            self.lb = max(self.lb, mk if g.integral else below)
+            return True
+        return False
 
     def offer(self, start: list[float], mk: float) -> bool:
         if mk < self.best_mk - 1e-12 * max(1.0, mk):
@@ -304,6 +322,8 @@ _EFFORT_PER_S = 500_000.0
 # second in eleven days of work): the search stops there. Integral durations (the STG
 # graphs) differ by whole units, far above it, so their optimum stays exact.
 OPTIMAL_TO = 1e-6
+_PACK_MAX = 120  # graphs up to this size get the packing bound (proved_by_packing)
+_PACK_NODES = 4000  # its search's node limit
 _DFS_NODES = 200  # node limit unit of the exact searches (times the Luby sequence)
 _RANDOM_STEPS = 4  # randomised list schedules between two exact searches
 
@@ -327,7 +347,7 @@ def _solve(g: Graph, m: int, budget_s: float) -> list[float]:
         return s.best
     s.lb = lower_bound_of(g, m)
     s.spend(2.0 * (n + s.edges) + (0.05 * n * n if n <= _RULES_SMALL else 0.0) + 20000.0)
-    if s.done():
+    if s.done() or (s.proved_by_packing() and s.done()):
         return s.best
     fw_ranks = [first] + [_keys_to_rank(k) for k in _rule_keys(g, with_first=False)]
     # 2. Portfolio: every rule, forward and backward, non-delay and serial.
@@ -341,7 +361,7 @@ def _solve(g: Graph, m: int, budget_s: float) -> list[float]:
             if s.done():
                 return s.best
     s.offer(*s.justify(s.best, s.best_mk))
-    if s.done():
+    if s.done() or (s.proved_by_packing() and s.done()):
         return s.best
     # 3. Improvement: randomised list scheduling + justification, interleaved
     #    with exact depth-first searches of growing size, restarted with
@@ -465,10 +485,12 @@ def schedule(tasks: Sequence[Task] | Graph, workers: int, *, budget_s: float = 0
     Otherwise the search is limited by an effort budget counted in
     operations, calibrated to about ``budget_s / 2`` seconds of CPU on a
     current machine, so it is deterministic: the same tasks (in any order)
-    and worker count give the same schedule.  Two safety nets end it early
-    on a machine more than about twice slower: ``budget_s`` seconds of this
-    thread's CPU time, or ``3 * budget_s`` seconds of wall-clock time on an
-    overloaded machine; only then can the result vary.  ``budget_s=0``
+    and worker count give the same schedule, however loaded the machine.
+    One safety net ends it early on a machine more than about twice slower:
+    ``budget_s`` seconds of this thread's CPU time; only then can the result
+    vary.  Small graphs whose incumbent no better packing of the work onto
+    the workers could beat (dependencies ignored) end at once, proven
+    optimal (:func:`~gitpar.core.schedule.bounds.packs`).  ``budget_s=0``
     returns the first list schedule (bottom level, ties by number of
     successors), which takes about 10 ms for 1,000 tasks.
     """

@@ -7,7 +7,9 @@ not used for such graphs (its bounds and dominance rules know nothing of resourc
 non-delay list schedule with the resources as a guard, under the bottom-level rules and then
 seeded random perturbations of them, keeping the best, stopping at a lower bound that counts
 the resources: a resource's tasks run one after another, so the earliest any can start plus
-their total duration plus the shortest tail after one of them is a bound. Deterministic (a
+their total duration plus the shortest tail after one of them is a bound; or at a makespan no
+better packing of the work onto the workers could beat (:func:`~gitpar.core.schedule.bounds.packs`,
+for small plans). Deterministic (a
 fixed seed, an effort budget in schedules tried). ``bench/bench_schedule.py`` says how far
 from the optimum it is on STG graphs with random resource labels, against a brute force on
 the small ones.
@@ -18,27 +20,12 @@ from __future__ import annotations
 import heapq
 import random
 
-from gitpar.core.schedule.bounds import lower_bound_of
+from gitpar.core.schedule.bounds import packs, resource_lower_bound
 from gitpar.core.schedule.graph import Graph
 
 SEED = 20_261_207
 TRIES_PER_BUDGET_S = 4_000  # list schedules tried per second of budget (about 0.1 ms each at 50 tasks)
-
-
-def resource_lower_bound(g: Graph, m: int) -> float:
-    """The unconstrained bound, and each resource's serial bound (head + sum + tail)."""
-    lb = lower_bound_of(g, m)
-    if g.res is None:
-        return lb
-    tl, bl = g.tl, g.bl
-    users: dict[str, list[int]] = {}
-    for i, rs in enumerate(g.res):
-        for r in rs:
-            users.setdefault(r, []).append(i)
-    for ids in users.values():
-        bound = min(tl[i] for i in ids) + sum(g.dur[i] for i in ids) + min(bl[i] - g.dur[i] for i in ids)
-        lb = max(lb, bound)
-    return lb
+PACK_MAX, PACK_NODES = 120, 4000  # the packing bound's graph size and search nodes (as exact's)
 
 
 def list_schedule_with_resources(g: Graph, m: int, key: list[float]) -> tuple[list[float], float]:
@@ -105,15 +92,28 @@ def resource_start_times(g: Graph, m: int, budget_s: float) -> list[float]:
         start, mk = list_schedule_with_resources(g, m, key)
         if mk < best - 1e-9:
             best_start, best = start, mk
+
+    def proven(mk: float) -> bool:
+        """No better makespan than ``mk`` fits the work on the workers, even without the
+        dependencies and resources: ``mk`` is optimal (what ends a small plan's search)."""
+        if mk <= lb + 1e-9:
+            return True
+        if g.n > PACK_MAX:
+            return False
+        below = mk - 1.0 if g.integral else mk - 0.5e-6 * max(1.0, mk)
+        return packs(g.dur, m, below, PACK_NODES)[0] is False
+
+    if proven(best):
+        return best_start
     rng = random.Random(SEED)
     tries = int(budget_s * TRIES_PER_BUDGET_S)
     spread = max(bl) or 1.0
     for _ in range(tries):
-        if best <= lb + 1e-9:
-            break
         noise = rng.uniform(0.05, 0.5) * spread
         key = [-bl[i] + rng.uniform(0, noise) for i in range(g.n)]
         start, mk = list_schedule_with_resources(g, m, key)
         if mk < best - 1e-9:
             best_start, best = start, mk
+            if proven(best):
+                break
     return best_start

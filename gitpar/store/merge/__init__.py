@@ -41,7 +41,9 @@ from gitpar.store.merge.conflicts import (
     FileConflict,
     Region,
     conflicts_of_files,
+    conflicts_of_paths,
     describe_index_conflicts,
+    rewritten_lines,
 )
 from gitpar.store.merge.files import FileRule, MergedFile, blob_data, file_at, merge_file
 from gitpar.store.merge.history import (
@@ -52,6 +54,7 @@ from gitpar.store.merge.history import (
     merges_touching,
     own_changed_files,
     short,
+    trailer_values,
 )
 from gitpar.store.merge.trees import (
     Replay,
@@ -78,6 +81,7 @@ __all__ = [
     "commits_touching",
     "conflicts_of_commits",
     "conflicts_of_files",
+    "conflicts_of_paths",
     "describe_index_conflicts",
     "file_at",
     "held_interrupts",
@@ -96,7 +100,9 @@ __all__ = [
     "reset_temp_worktree",
     "replay",
     "resolve_by_rules",
+    "rewritten_lines",
     "short",
+    "trailer_values",
     "worktrees",
     "worktrees_on",
     "write_merge",

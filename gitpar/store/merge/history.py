@@ -96,6 +96,14 @@ def commits_touching(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None, path:
     return out
 
 
+def trailer_values(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None, key: str) -> list[str]:
+    """The values of the trailer ``key`` (``Gitpar-Replaces``) in the commits between
+    ``hide`` and ``tip``, newest first (every line of that key, not only the last)."""
+    prefix = f"{key}:"
+    return [line[len(prefix):].strip() for c in commits_between(repo, tip, hide)
+            for line in (c.message or "").splitlines() if line.startswith(prefix)]
+
+
 def merges_touching(repo: Repo, tip: pygit2.Oid, hide: pygit2.Oid | None,
                     path: str) -> list[CommitInfo]:
     """First-parent commits of ``tip`` back to ``hide`` that changed ``path`` (merges included)."""
