@@ -163,7 +163,7 @@ def user_path(r: Path) -> dict[str, Contender]:
 
 def cold_plan(r: Path) -> Contender:
     """``plan --json`` right after a stream reports progress: its remaining work changes, so
-    the schedule is searched for again)."""
+    the schedule is searched for again (gitpar keeps no analyses)."""
     env = bench_env()
     w1, completions = worktree_of(r, "s0001"), iter(range(10 ** 9))
 

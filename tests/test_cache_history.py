@@ -82,3 +82,16 @@ def test_the_page_shows_each_files_newest_holds(planned: Path, run, monkeypatch)
     page = report_html.render(r)
     assert page.count('<g class="hold" data-path="src/config.py"') == 3
     assert "2 older holds not shown" in page
+    bounded = report.gather(open_repo(planned), workers=2, holds_per_file=3)  # what --html reads
+    assert bounded.lock_holds_left_out == 2
+
+    def same(h):  # type: ignore[no-untyped-def]
+        return h.path, h.stream, h.start, h.live, None if h.live else h.end  # an open hold ends now
+
+    assert [same(h) for h in bounded.lock_holds] == [same(h) for h in sorted(shown, key=lambda h: (h.path, h.start))]
+    assert report_html.shown_holds(bounded) == (bounded.lock_holds, 2)
+    history = lock_history(open_repo(planned), clock.real_now())
+    for n in range(8):
+        newest_n, older = history.newest("src/config.py", n)
+        assert newest_n == history["src/config.py"][len(history["src/config.py"]) - len(newest_n):]
+        assert len(newest_n) == min(n, 5) and older == 5 - len(newest_n)

@@ -118,3 +118,27 @@ def test_a_stream_that_changed_nothing_costs_no_gate(renamed: Path, run) -> None
     why = [u["why"] for u in data["gate"]["untested"] if "idle" in (u["a"], u["b"])]
     assert len(why) == 3 and all("idle changed nothing yet" in w for w in why), why
     assert data["gate"]["together"] == [["app", "lib"]]
+
+
+def test_ctrl_c_stops_the_gates_and_leaves_no_worktree(renamed: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from gitpar.testing import sigint_default
+
+    started = tmp_path / "started"
+    gate = f"touch {started}-$GITPAR_STREAM; sleep 120"
+    proc = subprocess.Popen([sys.executable, "-m", "gitpar", "conflicts", "--test", gate, "-j", "2"], cwd=renamed,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("started-*"))) < 2:  # two gates at once
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the gates never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    assert "gitpar-test-" not in git(renamed, "worktree", "list")
+    assert len(list(tmp_path.glob("started-*"))) == 2  # no gate started after the interrupt

@@ -273,3 +273,73 @@ def test_hook_json_writes_what_json_reads_back() -> None:
     value = {"decision": "block", "reason": "é\n\"quoted\" \\ back", "n": [1, True, None, False], "o": {}}
     assert json.loads(hook_json.dumps(value)) == value
     assert hook_json.dumps(value) == json.dumps(value)
+
+
+# -- the ref files read without git (store.quickgit.ref_value), against git's own answer ------
+
+
+def _git_says(repo: Path, ref: str) -> str | None:
+    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", ref], cwd=repo, capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def test_ref_value_reads_loose_packed_peeled_and_both_as_git_does(repo: Path) -> None:
+    from gitpar.store.quickgit import ref_value
+
+    common = str(repo / ".git")
+    first = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "branch", "packed")
+    git(repo, "branch", "both")
+    git(repo, "tag", "-a", "-m", "annotated", "annotated")
+    git(repo, "tag", "light")
+    git(repo, "pack-refs", "--all")
+    write(repo / "next.txt", "next\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "next")
+    git(repo, "update-ref", "refs/heads/both", "HEAD")  # now loose too, newer than its packed line
+    git(repo, "branch", "loose")
+    packed = (repo / ".git/packed-refs").read_text()
+    assert "refs/heads/both" in packed and "\n^" in packed  # a ref both packed and loose; a peeled line
+    assert (repo / ".git/refs/heads/both").is_file() and not (repo / ".git/refs/heads/packed").exists()
+    cases = ["refs/heads/main", "refs/heads/packed", "refs/heads/both", "refs/heads/loose",
+             "refs/tags/annotated", "refs/tags/light"]
+    for ref in cases:
+        assert ref_value(common, ref) == _git_says(repo, ref), ref
+    assert ref_value(common, "refs/tags/annotated") != first  # the tag object, not the commit it peels to
+    assert ref_value(common, "refs/heads/both") != first
+    assert ref_value(common, "refs/heads/nothing") is None and _git_says(repo, "refs/heads/nothing") is None
+    assert ref_value(common, "refs/heads") is None  # a folder is no ref
+    # a symbolic ref is git's to follow: the caller asks git
+    git(repo, "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    assert ref_value(common, "refs/heads/alias") is None
+
+
+def test_guard_changed_asks_git_no_ref_when_the_base_is_packed(started: Path, tmp_path: Path) -> None:
+    """The rules cache compares the packed base and state refs' values with what it was built
+    on, so a second --changed runs no 'git cat-file' (logged by GIT_TRACE), and still sees a
+    moved packed ref."""
+    import os
+
+    git(started, "pack-refs", "--all")
+    assert not (started / ".git/refs/heads/main").exists()
+    wt = worktree_of(started, "api")
+    write(wt / "src/ui/b.py", "changed\n")
+    trace = tmp_path / "trace"
+
+    def changed() -> tuple[Result, str]:
+        trace.unlink(missing_ok=True)
+        proc = subprocess.run([sys.executable, "-m", "gitpar", "guard", "--changed"], cwd=wt, capture_output=True,
+                              text=True, env={**os.environ, "GIT_TRACE": str(trace)})
+        return Result(proc.returncode, proc.stdout, proc.stderr), trace.read_text() if trace.exists() else ""
+
+    first, _ = changed()
+    assert first.code == 1 and "src/ui/b.py" in first.out, first
+    again, log = changed()
+    assert again.code == 1 and "src/ui/b.py" in again.out, again
+    assert "cat-file" not in log, log
+    # the base moves (a new packed value): the cache is not trusted, git is asked again
+    write(started / "docs/x.md", "moved\n")
+    git(started, "commit", "-qam", "docs")
+    git(started, "pack-refs", "--all")
+    moved, log = changed()
+    assert moved.code == 1 and "cat-file" in log, (moved, log)

@@ -326,8 +326,7 @@ def test_a_reused_gate_worktree_holds_exactly_the_tree_under_test(eight: Path, r
 
 
 @pytest.mark.parametrize("transport", ["file", pytest.param("daemon", marks=pytest.mark.skipif(
-    not __import__("servers").available("daemon"),
-    reason="git daemon not available here"))])
+    not __import__("servers").available("daemon"), reason="git daemon not available here"))])
 def test_land_through_a_remote_costs_at_most_two_fetch_and_push_round_trips(
         eight: Path, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
     """Every git talking to the remote is counted by a wrapper ``git`` first on PATH: the
@@ -363,3 +362,23 @@ def test_land_through_a_remote_costs_at_most_two_fetch_and_push_round_trips(
         assert not [x for x in lines if "ls-remote" in x], lines
         assert git(eight, "ls-remote", "origin", "refs/heads/main").split()[0] == \
             git(eight, "rev-parse", "gitpar/_integration").strip()
+
+
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_a_stream_whose_branch_breaks_the_ownership_rules_is_refused_and_the_rest_land(
+        eight: Path, run, jobs: str) -> None:
+    # after finish, s2's branch gets a commit in s1's folder (past the hooks): refused, ejected;
+    # the queue learns it while its first gates run, before anything lands
+    wt = eight.parent / "repo.gitpar" / "s2"
+    (wt / "q1").mkdir()
+    (wt / "q1/evil.txt").write_text("not s2's\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", "s2: into s1's files", "--no-verify")
+    data = _integrate(eight, run, "-j", jobs, "--test", GATE)
+    got = {s["stream"]: s["outcome"] for s in data["steps"]}
+    assert got == {"s1": "merged", "s2": "refused", "s3": "broke the tests", "s4": "merged",
+                   "s9": "not reached"}, data["steps"]
+    refused = next(s for s in data["steps"] if s["stream"] == "s2")
+    assert "q1/evil.txt" in refused["detail"], refused
+    assert _landed_order(eight, "gitpar/_integration") == ["s1", "s4"]
+    assert subprocess.run(["git", "cat-file", "-e", "gitpar/_integration:q1/evil.txt"], cwd=eight).returncode != 0

@@ -286,3 +286,94 @@ def test_a_holder_taken_over_that_comes_back_is_refused_by_the_fencing_number(st
     assert gitpar_proc(api, "unlock", "--resource", "db:dev").returncode == 0  # drops its claim
     again = gitpar_proc(api, "lock", "--resource", "db:dev")
     assert again.returncode == 0 and "(fence 3)" in again.stderr, again
+
+
+# -- resources under the plan's lock strategy -----------------------------------------------------
+
+
+def test_the_plans_lock_strategy_decides_a_resource_contention_too(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """``plugins: {locks: priority}``: a released resource goes to the higher-priority waiter,
+    the waiting list kept beside the resource's file, as for a file lock."""
+    import textwrap
+
+    from conftest import _make_repo, commit_plan
+
+    repo = _make_repo(tmp_path / "r")
+    assert run(repo, "init", "--no-hooks").code == 0
+    for name, priority in (("holder", 0), ("low", 1), ("high", 5)):
+        assert run(repo, "stream", "add", name, "--owns", f"{name}/**", "--priority", str(priority)).code == 0
+    plan = repo / ".gitpar/plan.md"
+    text = plan.read_text()
+    end = text.index("\n---", 4)
+    plan.write_text(text[:end] + "\nplugins:\n" + textwrap.indent("locks: priority", "  ") + text[end:])
+    commit_plan(repo)
+    for name in ("holder", "low", "high"):
+        assert run(repo, "start", name).code == 0
+
+    def waiting() -> list[str]:
+        proc = subprocess.run(["git", "show", f"{STATE}:resources/gpu:0.waiting"], cwd=repo, capture_output=True,
+                              text=True)
+        from gitpar.core.locks import parse_waiting
+
+        return [w.stream for w in parse_waiting("x", proc.stdout)] if proc.returncode == 0 else []
+
+    def until(check, what: str) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + 30
+        while not check():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.05)
+
+    def locker(stream: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "gitpar", "lock", "--resource", "gpu:0", "--stream", stream,
+                                 "--wait", "60"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    assert gitpar_proc(repo, "lock", "--resource", "gpu:0", "--stream", "holder").returncode == 0
+    low = locker("low")
+    until(lambda: waiting() == ["low"], "low to wait")
+    high = locker("high")
+    until(lambda: waiting() == ["low", "high"], "high to wait")
+    try:
+        assert "locks/gpu:0.waiting" not in git(repo, "ls-tree", "-r", "--name-only", STATE)  # not a file lock's
+        assert gitpar_proc(repo, "unlock", "--resource", "gpu:0", "--stream", "holder").returncode == 0
+        _, err = high.communicate(timeout=30)
+        assert high.returncode == 0 and "(fence 2)" in err, err
+        assert low.poll() is None and waiting() == ["low"]  # still waiting, now for high
+        assert gitpar_proc(repo, "unlock", "--resource", "gpu:0", "--stream", "high").returncode == 0
+        _, err = low.communicate(timeout=30)
+        assert low.returncode == 0 and "waiting:" in err and "(fence 3)" in err, err
+    finally:
+        for p in (low, high):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert waiting() == []
+    subjects = git(repo, "log", "--reverse", "--format=%s", STATE).splitlines()
+    assert [s for s in subjects if s.startswith("lock resource gpu:0")] == [
+        "lock resource gpu:0 for holder", "lock resource gpu:0 for high", "lock resource gpu:0 for low"]
+    assert any(s.startswith("wait for resource gpu:0: low") for s in subjects), subjects
+
+
+def test_the_report_shows_each_resource_its_holder_fence_and_who_needs_it(gpu_plan: Path, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run(gpu_plan, "start", "a").code == 0
+    holder = subprocess.Popen(["sleep", "60"])
+    import os
+
+    try:
+        r = subprocess.run([sys.executable, "-m", "gitpar", "lock", "--resource", "gpu:0", "--stream", "a",
+                            "--reason", "training"], cwd=gpu_plan, capture_output=True, text=True,
+                           env=dict(os.environ, GITPAR_HOLDER_PID=str(holder.pid)))
+        assert r.returncode == 0, r
+        data = json.loads(run(gpu_plan, "report", "--json").out)
+    finally:
+        holder.kill()
+        holder.wait()
+    shown = {x["name"]: x for x in data["resources"]}
+    assert shown["gpu:0"]["stream"] == "a" and shown["gpu:0"]["fence"] == 1 and shown["gpu:0"]["stale"] is None
+    assert shown["gpu:0"]["needed_by"] == ["a", "b"] and shown["gpu:0"]["reason"] == "training"
+    assert shown["db:dev"]["stream"] == "" and shown["db:dev"]["needed_by"] == ["b"]  # needed, held by nobody
+    page = tmp_path / "report.html"
+    assert run(gpu_plan, "report", "--html", str(page)).code == 0
+    html = page.read_text()
+    section = html[html.index('id="resources"'):]
+    assert "<code>gpu:0</code>" in section and "holder gone" in section and "training" in section, section[:2000]
+    assert "<code>db:dev</code>" in section and "free" in section

@@ -125,3 +125,21 @@ def test_finish_checks_refuse_what_finish_refuses(repo: Path, run) -> None:
     forced = finish_checks(r, "a", force=True)
     assert isinstance(forced, FinishChecked) and "forced (--force)" in forced.what
     assert status_of(repo, "a") == "in_progress"  # the checks write nothing
+
+
+def test_a_dependent_finishes_while_its_dependency_s_record_is_held_up(repo: Path, run) -> None:
+    """b starts once a's checks pass and merges a's branch (a's work is committed there); b's
+    own finish passes while a's record is still waiting (a's command left a process holding
+    the state's queue for 0.8 s): a's commits in b's branch are a's work, as the branch says,
+    not b's, whether or not a is recorded completed yet. Both end completed."""
+    assert run(repo, "init", "--no-hooks").code == 0
+    plan(repo, {"a": [], "b": ["a"]})
+    lock = repo / ".git/gitpar/state.lock"
+    hold = f"flock {lock} sleep 0.8 >/dev/null 2>&1 </dev/null &"
+    res = run(repo, "run", "-j", "2", "--all", "--finish", "--", "sh", "-c",
+              f"if [ {{stream}} = a ]; then mkdir a && echo a > a/x && git add -A && git commit -qm 'a: work' "
+              f"; {hold} else git merge -q --no-edit gitpar/a && mkdir b && echo b > b/y && git add -A "
+              f"&& git commit -qm 'b: work'; fi")
+    assert res.code == 0, res.err
+    assert status_of(repo, "a") == status_of(repo, "b") == "completed"
+    assert "a/x" in git(repo, "ls-tree", "-r", "--name-only", "gitpar/b")

@@ -213,11 +213,29 @@ def test_a_cache_written_by_other_gitpar_code_is_never_read(tmp_path: Path, monk
     assert cache_file.read_marshal(path) == {"a": [1, "b"]}
     (tmp_path / "cache" / ".tmp-left.part").write_bytes(b"half")  # a writer killed mid-write
     monkeypatch.setattr(cache_file, "_header", b"gitpar-cache 1 another-gitpar\n")
-    assert cache_file.gc(tmp_path / "cache") == 2  # neither is readable by this code
+    assert cache_file.gc(tmp_path / "cache") == 3  # none is readable by this code (nor its gc marker)
     cache_file.write_marshal(path, {"a": 1})
     monkeypatch.setattr(cache_file, "_header", None)  # this gitpar again
     assert cache_file.read_marshal(path) is None and not path.exists()  # stale: read as nothing, and gone
-    assert not list((tmp_path / "cache").iterdir())
+    assert [p.name[:4] for p in (tmp_path / "cache").iterdir()] == [".gc-"]  # the marker of the last gc
+
+
+def test_the_first_write_of_new_gitpar_code_clears_what_older_code_left(planned: Path) -> None:
+    """Files an older gitpar wrote (another header, or names no cache uses any more) go
+    the first time this code writes a cache in the repository, and never again after."""
+    cache = planned / ".git" / "gitpar" / "cache"
+    drop_caches(planned)
+    old = [cache / "branch-paths.pickle", cache / "analyses" / "0123.pickle", cache / "plans" / "tree-1.pickle"]
+    for path in old:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"gitpar-cache 1 0000older\n\x80\x04")
+    assert gitpar(planned, "status", "--json").code == 0  # writes caches
+    assert not [p for p in old if p.exists()]
+    assert list(cache.glob(".gc-*")) and list(cache.glob("plans/*.marshal"))
+    again = cache / "stray.pickle"
+    again.write_bytes(b"gitpar-cache 1 0000older\n")
+    assert gitpar(planned, "status", "--json").code == 0
+    assert again.exists()  # once per code version: a later command does not walk the folder again
 
 
 def test_the_hooks_progress_reader_is_parse_progress() -> None:

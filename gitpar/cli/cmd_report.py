@@ -37,7 +37,10 @@ def report(html: Annotated[Path | None, typer.Option(
     from gitpar.core.report import gather
 
     repo = _repo()
-    data = gather(repo, workers=count)
+    from gitpar.core.report_html import HOLDS_SHOWN
+
+    # the page shows each file's newest holds; --json gives them all
+    data = gather(repo, workers=count, holds_per_file=None if json_ else HOLDS_SHOWN)
     if json_:
         o.emit_json(data.to_dict())
     if html is None:
@@ -48,7 +51,7 @@ def report(html: Annotated[Path | None, typer.Option(
     target = html.resolve()
     if not json_:
         o.out(str(target))
-    o.err(f"report: {len(data.streams)} streams, {len(data.lock_holds)} lock holds, "
+    o.err(f"report: {len(data.streams)} streams, {len(data.lock_holds) + data.lock_holds_left_out} lock holds, "
           f"{len(data.conflicts)} conflicts written to {target}")
     if open_:
         import webbrowser

@@ -197,34 +197,16 @@ def _identity(place: Place, data: dict[str, Any]) -> tuple[Any, str | None]:
     return who.rules, who.stream
 
 
-def _ref_value(common: str, ref: str) -> str | None:
-    """The commit ``ref`` points at: its loose file, else its line in ``packed-refs``."""
-    try:
-        with open(os.path.join(common, ref), encoding="utf-8") as f:
-            value = f.read().strip()
-        return value if len(value) in (40, 64) else None
-    except OSError:
-        pass
-    try:
-        with open(os.path.join(common, "packed-refs"), encoding="utf-8") as f:
-            for line in f:
-                if line.endswith(" " + ref + "\n"):
-                    return line.split(" ", 1)[0]
-    except OSError:
-        pass
-    return None
-
-
 def _on_base_tip(place: Place, base: str) -> bool:
     """Whether the worktree's branch points at the base branch's commit (read from the ref
     files, no git): then it forked there, and a file that differs from HEAD differs from
     the base and the fork point too."""
     from gitpar.core.rules_cache import branch_of
-    from gitpar.store.quickgit import common_dir
+    from gitpar.store.quickgit import common_dir, ref_value
 
     common = common_dir(place.gitdir)
-    head = _ref_value(common, f"refs/heads/{branch_of(place.gitdir)}")
-    return head is not None and head == _ref_value(common, f"refs/heads/{base}")
+    head = ref_value(common, f"refs/heads/{branch_of(place.gitdir)}")
+    return head is not None and head == ref_value(common, f"refs/heads/{base}")
 
 
 def run(paths: list[str], fmt: str, cwd: str | None = None, stdin: TextIO | None = None, *,
@@ -233,27 +215,30 @@ def run(paths: list[str], fmt: str, cwd: str | None = None, stdin: TextIO | None
     harness format, 0 with the contract's answer, or 2 (the harness blocks) when the
     request cannot be read or judged. ``changed``: judge what the worktree now holds
     instead of ``paths``. ``stream``: judge as that stream, in its worktree."""
+    if stream is not None:
+        _check_stream_name(stream)
+    cwd = cwd or os.getcwd()
+    # git walks the worktree while the rules' modules are imported (a few ms on two cores)
+    started = _start_changes(cwd, stream, fmt) if changed and not paths else None
     from gitpar.core.guard import FORMATS, HARNESSES
     from gitpar.errors import bad
 
     if fmt not in FORMATS:
         raise bad(None, "--format", f"{fmt!r} is not a format", f"use one of {', '.join(FORMATS)}")
-    if stream is not None:
-        _check_stream_name(stream)
-    cwd = cwd or os.getcwd()
     if fmt in HARNESSES:
         from gitpar.cli.session import run_guarded
 
         # a guard that fails must not wave the edit through: exit 2 is each of these harnesses'
         # "block, and show stderr to the agent"; any other code lets the edit go on. The commit
         # hook still judges it either way.
-        return run_guarded(["guard", *paths], lambda: _hook(fmt, paths, cwd, stdin or sys.stdin, stream, changed),
+        return run_guarded(["guard", *paths],
+                           lambda: _hook(fmt, paths, cwd, stdin or sys.stdin, stream, changed, started),
                            fail_closed="gitpar guard could not judge this edit, so it is blocked", warnings=False)
     if changed:
         if paths:
             raise bad(None, "--changed", "--changed judges the worktree's changes, so it takes no PATH",
                       "give either --changed or the paths")
-        found = changed_at(cwd, stream)
+        found = changed_at(cwd, stream, started=started)
         if found is None:
             if worktree_root(cwd) is None:
                 raise bad(None, None, f"{cwd} is not inside a git worktree", "run it in a stream's worktree")
@@ -271,6 +256,23 @@ def run(paths: list[str], fmt: str, cwd: str | None = None, stdin: TextIO | None
         verdicts, stream = found
     _print(fmt, verdicts, stream)
     return 0 if all(v.allowed for v in verdicts) else 1
+
+
+def _start_changes(cwd: str, stream: str | None, fmt: str) -> tuple[Place, PendingChanges] | None:
+    """The worktree ``guard --changed`` judges and its ``git status``, begun now; None when
+    it cannot be told yet (a harness names its ``cwd`` on stdin; a worktree not found is
+    found again, with its message, later)."""
+    if fmt not in ("text", "json") and stream is None:
+        return None
+    try:
+        place = locate(os.getcwd() if fmt not in ("text", "json") else cwd, stream, harness=fmt not in ("text", "json"))
+    except Exception:  # noqa: BLE001 — said again, with its message, where the worktree is needed
+        return None
+    if place is None:
+        return None
+    from gitpar.store.worktree_changes import start_worktree_changes
+
+    return place, start_worktree_changes(place.root)
 
 
 def _check_stream_name(stream: str) -> None:
@@ -306,22 +308,13 @@ def _unplaced(paths: list[str], cwd: str) -> list[Verdict]:
     return out
 
 
-def _hook(fmt: str, extra: list[str], cwd: str, stdin: TextIO, stream: str | None, changed: bool) -> int:
+def _hook(fmt: str, extra: list[str], cwd: str, stdin: TextIO, stream: str | None, changed: bool,
+          started: tuple[Place, PendingChanges] | None = None) -> int:
+    """``started``: the hook after the tool call names its stream (gitpar-agents installs it
+    so), and git already walks that worktree while the request is read."""
     from gitpar.core import hook_json as json
     from gitpar.core.guard import HookInputError, after_answer, harness_answer, hook_request
 
-    started = None
-    if changed and stream is not None:
-        # the hook after the tool call names its stream (gitpar-agents installs it so): git
-        # walks that worktree while the request is read
-        try:
-            place = locate(os.getcwd(), stream, harness=True)
-        except Exception:  # noqa: BLE001 — found again, with its message, once the request is read
-            place = None
-        if place is not None:
-            from gitpar.store.worktree_changes import start_worktree_changes
-
-            started = place, start_worktree_changes(place.root)
     text = stdin.read()
     try:
         request = hook_request(fmt, json.loads(text), changed=changed)

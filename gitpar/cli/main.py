@@ -125,9 +125,11 @@ def stream_rm(name: str,
 
 @app.command()
 def start(name: str,
-          force: Annotated[bool, typer.Option(help="Start although dependencies are not completed.")] = False,
+          force: Annotated[bool, typer.Option(help="Start although dependencies are not completed "
+                                                     "(with --take-over: although its holder is alive).")] = False,
           take_over: Annotated[bool, typer.Option("--take-over", help="Continue a stream in progress in another "
-                                                  "clone, from the remote's gitpar/NAME.")] = False,
+                                                  "clone, from the remote's gitpar/NAME; refused while its "
+                                                  "holder is known alive.")] = False,
           agent: Annotated[str | None, typer.Option(help="Who works on it.")] = None,
           json_: JsonOpt = False) -> None:
     """Create branch gitpar/NAME from the base tip, its worktree, and its progress file."""

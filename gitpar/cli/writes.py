@@ -166,7 +166,8 @@ def _lock_resources(repo: Any, name: str, resources: list[str], seconds: float, 
 
     worktree = repo.stream_worktrees().get(name)
     result = lock_resources(repo, name, resources, ttl=seconds, reason=reason, agent=agent, wait=wait,
-                            worktree=str(worktree or ""), on_wait=waiting)
+                            worktree=str(worktree or ""), on_wait=waiting,
+                            on_note=lambda note: o.err(f"waiting: {note}"))
     for res, old in result.took_over:
         o.err(f"took over the stale hold on resource {res} from {old.stream} (expired {old.expires})")
     o.err(f"{name} holds resource {', '.join(f'{r} (fence {result.fences[r]})' for r in resources)} "

@@ -13,9 +13,12 @@ future (see docs/lockproof.md). Waiting (``gitpar lock --wait``) measures real e
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime as dt
 
 ENV = "GITPAR_NOW"
 
@@ -38,11 +41,15 @@ def real_now() -> float:
 
 def real_now_utc() -> dt.datetime:
     """:func:`real_now` as an aware UTC datetime."""
+    import datetime as dt  # not at the top: the guard and the commit hook read now() alone
+
     return dt.datetime.fromtimestamp(time.time(), dt.timezone.utc)
 
 
 def now_utc() -> dt.datetime:
     """:func:`now` as an aware UTC datetime."""
+    import datetime as dt
+
     return dt.datetime.fromtimestamp(now(), dt.timezone.utc)
 
 
@@ -51,6 +58,8 @@ def _parse(text: str) -> float:
         return float(text)
     except ValueError:
         pass
+    import datetime as dt
+
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

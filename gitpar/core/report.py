@@ -121,6 +121,22 @@ class StreamReport:
 
 
 @dataclass
+class ResourceNow:
+    """A resource: who holds it now (``stream`` empty: nobody), with its fencing number, and
+    which streams' files say they need it (``resources:``)."""
+
+    name: str
+    stream: str
+    agent: str
+    acquired: str
+    expires: str
+    reason: str
+    fence: int
+    stale: str | None  # why the hold is stale ("holder gone: ...", expired), or None when live
+    needed_by: list[str]
+
+
+@dataclass
 class Report:
     repo: str
     base: str
@@ -141,6 +157,9 @@ class Report:
     notes: list[str] = field(default_factory=list)
     # the merge queue (core.integrate.view.queue_view): waiting, testing, ejected, ETA
     queue: dict[str, Any] | None = None
+    lock_holds_left_out: int = 0  # older holds not in lock_holds (gather's holds_per_file)
+    # resources that are not files (gitpar lock --resource; resources: in stream files)
+    resources: list[ResourceNow] = field(default_factory=list)
 
     def stream(self, name: str) -> StreamReport:
         return next(s for s in self.streams if s.name == name)
@@ -158,8 +177,13 @@ class Report:
         return out
 
 
-def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Report:
-    """Everything the report shows, read from the plan, the state branch and the branches."""
+def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None,
+           holds_per_file: int | None = None) -> Report:
+    """Everything the report shows, read from the plan, the state branch and the branches.
+
+    ``holds_per_file``: only each file's that many newest lock holds (and the one held now),
+    the others counted in ``lock_holds_left_out`` — the page's bound (``report_html``),
+    so its cost does not grow with the state history; None: every hold (``--json``)."""
     from gitpar.core.analysis import analyse
     from gitpar.core.history import read_history
     from gitpar.core.status import collect
@@ -183,7 +207,7 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Repor
     origin = min(starts) if starts else now_s
     planned = planned_schedule(plan, analysis, workers, origin)
     streams = _streams(repo, plan, analysis, status, actual, planned, conflicts, now_s)
-    holds, live = _locks(repo, now_s) if exists else ([], [])
+    holds, live, left_out = _locks(repo, now_s, holds_per_file) if exists else ([], [], 0)
     remaining = bool(analysis.remaining)
     return Report(
         repo=repo.name, base=plan.settings.base, now=now_s, workers=workers, origin=origin,
@@ -194,7 +218,26 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None) -> Repor
         eta_p90=now_s + analysis.eta.p90_s if remaining else None,
         eta_calibrated=analysis.eta.calibrated, lock_holds=holds, locks_now=live,
         conflicts=conflicts, state_branch=exists, notes=notes + list(status.notes),
-        queue=_queue(status))
+        queue=_queue(status), lock_holds_left_out=left_out,
+        resources=_resources(repo, plan) if exists else [])
+
+
+def _resources(repo: Repo, plan: Plan) -> list[ResourceNow]:
+    """Every resource held now or named in a stream's ``resources:``: the report's section."""
+    from gitpar.core.locks.resources import list_resources
+
+    needed: dict[str, list[str]] = {}
+    for name, stream in sorted(plan.streams.items()):
+        for res in stream.resources:
+            needed.setdefault(res, []).append(name)
+    held = {lk.path: (lk, why) for lk, why in list_resources(repo)}
+    out = []
+    for res in sorted(set(held) | set(needed)):
+        lk, why = held.get(res, (None, None))
+        out.append(ResourceNow(res, lk.stream if lk else "", lk.agent if lk else "", lk.acquired if lk else "",
+                               lk.expires if lk else "", lk.reason if lk else "", lk.fence if lk else 0,
+                               why, needed.get(res, [])))
+    return out
 
 
 def _queue(status: Status) -> dict[str, Any] | None:
@@ -360,16 +403,22 @@ def _violations(repo: Repo, started: list[StreamReport]) -> None:
             r.violations = [v.to_dict() for v in reports[r.name].violations]
 
 
-def _locks(repo: Repo, now: float) -> tuple[list[LockHold], list[LockNow]]:
+def _locks(repo: Repo, now: float, per_file: int | None = None) -> tuple[list[LockHold], list[LockNow], int]:
     from gitpar.core.lock_history import lock_history
     from gitpar.core.locks import list_locks
 
     live = [LockNow(lk.path, lk.stream, lk.agent, lk.acquired, lk.expires, lk.reason, stale)
             for lk, stale in list_locks(repo)]
     held_now = {(lk.path, lk.stream) for lk in live if not lk.stale}
-    holds = []
-    for path, spans in sorted(lock_history(repo, now).items()):
+    holds, left_out = [], 0
+    history = lock_history(repo, now)
+    for path in sorted(history):
+        if per_file is None:
+            spans = history[path]
+        else:
+            spans, older = history.newest(path, per_file)
+            left_out += older
         for h in spans:
             holds.append(LockHold(path, h.stream, h.start, max(h.start, h.end),
                                   (path, h.stream) in held_now and h.end >= now - 1))
-    return holds, live
+    return holds, live, left_out

@@ -40,6 +40,7 @@ def render(report: Report) -> str:
         _section("locks", "Locks", _locks(report)),
         _section("conflicts", "Forecast conflicts", _conflicts(report)),
         _section("queue", "Merge queue", _queue(report)),
+        _section("resources", "Resources", _resources(report)),
         _section("streams", "Streams", _cards(report)),
         _footer(report),
     ])
@@ -421,12 +422,13 @@ HOLDS_SHOWN = 100  # per file: the page shows its newest holds, whatever the sta
 
 def shown_holds(r: Report) -> tuple[list[LockHold], int]:
     """The lock holds the page shows: each file's ``HOLDS_SHOWN`` newest, and every hold
-    held now; how many older ones it leaves out (``gitpar report --json`` has them all).
-    The page grows with new work, not with the length of the state history."""
+    held now; how many older ones it leaves out (``gitpar report --json`` has them all),
+    with those :func:`gitpar.core.report.gather` already left out. The page grows with
+    new work, not with the length of the state history."""
     by_path: dict[str, list[LockHold]] = {}
     for h in r.lock_holds:
         by_path.setdefault(h.path, []).append(h)
-    shown, hidden = [], 0
+    shown, hidden = [], r.lock_holds_left_out
     for holds in by_path.values():
         newest = sorted(holds, key=lambda h: h.start)
         cut = max(0, len(newest) - HOLDS_SHOWN)
@@ -530,6 +532,24 @@ def _queue(r: Report) -> str:
     eta = (f"<p>ETA: {escape(_duration(float(q['eta_seconds'])))} ({escape(str(q.get('eta_basis', '')))}).</p>"
            if q.get("eta_seconds") is not None else f"<p>{escape(str(q.get('eta_basis') or 'no ETA yet'))}.</p>")
     return eta + _table(["stream", "queue", "why"], rows, "queue")
+
+
+# -- resources ------------------------------------------------------------------------------
+
+
+def _resources(r: Report) -> str:
+    if not r.resources:
+        return ('<p class="empty">No resource is held or needed (<code>gitpar lock --resource NAME</code>; '
+                "<code>resources:</code> in a stream file).</p>")
+    rows = [[f"<code>{escape(x.name)}</code>", escape(x.stream or "—"), escape(x.agent or "—"),
+             escape(_iso_text(x.acquired) if x.stream else "—"), escape(_iso_text(x.expires) if x.stream else "—"),
+             escape(str(x.fence) if x.fence else "—"), escape(x.reason or "—"),
+             escape(("stale: " + x.stale) if x.stale else ("live" if x.stream else "free")),
+             escape(", ".join(x.needed_by) or "—")] for x in r.resources]
+    return ("<p>Locks on things that are not files; the scheduler never runs two streams needing one "
+            "at once.</p>"
+            + _table(["resource", "held by", "agent", "since", "expires", "fence", "reason", "state", "needed by"],
+                     rows, "resources"))
 
 
 # -- per stream -----------------------------------------------------------------------------

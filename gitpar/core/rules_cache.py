@@ -65,6 +65,9 @@ def _plugin_set() -> list[Any]:
             marks.append((folder, None))
             continue
         for name in names:
+            if name.endswith(".egg-link"):  # a legacy editable install: its metadata lives elsewhere
+                marks.append((folder, name))
+                continue
             if not name.endswith((".dist-info", ".egg-info")):
                 continue
             try:
@@ -172,21 +175,17 @@ def _same_statuses(cwd: str, data: dict[str, Any], trees: list[str]) -> bool:
 
 
 def _ref_values(common: str, base: str) -> tuple[str, str] | None:
-    """The commits the base branch and the state branch point at, read from the ref files.
+    """The commits the base branch and the state branch point at, read from the ref files
+    (loose or packed: :func:`gitpar.store.quickgit.ref_value`).
 
-    None when either is not a plain loose ref (packed refs, other ref stores): the caller
+    None when either cannot be read so (a symbolic ref, another ref store): the caller
     then compares tree ids through git instead.
     """
-    values = []
-    for ref in (f"refs/heads/{base}", STATE):
-        try:
-            value = _read(os.path.join(common, ref))
-        except OSError:
-            return None
-        if len(value) not in (40, 64):
-            return None
-        values.append(value)
-    return values[0], values[1]
+    from gitpar.store.quickgit import ref_value
+
+    base_value = ref_value(common, f"refs/heads/{base}")
+    state_value = ref_value(common, STATE) if base_value is not None else None
+    return None if base_value is None or state_value is None else (base_value, state_value)
 
 
 def _load_cache(path: str) -> dict[str, Any] | None:

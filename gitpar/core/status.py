@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitpar.core import clock
+from gitpar.core.claim import claim_gone
 from gitpar.core.plan import Plan
 from gitpar.core.progress import Progress, parse_time
 from gitpar.core.repo import Repo
@@ -399,6 +400,11 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
                                     last_activity=_iso(last), violations=broken.get(name, [])))
         attention.extend(_attention(name, p, ev, files, last, now, stale_after,
                                     remote=repo.state_remote() if name not in worktrees else None))
+        if p.status in ("in_progress", "blocked"):
+            gone = claim_gone(p.extra, p.updated, heartbeat=plan.settings.lock_heartbeat, now=now.timestamp())
+            if gone:
+                attention.append(Attention(name, "stale", f"{gone}; 'gitpar start {name} --take-over' "
+                                           "takes the stream over now (recorded; the old worker is fenced off)"))
         if evd["worktree_missing"]:
             where = p.extra.get("worktree") or worktrees.get(name) or "its worktree"
             attention.append(Attention(name, "worktree", f"{p.status} but its worktree {where} is gone; "

@@ -165,6 +165,9 @@ def record_finish(repo: Repo, checked: FinishChecked) -> Progress:
     """Record one checked finish: the stream completed, its locks released (one CAS commit)."""
     progress = report(repo, checked.stream, ProgressUpdate(status="completed", completion=100),
                       what=checked.what, also=lambda snap: _finish_changes(snap, checked))
+    from gitpar.core.locks.acquire import forget_stream_fences
+
+    forget_stream_fences(repo, checked.stream)  # its holds are released: its workers claim none of them
     from gitpar.plugins import manager
 
     manager.emit("stream.finished", repo=repo, stream=checked.stream)
@@ -237,6 +240,9 @@ def record_finishes(repo: Repo, checked: Sequence[FinishChecked]) -> dict[str, P
             progress = read_progress(repo, c.stream, snap)
             assert progress is not None
             out[c.stream] = progress
+            from gitpar.core.locks.acquire import forget_stream_fences
+
+            forget_stream_fences(repo, c.stream)  # as record_finish: its holds are released
             manager.emit("stream.finished", repo=repo, stream=c.stream)
     return out
 

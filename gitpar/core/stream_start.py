@@ -96,6 +96,13 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     from_tip = None
     if remote_branch is not None and repo.tip(f"refs/heads/gitpar/{name}") is None:
         from_tip = repo.tip(remote_branch)
+    took_from = ""  # why the old worker may be replaced, said in the state commit
+    if take_over and elsewhere and existing is not None:
+        from gitpar.core import clock
+        from gitpar.core.claim import take_over_reason
+
+        took_from = take_over_reason(name, existing.extra, existing.updated, heartbeat=plan.settings.lock_heartbeat,
+                                     now=clock.real_now(), force=force) or "taken over with --take-over"
     if take_over and elsewhere and from_tip is None and repo.tip(f"refs/heads/gitpar/{name}") is None:
         raise Refused(f"gitpar/{name} is not on {remote or 'any remote'}, so its work cannot be taken "
                       f"over from here; push it there from {elsewhere.removeprefix('in progress ')} first "
@@ -111,7 +118,7 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
         wt.add_worktree(repo, name, path)
     copied = copy_files(require_main_root(repo), path, plan.settings.copy)
 
-    from gitpar.core.claim import new_claim, record_worktree_claim
+    from gitpar.core.claim import holder_fields, new_claim, record_worktree_claim
     from gitpar.store.quickgit import worktree_git_dir
 
     claim = new_claim()  # this worktree's claim: a take-over elsewhere fences it off
@@ -134,13 +141,19 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
                 port += 1
         now = now_iso()
         extra = dict(current.extra, port=port, worktree=str(path), host=socket.gethostname(), claim=claim)
+        extra.pop("holder_pid", None)
+        extra.pop("holder_started", None)
+        extra.update(holder_fields())  # the process claiming the stream, when GITPAR_HOLDER_PID names one
+        took = ""
         if take_over and elsewhere:
             extra["taken_over"] = f"{socket.gethostname()} in {path} at {now}"
+            took = (f"\n\ntook over stream {name} {elsewhere} (claim {current.extra.get('claim') or 'none'}): "
+                    f"{took_from}; that worker is fenced off")
         extra.setdefault("base_commit", str(start_commit))
         new = replace(current, status="in_progress", agent=agent or current.agent or stream.agent,
                       started=current.started or now, updated=now, extra=extra)
         return ({progress_path(name): render_progress(new)},
-                f"start {name}: branch gitpar/{name}, worktree {path}, port {port}")
+                f"start {name}: branch gitpar/{name}, worktree {path}, port {port}{took}")
 
     snap = store.update(write)
     record_worktree_claim(worktree_git_dir(str(path)), claim)

@@ -53,6 +53,7 @@ class Contention:
     stale: str | None = None  # why the holder's lock is stale (expired, stream completed ...), or None
     waiting: Mapping[str, int] = field(default_factory=dict)  # other waiting streams -> their priority
     options: Mapping[str, Any] = field(default_factory=dict)  # the strategy's options in plan.md
+    resource: bool = False  # ``path`` names a resource (gitpar lock --resource), not a file
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ def write_bytes(path: Path | str, data: bytes, *, keep: int | None = None) -> No
         os.makedirs(folder, exist_ok=True)
         import tempfile
 
+        _gc_once(folder)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -143,6 +144,28 @@ def write_bytes(path: Path | str, data: bytes, *, keep: int | None = None) -> No
                     pass
     except OSError:
         pass  # a read-only git directory only costs speed
+
+
+def _gc_once(folder: str) -> None:
+    """Run :func:`gc` on the cache folder holding ``folder`` the first time this gitpar
+    code writes there (a marker file with its header says it did): what an older gitpar
+    left, in formats or files this one no longer uses, does not stay forever."""
+    root = folder
+    for _ in range(3):
+        if os.path.basename(root) == "cache":
+            break
+        root = os.path.dirname(root)
+    else:
+        return
+    from zlib import crc32
+
+    mark = header()
+    marker = os.path.join(root, f".gc-{crc32(mark):08x}")
+    if os.path.exists(marker):
+        return
+    gc(root)
+    with open(marker, "wb") as f:
+        f.write(mark)
 
 
 def gc(cache_dir: Path | str) -> int:

@@ -89,3 +89,34 @@ def clean_tree(root: str, sub: str) -> str | None:
     code, out = git_output(["rev-parse", "--verify", "--quiet", f"HEAD:{sub}"], root)
     tree = out.decode("ascii", "replace").strip()
     return tree if code == 0 and tree else None
+
+
+def ref_value(common: str, ref: str) -> str | None:
+    """The object ``ref`` (``refs/heads/main``) names, read from the ref files as git reads
+    them, without running git: its loose file when there is one (it wins over a packed line),
+    else its line in ``packed-refs`` (a tag's own object, not the ``^`` line of what it
+    peels to). None when neither holds a plain object id — a symbolic ref, no such ref, or
+    another ref store (reftable): the caller then asks git."""
+    try:
+        with open(os.path.join(common, ref), "rb") as f:
+            value = f.read().strip().decode("ascii", "replace")
+        return value if len(value) in (40, 64) and _hex(value) else None
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None  # a folder, or refs/heads is a file (reftable): not this reader's
+    try:
+        with open(os.path.join(common, "packed-refs"), "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    want = b" " + ref.encode("utf-8", "surrogateescape")
+    for line in data.splitlines():
+        if line.endswith(want) and not line.startswith((b"#", b"^")):
+            value = line[:-len(want)].decode("ascii", "replace")
+            return value if len(value) in (40, 64) and _hex(value) else None
+    return None
+
+
+def _hex(value: str) -> bool:
+    return all(c in "0123456789abcdef" for c in value)

@@ -88,7 +88,8 @@ class Queue:
 
     def __init__(self, repo: Repo, plan: Plan, run: Integration, order: Sequence[str], current: Oid, *,
                  test: str | None, jobs: int, retries: int, dry_run: bool,
-                 checked_out: Sequence[Worktree], refused: dict[str, str], say: Progress,
+                 checked_out: Sequence[Worktree], refused: dict[str, str] | Callable[[], dict[str, str]],
+                 say: Progress,
                  on_state: Callable[[dict[str, str]], None] | None = None,
                  on_step: Callable[[Step], None] | None = None) -> None:
         self.repo, self.plan, self.run_ = repo, plan, run
@@ -98,7 +99,10 @@ class Queue:
         self.current = current
         self.test, self.jobs, self.retries, self.dry_run = test, jobs, retries, dry_run
         self.checked_out = checked_out
-        self.refused = refused
+        # stream -> why its branch is refused (ownership violations); a callable is asked once
+        # the first gates run (it costs as much as a merge per stream), before anything lands
+        self.refused: dict[str, str] = refused if isinstance(refused, dict) else {}
+        self._check_refused = None if isinstance(refused, dict) else refused
         self.say = say
         self.on_state = on_state
         self.on_step = on_step  # told each landing and ejection as it happens (integrate --follow)
@@ -213,8 +217,17 @@ class Queue:
             record_merges(self.repo, self.target, self.unrecorded)
             self.unrecorded = []
 
+    def _refused_now(self, chain: Sequence[Slot] = ()) -> bool:
+        """Learn which streams are refused, if not known yet: whether one of them is in
+        ``chain`` (then the chain, built without knowing, must be built again)."""
+        if self._check_refused is None:
+            return False
+        self.refused, self._check_refused = self._check_refused(), None
+        return any(slot.name in self.refused for slot in chain)
+
     def _without_gates(self, names: list[str]) -> None:
         """No gate (no test command) or a dry run: the chain is the result."""
+        self._refused_now()
         chain = self.chain_from(names)
         run: list[Merge] = []
         for slot in chain:
@@ -280,8 +293,8 @@ class Queue:
         try:
             while True:
                 # settle what needs no gate at the head
-                while head < len(chain) and chain[head].step is not None:
-                    self._resolve(chain[head])
+                while head < len(chain) and chain[head].step is not None and self._check_refused is None:
+                    self._resolve(chain[head])  # (once the refused streams are known)
                     head += 1
                 if head >= len(chain):
                     return []
@@ -330,6 +343,9 @@ class Queue:
                              f"({str(merge.commit)[:10]}): {self.test}")
                     running[self.submit(merge.name, merge.commit, merge.name, stops[i])] = i
                 self._report_state(self._state(chain, head, running))
+                if self._refused_now(chain[head:]):  # asked while the first gates run
+                    self._stop_all(running, stops)
+                    return names_after[head:]
                 if not running:
                     # every prefix before the failure passed and landed: it is at the head
                     continue

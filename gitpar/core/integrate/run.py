@@ -119,7 +119,9 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
             raise Refused(f"{target} is checked out in {wt.path} with {what}; commit or stash them "
                           "there first, or integrate into another branch with --into")
     order = dependency_order(plan, names)
-    refused = _violations(repo, base, order)
+    def refused() -> dict[str, str]:  # asked by the queue while its first gates run
+        return _violations(repo, base, order)
+
     run = Integration(target=target, base=base, created=target_tip is None,
                       start=str(target_tip) if target_tip else None, end=None, steps=[],
                       test=test, dry_run=dry_run, warnings=repo.warnings, jobs=jobs)

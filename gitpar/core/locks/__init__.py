@@ -12,7 +12,7 @@ from gitpar.core.locks.acquire import (
     check_lockable,
     list_locks,
     lock,
-    release_changes,
+    release_file_changes,
     stale_reason,
     unlock,
 )
@@ -41,6 +41,13 @@ from gitpar.core.locks.model import (
     render_waiting,
     waiting_file,
 )
+from gitpar.core.locks.resources import release_resource_changes
+
+
+def release_changes(snap: object, stream: str) -> dict[str, str | None]:
+    """Changes that drop every lock and resource hold ``stream`` has (used when it finishes)."""
+    return {**release_file_changes(snap, stream), **release_resource_changes(snap, stream)}
+
 
 __all__ = [
     "Contended",

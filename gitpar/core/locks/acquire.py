@@ -8,6 +8,8 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitpar.core import clock
@@ -22,12 +24,12 @@ from gitpar.core.locks.model import (
     Contended,
     Lock,
     LockResult,
+    TakenOver,
     Waiter,
     _waiting_change,
     all_locks,
     backoff_waits,
     iso_in,
-    lock_file,
     new_lock,
     plan_lock,
     read_waiters,
@@ -53,6 +55,138 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
         return stale_reason(lock, store.snapshot(), now=now, repo=repo) or heartbeat_gone(lock, heartbeat, now)
 
     return store, why_stale
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A kind of lock: the state branch's folder holding its ``<name>.lock`` files, how they
+    read and write, and how messages name one. File locks (``locks/<path>.lock``) and
+    resources (``resources/<name>.lock``, :mod:`gitpar.core.locks.resources`) are the same
+    locks in two folders, taken, renewed, fenced and released by the one write path here."""
+
+    root: str
+    read: Callable[[dict[str, str]], dict[str, Lock]]
+    render: Callable[[Lock], str]
+    resource: bool = False
+    records: str = "lock-fences"  # where this clone keeps its workers' fencing numbers
+
+    def file(self, name: str) -> str:
+        return f"{self.root}/{name}.lock"
+
+    def fence_file(self, name: str) -> str:
+        """The last fencing number given for ``name``: it outlives the hold, so numbers only grow."""
+        return f"{self.root}/{name}.fence"
+
+    def holds(self, snap: Any) -> dict[str, Lock]:
+        return self.read(snap.list(self.root))
+
+    def hold_on(self, name: str) -> str:
+        """How a message names the hold on ``name``."""
+        return f"hold on resource {name}" if self.resource else f"lock on {name}"
+
+
+FILES = Folder(LOCKS_DIR, all_locks, render_lock)
+
+
+def last_fence(snap: Any, folder: Folder, name: str) -> int:
+    """The last fencing number given for ``name`` (0: none yet)."""
+    text = snap.read(folder.fence_file(name))
+    try:
+        return max(0, int((text or "0").strip()))
+    except ValueError:
+        return 0
+
+
+def fence_record(repo: Any, stream: str, folder: Folder, name: str) -> Path:
+    """Where this clone keeps the fencing number of the hold its stream's worker took."""
+    return Path(repo.gitpar_dir) / folder.records / stream / name
+
+
+def recorded_fence(repo: Any, stream: str, folder: Folder, name: str) -> int | None:
+    try:
+        return int(fence_record(repo, stream, folder, name).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _remember(repo: Any, stream: str, folder: Folder, fences: dict[str, int]) -> None:
+    for name, fence in fences.items():
+        record = fence_record(repo, stream, folder, name)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(f"{fence}\n", encoding="utf-8")
+
+
+def forget_fences(repo: Any, stream: str, folder: Folder, names: Sequence[str]) -> None:
+    """This worker no longer claims the holds on ``names``."""
+    for name in names:
+        fence_record(repo, stream, folder, name).unlink(missing_ok=True)
+
+
+def forget_stream_fences(repo: Any, stream: str) -> None:
+    """This clone's workers of ``stream`` claim no hold any more (it finished: all released)."""
+    import shutil
+
+    for records in ("lock-fences", "fences"):
+        shutil.rmtree(Path(repo.gitpar_dir) / records / stream, ignore_errors=True)
+
+
+def taken_over_message(folder: Folder, name: str, mine: int, last: int, holder: Lock | None) -> str:
+    now = f"; stream {holder.stream} holds it now (fence {holder.fence})" if holder is not None and holder.fence \
+        else ""
+    again = f"gitpar lock --resource {name}" if folder.resource else f"gitpar lock {name}"
+    return (f"the {folder.hold_on(name)} was taken over since this worker took it (its fence {mine}, "
+            f"the lock's is now {last}{now}): what you did meanwhile may collide with the new holder's work; "
+            f"check it, then take it again with '{again}'")
+
+
+def _refuse_taken_over(snap: Any, folder: Folder, names: Sequence[str], held: dict[str, Lock],
+                       recorded: dict[str, int | None]) -> dict[str, int]:
+    """The last fencing number of each of ``names``; :class:`TakenOver` (nothing written) when
+    this worker's recorded number is not the last given: it was taken over while away. Asked
+    before anything else, so the worker hears of the take-over, not of a lock held."""
+    lasts = {}
+    for name in names:
+        last = lasts[name] = last_fence(snap, folder, name)
+        mine = recorded.get(name)
+        if mine is not None and mine != last:
+            raise TakenOver(taken_over_message(folder, name, mine, last, held.get(name)))
+    return lasts
+
+
+def _fenced(folder: Folder, names: Sequence[str], held: dict[str, Lock], renewed: Sequence[str],
+            lapsed: set[str], recorded: dict[str, int | None],
+            lasts: dict[str, int]) -> tuple[dict[str, str | None], dict[str, int]]:
+    """The fencing number of each hold taken or renewed now, and the fence files' changes.
+
+    A new holder (a take, a take-over) gets one more than the last given; a renewal keeps
+    its number — unless the stream's own hold had lapsed (``lapsed``: expired or stale) and
+    is taken again by another of its workers (one whose record is not the hold's): a new
+    hold, so a new number."""
+    changes: dict[str, str | None] = {}
+    fences: dict[str, int] = {}
+    for name in names:
+        last = lasts[name]
+        current = held.get(name)
+        keep = (name in renewed and current is not None and current.fence
+                and (name not in lapsed or recorded.get(name) == current.fence))
+        fence = current.fence if keep and current is not None else last + 1
+        fences[name] = fence
+        if fence != last:
+            changes[folder.fence_file(name)] = f"{fence}\n"
+    return changes, fences
+
+
+def _lock_message(folder: Folder, stream: str, names: Sequence[str], new: bool, reason: str, by: str) -> str:
+    if folder.resource:
+        verb = "lock resource" if new else "renew resource"
+    else:
+        verb = "lock" if new else "renew lock on"
+    msg = f"{verb} {', '.join(names)} for {stream}"
+    if reason:
+        msg += f": {reason}"
+    if by:
+        msg += f"\n\ntaken for {stream}, {by}"
+    return msg
 
 
 def stale_reason(lock: Lock, snap: Any, now: float | None = None, repo: Any = None) -> str | None:
@@ -153,8 +287,13 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
          agent: str = "", wait: float = 0.0, worktree: str = "",
          on_wait: Callable[[list[Lock]], None] | None = None, plan: Plan | None = None,
          on_note: Callable[[str], None] | None = None,
-         before_taking: Callable[[list[str]], None] | None = None, by: str = "") -> LockResult:
+         before_taking: Callable[[list[str]], None] | None = None, by: str = "",
+         folder: Folder = FILES) -> LockResult:
     """Take (or renew) the locks on ``paths`` for ``stream``: all of them or none.
+
+    ``folder``: the kind of lock (:data:`FILES`; resources pass theirs). Every hold gets a
+    fencing number (``LockResult.fences``; :func:`_fenced`): a worker taken over while it
+    was away is refused (:class:`TakenOver`) on its next lock or renewal.
 
     ``by`` (``"by the orchestrator in ..."``) says in the state commit that someone other
     than the stream's own worktree took them (:func:`gitpar.core.streams.writer_of`).
@@ -173,42 +312,47 @@ def lock(repo: Any, stream: str, paths: Sequence[str], *, ttl: float, reason: st
     paths = list(dict.fromkeys(paths))
     if plan is None:
         plan = repo.load_plan("base")  # cached by its tree: the cost does not grow with the plan
+    recorded = {p: recorded_fence(repo, stream, folder, p) for p in paths}
     if _strategy_chosen(plan):
         return _lock_by_strategy(repo, store, why_stale, plan, stream, paths, ttl=ttl, reason=reason,
                                  agent=agent, wait=wait, worktree=worktree, on_wait=on_wait,
-                                 on_note=on_note, before_taking=before_taking, by=by)
+                                 on_note=on_note, before_taking=before_taking, by=by, folder=folder,
+                                 recorded=recorded)
 
     def stale(lock: Lock) -> bool:
         return why_stale(lock) is not None
     result = LockResult([], [], [])
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
-        locks = all_locks(snap.list(LOCKS_DIR))
-        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=clock.real_now())
-        holders = holders or lookalike_holders(locks, paths, stream, stale)
+        locks = folder.holds(snap)
+        now = clock.real_now()
+        lasts = _refuse_taken_over(snap, folder, paths, locks, recorded)
+        holders, new, renewed, taken_over = plan_lock(locks, paths, stream, stale=stale, now=now)
+        if not folder.resource:
+            holders = holders or lookalike_holders(locks, paths, stream, stale)
         if holders:
             raise Contended(holders)
+        lapsed = {p for p in renewed if locks[p].expired(now) or stale(locks[p])}
+        changes, fences = _fenced(folder, paths, locks, renewed, lapsed, recorded, lasts)
         if before_taking is not None:
             before_taking([*new, *(path for path, _ in taken_over)])
-        changes: dict[str, str | None] = {}
         for path in paths:
-            changes[lock_file(path)] = render_lock(new_lock(path, stream, agent, ttl, reason, worktree))
-        result.taken, result.renewed, result.took_over = new, renewed, taken_over
-        verb = "lock" if new or taken_over else "renew lock on"
-        msg = f"{verb} {', '.join(paths)} for {stream}"
-        if reason:
-            msg += f": {reason}"
-        if by:
-            msg += f"\n\ntaken for {stream}, {by}"
+            changes[folder.file(path)] = folder.render(replace(new_lock(path, stream, agent, ttl, reason, worktree),
+                                                               fence=fences[path]))
+        result.taken, result.renewed, result.took_over, result.fences = new, renewed, taken_over, fences
+        msg = _lock_message(folder, stream, paths, bool(new or taken_over), reason, by)
         for path, old in taken_over:
-            msg += f"\n\ntook over the stale lock on {path} held by {old.stream} (expired {old.expires})"
+            msg += (f"\n\ntook over the stale {folder.hold_on(path)} held by {old.stream} (expired {old.expires}"
+                    + (f", fence {old.fence}" if old.fence else "") + f"; fence {fences[path]} now)")
         return changes, msg
 
     waits = iter(backoff_waits(wait)) if wait > 0 else iter(())
     while True:
         try:
             store.update(change)
-            _emit_taken(repo, stream, paths, reason, ttl, result)
+            _remember(repo, stream, folder, result.fences)
+            if not folder.resource:
+                _emit_taken(repo, stream, paths, reason, ttl, result)
             return result
         except Contended as exc:
             pause = next(waits, None)
@@ -248,7 +392,8 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
                       stream: str, paths: list[str], *, ttl: float, reason: str, agent: str,
                       wait: float, worktree: str, on_wait: Callable[[list[Lock]], None] | None,
                       on_note: Callable[[str], None] | None,
-                      before_taking: Callable[[list[str]], None] | None = None, by: str = "") -> LockResult:
+                      before_taking: Callable[[list[str]], None] | None = None, by: str = "",
+                      folder: Folder = FILES, recorded: dict[str, int | None] | None = None) -> LockResult:
     """:func:`lock` when the plan chooses a lock strategy: the strategy decides each contention.
 
     A path held by another stream, or free while other streams wait for it, is a
@@ -272,7 +417,8 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         now = clock.real_now()
-        locks = all_locks(snap.list(LOCKS_DIR))
+        locks = folder.holds(snap)
+        lasts = _refuse_taken_over(snap, folder, paths, locks, recorded or {})
         new: list[str] = []
         renewed: list[str] = []
         taken_over: list[tuple[str, Lock, str]] = []
@@ -282,7 +428,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             if held is not None and held.stream == stream:
                 renewed.append(path)
                 continue
-            waiting = {w.stream: w.priority for w in read_waiters(snap, path)
+            waiting = {w.stream: w.priority for w in read_waiters(snap, path, folder.root)
                        if w.stream != stream and not w.gone(now)}
             if held is None and not waiting:
                 new.append(path)
@@ -291,7 +437,7 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             decision = manager.decide_contention(plan, Contention(
                 path=path, stream=stream, priority=mine, holder=held,
                 holder_priority=_priority(plan, held.stream) if held is not None else 0,
-                waited=time.monotonic() - started, stale=stale, waiting=waiting))
+                waited=time.monotonic() - started, stale=stale, waiting=waiting, resource=folder.resource))
             if decision.action != "take_over":
                 blocked.append((path, decision, held))
             elif held is None:
@@ -306,22 +452,20 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
                 taken_over.append((path, held, decision.reason))
         if blocked:
             raise _Undecided(blocked)
+        lapsed = {p for p in renewed if locks[p].expired(now) or why_stale(locks[p]) is not None}
+        changes, fences = _fenced(folder, paths, locks, renewed, lapsed, recorded or {}, lasts)
         if before_taking is not None:
             before_taking([*new, *(path for path, _, _ in taken_over)])
-        changes: dict[str, str | None] = {}
         for path in paths:
-            changes[lock_file(path)] = render_lock(new_lock(path, stream, agent, ttl, reason, worktree))
-            changes.update(_waiting_change(snap, path, drop=stream, now=now))
-        result.taken, result.renewed = new, renewed
+            changes[folder.file(path)] = folder.render(replace(new_lock(path, stream, agent, ttl, reason, worktree),
+                                                               fence=fences[path]))
+            changes.update(_waiting_change(snap, path, drop=stream, now=now, root=folder.root))
+        result.taken, result.renewed, result.fences = new, renewed, fences
         result.took_over = [(path, old) for path, old, _why in taken_over]
-        verb = "lock" if new or taken_over else "renew lock on"
-        msg = f"{verb} {', '.join(paths)} for {stream}"
-        if reason:
-            msg += f": {reason}"
-        if by:
-            msg += f"\n\ntaken for {stream}, {by}"
+        msg = _lock_message(folder, stream, paths, bool(new or taken_over), reason, by)
         for path, old, why in taken_over:
-            msg += (f"\n\ntook over the stale lock on {path} held by {old.stream} (expired {old.expires}); "
+            msg += (f"\n\ntook over the stale {folder.hold_on(path)} held by {old.stream} (expired {old.expires}"
+                    + (f", fence {old.fence}" if old.fence else "") + f"; fence {fences[path]} now); "
                     f"lock strategy {chosen}: {why}")
         return changes, msg
 
@@ -330,11 +474,12 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             changes: dict[str, str | None] = {}
             for path in on:
                 changes.update(_waiting_change(snap, path, drop=stream, add=me if add else None,
-                                               now=clock.real_now()))
+                                               now=clock.real_now(), root=folder.root))
             if not changes:
                 return None
             verb = "wait for" if add else "stop waiting for"
-            return changes, f"{verb} the lock on {', '.join(on)}: {stream} (priority {mine}): {why}"
+            what = f"resource {', '.join(on)}" if folder.resource else f"the lock on {', '.join(on)}"
+            return changes, f"{verb} {what}: {stream} (priority {mine}): {why}"
 
         store.update(edit)
 
@@ -346,7 +491,9 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
             try:
                 store.update(change)
                 waiting_on = []  # the lock commit took this stream off the waiting lists
-                _emit_taken(repo, stream, paths, reason, ttl, result)
+                _remember(repo, stream, folder, result.fences)
+                if not folder.resource:
+                    _emit_taken(repo, stream, paths, reason, ttl, result)
                 return result
             except _Undecided as undecided:
                 worst = max(undecided.blocked, key=lambda b: _SEVERITY[b[1].action])
@@ -394,16 +541,20 @@ def _escalate(repo: Any, path: str, decision: Decision, holder: Lock | None) -> 
 
 
 def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
-           who: str = "", by: str = "") -> list[tuple[str, Lock]]:
+           who: str = "", by: str = "", folder: Folder = FILES) -> list[tuple[str, Lock]]:
     """Release ``stream``'s locks on ``paths``; another stream's only with ``force`` (recorded).
 
-    ``by`` (``"by the orchestrator in ..."``) records who released them for ``stream``."""
+    ``by`` (``"by the orchestrator in ..."``) records who released them for ``stream``. A
+    worker whose hold was taken over while it was away (its recorded fencing number is not
+    the lock's) is refused (:class:`TakenOver`, nothing released: the lock is the new
+    holder's, even when that holder is a worker of the same stream), and no longer claims it."""
     store, _why_stale = _context(repo)
     paths = list(dict.fromkeys(paths))
     released: list[tuple[str, Lock]] = []
+    recorded = {p: recorded_fence(repo, stream, folder, p) for p in paths}
 
     def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
-        locks = all_locks(snap.list(LOCKS_DIR))
+        locks = folder.holds(snap)
         released.clear()
         changes: dict[str, str | None] = {}
         broken = []
@@ -411,15 +562,29 @@ def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
             held = locks.get(path)
             if held is None:
                 continue
+            mine = recorded[path]
+            if mine is not None and held.fence and mine != held.fence and not force:
+                raise TakenOver(taken_over_message(folder, path, mine, held.fence, held)
+                                .replace("; check it, then take it again", "; nothing was released. Check it, "
+                                         "then take it again", 1))
             if held.stream != stream:
                 if not force:
+                    if folder.resource:
+                        raise Refused(f"resource {path} is held by stream {held.stream}, not {stream}; "
+                                      f"'gitpar unlock --resource {path} --force' breaks it (recorded)")
                     raise bad(None, "path", f"{path} is locked by stream {held.stream}, not {stream}",
                               f"ask {held.stream} to release it, or break it with --force (recorded)")
                 broken.append(held)
-            changes[lock_file(path)] = None
+            changes[folder.file(path)] = None
             released.append((path, held))
         if not changes:
             return None
+        if folder.resource:
+            msg = f"release resource {', '.join(p for p, _ in released)} for {stream}"
+            if broken:
+                msg = (f"break resource {', '.join(f'{b.path} (held by {b.stream})' for b in broken)}"
+                       + (f" by {who}" if who else "") + f" as {stream}")
+            return changes, msg
         msg = f"unlock {', '.join(p for p, _ in released)} for {stream}"
         if by:
             msg += f"\n\nreleased {stream}'s lock, {by}"
@@ -429,8 +594,13 @@ def unlock(repo: Any, stream: str, paths: Sequence[str], *, force: bool = False,
                    + (f" ({who})" if who else "") + " with --force")
         return changes, msg
 
-    store.update(change)
-    if released:
+    try:
+        store.update(change)
+    except TakenOver:
+        forget_fences(repo, stream, folder, paths)  # said once: the worker no longer claims them
+        raise
+    forget_fences(repo, stream, folder, paths)  # released, or held by none: this worker claims none of them
+    if released and not folder.resource:
         from gitpar.plugins import manager
 
         for path, held in released:
@@ -452,9 +622,10 @@ def _emit_taken(repo: Any, stream: str, paths: Sequence[str], reason: str, ttl: 
                     expires=iso_in(ttl), took_over=replaced.get(path))
 
 
-def release_changes(snap: Any, stream: str) -> dict[str, str | None]:
-    """Changes that drop every lock ``stream`` holds (used when it finishes)."""
-    return {lock_file(p): None for p, lk in all_locks(snap.list(LOCKS_DIR)).items() if lk.stream == stream}
+def release_file_changes(snap: Any, stream: str) -> dict[str, str | None]:
+    """Changes that drop every file lock ``stream`` holds (``gitpar.core.locks.release_changes``
+    adds its resources)."""
+    return {FILES.file(p): None for p, lk in FILES.holds(snap).items() if lk.stream == stream}
 
 
 def list_locks(repo: Any) -> list[tuple[Lock, str | None]]:

@@ -59,12 +59,25 @@ def heartbeat_gone(lock: Lock, heartbeat: float | None, now: float) -> str | Non
 
 def holder_gone(lock: Lock) -> str | None:
     """Why ``lock``'s holder is gone, or None (alive, on another host, or no process claimed)."""
-    pid = lock.holder_pid
-    if not pid or lock.host != socket.gethostname() or not os.path.isdir("/proc"):
+    return process_gone(lock.host, lock.holder_pid, lock.holder_started)
+
+
+def process_gone(host: str, pid: int, started: str) -> str | None:
+    """Why the holder process ``pid`` (started at ``started``) on ``host`` is gone, or None:
+    alive, on another host, or no process claimed. The one rule for locks, resources and
+    claimed streams."""
+    if not pid or host != socket.gethostname() or not os.path.isdir("/proc"):
         return None
-    started = process_start(pid)
-    if started is None:
-        return f"holder gone: its process {pid} on {lock.host} has ended"
-    if lock.holder_started and started != lock.holder_started:
-        return f"holder gone: its process {pid} on {lock.host} ended and the pid is another process's now"
+    now_started = process_start(pid)
+    if now_started is None:
+        return f"holder gone: its process {pid} on {host} has ended"
+    if started and now_started != started:
+        return f"holder gone: its process {pid} on {host} ended and the pid is another process's now"
     return None
+
+
+def process_alive(host: str, pid: int, started: str) -> bool:
+    """Whether the holder process is known to run now: claimed, on this host, and there."""
+    if not pid or host != socket.gethostname() or not os.path.isdir("/proc"):
+        return False
+    return process_gone(host, pid, started) is None

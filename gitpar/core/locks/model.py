@@ -11,7 +11,7 @@ import random
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,9 +35,10 @@ def lock_file(path: str) -> str:
     return f"{LOCKS_DIR}/{path}.lock"
 
 
-def waiting_file(path: str) -> str:
-    """Who waits for ``path``'s lock: beside the lock file, so it outlives the lock's release."""
-    return f"{LOCKS_DIR}/{path}{WAITING_SUFFIX}"
+def waiting_file(path: str, root: str = LOCKS_DIR) -> str:
+    """Who waits for ``path``'s lock: beside the lock file, so it outlives the lock's release
+    (``root``: the folder of that kind of lock, ``resources`` for a resource's)."""
+    return f"{root}/{path}{WAITING_SUFFIX}"
 
 
 def render_lock(lock: Lock) -> str:
@@ -184,6 +185,12 @@ class LockResult:
     taken: list[str]
     renewed: list[str]
     took_over: list[tuple[str, Lock]]  # path, the stale lock replaced
+    fences: dict[str, int] = field(default_factory=dict)  # each hold's fencing number
+
+
+class TakenOver(Refused):
+    """This worker's hold was taken over while it was away (its fencing number is no longer
+    the lock's): its write is refused (exit 1), not made."""
 
 
 class Contended(Refused):
@@ -253,23 +260,23 @@ def render_waiting(path: str, waiters: Sequence[Waiter]) -> str:
     return markdown.render({"path": path, "waiting": [w.to_dict() for w in waiters]}, body)
 
 
-def read_waiters(snap: Any, path: str) -> list[Waiter]:
+def read_waiters(snap: Any, path: str, root: str = LOCKS_DIR) -> list[Waiter]:
     """The waiters for ``path`` on the state branch, crashed ones included."""
-    file = waiting_file(path)
+    file = waiting_file(path, root)
     text = snap.read(file)
     return parse_waiting(file, text) if text is not None else []
 
 
 def _waiting_change(snap: Any, path: str, *, drop: str, add: Waiter | None = None,
-                    now: float) -> dict[str, str | None]:
+                    now: float, root: str = LOCKS_DIR) -> dict[str, str | None]:
     """The change to ``path``'s waiting file: ``drop``'s entry (and gone ones) out, ``add`` in."""
-    old = read_waiters(snap, path)
+    old = read_waiters(snap, path, root)
     new = [w for w in old if w.stream != drop and not w.gone(now)]
     if add is not None:
         new.append(add)
     if new == old:
         return {}
-    return {waiting_file(path): render_waiting(path, new) if new else None}
+    return {waiting_file(path, root): render_waiting(path, new) if new else None}
 
 
 def plan_lock(locks: dict[str, Lock], paths: Sequence[str], stream: str, *, stale: Callable[[Lock], bool],

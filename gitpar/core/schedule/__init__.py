@@ -16,7 +16,10 @@ in all cases, in a few milliseconds on average.
 
 The package, by job: ``graph`` (the model and the index-based graph), ``lists`` (list
 scheduling and the graph's levels; :func:`list_schedule` is what ``gitpar run`` follows),
-``bounds`` (lower bounds), ``exact`` (the optimised :func:`schedule`). The baselines it is
+``bounds`` (lower bounds, among them the packing bound that proves a small plan's schedule
+optimal at once; it imports only ``graph``), ``exact`` (the optimised :func:`schedule`),
+``resources`` (the search for graphs whose tasks need exclusive resources; it imports
+``bounds``, never the other way round). The baselines it is
 measured against (ready order, as ``make -j``; waves with barriers) are in
 ``bench/bench_schedule.py``.
 """

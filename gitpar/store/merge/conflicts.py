@@ -105,10 +105,6 @@ def conflicts_of_files(repo: Repo, base: pygit2.Oid | None, ours: pygit2.Oid, th
             continue
         if eo[1] == et[1] or eo[1] == eb[1] or et[1] == eb[1]:
             continue  # contents resolve trivially; only a mode changed
-        blobs = [blob_of(g, eb[1]), blob_of(g, eo[1]), blob_of(g, et[1])]
-        if any(b.is_binary for b in blobs):
-            found.append(FileConflict(path, "binary", paths=(path,)))
-            continue
         try:
             # use_deprecated=False: a result that says whether it merged cleanly (pygit2
             # 1.15-1.18 default to returning the merged text alone)
@@ -116,9 +112,17 @@ def conflicts_of_files(repo: Repo, base: pygit2.Oid | None, ours: pygit2.Oid, th
                                              pygit2.IndexEntry(path, eo[1], filemode(eo[0])),
                                              pygit2.IndexEntry(path, et[1], filemode(et[0])),
                                              use_deprecated=False)
-        except UnicodeDecodeError:  # pygit2 decodes the merged text; let libgit2 do the tree
-            return None
-        if not result.automergeable:
+            clean = result.automergeable
+        except (UnicodeDecodeError, RuntimeError):  # pygit2 decodes the merged text; a binary
+            clean = None                           # file has none (libgit2 merges no binary)
+        if clean:
+            continue  # the blobs are read only for what conflicts: most overlaps merge cleanly
+        blobs = [blob_of(g, eb[1]), blob_of(g, eo[1]), blob_of(g, et[1])]
+        if any(b.is_binary for b in blobs):
+            found.append(FileConflict(path, "binary", paths=(path,)))
+        elif clean is None:
+            return None  # text pygit2 cannot decode: let libgit2 merge the trees
+        else:
             found.append(FileConflict(path, "content", _regions(blobs[0], blobs[1], blobs[2]), (path,)))
     return found
 
