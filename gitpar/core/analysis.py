@@ -14,16 +14,18 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitpar.core import clock
-from gitpar.core.history import Estimate, RunRecord, estimates
+from gitpar.core import schedule as sch
+from gitpar.core.durations import format_duration
+from gitpar.core.history import Estimate, RunRecord, estimates, read_history
+from gitpar.core.plan import Plan
 from gitpar.core.progress import Progress, parse_time
-
-if TYPE_CHECKING:
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
-    from gitpar.core.schedule import Graph, Schedule, Task
+from gitpar.core.repo import Repo
+from gitpar.core.schedule import Graph, Schedule, Task
+from gitpar.core.stream_progress import all_progress
+from gitpar.store.state import StateStore
 
 SCHEMA_VERSION = 1
 # Without calibration data: the median stream is assumed on time, the 90th percentile
@@ -225,8 +227,6 @@ def analyse(plan: Plan, *, workers: int, progress: Mapping[str, Progress] | None
     past streams, P90 times the 90th percentile. Since every remaining duration is scaled
     alike, the schedule itself stays the same.
     """
-    from gitpar.core import schedule as sch
-
     # the graph was checked when the plan was loaded (load_plan): no unknown stream, no cycle
     if workers < 1:
         from gitpar.errors import bad
@@ -274,8 +274,6 @@ def _graph_figures(tasks: list[Task], all_tasks: list[Task] | None, workers: int
     """Waves (of ``all_tasks`` when given, else of ``tasks``), critical path, schedule, lower
     bound and bottleneck of the remaining ``tasks``. Worked out each time: no cache (at
     5,000 streams one costs 20 ms of a 200 ms ``plan --json``; docs/architecture.md)."""
-    from gitpar.core import schedule as sch
-
     graph = sch.Graph.build(tasks)  # once, for the path, the schedule, the bound and the what-ifs
     path, path_s = sch.critical_path(graph)
     plan_s = sch.schedule(graph, workers, budget_s=budget_s)
@@ -287,8 +285,6 @@ def _graph_figures(tasks: list[Task], all_tasks: list[Task] | None, workers: int
 def bottleneck(tasks: Sequence[Task] | Graph, path: Sequence[str], workers: int,
                makespan: float) -> Bottleneck:
     """Which critical-path stream, taking half as long, would bring the finish forward most."""
-    from gitpar.core import schedule as sch
-
     graph = sch.Graph.of(tasks)
     index = {name: i for i, name in enumerate(graph.names)}
     duration = dict(zip(graph.names, graph.dur, strict=True))
@@ -308,10 +304,6 @@ def analyse_repo(repo: Repo, *, workers: int, now: dt.datetime | None = None,
     """Analyse the main worktree's plan (``plan`` when the caller has loaded it) with the
     state branch's progress and history, when there is a state branch (a clone with only
     the plan files gets the plan alone)."""
-    from gitpar.core.history import read_history
-    from gitpar.core.stream_progress import all_progress
-    from gitpar.store.state import StateStore
-
     plan = plan or repo.load_plan()
     store = StateStore(repo)
     progress: dict[str, Progress] = {}
@@ -342,8 +334,6 @@ CRITICAL = "#d32f2f"
 
 
 def _label_lines(s: StreamPlan) -> list[str]:
-    from gitpar.core.durations import format_duration
-
     status = s.status.replace("_", " ")
     if s.status in ("in_progress", "blocked") and s.completion:
         status += f" {s.completion}%"

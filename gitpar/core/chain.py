@@ -15,17 +15,19 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gitpar.core.lock_history import Held, lock_history
+from gitpar.core.plan import Plan
+from gitpar.core.plan_patterns import union_paths
+from gitpar.core.progress import Progress, parse_progress, progress_path, render_progress
+from gitpar.core.repo import Repo
+from gitpar.core.stream_progress import all_progress, read_progress
 from gitpar.errors import Refused
-
-if TYPE_CHECKING:
-    from gitpar.core.lock_history import Held
-    from gitpar.core.plan import Plan
-    from gitpar.core.progress import Progress
-    from gitpar.core.repo import Repo
-    from gitpar.store.merge import FileConflict, FileRule
-    from gitpar.store.repo import Index, Oid
+from gitpar.store import merge as m
+from gitpar.store.merge import FileConflict, FileRule
+from gitpar.store.repo import Index, Oid
+from gitpar.store.state import StateStore
 
 CHAINED = "chained"  # the progress key: path -> {from: stream, commit: sha, blob: id}
 
@@ -74,10 +76,6 @@ def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
     ``finished_only`` (the plan's ``lock_chain: true``, the default): only the version of a
     holder whose stream is completed, the work that is to land; a holder still at work may
     change or lose its version, so building on it is the explicit ``--chain``'s choice."""
-    from gitpar.core.lock_history import lock_history
-    from gitpar.core.stream_progress import read_progress
-    from gitpar.store import merge as m
-
     history = lock_history(repo, now)
     mine = repo.stream_tip(stream)
     # what the worktree already has or is merging in needs no bringing
@@ -139,8 +137,6 @@ def plan_chain(repo: Repo, stream: str, paths: Sequence[str], worktree: Path,
 def _integrated_at(repo: Repo, stream: str, p: Progress | None = None) -> Oid | None:
     """The commit a stream whose branch is gone (cleaned up after integration) was recorded
     as integrated at: it holds the stream's work."""
-    from gitpar.core.stream_progress import read_progress
-
     p = p or read_progress(repo, stream)
     marker = p.extra.get("integrated") if p is not None else None
     if not isinstance(marker, str) or "@" not in marker:
@@ -156,8 +152,6 @@ def save_record(repo: Repo, stream: str, brought: Sequence[Brought]) -> None:
     wins) — written only once the versions are in its worktree."""
     from dataclasses import replace
 
-    from gitpar.core.progress import Progress, parse_progress, progress_path, render_progress
-    from gitpar.store.state import StateStore
 
     def change(snap: Any) -> tuple[dict[str, str | None], str]:
         text = snap.read(progress_path(stream))
@@ -237,8 +231,6 @@ class ChainIndex:
 def chain_links(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: Oid,
                 paths: Sequence[str] | None = None, index: ChainIndex | None = None) -> list[Link]:
     """The chain records that apply when ``ours`` and ``theirs`` merge (those of ``paths``)."""
-    from gitpar.store import merge as m
-
     found: list[Link] = []
     for builder, path, rec in (index or ChainIndex(progress)).of(paths):
         tip = repo.stream_tip(builder) or _integrated_at(repo, builder, progress[builder])
@@ -273,8 +265,6 @@ def rewrites(repo: Repo, ours: Oid, theirs: Oid, paths: Sequence[str],
     ``over`` the holder). The merge keeps the builder's lines without a conflict, so the
     holder's change is gone without anyone having merged it away by hand. Lines the builder
     only added (appends in turns), or changed where the holder had not, are no rewrite."""
-    from gitpar.store import merge as m
-
     index = index or state_chains(repo)
     if not index.all:
         return []
@@ -297,8 +287,6 @@ REPLACES = "Gitpar-Replaces"  # the trailer a builder confirms a rewrite with: "
 def _confirmed(repo: Repo, link: Link) -> bool:
     """Whether a commit of the builder's since it took the holder's version says it meant to
     replace the holder's change: ``Gitpar-Replaces: HOLDER`` (every path), or with paths."""
-    from gitpar.store import merge as m
-
     for value in m.trailer_values(repo, link.tip, m.merge_base(repo, link.source, link.tip), REPLACES):
         words = value.split()
         if words and words[0] == link.holder and (len(words) == 1 or link.path in words[1:]):
@@ -310,8 +298,6 @@ def _base_of(repo: Repo, progress: Mapping[str, Progress], link: Link) -> str | 
     """The version the holder changed to make the one the builder built on: the version the
     holder had built on itself (its own chain record), else the file where the holder's and
     the builder's work part (their merge base)."""
-    from gitpar.store import merge as m
-
     own = progress.get(link.holder)
     chained = own.extra.get(CHAINED) if own is not None else None
     rec = chained.get(link.path) if isinstance(chained, dict) else None
@@ -325,8 +311,6 @@ def file_rules(repo: Repo, progress: Mapping[str, Progress], ours: Oid, theirs: 
                union: Callable[[str], bool] | None = None) -> Callable[[str], FileRule | None]:
     """How each path merges when ``ours`` and ``theirs`` meet: its chain bases, and whether
     the plan says ``merge: union`` for it (``union``); None for git's default."""
-    from gitpar.store.merge import FileRule
-
     bases = chain_bases(repo, progress, ours, theirs) if progress else {}
 
     def rule_of(path: str) -> FileRule | None:
@@ -348,8 +332,6 @@ _progress_seen: tuple[str, ChainIndex] | None = None
 def state_chains(repo: Repo) -> ChainIndex:
     """The chain records on the state branch's current commit, parsed once per commit."""
     global _progress_seen
-    from gitpar.core.stream_progress import all_progress
-    from gitpar.store.state import StateStore
 
     snap = StateStore(repo).snapshot()
     if snap.commit is None:
@@ -369,8 +351,6 @@ def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours:
                 index: ChainIndex | None = None) -> bool:
     """Whether a chain record or a ``merge: union`` rule could settle any of ``conflicts``:
     when none can, :func:`settle` would return them unchanged (and needs no whole merge)."""
-    from gitpar.core.plan_patterns import union_paths
-
     union = union_paths(plan)
     index = index or state_chains(repo)
     if union is None and not index.all:
@@ -385,8 +365,5 @@ def rules_touch(repo: Repo, plan: Plan, conflicts: Sequence[FileConflict], ours:
 def settle(repo: Repo, plan: Plan, index: Index, ours: Oid, theirs: Oid) -> list[FileConflict]:
     """Settle the conflicts of the in-memory merge ``index`` of ``theirs`` into ``ours`` that
     the chain records and the plan's ``merge: union`` files resolve; the conflicts left."""
-    from gitpar.core.plan_patterns import union_paths
-    from gitpar.store import merge as m
-
     progress = _state_progress(repo)
     return m.resolve_by_rules(repo, index, file_rules(repo, progress, ours, theirs, union_paths(plan)))

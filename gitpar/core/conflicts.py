@@ -16,15 +16,24 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from gitpar.core.chain import ChainIndex
-    from gitpar.core.plan import Plan
-    from gitpar.core.progress import Progress
-    from gitpar.core.repo import Repo
-    from gitpar.store.merge import FileConflict
-    from gitpar.store.repo import Oid
+from gitpar.core.chain import ChainIndex, state_chains
+from gitpar.core.plan import Plan
+from gitpar.core.plan_patterns import union_paths
+from gitpar.core.progress import Progress
+from gitpar.core.repo import Repo
+from gitpar.store.commits import TreeDiffer
+from gitpar.store.merge import (
+    FileConflict,
+    conflicts_of_commits,
+    conflicts_of_files,
+    conflicts_of_paths,
+    is_ancestor,
+    merge_base,
+)
+from gitpar.store.repo import Oid
+from gitpar.store.state import StateStore
 
 SCHEMA_VERSION = 1
 ACTIVE = ("in_progress", "blocked", "completed")
@@ -112,10 +121,6 @@ def active_streams(plan: Plan, progress: Mapping[str, Progress]) -> list[str]:
 def forecast(repo: Repo, plan: Plan | None = None, *, names: Iterable[str] | None = None,
              progress: Mapping[str, Progress] | None = None) -> Forecast:
     """Forecast every pair of active streams (or ``names``) and each stream against the base."""
-    from gitpar.store.commits import TreeDiffer
-    from gitpar.store.merge import merge_base
-    from gitpar.store.state import StateStore
-
     plan = plan or repo.load_plan()
     base = plan.settings.base
     if names is None:
@@ -212,8 +217,6 @@ def _against_integration(repo: Repo, plan: Plan, result: Forecast, tips: Mapping
     one of them would stop at integration though the base and the active streams say
     nothing. Pairs already forecast against the base (same conflicting paths) are not
     repeated. The number of merges made."""
-    from gitpar.store.merge import is_ancestor, merge_base
-
     branch = plan.settings.integration_branch
     tip = repo.tip(f"refs/heads/{branch}")
     if tip is None or (base_tip is not None and is_ancestor(repo, tip, base_tip)):
@@ -291,9 +294,6 @@ class _Rules:
 
     @classmethod
     def of(cls, repo: Repo, plan: Plan) -> _Rules:
-        from gitpar.core.chain import state_chains
-        from gitpar.core.plan_patterns import union_paths
-
         return cls(state_chains(repo), union_paths(plan) is not None)
 
 
@@ -301,8 +301,6 @@ def _forecast_pair(repo: Repo, a: str, b: str, with_base: bool, mb: Oid | None,
                    tip_a: Oid, tip_b: Oid, ca: Mapping[str, str],
                    cb: Mapping[str, str], plan: Plan | None = None, *,
                    rules: _Rules | None = None, clash: set[str] | None = None) -> PairForecast | None:
-    from gitpar.store.merge import conflicts_of_commits, conflicts_of_files, conflicts_of_paths
-
     overlapping = sorted(ca.keys() & cb.keys())
     if clash is None:
         clash = _file_dir_clash(ca, cb)

@@ -11,8 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitpar.core import clock, locks
+from gitpar.core.lock_history import lock_history
+from gitpar.core.locks import LOCKS_DIR, parse_lock
+from gitpar.core.progress import parse_progress
 from gitpar.core.repo import Repo
 from gitpar.errors import GitparError
+from gitpar.store import hooks
+from gitpar.store.merge.apply import finish_moves, pending_moves, unmerged_index
+from gitpar.store.state import StateStore
 
 
 @dataclass
@@ -59,9 +66,6 @@ def diagnose(repo: Repo, *, fix: bool = False, offline: bool = False) -> Diagnos
 def _forged_history(repo: Repo, out: Diagnosis) -> None:
     """State commits the lock proof cannot lean on: dated backwards or in the future, or
     writing a lock whose ``acquired``/TTL disagree with the commit's date (docs/lockproof.md)."""
-    from gitpar.core import clock
-    from gitpar.core.lock_history import lock_history
-
     out.checked.append("state-history")
     try:
         suspects = lock_history(repo, clock.real_now()).suspects
@@ -76,10 +80,6 @@ def _forged_history(repo: Repo, out: Diagnosis) -> None:
 
 
 def _state(repo: Repo, out: Diagnosis, offline: bool) -> None:
-    from gitpar.core.locks import LOCKS_DIR, parse_lock
-    from gitpar.core.progress import parse_progress
-    from gitpar.store.state import StateStore
-
     out.checked.append("state")
     try:
         store = StateStore(repo)
@@ -118,8 +118,6 @@ def _state(repo: Repo, out: Diagnosis, offline: bool) -> None:
 
 
 def _locks(repo: Repo, out: Diagnosis, fix: bool) -> None:
-    from gitpar.core import locks
-
     out.checked.append("locks")
     try:
         found = locks.list_locks(repo)
@@ -168,8 +166,6 @@ def _half_moved(repo: Repo, out: Diagnosis, fix: bool) -> None:
     """A stream worktree a killed sync left half-moved: its branch moved (a recorded pending
     move), or its HEAD is a merge, while its index is still the old side — a staged revert of
     what came in, which a commit would land. ``fix`` finishes a recorded move."""
-    from gitpar.store.merge.apply import finish_moves, pending_moves, unmerged_index
-
     out.checked.append("half-moved")
     recorded = {m.worktree for m in pending_moves(repo)}
     left = {m.worktree: m for m in finish_moves(repo)} if fix else None
@@ -202,8 +198,6 @@ def _half_moved(repo: Repo, out: Diagnosis, fix: bool) -> None:
 
 
 def _hooks(repo: Repo, out: Diagnosis, fix: bool) -> None:
-    from gitpar.store import hooks
-
     out.checked.append("hooks")
     bad = [row for row in hooks.status(repo) if row["state"] in ("missing", "outdated")]
     for row in bad:

@@ -13,20 +13,18 @@ import json
 import re
 import statistics
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from gitpar.core import markdown
+from gitpar.core.plan import Plan
+from gitpar.core.repo import Repo
 
 # the value types live in gitpar.model; re-exported here while other modules still import them from here
 from gitpar.model.history import LEARN_FROM as LEARN_FROM
 from gitpar.model.history import Estimate as Estimate
 from gitpar.model.history import RunRecord as RunRecord
 from gitpar.model.history import learned_duration as learned_duration
-
-if TYPE_CHECKING:
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
-    from gitpar.store.state import Snapshot
+from gitpar.plugins import manager as plugins
+from gitpar.store.state import Snapshot, StateStore
 
 HISTORY_DIR = "history"
 KEEP_RUNS = 20  # per stream; older records are dropped when a new one is written
@@ -123,8 +121,6 @@ def read_history(snap: Snapshot) -> dict[str, list[RunRecord]]:
 
 def record_runs(repo: Repo, records: Mapping[str, Sequence[RunRecord]], message: str) -> None:
     """Append ``records`` (by stream) to their history files in one CAS commit."""
-    from gitpar.store.state import StateStore
-
     records = {name: list(runs) for name, runs in records.items() if runs}
     if not records:
         return
@@ -144,8 +140,6 @@ def estimates(plan: Plan, history: Mapping[str, Sequence[RunRecord]],
               command: str | None = None) -> dict[str, Estimate]:
     """Every stream's estimate: learned from history, else its ``estimate`` field, else the
     median of the known ones (one hour when none is known)."""
-    from gitpar.plugins import manager as plugins
-
     # gitpar's own answer (history, then the estimate field) is the built-in plugin's
     known = {name: found for name, found in plugins.estimates(plan, history, command).items()
              if found is not None}

@@ -13,11 +13,13 @@ branch is judged as before: by the branch it is on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from gitpar.core.repo import Repo
-    from gitpar.store.state import Snapshot
+from gitpar.core.progress import now_iso
+from gitpar.core.repo import Repo
+from gitpar.core.stream_progress import all_progress
+from gitpar.store.commits import parents_of
+from gitpar.store.state import Snapshot, StateStore
 
 LANDED_DIR = "landed"
 KEEP = 100  # records kept per stream (a stream finished again and again)
@@ -30,8 +32,6 @@ def landed_path(stream: str) -> str:
 def landed_changes(snap: Snapshot, stream: str, tip: str, base_tip: str | None) -> dict[str, str | None]:
     """The state change recording ``tip`` as stream ``stream``'s landed work ({} when it is
     recorded already): for a CAS commit of its own or another change's (``finish``'s)."""
-    from gitpar.core.progress import now_iso
-
     path = landed_path(stream)
     lines = (snap.read(path) or "").splitlines()
     if any(line.split()[:1] == [tip] for line in lines if line.strip()):
@@ -44,8 +44,6 @@ def record_landed(repo: Repo, stream: str, tip: str, base_tip: str | None = None
     """Record on the state branch that ``tip`` (of ``gitpar/<stream>``) is ``stream``'s work:
     call it when the stream is completed or integrated (one CAS commit; nothing when known).
     ``base_tip``: the base when it was recorded (its commits are not the stream's)."""
-    from gitpar.store.state import StateStore
-
     def change(snap: Snapshot) -> tuple[dict[str, str | None], str] | None:
         changes = landed_changes(snap, stream, tip, base_tip)
         return (changes, f"landed {stream}: gitpar/{stream} at {tip[:10]}") if changes else None
@@ -57,9 +55,6 @@ def landed_records(repo: Repo, snap: Snapshot) -> dict[str, list[tuple[str, str 
     """Stream -> its records ``(tip, base tip then)``, oldest first: the ``landed/`` files, and
     the merges ``integrate`` recorded in progress files (``integrated: TARGET@MERGE``), whose
     other parents are the stream's tip and whose first parent was the target then."""
-    from gitpar.core.stream_progress import all_progress
-    from gitpar.store.commits import parents_of
-
     out: dict[str, list[tuple[str, str | None]]] = {}
     for path, text in snap.list(LANDED_DIR).items():
         if not path.endswith(".txt"):

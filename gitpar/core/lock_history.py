@@ -17,11 +17,9 @@ from gitpar.core import clock
 from gitpar.core.clock import CLOCK_SKEW_S
 from gitpar.core.locks import LOCKS_DIR, Lock, parse_lock
 from gitpar.core.locks.model import MAX_TTL_S
+from gitpar.core.repo import Repo
 from gitpar.store import cache as cache_file
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from gitpar.core.repo import Repo
+from gitpar.store.commits import blob_text, dated_folder_versions, folder_at, is_ancestor, state_tip
 
 
 @dataclass(frozen=True)
@@ -197,8 +195,6 @@ def lock_history(repo: Repo, now: float) -> LockHistory:
     almost nothing however long the history is. A tip that does not descend from the
     indexed one (a rewritten branch) rebuilds the index.
     """
-    from gitpar.store.commits import folder_at, is_ancestor, state_tip
-
     tip = state_tip(repo)
     index = _load_index(repo) if tip is not None else None
     if index is None or tip is None or not is_ancestor(repo, index.tip, tip):
@@ -208,8 +204,6 @@ def lock_history(repo: Repo, now: float) -> LockHistory:
         index.tip, index.last_tree = tip, folder_at(repo, tip, LOCKS_DIR)
         _save_index(repo, index)
     return LockHistory(index, now)
-
-
 
 
 @dataclass
@@ -260,8 +254,6 @@ def _lock_doubt(lock: Lock, when: float) -> str | None:
 
 
 def _extend(repo: Repo, index: _Index, tip: str) -> None:
-    from gitpar.store.commits import blob_text, dated_folder_versions
-
     number = {name: i for i, name in enumerate(index.names)}
     real_now = clock.real_now()  # the future is judged by the real clock, never GITPAR_NOW
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitpar.core.ownership import OwnershipIndex, Rule
 from gitpar.core.plan import ancestors
 from gitpar.core.plan_patterns import owns_that_meet
 from gitpar.errors import BadInput, bad
@@ -27,8 +28,6 @@ def find_overlaps(plan: Plan, paths: Iterable[str] | Callable[[], Iterable[str]]
     some of ``paths`` (e.g. the files of the base tree), with those files. ``paths`` may be
     a function giving them: it is called only when two streams' patterns could meet at all,
     so a plan whose streams each own their own directory never lists the tree."""
-    from gitpar.core.ownership import OwnershipIndex, Rule
-
     meet = plan.owns_that_meet if plan.owns_that_meet is not None else owns_that_meet(plan)
     if not meet:
         return []

@@ -22,15 +22,17 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gitpar.core.conflicts import Forecast
+from gitpar.core.integrate.gate import Gate, run_test
+from gitpar.core.integrate.stream import Merge, prepare
+from gitpar.core.plan import Plan
+from gitpar.core.repo import Repo
 from gitpar.errors import bad
-
-if TYPE_CHECKING:
-    from gitpar.core.conflicts import Forecast
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
-    from gitpar.store.repo import Oid
+from gitpar.store.commits import TreeDiffer
+from gitpar.store.merge import file_at, merge_base
+from gitpar.store.repo import Oid
 
 MAX_PAIRS = 16  # the default cap: a gate of minutes times the square of the streams is no forecast
 LOG_DIR = "conflicts"  # under .gitpar/logs/
@@ -99,9 +101,6 @@ def gate_pairs(repo: Repo, plan: Plan, fc: Forecast, command: str, *, jobs: int 
     """Run ``command`` on each stream of ``fc`` alone and on the merged tree of each pair
     that merges cleanly (most related first, ``max_pairs`` of them; None: all), ``jobs``
     gates at once. Nothing moves: the merges are objects only, the worktrees temporary."""
-    from gitpar.core.integrate.gate import Gate, run_test
-    from gitpar.core.integrate.stream import Merge, prepare
-
     check_options(command, jobs, max_pairs)
     tips: dict[str, Oid] = {}
     for name in fc.streams:
@@ -170,9 +169,6 @@ def _related_first(repo: Repo, fc: Forecast, tips: dict[str, Oid]) -> tuple[list
     pairs first (a changed file of one names a module the other changed: ``util`` for
     ``lib/util.py``, how an import or a test names it), then by the folders their changed
     files share. No plugin hook knows the links; this guess reads the changed files only."""
-    from gitpar.store.commits import TreeDiffer
-    from gitpar.store.merge import file_at, merge_base
-
     base_tip = repo.tip(fc.base)
     differ = TreeDiffer(repo.git)
     folders: dict[str, set[str]] = {}

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gitpar.core import markdown
+from gitpar.core.ownership import PatternError, literal_dir, validate_pattern
 from gitpar.core.plan_patterns import owns_that_meet, patterns_and_dirs
 from gitpar.errors import bad
 from gitpar.model.durations import format_duration, parse_duration
@@ -298,8 +299,6 @@ def parse_stream(name: str, text: str, file: str | None = None) -> tuple[Stream,
 
 def check_pattern(pattern: str, file: str, key: str) -> None:
     """BadInput naming file and field when ``pattern`` is not a valid ownership pattern."""
-    from gitpar.core.ownership import PatternError, validate_pattern
-
     try:
         validate_pattern(pattern)
     except PatternError as exc:
@@ -349,7 +348,6 @@ def load_plan(files: Mapping[str, str]) -> Plan:
         streams[stream.name] = stream
         warnings.extend(stream_warnings)
     check_graph(streams)
-    from gitpar.core.ownership import literal_dir
 
     dirs = {p: literal_dir(p) for s in streams.values() for p in (*s.owns, *s.shares)}
     plan = Plan(settings=settings, streams=streams, warnings=warnings, pattern_dirs=dirs)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gitpar.core.ownership import Rule, matches
 from gitpar.model.plan import Plan
 
 
@@ -36,7 +37,6 @@ def union_paths(plan: Plan) -> Callable[[str], bool] | None:
     patterns = sorted({p for s in plan.streams.values() for p in s.union})
     if not patterns:
         return None
-    from gitpar.core.ownership import matches
 
     return lambda path: any(matches(p, path) for p in patterns)
 
@@ -45,8 +45,6 @@ def owns_that_meet(plan: Plan) -> tuple[tuple[str, str], ...]:
     """The (stream, pattern) of every ``owns`` pattern that may own a file another stream's
     ``owns`` pattern owns too: what ``overlap.find_overlaps`` must look at (most plans: none).
     ``core.plan.load_plan`` works it out once and keeps it with the plan (``Plan.owns_that_meet``)."""
-    from gitpar.core.ownership import Rule
-
     rules = _could_meet([Rule(s.name, "owns", p) for s in plan.streams.values() for p in s.owns],
                         lambda p: pattern_dir(plan, p))
     return tuple((r.stream, r.pattern) for r in rules)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from gitpar.core import markdown
-from gitpar.errors import bad
+from gitpar.errors import BadInput, bad
 
 # parse_time and STATUSES live in gitpar.model; re-exported here while other modules still import them from here
 from gitpar.model.statuses import STATUSES as STATUSES
@@ -180,8 +180,6 @@ def read_all(files: dict[str, str]) -> tuple[dict[str, Progress], dict[str, str]
     Never raises: a file that cannot be parsed goes into the second mapping (stream name
     to the problem, naming the file) so a reader such as ``status`` can report it.
     """
-    from gitpar.errors import BadInput
-
     out: dict[str, Progress] = {}
     problems: dict[str, str] = {}
     for path, text in files.items():

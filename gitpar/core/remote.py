@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from gitpar.core.durations import format_duration
 from gitpar.core.repo import Repo
+from gitpar.store.state import StateStore
 
 _DONE = "_gitpar_refreshed"  # on the repository object: the note of this command's fetch
 
@@ -24,8 +25,6 @@ def refresh(repo: Repo, *, offline: bool = False) -> str | None:
     without a remote). A remote that cannot be reached is a RemoteError (exit 1). A second
     call on the same repository object fetches nothing and returns the first note.
     """
-    from gitpar.store.state import StateStore
-
     done = repo.__dict__.get(_DONE)
     if done is not None and (offline or not done[0]):
         return done[1]  # type: ignore[no-any-return]

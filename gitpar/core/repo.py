@@ -12,10 +12,7 @@ from gitpar.core import plan_cache
 from gitpar.core.plan import PLAN_DIR, PLAN_FILE, Plan, Settings, load_plan, parse_settings
 from gitpar.errors import bad
 from gitpar.store import repo as store
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from gitpar.store.repo import Oid
+from gitpar.store.repo import Oid
 
 
 class Repo(store.Repo):

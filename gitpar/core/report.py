@@ -18,16 +18,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gitpar.core import schedule as sch
+from gitpar.core.analysis import Analysis, analyse
+from gitpar.core.check import check_streams
+from gitpar.core.conflicts import Forecast
+from gitpar.core.history import read_history
+from gitpar.core.lock_history import lock_history, read_part, write_part
+from gitpar.core.locks import list_locks
+from gitpar.core.locks.resources import list_resources
+from gitpar.core.plan import Plan
 from gitpar.core.progress import Progress, parse_progress, parse_time
-
-if TYPE_CHECKING:
-    from gitpar.core.analysis import Analysis
-    from gitpar.core.conflicts import Forecast
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
-    from gitpar.core.status import Status
+from gitpar.core.repo import Repo
+from gitpar.core.status import Status, collect
+from gitpar.core.stream_progress import all_progress
+from gitpar.errors import GitparError
+from gitpar.store.commits import blob_text, folder_at, folder_versions, is_ancestor, state_tip
+from gitpar.store.state import StateStore
 
 SCHEMA_VERSION = 1
 PROGRESS_DIR = "progress"  # progress/<name>.md on the state branch
@@ -184,12 +192,6 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None,
     ``holds_per_file``: only each file's that many newest lock holds (and the one held now),
     the others counted in ``lock_holds_left_out`` — the page's bound (``report_html``),
     so its cost does not grow with the state history; None: every hold (``--json``)."""
-    from gitpar.core.analysis import analyse
-    from gitpar.core.history import read_history
-    from gitpar.core.status import collect
-    from gitpar.core.stream_progress import all_progress
-    from gitpar.store.state import StateStore
-
     now = now or dt.datetime.now(dt.timezone.utc)
     now_s = now.timestamp()
     plan = repo.load_plan()
@@ -224,8 +226,6 @@ def gather(repo: Repo, *, workers: int, now: dt.datetime | None = None,
 
 def _resources(repo: Repo, plan: Plan) -> list[ResourceNow]:
     """Every resource held now or named in a stream's ``resources:``: the report's section."""
-    from gitpar.core.locks.resources import list_resources
-
     needed: dict[str, list[str]] = {}
     for name, stream in sorted(plan.streams.items()):
         for res in stream.resources:
@@ -247,8 +247,6 @@ def _queue(status: Status) -> dict[str, Any] | None:
 
 def planned_schedule(plan: Plan, analysis: Analysis, workers: int, origin: float) -> dict[str, Span]:
     """The plan's own schedule: every stream at its estimate, from ``origin``."""
-    from gitpar.core import schedule as sch
-
     tasks = [sch.Task(n, analysis.streams[n].estimate.seconds, s.depends_on, s.priority, s.resources)
              for n, s in plan.streams.items()]
     result = sch.schedule(tasks, workers)
@@ -267,9 +265,6 @@ def status_history(repo: Repo, now: float) -> dict[str, list[Segment]]:
     commits made since the last one. A tip that does not descend from it (a rewritten
     branch) reads the whole history again.
     """
-    from gitpar.core.lock_history import read_part, write_part
-    from gitpar.store.commits import folder_at, is_ancestor, state_tip
-
     tip = state_tip(repo)
     if tip is None:
         return {}
@@ -299,8 +294,6 @@ def _extend_status(repo: Repo, tip: str, since: str | None, last_tree: str | Non
                    seen: dict[str, str], out: dict[str, list[Segment]]) -> None:
     """Add the status changes of the state commits after ``since`` up to ``tip`` to ``out``
     (``seen``: progress file -> the blob id last read)."""
-    from gitpar.store.commits import blob_text, folder_versions
-
     for when, files in folder_versions(repo, PROGRESS_DIR, tip, since=since, last_tree=last_tree):
         for file, blob in files.items():
             if seen.get(file) == blob or not file.endswith(".md"):
@@ -333,7 +326,6 @@ def _note_status(segs: list[Segment], p: Progress, when: float) -> None:
 
 def _forecast(repo: Repo, plan: Plan, progress: dict[str, Progress], notes: list[str]) -> Forecast | None:
     from gitpar.core.conflicts import forecast
-    from gitpar.errors import GitparError
 
     if repo.tip(plan.settings.base) is None:
         notes.append(f"no conflict forecast: the base branch {plan.settings.base} does not exist")
@@ -386,9 +378,6 @@ def _streams(repo: Repo, plan: Plan, analysis: Analysis, status: Status,
 
 def _violations(repo: Repo, started: list[StreamReport]) -> None:
     """``gitpar check`` of each started stream's branch against the base, into its report."""
-    from gitpar.core.check import check_streams
-    from gitpar.errors import GitparError
-
     if not started:
         return
     try:
@@ -404,9 +393,6 @@ def _violations(repo: Repo, started: list[StreamReport]) -> None:
 
 
 def _locks(repo: Repo, now: float, per_file: int | None = None) -> tuple[list[LockHold], list[LockNow], int]:
-    from gitpar.core.lock_history import lock_history
-    from gitpar.core.locks import list_locks
-
     live = [LockNow(lk.path, lk.stream, lk.agent, lk.acquired, lk.expires, lk.reason, stale)
             for lk, stale in list_locks(repo)]
     held_now = {(lk.path, lk.stream) for lk in live if not lk.stale}

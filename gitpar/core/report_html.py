@@ -17,6 +17,7 @@ from html import escape
 
 from gitpar.core.analysis import CRITICAL, STATUS_COLOURS
 from gitpar.core.durations import format_duration
+from gitpar.core.progress import parse_time
 from gitpar.core.report import LockHold, Report, StreamReport
 
 SIGNS = {"pending": "○", "in_progress": "▶", "blocked": "■", "completed": "✓", "failed": "✗"}
@@ -62,8 +63,6 @@ def when(t: float | None, *, seconds: bool = True) -> str:
 
 
 def _iso_text(text: str | None) -> str:
-    from gitpar.core.progress import parse_time
-
     moment = parse_time(text)
     return when(moment.timestamp()) if moment else (text or "—")
 

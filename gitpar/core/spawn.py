@@ -44,6 +44,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from gitpar.store.repo import no_git_env
+
 KILL_GRACE_S = 3.0
 SHELL = "/bin/sh"
 
@@ -51,8 +53,6 @@ SHELL = "/bin/sh"
 def command_env(stream: str, worktree: Path, *, port: int | None = None,
                 extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a user's command for ``stream`` in ``worktree`` (module docstring)."""
-    from gitpar.store.repo import no_git_env
-
     env = no_git_env()
     env.update({"GITPAR_STREAM": stream, "GITPAR_WORKTREE": str(worktree)})
     if port is not None:

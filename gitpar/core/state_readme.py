@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gitpar.core.analysis import analyse, render_mermaid
 from gitpar.core.locks import LOCKS_DIR, all_locks
 from gitpar.core.markdown import cell, code, table
 from gitpar.core.progress import Progress, now_iso, parse_progress
+from gitpar.core.report import gather
+from gitpar.core.report_html import render as render_report
+from gitpar.errors import GitparError
+from gitpar.store.state import StateStore
 
 
 def render(repo: Any, files: Mapping[str, str], message: str) -> str:
@@ -63,9 +68,6 @@ def render(repo: Any, files: Mapping[str, str], message: str) -> str:
 def _graph(plan: Any, progress: Mapping[str, Progress | None]) -> str | None:
     """``gitpar graph``'s mermaid picture (status colours, the critical path), or None when
     the plan cannot be analysed (the page still shows progress and locks)."""
-    from gitpar.core.analysis import analyse, render_mermaid
-    from gitpar.errors import GitparError
-
     try:
         return render_mermaid(analyse(plan, workers=2, budget_s=0.0,
                                       progress={n: p for n, p in progress.items() if p is not None}))
@@ -79,10 +81,6 @@ REPORT_FILE = "report.html"
 def publish(repo: Any) -> str:
     """Rewrite README.md on the state branch with the current status, and ``report.html``
     beside it (``gitpar report --html``), linked from the README: one state commit."""
-    from gitpar.core.report import gather
-    from gitpar.core.report_html import render as render_report
-    from gitpar.store.state import StateStore
-
     page = render_report(gather(repo, workers=2))
 
     def change(snap: Any) -> tuple[dict[str, str | None], str] | None:

@@ -9,18 +9,31 @@ import os
 from dataclasses import dataclass, field, replace
 from json.encoder import encode_basestring as _quote  # the C encoder's, as json.dumps uses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitpar.core import clock
 from gitpar.core.claim import claim_gone
+from gitpar.core.integrate.view import queue_view
+from gitpar.core.lock_history import lock_history
+from gitpar.core.locks import LOCKS_DIR, all_locks
+from gitpar.core.locks.holders import holder_gone
+from gitpar.core.locks.resources import RESOURCES_DIR, all_resources
 from gitpar.core.plan import Plan
-from gitpar.core.progress import Progress, parse_time
+from gitpar.core.progress import Progress, parse_time, read_all
 from gitpar.core.repo import Repo
 from gitpar.core.rules import Rules, Violation, judge
+from gitpar.store.commits import paths_touched
+from gitpar.store.naming import stream_of_branch
+from gitpar.store.repo import Oid
 from gitpar.store.state import StateStore
-
-if TYPE_CHECKING:
-    from gitpar.store.repo import Oid
+from gitpar.store.worktrees import (
+    dirty_scan,
+    evidence,
+    index_entries,
+    load_ranges,
+    save_ranges,
+    scan_fast_paths,
+)
 
 SCHEMA_VERSION = 1
 
@@ -38,10 +51,6 @@ class Attention:
 def _holders_gone(snap: Any) -> list[Attention]:
     """Locks and resource holds whose holder process is gone (core/locks/holders.py), and
     resource holds that cannot be read: the next lock takes the former over at once."""
-    from gitpar.core.locks import LOCKS_DIR, all_locks
-    from gitpar.core.locks.holders import holder_gone
-    from gitpar.core.locks.resources import RESOURCES_DIR, all_resources
-
     out = []
     for kind, held in (("lock", all_locks(snap.list(LOCKS_DIR))), ("resource", all_resources(snap.list(RESOURCES_DIR)))):
         for name, lk in sorted(held.items()):
@@ -238,8 +247,6 @@ class DirtyScans:
         import time
         from concurrent.futures import ThreadPoolExecutor
 
-        from gitpar.store.naming import stream_of_branch
-        from gitpar.store.worktrees import dirty_scan, index_entries, scan_fast_paths
 
         self.dirty = dirty
         self.budget = budget
@@ -298,8 +305,6 @@ class DirtyScans:
 
 def start_scans(repo: Repo, dirty: str = "auto", *, budget: float = DIRTY_BUDGET_S) -> DirtyScans:
     """Start scanning the streams' worktrees (``collect``'s ``dirty``) before the plan is read."""
-    from gitpar.core.progress import read_all
-
     return DirtyScans(repo, dirty, read_all(StateStore(repo).snapshot().list("progress"))[0], budget=budget)
 
 
@@ -315,10 +320,6 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
     ``forecast`` adds the conflicts ``gitpar conflicts`` forecasts between active streams.
     ``scans``: the scans :func:`start_scans` started for this ``dirty`` (else they start here).
     """
-    from gitpar.core.locks import LOCKS_DIR, all_locks
-    from gitpar.core.progress import read_all
-    from gitpar.store.worktrees import evidence, load_ranges, save_ranges
-
     now = now or clock.now_utc()
     store = StateStore(repo)
     snap = store.snapshot()
@@ -430,7 +431,6 @@ def collect(repo: Repo, plan: Plan, *, now: dt.datetime | None = None, dirty: st
                      "(dirty: null); 'gitpar status --dirty all' scans every one")
     for w in plan.warnings:
         repo.warn(w)
-    from gitpar.core.integrate.view import queue_view
 
     queue = queue_view(repo, plan, progress)
     return Status(base=base, generated=now.strftime("%Y-%m-%dT%H:%M:%SZ"), streams=streams,
@@ -488,8 +488,6 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
         return {}
     from gitpar.core import streams
     from gitpar.plugins import manager as plugins
-    from gitpar.store.commits import paths_touched
-    from gitpar.store.worktrees import load_ranges, save_ranges
 
     # the filter's rules come from the plan status already read (the main worktree's, which
     # is the base's unless the orchestrator has uncommitted edits): reading and parsing the
@@ -525,8 +523,6 @@ def branch_violations(repo: Repo, plan: Plan, statuses: dict[str, str],
 def suspect_state(repo: Any) -> list[Attention]:
     """State commits the lock proof cannot lean on (dated backwards or in the future, or a
     lock disagreeing with its commit's date), from the lock-history index: see docs/lockproof.md."""
-    from gitpar.core.lock_history import lock_history
-
     return [Attention("gitpar/_state", "suspect-state",
                       f"state commit {s.commit[:10]} is {s.why}; no hold it records proves a change "
                       "('gitpar doctor' says more)")

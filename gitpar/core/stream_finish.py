@@ -15,12 +15,17 @@ from gitpar.core.progress import (
     progress_path,
     render_progress,
 )
+from gitpar.core.remote import remote_base
 from gitpar.core.repo import Repo
 from gitpar.core.stream_progress import fence, read_progress, report
 from gitpar.errors import GitparError, Refused, bad
+from gitpar.plugins import manager
+from gitpar.store import worktrees as wt
+from gitpar.store.commits import commits_between
+from gitpar.store.merge import is_ancestor
 from gitpar.store.merge.apply import finish_moves
 from gitpar.store.repo import STATE_BRANCH
-from gitpar.store.state import Snapshot, StateStore
+from gitpar.store.state import Snapshot, StateStore, push_branch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,8 +51,6 @@ def violations_on_branch(repo: Repo, name: str, base: str | None = None, *,
 def _own_violations(repo: Repo, name: str, found: list[Violation]) -> list[Violation]:
     """``found`` without the commits of other streams that this branch merged in (by merging
     the integration branch or another stream's branch): those are their work, not this one's."""
-    from gitpar.store.merge import is_ancestor
-
     plan = repo.load_plan()
     others = [f"gitpar/{n}" for n in plan.streams if n != name]
     others.append(plan.settings.integration_branch)
@@ -134,7 +137,6 @@ def finish_checks(repo: Repo, name: str, *, force: bool = False, worktree: Path 
         raise Refused(describe_violations(name, found) + "\n  fix: take those changes out of "
                       f"gitpar/{name} (revert them, or rewrite the commits), or change the plan "
                       "on the base branch; 'gitpar finish --force' finishes anyway (recorded)")
-    from gitpar.core.remote import remote_base
 
     pushed = push_finished(repo, name)
     tip = repo.tip(f"refs/heads/gitpar/{name}")
@@ -168,7 +170,6 @@ def record_finish(repo: Repo, checked: FinishChecked) -> Progress:
     from gitpar.core.locks.acquire import forget_stream_fences
 
     forget_stream_fences(repo, checked.stream)  # its holds are released: its workers claim none of them
-    from gitpar.plugins import manager
 
     manager.emit("stream.finished", repo=repo, stream=checked.stream)
     return progress
@@ -252,9 +253,6 @@ def push_finished(repo: Repo, name: str) -> str | None:
     nothing completed exists only in this clone; the remote's name when pushed (None: no
     remote, or no local branch). Refused (exit 1) naming the unpushed commits and the command
     when the remote (or the pre-push hook) refuses the push."""
-    from gitpar.store.commits import commits_between
-    from gitpar.store.state import push_branch
-
     remote = StateStore(repo).remote
     branch = f"gitpar/{name}"
     tip = repo.tip(f"refs/heads/{branch}")
@@ -296,7 +294,6 @@ def remove(repo: Repo, name: str, *, force: bool = False, dry_run: bool = False)
                   "'gitpar status' lists the streams and their worktrees")
     if repo.main_root is not None and path == repo.main_root:
         raise Refused(f"gitpar/{name} is checked out in the main worktree; switch it to another branch instead")
-    from gitpar.store import worktrees as wt
 
     problems: list[str] = []
     if path.is_dir() and not (path / ".git").exists():

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from gitpar.core import plan as planmod
 from gitpar.core.durations import parse_duration
+from gitpar.core.overlap import find_overlaps, overlap_error
+from gitpar.core.ownership import pattern_matches_nothing
 from gitpar.core.plan import Plan, Stream
 from gitpar.core.repo import Repo
 from gitpar.core.stream_progress import read_progress
@@ -100,7 +102,6 @@ def stream_add(repo: Repo, name: str, *, owns: Sequence[str] = (), shares: Seque
     for w in plan.warnings:
         repo.warn(w)
     check_overlaps(repo, plan)
-    from gitpar.core.ownership import pattern_matches_nothing
 
     tracked = repo.tracked_files()
     for kind, pattern in planmod.iter_patterns(plan.streams[name]):
@@ -115,8 +116,6 @@ def stream_add(repo: Repo, name: str, *, owns: Sequence[str] = (), shares: Seque
 
 def check_overlaps(repo: Repo, plan: Plan) -> None:
     """BadInput when two streams that may run at once own the same files of the tree."""
-    from gitpar.core.overlap import find_overlaps, overlap_error
-
     overlaps = find_overlaps(plan, repo.tracked_files)
     if overlaps:
         raise overlap_error(overlaps)

@@ -23,6 +23,10 @@ from gitpar.core.repo import Repo
 from gitpar.core.stream_plan import check_overlaps
 from gitpar.core.stream_progress import all_progress, read_progress, report, statuses
 from gitpar.errors import Refused
+from gitpar.plugins import manager as plugins
+from gitpar.store import worktrees as wt
+from gitpar.store.merge import is_ancestor
+from gitpar.store.quickgit import worktree_git_dir
 from gitpar.store.repo import STATE_BRANCH, require_main_root
 from gitpar.store.state import Snapshot, StateStore
 
@@ -91,7 +95,6 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
         raise Refused(f"stream {name!r} is {existing.status if existing else ''} {elsewhere}; one worker "
                       "at a time: ask there, or continue it here with 'gitpar start "
                       f"{name} --take-over' (from {remote or 'the remote'}'s gitpar/{name})")
-    from gitpar.store import worktrees as wt
 
     from_tip = None
     if remote_branch is not None and repo.tip(f"refs/heads/gitpar/{name}") is None:
@@ -119,7 +122,6 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     copied = copy_files(require_main_root(repo), path, plan.settings.copy)
 
     from gitpar.core.claim import holder_fields, new_claim, record_worktree_claim
-    from gitpar.store.quickgit import worktree_git_dir
 
     claim = new_claim()  # this worktree's claim: a take-over elsewhere fences it off
 
@@ -162,7 +164,6 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
     port = int(progress.extra["port"])
     result = Started(stream=name, branch=f"gitpar/{name}", worktree=path, port=port,
                      copied=copied, reused=reused)
-    from gitpar.plugins import manager as plugins
 
     result.notes = plugins.prepare_worktree(repo, plan, name, path, port, brief(repo, name))
     plugins.emit("stream.started", repo=repo, stream=name, worktree=str(path), port=port,
@@ -180,8 +181,6 @@ def start(repo: Repo, name: str, *, force: bool = False, agent: str | None = Non
 def _start_base(repo: Repo, base: str, remote_base: str) -> str:
     """Where a new stream branches from: the remote's base (``origin/main``) when it is at
     or ahead of the local one (work landed from another clone), else the local base."""
-    from gitpar.store.merge import is_ancestor
-
     if remote_base == base:
         return base
     local, there = repo.tip(base), repo.tip(f"refs/remotes/{remote_base}")

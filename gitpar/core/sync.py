@@ -13,13 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gitpar.core import streams as st
+from gitpar.core.conflicts import active_streams
+from gitpar.core.remote import refresh, remote_base
+from gitpar.core.repo import Repo
 from gitpar.errors import Refused, bad
-
-if TYPE_CHECKING:
-    from gitpar.core.repo import Repo
-    from gitpar.store.merge import CommitInfo, FileConflict
+from gitpar.store import merge as m
+from gitpar.store.commits import commits_between
+from gitpar.store.merge import CommitInfo, FileConflict
+from gitpar.store.merge.apply import finish_moves
+from gitpar.store.state import StateStore
+from gitpar.store.worktrees import dirty_files, files_in_the_way
 
 MODES = ("merge", "rebase")
 
@@ -55,10 +61,6 @@ class SyncResult:
 
 def select(repo: Repo, name: str | None, all_: bool) -> list[str]:
     """The streams to sync: the one named, every active one, or this worktree's."""
-    from gitpar.core import streams as st
-    from gitpar.core.conflicts import active_streams
-    from gitpar.store.state import StateStore
-
     if name and all_:
         raise bad(None, "--all", "name a stream or give --all, not both", "drop one of them")
     plan = repo.load_plan()
@@ -77,7 +79,6 @@ def sync(repo: Repo, names: Sequence[str], *, mode: str = "merge",
     """Sync each stream in ``names`` with the base; one result each, in order."""
     if mode not in MODES:
         raise bad(None, "mode", f"{mode!r} is not merge or rebase", "use --merge or --rebase")
-    from gitpar.core.remote import refresh, remote_base
 
     plan = repo.load_plan()
     refresh(repo)  # with a remote: sync to the remote's base (origin/main), fetched just now
@@ -89,10 +90,6 @@ def sync(repo: Repo, names: Sequence[str], *, mode: str = "merge",
 
 def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
              keep_conflict: bool = False) -> SyncResult:
-    from gitpar.store import merge as m
-    from gitpar.store.commits import commits_between
-    from gitpar.store.worktrees import dirty_files
-
     branch = f"gitpar/{name}"
     tip = repo.tip(f"refs/heads/{branch}")
     base_tip = _base_tip(repo, base)
@@ -152,8 +149,6 @@ def sync_one(repo: Repo, name: str, base: str, *, mode: str = "merge",
 def _finish_interrupted(repo: Repo, branch: str) -> str | None:
     """Finish a move of ``branch`` an earlier gitpar was killed in the middle of (the ref moved,
     its worktree not yet updated); None when there was none or it is finished now, else why not."""
-    from gitpar.store.merge.apply import finish_moves
-
     left = finish_moves(repo, branch)
     if not left:
         return None
@@ -168,8 +163,6 @@ def _finish_interrupted(repo: Repo, branch: str) -> str | None:
 def _conflict(repo: Repo, name: str, base: str, tip: Any, base_tip: Any,
               conflicts: list[FileConflict], at: CommitInfo | None, mode: str,
               checked_out: Sequence[Any], keep: bool) -> SyncResult:
-    from gitpar.store import merge as m
-
     sides: dict[str, dict[str, list[str]]] = {}
     for c in conflicts:
         for path in c.paths or (c.path,):
@@ -192,8 +185,6 @@ def _conflict(repo: Repo, name: str, base: str, tip: Any, base_tip: Any,
 
 def _ignored_in_the_way(checked_out: Sequence[Any], tip: Any, new: Any) -> str | None:
     """Why the sync would overwrite ignored files in a worktree (None: it would not)."""
-    from gitpar.store.worktrees import files_in_the_way
-
     for wt in checked_out:
         found = files_in_the_way(wt.path, str(tip), str(new))
         if found:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gitpar.errors import GitparError
+from gitpar.model.hooks import Proposal
 
 DISABLED_ENV = "GITPAR_DISABLED_PLUGINS"
 IMPL_MARKER = "gitpar_impl"  # the attribute pluggy's HookimplMarker("gitpar") sets
@@ -134,8 +135,6 @@ def _check_violations(value: Any) -> str | None:
 
 
 def _check_proposals(value: Any) -> str | None:
-    from gitpar.model.hooks import Proposal
-
     return _list_of(Proposal, "gitpar.plugins.Proposal")(value)
 
 

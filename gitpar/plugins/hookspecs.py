@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy  # noqa: TID253 — the plugins layer is imported only by commands that call hooks
 
+from gitpar.model.history import Estimate, RunRecord
+
 # the values live in gitpar.model.hooks; re-exported here, where plugins have found them so far
 from gitpar.model.hooks import CONTENTION_ACTIONS as CONTENTION_ACTIONS
 from gitpar.model.hooks import EVENT_KINDS as EVENT_KINDS
@@ -34,12 +36,11 @@ from gitpar.model.hooks import Proposal as Proposal
 from gitpar.model.hooks import Repository as Repository
 from gitpar.model.hooks import Resolution as Resolution
 from gitpar.model.hooks import ResolutionAction as ResolutionAction
+from gitpar.model.plan import Plan, Stream
 
 if TYPE_CHECKING:
     import typer
 
-    from gitpar.model.history import Estimate, RunRecord
-    from gitpar.model.plan import Plan, Stream
     from gitpar.model.violation import Violation
 
 hookspec = pluggy.HookspecMarker("gitpar")

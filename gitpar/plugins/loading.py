@@ -33,6 +33,8 @@ import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
+from gitpar.plugins import hookspecs
+from gitpar.plugins.builtin import DEFAULT_PLUGINS
 from gitpar.plugins.discovery import (
     ENTRY_POINT_GROUP,
     EntryPoint,
@@ -66,11 +68,11 @@ from gitpar.plugins.repository import (
     swap_repo_plugins,
 )
 from gitpar.plugins.repository import forget as forget_repositories
+from gitpar.store.repo import Oid
 
 if TYPE_CHECKING:
     import pluggy
 
-    from gitpar.store.repo import Oid
 
     # gitpar.core.repo.Repo, used through its methods only: the plugins never import the core
     Repo = Any
@@ -181,8 +183,6 @@ def hand_over(repo: Repo) -> None:
 def _load_all() -> Loaded:
     import pluggy  # noqa: TID253 — imported on the first hook call only
 
-    from gitpar.plugins import hookspecs
-    from gitpar.plugins.builtin import DEFAULT_PLUGINS
 
     manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
     manager.add_hookspecs(hookspecs)

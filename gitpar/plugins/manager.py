@@ -12,7 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitpar.model.history import Estimate
+from gitpar.model.history import Estimate, RunRecord
+from gitpar.model.hooks import EVENT_KINDS, Event, OwnershipRules, Proposal, Repository
+from gitpar.model.plan import Plan, Stream
 from gitpar.plugins.builtin import HOOKS as BUILTIN_HOOKS
 from gitpar.plugins.guard import DISABLED_ENV, PluginError, plugin_failed
 from gitpar.plugins.loading import (
@@ -50,15 +52,12 @@ from gitpar.plugins.strategies import (
     resolve_conflict,
     strategy_chosen,
 )
+from gitpar.store.repo import Oid
 
 if TYPE_CHECKING:
     import typer
 
-    from gitpar.model.history import RunRecord
-    from gitpar.model.hooks import OwnershipRules, Proposal, Repository
-    from gitpar.model.plan import Plan, Stream
     from gitpar.model.violation import Violation
-    from gitpar.store.repo import Oid
 
     Repo = Repository  # gitpar.core.repo.Repo (the plugins never import the core)
     Rules = OwnershipRules  # gitpar.core.rules.Rules
@@ -154,8 +153,6 @@ def emit(kind: str, *, repo: Repo, stream: str | None = None, path: str | None =
 
     None of gitpar's own plugins listens, so when the one plugin gate (:func:`only_builtins`)
     says no other plugin could be loaded, nothing is loaded and nothing is asked."""
-    from gitpar.model.hooks import EVENT_KINDS, Event
-
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     if "gitpar_event" not in BUILTIN_HOOKS and only_builtins(repo):

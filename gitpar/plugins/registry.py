@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gitpar import __version__
 from gitpar.errors import GitparError
+from gitpar.plugins import hookspecs
 from gitpar.plugins.guard import DISABLED_ENV, Guarded, PluginError, guarded
 
 if TYPE_CHECKING:
@@ -116,14 +118,10 @@ def _check_pending(state: Loaded) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _spec_names() -> frozenset[str]:
-    from gitpar.plugins import hookspecs
-
     return frozenset(n for n in dir(hookspecs) if n.startswith("gitpar_"))
 
 
 def _gitpar_version() -> str:
-    from gitpar import __version__
-
     return __version__
 
 

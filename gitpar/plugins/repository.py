@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gitpar.errors import GitparError, bad
+from gitpar.model.plan import Plan
 from gitpar.plugins.registry import Loaded, PluginInfo, add, unregister_from
+from gitpar.store.repo import Oid, repo_around
 
 if TYPE_CHECKING:
-    from gitpar.model.plan import Plan
-    from gitpar.store.repo import Oid
-
     # gitpar.core.repo.Repo, used through its methods only: the plugins never import the core
     Repo = Any
 
@@ -46,8 +45,6 @@ def repo_here() -> Repo | None:
 
 
 def _repo_around(cwd: str) -> Repo | None:
-    from gitpar.store.repo import repo_around
-
     return repo_around(cwd)  # the core's Repo class (gitpar.core.repo sets it), never imported here
 
 

@@ -5,22 +5,22 @@ its own name)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitpar.errors import GitparError, bad
+from gitpar.model.hooks import (
+    CONTENTION_ACTIONS,
+    RESOLUTION_ACTIONS,
+    ConflictCase,
+    ConflictStrategy,
+    Contention,
+    Decision,
+    LockStrategy,
+    Resolution,
+)
+from gitpar.model.plan import Plan
 from gitpar.plugins.guard import DISABLED_ENV, PluginError, plugin_failed, short
 from gitpar.plugins.loading import PLAN_FILE, Loaded, collect, is_builtin, load, plugin_settings
-
-if TYPE_CHECKING:
-    from gitpar.model.hooks import (
-        ConflictCase,
-        ConflictStrategy,
-        Contention,
-        Decision,
-        LockStrategy,
-        Resolution,
-    )
-    from gitpar.model.plan import Plan
 
 
 def lock_strategies() -> dict[str, tuple[str, LockStrategy]]:
@@ -87,7 +87,6 @@ def decide_contention(plan: Plan, contention: Contention) -> Decision:
     """What the plan's lock strategy decides about ``contention`` (options filled in)."""
     from dataclasses import replace
 
-    from gitpar.model.hooks import CONTENTION_ACTIONS, Decision
 
     plugin, strategy = _chosen(plan, "locks", "wait", lock_strategies())
     contention = replace(contention, options=_options(plan, strategy.name))
@@ -102,7 +101,6 @@ def resolve_conflict(plan: Plan, case: ConflictCase) -> Resolution:
     """What the plan's conflict strategy does about ``case`` (``plugins: {conflicts: NAME}``)."""
     from dataclasses import replace
 
-    from gitpar.model.hooks import RESOLUTION_ACTIONS, Resolution
 
     plugin, strategy = _chosen(plan, "conflicts", "stop", conflict_strategies())
     case = replace(case, options=_options(plan, strategy.name))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pygit2
 
 from gitpar.store.repo import Repo, no_git_env, walk_files
+from gitpar.store.state import StateStore
 
 _TRAILER = re.compile(r"^Gitpar-Stream:\s*(\S+)\s*$", re.M)
 
@@ -259,8 +260,6 @@ def _parent_time(git: pygit2.Repository, c: pygit2.Commit) -> int:
 
 def state_tip(repo: Repo) -> str | None:
     """The state branch's tip: the local branch, else a remote's copy (a CI clone)."""
-    from gitpar.store.state import StateStore
-
     tip = StateStore(repo).tip()
     return None if tip is None else str(tip)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import sys
 
+from gitpar import __version__
+
 LOG_NAME = "crash.log"
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +48,6 @@ def versions() -> list[tuple[str, str]]:
     """The versions a bug report needs, each read without failing."""
     import platform
 
-    from gitpar import __version__
 
     found = [("gitpar", __version__), ("python", f"{platform.python_version()} ({sys.executable})"),
              ("platform", platform.platform())]

@@ -14,6 +14,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+import gitpar
 from gitpar.errors import Refused
 from gitpar.store.repo import Repo, git
 
@@ -49,8 +50,6 @@ def _template() -> str:
 
 def import_paths() -> list[str]:
     """Folders the hook's interpreter (started with -S, without site) needs on sys.path."""
-    import gitpar
-
     paths = [str(Path(gitpar.__file__).resolve().parent.parent)]
     for p in sys.path:
         if p and ("site-packages" in p or "dist-packages" in p) and os.path.isdir(p) and p not in paths:

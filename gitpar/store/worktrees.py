@@ -11,6 +11,7 @@ from typing import Any
 import pygit2
 
 from gitpar.errors import GitparError, Refused
+from gitpar.store import cache
 from gitpar.store.repo import Repo, Worktree, git
 
 
@@ -318,8 +319,6 @@ def load_ranges(repo: Repo) -> dict[str, Any]:
     never change. ``{"paths": {stream: (base tip, branch tip, paths touched)}, "counts":
     {"merge-base..tip": files changed}}``, all commit ids and plain data; empty parts when
     there is none to read."""
-    from gitpar.store import cache
-
     data = cache.read_marshal(repo.gitpar_dir / "cache" / RANGES_FILE)
     paths = data.get("paths") if isinstance(data, dict) else None
     counts = data.get("counts") if isinstance(data, dict) else None
@@ -329,8 +328,6 @@ def load_ranges(repo: Repo) -> dict[str, Any]:
 
 def save_ranges(repo: Repo, ranges: dict[str, Any]) -> None:
     """Keep ``ranges`` (:func:`load_ranges`'s shape), the ``KEEP_COUNTS`` newest counts."""
-    from gitpar.store import cache
-
     counts = ranges["counts"]
     if len(counts) > KEEP_COUNTS:
         counts = dict(list(counts.items())[-KEEP_COUNTS:])

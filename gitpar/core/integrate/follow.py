@@ -20,12 +20,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitpar.core.integrate.result import Progress, Step
-
-if TYPE_CHECKING:
-    from gitpar.core.repo import Repo
+from gitpar.core.integrate.run import check_jobs, integrate
+from gitpar.core.integrate.select import check_target, check_test_command
+from gitpar.core.remote import refresh
+from gitpar.core.repo import Repo
+from gitpar.core.streams import all_progress
+from gitpar.errors import RemoteError
+from gitpar.store import merge as m
+from gitpar.store.state import StateStore
 
 
 @dataclass
@@ -54,10 +59,6 @@ def waiting(repo: Repo, target: str, skip: dict[str, str]) -> list[str]:
     """The completed streams not in ``target`` yet that the queue can take now: not ejected
     at their branch's current tip (``skip``: stream -> tip it was ejected at), each
     dependency already in the target or taken too."""
-    from gitpar.core.streams import all_progress
-    from gitpar.store import merge as m
-    from gitpar.store.state import StateStore
-
     plan = repo.load_plan()
     prog = all_progress(StateStore(repo).snapshot())
     start = repo.tip(f"refs/heads/{target}") or repo.tip(plan.settings.base)
@@ -93,11 +94,6 @@ def follow(open_repo: Callable[[], Repo], *, interval: float, into: str | None =
            on_step: Callable[[Step], None] | None = None, offline: bool = False,
            sleep: Callable[[float], None] = time.sleep) -> Followed:
     """Poll and land until Ctrl-C or a queue that cannot go on; see the module's docstring."""
-    from gitpar.core.integrate.run import check_jobs, integrate
-    from gitpar.core.integrate.select import check_target, check_test_command
-    from gitpar.core.remote import refresh
-    from gitpar.errors import RemoteError
-
     say = say or (lambda _msg: None)
     check_jobs(jobs, retries)
     done = Followed()

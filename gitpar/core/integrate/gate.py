@@ -10,11 +10,12 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
-if TYPE_CHECKING:
-    from gitpar.core.repo import Repo
-    from gitpar.store.repo import Oid
+from gitpar.core.repo import Repo
+from gitpar.errors import GitparError
+from gitpar.store import merge as m
+from gitpar.store.repo import Oid
 
 
 class Gate:
@@ -34,9 +35,6 @@ class Gate:
 
     def worktree(self, commit: Oid) -> Path:
         """A temporary detached worktree of ``commit``: a free one reset, or a new one."""
-        from gitpar.errors import GitparError
-        from gitpar.store import merge as m
-
         with self._lock:
             path = self._free.pop() if self._free and not self._closed else None
         if path is not None:
@@ -61,16 +59,12 @@ class Gate:
             self._forget(path)
 
     def _forget(self, path: Path) -> None:
-        from gitpar.store import merge as m
-
         with self._lock:
             self._made.discard(path)
         m.remove_temp_worktree(self.repo, path)
 
     def close(self) -> None:
         """Remove every worktree kept (the run is over, or was interrupted)."""
-        from gitpar.store import merge as m
-
         with self._lock:
             self._closed = True
             left, self._free = list(self._made), []
@@ -162,8 +156,6 @@ def run_test(repo: Repo, name: str, commit: Oid, command: str,
     ones whose result it no longer needs. With a ``gate`` made with ``reuse``, the worktree
     is the gate's, kept for its next run (:meth:`Gate.close` removes them).
     """
-    from gitpar.store import merge as m
-
     log = repo.gitpar_dir / "logs" / log_dir / f"{log_name or name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     path = gate.worktree(commit) if gate is not None else m.add_temp_worktree(repo, commit)

@@ -11,15 +11,15 @@ the worktree that has it checked out updated if clean; refused otherwise).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from gitpar.errors import Refused, bad
-
-if TYPE_CHECKING:
-    from gitpar.core.integrate.result import Integration, Progress
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
-    from gitpar.store.repo import Oid
+from gitpar.core.integrate.gate import run_test
+from gitpar.core.integrate.result import Integration, Progress
+from gitpar.core.plan import Plan
+from gitpar.core.repo import Repo
+from gitpar.errors import GitparError, Refused, bad
+from gitpar.store import merge as m
+from gitpar.store.merge import fetch_branch
+from gitpar.store.repo import Oid
+from gitpar.store.worktrees import dirty_files
 
 TRIES = 3  # a base that keeps moving: merged in and gated again at most this many times
 
@@ -27,8 +27,6 @@ TRIES = 3  # a base that keeps moving: merged in and gated again at most this ma
 def check_land(repo: Repo, plan: Plan, target: str) -> None:
     """Bad input for --land, before anything changes: a target that is the base, or a
     remote that has no base branch to land on."""
-    from gitpar.store.merge import fetch_branch
-
     base = plan.settings.base
     if target == base:
         raise bad(None, "--land", f"the target is the base {base} itself",
@@ -43,8 +41,6 @@ def check_land(repo: Repo, plan: Plan, target: str) -> None:
 
 def land(repo: Repo, plan: Plan, run: Integration, say: Progress) -> dict[str, str]:
     """Land ``run``'s target tip on the base (see the module's docstring); what was done."""
-    from gitpar.store import merge as m
-
     base = plan.settings.base
     target = run.target
     remote = repo.state_remote()
@@ -82,9 +78,6 @@ def land(repo: Repo, plan: Plan, run: Integration, say: Progress) -> dict[str, s
 
 def _take_base_in(repo: Repo, plan: Plan, run: Integration, old: Oid, tip: Oid, say: Progress) -> Oid:
     """Merge the moved base into the target, gate it, move the target: the new tip to land."""
-    from gitpar.core.integrate.gate import run_test
-    from gitpar.store import merge as m
-
     base, target = plan.settings.base, run.target
     index, conflicts = m.conflicts_of_commits(repo, m.merge_base(repo, tip, old), tip, old)
     if conflicts:
@@ -114,9 +107,6 @@ def _check_clean(checked: list, base: str) -> None:  # type: ignore[type-arg]
 def busy_with(wt: object) -> str | None:
     """What keeps the worktree ``wt`` (a ``store.merge`` worktree) from being moved: an
     operation in progress, or its local changes (None: it is clean)."""
-    from gitpar.store import merge as m
-    from gitpar.store.worktrees import dirty_files
-
     busy = m.operation_in_progress(wt)
     dirty = dirty_files(wt.path)  # type: ignore[attr-defined]
     if not busy and not dirty:
@@ -126,9 +116,6 @@ def busy_with(wt: object) -> str | None:
 
 def _follow_local(repo: Repo, base: str, tip: Oid) -> str:
     """The local base after a landing on the remote: fast-forwarded when it can be."""
-    from gitpar.errors import GitparError
-    from gitpar.store import merge as m
-
     old = repo.tip(f"refs/heads/{base}")
     if old is None or not m.is_ancestor(repo, old, tip):
         return f"local {base} left as it is (it has commits the landing does not)"

@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from gitpar.core.integrate.gate import Cancelled, Gate, log_tail, run_test
 from gitpar.core.integrate.result import Integration, Progress, Step
@@ -46,11 +45,10 @@ from gitpar.core.integrate.stream import (
     record_merges,
     would_merge_step,
 )
-
-if TYPE_CHECKING:
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
-    from gitpar.store.repo import Oid, Worktree
+from gitpar.core.plan import Plan
+from gitpar.core.repo import Repo
+from gitpar.store import merge as m
+from gitpar.store.repo import Oid, Worktree
 
 EJECTING = ("conflicted", "would undo work", "broke the tests", "refused")
 PAIR_CHECKS = 8  # at most this many landed streams tried as the other half of a pair
@@ -211,7 +209,6 @@ class Queue:
         which finds them "already merged" and records them."""
         if not self.unrecorded:
             return
-        from gitpar.store import merge as m
 
         with m.held_interrupts():
             record_merges(self.repo, self.target, self.unrecorded)
@@ -377,8 +374,6 @@ class Queue:
 
     def _base_fails(self) -> bool:
         """Whether the target's commit already fails the gate (asked once per run)."""
-        from gitpar.store import merge as m
-
         verdict = self.verdict(f"{self.target.replace('/', '_')}-before", self.current,
                                f"{self.target.replace('/', '_')}-before")
         self.say(f"test log of {self.target} before the queue: {verdict.log} (exit {verdict.code})")
@@ -391,8 +386,6 @@ class Queue:
 
     def _stop(self, chain: list[Slot], head: int, at: int, verdict: Verdict) -> None:
         """The queue stops: the gate cannot run, or the target already fails it."""
-        from gitpar.store import merge as m
-
         slot = chain[at]
         assert slot.merge is not None
         name = slot.merge.name
@@ -412,8 +405,6 @@ class Queue:
             self.steps.setdefault(s.name, Step(s.name, "not reached", ""))
 
     def _eject(self, merge: Merge, verdict: Verdict) -> None:
-        from gitpar.store import merge as m
-
         name = merge.name
         tries = f" on each of {verdict.runs} tries" if verdict.runs > 1 else ""
         self.steps[name] = Step(name, "broke the tests",

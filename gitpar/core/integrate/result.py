@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from gitpar.store.merge import FileConflict
+from gitpar.store.merge import FileConflict
 
 Progress = Callable[[str], None]
 

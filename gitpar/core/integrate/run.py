@@ -6,7 +6,7 @@ during a merge, and ``--cleanup`` of the integrated streams' worktrees and branc
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitpar.core.integrate.queue import Queue
 from gitpar.core.integrate.result import Integration, Progress, Step
@@ -19,11 +19,13 @@ from gitpar.core.integrate.select import (
     save_run,
     saved_run,
 )
+from gitpar.core.repo import Repo
+from gitpar.core.stream_progress import all_progress
 from gitpar.errors import Refused, bad
-
-if TYPE_CHECKING:
-    from gitpar.core.repo import Repo
-    from gitpar.store.repo import Oid
+from gitpar.store import merge as m
+from gitpar.store.repo import Oid, swap_ref
+from gitpar.store.state import StateStore
+from gitpar.store.worktrees import commits_on_no_other_branch
 
 
 def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
@@ -34,10 +36,6 @@ def integrate(repo: Repo, *, into: str | None = None, test: str | None = None,
     """Merge completed streams into the target; see the module's docstring for the rules.
     ``on_step`` is told each stream's landing or ejection as it happens."""
     from gitpar.core.integrate.land import busy_with
-    from gitpar.core.stream_progress import all_progress
-    from gitpar.store import merge as m
-    from gitpar.store.repo import swap_ref
-    from gitpar.store.state import StateStore
 
     say = progress or (lambda _msg: None)
     check_jobs(jobs, retries)
@@ -190,10 +188,6 @@ def _start_afresh(repo: Repo, target: str, base: str, target_tip: Oid, base_tip:
     """--fresh: the target back at the base's tip (a leftover integration branch older than
     the base refuses streams as "would undo work"). Refused when the target holds a commit
     that no other branch has besides the queue's own merges: nothing is lost."""
-    from gitpar.store import merge as m
-    from gitpar.store.repo import swap_ref
-    from gitpar.store.worktrees import commits_on_no_other_branch
-
     if target == base:
         raise bad(None, "--fresh", f"the target is the base {base} itself", "drop --fresh")
     own = [c for c in commits_on_no_other_branch(repo, target)
@@ -258,7 +252,6 @@ def _cleanup(repo: Repo, run: Integration, *, dry_run: bool = False) -> None:
     other branch has."""
     from gitpar.core import streams as st
     from gitpar.store import worktrees as wt
-    from gitpar.store.state import StateStore
 
     merged_now = {s.stream: s for s in run.steps
                   if s.outcome in ("merged", "merged (review)", "already merged")}

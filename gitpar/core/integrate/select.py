@@ -13,14 +13,12 @@ import shlex
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gitpar.core.plan import DEFAULT_INTEGRATION_BRANCH
+from gitpar.core.plan import DEFAULT_INTEGRATION_BRANCH, Plan
+from gitpar.core.repo import Repo
 from gitpar.errors import bad
-
-if TYPE_CHECKING:
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
+from gitpar.store.repo import STATE_BRANCH, valid_branch_name
 
 DEFAULT_TARGET = DEFAULT_INTEGRATION_BRANCH  # the plan's default integration_branch
 RUN_FILE = "integrate.json"
@@ -55,8 +53,6 @@ def dependency_order(plan: Plan, names: Sequence[str]) -> list[str]:
 
 
 def check_target(target: str) -> str:
-    from gitpar.store.repo import STATE_BRANCH, valid_branch_name
-
     if not target or target.startswith("-") or not valid_branch_name(target):
         raise bad(None, "--into", f"{target!r} is not a valid branch name",
                   "give a branch name, e.g. --into main or --into release")

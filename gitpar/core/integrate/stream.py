@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitpar.core.integrate.result import Progress, Step
-
-if TYPE_CHECKING:
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
-    from gitpar.store.merge import FileConflict
-    from gitpar.store.repo import Index, Oid, Worktree
+from gitpar.core.ownership import matches
+from gitpar.core.plan import Plan
+from gitpar.core.repo import Repo
+from gitpar.core.rules import PLAN_PREFIX, Rules
+from gitpar.core.stream_progress import read_progress
+from gitpar.store import merge as m
+from gitpar.store.commits import paths_between
+from gitpar.store.merge import FileConflict
+from gitpar.store.repo import Index, Oid, Worktree
+from gitpar.store.state import StateStore
 
 
 @dataclass
@@ -33,8 +37,6 @@ def prepare(repo: Repo, plan: Plan, target: str, name: str, current: Oid) -> Ste
     """Forecast and write ``name``'s merge onto ``current``: the merge, or the step that says
     why there is none (already merged, conflicted, would undo work). Nothing moves and
     nothing is recorded: the queue decides, once the commits before it are settled."""
-    from gitpar.store import merge as m
-
     tip = repo.stream_tip(name)
     if tip is None:
         return Step(name, "conflicted", f"the branch gitpar/{name} disappeared")
@@ -95,8 +97,6 @@ def would_merge_step(merge: Merge, test: str | None) -> Step:
 
 def merged_step(merge: Merge, log: str | None, note: str = "") -> Step:
     """The step of a merge that landed."""
-    from gitpar.store import merge as m
-
     review = merge.review
     return Step(merge.name, "merged" + (" (review)" if review else ""),
                 f"at {m.short(merge.commit)}" + (f"; {review.note}" if review else "") + note,
@@ -110,8 +110,6 @@ def publish(repo: Repo, target: str, current: Oid, new: Oid, merges: Sequence[Me
     record the streams as integrated in one state commit, a Ctrl-C held until both are done.
     ``record=False`` moves the target only: the caller records them later with
     :func:`record_merges` (the queue: one state commit per run)."""
-    from gitpar.store import merge as m
-
     names = ", ".join(x.name for x in merges)
     with m.held_interrupts():
         m.move_branch(repo, target, current, new, f"gitpar integrate: merge {names}", checked_out)
@@ -132,9 +130,6 @@ def _undone_on_target(repo: Repo, plan: Plan, name: str, current: Oid, merged: O
     """The paths where the merged tree differs from the target's though ``name`` may not change
     them (another stream's files, the plan), with whose work each is: checked on the trees,
     not assumed from how the merge was made. A normal merge never changes such a path."""
-    from gitpar.core.rules import PLAN_PREFIX, Rules
-    from gitpar.store.commits import paths_between
-
     rules = Rules.from_plan(plan)
     changed = sorted(paths_between(repo, current, merged))
     out = []
@@ -181,10 +176,8 @@ def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: Oid | 
     stream's side of each conflicting hunk (the rest of each file merges as usual). A
     binary, delete, rename or mode conflict still stops: there is no hunk to take.
     """
-    from gitpar.core.ownership import matches
     from gitpar.model.hooks import ConflictCase
     from gitpar.plugins import manager
-    from gitpar.store import merge as m
 
     chosen = manager.plugin_settings(plan).get("conflicts")
     paths = tuple(c.path for c in conflicts)
@@ -210,8 +203,6 @@ def _take_stream_side(repo: Repo, plan: Plan, target: str, name: str, mb: Oid | 
 
 def _who_wrote(repo: Repo, current: Oid, tip: Oid, path: str) -> list[str]:
     """Who changed ``path`` on the target's side since the stream forked: streams or the base."""
-    from gitpar.store import merge as m
-
     who: list[str] = []
     for info in m.merges_touching(repo, current, tip, path):
         stream = info.trailers.get("Gitpar-Stream")
@@ -248,8 +239,6 @@ def mark_landed(repo: Repo, target: str, landed: Sequence[tuple[str, Oid, _Revie
         progress_path,
         render_progress,
     )
-    from gitpar.core.stream_progress import read_progress
-    from gitpar.store.state import StateStore
 
     def change(snap: Any) -> tuple[dict[str, str | None], str] | None:
         from gitpar.core.landed import landed_changes

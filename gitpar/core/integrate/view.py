@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from gitpar.core.plan import Plan
-    from gitpar.core.progress import Progress
-    from gitpar.core.repo import Repo
+from gitpar.core.durations import format_duration
+from gitpar.core.integrate.select import queue_state
+from gitpar.core.plan import Plan
+from gitpar.core.progress import Progress
+from gitpar.core.repo import Repo
 
 
 def _alive(pid: Any) -> bool:
@@ -33,8 +34,6 @@ def _moved_since(repo: Repo, ejected: Mapping[str, Any]) -> bool:
 
 def queue_view(repo: Repo, plan: Plan, progress: Mapping[str, Progress]) -> dict[str, Any] | None:
     """The queue's view, or None when nothing waits and nothing was ejected."""
-    from gitpar.core.integrate.select import queue_state
-
     state = queue_state(repo) or {}
     live = state.get("live") if isinstance(state.get("live"), dict) and _alive(state.get("pid")) else {}
     landed = {n for n, what in (live or {}).items() if what == "landed"}  # recorded when the run ends
@@ -72,8 +71,6 @@ def eta_of(left: int, seconds: list[float], jobs: int) -> tuple[float | None, fl
 
 def describe(view: Mapping[str, Any]) -> list[str]:
     """The queue's lines for the terminal."""
-    from gitpar.core.durations import format_duration
-
     lines = [f"queue: {len(view['waiting'])} waiting"
              + (f" ({', '.join(view['waiting'])})" if view["waiting"] else "")
              + (f", testing {', '.join(view['testing'])}" if view["testing"] else "")

@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitpar.core import clock
-from gitpar.core.progress import now_iso
+from gitpar.core.locks.holders import heartbeat_gone, holder_gone
+from gitpar.core.plan import Plan
+from gitpar.core.progress import ProgressUpdate, now_iso, parse_progress, progress_path
+from gitpar.core.rules import Rules, fold
+from gitpar.core.stream_progress import report
 from gitpar.errors import Refused, bad
+from gitpar.store.state import StateStore
 
 if TYPE_CHECKING:
-    from gitpar.core.plan import Plan
     from gitpar.model.hooks import Decision
 from gitpar.core.locks.model import (
     LOCKS_DIR,
@@ -39,8 +43,6 @@ from gitpar.core.locks.model import (
 
 def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
     """The state store and a function telling why a lock is stale (None when live)."""
-    from gitpar.store.state import StateStore
-
     store = StateStore(repo)
     if not store.exists():
         raise bad(None, None, "there is no state branch gitpar/_state to hold locks",
@@ -49,7 +51,6 @@ def _context(repo: Any) -> tuple[Any, Callable[[Lock], str | None]]:
     heartbeat = _heartbeat(repo)
 
     def why_stale(lock: Lock) -> str | None:  # judged for a write: by the real clock
-        from gitpar.core.locks.holders import heartbeat_gone
 
         now = clock.real_now()
         return stale_reason(lock, store.snapshot(), now=now, repo=repo) or heartbeat_gone(lock, heartbeat, now)
@@ -199,8 +200,6 @@ def stale_reason(lock: Lock, snap: Any, now: float | None = None, repo: Any = No
     ``now`` is the moment judged (default :func:`gitpar.core.clock.now`, a read); a write
     (taking a lock over) passes the real clock, so ``GITPAR_NOW`` cannot make a lock stale.
     """
-    from gitpar.core.progress import parse_progress, progress_path
-
     if lock.problem:
         return None
     if lock.expired(clock.now() if now is None else now):
@@ -216,7 +215,6 @@ def stale_reason(lock: Lock, snap: Any, now: float | None = None, repo: Any = No
     if lock.worktree and lock.host == socket.gethostname() and not os.path.isdir(lock.worktree) \
             and not _moved(repo, lock):
         return f"its worktree {lock.worktree} on this machine is gone"
-    from gitpar.core.locks.holders import holder_gone
 
     return holder_gone(lock)
 
@@ -237,8 +235,6 @@ def lookalike_holders(locks: dict[str, Lock], paths: Sequence[str], stream: str,
                       stale: Callable[[Lock], bool]) -> list[Lock]:
     """Live locks of other streams on a look-alike of one of ``paths`` (the same file on a
     case-insensitive or normalising file system: ``docs/X.md`` and ``docs/x.md``)."""
-    from gitpar.core.rules import fold
-
     wanted = {fold(p): p for p in paths}
     return [lk for lk in locks.values() if lk.stream != stream and lk.path not in paths
             and wanted.get(fold(lk.path)) is not None and not stale(lk)]
@@ -250,8 +246,6 @@ _RULES: dict[int, tuple[Any, Any]] = {}  # id(plan) -> (plan, its ownership rule
 def _ownership_rules(plan: Any) -> Any:
     """The plan's ownership rules, built once per plan object (plans come from a cache, so a
     process taking many locks compiles thousands of streams' patterns once)."""
-    from gitpar.core.rules import Rules
-
     found = _RULES.get(id(plan))
     if found is None or found[0] is not plan:
         found = (plan, Rules.from_plan(plan))
@@ -528,9 +522,6 @@ def _lock_by_strategy(repo: Any, store: Any, why_stale: Callable[[Lock], str | N
 
 def _escalate(repo: Any, path: str, decision: Decision, holder: Lock | None) -> Refused:
     """Mark the decision's streams as needing a person; the refusal naming the holder."""
-    from gitpar.core.progress import ProgressUpdate
-    from gitpar.core.stream_progress import report
-
     need = f"lock on {path}: {decision.reason}"
     for name in dict.fromkeys(decision.attention):
         report(repo, name, ProgressUpdate(need=(need,)), what=f"needs a person: lock contention on {path}")
@@ -630,12 +621,9 @@ def release_file_changes(snap: Any, stream: str) -> dict[str, str | None]:
 
 def list_locks(repo: Any) -> list[tuple[Lock, str | None]]:
     """Every lock with the reason it is stale (None when live); empty without a state branch."""
-    from gitpar.store.state import StateStore
-
     snap = StateStore(repo).snapshot()
     if snap.commit is None:
         return []
-    from gitpar.core.locks.holders import heartbeat_gone
 
     locks = all_locks(snap.list(LOCKS_DIR))
     heartbeat, now = _heartbeat(repo), clock.now()

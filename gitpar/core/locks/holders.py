@@ -16,9 +16,7 @@ from __future__ import annotations
 import os
 import socket
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from gitpar.model.lock import Lock
+from gitpar.model.lock import Lock
 
 HOLDER_ENV = "GITPAR_HOLDER_PID"
 

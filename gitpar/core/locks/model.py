@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from gitpar.core import clock, markdown
 from gitpar.core.durations import MAX_SECONDS, format_duration, parse_duration
+from gitpar.core.locks.holders import holder_process
 from gitpar.core.paths import repo_path
-from gitpar.core.progress import now_iso, parse_time
-from gitpar.errors import Refused, bad
+from gitpar.core.progress import clean_text, now_iso, parse_time
+from gitpar.errors import BadInput, Refused, bad
 
 # the value type lives in gitpar.model; re-exported here while other modules still import it from here
 from gitpar.model.lock import Lock as Lock
@@ -59,8 +60,6 @@ def parse_lock(file: str, text: str) -> Lock:
     is not a time (``never``) — is a lock held by whoever it names (or nobody), with the
     problem recorded: gitpar fails closed, so such a lock is never expired, stale or free.
     """
-    from gitpar.errors import BadInput
-
     path = file[len(LOCKS_DIR) + 1:-len(".lock")]
     where = f"gitpar/_state:{file}"
     try:
@@ -309,10 +308,7 @@ def backoff_waits(total: float, *, first: float = 0.05, cap: float = 2.0) -> Ite
 
 
 def new_lock(path: str, stream: str, agent: str, ttl: float, reason: str, worktree: str) -> Lock:
-    from gitpar.core.progress import clean_text
-
     agent, reason = clean_text(agent), clean_text(reason)  # one line: no forged structure
-    from gitpar.core.locks.holders import holder_process
 
     now = clock.real_now()  # a write: GITPAR_NOW never stamps a lock
     holder_pid, holder_started = holder_process()

@@ -17,7 +17,8 @@ from dataclasses import replace
 from typing import Any
 
 from gitpar.core import clock
-from gitpar.core.locks.acquire import Folder
+from gitpar.core.locks.acquire import Folder, _heartbeat, stale_reason, unlock
+from gitpar.core.locks.holders import heartbeat_gone
 from gitpar.core.locks.model import (
     LOCKS_DIR,
     Contended,
@@ -27,15 +28,15 @@ from gitpar.core.locks.model import (
     parse_lock,
     render_lock,
 )
+from gitpar.core.plan import RESOURCE_NAME_FIX, resource_name_problem
 from gitpar.errors import bad
+from gitpar.store.state import StateStore
 
 RESOURCES_DIR = "resources"
 
 
 def check_resource_name(name: str) -> str:
     """``name`` when it names a resource; BadInput (exit 2, naming ``--resource``) otherwise."""
-    from gitpar.core.plan import RESOURCE_NAME_FIX, resource_name_problem
-
     problem = resource_name_problem(name)
     if problem:
         raise bad(None, "--resource", problem, "--resource " + RESOURCE_NAME_FIX.replace("like ", "like --resource ", 1))
@@ -121,8 +122,6 @@ def unlock_resources(repo: Any, stream: str, names: Sequence[str], *, force: boo
     """Release ``names`` held by ``stream`` (``force``: whoever holds them, recorded); the
     released holds. Another stream's hold without ``force`` is refused, changing nothing;
     so is a hold taken over from this worker (:class:`TakenOver`, naming the new holder)."""
-    from gitpar.core.locks.acquire import unlock
-
     names = [check_resource_name(n) for n in dict.fromkeys(names)]
     return unlock(repo, stream, names, force=force, who=who, folder=RESOURCES)
 
@@ -134,14 +133,9 @@ def release_resource_changes(snap: Any, stream: str) -> dict[str, str | None]:
 
 def list_resources(repo: Any) -> list[tuple[Lock, str | None]]:
     """Every hold, with why it is stale (None: live), read as ``locks`` reads file locks."""
-    from gitpar.core.locks.acquire import stale_reason
-    from gitpar.store.state import StateStore
-
     store = StateStore(repo)
     if not store.exists():
         return []
-    from gitpar.core.locks.acquire import _heartbeat
-    from gitpar.core.locks.holders import heartbeat_gone
 
     snap = store.snapshot()
     heartbeat, now = _heartbeat(repo), clock.now()

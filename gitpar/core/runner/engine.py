@@ -21,20 +21,20 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from gitpar.core import spawn
+from gitpar.core.history import RunRecord, record_runs
+from gitpar.core.progress import now_iso
+from gitpar.core.repo import Repo
 from gitpar.core.runner.finisher import Finisher
 from gitpar.core.runner.joblog import Joblog
 from gitpar.core.runner.live import RunEvent, RunState
 from gitpar.core.runner.results import NOT_COMPLETED, NOT_REACHED, RunResult
 from gitpar.core.runner.select import RunPlan
+from gitpar.core.streams import start
 from gitpar.errors import GitparError
-
-if TYPE_CHECKING:
-    from gitpar.core.history import RunRecord
-    from gitpar.core.repo import Repo
-
+from gitpar.store.state import StateStore
 
 MAX_BACKOFF_S = 60.0
 HISTORY_FLUSH_S = 60.0  # a long run writes its records at least this often
@@ -260,8 +260,6 @@ class _Engine:
 
     # -- starting a command
     def launch(self, name: str) -> None:
-        from gitpar.core.streams import start
-
         result = self.state.results[name]
         result.attempts += 1
         self.started_ever.add(name)
@@ -563,9 +561,6 @@ class _Engine:
 
     # -- records
     def remember(self, live: _Live, code: int) -> None:
-        from gitpar.core.history import RunRecord
-        from gitpar.core.progress import now_iso
-
         if not self.opts.record or live.halted:
             return
         outcome = "timeout" if live.timed_out else "ok" if code == 0 else "failed"
@@ -576,8 +571,6 @@ class _Engine:
         self.records.setdefault(live.name, []).append(record)
 
     def flush_history(self) -> None:
-        from gitpar.core.history import record_runs
-
         self.last_flush = time.monotonic()
         if not self.records:
             return
@@ -691,8 +684,6 @@ def execute(repo: Repo, run: RunPlan, *, on_event: Callable[[RunEvent], None] | 
 
 
 def _state_exists(repo: Repo) -> bool:
-    from gitpar.store.state import StateStore
-
     return StateStore(repo).exists()
 
 

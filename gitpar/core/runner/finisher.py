@@ -24,14 +24,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from gitpar.core.identity import claim_statuses
+from gitpar.core.repo import Repo, open_repo
+from gitpar.core.stream_finish import FinishChecked, finish_checks, record_finishes
+from gitpar.core.stream_progress import all_progress
 from gitpar.errors import GitparError
-
-if TYPE_CHECKING:
-    from gitpar.core.repo import Repo
-    from gitpar.core.stream_finish import FinishChecked
-
+from gitpar.store.state import StateStore
 
 CHECKS_FIRST_S = 1.0  # the longest a record waits for the checks to pause
 
@@ -99,18 +98,12 @@ class Finisher:
         self.wake()
 
     def _repo(self) -> Repo:
-        from gitpar.core.repo import open_repo
-
         return open_repo(self.where)
 
     def _statuses(self, repo: Repo) -> dict[str, str]:
         """The streams' claim statuses on the state branch now, as the ownership check reads
         them, kept by the state commit they were read from: the checks between two records
         (a burst of commands ending) read them once, not once per stream."""
-        from gitpar.core.identity import claim_statuses
-        from gitpar.core.stream_progress import all_progress
-        from gitpar.store.state import StateStore
-
         snap = StateStore(repo).snapshot()
         if snap.commit is None:
             return {}
@@ -120,8 +113,6 @@ class Finisher:
         return self.statuses[key]
 
     def _check(self) -> None:
-        from gitpar.core.stream_finish import finish_checks
-
         repo = None
         try:
             while True:
@@ -149,8 +140,6 @@ class Finisher:
             self.to_record.put(None)
 
     def _record(self) -> None:
-        from gitpar.core.stream_finish import record_finishes
-
         repo = None
         stop = False
         while not stop:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from gitpar.core import schedule as sch
 from gitpar.core.runner.results import NOT_REACHED, JobResult
 from gitpar.core.runner.select import RunPlan
 
@@ -49,8 +50,6 @@ class RunState:
     def eta_s(self) -> float:
         """Seconds until the run should be done: the list schedule of what is left, the
         running commands first with what remains of their estimates."""
-        from gitpar.core import schedule as sch
-
         now = time.monotonic()
         left = [n for n, r in self.results.items() if r.outcome in ("waiting",)]
         if not left:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitpar.core.durations import parse_duration
 from gitpar.errors import bad
 
 PLACEHOLDERS = ("stream", "worktree", "brief", "port")
@@ -79,8 +80,6 @@ def parse_jobs(text: str | None) -> int:
 
 def parse_timeout(text: str | None) -> float | None:
     """``--timeout``: a duration (``90s``, ``10m``, a number of seconds) or None."""
-    from gitpar.core.durations import parse_duration
-
     if text is None:
         return None
     value: object = text

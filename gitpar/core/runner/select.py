@@ -7,8 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gitpar.core import schedule as sch
+from gitpar.core.analysis import _num
+from gitpar.core.history import Estimate, estimates, read_history
+from gitpar.core.plan import Plan, topological_order
+from gitpar.core.repo import Repo
 from gitpar.core.runner.joblog import read_joblog
 from gitpar.core.runner.options import (
     RunOptions,
@@ -16,13 +21,11 @@ from gitpar.core.runner.options import (
     check_placeholders,
     substitute,
 )
+from gitpar.core.schedule import Schedule
+from gitpar.core.stream_progress import all_progress
+from gitpar.core.stream_start import worktree_path
 from gitpar.errors import Refused, bad
-
-if TYPE_CHECKING:
-    from gitpar.core.history import Estimate
-    from gitpar.core.plan import Plan
-    from gitpar.core.repo import Repo
-    from gitpar.core.schedule import Schedule
+from gitpar.store.state import StateStore
 
 
 @dataclass
@@ -47,8 +50,6 @@ class RunPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """The dry-run's JSON shape."""
-        from gitpar.core.analysis import _num
-
         rows = []
         for name in sorted(self.order, key=lambda n: (self.planned.slots[n].start, -self.rank[n], n)):
             slot = self.planned.slots[name]
@@ -79,12 +80,6 @@ def prepare(repo: Repo, options: RunOptions) -> RunPlan:
 
     Raises BadInput (exit 2) or Refused (exit 1) before anything runs.
     """
-    from gitpar.core import schedule as sch
-    from gitpar.core.history import estimates, read_history
-    from gitpar.core.stream_progress import all_progress
-    from gitpar.core.stream_start import worktree_path
-    from gitpar.store.state import StateStore
-
     if options.jobs < 1:
         raise bad(None, "-j", f"{options.jobs} is not a number of parallel jobs",
                   "give a whole number of at least 1, e.g. -j 4")
@@ -176,7 +171,5 @@ def _select(plan: Plan, options: RunOptions, status: Mapping[str, str]) -> list[
 
 
 def _topological(plan: Plan, names: Sequence[str]) -> list[str]:
-    from gitpar.core.plan import topological_order
-
     chosen = set(names)
     return [n for n in topological_order(plan.streams) if n in chosen]

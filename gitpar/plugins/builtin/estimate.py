@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from gitpar.model.history import Estimate, learned_duration
+from gitpar.model.history import Estimate, RunRecord, learned_duration
+from gitpar.model.plan import Stream
 from gitpar.plugins.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from gitpar.model.history import RunRecord
-    from gitpar.model.plan import Stream
 
 
 @hookimpl(trylast=True)

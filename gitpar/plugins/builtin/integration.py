@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gitpar.errors import bad
 from gitpar.plugins.hookspecs import ConflictCase, ConflictStrategy, Resolution, hookimpl
 
 
@@ -50,8 +51,6 @@ class Review:
 
 def take_patterns(options: Mapping[str, Any]) -> list[str]:
     """``take`` from the review options: patterns, or ``true`` for every path."""
-    from gitpar.errors import bad
-
     raw = options.get("take")
     if raw is None or raw is False:
         return []

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gitpar.errors import bad
+from gitpar.model.durations import parse_duration
 from gitpar.plugins.hookspecs import Contention, Decision, LockStrategy, hookimpl
 
 DEFAULT_TIMEOUT_S = 600.0  # collaborative: wait this long before asking a person
@@ -86,9 +88,6 @@ class Collaborative:
 
 def timeout_of(options: Mapping[str, Any]) -> float:
     """``timeout`` from the strategy's options (a duration like 10m), in seconds."""
-    from gitpar.errors import bad
-    from gitpar.model.durations import parse_duration
-
     raw = options.get("timeout", DEFAULT_TIMEOUT_S)
     try:
         return parse_duration(raw)

@@ -25,6 +25,7 @@ import pygit2
 from gitpar.errors import GitparError, Refused
 from gitpar.store.naming import FETCHED_ENV
 from gitpar.store.repo import Repo, Worktree, git, no_git_env, swap_ref
+from gitpar.store.worktrees import files_in_the_way
 
 
 def operation_in_progress(wt: Worktree) -> str | None:
@@ -218,8 +219,6 @@ def _refuse_overwriting_ignored(branch: str, old: pygit2.Oid, new: pygit2.Oid,
     """Refused when the move would overwrite ignored files in a worktree of ``branch``:
     read-tree replaces them without a word (git counts them expendable), and they are
     someone's ``.env`` or local config, of which git keeps no copy."""
-    from gitpar.store.worktrees import files_in_the_way
-
     for wt in checked_out:
         found = files_in_the_way(wt.path, str(old), str(new))
         if found:
