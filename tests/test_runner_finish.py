@@ -102,7 +102,7 @@ def test_record_finishes_one_commit_for_many_and_a_refusal_of_one(repo: Path, ru
     assert len(commits) == before + 1
     assert commits[0] == "progress a, b: completed (2 finishes), their locks released"
     assert status_of(repo, "a") == status_of(repo, "b") == "completed" and status_of(repo, "c") == "in_progress"
-    assert "a/x" not in git(repo, "ls-tree", "-r", "--name-only", "gitpar/_state", "locks/")
+    assert "locks/a/x.lock" not in git(repo, "ls-tree", "-r", "--name-only", "gitpar/_state", "locks/")  # its .fence stays
     landed = git(repo, "show", "gitpar/_state:landed/a.txt")
     assert landed.split()[0] == git(repo, "rev-parse", "gitpar/a").strip()
 
