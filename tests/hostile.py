@@ -34,3 +34,22 @@ def plant_state_file(repo: Path, path: str, content: str | bytes | None) -> None
         _git(repo, "update-ref", STATE, commit)
     finally:
         index.unlink(missing_ok=True)
+
+
+def planted_hook_cache(tmp_path: Path) -> tuple[Path, Path]:
+    """A started stream (``api``, hooks installed, its worktree) whose hook cache loads but
+    holds the wrong shape: a bug the code did not foresee. Call it inside ``hermetic``."""
+    from gitpar.store import cache as cache_file
+    from gitpar.testing import git, make_repo, run, worktree_of
+
+    repo = make_repo(tmp_path / "repo", files={"src/api/a.py": "a = 1\n"}, streams={"api": {"owns": ["src/api/**"]}})
+    assert run(repo, "hooks", "install").code == 0
+    assert run(repo, "start", "api").code == 0
+    wt = worktree_of(repo, "api")
+    (wt / "src/api/a.py").write_text("a = 2\n")
+    git(wt, "commit", "-qam", "warm the hook's cache")
+    cache = repo / ".git/gitpar/cache/hook-rules.marshal"
+    data = cache_file.read_marshal(cache)
+    data["locks"] = 5
+    cache_file.write_marshal(cache, data)
+    return repo, wt

@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hostile import planted_hook_cache
 
 from gitpar.cli.session import run_guarded
 from gitpar.errors import BadInput, Refused
-from gitpar.testing import git, hermetic, make_repo, run, worktree_of
+from gitpar.testing import hermetic, make_repo
 
 HOOK = {"label": "gitpar (pre-commit)", "program": "gitpar-hook", "refusal": 1, "warnings": False}
 HARNESS = {"fail_closed": "gitpar guard could not judge this edit, so it is blocked", "warnings": False}
@@ -66,26 +67,9 @@ def test_a_crash_in_each_caller_is_one_line_and_the_log(tmp_path: Path, capsys, 
         assert f"{program} pre-commit" in log.read_text() and "Traceback" in log.read_text()
 
 
-def planted(tmp_path: Path) -> tuple[Path, Path]:
-    """A started stream whose hook cache holds the wrong shape: a bug the code did not foresee."""
-    from gitpar.store import cache as cache_file
-
-    repo = make_repo(tmp_path / "repo", files={"src/api/a.py": "a = 1\n"}, streams={"api": {"owns": ["src/api/**"]}})
-    assert run(repo, "hooks", "install").code == 0
-    assert run(repo, "start", "api").code == 0
-    wt = worktree_of(repo, "api")
-    (wt / "src/api/a.py").write_text("a = 2\n")
-    git(wt, "commit", "-qam", "warm the hook's cache")
-    cache = repo / ".git/gitpar/cache/hook-rules.marshal"
-    data = cache_file.read_marshal(cache)
-    data["locks"] = 5
-    cache_file.write_marshal(cache, data)
-    return repo, wt
-
-
 def test_the_guard_fails_closed_for_a_harness_and_crashes_plainly_otherwise(tmp_path: Path) -> None:
     with hermetic(tmp_path / "home"):
-        repo, wt = planted(tmp_path)
+        repo, wt = planted_hook_cache(tmp_path)
         edit = json.dumps({"tool_name": "Edit", "tool_input": {"file_path": str(wt / "src/api/a.py")}, "cwd": str(wt)})
         harness = subprocess.run([sys.executable, "-m", "gitpar", "guard", "--format", "claude"], cwd=wt,
                                  input=edit, capture_output=True, text=True)

@@ -118,22 +118,12 @@ def test_outside_a_repository_the_crash_log_is_per_user(tmp_path: Path, monkeypa
 def test_a_crash_inside_a_hook_prints_one_line_and_the_log(tmp_path: Path) -> None:
     import subprocess
 
-    from gitpar.store import cache as cache_file
-    from gitpar.testing import git, hermetic, make_repo, run, worktree_of
+    from hostile import planted_hook_cache
+
+    from gitpar.testing import hermetic
 
     with hermetic(tmp_path / "home"):
-        repo = make_repo(tmp_path / "repo", files={"src/api/a.py": "a = 1\n"},
-                         streams={"api": {"owns": ["src/api/**"]}})
-        assert run(repo, "hooks", "install").code == 0
-        assert run(repo, "start", "api").code == 0
-        wt = worktree_of(repo, "api")
-        (wt / "src/api/a.py").write_text("a = 2\n")
-        git(wt, "commit", "-qam", "warm the hook's cache")
-        # a cache that loads but holds the wrong shape: a bug the hook did not foresee
-        cache = repo / ".git/gitpar/cache/hook-rules.marshal"
-        data = cache_file.read_marshal(cache)
-        data["locks"] = 5
-        cache_file.write_marshal(cache, data)
+        repo, wt = planted_hook_cache(tmp_path)  # a bug the hook did not foresee
         (wt / "src/api/a.py").write_text("a = 3\n")
         proc = subprocess.run(["git", "commit", "-qam", "crash"], cwd=wt, capture_output=True, text=True)
         log = repo / ".git/gitpar/crash.log"
